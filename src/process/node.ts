@@ -1,0 +1,1026 @@
+/**
+ * `Node`: the local process runtime. It owns pids, mailboxes, links, monitors, local names and
+ * the run queue. Several nodes may live in one program (a cluster in one process); `defaultNode()`
+ * gives a convenient one. Operations on pids of other nodes go to the node's `RemoteRouter`
+ * (installed by the cluster layer), which calls back the `remote*` methods.
+ *
+ * Scheduling: a process driven by a handler (GenServer, supervisors) runs when it has mail; the
+ * run queue is drained in bounded batches on microtasks, and after `yieldEvery` messages without
+ * a macrotask it yields through `setImmediate`, so floods never starve timers or I/O.
+ *
+ * Imports `pid`, `proc`, `messages`, `errors`, `timer-wheel`, `remote`, the root `logger`.
+ */
+import { consoleLogger, type Logger } from "../logger.js";
+import {
+  CallExitError,
+  CallTimeoutError,
+  NameTakenError,
+  NoProcError,
+  NotDistributedError,
+  NotInProcessError,
+  ReceiveError,
+} from "./errors.js";
+import { formatReason, isNormalOrShutdown } from "./exit-reason.js";
+import { DownMessage, ExitMessage } from "./messages.js";
+import { Pid, Ref } from "./pid.js";
+import { Proc, Status } from "./proc.js";
+import type { RemoteRouter } from "./remote.js";
+import { TimerWheel } from "./timer-wheel.js";
+
+/** Where a message or call can go: a pid, a local name, or a name on a given node. */
+export type Dest = Pid | string | { name: string; node: string };
+
+/** Returned by `receive` when its timeout passes with no matching message. */
+export const TIMEOUT: unique symbol = Symbol.for("hubvisor.timeout");
+export type Timeout = typeof TIMEOUT;
+
+/** The caller of a `call`: where the reply goes. Serialisable. */
+export class From {
+  constructor(
+    readonly pid: Pid,
+    readonly ref: Ref,
+  ) {}
+}
+
+/** Options of `spawn`. */
+export interface SpawnOptions {
+  /** Link the new process to the calling process (`true`) or to the given pid. @default false */
+  link?: boolean | Pid;
+  /** Register the new process under this local name. @default undefined */
+  name?: string;
+  /** Start the process already trapping exits. @default false */
+  trapExit?: boolean;
+  /** Name of the behaviour shown by `processInfo`. @default undefined */
+  behaviour?: string;
+}
+
+/** Options of `new Node`. */
+export interface NodeOptions {
+  /** Node name, printed in pids. @default "nonode" */
+  name?: string;
+  /** Incarnation of the node; a restarted node gets a new one. @default a random 31-bit integer */
+  creation?: number;
+  /** Messages handled per drain of the run queue before re-scheduling. @default 1000 */
+  batch?: number;
+  /** Messages handled on microtasks before yielding a macrotask (`setImmediate`). @default 5000 */
+  yieldEvery?: number;
+  /** Logger for crash reports. @default consoleLogger */
+  logger?: Logger;
+}
+
+/** What `processInfo` tells about a live process. */
+export interface ProcessInfo {
+  pid: Pid;
+  status: "idle" | "running" | "waiting" | "suspended";
+  mailboxLength: number;
+  links: Pid[];
+  monitors: Pid[];
+  monitoredBy: Pid[];
+  name: string | undefined;
+  behaviour: string | undefined;
+  trapExit: boolean;
+}
+
+interface PendingCall {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  target: Pid;
+  targetProc: Proc | null;
+  timer: import("./timer-wheel.js").TimerEntry | null;
+}
+
+let currentProc: Proc | null = null;
+let currentNode: Node | null = null;
+let defaultNodeInstance: Node | null = null;
+
+/** The process running right now (synchronously), if any. */
+export function currentProcess(): Pid | null {
+  return currentProc?.pid ?? null;
+}
+
+const PER_TURN = 64;
+
+/**
+ * A local runtime for processes.
+ * @category runtime
+ */
+export class Node {
+  readonly name: string;
+  readonly creation: number;
+  logger: Logger;
+  /** Installed by the cluster layer; `null` while the node is not distributed. */
+  router: RemoteRouter | null = null;
+  /** Called after every process exit; the supervision layer and observers hook in here. */
+  readonly wheel = new TimerWheel();
+
+  private readonly procs = new Map<number, Proc>();
+  private readonly names = new Map<string, Proc>();
+  private readonly pending = new Map<number, PendingCall>();
+  private nextId = 1;
+  private nextRef = 1;
+  private readonly rq: Array<Proc | undefined> = [];
+  private rqHead = 0;
+  private drainScheduled = false;
+  private sinceYield = 0;
+  private readonly batch: number;
+  private readonly yieldEvery: number;
+  private readonly dying: Proc[] = [];
+  private propagating = false;
+  /** Pid used as the sender of calls and signals made from outside any process. */
+  readonly systemPid: Pid;
+
+  constructor(options: NodeOptions = {}) {
+    this.name = options.name ?? "nonode";
+    this.creation = options.creation ?? 1 + Math.floor(Math.random() * 0x7ffffffe);
+    this.batch = options.batch ?? 1000;
+    this.yieldEvery = options.yieldEvery ?? 5000;
+    this.logger = options.logger ?? consoleLogger;
+    this.systemPid = new Pid(this.name, 0, this.creation);
+  }
+
+  // ---------------------------------------------------------------- identity
+
+  /** True if `pid` was minted by this node incarnation. */
+  isLocal(pid: Pid): boolean {
+    return pid.node === this.name && pid.creation === this.creation;
+  }
+
+  makeRef(): Ref {
+    return new Ref(this.name, this.nextRef++, this.creation);
+  }
+
+  /** The process running now on this node, else the system pid. */
+  self(): Pid {
+    return currentProc !== null && currentNode === this ? currentProc.pid : this.systemPid;
+  }
+
+  /** Number of live processes. */
+  get processCount(): number {
+    return this.procs.size;
+  }
+
+  /** All live pids. */
+  processes(): Pid[] {
+    return [...this.procs.values()].map((p) => p.pid);
+  }
+
+  // ---------------------------------------------------------------- spawning
+
+  /**
+   * Spawns a process running an async function. The function gets a `ProcessContext`; when it
+   * returns the process exits `normal`, when it throws the process exits with the thrown value.
+   */
+  spawn(fn: (ctx: ProcessContext) => unknown, options: SpawnOptions = {}): Pid {
+    const p = this.createProc(null, options);
+    const ctx = new ProcessContext(this, p);
+    queueMicrotask(() => this.runFiber(p, ctx, fn));
+    return p.pid;
+  }
+
+  /** `spawn` and monitor from the calling process in one step. */
+  spawnMonitor(fn: (ctx: ProcessContext) => unknown, options: SpawnOptions = {}): { pid: Pid; ref: Ref } {
+    const pid = this.spawn(fn, options);
+    const ref = this.monitor(pid);
+    return { pid, ref };
+  }
+
+  /**
+   * Spawns a process driven by a message handler: the plumbing of behaviours (GenServer,
+   * supervisors). `init` runs first, inside the process; then `handler` gets each message. Either
+   * may return a promise: the process handles nothing else until it settles.
+   * @internal
+   */
+  spawnHandler(
+    handler: (msg: unknown) => unknown,
+    init: (() => unknown) | null,
+    options: SpawnOptions = {},
+  ): { pid: Pid; proc: Proc } {
+    const p = this.createProc(handler, options);
+    if (init !== null) {
+      p.pendingInit = init;
+      this.schedule(p);
+    }
+    return { pid: p.pid, proc: p };
+  }
+
+  private createProc(handler: ((msg: unknown) => unknown) | null, options: SpawnOptions): Proc {
+    const p = new Proc(new Pid(this.name, this.nextId++, this.creation), handler, options.behaviour);
+    if (options.trapExit) p.trapExit = true;
+    this.procs.set(p.pid.id, p);
+    if (options.name !== undefined) this.registerProc(options.name, p);
+    const link = options.link;
+    if (link !== undefined && link !== false) {
+      const parent = link === true ? this.actorPid("spawn with link") : link;
+      this.linkPair(p, parent);
+    }
+    return p;
+  }
+
+  private async runFiber(p: Proc, ctx: ProcessContext, fn: (ctx: ProcessContext) => unknown): Promise<void> {
+    if (p.status === Status.Dead) return;
+    let reason: unknown = "normal";
+    try {
+      currentProc = p;
+      currentNode = this;
+      const r = fn(ctx);
+      currentProc = null;
+      currentNode = null;
+      if (isThenable(r)) await r;
+    } catch (e) {
+      currentProc = null;
+      currentNode = null;
+      reason = e;
+    }
+    if ((p.status as Status) !== Status.Dead) this.terminate(p, reason);
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  /** The live `Proc` of a local pid. @internal */
+  proc(pid: Pid): Proc | undefined {
+    if (!this.isLocal(pid)) return undefined;
+    return this.procs.get(pid.id);
+  }
+
+  isAlive(pid: Pid): boolean {
+    const p = this.proc(pid);
+    return p !== undefined && p.status !== Status.Dead;
+  }
+
+  whereis(name: string): Pid | undefined {
+    return this.names.get(name)?.pid;
+  }
+
+  /** Resolves a destination to a pid, or undefined for an unknown local name. */
+  resolve(dest: Dest): Pid | undefined {
+    if (dest instanceof Pid) return dest;
+    if (typeof dest === "string") return this.whereis(dest);
+    if (dest.node === this.name) return this.whereis(dest.name);
+    return undefined;
+  }
+
+  processInfo(pid: Pid): ProcessInfo | undefined {
+    const p = this.proc(pid);
+    if (p === undefined) return undefined;
+    const statuses = ["idle", "suspended", "running", "waiting"] as const;
+    return {
+      pid: p.pid,
+      status: statuses[p.status as 0 | 1 | 2 | 3],
+      mailboxLength: p.mailboxLength,
+      links: p.links === null ? [] : [...p.links.values()],
+      monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((m) => m.target),
+      monitoredBy: p.watchers === null ? [] : [...p.watchers.values()].map((w) => w.watcher),
+      name: p.name,
+      behaviour: p.behaviour,
+      trapExit: p.trapExit,
+    };
+  }
+
+  // ---------------------------------------------------------------- names
+
+  /** Registers `pid` under a local name. Throws `NameTakenError` or `NoProcError`. */
+  register(name: string, pid: Pid): void {
+    const p = this.proc(pid);
+    if (p === undefined || p.status === Status.Dead) throw new NoProcError(pid);
+    this.registerProc(name, p);
+  }
+
+  private registerProc(name: string, p: Proc): void {
+    const holder = this.names.get(name);
+    if (holder !== undefined && holder !== p) throw new NameTakenError(name, holder.pid);
+    if (p.name !== undefined && p.name !== name) throw new NameTakenError(p.name, p.pid);
+    this.names.set(name, p);
+    p.name = name;
+  }
+
+  /** Removes a local name; returns whether it was registered. */
+  unregister(name: string): boolean {
+    const p = this.names.get(name);
+    if (p === undefined) return false;
+    this.names.delete(name);
+    p.name = undefined;
+    return true;
+  }
+
+  registeredNames(): string[] {
+    return [...this.names.keys()];
+  }
+
+  // ---------------------------------------------------------------- messaging
+
+  /**
+   * Sends `msg`. To a dead pid it is silently dropped; to an unregistered local name it throws
+   * `NoProcError` (as Erlang's `badarg`).
+   */
+  send(dest: Dest, msg: unknown): void {
+    if (dest instanceof Pid) return this.sendPid(dest, msg);
+    if (typeof dest === "string") {
+      const p = this.names.get(dest);
+      if (p === undefined) throw new NoProcError(dest);
+      return this.deliver(p, msg);
+    }
+    if (dest.node === this.name) return this.send(dest.name, msg);
+    if (this.router === null) throw new NoProcError(dest);
+    this.router.sendNamed(dest.node, dest.name, msg);
+  }
+
+  private sendPid(pid: Pid, msg: unknown): void {
+    if (pid.node === this.name) {
+      if (pid.creation !== this.creation) return;
+      const p = this.procs.get(pid.id);
+      if (p !== undefined) this.deliver(p, msg);
+      return;
+    }
+    if (this.router !== null) this.router.send(pid, msg);
+  }
+
+  /** Puts a message into a live process's mailbox (or hands it to its pending receive). */
+  deliver(p: Proc, msg: unknown): void {
+    if (p.status === Status.Dead) return;
+    if (p.status === Status.Waiting) {
+      const r = p.receiver!;
+      if (r.match === undefined || r.match(msg)) {
+        p.receiver = null;
+        p.status = Status.Running;
+        if (r.timer !== null) this.wheel.cancel(r.timer);
+        r.resolve(msg);
+        return;
+      }
+    }
+    p.push(msg);
+    if (p.status === Status.Idle && !p.queued) this.schedule(p);
+  }
+
+  /** Selective receive for async-function processes. */
+  receive(p: Proc, match?: (msg: unknown) => boolean, timeoutMs = Number.POSITIVE_INFINITY): Promise<unknown> {
+    if (p.handler !== null) throw new ReceiveError("receive is for spawned functions, not handler-driven processes");
+    if (p.receiver !== null) throw new ReceiveError("a receive is already pending in this process");
+    if (p.status === Status.Dead) return new Promise(() => {});
+    if (p.mq !== null) {
+      if (match === undefined) return Promise.resolve(p.shift());
+      const r = p.take(match);
+      if (r.found) return Promise.resolve(r.msg);
+    }
+    if (timeoutMs <= 0) return Promise.resolve(TIMEOUT);
+    return new Promise((resolve) => {
+      const pending = { match, resolve, timer: null as import("./timer-wheel.js").TimerEntry | null };
+      if (Number.isFinite(timeoutMs)) {
+        pending.timer = this.wheel.add(timeoutMs, () => {
+          if (p.receiver !== pending) return;
+          p.receiver = null;
+          p.status = Status.Running;
+          resolve(TIMEOUT);
+        });
+      }
+      p.receiver = pending;
+      p.status = Status.Waiting;
+    });
+  }
+
+  // ---------------------------------------------------------------- scheduler
+
+  private schedule(p: Proc): void {
+    p.queued = true;
+    this.rq.push(p);
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      if (this.sinceYield < this.yieldEvery) queueMicrotask(this.drain);
+      else setImmediate(this.drainAfterYield);
+    }
+  }
+
+  private readonly drainAfterYield = (): void => {
+    this.sinceYield = 0;
+    this.drain();
+  };
+
+  private readonly drain = (): void => {
+    this.drainScheduled = false;
+    const rq = this.rq;
+    let budget = this.batch;
+    while (this.rqHead < rq.length && budget > 0) {
+      const p = rq[this.rqHead]!;
+      rq[this.rqHead++] = undefined;
+      p.queued = false;
+      budget -= this.run(p);
+    }
+    this.sinceYield += this.batch - budget;
+    if (this.rqHead === rq.length) {
+      rq.length = 0;
+      this.rqHead = 0;
+    } else if (!this.drainScheduled) {
+      if (this.rqHead > 4096) {
+        rq.splice(0, this.rqHead);
+        this.rqHead = 0;
+      }
+      this.drainScheduled = true;
+      if (this.sinceYield < this.yieldEvery) queueMicrotask(this.drain);
+      else setImmediate(this.drainAfterYield);
+    }
+  };
+
+  private run(p: Proc): number {
+    let n = 0;
+    if (p.pendingInit !== null) {
+      const init = p.pendingInit;
+      p.pendingInit = null;
+      n++;
+      if (!this.invoke(p, init, undefined)) return n;
+    }
+    while (p.status === Status.Idle && p.mq !== null && n < PER_TURN) {
+      n++;
+      if (!this.invoke(p, p.handler!, p.shift())) return n;
+    }
+    if (p.status === Status.Idle && p.mq !== null && !p.queued) this.schedule(p);
+    return n;
+  }
+
+  /** Runs one handler step; false when the process suspended or died. */
+  private invoke(p: Proc, fn: (msg: unknown) => unknown, msg: unknown): boolean {
+    let r: unknown;
+    currentProc = p;
+    currentNode = this;
+    try {
+      r = fn(msg);
+    } catch (e) {
+      currentProc = null;
+      currentNode = null;
+      this.terminate(p, e);
+      return false;
+    }
+    currentProc = null;
+    currentNode = null;
+    if (isThenable(r)) {
+      if (p.status === Status.Dead) return false;
+      p.status = Status.Suspended;
+      r.then(
+        () => this.resume(p),
+        (e: unknown) => {
+          if (p.status !== Status.Dead) this.terminate(p, e);
+        },
+      );
+      return false;
+    }
+    return p.status !== Status.Dead;
+  }
+
+  private resume(p: Proc): void {
+    if (p.status !== Status.Suspended) return;
+    p.status = Status.Idle;
+    if (p.mq !== null && !p.queued) this.schedule(p);
+  }
+
+  // ---------------------------------------------------------------- links and monitors
+
+  private actorPid(op: string): Pid {
+    if (currentProc === null || currentNode !== this) throw new NotInProcessError(op);
+    return currentProc.pid;
+  }
+
+  /** Links the calling process with `pid`. */
+  link(pid: Pid, actor?: Pid): void {
+    const self = this.proc(actor ?? this.actorPid("link"));
+    if (self === undefined || self.status === Status.Dead) return;
+    this.linkPair(self, pid);
+  }
+
+  private linkPair(self: Proc, pid: Pid): void {
+    if (pid.equals(self.pid)) return;
+    if (this.isLocal(pid)) {
+      const other = this.procs.get(pid.id);
+      if (other === undefined || other.status === Status.Dead) {
+        this.signalExit(self, pid, "noproc", true);
+        return;
+      }
+      (other.links ??= new Map()).set(self.pid.key, self.pid);
+    } else if (pid.node === this.name) {
+      this.signalExit(self, pid, "noproc", true);
+      return;
+    } else {
+      if (this.router === null) throw new NotDistributedError(pid);
+      if (!this.router.isConnected(pid.node)) {
+        this.signalExit(self, pid, "noconnection", true);
+        return;
+      }
+      this.router.link(self.pid, pid);
+    }
+    (self.links ??= new Map()).set(pid.key, pid);
+  }
+
+  /** Removes the link between the calling process and `pid`, both directions. */
+  unlink(pid: Pid, actor?: Pid): void {
+    const self = this.proc(actor ?? this.actorPid("unlink"));
+    if (self === undefined) return;
+    self.links?.delete(pid.key);
+    if (this.isLocal(pid)) this.procs.get(pid.id)?.links?.delete(self.pid.key);
+    else if (pid.node !== this.name && this.router !== null) this.router.unlink(self.pid, pid);
+  }
+
+  /**
+   * Monitors `target` from the calling process (or from `watcher`); returns the monitor ref. A
+   * dead target gives a `DOWN` with `noproc` at once.
+   */
+  monitor(target: Pid | string | { name: string; node: string }, watcher?: Pid): Ref {
+    const w = watcher ?? this.self();
+    const ref = this.makeRef();
+    const wp = this.proc(w);
+    let pid: Pid | undefined;
+    if (target instanceof Pid) pid = target;
+    else if (typeof target === "string" || target.node === this.name) {
+      pid = this.whereis(typeof target === "string" ? target : target.name);
+    } else {
+      if (this.router === null) throw new NotDistributedError(new Pid(target.node, 0, 0));
+      const placeholder = new Pid(target.node, 0, 0);
+      if (wp !== undefined) (wp.monitoring ??= new Map()).set(ref.key, { ref, target: placeholder });
+      this.router.monitor(w, placeholder, ref);
+      return ref;
+    }
+    if (pid === undefined) {
+      this.deliverDown(w, ref, new Pid(this.name, 0, this.creation), "noproc");
+      return ref;
+    }
+    this.addMonitor(w, pid, ref);
+    return ref;
+  }
+
+  private addMonitor(watcher: Pid, pid: Pid, ref: Ref): void {
+    const wp = this.proc(watcher);
+    if (this.isLocal(pid)) {
+      const tp = this.procs.get(pid.id);
+      if (tp === undefined || tp.status === Status.Dead) {
+        this.deliverDown(watcher, ref, pid, "noproc");
+        return;
+      }
+      (tp.watchers ??= new Map()).set(ref.key, { ref, watcher });
+    } else if (pid.node === this.name) {
+      this.deliverDown(watcher, ref, pid, "noproc");
+      return;
+    } else {
+      if (this.router === null) throw new NotDistributedError(pid);
+      if (!this.router.isConnected(pid.node)) {
+        this.deliverDown(watcher, ref, pid, "noconnection");
+        return;
+      }
+      this.router.monitor(watcher, pid, ref);
+    }
+    if (wp !== undefined) (wp.monitoring ??= new Map()).set(ref.key, { ref, target: pid });
+  }
+
+  /**
+   * Stops a monitor. With `flush`, a `DOWN` for it already in the mailbox is dropped too.
+   * Returns false when the monitor had already fired or never existed.
+   */
+  demonitor(ref: Ref, options: { flush?: boolean } = {}, watcher?: Pid): boolean {
+    const w = this.proc(watcher ?? this.self());
+    let active = false;
+    if (w !== undefined) {
+      const target = w.monitoring?.get(ref.key)?.target;
+      if (target !== undefined) {
+        active = true;
+        w.monitoring!.delete(ref.key);
+        if (this.isLocal(target)) this.procs.get(target.id)?.watchers?.delete(ref.key);
+        else if (this.router !== null) this.router.demonitor(w.pid, target, ref);
+      }
+      if (options.flush) w.drop((m) => m instanceof DownMessage && m.ref.equals(ref));
+    }
+    return active;
+  }
+
+  private deliverDown(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void {
+    if (this.isLocal(watcher)) {
+      if (watcher.id === 0) {
+        this.failPending(ref, reason);
+        return;
+      }
+      const wp = this.procs.get(watcher.id);
+      if (wp === undefined) return;
+      if (this.pending.has(ref.id) && ref.node === this.name) {
+        this.failPending(ref, reason);
+        return;
+      }
+      wp.monitoring?.delete(ref.key);
+      this.deliver(wp, new DownMessage(ref, pid, reason));
+    } else if (watcher.node !== this.name && this.router !== null) {
+      this.router.down(watcher, ref, pid, reason);
+    }
+  }
+
+  // ---------------------------------------------------------------- exits
+
+  /**
+   * Sends an exit signal to `pid` (from the calling process). `kill` is untrappable; `normal` is
+   * ignored by a non-trapping target other than the sender itself. A dead target: no-op.
+   */
+  exit(pid: Pid, reason: unknown, from?: Pid): void {
+    const sender = from ?? this.self();
+    if (this.isLocal(pid)) {
+      const p = this.procs.get(pid.id);
+      if (p !== undefined) this.signalExit(p, sender, reason, false);
+    } else if (pid.node !== this.name && this.router !== null) {
+      this.router.exit(sender, pid, reason, false);
+    }
+  }
+
+  /** Sets the trap-exit flag of the calling process; returns the previous value. */
+  trapExit(flag: boolean, actor?: Pid): boolean {
+    const p = this.proc(actor ?? this.actorPid("trapExit"));
+    if (p === undefined) return false;
+    const old = p.trapExit;
+    p.trapExit = flag;
+    return old;
+  }
+
+  /** Registers a callback run when the process exits (used by registries). @internal */
+  onExit(pid: Pid, hook: (pid: Pid, reason: unknown) => void): boolean {
+    const p = this.proc(pid);
+    if (p === undefined || p.status === Status.Dead) return false;
+    (p.exitHooks ??= []).push(hook);
+    return true;
+  }
+
+  private signalExit(target: Proc, from: Pid, reason: unknown, viaLink: boolean): void {
+    if (target.status === Status.Dead) return;
+    if (reason === "kill" && !viaLink) return this.terminate(target, "killed");
+    if (target.trapExit) return this.deliver(target, new ExitMessage(from, reason));
+    if (reason === "normal") {
+      if (!viaLink && from.equals(target.pid)) this.terminate(target, "normal");
+      return;
+    }
+    this.terminate(target, reason);
+  }
+
+  /** Ends a process with `reason` and propagates its death. @internal */
+  terminate(p: Proc, reason: unknown): void {
+    if (p.status === Status.Dead) return;
+    p.status = Status.Dead;
+    p.exitReason = reason;
+    this.procs.delete(p.pid.id);
+    if (p.name !== undefined) {
+      if (this.names.get(p.name) === p) this.names.delete(p.name);
+    }
+    if (p.receiver !== null) {
+      if (p.receiver.timer !== null) this.wheel.cancel(p.receiver.timer);
+      p.receiver = null;
+    }
+    p.mq = null;
+    p.pendingInit = null;
+    this.dying.push(p);
+    if (!this.propagating) this.propagate();
+  }
+
+  private propagate(): void {
+    this.propagating = true;
+    try {
+      for (let i = 0; i < this.dying.length; i++) this.notifyDeath(this.dying[i]!);
+    } finally {
+      this.dying.length = 0;
+      this.propagating = false;
+    }
+  }
+
+  private notifyDeath(p: Proc): void {
+    const reason = p.exitReason;
+    const pid = p.pid;
+    if (p.exitHooks !== null) {
+      for (const hook of p.exitHooks) {
+        try {
+          hook(pid, reason);
+        } catch (e) {
+          this.logger.error({ pid: String(pid), err: e }, "exit hook failed");
+        }
+      }
+      p.exitHooks = null;
+    }
+    if (p.links !== null) {
+      for (const other of p.links.values()) {
+        if (this.isLocal(other)) {
+          const op = this.procs.get(other.id);
+          if (op !== undefined) {
+            op.links?.delete(pid.key);
+            this.signalExit(op, pid, reason, true);
+          }
+        } else if (other.node !== this.name && this.router !== null) {
+          this.router.exit(pid, other, reason, true);
+        }
+      }
+      p.links = null;
+    }
+    if (p.watchers !== null) {
+      for (const w of p.watchers.values()) this.deliverDown(w.watcher, w.ref, pid, reason);
+      p.watchers = null;
+    }
+    if (p.monitoring !== null) {
+      for (const [refKey, { ref, target }] of p.monitoring) {
+        if (this.isLocal(target)) this.procs.get(target.id)?.watchers?.delete(refKey);
+        else if (this.router !== null && target.node !== this.name) this.router.demonitor(pid, target, ref);
+      }
+      p.monitoring = null;
+    }
+    if (p.callersWaiting > 0) {
+      for (const [id, call] of this.pending) {
+        if (call.targetProc === p) this.settle(id, call, new CallExitError(reason, pid), true);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  /**
+   * Request/reply plumbing behind `GenServer.call`: builds the request with a fresh `From`,
+   * delivers it, and resolves with the value passed to `reply(from, value)`. Fails with
+   * `CallExitError` if the target is or becomes dead (or its node goes down), and with
+   * `CallTimeoutError` after `timeoutMs`.
+   */
+  call(dest: Dest, makeRequest: (from: From) => unknown, timeoutMs: number): Promise<unknown> {
+    const pid = this.resolve(dest);
+    if (pid === undefined) {
+      if (typeof dest === "object" && !(dest instanceof Pid) && dest.node !== this.name) {
+        return this.callRemoteName(dest, makeRequest, timeoutMs);
+      }
+      return Promise.reject(new CallExitError("noproc", dest));
+    }
+    const ref = this.makeRef();
+    const caller = this.self();
+    let targetProc: Proc | null = null;
+    if (this.isLocal(pid)) {
+      const p = this.procs.get(pid.id);
+      if (p === undefined || p.status === Status.Dead) return Promise.reject(new CallExitError("noproc", pid));
+      targetProc = p;
+    } else if (pid.node === this.name) {
+      return Promise.reject(new CallExitError("noproc", pid));
+    } else if (this.router === null || !this.router.isConnected(pid.node)) {
+      return Promise.reject(new CallExitError(this.router === null ? "noproc" : "noconnection", pid));
+    }
+    const msg = makeRequest(new From(caller, ref));
+    return new Promise((resolve, reject) => {
+      const call: PendingCall = { resolve, reject, target: pid, targetProc, timer: null };
+      this.pending.set(ref.id, call);
+      if (Number.isFinite(timeoutMs)) {
+        call.timer = this.wheel.add(timeoutMs, () => {
+          if (this.pending.get(ref.id) === call) this.settle(ref.id, call, new CallTimeoutError(pid, timeoutMs), true);
+        });
+      }
+      if (targetProc !== null) {
+        targetProc.callersWaiting++;
+        this.deliver(targetProc, msg);
+      } else {
+        this.router!.monitor(caller, pid, ref);
+        this.router!.send(pid, msg);
+      }
+    });
+  }
+
+  private callRemoteName(
+    dest: { name: string; node: string },
+    makeRequest: (from: From) => unknown,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const router = this.router;
+    if (router === null || !router.isConnected(dest.node)) {
+      return Promise.reject(new CallExitError(router === null ? "noproc" : "noconnection", dest));
+    }
+    const ref = this.makeRef();
+    const caller = this.self();
+    const target = new Pid(dest.node, 0, 0);
+    const msg = makeRequest(new From(caller, ref));
+    return new Promise((resolve, reject) => {
+      const call: PendingCall = { resolve, reject, target, targetProc: null, timer: null };
+      this.pending.set(ref.id, call);
+      if (Number.isFinite(timeoutMs)) {
+        call.timer = this.wheel.add(timeoutMs, () => {
+          if (this.pending.get(ref.id) === call) this.settle(ref.id, call, new CallTimeoutError(dest, timeoutMs), true);
+        });
+      }
+      router.monitorName(caller, dest.node, dest.name, ref);
+      router.sendNamed(dest.node, dest.name, msg);
+    });
+  }
+
+  /** Answers a call. Works from any process, any time (deferred replies). */
+  reply(from: From, value: unknown): void {
+    const to = from.pid;
+    if (this.isLocal(to)) {
+      const call = this.pending.get(from.ref.id);
+      if (call !== undefined && from.ref.node === this.name) this.settle(from.ref.id, call, value, false);
+    } else if (to.node !== this.name && this.router !== null) {
+      this.router.reply(to, from.ref, value);
+    }
+  }
+
+  private settle(id: number, call: PendingCall, value: unknown, failed: boolean): void {
+    this.pending.delete(id);
+    if (call.timer !== null) this.wheel.cancel(call.timer);
+    if (call.targetProc !== null) call.targetProc.callersWaiting--;
+    else if (this.router !== null && call.target.node !== this.name) {
+      this.router.demonitor(this.systemPid, call.target, new Ref(this.name, id, this.creation));
+    }
+    if (failed) call.reject(value);
+    else call.resolve(value);
+  }
+
+  private failPending(ref: Ref, reason: unknown): void {
+    const call = this.pending.get(ref.id);
+    if (call !== undefined) this.settle(ref.id, call, new CallExitError(reason, call.target), true);
+  }
+
+  // ---------------------------------------------------------------- inbound from the cluster
+
+  /** A message from another node. @internal */
+  remoteSend(to: Pid, msg: unknown): void {
+    this.sendPid(to, msg);
+  }
+
+  /** A message to a local name from another node; unknown names drop it. @internal */
+  remoteSendNamed(name: string, msg: unknown): void {
+    const p = this.names.get(name);
+    if (p !== undefined) this.deliver(p, msg);
+  }
+
+  /** @internal */
+  remoteLink(from: Pid, to: Pid): void {
+    const p = this.proc(to);
+    if (p === undefined || p.status === Status.Dead) {
+      this.router?.exit(to, from, "noproc", true);
+      return;
+    }
+    (p.links ??= new Map()).set(from.key, from);
+  }
+
+  /** @internal */
+  remoteUnlink(from: Pid, to: Pid): void {
+    this.proc(to)?.links?.delete(from.key);
+  }
+
+  /** @internal */
+  remoteMonitor(watcher: Pid, target: Pid | string, ref: Ref): void {
+    const p = typeof target === "string" ? this.names.get(target) : this.proc(target);
+    const pid = typeof target === "string" ? (p?.pid ?? new Pid(this.name, 0, this.creation)) : target;
+    if (p === undefined || p.status === Status.Dead) {
+      this.router?.down(watcher, ref, pid, "noproc");
+      return;
+    }
+    (p.watchers ??= new Map()).set(ref.key, { ref, watcher });
+  }
+
+  /** @internal */
+  remoteDemonitor(_watcher: Pid, target: Pid | string, ref: Ref): void {
+    const p = typeof target === "string" ? this.names.get(target) : this.proc(target);
+    p?.watchers?.delete(ref.key);
+  }
+
+  /** @internal */
+  remoteExit(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
+    const p = this.proc(to);
+    if (p === undefined) return;
+    if (viaLink) {
+      if (p.links === null || !p.links.has(from.key)) return;
+      p.links.delete(from.key);
+    }
+    this.signalExit(p, from, reason, viaLink);
+  }
+
+  /** @internal */
+  remoteDown(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void {
+    this.deliverDown(watcher, ref, pid, reason);
+  }
+
+  /** @internal */
+  remoteReply(to: Pid, ref: Ref, value: unknown): void {
+    if (!this.isLocal(to) || ref.node !== this.name) return;
+    const call = this.pending.get(ref.id);
+    if (call !== undefined) this.settle(ref.id, call, value, false);
+  }
+
+  /**
+   * A node left or was lost: every link and monitor to its processes fires with `noconnection`
+   * and pending calls to it fail at once. @internal
+   */
+  nodeDown(node: string): void {
+    for (const p of [...this.procs.values()]) {
+      if (p.status === Status.Dead) continue;
+      if (p.watchers !== null) {
+        for (const [k, w] of p.watchers) if (w.watcher.node === node) p.watchers.delete(k);
+      }
+      if (p.monitoring !== null) {
+        for (const [k, { ref, target }] of [...p.monitoring]) {
+          if (target.node !== node) continue;
+          p.monitoring.delete(k);
+          this.deliver(p, new DownMessage(ref, target, "noconnection"));
+        }
+      }
+      if (p.links !== null) {
+        for (const [k, other] of [...p.links]) {
+          if (other.node !== node) continue;
+          p.links.delete(k);
+          this.signalExit(p, other, "noconnection", true);
+        }
+      }
+    }
+    for (const [id, call] of [...this.pending]) {
+      if (call.target.node === node) this.settle(id, call, new CallExitError("noconnection", call.target), true);
+    }
+  }
+
+  /** Logs an abnormal exit the way OTP's crash reports do (not for normal/shutdown). @internal */
+  reportCrash(pid: Pid, name: string | undefined, reason: unknown, what: string): void {
+    if (isNormalOrShutdown(reason)) return;
+    this.logger.error(
+      {
+        pid: String(pid),
+        name,
+        reason: formatReason(reason),
+        stack: reason instanceof Error ? reason.stack : undefined,
+      },
+      what,
+    );
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    v !== undefined && v !== null && typeof (v as { then?: unknown }).then === "function" && typeof v === "object"
+  );
+}
+
+/** The node the caller is running on: the running process's node, else the default node. */
+export function currentNodeOrDefault(): Node {
+  return currentNode ?? defaultNode();
+}
+
+/** The program's default node (created on first use, named `nonode`). */
+export function defaultNode(): Node {
+  return (defaultNodeInstance ??= new Node());
+}
+
+/** Replaces the default node (tests, embedding). */
+export function setDefaultNode(node: Node): void {
+  defaultNodeInstance = node;
+}
+
+/**
+ * What a spawned function gets: its own pid and the process operations acting as itself. Valid
+ * across `await`s, unlike the module-level functions that find the current process only while it
+ * runs synchronously.
+ * @category runtime
+ */
+export class ProcessContext {
+  constructor(
+    readonly node: Node,
+    /** @internal */ readonly proc: Proc,
+  ) {}
+
+  get self(): Pid {
+    return this.proc.pid;
+  }
+
+  /**
+   * Waits for the first message matching `match` (any message without it), leaving the others
+   * queued in order. Resolves `TIMEOUT` after `timeoutMs`.
+   */
+  receive<T = unknown>(match?: (msg: unknown) => boolean, timeoutMs?: number): Promise<T | Timeout> {
+    return this.node.receive(this.proc, match, timeoutMs) as Promise<T | Timeout>;
+  }
+
+  send(dest: Dest, msg: unknown): void {
+    if (this.proc.status !== Status.Dead) this.node.send(dest, msg);
+  }
+
+  link(pid: Pid): void {
+    this.node.link(pid, this.proc.pid);
+  }
+
+  unlink(pid: Pid): void {
+    this.node.unlink(pid, this.proc.pid);
+  }
+
+  monitor(target: Pid | string): Ref {
+    return this.node.monitor(target, this.proc.pid);
+  }
+
+  demonitor(ref: Ref, options?: { flush?: boolean }): boolean {
+    return this.node.demonitor(ref, options, this.proc.pid);
+  }
+
+  trapExit(flag: boolean): boolean {
+    return this.node.trapExit(flag, this.proc.pid);
+  }
+
+  /** Sends an exit signal to `pid`; with own pid and no trap, the process ends. */
+  exit(pid: Pid, reason: unknown): void {
+    this.node.exit(pid, reason, this.proc.pid);
+  }
+
+  /** Ends this process with `reason` now; code after the next `await` never runs. */
+  stop(reason: unknown = "normal"): void {
+    this.node.terminate(this.proc, reason);
+  }
+
+  spawn(fn: (ctx: ProcessContext) => unknown, options: SpawnOptions = {}): Pid {
+    const link = options.link === true ? this.proc.pid : options.link;
+    return this.node.spawn(fn, { ...options, link });
+  }
+
+  call(dest: Dest, makeRequest: (from: From) => unknown, timeoutMs = 5000): Promise<unknown> {
+    return this.node.call(dest, makeRequest, timeoutMs);
+  }
+}

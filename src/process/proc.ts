@@ -1,0 +1,116 @@
+/**
+ * `Proc`: the internal record of one live process (mailbox, links, monitors, status). Users never
+ * see it; they hold a `Pid`. Kept small and lazily populated because a node may hold millions.
+ * Imports `pid`, `timer-wheel`.
+ */
+import type { Pid, Ref } from "./pid.js";
+import type { TimerEntry } from "./timer-wheel.js";
+
+/** Lifecycle states of a process. */
+export const enum Status {
+  /** Driven by a handler, waiting for a message. */
+  Idle = 0,
+  /** Driven by a handler whose last invocation returned a promise not yet settled. */
+  Suspended = 1,
+  /** An async function process, running (not blocked in `receive`). */
+  Running = 2,
+  /** An async function process blocked in `receive`. */
+  Waiting = 3,
+  Dead = 4,
+}
+
+export interface PendingReceive {
+  match: ((msg: unknown) => boolean) | undefined;
+  resolve: (msg: unknown) => void;
+  timer: TimerEntry | null;
+}
+
+export interface Watcher {
+  ref: Ref;
+  watcher: Pid;
+}
+
+export class Proc {
+  status: Status;
+  queued = false;
+  trapExit = false;
+  /** Mailbox: a queue with a moving head, compacted when the head passes half. */
+  mq: unknown[] | null = null;
+  mqHead = 0;
+  handler: ((msg: unknown) => unknown) | null;
+  /** Runs before the first message of a handler process (GenServer init). */
+  pendingInit: (() => unknown) | null = null;
+  receiver: PendingReceive | null = null;
+  /** Linked pids by key. */
+  links: Map<string, Pid> | null = null;
+  /** Monitors on this process, by ref key. */
+  watchers: Map<string, Watcher> | null = null;
+  /** Monitors this process holds on others, by ref key → target. */
+  monitoring: Map<string, { ref: Ref; target: Pid }> | null = null;
+  name: string | undefined = undefined;
+  behaviour: string | undefined;
+  exitHooks: Array<(pid: Pid, reason: unknown) => void> | null = null;
+  /** Local calls waiting on this process; lets death fail them without a monitor per call. */
+  callersWaiting = 0;
+  exitReason: unknown = undefined;
+  /** Free slot for the behaviour driving this process (GenServer state, supervisor…). */
+  behaviourState: unknown = undefined;
+
+  constructor(
+    readonly pid: Pid,
+    handler: ((msg: unknown) => unknown) | null,
+    behaviour: string | undefined,
+  ) {
+    this.handler = handler;
+    this.behaviour = behaviour;
+    this.status = handler === null ? Status.Running : Status.Idle;
+  }
+
+  get mailboxLength(): number {
+    return this.mq === null ? 0 : this.mq.length - this.mqHead;
+  }
+
+  push(msg: unknown): void {
+    if (this.mq === null) this.mq = [msg];
+    else this.mq.push(msg);
+  }
+
+  shift(): unknown {
+    const q = this.mq!;
+    const msg = q[this.mqHead];
+    q[this.mqHead++] = undefined;
+    if (this.mqHead === q.length) {
+      this.mq = null;
+      this.mqHead = 0;
+    } else if (this.mqHead > 1024 && this.mqHead * 2 > q.length) {
+      this.mq = q.slice(this.mqHead);
+      this.mqHead = 0;
+    }
+    return msg;
+  }
+
+  /** Removes and returns the first message matching `match` (selective receive). */
+  take(match: (msg: unknown) => boolean): { found: boolean; msg: unknown } {
+    const q = this.mq;
+    if (q === null) return NOT_FOUND;
+    for (let i = this.mqHead; i < q.length; i++) {
+      const msg = q[i];
+      if (match(msg)) {
+        if (i === this.mqHead) this.shift();
+        else q.splice(i, 1);
+        return { found: true, msg };
+      }
+    }
+    return NOT_FOUND;
+  }
+
+  /** Drops every queued message matching `match`. */
+  drop(match: (msg: unknown) => boolean): void {
+    if (this.mq === null) return;
+    const kept = this.mq.slice(this.mqHead).filter((m) => !match(m));
+    this.mq = kept.length === 0 ? null : kept;
+    this.mqHead = 0;
+  }
+}
+
+const NOT_FOUND = Object.freeze({ found: false, msg: undefined });

@@ -1,0 +1,26 @@
+/**
+ * The seam between the local runtime and the cluster layer. A `Node` hands every operation on a
+ * pid of another node to its `RemoteRouter`; the cluster layer implements it and calls the node's
+ * `remote*` inbound methods when frames arrive. Imports `pid`.
+ */
+import type { Pid, Ref } from "./pid.js";
+
+/** Outbound operations on processes of other nodes. Each is fire-and-forget, like OTP signals. */
+export interface RemoteRouter {
+  send(to: Pid, msg: unknown): void;
+  sendNamed(node: string, name: string, msg: unknown): void;
+  link(from: Pid, to: Pid): void;
+  unlink(from: Pid, to: Pid): void;
+  monitor(watcher: Pid, target: Pid, ref: Ref): void;
+  /** Monitors a process by name on another node; `DOWN` carries `noproc` if the name is free. */
+  monitorName(watcher: Pid, node: string, name: string, ref: Ref): void;
+  demonitor(watcher: Pid, target: Pid, ref: Ref): void;
+  /** An exit signal; `viaLink` tells a link propagation from an explicit `exit(pid, reason)`. */
+  exit(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void;
+  /** A monitor fired for a remote watcher. */
+  down(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void;
+  /** A reply to a call made from the remote node. */
+  reply(to: Pid, ref: Ref, value: unknown): void;
+  /** Whether `node` is currently a connected member. */
+  isConnected(node: string): boolean;
+}

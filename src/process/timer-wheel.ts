@@ -1,0 +1,77 @@
+/**
+ * A hashed timer wheel: one Node.js timer serves every call and receive timeout of a node, so a
+ * call costs a Set insertion instead of a `setTimeout`/`clearTimeout` pair. Deadlines fire at
+ * most one slot (`resolutionMs`) late. Imports nothing.
+ */
+
+/** A scheduled timeout; pass it to `cancel`. */
+export interface TimerEntry {
+  slot: number;
+  fire: () => void;
+}
+
+export class TimerWheel {
+  private readonly buckets = new Map<number, Set<TimerEntry>>();
+  private timer: NodeJS.Timeout | null = null;
+  private armedSlot = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly resolutionMs = 4) {}
+
+  /** Number of pending timeouts. */
+  get size(): number {
+    let n = 0;
+    for (const b of this.buckets.values()) n += b.size;
+    return n;
+  }
+
+  /** Calls `fire` once, `delayMs` from now (rounded up to the next slot). */
+  add(delayMs: number, fire: () => void): TimerEntry {
+    const slot = Math.ceil((performance.now() + delayMs) / this.resolutionMs);
+    const entry: TimerEntry = { slot, fire };
+    let bucket = this.buckets.get(slot);
+    if (bucket === undefined) {
+      bucket = new Set();
+      this.buckets.set(slot, bucket);
+    }
+    bucket.add(entry);
+    if (slot < this.armedSlot) this.arm(slot);
+    return entry;
+  }
+
+  cancel(entry: TimerEntry): void {
+    const bucket = this.buckets.get(entry.slot);
+    if (bucket === undefined) return;
+    bucket.delete(entry);
+    if (bucket.size === 0) this.buckets.delete(entry.slot);
+    if (this.buckets.size === 0) this.disarm();
+  }
+
+  private arm(slot: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.armedSlot = slot;
+    const delay = Math.max(0, slot * this.resolutionMs - performance.now());
+    this.timer = setTimeout(this.tick, delay);
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.armedSlot = Number.POSITIVE_INFINITY;
+  }
+
+  private readonly tick = (): void => {
+    this.timer = null;
+    this.armedSlot = Number.POSITIVE_INFINITY;
+    const nowSlot = Math.floor(performance.now() / this.resolutionMs);
+    const due: TimerEntry[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const [slot, bucket] of this.buckets) {
+      if (slot <= nowSlot) {
+        for (const e of bucket) due.push(e);
+        this.buckets.delete(slot);
+      } else if (slot < next) next = slot;
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+    for (const e of due) e.fire();
+  };
+}
