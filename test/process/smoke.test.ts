@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DownMessage, ExitMessage, Node, TIMEOUT } from "../../src/process/index.js";
+import { type DownMessage, ExitMessage, Node, TIMEOUT } from "../../src/process/index.js";
 
 describe("process smoke", () => {
   it("spawns, sends and receives", async () => {
@@ -17,7 +17,7 @@ describe("process smoke", () => {
     const ref = node.monitor(pid);
     const w = node.spawn(async (ctx) => {
       ctx.monitor(pid);
-      const down = await ctx.receive<DownMessage>();
+      const down = (await ctx.receive()) as DownMessage;
       got.push(down.reason);
     });
     await expect.poll(() => got.length).toBe(5);

@@ -1,0 +1,460 @@
+/**
+ * The GenServer behaviour: a process holding state and answering calls, casts and plain
+ * messages through the callbacks of a `ServerBehaviour`. Starting runs `init` inside the new
+ * process and waits for it; `call` waits for a reply (default 5000 ms); `stop` runs `terminate`
+ * and waits for the exit. Handlers may be sync (no promise on the fast path) or async (the
+ * server handles nothing else until the promise settles, as a BEAM process blocked in a call).
+ *
+ * Imports `process`, and its own `protocol`, `results`, `errors`.
+ */
+import { InvalidOptionError } from "../errors.js";
+import { CallExitError, NoProcError } from "../process/errors.js";
+import { isNormalOrShutdown } from "../process/exit-reason.js";
+import { ExitMessage } from "../process/messages.js";
+import { currentNodeOrDefault, type Dest, type From, type Node, ProcessContext } from "../process/node.js";
+import { Pid } from "../process/pid.js";
+import type { Proc } from "../process/proc.js";
+import { BadReturnError, StopTimeoutError, UnknownMessageError } from "./errors.js";
+import {
+  type CallArg,
+  type CallArgs,
+  type CallName,
+  type CallReply,
+  type CastArg,
+  type CastArgs,
+  type CastName,
+  isViaName,
+  type Protocol,
+  type ServerDest,
+  type ServerRef,
+  type ViaName,
+} from "./protocol.js";
+import type { CallResult, InitResult, NoReplyResult, StartResult } from "./results.js";
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Call handlers of protocol `P`, one per call name, each typed with its own reply. */
+export type CallHandlers<P, S> = {
+  [K in CallName<P>]: (
+    arg: CallArg<P, K>,
+    state: S,
+    ctx: ServerContext,
+  ) => MaybePromise<CallResult<CallReply<P, K>, S>>;
+};
+
+/** Cast handlers of protocol `P`. */
+export type CastHandlers<P, S> = {
+  [K in CastName<P>]: (arg: CastArg<P, K>, state: S, ctx: ServerContext) => MaybePromise<NoReplyResult<S>>;
+};
+
+/**
+ * The callbacks of a server. Shared by every instance (one object per behaviour, not per
+ * process). `init` gets the start argument.
+ * @category server
+ */
+export interface ServerBehaviour<P extends Protocol, S, A = undefined> {
+  /** Shown by `processInfo` and in crash reports. */
+  name?: string;
+  init(arg: A, ctx: ServerContext): MaybePromise<InitResult<S>>;
+  handleCall?: Partial<CallHandlers<P, S>>;
+  handleCast?: Partial<CastHandlers<P, S>>;
+  /** Any other message: EXIT and DOWN messages, plain sends. Default: ignore (debug log). */
+  handleInfo?(msg: unknown, state: S, ctx: ServerContext): MaybePromise<NoReplyResult<S>>;
+  handleContinue?(cont: unknown, state: S, ctx: ServerContext): MaybePromise<NoReplyResult<S>>;
+  /** Runs when the server stops by a `stop` result, `GenServer.stop`, a crash in a callback, or
+   * an exit signal from its parent while trapping exits. */
+  terminate?(reason: unknown, state: S, ctx: ServerContext): MaybePromise<void>;
+}
+
+/** Declares a behaviour for protocol `P`, inferring state and argument types from `init`. */
+export function defineServer<P extends Protocol>() {
+  return <S, A = undefined>(behaviour: ServerBehaviour<P, S, A>): ServerBehaviour<P, S, A> => behaviour;
+}
+
+/** Options of `GenServer.start`. */
+export interface StartOptions {
+  /** Register under a local name, a via-name. @default undefined */
+  name?: string | ViaName;
+  /** Time allowed for `init`; on expiry the process is killed and the start fails `timeout`. @default Infinity */
+  timeoutMs?: number;
+  /** Start trapping exits before `init`. @default false */
+  trapExit?: boolean;
+  /** Node to start on (a local `Node`). @default the current node */
+  node?: Node;
+}
+
+/** The context handed to callbacks: the process operations acting as the server, plus `from`. */
+export class ServerContext extends ProcessContext {
+  /** The caller of the call being handled (keep it to reply later with `GenServer.reply`). */
+  from: From | undefined = undefined;
+  /** The process that started this server (gets `terminate` on its exit when trapping). */
+  parent: Pid | undefined = undefined;
+}
+
+const GEN_CALL = "$gen_call";
+const GEN_CAST = "$gen_cast";
+const GEN_STOP = "$gen_stop";
+
+/** One running server: its behaviour, state and context. */
+class ServerProcess<S> {
+  state!: S;
+  ctx!: ServerContext;
+  proc!: Proc;
+  onStarted: ((r: StartResult) => void) | null = null;
+  stopping = false;
+
+  constructor(
+    readonly node: Node,
+    readonly behaviour: ServerBehaviour<any, S, any>,
+  ) {}
+
+  readonly handle = (msg: unknown): unknown => {
+    if (Array.isArray(msg)) {
+      const tag = msg[0];
+      if (tag === GEN_CALL) return this.handleCall(msg[1] as From, msg[2] as string, msg[3]);
+      if (tag === GEN_CAST) return this.handleCast(msg[1] as string, msg[2]);
+      if (tag === GEN_STOP) return this.handleStop(msg[1] as From, msg[2]);
+    }
+    if (msg instanceof ExitMessage && this.ctx.parent !== undefined && msg.from.equals(this.ctx.parent)) {
+      return this.shutdown(msg.reason, false);
+    }
+    const h = this.behaviour.handleInfo;
+    if (h === undefined) {
+      this.node.logger.debug({ pid: String(this.proc.pid), msg: String(msg) }, "unhandled message");
+      return undefined;
+    }
+    return this.guard("handleInfo", () => h(msg, this.state, this.ctx), this.afterNoReply);
+  };
+
+  init(arg: unknown): unknown {
+    return this.guard(
+      "init",
+      () => this.behaviour.init(arg, this.ctx),
+      (r: InitResult<S>) => this.afterInit(r),
+      (e) => this.initFailed(e),
+    );
+  }
+
+  private afterInit(r: InitResult<S>): unknown {
+    const started = this.onStarted!;
+    this.onStarted = null;
+    if (typeof r === "object" && r !== null) {
+      if ("ok" in r) {
+        this.state = r.ok;
+        started({ ok: true, pid: this.proc.pid });
+        return r.continue === undefined ? undefined : this.runContinue(r.continue);
+      }
+      if ("ignore" in r) {
+        started({ ok: false, ignore: true });
+        this.node.terminate(this.proc, "normal");
+        return undefined;
+      }
+      if ("stop" in r) {
+        started({ ok: false, error: r.stop });
+        this.node.terminate(this.proc, r.stop);
+        return undefined;
+      }
+    }
+    const err = new BadReturnError(`${this.name}.init`, r);
+    started({ ok: false, error: err });
+    this.node.terminate(this.proc, err);
+    return undefined;
+  }
+
+  private initFailed(e: unknown): void {
+    const started = this.onStarted;
+    this.onStarted = null;
+    started?.({ ok: false, error: e });
+    this.node.reportCrash(this.proc.pid, this.proc.name, e, `${this.name} failed to start`);
+    this.node.terminate(this.proc, e);
+  }
+
+  get name(): string {
+    return this.behaviour.name ?? "GenServer";
+  }
+
+  private handleCall(from: From, name: string, arg: unknown): unknown {
+    const h = this.behaviour.handleCall?.[name as never] as
+      | ((a: unknown, s: S, c: ServerContext) => MaybePromise<CallResult<unknown, S>>)
+      | undefined;
+    if (h === undefined) return this.crash(new UnknownMessageError("call", name, this.behaviour.name));
+    this.ctx.from = from;
+    return this.guard(
+      `handleCall(${name})`,
+      () => h(arg, this.state, this.ctx),
+      (r: CallResult<unknown, S>) => this.afterCall(from, r),
+    );
+  }
+
+  private afterCall(from: From, r: CallResult<unknown, S>): unknown {
+    this.ctx.from = undefined;
+    if (typeof r === "object" && r !== null) {
+      if ("reply" in r && !("stop" in r)) {
+        this.state = r.state;
+        this.node.reply(from, r.reply);
+        return r.continue === undefined ? undefined : this.runContinue(r.continue);
+      }
+      if ("noreply" in r) {
+        this.state = r.state;
+        return r.continue === undefined ? undefined : this.runContinue(r.continue);
+      }
+      if ("stop" in r) {
+        this.state = r.state;
+        if ("reply" in r) this.node.reply(from, r.reply);
+        return this.shutdown(r.stop, true);
+      }
+    }
+    return this.crash(new BadReturnError(`${this.name}.handleCall`, r));
+  }
+
+  private handleCast(name: string, arg: unknown): unknown {
+    const h = this.behaviour.handleCast?.[name as never] as
+      | ((a: unknown, s: S, c: ServerContext) => MaybePromise<NoReplyResult<S>>)
+      | undefined;
+    if (h === undefined) return this.crash(new UnknownMessageError("cast", name, this.behaviour.name));
+    return this.guard(`handleCast(${name})`, () => h(arg, this.state, this.ctx), this.afterNoReply);
+  }
+
+  private readonly afterNoReply = (r: NoReplyResult<S>): unknown => {
+    if (typeof r === "object" && r !== null) {
+      if ("noreply" in r) {
+        this.state = r.state;
+        return r.continue === undefined ? undefined : this.runContinue(r.continue);
+      }
+      if ("stop" in r) {
+        this.state = r.state;
+        return this.shutdown(r.stop, true);
+      }
+    }
+    return this.crash(new BadReturnError(this.name, r));
+  };
+
+  private runContinue(cont: unknown): unknown {
+    const h = this.behaviour.handleContinue;
+    if (h === undefined)
+      return this.crash(new BadReturnError(`${this.name} (continue without handleContinue)`, cont));
+    return this.guard("handleContinue", () => h(cont, this.state, this.ctx), this.afterNoReply);
+  }
+
+  private handleStop(from: From, reason: unknown): unknown {
+    this.node.onExit(this.proc.pid, () => this.node.reply(from, "ok"));
+    return this.shutdown(reason, true);
+  }
+
+  /** Runs `terminate`, then exits with `reason` (logged unless normal/shutdown). */
+  private shutdown(reason: unknown, report: boolean): unknown {
+    if (this.stopping) return undefined;
+    this.stopping = true;
+    const t = this.behaviour.terminate;
+    const finish = () => {
+      if (report) this.node.reportCrash(this.proc.pid, this.proc.name, reason, `${this.name} terminating`);
+      this.node.terminate(this.proc, reason);
+    };
+    if (t === undefined) return finish();
+    let r: unknown;
+    try {
+      r = t(reason, this.state, this.ctx);
+    } catch (e) {
+      this.node.reportCrash(this.proc.pid, this.proc.name, e, `${this.name}.terminate failed`);
+      return finish();
+    }
+    if (r instanceof Promise) {
+      return r.then(finish, (e) => {
+        this.node.reportCrash(this.proc.pid, this.proc.name, e, `${this.name}.terminate failed`);
+        finish();
+      });
+    }
+    return finish();
+  }
+
+  private crash(e: unknown): unknown {
+    return this.shutdown(e, true);
+  }
+
+  /**
+   * Runs a callback and feeds its (possibly async) result to `then`; a throw or rejection
+   * crashes the server through `terminate`, as OTP does for a callback that raises.
+   */
+  private guard<R>(
+    _what: string,
+    fn: () => MaybePromise<R>,
+    then: (r: R) => unknown,
+    fail: (e: unknown) => unknown = (e) => this.crash(e),
+  ): unknown {
+    let r: MaybePromise<R>;
+    try {
+      r = fn();
+    } catch (e) {
+      return fail(e);
+    }
+    if (r instanceof Promise) {
+      return r.then(
+        (v) => {
+          if (!this.stopping && this.proc.status !== 4) return then(v);
+          return undefined;
+        },
+        (e) => fail(e),
+      );
+    }
+    return then(r);
+  }
+}
+
+function resolveDest(dest: ServerDest<unknown> | Dest): Dest | undefined {
+  if (isViaName(dest)) return dest.via.whereisName(dest.key);
+  return dest as Dest;
+}
+
+/** Starts a server (unlinked). Resolves with OTP's on_start result. */
+export function start<P extends Protocol, S, A>(
+  behaviour: ServerBehaviour<P, S, A>,
+  arg: A,
+  options: StartOptions = {},
+): Promise<StartResult<ServerRef<P>>> {
+  return spawnServer(behaviour, arg, options, undefined);
+}
+
+/** Starts a server linked to the calling process (or to `linkTo`). */
+export function startLink<P extends Protocol, S, A>(
+  behaviour: ServerBehaviour<P, S, A>,
+  arg: A,
+  options: StartOptions & { linkTo?: Pid } = {},
+): Promise<StartResult<ServerRef<P>>> {
+  const node = options.node ?? currentNodeOrDefault();
+  const parent = options.linkTo ?? (node.self().id === 0 ? undefined : node.self());
+  return spawnServer(behaviour, arg, options, parent);
+}
+
+function spawnServer<P extends Protocol, S, A>(
+  behaviour: ServerBehaviour<P, S, A>,
+  arg: A,
+  options: StartOptions,
+  parent: Pid | undefined,
+): Promise<StartResult<ServerRef<P>>> {
+  if (typeof behaviour !== "object" || behaviour === null || typeof behaviour.init !== "function") {
+    throw new InvalidOptionError("behaviour", "an object with an init function", behaviour);
+  }
+  const node = options.node ?? currentNodeOrDefault();
+  const name = options.name;
+  if (typeof name === "string") {
+    const holder = node.whereis(name);
+    if (holder !== undefined) return Promise.resolve({ ok: false, error: { alreadyStarted: holder } });
+  } else if (name !== undefined) {
+    const holder = name.via.whereisName(name.key);
+    if (holder !== undefined) return Promise.resolve({ ok: false, error: { alreadyStarted: holder } });
+  }
+  const server = new ServerProcess<S>(node, behaviour);
+  return new Promise((resolve) => {
+    server.onStarted = resolve as (r: StartResult) => void;
+    const { pid, proc } = node.spawnHandler(server.handle, () => server.init(arg), {
+      link: parent ?? false,
+      name: typeof name === "string" ? name : undefined,
+      trapExit: options.trapExit,
+      behaviour: behaviour.name ?? "GenServer",
+    });
+    server.proc = proc;
+    server.ctx = new ServerContext(node, proc);
+    server.ctx.parent = parent;
+    if (name !== undefined && typeof name !== "string") {
+      const r = name.via.registerName(name.key, pid);
+      if (!r.ok) {
+        server.onStarted = null;
+        node.terminate(proc, "normal");
+        resolve({ ok: false, error: { alreadyStarted: r.holder } });
+        return;
+      }
+    }
+    const timeout = options.timeoutMs;
+    if (timeout !== undefined && Number.isFinite(timeout)) {
+      const entry = node.wheel.add(timeout, () => {
+        if (server.onStarted === null) return;
+        server.onStarted = null;
+        node.terminate(proc, "killed");
+        resolve({ ok: false, error: "timeout" });
+      });
+      const done = server.onStarted;
+      server.onStarted = (r) => {
+        node.wheel.cancel(entry);
+        done(r);
+      };
+    }
+  });
+}
+
+/**
+ * Calls a server and waits for its reply, typed from the protocol. Rejects with
+ * `CallTimeoutError` after `timeoutMs` (default 5000) and with `CallExitError` (carrying the exit
+ * reason: `noproc`, `noconnection`, a crash) when the server is dead or dies first.
+ */
+export function call<P extends Protocol, K extends CallName<P>>(
+  server: ServerDest<P>,
+  name: K,
+  ...args: CallArgs<P, K>
+): Promise<CallReply<P, K>> {
+  const node = currentNodeOrDefault();
+  return callOn(node, server, name, args[0], args[1] ?? 5000) as Promise<CallReply<P, K>>;
+}
+
+/** `call` through an explicit node (multi-node programs, code outside any process). */
+export function callOn(node: Node, server: ServerDest<any>, name: string, arg: unknown, timeoutMs = 5000) {
+  const dest = resolveDest(server);
+  if (dest === undefined) return Promise.reject(new CallExitError("noproc", server));
+  return node.call(dest, (from) => [GEN_CALL, from, name, arg], timeoutMs);
+}
+
+/** Sends a cast. Never fails: a dead or unknown target drops it, as OTP does. */
+export function cast<P extends Protocol, K extends CastName<P>>(
+  server: ServerDest<P>,
+  name: K,
+  ...args: CastArgs<P, K>
+): void {
+  castOn(currentNodeOrDefault(), server, name, args[0]);
+}
+
+export function castOn(node: Node, server: ServerDest<any>, name: string, arg: unknown): void {
+  const dest = resolveDest(server);
+  if (dest === undefined) return;
+  try {
+    node.send(dest, [GEN_CAST, name, arg]);
+  } catch (e) {
+    if (!(e instanceof NoProcError)) throw e;
+  }
+}
+
+/** Replies to a call from anywhere (a deferred reply: the handler returned `noreply`). */
+export function reply(from: From, value: unknown): void {
+  currentNodeOrDefault().reply(from, value);
+}
+
+/**
+ * Stops a server: it runs `terminate(reason)` and exits with `reason`. Resolves once it is
+ * dead; rejects with `CallExitError` (`noproc`) for a dead target, `StopTimeoutError` after
+ * `timeoutMs`.
+ */
+export async function stop(
+  server: ServerDest<any>,
+  reason: unknown = "normal",
+  timeoutMs = Number.POSITIVE_INFINITY,
+) {
+  const node = currentNodeOrDefault();
+  const dest = resolveDest(server);
+  if (dest === undefined) throw new CallExitError("noproc", server);
+  try {
+    await node.call(dest, (from) => [GEN_STOP, from, reason], timeoutMs);
+  } catch (e) {
+    if (e instanceof CallExitError && isNormalOrShutdown(e.reason) && e.reason === reason) return;
+    if (e instanceof CallExitError && e.reason === reason) return;
+    if ((e as { code?: string }).code === "HV_ERR_CALL_TIMEOUT")
+      throw new StopTimeoutError(server, timeoutMs);
+    throw e;
+  }
+}
+
+/** Resolves a server destination to a pid, if it is alive and local (or a remote pid). */
+export function whereis(server: ServerDest<any>): Pid | undefined {
+  const node = currentNodeOrDefault();
+  const dest = resolveDest(server);
+  if (dest === undefined) return undefined;
+  if (dest instanceof Pid) return node.isLocal(dest) ? (node.isAlive(dest) ? dest : undefined) : dest;
+  return node.resolve(dest);
+}

@@ -1,0 +1,50 @@
+/**
+ * The server layer: the GenServer behaviour with typed protocols, and Task. Imports `process`.
+ */
+import * as GenServerNs from "./gen-server.js";
+
+export { BadReturnError, StopTimeoutError, UnknownMessageError } from "./errors.js";
+export {
+  type CallHandlers,
+  type CastHandlers,
+  defineServer,
+  type ServerBehaviour,
+  ServerContext,
+  type StartOptions,
+} from "./gen-server.js";
+export type {
+  CallArg,
+  CallName,
+  CallReply,
+  CastArg,
+  CastName,
+  Protocol,
+  ServerDest,
+  ServerRef,
+  ViaModule,
+  ViaName,
+} from "./protocol.js";
+export {
+  type CallResult,
+  ignore,
+  type InitResult,
+  type NoReplyResult,
+  noreply,
+  ok,
+  reply,
+  type StartResult,
+  stop,
+} from "./results.js";
+
+/** GenServer client functions: `start`, `startLink`, `call`, `cast`, `reply`, `stop`, `whereis`. */
+export const GenServer = {
+  start: GenServerNs.start,
+  startLink: GenServerNs.startLink,
+  call: GenServerNs.call,
+  callOn: GenServerNs.callOn,
+  cast: GenServerNs.cast,
+  castOn: GenServerNs.castOn,
+  reply: GenServerNs.reply,
+  stop: GenServerNs.stop,
+  whereis: GenServerNs.whereis,
+} as const;

@@ -1,0 +1,68 @@
+/**
+ * Typed protocols: a server's messages are declared once, as a type, and both the client calls
+ * and the handler maps derive from it, so the reply type of each call is inferred from its name
+ * and a wrong payload is a compile error. Imports `process` types only.
+ *
+ * @example
+ * interface CounterProtocol {
+ *   calls: { get(): number; add(n: number): number };
+ *   casts: { reset(to: number): void };
+ * }
+ */
+import type { Pid } from "../process/pid.js";
+
+/** The shape every protocol fits: call and cast names mapped to one-argument signatures. */
+export interface Protocol {
+  calls?: Record<string, (arg?: any) => unknown>;
+  casts?: Record<string, (arg?: any) => void>;
+}
+
+export type Calls<P> = P extends { calls: infer C } ? C : {};
+export type Casts<P> = P extends { casts: infer C } ? C : {};
+export type CallName<P> = keyof Calls<P> & string;
+export type CastName<P> = keyof Casts<P> & string;
+export type CallArg<P, K extends CallName<P>> = Calls<P>[K] extends (...a: infer A) => unknown ? A[0] : never;
+export type CallReply<P, K extends CallName<P>> = Calls<P>[K] extends (...a: any[]) => infer R ? R : never;
+export type CastArg<P, K extends CastName<P>> = Casts<P>[K] extends (...a: infer A) => unknown ? A[0] : never;
+
+/** Payload then optional timeout; the payload may be left out for a call declared without one. */
+export type CallArgs<P, K extends CallName<P>> = Calls<P>[K] extends (...a: infer A) => unknown
+  ? A extends []
+    ? [arg?: undefined, timeoutMs?: number]
+    : [arg: A[0], timeoutMs?: number]
+  : never;
+
+export type CastArgs<P, K extends CastName<P>> = Casts<P>[K] extends (...a: infer A) => unknown
+  ? A extends []
+    ? [arg?: undefined]
+    : [arg: A[0]]
+  : never;
+
+declare const protocolBrand: unique symbol;
+
+/** A pid that is known to speak protocol `P` (a phantom type: at run time, just a `Pid`). */
+export type ServerRef<P> = Pid & { readonly [protocolBrand]?: P };
+
+/**
+ * A name resolved through a registry module, like Erlang's `{via, Module, Name}`. `Registry`
+ * implements `ViaModule`.
+ */
+export interface ViaModule {
+  whereisName(key: unknown): Pid | undefined;
+  /** Registers `pid` under `key`; returns the current holder if the name is taken. */
+  registerName(key: unknown, pid: Pid): { ok: true } | { ok: false; holder: Pid };
+  unregisterName(key: unknown): void;
+}
+
+/** `{ via: module, key }`: a name looked up through `module`. */
+export interface ViaName {
+  via: ViaModule;
+  key: unknown;
+}
+
+/** Where a typed call or cast can go. */
+export type ServerDest<P> = ServerRef<P> | string | { name: string; node: string } | ViaName;
+
+export function isViaName(v: unknown): v is ViaName {
+  return typeof v === "object" && v !== null && "via" in v && "key" in v;
+}
