@@ -1,0 +1,98 @@
+/**
+ * Errors of the hub layer. Misuse of the hub API (bad child specs, unknown behaviours, duplicate
+ * ids in one call, an unknown hub id, bad options) throws one of these; expected outcomes of a
+ * start or stop (already started, not found, node timeouts) are reported inside `StartResult` /
+ * `StopResult` instead. Imports the root `errors`.
+ */
+import { HubvisorError, show } from "../errors.js";
+
+/** A hub child spec has the wrong shape. Names the field and the offending value. */
+export class InvalidChildSpecError extends HubvisorError {
+  constructor(
+    readonly field: string,
+    expected: string,
+    readonly value: unknown,
+  ) {
+    super(
+      "HV_ERR_HUB_INVALID_CHILD_SPEC",
+      `invalid hub child spec: expected \`${field}\` to be ${expected}, got: ${show(value)}`,
+    );
+  }
+}
+
+/** A child spec names a behaviour that is not registered with the hub on this node. */
+export class UnknownBehaviourError extends HubvisorError {
+  constructor(
+    readonly behaviour: string,
+    readonly childId: string,
+  ) {
+    super(
+      "HV_ERR_HUB_UNKNOWN_BEHAVIOUR",
+      `child ${show(childId)} names behaviour ${show(behaviour)}, which is not registered with this hub`,
+    );
+  }
+}
+
+/** The same child id appears more than once in one start call. */
+export class DuplicateChildIdError extends HubvisorError {
+  constructor(readonly childId: string) {
+    super(
+      "HV_ERR_HUB_DUPLICATE_CHILD_ID",
+      `child id ${show(childId)} appears more than once in the same call`,
+    );
+  }
+}
+
+/** No hub with this id runs on this node. */
+export class UnknownHubError extends HubvisorError {
+  constructor(
+    readonly hubId: string,
+    readonly node: string,
+  ) {
+    super("HV_ERR_HUB_UNKNOWN", `no hub ${show(hubId)} runs on node ${show(node)}`);
+  }
+}
+
+/** A hub with this id already runs on this node. */
+export class HubAlreadyStartedError extends HubvisorError {
+  constructor(
+    readonly hubId: string,
+    readonly node: string,
+  ) {
+    super("HV_ERR_HUB_ALREADY_STARTED", `hub ${show(hubId)} already runs on node ${show(node)}`);
+  }
+}
+
+/** The hub was stopped; it takes no more requests. */
+export class HubStoppedError extends HubvisorError {
+  constructor(readonly hubId: string) {
+    super("HV_ERR_HUB_STOPPED", `hub ${show(hubId)} is stopped`);
+  }
+}
+
+/** A start or stop call was given no children. */
+export class NoChildrenError extends HubvisorError {
+  constructor() {
+    super("HV_ERR_HUB_NO_CHILDREN", "no children given");
+  }
+}
+
+/** Guided placement named a node that is not a member of the hub, or left a child unmapped. */
+export class InvalidChildMappingError extends HubvisorError {
+  constructor(
+    readonly childId: string,
+    readonly value: unknown,
+  ) {
+    super(
+      "HV_ERR_HUB_INVALID_CHILD_MAPPING",
+      `child ${show(childId)}: guided placement to ${show(value)} is not a hub node`,
+    );
+  }
+}
+
+/** `Future.await` ran out of time before the operation's result was known. */
+export class FutureTimeoutError extends HubvisorError {
+  constructor(readonly timeoutMs: number) {
+    super("HV_ERR_HUB_FUTURE_TIMEOUT", `the hub operation's result was not known within ${timeoutMs} ms`);
+  }
+}

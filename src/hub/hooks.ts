@@ -1,0 +1,125 @@
+/**
+ * Hub hooks: typed events a hub fires at its extension points, with prioritised handlers that can
+ * be registered and cancelled at run time. Handlers run synchronously in the hub process, highest
+ * priority first (equal priorities in registration order); a throwing handler is logged and
+ * skipped, never breaking the hub. Names follow ProcessHub's newer hook set, in camelCase.
+ * Imports `process/pid`, the root `logger`, `results`.
+ */
+import type { Logger } from "../logger.js";
+import type { Pid } from "../process/pid.js";
+import type { NodePid } from "./results.js";
+
+/** A topology change as seen by the redistribution hooks. */
+export interface TopologyChange {
+  joined: string[];
+  left: string[];
+  /** Hub members after the change, sorted. */
+  members: string[];
+}
+
+/**
+ * Every hook and the data its handlers get.
+ * @category hub
+ */
+export interface HubHookEvents {
+  /** A child appeared in this node's registry (placement on `node`). */
+  childRegistered: { id: string; node: string; pid: Pid };
+  /** A placement of a child left this node's registry. */
+  childUnregistered: { id: string; node: string };
+  /** A child was restarted on `node` and runs under a new pid. */
+  pidUpdated: { id: string; node: string; pid: Pid; previous: Pid };
+  preNodeJoin: { node: string };
+  postNodeJoin: { node: string };
+  preNodeLeave: { node: string };
+  postNodeLeave: { node: string };
+  /** Before this node moves or restarts children for a topology change. */
+  preRedistribution: TopologyChange;
+  /** After this node handled a topology change; `moved` counts children it migrated or adopted. */
+  postRedistribution: TopologyChange & { migrated: number; adopted: number; durationMs: number };
+  /** This node handed children to their new owner (cold swap). */
+  childrenMigrated: { to: string; ids: string[] };
+  /** A start routed to this node was forwarded to the node that owns the children. */
+  startForwarded: { to: string; ids: string[] };
+  /** Before this node starts a batch of children locally. */
+  preChildrenStart: { ids: string[] };
+  /** After a local batch: what started and what failed. */
+  postChildrenStart: { started: Array<{ id: string } & NodePid>; failed: string[] };
+  /** The hub's topology lock was taken or released. */
+  lockStateChanged: { locked: boolean };
+}
+
+export type HubHookName = keyof HubHookEvents;
+export type HubHookHandler<K extends HubHookName> = (data: HubHookEvents[K]) => void;
+
+/** Options of `register`. */
+export interface HookRegistration {
+  /** Handler id for `cancel`; generated when absent. @default a fresh id */
+  id?: string;
+  /** Higher runs first. Internal handlers use 100. @default 0 */
+  priority?: number;
+}
+
+interface Entry {
+  id: string;
+  priority: number;
+  seq: number;
+  fn: (data: never) => void;
+}
+
+/**
+ * The hook handlers of one hub.
+ * @category hub
+ */
+export class HubHooks {
+  private readonly handlers = new Map<HubHookName, Entry[]>();
+  private seq = 0;
+
+  constructor(private readonly logger?: Logger) {}
+
+  /** Adds a handler; returns its id. Re-using an id replaces that handler. */
+  register<K extends HubHookName>(hook: K, fn: HubHookHandler<K>, options: HookRegistration = {}): string {
+    const id = options.id ?? `h${++this.seq}`;
+    const list = (this.handlers.get(hook) ?? []).filter((e) => e.id !== id);
+    list.push({ id, priority: options.priority ?? 0, seq: ++this.seq, fn: fn as (data: never) => void });
+    list.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    this.handlers.set(hook, list);
+    return id;
+  }
+
+  /** Removes handlers by id (all handlers of the hook when `ids` is omitted); returns how many. */
+  cancel(hook: HubHookName, ids?: string | string[]): number {
+    const list = this.handlers.get(hook);
+    if (list === undefined) return 0;
+    if (ids === undefined) {
+      this.handlers.delete(hook);
+      return list.length;
+    }
+    const drop = new Set(typeof ids === "string" ? [ids] : ids);
+    const kept = list.filter((e) => !drop.has(e.id));
+    this.handlers.set(hook, kept);
+    return list.length - kept.length;
+  }
+
+  /** Handler ids of a hook, in the order they run. */
+  list(hook: HubHookName): string[] {
+    return (this.handlers.get(hook) ?? []).map((e) => e.id);
+  }
+
+  /** Whether anyone listens: lets the hub skip building payloads nobody reads. */
+  has(hook: HubHookName): boolean {
+    const l = this.handlers.get(hook);
+    return l !== undefined && l.length > 0;
+  }
+
+  dispatch<K extends HubHookName>(hook: K, data: HubHookEvents[K]): void {
+    const list = this.handlers.get(hook);
+    if (list === undefined) return;
+    for (const e of list) {
+      try {
+        (e.fn as HubHookHandler<K>)(data);
+      } catch (err) {
+        this.logger?.error({ hook, handler: e.id, err }, "hub hook handler threw");
+      }
+    }
+  }
+}

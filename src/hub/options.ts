@@ -1,0 +1,136 @@
+/**
+ * Options of the hub and of its start / stop calls, with their documented defaults and the
+ * parsers that validate them (throwing `InvalidOptionError`). Imports the root `errors`, `logger`,
+ * `child-spec`.
+ */
+import { InvalidOptionError } from "../errors.js";
+import type { ChildMetadata } from "./child-spec.js";
+
+/** Tunables of a hub (everything but the wiring: node, membership, behaviours). */
+export interface HubTuning {
+  /** Virtual nodes per member on the hash ring. More = evener spread, slower ring rebuilds. @default 256 */
+  vnodes: number;
+  /** Period of the full-slice anti-entropy push to every peer, in ms. @default 5000 */
+  syncIntervalMs: number;
+  /** Period of re-announcing this hub to cluster members that have not answered, in ms. @default 2000 */
+  discoverIntervalMs: number;
+  /** Node joins and leaves arriving within this window are handled as one change, in ms. @default 30 */
+  clusterEventDebounceMs: number;
+  /** How long a node waits for the new owner to confirm a migrated child before taking it back, in ms. @default 10000 */
+  migrationTimeoutMs: number;
+  /** Restarts of one child allowed within `maxSeconds` before the hub gives up on it. @default 100 */
+  maxRestarts: number;
+  /** The window of `maxRestarts`, in seconds. @default 4 */
+  maxSeconds: number;
+  /** How many times a start may be forwarded between nodes before the receiver starts it anyway. @default 3 */
+  maxForwards: number;
+  /** Children started per turn of the hub process, so that huge batches never block the loop. @default 2000 */
+  startBatchSize: number;
+}
+
+/** Defaults of `HubTuning`. */
+export const DEFAULT_HUB_TUNING: Readonly<HubTuning> = Object.freeze({
+  vnodes: 256,
+  syncIntervalMs: 5000,
+  discoverIntervalMs: 2000,
+  clusterEventDebounceMs: 30,
+  migrationTimeoutMs: 10_000,
+  maxRestarts: 100,
+  maxSeconds: 4,
+  maxForwards: 3,
+  startBatchSize: 2000,
+});
+
+/** Options of `startChildren` / `startChild`. */
+export interface StartOptions {
+  /** Return a `Future` of the `StartResult` instead of `start_initiated`. @default false */
+  awaitable?: boolean;
+  /** Per-node wait for an answer, in ms; a silent node gives `node_receive_timeout`. @default 10000 */
+  timeout?: number;
+  /** Reject the call (listing the ids) when any id is already registered. @default true */
+  checkExisting?: boolean;
+  /** `rollback` stops what started when anything failed (awaited calls only). @default "continue" */
+  onFailure?: "continue" | "rollback";
+  /** Metadata merged into every child's own metadata. @default undefined */
+  metadata?: ChildMetadata;
+  /** Guided placement: child id → node. Unlisted children go by the ring. @default undefined */
+  childMapping?: Record<string, string>;
+}
+
+/** Options of `stopChildren` / `stopChild`. */
+export interface StopOptions {
+  /** Return a `Future` of the `StopResult` instead of `stop_initiated`. @default false */
+  awaitable?: boolean;
+  /** Per-node wait for an answer, in ms. @default 10000 */
+  timeout?: number;
+}
+
+export const DEFAULT_START_OPTIONS = Object.freeze({
+  awaitable: false,
+  timeout: 10_000,
+  checkExisting: true,
+  onFailure: "continue" as "continue" | "rollback",
+});
+
+export const DEFAULT_STOP_OPTIONS = Object.freeze({ awaitable: false, timeout: 10_000 });
+
+function positiveNumber(field: string, v: unknown, allowZero = false): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new InvalidOptionError(field, allowZero ? "a finite number >= 0" : "a finite number > 0", v);
+  }
+  return v;
+}
+
+/** Validates hub tunables, filling in defaults. */
+export function parseHubTuning(input: Partial<HubTuning> | undefined): HubTuning {
+  const t = { ...DEFAULT_HUB_TUNING, ...stripUndefined(input ?? {}) };
+  if (!Number.isInteger(t.vnodes) || t.vnodes < 1)
+    throw new InvalidOptionError("vnodes", "a positive integer", t.vnodes);
+  positiveNumber("syncIntervalMs", t.syncIntervalMs);
+  positiveNumber("discoverIntervalMs", t.discoverIntervalMs);
+  positiveNumber("clusterEventDebounceMs", t.clusterEventDebounceMs, true);
+  positiveNumber("migrationTimeoutMs", t.migrationTimeoutMs);
+  positiveNumber("maxRestarts", t.maxRestarts, true);
+  positiveNumber("maxSeconds", t.maxSeconds);
+  positiveNumber("maxForwards", t.maxForwards, true);
+  if (!Number.isInteger(t.startBatchSize) || t.startBatchSize < 1) {
+    throw new InvalidOptionError("startBatchSize", "a positive integer", t.startBatchSize);
+  }
+  return t;
+}
+
+/** Validates start options, filling in defaults. */
+export function parseStartOptions(
+  o: StartOptions | undefined,
+): Required<Omit<StartOptions, "metadata" | "childMapping">> &
+  Pick<StartOptions, "metadata" | "childMapping"> {
+  const r = { ...DEFAULT_START_OPTIONS, ...stripUndefined(o ?? {}) };
+  if (typeof r.awaitable !== "boolean") throw new InvalidOptionError("awaitable", "a boolean", r.awaitable);
+  positiveNumber("timeout", r.timeout, true);
+  if (typeof r.checkExisting !== "boolean")
+    throw new InvalidOptionError("checkExisting", "a boolean", r.checkExisting);
+  if (r.onFailure !== "continue" && r.onFailure !== "rollback") {
+    throw new InvalidOptionError("onFailure", '"continue" or "rollback"', r.onFailure);
+  }
+  if (r.metadata !== undefined && (typeof r.metadata !== "object" || r.metadata === null)) {
+    throw new InvalidOptionError("metadata", "an object", r.metadata);
+  }
+  if (r.childMapping !== undefined && (typeof r.childMapping !== "object" || r.childMapping === null)) {
+    throw new InvalidOptionError("childMapping", "an object of child id → node", r.childMapping);
+  }
+  return r;
+}
+
+/** Validates stop options, filling in defaults. */
+export function parseStopOptions(o: StopOptions | undefined): Required<StopOptions> {
+  const r = { ...DEFAULT_STOP_OPTIONS, ...stripUndefined(o ?? {}) };
+  if (typeof r.awaitable !== "boolean") throw new InvalidOptionError("awaitable", "a boolean", r.awaitable);
+  positiveNumber("timeout", r.timeout, true);
+  return r;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
