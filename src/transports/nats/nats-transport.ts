@@ -1,0 +1,425 @@
+/**
+ * `NatsTransport`: the cluster `Transport` over core NATS (`@nats-io/transport-node` v3). Frames
+ * are plain publishes on per-node subjects; membership comes from timer-driven heartbeats on a
+ * cluster subject, graceful leaves, and cheap liveness probes (a request to a peer's probe subject
+ * fails at once with "no responders" when the peer's connection is gone). The view rules live in
+ * `./membership.ts`; this file wires them to the NATS connection, its timers and its status
+ * events. No JetStream, no KV: works on nats-server 2.9. Imports the cluster `Transport` types,
+ * `src/logger.ts` and this folder.
+ */
+import {
+  connect,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  RequestError,
+  type Subscription,
+} from "@nats-io/transport-node";
+import type { NodeIdentity, Transport, TransportHandlers } from "../../cluster/transport.js";
+import type { Logger } from "../../logger.js";
+import { decodeControl, encodeControl } from "./control.js";
+import { NatsAlreadyConnectedError, NatsConnectError, NatsTransportClosedError } from "./errors.js";
+import { Membership } from "./membership.js";
+import {
+  checkIdentityNames,
+  DEFAULT_NATS_CONNECTION_OPTIONS,
+  isNatsConnection,
+  type NatsTransportOptions,
+  parseNatsTransportOptions,
+  type ResolvedNatsTransportOptions,
+} from "./options.js";
+import { lastToken, Subjects } from "./subjects.js";
+
+/** Counters of one transport, for tests, logs and metrics. */
+export interface NatsTransportStats {
+  framesSent: number;
+  framesReceived: number;
+  /** Frames not sent: unknown or down destination, closed transport, or refused by the client. */
+  framesDropped: number;
+  heartbeatsSent: number;
+  probesSent: number;
+  disconnects: number;
+  reconnects: number;
+}
+
+type State = "idle" | "connecting" | "open" | "closed";
+const EMPTY = new Uint8Array(0);
+
+/** Cluster transport over NATS. One instance per node; single use (connect once, close once). */
+export class NatsTransport implements Transport {
+  readonly kind = "nats";
+  private readonly opts: ResolvedNatsTransportOptions;
+  private readonly log: Logger;
+  private state: State = "idle";
+  private nc: NatsConnection | undefined;
+  private owned = false;
+  private self: NodeIdentity | undefined;
+  private handlers: TransportHandlers | undefined;
+  private subjects: Subjects | undefined;
+  private membership: Membership | undefined;
+  private subs: Subscription[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private statusIter: { stop?: () => void } | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly directSubjects = new Map<string, string>();
+  private readonly probing = new Set<string>();
+  private hbBytes: Uint8Array = EMPTY;
+  private hbScheduled = false;
+  private disconnectedAt: number | undefined;
+  private viewLost = false;
+  private lastTick = 0;
+  private warnedDuplicate = false;
+  private readonly counters: NatsTransportStats = {
+    framesSent: 0,
+    framesReceived: 0,
+    framesDropped: 0,
+    heartbeatsSent: 0,
+    probesSent: 0,
+    disconnects: 0,
+    reconnects: 0,
+  };
+
+  constructor(options: NatsTransportOptions = {}) {
+    this.opts = parseNatsTransportOptions(options);
+    this.log = this.opts.logger;
+  }
+
+  /** Joins the cluster as `self`: connects (unless given a connection), subscribes, announces. */
+  async connect(self: NodeIdentity, handlers: TransportHandlers): Promise<void> {
+    if (this.state === "closed") throw new NatsTransportClosedError();
+    if (this.state !== "idle") throw new NatsAlreadyConnectedError();
+    checkIdentityNames(self.cluster, self.node);
+    this.state = "connecting";
+    this.self = { cluster: self.cluster, node: self.node, incarnation: self.incarnation };
+    this.handlers = handlers;
+    this.subjects = new Subjects(this.opts.subjectPrefix, self.cluster);
+    this.hbBytes = encodeControl("hb", this.self);
+    this.membership = new Membership(this.self, {
+      up: (peer) => this.emit("peerUp", () => handlers.peerUp(peer)),
+      down: (peer, reason) => this.emit("peerDown", () => handlers.peerDown(peer, reason)),
+    });
+
+    const nc = await this.openConnection(self);
+    this.nc = nc;
+    if (this.isClosed()) {
+      await this.release();
+      throw new NatsTransportClosedError();
+    }
+    this.subscribeAll(nc, this.subjects, this.self);
+    await nc.flush();
+    this.watchStatus(nc);
+    this.lastTick = performance.now();
+    this.startTimers();
+    this.state = "open";
+    this.publishHeartbeat();
+  }
+
+  /** Sends one frame to `to`; dropped (and counted) unless `to` is up in this node's view. */
+  send(to: string, bytes: Uint8Array): void {
+    if (this.state !== "open" || !this.membership!.has(to)) {
+      this.counters.framesDropped++;
+      return;
+    }
+    let subject = this.directSubjects.get(to);
+    if (subject === undefined) {
+      subject = this.subjects!.direct(to, this.self!.node);
+      this.directSubjects.set(to, subject);
+    }
+    this.publish(subject, bytes);
+  }
+
+  /** Sends one frame to every other node of the cluster (one NATS publish). */
+  broadcast(bytes: Uint8Array): void {
+    if (this.state !== "open") {
+      this.counters.framesDropped++;
+      return;
+    }
+    this.publish(this.subjects!.broadcast(this.self!.node), bytes);
+  }
+
+  /** Announces a graceful leave, unsubscribes, and closes the connection if this transport made it. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      const wasOpen = this.state === "open";
+      this.state = "closed";
+      this.closing = this.shutdown(wasOpen);
+    }
+    return this.closing;
+  }
+
+  /** Peers currently up in this node's view. */
+  peers(): NodeIdentity[] {
+    return this.membership?.list() ?? [];
+  }
+
+  /** A snapshot of this transport's counters. */
+  stats(): NatsTransportStats {
+    return { ...this.counters };
+  }
+
+  /** The underlying NATS connection once connected (for diagnostics). */
+  get connection(): NatsConnection | undefined {
+    return this.nc;
+  }
+
+  private isClosed(): boolean {
+    return this.state === "closed";
+  }
+
+  private async openConnection(self: NodeIdentity): Promise<NatsConnection> {
+    const given = this.opts.connection;
+    if (isNatsConnection(given)) return given;
+    const options: NodeConnectionOptions = {
+      ...DEFAULT_NATS_CONNECTION_OPTIONS,
+      name: `hubvisor ${self.cluster}/${self.node}`,
+      ...given,
+    };
+    try {
+      const nc = await connect(options);
+      this.owned = true;
+      return nc;
+    } catch (err) {
+      this.state = "idle";
+      throw new NatsConnectError(String(options.servers), err);
+    }
+  }
+
+  private subscribeAll(nc: NatsConnection, subjects: Subjects, self: NodeIdentity): void {
+    const frame = (from: string, data: Uint8Array) => {
+      this.counters.framesReceived++;
+      this.emit("frame", () => this.handlers!.frame(from, data));
+    };
+    this.subs.push(
+      nc.subscribe(subjects.directInbox(self.node), {
+        callback: (err, msg) => {
+          if (!err && !this.isClosed()) frame(lastToken(msg.subject), msg.data);
+        },
+      }),
+      nc.subscribe(subjects.broadcastInbox(), {
+        callback: (err, msg) => {
+          if (err || this.isClosed()) return;
+          const from = lastToken(msg.subject);
+          if (from !== self.node) frame(from, msg.data);
+        },
+      }),
+      nc.subscribe(subjects.heartbeat, {
+        callback: (err, msg) => {
+          if (!err && !this.isClosed()) this.onControl(msg.data);
+        },
+      }),
+      nc.subscribe(subjects.probe(self.node), {
+        callback: (err, msg) => {
+          if (!err && !this.isClosed()) msg.respond(this.hbBytes);
+        },
+      }),
+    );
+  }
+
+  private onControl(data: Uint8Array): void {
+    const msg = decodeControl(data);
+    if (!msg) return;
+    const peer: NodeIdentity = { cluster: this.self!.cluster, node: msg.node, incarnation: msg.incarnation };
+    if (msg.kind === "leave") {
+      this.membership!.left(peer);
+      return;
+    }
+    this.onAlive(peer);
+  }
+
+  private onAlive(peer: NodeIdentity): void {
+    const outcome = this.membership!.seen(peer, performance.now());
+    if (outcome === "up" || outcome === "restarted") {
+      // Answer a newcomer at once instead of making it wait a whole heartbeat interval.
+      this.scheduleHeartbeat();
+    } else if (outcome === "duplicate_self" && !this.warnedDuplicate) {
+      this.warnedDuplicate = true;
+      this.log.warn(
+        { cluster: peer.cluster, node: peer.node, incarnation: peer.incarnation },
+        "another live node uses this node's name",
+      );
+    }
+  }
+
+  private watchStatus(nc: NatsConnection): void {
+    const iter = nc.status();
+    this.statusIter = iter as { stop?: () => void };
+    void (async () => {
+      try {
+        for await (const s of iter) {
+          if (this.isClosed()) break;
+          if (s.type === "disconnect") this.onDisconnect();
+          else if (s.type === "reconnect") this.onReconnect(s.server);
+        }
+      } catch (err) {
+        this.log.debug({ err }, "nats status watch ended");
+      }
+    })();
+  }
+
+  private onDisconnect(): void {
+    this.counters.disconnects++;
+    if (this.disconnectedAt === undefined) this.disconnectedAt = performance.now();
+    this.log.warn({ node: this.self!.node }, "nats transport lost its NATS connection; reconnecting");
+  }
+
+  private onReconnect(server: string): void {
+    this.counters.reconnects++;
+    const since = this.disconnectedAt;
+    this.disconnectedAt = undefined;
+    const now = performance.now();
+    if (this.viewLost || (since !== undefined && now - since > this.opts.heartbeatTimeoutMs)) {
+      if (!this.viewLost) this.membership!.dropAll("connection_lost");
+    } else {
+      // A short outage: we heard nobody meanwhile, which says nothing about the peers.
+      this.membership!.refresh(now);
+    }
+    this.viewLost = false;
+    this.lastTick = now;
+    this.log.info({ node: this.self!.node, server }, "nats transport reconnected");
+    this.publishHeartbeat();
+  }
+
+  private startTimers(): void {
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, probeIntervalMs } = this.opts;
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(heartbeatIntervalMs, () => this.publishHeartbeat());
+    every(Math.max(5, Math.min(heartbeatIntervalMs, Math.floor(heartbeatTimeoutMs / 4))), () => this.check());
+    if (probeIntervalMs > 0) every(probeIntervalMs, () => this.probeAll());
+  }
+
+  /** Periodic view maintenance: self-stall, connection loss, silent peers. */
+  private check(): void {
+    if (this.isClosed()) return;
+    const now = performance.now();
+    const gap = now - this.lastTick;
+    this.lastTick = now;
+    const timeout = this.opts.heartbeatTimeoutMs;
+    if (gap > timeout) {
+      // This node itself was frozen (SIGSTOP, a long synchronous stretch): the peers have declared
+      // it down by now, so it drops them too and rejoins as a fresh view.
+      this.log.warn(
+        { node: this.self!.node, stalledMs: Math.round(gap) },
+        "event loop stalled beyond timeout",
+      );
+      this.membership!.dropAll("connection_lost");
+      this.publishHeartbeat();
+      return;
+    }
+    if (this.disconnectedAt !== undefined) {
+      if (!this.viewLost && now - this.disconnectedAt > timeout) {
+        this.viewLost = true;
+        this.membership!.dropAll("connection_lost");
+      }
+      return;
+    }
+    // Expire in the check phase, after this loop iteration has read pending socket data: a
+    // heartbeat waiting in the socket buffer must count before a peer is judged silent.
+    setImmediate(() => {
+      if (!this.isClosed() && this.disconnectedAt === undefined) {
+        this.membership!.expire(performance.now(), timeout);
+      }
+    });
+  }
+
+  private probeAll(): void {
+    if (this.isClosed() || this.disconnectedAt !== undefined) return;
+    for (const peer of this.membership!.list()) {
+      if (this.probing.has(peer.node)) continue;
+      this.probing.add(peer.node);
+      this.counters.probesSent++;
+      this.nc!.request(this.subjects!.probe(peer.node), EMPTY, { timeout: this.opts.probeTimeoutMs }).then(
+        (reply) => {
+          this.probing.delete(peer.node);
+          if (this.isClosed()) return;
+          const msg = decodeControl(reply.data);
+          if (msg && msg.node === peer.node) {
+            this.onAlive({ cluster: peer.cluster, node: msg.node, incarnation: msg.incarnation });
+          }
+        },
+        (err: unknown) => {
+          this.probing.delete(peer.node);
+          if (this.isClosed() || this.disconnectedAt !== undefined) return;
+          if (err instanceof RequestError && err.isNoResponders()) {
+            this.membership!.probeMiss(peer.node, peer.incarnation, this.opts.probeMisses);
+          }
+        },
+      );
+    }
+  }
+
+  private scheduleHeartbeat(): void {
+    if (this.hbScheduled) return;
+    this.hbScheduled = true;
+    setImmediate(() => {
+      this.hbScheduled = false;
+      this.publishHeartbeat();
+    });
+  }
+
+  private publishHeartbeat(): void {
+    if (this.state !== "open" || this.disconnectedAt !== undefined) return;
+    try {
+      this.nc!.publish(this.subjects!.heartbeat, this.hbBytes);
+      this.counters.heartbeatsSent++;
+    } catch (err) {
+      this.log.debug({ err }, "heartbeat not sent");
+    }
+  }
+
+  private publish(subject: string, bytes: Uint8Array): void {
+    try {
+      this.nc!.publish(subject, bytes);
+      this.counters.framesSent++;
+    } catch (err) {
+      this.counters.framesDropped++;
+      this.log.warn({ subject, size: bytes.byteLength, err }, "nats transport dropped a frame");
+    }
+  }
+
+  private emit(what: string, fn: () => void): void {
+    if (this.isClosed()) return;
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err, node: this.self?.node }, `transport handler ${what} threw`);
+    }
+  }
+
+  private async shutdown(wasOpen: boolean): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const nc = this.nc;
+    if (nc && wasOpen && !nc.isClosed()) {
+      try {
+        nc.publish(this.subjects!.heartbeat, encodeControl("leave", this.self!));
+      } catch (err) {
+        this.log.debug({ err }, "leave not announced");
+      }
+    }
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
+    const nc = this.nc;
+    this.statusIter?.stop?.();
+    if (!nc || nc.isClosed()) return;
+    for (const sub of this.subs) {
+      try {
+        sub.unsubscribe();
+      } catch {
+        // already gone with the connection
+      }
+    }
+    this.subs = [];
+    try {
+      if (this.owned) await nc.drain();
+      else await nc.flush();
+    } catch (err) {
+      this.log.debug({ err }, "nats connection did not close cleanly");
+      if (this.owned) await nc.close().catch(() => {});
+    }
+  }
+}

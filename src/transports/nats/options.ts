@@ -1,0 +1,172 @@
+/**
+ * Options of the NATS transport, their defaults and their validation. Connection options of
+ * `@nats-io/transport-node` (servers, token, user/password, nkeys, credentials authenticator, TLS,
+ * …) are passed through untouched, on top of a few defaults suited to cluster members (reconnect
+ * forever, notice a dead link within seconds). Imports `src/errors.ts`, `src/logger.ts`,
+ * `./subjects.ts` and types of `@nats-io/transport-node`.
+ */
+import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
+import { InvalidOptionError } from "../../errors.js";
+import { consoleLogger, type Logger } from "../../logger.js";
+import { checkToken } from "./subjects.js";
+
+/** Options of {@link NatsTransport}. */
+export interface NatsTransportOptions {
+  /**
+   * How to reach NATS: either connection options for `connect()` of `@nats-io/transport-node`
+   * (merged over {@link DEFAULT_NATS_CONNECTION_OPTIONS}; the transport owns and closes that
+   * connection), or an existing `NatsConnection` (shared; the transport never closes it, and its
+   * reconnect settings are the caller's business).
+   * @default { servers: "127.0.0.1:4222" } merged over the connection defaults
+   */
+  connection?: NodeConnectionOptions | NatsConnection;
+  /**
+   * First token of every subject, so that hubvisor shares a NATS account with other traffic.
+   * @default "hv"
+   */
+  subjectPrefix?: string;
+  /**
+   * Period of this node's heartbeat. Sent from a timer, so a busy but yielding event loop still
+   * sends it.
+   * @default 1000
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * A peer silent for this long is reported down (`timeout`); this node without NATS for this long
+   * reports every peer down (`connection_lost`). Must be at least twice the interval. Kept generous
+   * on purpose: Node's event loop can be busy, and killed nodes are caught sooner by probes.
+   * @default 5000
+   */
+  heartbeatTimeoutMs?: number;
+  /**
+   * Period of the liveness probe of each peer (a NATS request to its probe subject). A killed node's
+   * subscriptions vanish with its connection, so the probe fails at once with "no responders".
+   * `0` disables probing (membership then relies on heartbeats alone).
+   * @default 100
+   */
+  probeIntervalMs?: number;
+  /**
+   * How long one probe waits for its answer. A probe that times out proves nothing (the peer may be
+   * busy or paused): the heartbeat timeout decides then.
+   * @default 1000
+   */
+  probeTimeoutMs?: number;
+  /**
+   * Consecutive "no responders" answers before a peer is reported down (`timeout`). More than one
+   * rides out the few milliseconds a peer needs to resubscribe after its NATS server failed over.
+   * @default 2
+   */
+  probeMisses?: number;
+  /**
+   * Where connection trouble and dropped frames are reported.
+   * @default consoleLogger
+   */
+  logger?: Logger;
+}
+
+/** Options after defaults were applied. */
+export interface ResolvedNatsTransportOptions {
+  connection: NodeConnectionOptions | NatsConnection;
+  subjectPrefix: string;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  probeMisses: number;
+  logger: Logger;
+}
+
+/** Defaults of {@link NatsTransportOptions}. */
+export const DEFAULT_NATS_TRANSPORT_OPTIONS = Object.freeze({
+  subjectPrefix: "hv",
+  heartbeatIntervalMs: 1000,
+  heartbeatTimeoutMs: 5000,
+  probeIntervalMs: 100,
+  probeTimeoutMs: 1000,
+  probeMisses: 2,
+});
+
+/**
+ * Connection defaults applied under the caller's connection options: reconnect without limit,
+ * retry quickly, and ping the server every 2 s so that a half-open link is noticed in ~4-6 s
+ * (the client's own default, 2 min × 2, would hide a dead server far beyond any heartbeat timeout).
+ */
+export const DEFAULT_NATS_CONNECTION_OPTIONS: Readonly<NodeConnectionOptions> = Object.freeze({
+  servers: "127.0.0.1:4222",
+  maxReconnectAttempts: -1,
+  reconnectTimeWait: 250,
+  reconnectJitter: 100,
+  pingInterval: 2000,
+  maxPingOut: 2,
+});
+
+/** True when `value` is an existing NATS connection rather than options to make one. */
+export function isNatsConnection(value: unknown): value is NatsConnection {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as NatsConnection).publish === "function" &&
+    typeof (value as NatsConnection).subscribe === "function"
+  );
+}
+
+function positiveInt(field: string, value: unknown, allowZero = false): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new InvalidOptionError(field, allowZero ? "a non-negative integer" : "a positive integer", value);
+  }
+  return value;
+}
+
+/** Applies defaults and validates; throws `InvalidOptionError` naming the bad field. */
+export function parseNatsTransportOptions(options: NatsTransportOptions = {}): ResolvedNatsTransportOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidOptionError("options", "an object", options);
+  }
+  const d = DEFAULT_NATS_TRANSPORT_OPTIONS;
+  const connection = options.connection ?? {};
+  if (typeof connection !== "object" || connection === null) {
+    throw new InvalidOptionError("connection", "NATS connection options or a NatsConnection", connection);
+  }
+  const subjectPrefix = options.subjectPrefix ?? d.subjectPrefix;
+  if (typeof subjectPrefix !== "string" || subjectPrefix.length === 0 || /[*>\s]/.test(subjectPrefix)) {
+    throw new InvalidOptionError("subjectPrefix", "a non-empty subject without wildcards", subjectPrefix);
+  }
+  const heartbeatIntervalMs = positiveInt(
+    "heartbeatIntervalMs",
+    options.heartbeatIntervalMs ?? d.heartbeatIntervalMs,
+  );
+  const heartbeatTimeoutMs = positiveInt(
+    "heartbeatTimeoutMs",
+    options.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs,
+  );
+  if (heartbeatTimeoutMs < 2 * heartbeatIntervalMs) {
+    throw new InvalidOptionError(
+      "heartbeatTimeoutMs",
+      `at least twice heartbeatIntervalMs (${2 * heartbeatIntervalMs})`,
+      heartbeatTimeoutMs,
+    );
+  }
+  const probeIntervalMs = positiveInt("probeIntervalMs", options.probeIntervalMs ?? d.probeIntervalMs, true);
+  const probeTimeoutMs = positiveInt("probeTimeoutMs", options.probeTimeoutMs ?? d.probeTimeoutMs);
+  const probeMisses = positiveInt("probeMisses", options.probeMisses ?? d.probeMisses);
+  const logger = options.logger ?? consoleLogger;
+  if (typeof logger?.warn !== "function" || typeof logger?.error !== "function") {
+    throw new InvalidOptionError("logger", "a Logger", logger);
+  }
+  return {
+    connection,
+    subjectPrefix,
+    heartbeatIntervalMs,
+    heartbeatTimeoutMs,
+    probeIntervalMs,
+    probeTimeoutMs,
+    probeMisses,
+    logger,
+  };
+}
+
+/** Validates the identity tokens used in subjects. */
+export function checkIdentityNames(cluster: string, node: string): void {
+  checkToken("cluster", cluster);
+  checkToken("node", node);
+}
