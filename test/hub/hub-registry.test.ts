@@ -77,7 +77,7 @@ describe("HubRegistry replication", () => {
     expect(a.applyDelta("b", 2, 2, [], [])).toBe("gap");
     expect(a.applyDelta("b", 2, 1, [], [])).toBe("applied");
     expect(a.exists("x")).toBe(false);
-    a.replaceSlice("b", 2, 0, [["y", entry("y", "b", 1)]]);
+    a.replaceSlice("b", 2, 1, [["y", entry("y", "b", 1)]]);
     expect(a.exists("x")).toBe(false);
     expect(a.exists("y")).toBe(true);
   });
