@@ -25,14 +25,20 @@ export class NoProcError extends HubvisorError {
 /** An operation that must run inside a process was called outside one. */
 export class NotInProcessError extends HubvisorError {
   constructor(operation: string) {
-    super("HV_ERR_NOT_IN_PROCESS", `${operation} must be called from inside a process (or be given a context)`);
+    super(
+      "HV_ERR_NOT_IN_PROCESS",
+      `${operation} must be called from inside a process (or be given a context)`,
+    );
   }
 }
 
 /** A remote pid was used on a node that is not part of a cluster. */
 export class NotDistributedError extends HubvisorError {
   constructor(readonly target: Pid) {
-    super("HV_ERR_NOT_DISTRIBUTED", `${target} lives on node ${show(target.node)} but this node is not in a cluster`);
+    super(
+      "HV_ERR_NOT_DISTRIBUTED",
+      `${target} lives on node ${show(target.node)} but this node is not in a cluster`,
+    );
   }
 }
 

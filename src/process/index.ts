@@ -12,7 +12,14 @@ import {
 } from "./node.js";
 import type { Pid, Ref } from "./pid.js";
 
-export { CallExitError, CallTimeoutError, NameTakenError, NoProcError, NotInProcessError, ReceiveError } from "./errors.js";
+export {
+  CallExitError,
+  CallTimeoutError,
+  NameTakenError,
+  NoProcError,
+  NotInProcessError,
+  ReceiveError,
+} from "./errors.js";
 export {
   type ExitReason,
   formatReason,
@@ -51,7 +58,10 @@ export function spawnLink(fn: (ctx: ProcessContext) => unknown, options?: SpawnO
 }
 
 /** Spawns a process and monitors it from the calling one. */
-export function spawnMonitor(fn: (ctx: ProcessContext) => unknown, options?: SpawnOptions): { pid: Pid; ref: Ref } {
+export function spawnMonitor(
+  fn: (ctx: ProcessContext) => unknown,
+  options?: SpawnOptions,
+): { pid: Pid; ref: Ref } {
   return currentNodeOrDefault().spawnMonitor(fn, options);
 }
 

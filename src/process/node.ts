@@ -25,6 +25,7 @@ import { DownMessage, ExitMessage } from "./messages.js";
 import { Pid, Ref } from "./pid.js";
 import { Proc, Status } from "./proc.js";
 import type { RemoteRouter } from "./remote.js";
+import { CallTable, type PendingCall } from "./calls.js";
 import { TimerWheel } from "./timer-wheel.js";
 
 /** Where a message or call can go: a pid, a local name, or a name on a given node. */
@@ -36,6 +37,8 @@ export type Timeout = typeof TIMEOUT;
 
 /** The caller of a `call`: where the reply goes. Serialisable. */
 export class From {
+  /** The waiting call, when the caller is on this node: lets a reply skip any lookup. @internal */
+  call: PendingCall | undefined = undefined;
   constructor(
     readonly pid: Pid,
     readonly ref: Ref,
@@ -81,14 +84,6 @@ export interface ProcessInfo {
   trapExit: boolean;
 }
 
-interface PendingCall {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  target: Pid;
-  targetProc: Proc | null;
-  timer: import("./timer-wheel.js").TimerEntry | null;
-}
-
 let currentProc: Proc | null = null;
 let currentNode: Node | null = null;
 let defaultNodeInstance: Node | null = null;
@@ -115,7 +110,9 @@ export class Node {
 
   private readonly procs = new Map<number, Proc>();
   private readonly names = new Map<string, Proc>();
-  private readonly pending = new Map<number, PendingCall>();
+  private readonly calls = new CallTable((call) => {
+    if (call.targetProc === null && this.router !== null) this.router.demonitor(this.systemPid, call.target, call.ref);
+  });
   private nextId = 1;
   private nextRef = 1;
   private readonly rq: Array<Proc | undefined> = [];
@@ -352,8 +349,13 @@ export class Node {
   }
 
   /** Selective receive for async-function processes. */
-  receive(p: Proc, match?: (msg: unknown) => boolean, timeoutMs = Number.POSITIVE_INFINITY): Promise<unknown> {
-    if (p.handler !== null) throw new ReceiveError("receive is for spawned functions, not handler-driven processes");
+  receive(
+    p: Proc,
+    match?: (msg: unknown) => boolean,
+    timeoutMs = Number.POSITIVE_INFINITY,
+  ): Promise<unknown> {
+    if (p.handler !== null)
+      throw new ReceiveError("receive is for spawned functions, not handler-driven processes");
     if (p.receiver !== null) throw new ReceiveError("a receive is already pending in this process");
     if (p.status === Status.Dead) return new Promise(() => {});
     if (p.mq !== null) {
@@ -588,16 +590,13 @@ export class Node {
 
   private deliverDown(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void {
     if (this.isLocal(watcher)) {
-      if (watcher.id === 0) {
-        this.failPending(ref, reason);
+      const call = ref.node === this.name ? this.calls.byRemoteRef(ref.id) : undefined;
+      if (call !== undefined) {
+        this.calls.settle(call, new CallExitError(reason, call.dest), true);
         return;
       }
       const wp = this.procs.get(watcher.id);
       if (wp === undefined) return;
-      if (this.pending.has(ref.id) && ref.node === this.name) {
-        this.failPending(ref, reason);
-        return;
-      }
       wp.monitoring?.delete(ref.key);
       this.deliver(wp, new DownMessage(ref, pid, reason));
     } else if (watcher.node !== this.name && this.router !== null) {
@@ -716,11 +715,7 @@ export class Node {
       }
       p.monitoring = null;
     }
-    if (p.callersWaiting > 0) {
-      for (const [id, call] of this.pending) {
-        if (call.targetProc === p) this.settle(id, call, new CallExitError(reason, pid), true);
-      }
-    }
+    if (p.callersWaiting > 0) this.calls.failTarget(p, reason);
   }
 
   // ---------------------------------------------------------------- calls
@@ -744,24 +739,19 @@ export class Node {
     let targetProc: Proc | null = null;
     if (this.isLocal(pid)) {
       const p = this.procs.get(pid.id);
-      if (p === undefined || p.status === Status.Dead) return Promise.reject(new CallExitError("noproc", pid));
+      if (p === undefined || p.status === Status.Dead)
+        return Promise.reject(new CallExitError("noproc", pid));
       targetProc = p;
     } else if (pid.node === this.name) {
       return Promise.reject(new CallExitError("noproc", pid));
     } else if (this.router === null || !this.router.isConnected(pid.node)) {
       return Promise.reject(new CallExitError(this.router === null ? "noproc" : "noconnection", pid));
     }
-    const msg = makeRequest(new From(caller, ref));
+    const from = new From(caller, ref);
+    const msg = makeRequest(from);
     return new Promise((resolve, reject) => {
-      const call: PendingCall = { resolve, reject, target: pid, targetProc, timer: null };
-      this.pending.set(ref.id, call);
-      if (Number.isFinite(timeoutMs)) {
-        call.timer = this.wheel.add(timeoutMs, () => {
-          if (this.pending.get(ref.id) === call) this.settle(ref.id, call, new CallTimeoutError(pid, timeoutMs), true);
-        });
-      }
+      from.call = this.calls.open(resolve, reject, dest, pid, targetProc, ref, timeoutMs);
       if (targetProc !== null) {
-        targetProc.callersWaiting++;
         this.deliver(targetProc, msg);
       } else {
         this.router!.monitor(caller, pid, ref);
@@ -784,13 +774,7 @@ export class Node {
     const target = new Pid(dest.node, 0, 0);
     const msg = makeRequest(new From(caller, ref));
     return new Promise((resolve, reject) => {
-      const call: PendingCall = { resolve, reject, target, targetProc: null, timer: null };
-      this.pending.set(ref.id, call);
-      if (Number.isFinite(timeoutMs)) {
-        call.timer = this.wheel.add(timeoutMs, () => {
-          if (this.pending.get(ref.id) === call) this.settle(ref.id, call, new CallTimeoutError(dest, timeoutMs), true);
-        });
-      }
+      this.calls.open(resolve, reject, dest, target, null, ref, timeoutMs);
       router.monitorName(caller, dest.node, dest.name, ref);
       router.sendNamed(dest.node, dest.name, msg);
     });
@@ -798,29 +782,19 @@ export class Node {
 
   /** Answers a call. Works from any process, any time (deferred replies). */
   reply(from: From, value: unknown): void {
+    const call = from.call;
+    if (call !== undefined) {
+      this.calls.settle(call, value, false);
+      return;
+    }
     const to = from.pid;
-    if (this.isLocal(to)) {
-      const call = this.pending.get(from.ref.id);
-      if (call !== undefined && from.ref.node === this.name) this.settle(from.ref.id, call, value, false);
-    } else if (to.node !== this.name && this.router !== null) {
-      this.router.reply(to, from.ref, value);
-    }
+    if (this.isLocal(to)) this.remoteReply(to, from.ref, value);
+    else if (to.node !== this.name && this.router !== null) this.router.reply(to, from.ref, value);
   }
 
-  private settle(id: number, call: PendingCall, value: unknown, failed: boolean): void {
-    this.pending.delete(id);
-    if (call.timer !== null) this.wheel.cancel(call.timer);
-    if (call.targetProc !== null) call.targetProc.callersWaiting--;
-    else if (this.router !== null && call.target.node !== this.name) {
-      this.router.demonitor(this.systemPid, call.target, new Ref(this.name, id, this.creation));
-    }
-    if (failed) call.reject(value);
-    else call.resolve(value);
-  }
-
-  private failPending(ref: Ref, reason: unknown): void {
-    const call = this.pending.get(ref.id);
-    if (call !== undefined) this.settle(ref.id, call, new CallExitError(reason, call.target), true);
+  /** Calls waiting for a reply on this node. */
+  get pendingCalls(): number {
+    return this.calls.size;
   }
 
   // ---------------------------------------------------------------- inbound from the cluster
@@ -887,8 +861,8 @@ export class Node {
   /** @internal */
   remoteReply(to: Pid, ref: Ref, value: unknown): void {
     if (!this.isLocal(to) || ref.node !== this.name) return;
-    const call = this.pending.get(ref.id);
-    if (call !== undefined) this.settle(ref.id, call, value, false);
+    const call = this.calls.byRemoteRef(ref.id);
+    if (call !== undefined) this.calls.settle(call, value, false);
   }
 
   /**
@@ -916,8 +890,8 @@ export class Node {
         }
       }
     }
-    for (const [id, call] of [...this.pending]) {
-      if (call.target.node === node) this.settle(id, call, new CallExitError("noconnection", call.target), true);
+    for (const call of this.calls.select((c) => c.target.node === node)) {
+      this.calls.settle(call, new CallExitError("noconnection", call.dest), true);
     }
   }
 
@@ -938,7 +912,10 @@ export class Node {
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (
-    v !== undefined && v !== null && typeof (v as { then?: unknown }).then === "function" && typeof v === "object"
+    v !== undefined &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === "function" &&
+    typeof v === "object"
   );
 }
 

@@ -24,7 +24,10 @@ export class Pid {
 
   equals(other: unknown): boolean {
     return (
-      other instanceof Pid && other.id === this.id && other.node === this.node && other.creation === this.creation
+      other instanceof Pid &&
+      other.id === this.id &&
+      other.node === this.node &&
+      other.creation === this.creation
     );
   }
 
@@ -70,7 +73,10 @@ export class Ref {
 
   equals(other: unknown): boolean {
     return (
-      other instanceof Ref && other.id === this.id && other.node === this.node && other.creation === this.creation
+      other instanceof Ref &&
+      other.id === this.id &&
+      other.node === this.node &&
+      other.creation === this.creation
     );
   }
 

@@ -7,7 +7,7 @@ import type { Pid, Ref } from "./pid.js";
 import type { TimerEntry } from "./timer-wheel.js";
 
 /** Lifecycle states of a process. */
-export const enum Status {
+export enum Status {
   /** Driven by a handler, waiting for a message. */
   Idle = 0,
   /** Driven by a handler whose last invocation returned a promise not yet settled. */

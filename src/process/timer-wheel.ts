@@ -42,8 +42,9 @@ export class TimerWheel {
     const bucket = this.buckets.get(entry.slot);
     if (bucket === undefined) return;
     bucket.delete(entry);
+    // The armed timer is left to fire even when nothing is due any more: re-arming a Node timer
+    // on every call would cost more than the one spurious tick.
     if (bucket.size === 0) this.buckets.delete(entry.slot);
-    if (this.buckets.size === 0) this.disarm();
   }
 
   private arm(slot: number): void {
@@ -51,12 +52,6 @@ export class TimerWheel {
     this.armedSlot = slot;
     const delay = Math.max(0, slot * this.resolutionMs - performance.now());
     this.timer = setTimeout(this.tick, delay);
-  }
-
-  private disarm(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.armedSlot = Number.POSITIVE_INFINITY;
   }
 
   private readonly tick = (): void => {

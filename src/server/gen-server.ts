@@ -179,11 +179,20 @@ class ServerProcess<S> {
       | undefined;
     if (h === undefined) return this.crash(new UnknownMessageError("call", name, this.behaviour.name));
     this.ctx.from = from;
-    return this.guard(
-      `handleCall(${name})`,
-      () => h(arg, this.state, this.ctx),
-      (r: CallResult<unknown, S>) => this.afterCall(from, r),
-    );
+    // The sync path is written out (no closures) because it is the hot path of every call.
+    let r: MaybePromise<CallResult<unknown, S>>;
+    try {
+      r = h(arg, this.state, this.ctx);
+    } catch (e) {
+      return this.crash(e);
+    }
+    if (r instanceof Promise) {
+      return r.then(
+        (v) => (this.stopping ? undefined : this.afterCall(from, v)),
+        (e) => this.crash(e),
+      );
+    }
+    return this.afterCall(from, r);
   }
 
   private afterCall(from: From, r: CallResult<unknown, S>): unknown {

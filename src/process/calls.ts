@@ -1,0 +1,124 @@
+/**
+ * The table of calls waiting for a reply. A local reply finds its call through the `From` it
+ * carries (no lookup); only calls to other nodes are indexed by ref id. Timeouts are kept in one
+ * insertion-ordered set per distinct timeout value: insertion order is deadline order, so one
+ * Node timer per value serves every call, and settling a call is a single `Set.delete`.
+ * Imports `pid`, `proc`, `errors`.
+ */
+import { CallExitError, CallTimeoutError } from "./errors.js";
+import type { Pid, Ref } from "./pid.js";
+import type { Proc } from "./proc.js";
+
+/** One call waiting for its reply. @internal */
+export class PendingCall {
+  done = false;
+  constructor(
+    readonly resolve: (v: unknown) => void,
+    readonly reject: (e: unknown) => void,
+    /** What the caller asked for (a pid, or a name on a node), for error messages. */
+    readonly dest: unknown,
+    /** The target pid; for a remote name, a placeholder naming only its node. */
+    readonly target: Pid,
+    readonly targetProc: Proc | null,
+    readonly ref: Ref,
+    readonly deadline: number,
+    readonly timeoutMs: number,
+  ) {}
+}
+
+interface TimeoutQueue {
+  calls: Set<PendingCall>;
+  timer: NodeJS.Timeout | null;
+}
+
+export class CallTable {
+  /** Calls to other nodes, by ref id: their replies and DOWNs arrive by ref. */
+  private readonly remote = new Map<number, PendingCall>();
+  private readonly queues = new Map<number, TimeoutQueue>();
+  private readonly untimed = new Set<PendingCall>();
+
+  constructor(private readonly onSettled: (call: PendingCall) => void) {}
+
+  get size(): number {
+    let n = this.untimed.size;
+    for (const q of this.queues.values()) n += q.calls.size;
+    return n;
+  }
+
+  open(
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+    dest: unknown,
+    target: Pid,
+    targetProc: Proc | null,
+    ref: Ref,
+    timeoutMs: number,
+  ): PendingCall {
+    const finite = Number.isFinite(timeoutMs);
+    const deadline = finite ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
+    const call = new PendingCall(resolve, reject, dest, target, targetProc, ref, deadline, timeoutMs);
+    if (targetProc === null) this.remote.set(ref.id, call);
+    else targetProc.callersWaiting++;
+    if (!finite) {
+      this.untimed.add(call);
+      return call;
+    }
+    let q = this.queues.get(timeoutMs);
+    if (q === undefined) {
+      q = { calls: new Set(), timer: null };
+      this.queues.set(timeoutMs, q);
+    }
+    q.calls.add(call);
+    if (q.timer === null) this.arm(q, timeoutMs);
+    return call;
+  }
+
+  /** The pending call to another node with this ref id. */
+  byRemoteRef(id: number): PendingCall | undefined {
+    return this.remote.get(id);
+  }
+
+  settle(call: PendingCall, value: unknown, failed: boolean): void {
+    if (call.done) return;
+    call.done = true;
+    if (Number.isFinite(call.timeoutMs)) this.queues.get(call.timeoutMs)?.calls.delete(call);
+    else this.untimed.delete(call);
+    if (call.targetProc !== null) call.targetProc.callersWaiting--;
+    else this.remote.delete(call.ref.id);
+    this.onSettled(call);
+    if (failed) call.reject(value);
+    else call.resolve(value);
+  }
+
+  /** Every pending call matching `pred` (a snapshot, safe to settle while iterating). */
+  select(pred: (call: PendingCall) => boolean): PendingCall[] {
+    const out: PendingCall[] = [];
+    for (const c of this.untimed) if (pred(c)) out.push(c);
+    for (const q of this.queues.values()) for (const c of q.calls) if (pred(c)) out.push(c);
+    return out;
+  }
+
+  /** Fails every call to `targetProc` with its exit reason. */
+  failTarget(targetProc: Proc, reason: unknown): void {
+    for (const c of this.select((c) => c.targetProc === targetProc)) {
+      this.settle(c, new CallExitError(reason, c.dest), true);
+    }
+  }
+
+  private arm(q: TimeoutQueue, delayMs: number): void {
+    q.timer = setTimeout(() => this.expire(q), Math.max(0, delayMs));
+  }
+
+  private expire(q: TimeoutQueue): void {
+    q.timer = null;
+    const now = performance.now();
+    const expired: PendingCall[] = [];
+    for (const c of q.calls) {
+      if (c.deadline > now) break;
+      expired.push(c);
+    }
+    for (const c of expired) this.settle(c, new CallTimeoutError(c.dest, c.timeoutMs), true);
+    const head = q.calls.values().next();
+    if (!head.done) this.arm(q, head.value.deadline - now);
+  }
+}
