@@ -94,7 +94,7 @@ describe("NatsTransport frames", () => {
     const a = await join(freshCluster(), "a");
     const other = freshCluster();
     const b = await join(other, "b");
-    const b2 = await join(other, "b2");
+    await join(other, "b2");
     await expect.poll(() => b.rec.isUp("b2"), { timeout: 5000 }).toBe(true);
     expect(a.t.peers()).toEqual([]);
     expect(b.rec.isUp("a")).toBe(false);
