@@ -122,6 +122,9 @@ export class Node {
   private readonly batch: number;
   private readonly yieldEvery: number;
   private readonly dying: Proc[] = [];
+  /** Fibers to resume: flat triples (proc, resolve, value). */
+  private readonly wakes: unknown[] = [];
+  private wakeScheduled = false;
   private propagating = false;
   /** Pid used as the sender of calls and signals made from outside any process. */
   readonly systemPid: Pid;
@@ -201,14 +204,27 @@ export class Node {
   }
 
   private createProc(handler: ((msg: unknown) => unknown) | null, options: SpawnOptions): Proc {
+    // Everything that can throw runs before the process is visible, or is undone: a failed spawn
+    // must leave no process, name or link behind.
+    const link = options.link;
+    const parent =
+      link === undefined || link === false ? undefined : link === true ? this.actorPid("spawn with link") : link;
+    if (options.name !== undefined) {
+      const holder = this.names.get(options.name);
+      if (holder !== undefined) throw new NameTakenError(options.name, holder.pid);
+    }
     const p = new Proc(new Pid(this.name, this.nextId++, this.creation), handler, options.behaviour);
     if (options.trapExit) p.trapExit = true;
     this.procs.set(p.pid.id, p);
     if (options.name !== undefined) this.registerProc(options.name, p);
-    const link = options.link;
-    if (link !== undefined && link !== false) {
-      const parent = link === true ? this.actorPid("spawn with link") : link;
-      this.linkPair(p, parent);
+    if (parent !== undefined) {
+      try {
+        this.linkPair(p, parent);
+      } catch (e) {
+        this.procs.delete(p.pid.id);
+        if (p.name !== undefined) this.names.delete(p.name);
+        throw e;
+      }
     }
     return p;
   }
@@ -340,7 +356,15 @@ export class Node {
         p.receiver = null;
         p.status = Status.Running;
         if (r.timer !== null) this.wheel.cancel(r.timer);
-        r.resolve(msg);
+        // A hand-off to a pending receive resumes the receiver on a microtask, bypassing the run
+        // queue; a chain of them (two processes ping-ponging) would never yield to timers and I/O,
+        // so hand-offs count toward `yieldEvery` too.
+        if (++this.sinceYield < this.yieldEvery) r.resolve(msg);
+        else
+          setImmediate(() => {
+            this.sinceYield = 0;
+            r.resolve(msg);
+          });
         return;
       }
     }
@@ -359,11 +383,11 @@ export class Node {
     if (p.receiver !== null) throw new ReceiveError("a receive is already pending in this process");
     if (p.status === Status.Dead) return new Promise(() => {});
     if (p.mq !== null) {
-      if (match === undefined) return Promise.resolve(p.shift());
+      if (match === undefined) return this.wakeWith(p, p.shift());
       const r = p.take(match);
-      if (r.found) return Promise.resolve(r.msg);
+      if (r.found) return this.wakeWith(p, r.msg);
     }
-    if (timeoutMs <= 0) return Promise.resolve(TIMEOUT);
+    if (timeoutMs <= 0) return this.wakeWith(p, TIMEOUT);
     return new Promise((resolve) => {
       const pending = { match, resolve, timer: null as import("./timer-wheel.js").TimerEntry | null };
       if (Number.isFinite(timeoutMs)) {
@@ -371,13 +395,51 @@ export class Node {
           if (p.receiver !== pending) return;
           p.receiver = null;
           p.status = Status.Running;
-          resolve(TIMEOUT);
+          this.wake(p, resolve, TIMEOUT);
         });
       }
       p.receiver = pending;
       p.status = Status.Waiting;
     });
   }
+
+  private wakeWith(p: Proc, value: unknown): Promise<unknown> {
+    return new Promise((resolve) => this.wake(p, resolve, value));
+  }
+
+  /**
+   * Resumes a fiber blocked in (or entering) `receive`. Resumptions go through one queue flushed
+   * on a microtask, for two reasons: a process killed before its flush never resumes (kill takes
+   * effect at the next boundary even when the message was already matched), and the flush shares
+   * the scheduler's `yieldEvery` budget, so fibers ping-ponging through promises alone still yield
+   * to timers and I/O.
+   */
+  private wake(p: Proc, resolve: (value: unknown) => void, value: unknown): void {
+    this.wakes.push(p, resolve, value);
+    if (!this.wakeScheduled) {
+      this.wakeScheduled = true;
+      if (this.sinceYield < this.yieldEvery) queueMicrotask(this.flushWakes);
+      else setImmediate(this.flushWakesAfterYield);
+    }
+  }
+
+  private readonly flushWakesAfterYield = (): void => {
+    this.sinceYield = 0;
+    this.flushWakes();
+  };
+
+  private readonly flushWakes = (): void => {
+    this.wakeScheduled = false;
+    const q = this.wakes;
+    // Resolving a promise never runs user code synchronously, so nothing is pushed mid-loop.
+    const n = q.length;
+    for (let i = 0; i < n; i += 3) {
+      const p = q[i] as Proc;
+      if (p.status !== Status.Dead) (q[i + 1] as (value: unknown) => void)(q[i + 2]);
+    }
+    q.length = 0;
+    this.sinceYield += n / 3;
+  };
 
   // ---------------------------------------------------------------- scheduler
 
