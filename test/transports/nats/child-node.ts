@@ -38,6 +38,7 @@ export class ChildNode {
     node: string;
     incarnation: number;
     timings: Record<string, number>;
+    busy?: boolean;
   }) {
     this.proc = spawn(process.execPath, ["--import", "tsx", fixture, JSON.stringify(config)], {
       stdio: ["ignore", "pipe", "pipe"],

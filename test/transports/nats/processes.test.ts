@@ -18,7 +18,7 @@ afterEach(async () => {
 afterAll(stopAllNatsServers);
 
 /** This process's node plus one child-process node `child`, both up in each other's view. */
-async function pair(cluster: string) {
+async function pair(cluster: string, busy = false) {
   const t = testTransport(server.url);
   transports.push(t);
   const rec = new Recorder();
@@ -29,6 +29,7 @@ async function pair(cluster: string) {
     node: "child",
     incarnation: 1,
     timings: { ...TEST_TIMINGS },
+    busy,
   });
   children.push(child);
   await expect
@@ -44,7 +45,7 @@ describe("NatsTransport across OS processes", () => {
   it("exchanges frames with a node in another process", async () => {
     const { t, rec } = await pair("p1");
     t.send("child", text("ping:1"));
-    await expect.poll(() => rec.textsFrom("child"), { timeout: 5000 }).toEqual(["pong:1"]);
+    await expect.poll(() => rec.textsFrom("child"), { timeout: 5000 }).toEqual(["pong:1:0"]);
   });
 
   it("sees a SIGKILLed node down through its probes", async () => {
@@ -71,7 +72,7 @@ describe("NatsTransport across OS processes", () => {
       })
       .toBeGreaterThanOrEqual(2);
     t.send("child", text("ping:again"));
-    await expect.poll(() => rec.textsFrom("child"), { timeout: 5000 }).toContain("pong:again");
+    await expect.poll(() => rec.textsFrom("child"), { timeout: 5000 }).toContain("pong:again:0");
   });
 
   it("reports a child's graceful exit as leave", async () => {
@@ -79,5 +80,20 @@ describe("NatsTransport across OS processes", () => {
     child.signal("SIGTERM");
     await child.exited;
     await expect.poll(() => rec.downs("child"), { timeout: 5000 }).toEqual(["leave"]);
+  });
+
+  it("keeps a node whose run queue is saturated up: its heartbeats still go out", async () => {
+    const { t, rec, child } = await pair("p5", true);
+    // Ping-pong until well past twice the heartbeat timeout, each pong proving the flood still runs.
+    const started = performance.now();
+    const handled: number[] = [];
+    for (let i = 0; performance.now() - started < 2 * TEST_TIMINGS.heartbeatTimeoutMs; i++) {
+      t.send("child", text(`ping:${i}`));
+      await expect.poll(() => rec.textsFrom("child").length, { timeout: 5000 }).toBe(i + 1);
+      handled.push(Number(rec.textsFrom("child")[i]!.split(":")[2]));
+    }
+    expect(handled.at(-1)!).toBeGreaterThan(handled[0]!);
+    expect(rec.downs("child")).toEqual([]);
+    expect(child.saw((e) => e.ev === "down")).toBe(false);
   });
 });
