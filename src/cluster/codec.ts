@@ -1,0 +1,293 @@
+/**
+ * The wire codec: MessagePack (msgpackr) with extensions that keep hubvisor's value types alive
+ * across nodes: `Pid`, `Ref`, `From`, `ExitMessage`, `DownMessage` and errors. An error travels
+ * as `{name, message, code, stack, fields, cause}` and comes back as the class registered for its
+ * `code` (every hubvisor error class is pre-registered), else as a `RemoteError` with the same
+ * code, else (no code) as the built-in error class of the same name.
+ *
+ * One wire message holds one or more frames: MessagePack is self-delimiting, so a batch is the
+ * plain concatenation of encoded frames. Functions and symbols never travel: encoding them throws
+ * `UnserialisableError`. Decoding never throws: it reports what went wrong.
+ *
+ * msgpackr keeps its extension table module-global, so the extensions are registered once, when
+ * this module loads, under type codes 0x31–0x36 (unused by msgpackr itself).
+ *
+ * Imports `process` (pid, messages, node's `From`, errors), `server` errors, its own `errors`.
+ */
+import { Packr, Unpackr, addExtension } from "msgpackr";
+import { HubvisorError, InvalidOptionError } from "../errors.js";
+import {
+  CallExitError,
+  CallTimeoutError,
+  NameTakenError,
+  NoProcError,
+  NotDistributedError,
+  NotInProcessError,
+  ReceiveError,
+} from "../process/errors.js";
+import { DownMessage, ExitMessage } from "../process/messages.js";
+import { From } from "../process/node.js";
+import { Pid, Ref } from "../process/pid.js";
+import { BadReturnError, StopTimeoutError, UnknownMessageError } from "../server/errors.js";
+import {
+  AlreadyJoinedError,
+  BehaviourTakenError,
+  ClusterClosedError,
+  FrameTooLargeError,
+  NoConnectionError,
+  RemoteError,
+  RemoteSpawnError,
+  SpawnTimeoutError,
+  UnknownBehaviourError,
+  UnserialisableError,
+} from "./errors.js";
+
+/** Thrown inside msgpackr when an extension payload has the wrong shape; caught by `decode`. */
+class BadExtension extends Error {}
+
+function isIdTriple(v: unknown): v is [string, number, number] {
+  return (
+    Array.isArray(v) &&
+    v.length === 3 &&
+    typeof v[0] === "string" &&
+    Number.isInteger(v[1]) &&
+    Number.isInteger(v[2])
+  );
+}
+
+function readPid(v: unknown): Pid {
+  if (!isIdTriple(v)) throw new BadExtension("malformed pid");
+  return new Pid(v[0], v[1], v[2]);
+}
+
+function readRef(v: unknown): Ref {
+  if (!isIdTriple(v)) throw new BadExtension("malformed ref");
+  return new Ref(v[0], v[1], v[2]);
+}
+
+// ------------------------------------------------------------------------------------ errors
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+const errorClasses = new Map<string, ErrorClass>();
+
+/**
+ * Teaches the codec that errors with `code` decode to `Class` (its prototype; the constructor is
+ * not called). Every hubvisor error class is registered already; layers and applications add theirs.
+ * @category cluster
+ */
+export function registerErrorClass(code: string, Class: ErrorClass): void {
+  errorClasses.set(code, Class);
+}
+
+for (const [code, Class] of [
+  ["HV_ERR_INVALID_OPTION", InvalidOptionError],
+  ["HV_ERR_NAME_TAKEN", NameTakenError],
+  ["HV_ERR_NOPROC", NoProcError],
+  ["HV_ERR_NOT_IN_PROCESS", NotInProcessError],
+  ["HV_ERR_NOT_DISTRIBUTED", NotDistributedError],
+  ["HV_ERR_RECEIVE", ReceiveError],
+  ["HV_ERR_CALL_EXIT", CallExitError],
+  ["HV_ERR_CALL_TIMEOUT", CallTimeoutError],
+  ["HV_ERR_UNKNOWN_MESSAGE", UnknownMessageError],
+  ["HV_ERR_BAD_RETURN", BadReturnError],
+  ["HV_ERR_STOP_TIMEOUT", StopTimeoutError],
+  ["HV_ERR_UNSERIALISABLE", UnserialisableError],
+  ["HV_ERR_FRAME_TOO_LARGE", FrameTooLargeError],
+  ["HV_ERR_NOCONNECTION", NoConnectionError],
+  ["HV_ERR_UNKNOWN_BEHAVIOUR", UnknownBehaviourError],
+  ["HV_ERR_BEHAVIOUR_TAKEN", BehaviourTakenError],
+  ["HV_ERR_REMOTE_SPAWN", RemoteSpawnError],
+  ["HV_ERR_SPAWN_TIMEOUT", SpawnTimeoutError],
+  ["HV_ERR_ALREADY_JOINED", AlreadyJoinedError],
+  ["HV_ERR_CLUSTER_CLOSED", ClusterClosedError],
+] as const) {
+  registerErrorClass(code, Class);
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+const BRAND = Symbol.for("hubvisor.error");
+const SKIPPED_FIELDS = new Set(["name", "message", "stack", "code", "cause", "__proto__"]);
+
+type WireError = [
+  name: string,
+  message: string,
+  code: string | null,
+  stack: string | null,
+  fields: object,
+  cause: unknown,
+];
+
+function writeError(e: Error): WireError {
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(e)) {
+    if (SKIPPED_FIELDS.has(key)) continue;
+    const v = (e as unknown as Record<string, unknown>)[key];
+    if (typeof v !== "function" && typeof v !== "symbol") fields[key] = v;
+  }
+  const code = (e as { code?: unknown }).code;
+  return [
+    String(e.name),
+    String(e.message),
+    typeof code === "string" ? code : null,
+    typeof e.stack === "string" ? e.stack : null,
+    fields,
+    "cause" in e ? e.cause : undefined,
+  ];
+}
+
+function hidden(target: object, key: string | symbol, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
+}
+
+function readError(v: unknown): Error {
+  if (!Array.isArray(v) || v.length !== 6) throw new BadExtension("malformed error");
+  const [name, message, code, stack, fields, cause] = v as unknown[];
+  if (typeof name !== "string" || typeof message !== "string") throw new BadExtension("malformed error");
+  if ((code !== null && typeof code !== "string") || (stack !== null && typeof stack !== "string")) {
+    throw new BadExtension("malformed error");
+  }
+  if (typeof fields !== "object" || fields === null) throw new BadExtension("malformed error");
+  let err: Error;
+  if (code !== null) {
+    const Class = errorClasses.get(code);
+    if (Class !== undefined) {
+      err = Object.create(Class.prototype) as Error;
+      hidden(err, "message", message);
+      Object.assign(err, { code, name });
+      if (err instanceof HubvisorError) (err as unknown as Record<symbol, boolean>)[BRAND] = true;
+    } else {
+      err = new RemoteError(code, name, message);
+    }
+  } else {
+    const Builtin = BUILTIN_ERRORS[name];
+    err = Builtin !== undefined ? new Builtin(message) : new Error(message);
+    if (Builtin === undefined) err.name = name;
+  }
+  hidden(err, "stack", stack ?? `${name}: ${message}`);
+  for (const [key, value] of Object.entries(fields)) {
+    if (!SKIPPED_FIELDS.has(key)) (err as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (cause !== undefined) hidden(err, "cause", cause);
+  return err;
+}
+
+// ------------------------------------------------------------------------------------ extensions
+
+addExtension({ Class: Pid, type: 0x31, write: (p: Pid) => [p.node, p.id, p.creation], read: readPid });
+addExtension({ Class: Ref, type: 0x32, write: (r: Ref) => [r.node, r.id, r.creation], read: readRef });
+addExtension({
+  Class: From,
+  type: 0x33,
+  write: (f: From) => [f.pid, f.ref],
+  read: (v: unknown) => {
+    if (!Array.isArray(v) || v.length !== 2 || !(v[0] instanceof Pid) || !(v[1] instanceof Ref)) {
+      throw new BadExtension("malformed From");
+    }
+    return new From(v[0], v[1]);
+  },
+});
+addExtension({
+  Class: ExitMessage,
+  type: 0x34,
+  write: (m: ExitMessage) => [m.from, m.reason],
+  read: (v: unknown) => {
+    if (!Array.isArray(v) || v.length !== 2 || !(v[0] instanceof Pid))
+      throw new BadExtension("malformed EXIT");
+    return new ExitMessage(v[0], v[1]);
+  },
+});
+addExtension({
+  Class: DownMessage,
+  type: 0x35,
+  write: (m: DownMessage) => [m.ref, m.pid, m.reason],
+  read: (v: unknown) => {
+    if (!Array.isArray(v) || v.length !== 3 || !(v[0] instanceof Ref) || !(v[1] instanceof Pid)) {
+      throw new BadExtension("malformed DOWN");
+    }
+    return new DownMessage(v[0], v[1], v[2]);
+  },
+});
+addExtension({ Class: Error, type: 0x36, write: writeError, read: readError });
+
+// ------------------------------------------------------------------------------------ codec
+
+/** Why a wire message (or part of it) could not be decoded. */
+export type DecodeProblem = "oversized" | "truncated" | "garbled";
+
+/** What `decode` found: the frames it could read, and the problem that stopped it, if any. */
+export interface DecodeResult {
+  values: unknown[];
+  problem: DecodeProblem | null;
+  detail: string | null;
+}
+
+/** Default `maxFrameBytes`: 1 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+const refuseFunction = (): never => {
+  throw new TypeError("a function cannot be serialised");
+};
+
+/**
+ * Encodes frames and decodes wire messages, enforcing a maximum frame size both ways.
+ * @category cluster
+ */
+export class Codec {
+  private readonly packr = new Packr({ useRecords: false, moreTypes: true, writeFunction: refuseFunction });
+  private readonly unpackr = new Unpackr({
+    useRecords: false,
+    moreTypes: true,
+    mapsAsObjects: true,
+    copyBuffers: true,
+  });
+
+  constructor(readonly maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 64) {
+      throw new InvalidOptionError("maxFrameBytes", "an integer >= 64", maxFrameBytes);
+    }
+  }
+
+  /** Encodes one value (a frame). Throws `UnserialisableError` or `FrameTooLargeError`. */
+  encode(value: unknown, what = "value"): Uint8Array {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.packr.pack(value);
+    } catch (e) {
+      throw new UnserialisableError(what, { cause: e });
+    }
+    if (bytes.length > this.maxFrameBytes) throw new FrameTooLargeError(bytes.length, this.maxFrameBytes);
+    return bytes;
+  }
+
+  /**
+   * Decodes a wire message into its frames. Never throws: on a truncated or garbled message the
+   * frames before the damage are returned along with the problem.
+   */
+  decode(bytes: Uint8Array): DecodeResult {
+    if (bytes.length > this.maxFrameBytes) {
+      return { values: [], problem: "oversized", detail: `${bytes.length} bytes` };
+    }
+    const values: unknown[] = [];
+    if (bytes.length === 0) return { values, problem: "truncated", detail: "empty message" };
+    try {
+      this.unpackr.unpackMultiple(bytes as Buffer, (value: unknown) => {
+        values.push(value);
+      });
+      return { values, problem: null, detail: null };
+    } catch (e) {
+      const incomplete =
+        typeof e === "object" && e !== null && (e as { incomplete?: unknown }).incomplete === true;
+      const detail = e instanceof Error ? e.message : String(e);
+      return { values, problem: incomplete ? "truncated" : "garbled", detail };
+    }
+  }
+}

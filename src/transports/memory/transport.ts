@@ -1,0 +1,48 @@
+/**
+ * `MemoryTransport`: one node's `Transport` on a `MemoryNetwork`. A thin handle: the network
+ * does the delivery and the fault injection. Imports the cluster's `transport` interface, its
+ * own `network` (types) and `errors`.
+ */
+import type { NodeIdentity, Transport, TransportHandlers } from "../../cluster/transport.js";
+import { TransportStateError } from "./errors.js";
+import type { Endpoint, MemoryNetwork } from "./network.js";
+
+/**
+ * A node's attachment to a `MemoryNetwork`. Get one with `network.transport()`; connect it once.
+ * @category transports
+ */
+export class MemoryTransport implements Transport {
+  readonly kind = "memory";
+  private endpoint: Endpoint | null = null;
+  private closed = false;
+
+  constructor(readonly network: MemoryNetwork) {}
+
+  /** The identity this transport connected with, or null before `connect`. */
+  get identity(): NodeIdentity | null {
+    return this.endpoint?.identity ?? null;
+  }
+
+  async connect(self: NodeIdentity, handlers: TransportHandlers): Promise<void> {
+    if (this.closed) throw new TransportStateError("this memory transport was closed; create another one");
+    if (this.endpoint !== null) throw new TransportStateError("this memory transport is connected already");
+    this.endpoint = this.network.attach({ ...self }, handlers);
+  }
+
+  send(to: string, bytes: Uint8Array): void {
+    const ep = this.endpoint;
+    if (ep !== null) this.network.send(ep, to, bytes);
+  }
+
+  broadcast(bytes: Uint8Array): void {
+    const ep = this.endpoint;
+    if (ep !== null) this.network.broadcast(ep, bytes);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const ep = this.endpoint;
+    if (ep !== null) this.network.leave(ep);
+  }
+}
