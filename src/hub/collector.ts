@@ -1,0 +1,174 @@
+/**
+ * Collectors: the origin-side bookkeeping of one awaited start or stop. A collector knows which
+ * ids it still waits for on which node, follows forwards from node to node, and settles each
+ * node's share when the node answers, leaves (`node_down`) or stays silent past the per-node
+ * timeout (`node_receive_timeout`), so a collector always finishes. Imports `process/pid`,
+ * `results`.
+ */
+import type { Pid } from "../process/pid.js";
+import { type ChildError, type HubErrorReason, type NodePid, StartResult, StopResult } from "./results.js";
+
+/** Ids awaited per node, with one timer per node. */
+abstract class Collector<R> {
+  protected readonly pending = new Map<string, Set<string>>();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private done = false;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onDone: (result: R) => void,
+  ) {}
+
+  get settled(): boolean {
+    return this.done;
+  }
+
+  /** Nodes the collector still waits on. */
+  waitingOn(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /** Starts waiting for `ids` on `node`. */
+  expect(node: string, ids: Iterable<string>): void {
+    let set = this.pending.get(node);
+    if (set === undefined) this.pending.set(node, (set = new Set()));
+    for (const id of ids) set.add(id);
+    if (!this.timers.has(node)) {
+      const t = setTimeout(() => this.fail(node, "node_receive_timeout"), this.timeoutMs);
+      t.unref?.();
+      this.timers.set(node, t);
+    }
+  }
+
+  /** Ids of `node` moved on to `to`. */
+  forwarded(node: string, to: string, ids: readonly string[]): void {
+    const set = this.pending.get(node);
+    if (set === undefined) return;
+    const moved: string[] = [];
+    for (const id of ids) if (set.delete(id)) moved.push(id);
+    if (moved.length > 0) this.expect(to, moved);
+    this.settleNode(node);
+  }
+
+  /** Everything still pending on `node` fails with `reason`. */
+  fail(node: string, reason: HubErrorReason): void {
+    const set = this.pending.get(node);
+    if (set === undefined) return;
+    for (const id of set) this.error({ id, node, reason });
+    set.clear();
+    this.settleNode(node);
+  }
+
+  /** Fails every node (the hub is stopping). */
+  failAll(reason: HubErrorReason): void {
+    for (const node of [...this.pending.keys()]) this.fail(node, reason);
+  }
+
+  /** Marks `id` answered by `node`; returns whether it was pending there. */
+  protected answered(node: string, id: string): boolean {
+    return this.pending.get(node)?.delete(id) ?? false;
+  }
+
+  protected settleNode(node: string): void {
+    const set = this.pending.get(node);
+    if (set !== undefined && set.size === 0) {
+      this.pending.delete(node);
+      const t = this.timers.get(node);
+      if (t !== undefined) clearTimeout(t);
+      this.timers.delete(node);
+    }
+    this.maybeFinish();
+  }
+
+  /** Finishes when nothing is pending (also right after construction with no work). */
+  maybeFinish(): void {
+    if (this.done || this.pending.size > 0) return;
+    this.done = true;
+    this.onDone(this.result());
+  }
+
+  protected abstract error(e: ChildError): void;
+  protected abstract result(): R;
+}
+
+/** Collects the answers of a start. */
+export class StartCollector extends Collector<StartResult> {
+  private readonly ok = new Map<string, NodePid[]>();
+  private readonly errors: ChildError[] = [];
+
+  constructor(timeoutMs: number, onDone: (r: StartResult) => void, preErrors: ChildError[] = []) {
+    super(timeoutMs, onDone);
+    this.errors.push(...preErrors);
+  }
+
+  started(
+    node: string,
+    ok: ReadonlyArray<readonly [string, Pid]>,
+    failed: ReadonlyArray<readonly [string, HubErrorReason, string | undefined]>,
+  ): void {
+    for (const [id, pid] of ok) {
+      if (!this.answered(node, id)) continue;
+      const list = this.ok.get(id);
+      if (list === undefined) this.ok.set(id, [{ node, pid }]);
+      else list.push({ node, pid });
+    }
+    for (const [id, reason, detail] of failed) {
+      if (this.answered(node, id))
+        this.errors.push(detail === undefined ? { id, node, reason } : { id, node, reason, detail });
+    }
+    this.settleNode(node);
+  }
+
+  protected error(e: ChildError): void {
+    this.errors.push(e);
+  }
+
+  protected result(): StartResult {
+    return new StartResult(
+      [...this.ok].map(([id, nodes]) => ({ id, nodes })),
+      this.errors,
+    );
+  }
+}
+
+/** Collects the answers of a stop. An id no node ran is `not_found`. */
+export class StopCollector extends Collector<StopResult> {
+  private readonly stopped = new Map<string, string[]>();
+  private readonly failures = new Map<string, ChildError[]>();
+  private readonly order: string[];
+
+  constructor(ids: readonly string[], timeoutMs: number, onDone: (r: StopResult) => void) {
+    super(timeoutMs, onDone);
+    this.order = [...ids];
+  }
+
+  answeredStop(node: string, ok: readonly string[], missing: readonly string[]): void {
+    for (const id of ok) {
+      if (!this.answered(node, id)) continue;
+      const list = this.stopped.get(id);
+      if (list === undefined) this.stopped.set(id, [node]);
+      else list.push(node);
+    }
+    for (const id of missing) this.answered(node, id);
+    this.settleNode(node);
+  }
+
+  protected error(e: ChildError): void {
+    const list = this.failures.get(e.id);
+    if (list === undefined) this.failures.set(e.id, [e]);
+    else list.push(e);
+  }
+
+  protected result(): StopResult {
+    const stopped: Array<{ id: string; nodes: string[] }> = [];
+    const errors: ChildError[] = [];
+    for (const id of this.order) {
+      const nodes = this.stopped.get(id);
+      if (nodes !== undefined) stopped.push({ id, nodes: nodes.sort() });
+      const fails = this.failures.get(id);
+      if (fails !== undefined) errors.push(...fails);
+      else if (nodes === undefined) errors.push({ id, node: undefined, reason: "not_found" });
+    }
+    return new StopResult(stopped, errors);
+  }
+}

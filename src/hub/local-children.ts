@@ -1,0 +1,177 @@
+/**
+ * `LocalChildren`: the hub's own small supervisor for the hub children running on this node. It
+ * starts children from registered behaviours (a GenServer behaviour, or any `ChildStarter`),
+ * links them to the hub process (which traps exits), decides restarts by each child's restart
+ * policy with per-child restart intensity, and stops children honouring their shutdown budget.
+ * It is a plain object driven by the hub process, not a process of its own, so that every
+ * placement change goes through the hub's single mailbox. Imports `process`, `server`,
+ * `child-spec`, `messages`, `options`.
+ */
+import type { Logger } from "../logger.js";
+import { isNormalOrShutdown } from "../process/exit-reason.js";
+import type { Node } from "../process/node.js";
+import type { Pid } from "../process/pid.js";
+import { GenServer, type ServerBehaviour } from "../server/index.js";
+import type { NormalizedChildSpec } from "./child-spec.js";
+import type { StartItem } from "./messages.js";
+import type { HubErrorReason } from "./results.js";
+
+/** A start function for children that are not GenServers. It must return the child's pid. */
+export interface ChildStarter {
+  start(args: unknown, ctx: { node: Node; childId: string }): Pid | Promise<Pid>;
+}
+
+/**
+ * What can be registered with a hub under a behaviour name: a GenServer behaviour (its `init`
+ * gets the child spec's `args`) or a `ChildStarter`.
+ * @category hub
+ */
+// biome-ignore lint/suspicious/noExplicitAny: behaviours of any protocol and state are accepted.
+export type HubBehaviour = ServerBehaviour<any, any, any> | ChildStarter;
+
+/** One child running here. */
+export interface LocalChild {
+  spec: NormalizedChildSpec;
+  pid: Pid;
+  epoch: number;
+  pinned: boolean;
+  restarts: number[];
+}
+
+export type StartOutcome = { id: string; pid: Pid } | { id: string; reason: HubErrorReason; detail?: string };
+
+/** What the hub should do after a child exited. */
+export type ExitDecision =
+  | { kind: "ignore" }
+  | { kind: "restart"; child: LocalChild }
+  | { kind: "remove"; child: LocalChild; why: "exited" | "intensity" };
+
+export class LocalChildren {
+  readonly byId = new Map<string, LocalChild>();
+  private readonly byPid = new Map<string, string>();
+
+  constructor(
+    private readonly node: Node,
+    private readonly hubPid: Pid,
+    private readonly behaviours: ReadonlyMap<string, HubBehaviour>,
+    private readonly limits: { maxRestarts: number; maxSeconds: number },
+    private readonly logger: Logger,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Starts one child (not registering it); resolves with its pid or why it failed. */
+  async startOne(spec: NormalizedChildSpec): Promise<StartOutcome> {
+    const b = this.behaviours.get(spec.behaviour);
+    if (b === undefined) return { id: spec.id, reason: "unknown_behaviour", detail: spec.behaviour };
+    try {
+      let pid: Pid;
+      if ("init" in b && typeof b.init === "function") {
+        const r = await GenServer.startLink(b, spec.args, { node: this.node, linkTo: this.hubPid });
+        if (!r.ok)
+          return {
+            id: spec.id,
+            reason: "start_failed",
+            detail: "ignore" in r ? "ignore" : String(describe(r.error)),
+          };
+        pid = r.pid;
+      } else {
+        pid = await (b as ChildStarter).start(spec.args, { node: this.node, childId: spec.id });
+        this.node.link(pid, this.hubPid);
+      }
+      return { id: spec.id, pid };
+    } catch (e) {
+      return { id: spec.id, reason: "start_failed", detail: describe(e) };
+    }
+  }
+
+  /** Starts many children concurrently and records the ones that started. */
+  async startMany(items: readonly StartItem[]): Promise<StartOutcome[]> {
+    const out = await Promise.all(items.map((it) => this.startOne(it.spec)));
+    for (let i = 0; i < out.length; i++) {
+      const o = out[i]!;
+      if ("pid" in o) this.record(items[i]!.spec, o.pid, items[i]!.epoch, items[i]!.pinned, []);
+    }
+    return out;
+  }
+
+  record(
+    spec: NormalizedChildSpec,
+    pid: Pid,
+    epoch: number,
+    pinned: boolean,
+    restarts: number[],
+  ): LocalChild {
+    const child: LocalChild = { spec, pid, epoch, pinned, restarts };
+    const old = this.byId.get(spec.id);
+    if (old !== undefined) this.byPid.delete(old.pid.key);
+    this.byId.set(spec.id, child);
+    this.byPid.set(pid.key, spec.id);
+    return child;
+  }
+
+  /** Classifies the exit of a linked pid: unknown pids (already stopped children) are ignored. */
+  onExit(pid: Pid, reason: unknown): ExitDecision {
+    const id = this.byPid.get(pid.key);
+    if (id === undefined) return { kind: "ignore" };
+    const child = this.byId.get(id)!;
+    this.byPid.delete(pid.key);
+    this.byId.delete(id);
+    const r = child.spec.restart;
+    if (r === "temporary" || (r === "transient" && isNormalOrShutdown(reason)))
+      return { kind: "remove", child, why: "exited" };
+    const now = Date.now();
+    const windowStart = now - this.limits.maxSeconds * 1000;
+    child.restarts = child.restarts.filter((t) => t > windowStart);
+    child.restarts.push(now);
+    if (child.restarts.length > this.limits.maxRestarts) {
+      this.logger.error({ id, reason: describe(reason) }, "hub child restarted too often; giving up on it");
+      return { kind: "remove", child, why: "intensity" };
+    }
+    return { kind: "restart", child };
+  }
+
+  /** Stops a child and forgets it; resolves true if it was running here. */
+  stop(id: string, reason: unknown = "shutdown"): Promise<boolean> {
+    const child = this.byId.get(id);
+    if (child === undefined) return Promise.resolve(false);
+    this.byId.delete(id);
+    this.byPid.delete(child.pid.key);
+    return this.terminate(child.pid, child.spec.shutdown, reason).then(() => true);
+  }
+
+  /** Stops every child (hub shutdown); does not wait longer than each child's budget. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.byId.keys()].map((id) => this.stop(id)));
+  }
+
+  private terminate(pid: Pid, shutdown: NormalizedChildSpec["shutdown"], reason: unknown): Promise<void> {
+    const node = this.node;
+    node.unlink(pid, this.hubPid);
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const watching = node.onExit(pid, () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      });
+      if (!watching) return resolve();
+      if (shutdown === "brutal_kill") return node.exit(pid, "kill", this.hubPid);
+      node.exit(pid, reason, this.hubPid);
+      if (shutdown !== "infinity" && node.isAlive(pid)) {
+        timer = setTimeout(() => node.exit(pid, "kill", this.hubPid), shutdown);
+      }
+    });
+  }
+}
+
+function describe(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  if (typeof e === "string") return e;
+  try {
+    return JSON.stringify(e) ?? String(e);
+  } catch {
+    return String(e);
+  }
+}

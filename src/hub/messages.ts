@@ -1,0 +1,154 @@
+/**
+ * The wire messages hubs of one hub id exchange, and the hub process's own ticks. All are plain
+ * objects (pids inside travel through the cluster codec), tagged by `t`, and large payloads are
+ * split in chunks of `CHUNK` entries so that no frame grows past the transport's limit. Imports
+ * `process/pid`, `child-spec`, `hub-registry`, `results`.
+ */
+import type { Pid } from "../process/pid.js";
+import type { NormalizedChildSpec } from "./child-spec.js";
+import type { SliceEntry } from "./hub-registry.js";
+import type { HubErrorReason } from "./results.js";
+
+/** Entries per message for starts, replies, deltas and slices. */
+export const CHUNK = 1000;
+
+/** A child to start, with the epoch the starter assigned and whether it is pinned (guided). */
+export interface StartItem {
+  spec: NormalizedChildSpec;
+  epoch: number;
+  pinned: boolean;
+}
+
+/** Announces a hub (and its incarnation) to a node; `reply` asks for a hello back. */
+export interface HelloMsg {
+  t: "hello";
+  from: string;
+  inc: number;
+  reply: boolean;
+}
+
+/** A hub stops gracefully: its peers treat it as gone and adopt its children. */
+export interface ByeMsg {
+  t: "bye";
+  from: string;
+  inc: number;
+}
+
+/**
+ * Start these children here. `req` names the collector on `origin` (null: nobody waits);
+ * `ensure` marks migrations and adoptions: a child already running here is a success, not an error.
+ */
+export interface StartMsg {
+  t: "start";
+  req: number | null;
+  origin: string;
+  items: StartItem[];
+  hops: number;
+  ensure: boolean;
+}
+
+/** Answer to a start: what started here (id, pid) and what failed. */
+export interface StartedMsg {
+  t: "started";
+  req: number;
+  node: string;
+  ok: Array<[string, Pid]>;
+  failed: Array<[string, HubErrorReason, string | undefined]>;
+}
+
+/** Some children of request `req` were forwarded from `node` to `to`. */
+export interface ForwardedMsg {
+  t: "forwarded";
+  req: number;
+  node: string;
+  to: string;
+  ids: string[];
+}
+
+export interface StopMsg {
+  t: "stop";
+  req: number | null;
+  origin: string;
+  ids: string[];
+}
+
+export interface StoppedMsg {
+  t: "stopped";
+  req: number;
+  node: string;
+  ok: string[];
+  missing: string[];
+}
+
+/** Numbered changes to the sender's registry slice. */
+export interface DeltaMsg {
+  t: "delta";
+  from: string;
+  inc: number;
+  seq: number;
+  up: Array<[string, SliceEntry]>;
+  rm: string[];
+}
+
+/** One part of the sender's whole slice as of `seq` (anti-entropy). */
+export interface SliceMsg {
+  t: "slice";
+  from: string;
+  inc: number;
+  seq: number;
+  part: number;
+  parts: number;
+  entries: Array<[string, SliceEntry]>;
+}
+
+/** Asks for the whole slice (a delta arrived out of sequence). */
+export interface SyncReqMsg {
+  t: "syncreq";
+  from: string;
+}
+
+export type HubWireMsg =
+  | HelloMsg
+  | ByeMsg
+  | StartMsg
+  | StartedMsg
+  | ForwardedMsg
+  | StopMsg
+  | StoppedMsg
+  | DeltaMsg
+  | SliceMsg
+  | SyncReqMsg;
+
+/** Messages the hub process sends itself or gets from its local handle. */
+export type HubLocalMsg =
+  | { t: "$topology" }
+  | { t: "$sync" }
+  | { t: "$discover" }
+  | { t: "$peer_up"; node: string }
+  | { t: "$peer_down"; node: string }
+  | { t: "$stop"; done: () => void };
+
+const WIRE_TAGS: ReadonlySet<string> = new Set([
+  "hello",
+  "bye",
+  "start",
+  "started",
+  "forwarded",
+  "stop",
+  "stopped",
+  "delta",
+  "slice",
+  "syncreq",
+]);
+
+/** Shape check for anything arriving from the wire: a tag we know and a string sender. */
+export function isWireMsg(m: unknown): m is HubWireMsg {
+  return typeof m === "object" && m !== null && WIRE_TAGS.has((m as { t?: unknown }).t as string);
+}
+
+/** Splits `items` into arrays of at most `size`. */
+export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

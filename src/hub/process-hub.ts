@@ -1,0 +1,377 @@
+/**
+ * `ProcessHub`: the public face of a hub on one node. `ProcessHub.start({ hubId, node, ... })`
+ * spawns the hub process (registered as `hubvisor.hub.<hubId>`) and returns a handle; nodes
+ * running the same hub id find each other through cluster membership and form one hub. The
+ * handle starts and stops children anywhere in the hub (asynchronous by default, `awaitable`
+ * for a `Future` of a `StartResult` / `StopResult`), answers registry queries locally, and
+ * manages hooks. Imports `process`, the root `logger`, and the hub's files.
+ */
+import { type Logger, consoleLogger } from "../logger.js";
+import { currentNodeOrDefault, type Node } from "../process/node.js";
+import type { Pid } from "../process/pid.js";
+import { type HubChildSpec, type NormalizedChildSpec, normalizeChildSpec } from "./child-spec.js";
+import {
+  DuplicateChildIdError,
+  HubAlreadyStartedError,
+  HubStoppedError,
+  InvalidChildMappingError,
+  NoChildrenError,
+  UnknownBehaviourError,
+  UnknownHubError,
+} from "./errors.js";
+import { Future } from "./future.js";
+import { type HookRegistration, type HubHookHandler, type HubHookName, HubHooks } from "./hooks.js";
+import { HubCore, hubProcessName } from "./hub-core.js";
+import type { ChildLookup } from "./hub-registry.js";
+import type { HubBehaviour } from "./local-children.js";
+import { type HubMembership, NO_PEERS } from "./membership.js";
+import type { StartItem } from "./messages.js";
+import {
+  type HubTuning,
+  parseHubTuning,
+  parseStartOptions,
+  parseStopOptions,
+  type StartOptions,
+  type StopOptions,
+} from "./options.js";
+import { type NodePid, StartResult, type StopResult } from "./results.js";
+
+/** Options of `ProcessHub.start`. */
+export interface HubOptions extends Partial<HubTuning> {
+  /** The hub's id; nodes running the same id form one hub. Required. */
+  hubId: string;
+  /** The local node the hub runs on. @default the current node */
+  node?: Node;
+  /** Cluster membership (see `HubMembership`); without it the hub is alone. @default no peers */
+  membership?: HubMembership;
+  /** Behaviours children may name, registered under these names on this node. @default {} */
+  behaviours?: Record<string, HubBehaviour>;
+  /** Children started once cluster-wide when the hub starts (already running ids are kept). @default [] */
+  childSpecs?: HubChildSpec[];
+  /** Hook handlers registered before anything happens. @default {} */
+  hooks?: { [K in HubHookName]?: HubHookHandler<K> | HubHookHandler<K>[] };
+  /** Link the hub process to this pid (a supervisor). @default undefined */
+  linkTo?: Pid;
+  /** Logger for crash and restart reports. @default the node's logger */
+  logger?: Logger;
+}
+
+/** What a non-awaited start answers. */
+export type StartInitiated = { status: "start_initiated" } | { status: "already_started"; ids: string[] };
+
+/** What a non-awaited stop answers. */
+export interface StopInitiated {
+  status: "stop_initiated";
+}
+
+const hubsByNode = new WeakMap<Node, Map<string, ProcessHub>>();
+
+/**
+ * A hub on one node.
+ * @category hub
+ */
+export class ProcessHub {
+  /** @internal */
+  readonly core: HubCore;
+  readonly hooks: HubHooks;
+  private readonly behaviours: ReadonlyMap<string, HubBehaviour>;
+
+  private constructor(core: HubCore, behaviours: ReadonlyMap<string, HubBehaviour>) {
+    this.core = core;
+    this.hooks = core.hooks;
+    this.behaviours = behaviours;
+  }
+
+  /** Starts hub `hubId` on a node. Throws `HubAlreadyStartedError` if it already runs there. */
+  static start(options: HubOptions): ProcessHub {
+    const {
+      hubId,
+      node = currentNodeOrDefault(),
+      membership = NO_PEERS,
+      behaviours = {},
+      childSpecs = [],
+      linkTo,
+    } = options;
+    if (typeof hubId !== "string" || hubId.length === 0) throw new UnknownHubError(String(hubId), node.name);
+    let hubs = hubsByNode.get(node);
+    if (hubs === undefined) hubsByNode.set(node, (hubs = new Map()));
+    if (hubs.has(hubId)) throw new HubAlreadyStartedError(hubId, node.name);
+    const tuning = parseHubTuning(options);
+    const logger = options.logger ?? node.logger ?? consoleLogger;
+    const hooks = new HubHooks(logger);
+    for (const [name, fns] of Object.entries(options.hooks ?? {})) {
+      for (const fn of Array.isArray(fns) ? fns : [fns])
+        hooks.register(name as HubHookName, fn as HubHookHandler<HubHookName>);
+    }
+    const bmap = new Map(Object.entries(behaviours));
+    const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger);
+    const hub = new ProcessHub(core, bmap);
+    const specs = childSpecs.map((s) => hub.prepare(s, undefined));
+    const { pid } = node.spawnHandler(core.handle, () => core.init(pid), {
+      name: hubProcessName(hubId),
+      trapExit: true,
+      link: linkTo ?? false,
+      behaviour: "ProcessHub",
+    });
+    core.pid = pid;
+    node.onExit(pid, () => {
+      core.alive = false;
+      if (hubsByNode.get(node)?.get(hubId) === hub) hubsByNode.get(node)!.delete(hubId);
+    });
+    hubs.set(hubId, hub);
+    if (specs.length > 0) {
+      // Static children: every node asks for them once it knows its peers; owners treat repeats
+      // as already running.
+      core.staticStart = () =>
+        core.dispatchStart(hub.group(specs, undefined), tuning.migrationTimeoutMs, null, true);
+    }
+    return hub;
+  }
+
+  /** The hub `hubId` on `node`; throws `UnknownHubError` if it does not run there. */
+  static get(hubId: string, node: Node = currentNodeOrDefault()): ProcessHub {
+    const hub = hubsByNode.get(node)?.get(hubId);
+    if (hub === undefined) throw new UnknownHubError(hubId, node.name);
+    return hub;
+  }
+
+  /** The hub `hubId` on `node`, or undefined. */
+  static whereis(hubId: string, node: Node = currentNodeOrDefault()): ProcessHub | undefined {
+    return hubsByNode.get(node)?.get(hubId);
+  }
+
+  get hubId(): string {
+    return this.core.hubId;
+  }
+
+  get node(): Node {
+    return this.core.node;
+  }
+
+  /** The hub process. */
+  get pid(): Pid {
+    return this.core.pid;
+  }
+
+  isAlive(): boolean {
+    return this.core.alive && this.core.node.isAlive(this.core.pid);
+  }
+
+  /** True while the hub handles a topology change. */
+  isLocked(): boolean {
+    return this.core.locked;
+  }
+
+  /** Hub nodes (other nodes running this hub), with this one when `includeLocal`. */
+  nodes(options: { includeLocal?: boolean } = {}): string[] {
+    const others = [...this.core.members.keys()];
+    return (options.includeLocal ? [this.core.self, ...others] : others).sort();
+  }
+
+  /** The node that owns `id` on the current ring. */
+  ownerOf(id: string): string {
+    return this.core.ownerOf(id);
+  }
+
+  // ------------------------------------------------------------------ start / stop
+
+  startChildren(specs: HubChildSpec[], options: StartOptions & { awaitable: true }): Future<StartResult>;
+  startChildren(specs: HubChildSpec[], options?: StartOptions & { awaitable?: false }): StartInitiated;
+  startChildren(specs: HubChildSpec[], options?: StartOptions): StartInitiated | Future<StartResult>;
+  /**
+   * Starts children on their owner nodes. Throws on misuse (bad spec, unknown behaviour,
+   * duplicate ids, empty list, bad mapping); with `checkExisting` (default) a call naming an id
+   * already registered is rejected as a whole with those ids.
+   */
+  startChildren(specs: HubChildSpec[], options?: StartOptions): StartInitiated | Future<StartResult> {
+    this.assertAlive();
+    const o = parseStartOptions(options);
+    if (!Array.isArray(specs) || specs.length === 0) throw new NoChildrenError();
+    const seen = new Set<string>();
+    const norm = specs.map((s) => {
+      const n = this.prepare(s, o.metadata);
+      if (seen.has(n.id)) throw new DuplicateChildIdError(n.id);
+      seen.add(n.id);
+      return n;
+    });
+    const mapping = o.childMapping;
+    if (mapping !== undefined) {
+      for (const [id, node] of Object.entries(mapping)) {
+        if (seen.has(id) && !this.core.isMember(node)) throw new InvalidChildMappingError(id, node);
+      }
+    }
+    if (o.checkExisting) {
+      const existing = this.core.registry.containsChildren(seen);
+      if (existing.length > 0) {
+        if (!o.awaitable) return { status: "already_started", ids: existing };
+        const errs = existing.map((id) => ({
+          id,
+          node: this.core.registry.lookup(id)?.nodes[0]?.node,
+          reason: "already_started" as const,
+          detail: String(this.core.registry.getPid(id)),
+        }));
+        return Future.resolved(new StartResult([], errs));
+      }
+    }
+    const groups = this.group(norm, mapping);
+    if (!o.awaitable) {
+      this.core.dispatchStart(groups, o.timeout, null);
+      return { status: "start_initiated" };
+    }
+    const p = new Promise<StartResult>((resolve) => this.core.dispatchStart(groups, o.timeout, resolve));
+    if (o.onFailure !== "rollback") return new Future(p);
+    return new Future(
+      p.then(async (r) => {
+        if (r.status === "ok" || r.started.length === 0) return r;
+        await this.stopChildren(
+          r.started.map((s) => s.id),
+          { awaitable: true, timeout: o.timeout },
+        );
+        return new StartResult(r.started, r.errors, true);
+      }),
+    );
+  }
+
+  startChild(spec: HubChildSpec, options: StartOptions & { awaitable: true }): Future<StartResult>;
+  startChild(spec: HubChildSpec, options?: StartOptions & { awaitable?: false }): StartInitiated;
+  startChild(spec: HubChildSpec, options?: StartOptions): StartInitiated | Future<StartResult> {
+    return this.startChildren([spec], options);
+  }
+
+  stopChildren(ids: string[], options: StopOptions & { awaitable: true }): Future<StopResult>;
+  stopChildren(ids: string[], options?: StopOptions & { awaitable?: false }): StopInitiated;
+  stopChildren(ids: string[], options?: StopOptions): StopInitiated | Future<StopResult>;
+  /** Stops children wherever they run. An id no node runs is `not_found` in the result. */
+  stopChildren(ids: string[], options?: StopOptions): StopInitiated | Future<StopResult> {
+    this.assertAlive();
+    const o = parseStopOptions(options);
+    if (!Array.isArray(ids) || ids.length === 0) throw new NoChildrenError();
+    const unique = [...new Set(ids)];
+    if (!o.awaitable) {
+      this.core.dispatchStop(unique, o.timeout, null);
+      return { status: "stop_initiated" };
+    }
+    return new Future(
+      new Promise<StopResult>((resolve) => this.core.dispatchStop(unique, o.timeout, resolve)),
+    );
+  }
+
+  stopChild(id: string, options: StopOptions & { awaitable: true }): Future<StopResult>;
+  stopChild(id: string, options?: StopOptions & { awaitable?: false }): StopInitiated;
+  stopChild(id: string, options?: StopOptions): StopInitiated | Future<StopResult> {
+    return this.stopChildren([id], options);
+  }
+
+  /** Stops the hub on this node: its children stop and the other hub nodes adopt them. */
+  async stop(): Promise<void> {
+    if (!this.isAlive()) return;
+    const node = this.core.node;
+    const pid = this.core.pid;
+    await new Promise<void>((resolve) => this.core.post({ t: "$stop", done: resolve }));
+    const proc = node.proc(pid);
+    if (proc !== undefined) node.terminate(proc, "normal");
+  }
+
+  // ------------------------------------------------------------------ registry queries (local)
+
+  /** Spec, placements and metadata of a child, or undefined. */
+  childLookup(id: string): ChildLookup | undefined {
+    return this.core.registry.lookup(id);
+  }
+
+  getPid(id: string): Pid | undefined {
+    return this.core.registry.getPid(id);
+  }
+
+  getPids(id: string): Pid[] {
+    return this.core.registry.getPids(id);
+  }
+
+  localPid(id: string): Pid | undefined {
+    return this.core.registry.localPid(id);
+  }
+
+  entryExists(id: string): boolean {
+    return this.core.registry.exists(id);
+  }
+
+  registryDump(): Map<string, ChildLookup> {
+    return this.core.registry.dump();
+  }
+
+  /** Children whose metadata `tag` equals `tag`. */
+  tagQuery(tag: string): Array<{ id: string; nodes: NodePid[] }> {
+    return this.core.registry.matchTag(tag);
+  }
+
+  localChildren(): Map<string, ChildLookup> {
+    return this.core.registry.localChildren();
+  }
+
+  localChildSpecs(): NormalizedChildSpec[] {
+    return this.core.registry.localChildSpecs();
+  }
+
+  processList(scope: "global"): Array<{ id: string; nodes: NodePid[] }>;
+  processList(scope: "local"): Array<{ id: string; pid: Pid }>;
+  processList(scope: "global" | "local"): Array<{ id: string; nodes: NodePid[] } | { id: string; pid: Pid }> {
+    return scope === "local"
+      ? this.core.registry.processList("local")
+      : this.core.registry.processList("global");
+  }
+
+  /** Per node, the children it runs, from this node's replica (no network). */
+  whichChildren(
+    scope: "local" | "global" = "global",
+  ): Map<string, Array<{ id: string; pid: Pid; behaviour: string }>> {
+    return this.core.registry.whichChildren(scope);
+  }
+
+  /** Canonical content of the local replica: equal on two nodes iff their registries are identical. */
+  registryDigest(): string {
+    return this.core.registry.digest();
+  }
+
+  // ------------------------------------------------------------------ hooks
+
+  registerHook<K extends HubHookName>(hook: K, fn: HubHookHandler<K>, options?: HookRegistration): string {
+    return this.hooks.register(hook, fn, options);
+  }
+
+  cancelHook(hook: HubHookName, ids?: string | string[]): number {
+    return this.hooks.cancel(hook, ids);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private assertAlive(): void {
+    if (!this.core.alive) throw new HubStoppedError(this.core.hubId);
+  }
+
+  private prepare(spec: HubChildSpec, metadata: StartOptions["metadata"]): NormalizedChildSpec {
+    const n = normalizeChildSpec(spec);
+    if (!this.behaviours.has(n.behaviour)) throw new UnknownBehaviourError(n.behaviour, n.id);
+    if (metadata !== undefined) n.metadata = { ...metadata, ...n.metadata };
+    return n;
+  }
+
+  private group(
+    specs: NormalizedChildSpec[],
+    mapping: Record<string, string> | undefined,
+  ): Map<string, StartItem[]> {
+    const groups = new Map<string, StartItem[]>();
+    for (const spec of specs) {
+      const pinnedTo = mapping?.[spec.id];
+      const node = pinnedTo ?? this.core.ownerOf(spec.id);
+      const item: StartItem = {
+        spec,
+        epoch: this.core.registry.epochOf(spec.id) + 1,
+        pinned: pinnedTo !== undefined,
+      };
+      const g = groups.get(node);
+      if (g === undefined) groups.set(node, [item]);
+      else g.push(item);
+    }
+    return groups;
+  }
+}
