@@ -596,7 +596,7 @@ export class Node {
       if (this.router === null) throw new NotDistributedError(new Pid(target.node, 0, 0));
       const placeholder = new Pid(target.node, 0, 0);
       if (wp !== undefined) (wp.monitoring ??= new Map()).set(ref.key, { ref, target: placeholder });
-      this.router.monitor(w, placeholder, ref);
+      this.router.monitorName(w, target.node, target.name, ref);
       return ref;
     }
     if (pid === undefined) {
@@ -917,6 +917,11 @@ export class Node {
 
   /** @internal */
   remoteDown(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void {
+    // A DOWN for a monitor the watcher dropped meanwhile (demonitor crossed it on the wire) is stale.
+    if (this.isLocal(watcher) && watcher.id !== 0 && !(ref.node === this.name && this.calls.byRemoteRef(ref.id))) {
+      const wp = this.procs.get(watcher.id);
+      if (wp === undefined || wp.monitoring === null || !wp.monitoring.has(ref.key)) return;
+    }
     this.deliverDown(watcher, ref, pid, reason);
   }
 
