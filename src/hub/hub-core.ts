@@ -249,6 +249,9 @@ export class HubCore {
         this.topologyScheduled = false;
         return this.onTopology();
       case "$sync":
+        for (const n of this.registry.nodes()) {
+          if (n !== this.self && !this.members.has(n) && !this.pendingJoin.has(n)) this.peerGone(n);
+        }
         this.repl.sendSlice(this.members.keys());
         return this.rebalance();
       case "$discover":
@@ -378,7 +381,8 @@ export class HubCore {
 
   private peerGone(node: string): void {
     this.pendingJoin.delete(node);
-    if (!this.members.has(node)) return;
+    // A node can be gone before it became a member here, yet its slice may have arrived.
+    if (!this.members.has(node) && this.registry.sliceVersion(node) === undefined) return;
     this.pendingLeave.add(node);
     for (const col of this.collectors.values()) col.fail(node, "node_down");
     this.scheduleTopology();
@@ -394,7 +398,9 @@ export class HubCore {
   private async onTopology(): Promise<void> {
     const joined: string[] = [];
     const left: string[] = [];
-    for (const node of this.pendingLeave) if (this.members.has(node)) left.push(node);
+    for (const node of this.pendingLeave) {
+      if (this.members.has(node) || this.registry.sliceVersion(node) !== undefined) left.push(node);
+    }
     for (const [node, inc] of this.pendingJoin) {
       const known = this.members.get(node);
       if (known === inc) continue;
