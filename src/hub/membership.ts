@@ -25,3 +25,19 @@ export const NO_PEERS: HubMembership = Object.freeze({
   onPeerUp: () => () => {},
   onPeerDown: () => () => {},
 });
+
+/** The part of `Cluster` a hub membership reads (kept structural so tests can fake it). */
+export interface ClusterLike {
+  nodes(): string[];
+  on(event: "nodeup", listener: (e: { node: string }) => void): () => void;
+  on(event: "nodedown", listener: (e: { node: string }) => void): () => void;
+}
+
+/** The membership of a `Cluster`: its connected peers and its nodeup / nodedown events. */
+export function clusterMembership(cluster: ClusterLike): HubMembership {
+  return {
+    peers: () => cluster.nodes(),
+    onPeerUp: (l) => cluster.on("nodeup", (e) => l(e.node)),
+    onPeerDown: (l) => cluster.on("nodedown", (e) => l(e.node)),
+  };
+}

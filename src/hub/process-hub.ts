@@ -24,7 +24,7 @@ import { type HookRegistration, type HubHookHandler, type HubHookName, HubHooks 
 import { HubCore, hubProcessName } from "./hub-core.js";
 import type { ChildLookup } from "./hub-registry.js";
 import type { HubBehaviour } from "./local-children.js";
-import { type HubMembership, NO_PEERS } from "./membership.js";
+import { type ClusterLike, clusterMembership, type HubMembership, NO_PEERS } from "./membership.js";
 import type { StartItem } from "./messages.js";
 import {
   type HubTuning,
@@ -42,7 +42,9 @@ export interface HubOptions extends Partial<HubTuning> {
   hubId: string;
   /** The local node the hub runs on. @default the current node */
   node?: Node;
-  /** Cluster membership (see `HubMembership`); without it the hub is alone. @default no peers */
+  /** The cluster this node joined; the hub discovers its peers through it. @default undefined */
+  cluster?: ClusterLike & { node: Node };
+  /** Cluster membership, for a custom cluster layer (overrides `cluster`). @default no peers */
   membership?: HubMembership;
   /** Behaviours children may name, registered under these names on this node. @default {} */
   behaviours?: Record<string, HubBehaviour>;
