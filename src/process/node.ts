@@ -203,6 +203,24 @@ export class Node {
     return { pid: p.pid, proc: p };
   }
 
+  /**
+   * Runs `fn` synchronously as process `proc`: inside it `self()`, `spawn({ link: true })` and
+   * `GenServer.startLink` act for that process. Lets a behaviour resume work after an `await`
+   * (a supervisor starting its next child) exactly as if it were still in its handler. @internal
+   */
+  runAs<T>(proc: Proc, fn: () => T): T {
+    const prevProc = currentProc;
+    const prevNode = currentNode;
+    currentProc = proc;
+    currentNode = this;
+    try {
+      return fn();
+    } finally {
+      currentProc = prevProc;
+      currentNode = prevNode;
+    }
+  }
+
   private createProc(handler: ((msg: unknown) => unknown) | null, options: SpawnOptions): Proc {
     // Everything that can throw runs before the process is visible, or is undone: a failed spawn
     // must leave no process, name or link behind.
