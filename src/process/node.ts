@@ -203,24 +203,6 @@ export class Node {
     return { pid: p.pid, proc: p };
   }
 
-  /**
-   * Runs `fn` synchronously as process `proc`: inside it `self()`, `spawn({ link: true })` and
-   * `GenServer.startLink` act for that process. Lets a behaviour resume work after an `await`
-   * (a supervisor starting its next child) exactly as if it were still in its handler. @internal
-   */
-  runAs<T>(proc: Proc, fn: () => T): T {
-    const prevProc = currentProc;
-    const prevNode = currentNode;
-    currentProc = proc;
-    currentNode = this;
-    try {
-      return fn();
-    } finally {
-      currentProc = prevProc;
-      currentNode = prevNode;
-    }
-  }
-
   private createProc(handler: ((msg: unknown) => unknown) | null, options: SpawnOptions): Proc {
     // Everything that can throw runs before the process is visible, or is undone: a failed spawn
     // must leave no process, name or link behind.
@@ -707,6 +689,26 @@ export class Node {
     const old = p.trapExit;
     p.trapExit = flag;
     return old;
+  }
+
+  /**
+   * Runs `fn` synchronously as the local process `pid` (what `self()` and `startLink` see), then
+   * restores the caller. Lets a behaviour run user code on its own behalf after an `await`
+   * (a parent starting children one by one). @internal
+   */
+  runAs<T>(pid: Pid, fn: () => T): T {
+    const p = this.proc(pid);
+    if (p === undefined) return fn();
+    const prevProc = currentProc;
+    const prevNode = currentNode;
+    currentProc = p;
+    currentNode = this;
+    try {
+      return fn();
+    } finally {
+      currentProc = prevProc;
+      currentNode = prevNode;
+    }
   }
 
   /** Registers a callback run when the process exits (used by registries). @internal */
