@@ -13,7 +13,6 @@
 import { consoleLogger, type Logger } from "../logger.js";
 import {
   CallExitError,
-  CallTimeoutError,
   NameTakenError,
   NoProcError,
   NotDistributedError,
@@ -111,7 +110,8 @@ export class Node {
   private readonly procs = new Map<number, Proc>();
   private readonly names = new Map<string, Proc>();
   private readonly calls = new CallTable((call) => {
-    if (call.targetProc === null && this.router !== null) this.router.demonitor(this.systemPid, call.target, call.ref);
+    if (call.targetProc === null && this.router !== null)
+      this.router.demonitor(this.systemPid, call.target, call.ref);
   });
   private nextId = 1;
   private nextRef = 1;
@@ -122,6 +122,8 @@ export class Node {
   private readonly batch: number;
   private readonly yieldEvery: number;
   private readonly dying: Proc[] = [];
+  /** Monitors held from outside any process (the system pid), by ref key → target. */
+  private readonly systemMonitors = new Map<string, Pid>();
   /** Fibers to resume: flat triples (proc, resolve, value). */
   private readonly wakes: unknown[] = [];
   private wakeScheduled = false;
@@ -208,7 +210,11 @@ export class Node {
     // must leave no process, name or link behind.
     const link = options.link;
     const parent =
-      link === undefined || link === false ? undefined : link === true ? this.actorPid("spawn with link") : link;
+      link === undefined || link === false
+        ? undefined
+        : link === true
+          ? this.actorPid("spawn with link")
+          : link;
     if (options.name !== undefined) {
       const holder = this.names.get(options.name);
       if (holder !== undefined) throw new NameTakenError(options.name, holder.pid);
@@ -356,15 +362,10 @@ export class Node {
         p.receiver = null;
         p.status = Status.Running;
         if (r.timer !== null) this.wheel.cancel(r.timer);
-        // A hand-off to a pending receive resumes the receiver on a microtask, bypassing the run
-        // queue; a chain of them (two processes ping-ponging) would never yield to timers and I/O,
-        // so hand-offs count toward `yieldEvery` too.
-        if (++this.sinceYield < this.yieldEvery) r.resolve(msg);
-        else
-          setImmediate(() => {
-            this.sinceYield = 0;
-            r.resolve(msg);
-          });
+        // A hand-off to a pending receive bypasses the run queue; `wake` counts it toward
+        // `yieldEvery` (ping-ponging fibers still yield to timers and I/O) and drops it if the
+        // process is killed before it resumes.
+        this.wake(p, r.resolve, msg);
         return;
       }
     }
@@ -628,6 +629,7 @@ export class Node {
       this.router.monitor(watcher, pid, ref);
     }
     if (wp !== undefined) (wp.monitoring ??= new Map()).set(ref.key, { ref, target: pid });
+    else if (watcher.equals(this.systemPid)) this.systemMonitors.set(ref.key, pid);
   }
 
   /**
@@ -635,8 +637,18 @@ export class Node {
    * Returns false when the monitor had already fired or never existed.
    */
   demonitor(ref: Ref, options: { flush?: boolean } = {}, watcher?: Pid): boolean {
-    const w = this.proc(watcher ?? this.self());
+    const wpid = watcher ?? this.self();
+    const w = this.proc(wpid);
     let active = false;
+    if (w === undefined && wpid.equals(this.systemPid)) {
+      const target = this.systemMonitors.get(ref.key);
+      if (target !== undefined) {
+        active = true;
+        this.systemMonitors.delete(ref.key);
+        if (this.isLocal(target)) this.procs.get(target.id)?.watchers?.delete(ref.key);
+        else if (this.router !== null) this.router.demonitor(wpid, target, ref);
+      }
+    }
     if (w !== undefined) {
       const target = w.monitoring?.get(ref.key)?.target;
       if (target !== undefined) {
@@ -658,7 +670,10 @@ export class Node {
         return;
       }
       const wp = this.procs.get(watcher.id);
-      if (wp === undefined) return;
+      if (wp === undefined) {
+        if (watcher.id === 0) this.systemMonitors.delete(ref.key);
+        return;
+      }
       wp.monitoring?.delete(ref.key);
       this.deliver(wp, new DownMessage(ref, pid, reason));
     } else if (watcher.node !== this.name && this.router !== null) {
@@ -808,16 +823,20 @@ export class Node {
    * `CallExitError` if the target is or becomes dead (or its node goes down), and with
    * `CallTimeoutError` after `timeoutMs`.
    */
-  call(dest: Dest, makeRequest: (from: From) => unknown, timeoutMs: number): Promise<unknown> {
+  call(
+    dest: Dest,
+    makeRequest: (from: From) => unknown,
+    timeoutMs: number,
+    caller = this.self(),
+  ): Promise<unknown> {
     const pid = this.resolve(dest);
     if (pid === undefined) {
       if (typeof dest === "object" && !(dest instanceof Pid) && dest.node !== this.name) {
-        return this.callRemoteName(dest, makeRequest, timeoutMs);
+        return this.callRemoteName(dest, makeRequest, timeoutMs, caller);
       }
       return Promise.reject(new CallExitError("noproc", dest));
     }
     const ref = this.makeRef();
-    const caller = this.self();
     let targetProc: Proc | null = null;
     if (this.isLocal(pid)) {
       const p = this.procs.get(pid.id);
@@ -846,13 +865,13 @@ export class Node {
     dest: { name: string; node: string },
     makeRequest: (from: From) => unknown,
     timeoutMs: number,
+    caller: Pid,
   ): Promise<unknown> {
     const router = this.router;
     if (router === null || !router.isConnected(dest.node)) {
       return Promise.reject(new CallExitError(router === null ? "noproc" : "noconnection", dest));
     }
     const ref = this.makeRef();
-    const caller = this.self();
     const target = new Pid(dest.node, 0, 0);
     const msg = makeRequest(new From(caller, ref));
     return new Promise((resolve, reject) => {
@@ -938,7 +957,11 @@ export class Node {
   /** @internal */
   remoteDown(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void {
     // A DOWN for a monitor the watcher dropped meanwhile (demonitor crossed it on the wire) is stale.
-    if (this.isLocal(watcher) && watcher.id !== 0 && !(ref.node === this.name && this.calls.byRemoteRef(ref.id))) {
+    if (
+      this.isLocal(watcher) &&
+      watcher.id !== 0 &&
+      !(ref.node === this.name && this.calls.byRemoteRef(ref.id))
+    ) {
       const wp = this.procs.get(watcher.id);
       if (wp === undefined || wp.monitoring === null || !wp.monitoring.has(ref.key)) return;
     }
@@ -1084,7 +1107,18 @@ export class ProcessContext {
     return this.node.spawn(fn, { ...options, link });
   }
 
+  /** A request-reply call; if this process dies while waiting, the promise never settles. */
   call(dest: Dest, makeRequest: (from: From) => unknown, timeoutMs = 5000): Promise<unknown> {
-    return this.node.call(dest, makeRequest, timeoutMs);
+    const p = this.proc;
+    return new Promise((resolve, reject) => {
+      this.node.call(dest, makeRequest, timeoutMs, p.pid).then(
+        (v) => {
+          if (p.status !== Status.Dead) resolve(v);
+        },
+        (e: unknown) => {
+          if (p.status !== Status.Dead) reject(e);
+        },
+      );
+    });
   }
 }
