@@ -23,6 +23,8 @@ import {
   type HubLocalMsg,
   type HubWireMsg,
   isWireMsg,
+  itemIn,
+  itemOut,
   type StartItem,
   type StartMsg,
   type StopMsg,
@@ -164,8 +166,9 @@ export class HubCore {
       col.maybeFinish();
     }
     for (const [node, list] of groups) {
-      for (const items of chunks(list))
-        this.send(node, { t: "start", req, origin: this.self, items, hops: 0, ensure });
+      for (const items of chunks(list)) {
+        this.send(node, { t: "start", req, origin: this.self, items: items.map(itemOut), hops: 0, ensure });
+      }
     }
   }
 
@@ -268,7 +271,8 @@ export class HubCore {
     const forward = new Map<string, StartItem[]>();
     const ok: Array<[string, Pid]> = [];
     const failed: Array<[string, HubErrorReason, string | undefined]> = [];
-    for (const it of m.items) {
+    for (const w of m.items) {
+      const it = itemIn(w);
       const owner = it.pinned ? this.self : this.ownerOf(it.spec.id);
       const running = this.children.byId.get(it.spec.id);
       if (owner !== this.self && m.hops < this.tuning.maxForwards && this.members.has(owner)) {
@@ -283,7 +287,7 @@ export class HubCore {
     for (const [to, items] of forward) {
       const ids = items.map((i) => i.spec.id);
       this.hooks.dispatch("startForwarded", { to, ids });
-      if (m.req === null) this.send(to, { ...m, items, hops: m.hops + 1 });
+      if (m.req === null) this.send(to, { ...m, items: items.map(itemOut), hops: m.hops + 1 });
       else this.send(m.origin, { t: "forwarded", req: m.req, node: this.self, to, ids });
     }
     if (local.length > 0) {
@@ -324,8 +328,9 @@ export class HubCore {
     if (!(col instanceof StartCollector) || items === undefined) return;
     col.forwarded(node, to, ids);
     const list = ids.map((id) => items.get(id)).filter((i): i is StartItem => i !== undefined);
-    for (const part of chunks(list))
-      this.send(to, { t: "start", req, origin: this.self, items: part, hops: 1, ensure: false });
+    for (const part of chunks(list)) {
+      this.send(to, { t: "start", req, origin: this.self, items: part.map(itemOut), hops: 1, ensure: false });
+    }
   }
 
   private async onStop(m: StopMsg): Promise<void> {

@@ -42,7 +42,7 @@ export interface StartMsg {
   t: "start";
   req: number | null;
   origin: string;
-  items: StartItem[];
+  items: WireItem[];
   hops: number;
   ensure: boolean;
 }
@@ -86,7 +86,7 @@ export interface DeltaMsg {
   from: string;
   inc: number;
   seq: number;
-  up: Array<[string, SliceEntry]>;
+  up: WireEntry[];
   rm: string[];
 }
 
@@ -98,7 +98,7 @@ export interface SliceMsg {
   seq: number;
   part: number;
   parts: number;
-  entries: Array<[string, SliceEntry]>;
+  entries: WireEntry[];
 }
 
 /** Asks for the whole slice (a delta arrived out of sequence). */
@@ -151,4 +151,59 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * Compact wire forms. Specs cross the wire once per start and once per replica, so they travel
+ * as positional tuples (MessagePack arrays are far cheaper to write and read than objects), with
+ * empty metadata as null.
+ */
+export type WireSpec = [
+  string,
+  string,
+  unknown,
+  NormalizedChildSpec["restart"],
+  NormalizedChildSpec["shutdown"],
+  ChildMetadataWire,
+];
+type ChildMetadataWire = NormalizedChildSpec["metadata"] | null;
+/** `[...spec, epoch, pinned]` */
+export type WireItem = [...WireSpec, number, 0 | 1];
+/** `[...spec, epoch, pid]` */
+export type WireEntry = [...WireSpec, number, Pid];
+
+function specOut(s: NormalizedChildSpec): WireSpec {
+  let meta: ChildMetadataWire = s.metadata;
+  for (const _ in meta) return [s.id, s.behaviour, s.args ?? null, s.restart, s.shutdown, meta];
+  meta = null;
+  return [s.id, s.behaviour, s.args ?? null, s.restart, s.shutdown, meta];
+}
+
+function specIn(w: readonly unknown[]): NormalizedChildSpec {
+  return {
+    id: w[0] as string,
+    behaviour: w[1] as string,
+    args: w[2] === null ? undefined : w[2],
+    restart: w[3] as NormalizedChildSpec["restart"],
+    shutdown: w[4] as NormalizedChildSpec["shutdown"],
+    metadata: (w[5] as ChildMetadataWire) ?? {},
+  };
+}
+
+export function itemOut(it: StartItem): WireItem {
+  return [...specOut(it.spec), it.epoch, it.pinned ? 1 : 0];
+}
+
+export function itemIn(w: WireItem): StartItem {
+  return { spec: specIn(w), epoch: w[6], pinned: w[7] === 1 };
+}
+
+export function entryOut(id: string, e: SliceEntry): WireEntry {
+  const s = specOut(e.spec);
+  s[0] = id;
+  return [...s, e.epoch, e.pid];
+}
+
+export function entryIn(w: WireEntry): [string, SliceEntry] {
+  return [w[0], { spec: specIn(w), epoch: w[6], pid: w[7] }];
 }

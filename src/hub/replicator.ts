@@ -6,7 +6,15 @@
  * this converges). Imports `hub-registry`, `messages`.
  */
 import type { HubRegistry, RegistryChange, SliceEntry } from "./hub-registry.js";
-import { CHUNK, chunks, type DeltaMsg, type HubWireMsg, type SliceMsg } from "./messages.js";
+import {
+  CHUNK,
+  chunks,
+  type DeltaMsg,
+  entryIn,
+  entryOut,
+  type HubWireMsg,
+  type SliceMsg,
+} from "./messages.js";
 
 export class Replicator {
   private seq = 0;
@@ -51,7 +59,8 @@ export class Replicator {
     const msgs: DeltaMsg[] = [];
     for (const rm of chunks([...this.rm]))
       msgs.push({ t: "delta", from: this.self, inc: this.inc, seq: ++this.seq, up: [], rm });
-    for (const up of chunks([...this.up]))
+    const wire = [...this.up].map(([id, e]) => entryOut(id, e));
+    for (const up of chunks(wire))
       msgs.push({ t: "delta", from: this.self, inc: this.inc, seq: ++this.seq, up, rm: [] });
     this.up.clear();
     this.rm.clear();
@@ -63,7 +72,7 @@ export class Replicator {
     this.flush();
     const targets = [...nodes];
     if (targets.length === 0) return;
-    const all = [...this.registry.localSlice()];
+    const all = [...this.registry.localSlice()].map(([id, e]) => entryOut(id, e));
     const parts = chunks(all, CHUNK);
     if (parts.length === 0) parts.push([]);
     parts.forEach((entries, part) => {
@@ -82,7 +91,7 @@ export class Replicator {
 
   onDelta(m: DeltaMsg): void {
     const changes: RegistryChange[] = [];
-    const r = this.registry.applyDelta(m.from, m.inc, m.seq, m.up, m.rm, changes);
+    const r = this.registry.applyDelta(m.from, m.inc, m.seq, m.up.map(entryIn), m.rm, changes);
     this.onChanges(changes);
     if (r === "gap") this.send(m.from, { t: "syncreq", from: this.self });
   }
@@ -95,7 +104,7 @@ export class Replicator {
     }
     if (m.part !== p.got) return; // a part went missing: wait for the next full slice
     p.got++;
-    for (const e of m.entries) p.entries.push(e);
+    for (const e of m.entries) p.entries.push(entryIn(e));
     if (p.got < m.parts) return;
     this.partial.delete(m.from);
     const changes: RegistryChange[] = [];
