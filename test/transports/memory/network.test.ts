@@ -104,7 +104,7 @@ describe("MemoryNetwork", () => {
     const net = new MemoryNetwork({ timeoutMs: 20 });
     const a = await attach(net, "a");
     const b = await attach(net, "b");
-    const c = await attach(net, "c");
+    await attach(net, "c");
     await expect.poll(() => a.log.length).toBe(2);
     b.transport.send("a", bytes("in flight"));
     net.kill("b");
