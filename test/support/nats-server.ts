@@ -6,8 +6,9 @@
  * Imports node:child_process, node:fs, node:net, node:path.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
 const live = new Set<NatsServer>();
@@ -69,6 +70,8 @@ export class NatsServer {
     readonly port: number,
     readonly monitorPort: number,
     readonly routes?: RouteOptions,
+    /** Largest message the server accepts (the server's own default is 1 MiB). */
+    readonly maxPayload?: number,
   ) {}
 
   /** Client URL, e.g. `nats://127.0.0.1:41234`. */
@@ -104,6 +107,12 @@ export class NatsServer {
       "-n",
       this.name,
     ];
+    if (this.maxPayload !== undefined) {
+      const dir = mkdtempSync(join(tmpdir(), "hv-nats-"));
+      const conf = join(dir, "server.conf");
+      writeFileSync(conf, `max_payload: ${this.maxPayload}\n`);
+      args.push("-c", conf);
+    }
     if (this.routes) {
       args.push(
         "--cluster_name",
@@ -186,8 +195,11 @@ export class NatsServer {
 }
 
 /** Starts one standalone server on free ports. */
-export async function startNatsServer(name = "solo"): Promise<NatsServer> {
-  const server = new NatsServer(name, await freePort(), await freePort());
+export async function startNatsServer(
+  name = "solo",
+  options: { maxPayload?: number } = {},
+): Promise<NatsServer> {
+  const server = new NatsServer(name, await freePort(), await freePort(), undefined, options.maxPayload);
   await server.start();
   return server;
 }

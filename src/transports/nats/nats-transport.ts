@@ -156,6 +156,11 @@ export class NatsTransport implements Transport {
     return { ...this.counters };
   }
 
+  /** This node's identity once `connect()` was called. */
+  get identity(): NodeIdentity | undefined {
+    return this.self;
+  }
+
   /** The underlying NATS connection once connected (for diagnostics). */
   get connection(): NatsConnection | undefined {
     return this.nc;
@@ -248,6 +253,7 @@ export class NatsTransport implements Transport {
           if (this.isClosed()) break;
           if (s.type === "disconnect") this.onDisconnect();
           else if (s.type === "reconnect") this.onReconnect(s.server);
+          else if (s.type === "close") this.onDisconnect();
         }
       } catch (err) {
         this.log.debug({ err }, "nats status watch ended");
