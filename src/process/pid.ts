@@ -88,6 +88,10 @@ export class Ref {
     return { ref: [this.node, this.id, this.creation] };
   }
 
+  static fromJSON(json: { ref: [string, number, number] }): Ref {
+    return new Ref(json.ref[0], json.ref[1], json.ref[2]);
+  }
+
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }

@@ -10,6 +10,8 @@ export interface TimerEntry {
   fire: () => void;
 }
 
+const CANCELLED = -1;
+
 export class TimerWheel {
   private readonly buckets = new Map<number, Set<TimerEntry>>();
   private timer: NodeJS.Timeout | null = null;
@@ -39,12 +41,15 @@ export class TimerWheel {
   }
 
   cancel(entry: TimerEntry): void {
-    const bucket = this.buckets.get(entry.slot);
+    const slot = entry.slot;
+    // Marks the entry too: it may already sit in the due list of the tick now firing.
+    entry.slot = CANCELLED;
+    const bucket = this.buckets.get(slot);
     if (bucket === undefined) return;
     bucket.delete(entry);
     // The armed timer is left to fire even when nothing is due any more: re-arming a Node timer
     // on every call would cost more than the one spurious tick.
-    if (bucket.size === 0) this.buckets.delete(entry.slot);
+    if (bucket.size === 0) this.buckets.delete(slot);
   }
 
   private arm(slot: number): void {
@@ -58,15 +63,21 @@ export class TimerWheel {
     this.timer = null;
     this.armedSlot = Number.POSITIVE_INFINITY;
     const nowSlot = Math.floor(performance.now() / this.resolutionMs);
-    const due: TimerEntry[] = [];
+    const dueSlots: number[] = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const [slot, bucket] of this.buckets) {
-      if (slot <= nowSlot) {
-        for (const e of bucket) due.push(e);
-        this.buckets.delete(slot);
-      } else if (slot < next) next = slot;
+    for (const slot of this.buckets.keys()) {
+      if (slot <= nowSlot) dueSlots.push(slot);
+      else if (slot < next) next = slot;
+    }
+    // Buckets iterate in insertion order; a late tick (blocked loop) may find several slots due,
+    // and they must fire in deadline order.
+    if (dueSlots.length > 1) dueSlots.sort((a, b) => a - b);
+    const due: TimerEntry[] = [];
+    for (const slot of dueSlots) {
+      for (const e of this.buckets.get(slot)!) due.push(e);
+      this.buckets.delete(slot);
     }
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
-    for (const e of due) e.fire();
+    for (const e of due) if (e.slot !== CANCELLED) e.fire();
   };
 }
