@@ -16,7 +16,7 @@
  * await a.leave();                      // b sees nodedown with reason "leave"
  * ```
  *
- * Imports the root `logger`, `process`, its own `codec`, `frames`, `membership`, `options`,
+ * Imports the root `logger`, `process`, its own `codec`, `frames`, `inbound`, `membership`, `options`,
  * `outbox`, `spawner`, `stats`, `errors`, `transport`.
  */
 import type { Logger } from "../logger.js";
@@ -27,6 +27,7 @@ import type { RemoteRouter } from "../process/remote.js";
 import { Codec } from "./codec.js";
 import { AlreadyJoinedError, ClusterClosedError } from "./errors.js";
 import { type Frame, FrameTag, PROTOCOL_VERSION, validateFrame } from "./frames.js";
+import { dispatchFrame, type InboundContext } from "./inbound.js";
 import { type Member, Membership, type MembershipEvents } from "./membership.js";
 import { type ClusterOptions, parseClusterOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
@@ -63,6 +64,7 @@ export class Cluster implements RemoteRouter {
   /** Monitors made by name from other nodes: ref key → the pid the name resolved to. */
   private readonly nameMonitors = new Map<string, { watcher: Pid; pid: Pid }>();
   private readonly peerVersions = new Map<string, number>();
+  private readonly inbound: InboundContext;
   private lastRejectLog = 0;
   private closed = false;
 
@@ -83,6 +85,13 @@ export class Cluster implements RemoteRouter {
       sendFrame: (to, frame, what) => this.outbox.push(to, this.codec.encode(frame, what)),
       checkSerialisable: (value, what) => void this.codec.encode(value, what),
     });
+    this.inbound = {
+      node: o.node,
+      logger: o.logger,
+      nameMonitors: this.nameMonitors,
+      peerVersions: this.peerVersions,
+      spawner: this.spawner,
+    };
   }
 
   /**
@@ -321,7 +330,7 @@ export class Cluster implements RemoteRouter {
         continue;
       }
       try {
-        const fault = this.dispatch(from, frame);
+        const fault = dispatchFrame(this.inbound, from, frame);
         if (fault !== null) this.reject("misaddressed", from, fault);
         else c.framesIn++;
       } catch (e) {
@@ -329,80 +338,6 @@ export class Cluster implements RemoteRouter {
       }
     }
     if (problem !== null) this.reject(problem, from, detail ?? "");
-  }
-
-  /** Hands a valid frame to the node. Returns null, or what is wrong with its addressing. */
-  private dispatch(from: string, f: Frame): string | null {
-    const node = this.node;
-    const me = this.self.node;
-    switch (f[0]) {
-      case FrameTag.Send:
-        if (f[1].node !== me) return "send to a pid of another node";
-        node.remoteSend(f[1], f[2]);
-        return null;
-      case FrameTag.SendNamed:
-        node.remoteSendNamed(f[1], f[2]);
-        return null;
-      case FrameTag.Link:
-        if (f[1].node !== from || f[2].node !== me) return "link between the wrong nodes";
-        node.remoteLink(f[1], f[2]);
-        return null;
-      case FrameTag.Unlink:
-        if (f[1].node !== from || f[2].node !== me) return "unlink between the wrong nodes";
-        node.remoteUnlink(f[1], f[2]);
-        return null;
-      case FrameTag.Monitor:
-        if (f[1].node !== from || f[2].node !== me) return "monitor between the wrong nodes";
-        node.remoteMonitor(f[1], f[2], f[3]);
-        return null;
-      case FrameTag.MonitorName: {
-        if (f[1].node !== from) return "monitor from a pid of another node";
-        const pid = node.whereis(f[2]);
-        if (pid !== undefined) this.nameMonitors.set(f[3].key, { watcher: f[1], pid });
-        node.remoteMonitor(f[1], f[2], f[3]);
-        return null;
-      }
-      case FrameTag.Demonitor: {
-        if (f[2].node !== me) return "demonitor of a pid of another node";
-        let target = f[2];
-        if (target.id === 0 && target.creation === 0) {
-          const byName = this.nameMonitors.get(f[3].key);
-          if (byName === undefined) return null;
-          this.nameMonitors.delete(f[3].key);
-          target = byName.pid;
-        }
-        node.remoteDemonitor(f[1], target, f[3]);
-        return null;
-      }
-      case FrameTag.Exit:
-        if (f[2].node !== me) return "exit signal to a pid of another node";
-        node.remoteExit(f[1], f[2], f[3], f[4]);
-        return null;
-      case FrameTag.Down:
-        if (f[1].node !== me) return "DOWN for a watcher on another node";
-        node.remoteDown(f[1], f[2], f[3], f[4]);
-        return null;
-      case FrameTag.Reply:
-        if (f[1].node !== me) return "reply to a pid of another node";
-        node.remoteReply(f[1], f[2], f[3]);
-        return null;
-      case FrameTag.SpawnRequest:
-        void this.spawner.handleRequest(from, f[1], f[2], f[3]).catch((e: unknown) => {
-          this.logger.error({ node: me, from, err: e }, "answering a spawn request failed");
-        });
-        return null;
-      case FrameTag.SpawnReply:
-        return this.spawner.handleReply(from, f[1], f[2], f[3]) ? null : "spawn reply from the wrong node";
-      case FrameTag.Hello:
-        this.peerVersions.set(from, f[1]);
-        if (f[1] !== PROTOCOL_VERSION) {
-          this.logger.warn(
-            { node: me, peer: from, version: f[1], ours: PROTOCOL_VERSION },
-            "peer speaks another protocol version",
-          );
-        }
-        return null;
-    }
   }
 
   private reject(kind: RejectKind, from: string, detail: string): void {
