@@ -5,7 +5,6 @@
  * layer exactly as they would across machines.
  */
 import { Cluster } from "../src/cluster/index.js";
-import { clusterMembership } from "../src/hub/membership.js";
 import { ProcessHub } from "../src/hub/process-hub.js";
 import { silentLogger } from "../src/logger.js";
 import { Node } from "../src/process/node.js";
@@ -35,8 +34,7 @@ async function startNode(name: string): Promise<ProcessHub> {
   });
   const hub = ProcessHub.start({
     hubId: "rooms",
-    node,
-    membership: clusterMembership(cluster),
+    cluster,
     behaviours: { counter },
     clusterEventDebounceMs: 10,
     logger: silentLogger,

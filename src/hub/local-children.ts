@@ -26,7 +26,6 @@ export interface ChildStarter {
  * gets the child spec's `args`) or a `ChildStarter`.
  * @category hub
  */
-// biome-ignore lint/suspicious/noExplicitAny: behaviours of any protocol and state are accepted.
 export type HubBehaviour = ServerBehaviour<any, any, any> | ChildStarter;
 
 /** One child running here. */

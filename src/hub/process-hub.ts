@@ -86,14 +86,9 @@ export class ProcessHub {
 
   /** Starts hub `hubId` on a node. Throws `HubAlreadyStartedError` if it already runs there. */
   static start(options: HubOptions): ProcessHub {
-    const {
-      hubId,
-      node = currentNodeOrDefault(),
-      membership = NO_PEERS,
-      behaviours = {},
-      childSpecs = [],
-      linkTo,
-    } = options;
+    const { hubId, cluster, behaviours = {}, childSpecs = [], linkTo } = options;
+    const node = options.node ?? cluster?.node ?? currentNodeOrDefault();
+    const membership = options.membership ?? (cluster !== undefined ? clusterMembership(cluster) : NO_PEERS);
     if (typeof hubId !== "string" || hubId.length === 0) throw new UnknownHubError(String(hubId), node.name);
     let hubs = hubsByNode.get(node);
     if (hubs === undefined) hubsByNode.set(node, (hubs = new Map()));

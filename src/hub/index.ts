@@ -1,0 +1,57 @@
+/**
+ * The hub layer: `ProcessHub`, a cluster-wide process hub (start, stop, placement, lookup of
+ * processes across nodes), with its hash ring, replicated registry, results, futures and hooks.
+ * Imports `process`, `server`, the root `errors` and `logger`.
+ */
+export {
+  type ChildMetadata,
+  type HubChildSpec,
+  type HubRestart,
+  type HubShutdown,
+  type NormalizedChildSpec,
+  normalizeChildSpec,
+} from "./child-spec.js";
+export {
+  DuplicateChildIdError,
+  FutureTimeoutError,
+  HubAlreadyStartedError,
+  HubStoppedError,
+  InvalidChildMappingError,
+  InvalidChildSpecError,
+  NoChildrenError,
+  UnknownBehaviourError as UnknownHubBehaviourError,
+  UnknownHubError,
+} from "./errors.js";
+export { Future } from "./future.js";
+export { HashRing, hash32 } from "./hash-ring.js";
+export {
+  type HookRegistration,
+  type HubHookEvents,
+  type HubHookHandler,
+  type HubHookName,
+  HubHooks,
+  type TopologyChange,
+} from "./hooks.js";
+export { type ChildLookup, HubRegistry, type RegistryChange, type SliceEntry } from "./hub-registry.js";
+export type { ChildStarter, HubBehaviour } from "./local-children.js";
+export { type ClusterLike, clusterMembership, type HubMembership, NO_PEERS } from "./membership.js";
+export {
+  DEFAULT_HUB_TUNING,
+  DEFAULT_START_OPTIONS,
+  DEFAULT_STOP_OPTIONS,
+  type HubTuning,
+  type StartOptions as HubStartOptions,
+  type StopOptions as HubStopOptions,
+} from "./options.js";
+export { type HubOptions, ProcessHub, type StartInitiated, type StopInitiated } from "./process-hub.js";
+export {
+  type ChildError,
+  type FormattedStart,
+  type FormattedStop,
+  type HubErrorReason,
+  type NodePid,
+  type StartedChild,
+  StartResult as HubStartResult,
+  type StoppedChild,
+  StopResult as HubStopResult,
+} from "./results.js";
