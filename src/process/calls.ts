@@ -29,6 +29,7 @@ export class PendingCall {
 interface TimeoutQueue {
   calls: Set<PendingCall>;
   timer: NodeJS.Timeout | null;
+  timeoutMs: number;
 }
 
 export class CallTable {
@@ -65,11 +66,12 @@ export class CallTable {
     }
     let q = this.queues.get(timeoutMs);
     if (q === undefined) {
-      q = { calls: new Set(), timer: null };
+      q = { calls: new Set(), timer: null, timeoutMs };
       this.queues.set(timeoutMs, q);
     }
     q.calls.add(call);
     if (q.timer === null) this.arm(q, timeoutMs);
+    else q.timer.ref();
     return call;
   }
 
@@ -81,8 +83,15 @@ export class CallTable {
   settle(call: PendingCall, value: unknown, failed: boolean): void {
     if (call.done) return;
     call.done = true;
-    if (Number.isFinite(call.timeoutMs)) this.queues.get(call.timeoutMs)?.calls.delete(call);
-    else this.untimed.delete(call);
+    if (Number.isFinite(call.timeoutMs)) {
+      const q = this.queues.get(call.timeoutMs);
+      if (q !== undefined) {
+        q.calls.delete(call);
+        // The timer stays armed (cheaper than clearing and re-arming per call) but must not keep
+        // the program alive once no call waits on it.
+        if (q.calls.size === 0) q.timer?.unref();
+      }
+    } else this.untimed.delete(call);
     if (call.targetProc !== null) call.targetProc.callersWaiting--;
     else this.remote.delete(call.ref.id);
     this.onSettled(call);
@@ -120,5 +129,7 @@ export class CallTable {
     for (const c of expired) this.settle(c, new CallTimeoutError(c.dest, c.timeoutMs), true);
     const head = q.calls.values().next();
     if (!head.done) this.arm(q, head.value.deadline - now);
+    // An idle queue is dropped so that many distinct timeout values do not pile up.
+    else if (this.queues.get(q.timeoutMs) === q) this.queues.delete(q.timeoutMs);
   }
 }

@@ -37,6 +37,7 @@ export class TimerWheel {
     }
     bucket.add(entry);
     if (slot < this.armedSlot) this.arm(slot);
+    else this.timer?.ref();
     return entry;
   }
 
@@ -49,7 +50,11 @@ export class TimerWheel {
     bucket.delete(entry);
     // The armed timer is left to fire even when nothing is due any more: re-arming a Node timer
     // on every call would cost more than the one spurious tick.
-    if (bucket.size === 0) this.buckets.delete(slot);
+    if (bucket.size === 0) {
+      this.buckets.delete(slot);
+      // Nothing pending: the spurious tick must not keep the program alive.
+      if (this.buckets.size === 0) this.timer?.unref();
+    }
   }
 
   private arm(slot: number): void {

@@ -350,3 +350,47 @@ describe("leak freedom", () => {
     await expect.poll(() => witness.got.length).toBe(1);
   });
 });
+
+/** Node.js timers currently keeping the program alive (unref'd timers are not listed). */
+function liveTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+}
+
+describe("timers and program liveness", () => {
+  it("keeps no timer alive once calls with a timeout have been answered", async () => {
+    const node = newNode();
+    const before = liveTimers();
+    const { pid } = node.spawnHandler((msg) => {
+      const [from] = msg as [From];
+      node.reply(from, "pong");
+    }, null);
+    for (const t of [60_000, 60_001, 60_000])
+      await expect(node.call(pid, (from) => [from], t)).resolves.toBe("pong");
+    expect(node.pendingCalls).toBe(0);
+    expect(liveTimers()).toBe(before);
+  });
+
+  it("keeps a timer alive while a call is still waiting for its reply", async () => {
+    const node = newNode();
+    const before = liveTimers();
+    const { pid } = node.spawnHandler(() => {}, null);
+    const call = node.call(pid, (from) => [from], 20);
+    expect(liveTimers()).toBe(before + 1);
+    await expect(call).rejects.toBeInstanceOf(CallTimeoutError);
+    expect(liveTimers()).toBe(before);
+  });
+
+  it("keeps no timer alive once receive timeouts have been cancelled by messages", async () => {
+    const node = newNode();
+    const before = liveTimers();
+    const got: unknown[] = [];
+    const pid = node.spawn(async (ctx) => {
+      got.push(await ctx.receive(undefined, 60_000));
+    });
+    await started(node, pid);
+    expect(liveTimers()).toBe(before + 1);
+    node.send(pid, "in time");
+    await expect.poll(() => got).toEqual(["in time"]);
+    expect(liveTimers()).toBe(before);
+  });
+});
