@@ -7,7 +7,8 @@ export {
   NatsInvalidNameError,
   NatsTransportClosedError,
 } from "./errors.js";
-export { NatsTransport, type NatsTransportStats } from "./nats-transport.js";
+export type { NatsTransportStats } from "./connection.js";
+export { NatsTransport } from "./nats-transport.js";
 export {
   DEFAULT_NATS_CONNECTION_OPTIONS,
   DEFAULT_NATS_TRANSPORT_OPTIONS,

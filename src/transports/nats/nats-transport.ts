@@ -1,45 +1,26 @@
 /**
  * `NatsTransport`: the cluster `Transport` over core NATS (`@nats-io/transport-node` v3). Frames
  * are plain publishes on per-node subjects; membership comes from timer-driven heartbeats on a
- * cluster subject, graceful leaves, and cheap liveness probes (a request to a peer's probe subject
- * fails at once with "no responders" when the peer's connection is gone). The view rules live in
+ * cluster subject, graceful leaves, and cheap liveness probes (`./prober.ts`). The view rules live in
  * `./membership.ts`; this file wires them to the NATS connection, its timers and its status
  * events. No JetStream, no KV: works on nats-server 2.9. Imports the cluster `Transport` types,
  * `src/logger.ts` and this folder.
  */
-import {
-  connect,
-  type NatsConnection,
-  type NodeConnectionOptions,
-  RequestError,
-  type Subscription,
-} from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NodeIdentity, Transport, TransportHandlers } from "../../cluster/transport.js";
 import type { Logger } from "../../logger.js";
 import { decodeControl, encodeControl } from "./control.js";
-import { NatsAlreadyConnectedError, NatsConnectError, NatsTransportClosedError } from "./errors.js";
+import { type NatsTransportStats, openConnection } from "./connection.js";
+import { NatsAlreadyConnectedError, NatsTransportClosedError } from "./errors.js";
 import { Membership } from "./membership.js";
 import {
   checkIdentityNames,
-  DEFAULT_NATS_CONNECTION_OPTIONS,
-  isNatsConnection,
   type NatsTransportOptions,
   parseNatsTransportOptions,
   type ResolvedNatsTransportOptions,
 } from "./options.js";
+import { Prober } from "./prober.js";
 import { lastToken, Subjects } from "./subjects.js";
-
-/** Counters of one transport, for tests, logs and metrics. */
-export interface NatsTransportStats {
-  framesSent: number;
-  framesReceived: number;
-  /** Frames not sent: unknown or down destination, closed transport, or refused by the client. */
-  framesDropped: number;
-  heartbeatsSent: number;
-  probesSent: number;
-  disconnects: number;
-  reconnects: number;
-}
 
 type State = "idle" | "connecting" | "open" | "closed";
 const EMPTY = new Uint8Array(0);
@@ -61,7 +42,7 @@ export class NatsTransport implements Transport {
   private statusIter: { stop?: () => void } | undefined;
   private closing: Promise<void> | undefined;
   private readonly directSubjects = new Map<string, string>();
-  private readonly probing = new Set<string>();
+  private prober: Prober | undefined;
   private hbBytes: Uint8Array = EMPTY;
   private hbScheduled = false;
   private disconnectedAt: number | undefined;
@@ -98,14 +79,27 @@ export class NatsTransport implements Transport {
       down: (peer, reason) => this.emit("peerDown", () => handlers.peerDown(peer, reason)),
     });
 
-    const nc = await this.openConnection(self);
+    let opened: Awaited<ReturnType<typeof openConnection>>;
+    try {
+      opened = await openConnection(this.opts.connection, self);
+    } catch (err) {
+      this.state = this.isClosed() ? "closed" : "idle";
+      throw err;
+    }
+    const nc = opened.nc;
     this.nc = nc;
+    this.owned = opened.owned;
     if (this.isClosed()) {
       await this.release();
       throw new NatsTransportClosedError();
     }
     this.subscribeAll(nc, this.subjects, this.self);
     await nc.flush();
+    if (this.isClosed()) {
+      // close() ran while subscribing: its release may have missed these subscriptions.
+      await this.release();
+      throw new NatsTransportClosedError();
+    }
     this.watchStatus(nc);
     this.lastTick = performance.now();
     this.startTimers();
@@ -153,7 +147,7 @@ export class NatsTransport implements Transport {
 
   /** A snapshot of this transport's counters. */
   stats(): NatsTransportStats {
-    return { ...this.counters };
+    return { ...this.counters, probesSent: this.prober?.sent ?? 0 };
   }
 
   /** This node's identity once `connect()` was called. */
@@ -168,24 +162,6 @@ export class NatsTransport implements Transport {
 
   private isClosed(): boolean {
     return this.state === "closed";
-  }
-
-  private async openConnection(self: NodeIdentity): Promise<NatsConnection> {
-    const given = this.opts.connection;
-    if (isNatsConnection(given)) return given;
-    const options: NodeConnectionOptions = {
-      ...DEFAULT_NATS_CONNECTION_OPTIONS,
-      name: `hubvisor ${self.cluster}/${self.node}`,
-      ...given,
-    };
-    try {
-      const nc = await connect(options);
-      this.owned = true;
-      return nc;
-    } catch (err) {
-      this.state = "idle";
-      throw new NatsConnectError(String(options.servers), err);
-    }
   }
 
   private subscribeAll(nc: NatsConnection, subjects: Subjects, self: NodeIdentity): void {
@@ -293,7 +269,19 @@ export class NatsTransport implements Transport {
     };
     every(heartbeatIntervalMs, () => this.publishHeartbeat());
     every(Math.max(5, Math.min(heartbeatIntervalMs, Math.floor(heartbeatTimeoutMs / 4))), () => this.check());
-    if (probeIntervalMs > 0) every(probeIntervalMs, () => this.probeAll());
+    if (probeIntervalMs > 0) {
+      const prober = new Prober({
+        nc: this.nc!,
+        subjects: this.subjects!,
+        membership: this.membership!,
+        timeoutMs: this.opts.probeTimeoutMs,
+        maxMisses: this.opts.probeMisses,
+        active: () => !this.isClosed() && this.disconnectedAt === undefined,
+        alive: (peer) => this.onAlive(peer),
+      });
+      this.prober = prober;
+      every(probeIntervalMs, () => prober.tick());
+    }
   }
 
   /** Periodic view maintenance: self-stall, connection loss, silent peers. */
@@ -328,32 +316,6 @@ export class NatsTransport implements Transport {
         this.membership!.expire(performance.now(), timeout);
       }
     });
-  }
-
-  private probeAll(): void {
-    if (this.isClosed() || this.disconnectedAt !== undefined) return;
-    for (const peer of this.membership!.list()) {
-      if (this.probing.has(peer.node)) continue;
-      this.probing.add(peer.node);
-      this.counters.probesSent++;
-      this.nc!.request(this.subjects!.probe(peer.node), EMPTY, { timeout: this.opts.probeTimeoutMs }).then(
-        (reply) => {
-          this.probing.delete(peer.node);
-          if (this.isClosed()) return;
-          const msg = decodeControl(reply.data);
-          if (msg && msg.node === peer.node) {
-            this.onAlive({ cluster: peer.cluster, node: msg.node, incarnation: msg.incarnation });
-          }
-        },
-        (err: unknown) => {
-          this.probing.delete(peer.node);
-          if (this.isClosed() || this.disconnectedAt !== undefined) return;
-          if (err instanceof RequestError && err.isNoResponders()) {
-            this.membership!.probeMiss(peer.node, peer.incarnation, this.opts.probeMisses);
-          }
-        },
-      );
-    }
   }
 
   private scheduleHeartbeat(): void {
