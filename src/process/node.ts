@@ -358,7 +358,18 @@ export class Node {
     if (p.status === Status.Dead) return;
     if (p.status === Status.Waiting) {
       const r = p.receiver!;
-      if (r.match === undefined || r.match(msg)) {
+      let hit = true;
+      if (r.match !== undefined) {
+        try {
+          hit = r.match(msg);
+        } catch (e) {
+          // The predicate is the receiver's code running on the sender's stack: a throw is the
+          // receiver's crash, never the sender's.
+          this.terminate(p, e);
+          return;
+        }
+      }
+      if (hit) {
         p.receiver = null;
         p.status = Status.Running;
         if (r.timer !== null) this.wheel.cancel(r.timer);
@@ -851,12 +862,18 @@ export class Node {
     const from = new From(caller, ref);
     const msg = makeRequest(from);
     return new Promise((resolve, reject) => {
-      from.call = this.calls.open(resolve, reject, dest, pid, targetProc, ref, timeoutMs);
+      const call = this.calls.open(resolve, reject, dest, pid, targetProc, ref, timeoutMs);
+      from.call = call;
       if (targetProc !== null) {
         this.deliver(targetProc, msg);
-      } else {
+        return;
+      }
+      try {
         this.router!.monitor(caller, pid, ref);
         this.router!.send(pid, msg);
+      } catch (e) {
+        // An unserialisable request must not leave the call waiting for its timeout.
+        this.calls.settle(call, e, true);
       }
     });
   }
@@ -875,9 +892,13 @@ export class Node {
     const target = new Pid(dest.node, 0, 0);
     const msg = makeRequest(new From(caller, ref));
     return new Promise((resolve, reject) => {
-      this.calls.open(resolve, reject, dest, target, null, ref, timeoutMs);
-      router.monitorName(caller, dest.node, dest.name, ref);
-      router.sendNamed(dest.node, dest.name, msg);
+      const call = this.calls.open(resolve, reject, dest, target, null, ref, timeoutMs);
+      try {
+        router.monitorName(caller, dest.node, dest.name, ref);
+        router.sendNamed(dest.node, dest.name, msg);
+      } catch (e) {
+        this.calls.settle(call, e, true);
+      }
     });
   }
 
