@@ -1,0 +1,273 @@
+/**
+ * `RegistryTable`: the in-memory tables of one registry. Callers read and write them directly
+ * (a lookup is a plain map read, a registration a few map writes); no message goes to the
+ * registry's process. Each registered process gets one exit hook per registry, installed on its
+ * first registration, that drops all its entries synchronously when it dies, for any reason.
+ *
+ * Unique tables are partitioned by key, duplicate tables by pid, as Elixir's are; every result
+ * is assembled in registration order, so nothing observable depends on the partition count.
+ *
+ * Imports `process` (Node, Pid, errors), its own `key-map` and `pattern`.
+ */
+import { NoProcError } from "../process/errors.js";
+import type { Node } from "../process/node.js";
+import type { Pid } from "../process/pid.js";
+import { hashKey, KeyMap, structuredKey } from "./key-map.js";
+import { matchesPattern, type ValuePattern } from "./pattern.js";
+
+/** One `{pid, value}` pair as returned by lookups. Read-only. */
+export interface RegistryEntry<V = unknown> {
+  readonly pid: Pid;
+  readonly value: V;
+}
+
+/** Result of `Registry.register`. `owner` is the registry's process. */
+export type RegisterResult = { ok: true; owner: Pid } | { ok: false; error: { alreadyRegistered: Pid } };
+
+/** Result of `Registry.updateValue`: the new and old values, or `ok: false` when the caller does not hold the key. */
+export type UpdateResult<V = unknown> = { ok: true; new: V; old: V } | { ok: false };
+
+/** Message sent to listeners on each explicit `register` / `unregister`. */
+export type RegistryEvent =
+  | { type: "register"; registry: string; key: unknown; pid: Pid; value: unknown }
+  | { type: "unregister"; registry: string; key: unknown; pid: Pid };
+
+/** True for a message a registry sends to its listeners. */
+export function isRegistryEvent(msg: unknown): msg is RegistryEvent {
+  return (
+    typeof msg === "object" &&
+    msg !== null &&
+    ((msg as { type?: unknown }).type === "register" || (msg as { type?: unknown }).type === "unregister") &&
+    "registry" in msg &&
+    "pid" in msg
+  );
+}
+
+interface Entry {
+  readonly key: unknown;
+  readonly pid: Pid;
+  readonly seq: number;
+  view: RegistryEntry;
+}
+
+/** The entries one process holds in one registry. Kept while the process lives: its exit hook stays installed. */
+interface Holder {
+  readonly pid: Pid;
+  entries: Entry[];
+}
+
+function sameKey(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === "number" && typeof b === "number") return Number.isNaN(a) && Number.isNaN(b);
+  const sa = structuredKey(a);
+  return sa !== undefined && sa === structuredKey(b);
+}
+
+const bySeq = (a: Entry, b: Entry) => a.seq - b.seq;
+
+export class RegistryTable {
+  alive = true;
+  owner: Pid | undefined = undefined;
+  readonly unique: boolean;
+  private readonly uniq: KeyMap<Entry>[] = [];
+  private readonly dup: KeyMap<Set<Entry>>[] = [];
+  private readonly holders = new Map<number, Holder>();
+  private seq = 0;
+  private entryCount = 0;
+
+  constructor(
+    readonly name: string,
+    keys: "unique" | "duplicate",
+    readonly partitions: number,
+    readonly listeners: ReadonlyArray<Pid | string>,
+    readonly meta: Map<unknown, unknown>,
+    readonly node: Node,
+  ) {
+    this.unique = keys === "unique";
+    for (let i = 0; i < partitions; i++) {
+      if (this.unique) this.uniq.push(new KeyMap());
+      else this.dup.push(new KeyMap());
+    }
+  }
+
+  private keyPart(key: unknown): KeyMap<Entry> {
+    return this.partitions === 1 ? this.uniq[0]! : this.uniq[hashKey(key) % this.partitions]!;
+  }
+
+  private pidPart(pid: Pid): KeyMap<Set<Entry>> {
+    return this.dup[this.partitions === 1 ? 0 : pid.id % this.partitions]!;
+  }
+
+  /** Registers `pid` under `key`; throws `NoProcError` for a pid that is not a live local process. */
+  register(pid: Pid, key: unknown, value: unknown): RegisterResult {
+    if (this.unique) {
+      const part = this.keyPart(key);
+      const held = part.get(key);
+      if (held !== undefined) {
+        if (this.node.isAlive(held.pid)) return { ok: false, error: { alreadyRegistered: held.pid } };
+        this.dropHolder(held.pid);
+      }
+      const entry = this.add(pid, key, value);
+      part.set(key, entry);
+    } else {
+      const part = this.pidPart(pid);
+      const entry = this.add(pid, key, value);
+      const set = part.get(key);
+      if (set === undefined) part.set(key, new Set([entry]));
+      else set.add(entry);
+    }
+    if (this.listeners.length > 0) {
+      this.notify({ type: "register", registry: this.name, key, pid, value });
+    }
+    return { ok: true, owner: this.owner! };
+  }
+
+  private add(pid: Pid, key: unknown, value: unknown): Entry {
+    let holder = this.holders.get(pid.id);
+    if (holder === undefined || !holder.pid.equals(pid)) {
+      if (!this.node.onExit(pid, this.onHolderExit)) throw new NoProcError(pid);
+      holder = { pid, entries: [] };
+      this.holders.set(pid.id, holder);
+    }
+    const entry: Entry = { key, pid, seq: this.seq++, view: Object.freeze({ pid, value }) };
+    holder.entries.push(entry);
+    this.entryCount++;
+    return entry;
+  }
+
+  /** Removes `pid`'s entries under `key` (all of them: a duplicate key may be held many times). */
+  unregister(pid: Pid, key: unknown, pattern?: ValuePattern): number {
+    const holder = this.holders.get(pid.id);
+    let removed = 0;
+    if (holder?.pid.equals(pid)) {
+      const kept: Entry[] = [];
+      for (const e of holder.entries) {
+        if (sameKey(e.key, key) && (pattern === undefined || matchesPattern(pattern, e.view.value))) {
+          this.removeFromPart(e);
+          removed++;
+        } else {
+          kept.push(e);
+        }
+      }
+      holder.entries = kept;
+      this.entryCount -= removed;
+    }
+    if (this.listeners.length > 0 && (pattern === undefined || removed > 0)) {
+      this.notify({ type: "unregister", registry: this.name, key, pid });
+    }
+    return removed;
+  }
+
+  private removeFromPart(e: Entry): void {
+    if (this.unique) {
+      const part = this.keyPart(e.key);
+      if (part.get(e.key) === e) part.delete(e.key);
+    } else {
+      const part = this.pidPart(e.pid);
+      const set = part.get(e.key);
+      if (set !== undefined) {
+        set.delete(e);
+        if (set.size === 0) part.delete(e.key);
+      }
+    }
+  }
+
+  /** The exit hook: drops every entry of the dead process. Listeners are not told. */
+  private readonly onHolderExit = (pid: Pid): void => {
+    if (this.alive) this.dropHolder(pid);
+  };
+
+  private dropHolder(pid: Pid): void {
+    const holder = this.holders.get(pid.id);
+    if (holder === undefined || !holder.pid.equals(pid)) return;
+    this.holders.delete(pid.id);
+    for (const e of holder.entries) this.removeFromPart(e);
+    this.entryCount -= holder.entries.length;
+  }
+
+  /** The live holder of a unique key. */
+  whereis(key: unknown): Pid | undefined {
+    const e = this.keyPart(key).get(key);
+    if (e === undefined || !this.node.isAlive(e.pid)) return undefined;
+    return e.pid;
+  }
+
+  lookup(key: unknown): RegistryEntry[] {
+    if (this.unique) {
+      const e = this.keyPart(key).get(key);
+      return e === undefined ? [] : [e.view];
+    }
+    return this.dupEntries(key).map((e) => e.view);
+  }
+
+  private dupEntries(key: unknown): Entry[] {
+    if (this.partitions === 1) {
+      const set = this.dup[0]!.get(key);
+      return set === undefined ? [] : [...set];
+    }
+    const all: Entry[] = [];
+    for (const part of this.dup) {
+      const set = part.get(key);
+      if (set !== undefined) for (const e of set) all.push(e);
+    }
+    return all.sort(bySeq);
+  }
+
+  match(key: unknown, pattern: ValuePattern): RegistryEntry[] {
+    return this.lookup(key).filter((e) => matchesPattern(pattern, e.value));
+  }
+
+  keysOf(pid: Pid): unknown[] {
+    const holder = this.holders.get(pid.id);
+    if (holder === undefined || !holder.pid.equals(pid)) return [];
+    return holder.entries.map((e) => e.key);
+  }
+
+  valuesOf(key: unknown, pid: Pid): unknown[] {
+    const holder = this.holders.get(pid.id);
+    if (holder === undefined || !holder.pid.equals(pid)) return [];
+    const out: unknown[] = [];
+    for (const e of holder.entries) if (sameKey(e.key, key)) out.push(e.view.value);
+    return out;
+  }
+
+  get count(): number {
+    return this.entryCount;
+  }
+
+  updateValue(pid: Pid, key: unknown, fn: (old: unknown) => unknown): UpdateResult {
+    const e = this.keyPart(key).get(key);
+    if (e === undefined || !e.pid.equals(pid)) return { ok: false };
+    const old = e.view.value;
+    const next = fn(old);
+    e.view = Object.freeze({ pid, value: next });
+    return { ok: true, new: next, old };
+  }
+
+  private notify(event: RegistryEvent): void {
+    for (const l of this.listeners) {
+      try {
+        this.node.send(l, event);
+      } catch (e) {
+        if (!(e instanceof NoProcError)) throw e;
+      }
+    }
+  }
+
+  /**
+   * The registry's process died: the table is gone, and every process still registered gets the
+   * exit signal a link to the registry would have given it.
+   */
+  destroy(reason: unknown): void {
+    this.alive = false;
+    const from = this.owner;
+    const holders = [...this.holders.values()];
+    this.holders.clear();
+    for (const p of this.uniq) p.clear();
+    for (const p of this.dup) p.clear();
+    this.entryCount = 0;
+    if (from === undefined) return;
+    const signal = reason === "kill" ? "killed" : reason;
+    for (const h of holders) if (h.entries.length > 0) this.node.exit(h.pid, signal, from);
+  }
+}
