@@ -38,9 +38,9 @@ describe("Registry.via", () => {
     const r = await GenServer.start(Echo, "> ", { name: Registry.via(reg, "echo") });
     if (!r.ok) throw new Error("start failed");
     expect(Registry.lookup(reg, "echo")).toEqual([{ pid: r.pid, value: undefined }]);
-    expect(await GenServer.call(Registry.via(reg, "echo"), "echo", "hi")).toBe("> hi");
-    GenServer.cast(Registry.via(reg, "echo"), "set", "< ");
-    expect(await GenServer.call(Registry.via(reg, "echo"), "echo", "hi")).toBe("< hi");
+    expect(await GenServer.call<EchoProtocol, "echo">(Registry.via(reg, "echo"), "echo", "hi")).toBe("> hi");
+    GenServer.cast<EchoProtocol, "set">(Registry.via(reg, "echo"), "set", "< ");
+    expect(await GenServer.call<EchoProtocol, "echo">(Registry.via(reg, "echo"), "echo", "hi")).toBe("< hi");
     expect(GenServer.whereis(Registry.via(reg, "echo"))).toEqual(r.pid);
   });
 
@@ -69,7 +69,9 @@ describe("Registry.via", () => {
     expect(Registry.whereis(reg, "svc")).toBeUndefined();
     const b = await GenServer.start(Echo, "", { name: Registry.via(reg, "svc") });
     if (!b.ok) throw new Error("restart failed");
-    await expect(GenServer.call(Registry.via(reg, "svc"), "crash")).rejects.toBeInstanceOf(CallExitError);
+    await expect(
+      GenServer.call<EchoProtocol, "crash">(Registry.via(reg, "svc"), "crash"),
+    ).rejects.toBeInstanceOf(CallExitError);
     expect(Registry.lookup(reg, "svc")).toEqual([]);
     const c = await GenServer.start(Echo, "", { name: Registry.via(reg, "svc") });
     expect(c.ok).toBe(true);
@@ -77,7 +79,9 @@ describe("Registry.via", () => {
 
   it("makes a call to an unregistered name fail with noproc", async () => {
     const reg = await startRegistry("unique");
-    const err = await GenServer.call(Registry.via(reg, "ghost"), "echo", "x").catch((e) => e);
+    const err = await GenServer.call<EchoProtocol, "echo">(Registry.via(reg, "ghost"), "echo", "x").catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(CallExitError);
     expect((err as CallExitError).reason).toBe("noproc");
     expect(GenServer.whereis(Registry.via(reg, "ghost"))).toBeUndefined();
