@@ -1,0 +1,119 @@
+/**
+ * Starting and stopping one child on behalf of a supervisor. `invokeStart` runs a spec's start
+ * function as the supervisor process (so `startLink` links the child to it, even after an
+ * `await`), turns throws, rejections and stray values into `{ ok: false, error }`, and makes sure
+ * a started child is linked to the supervisor. `stopChild` applies the spec's shutdown (unlink;
+ * `kill`, or `shutdown` then `kill` after the timeout, or wait forever) without any monitor,
+ * timer or promise when the child dies at once — the common case of a child not trapping exits.
+ * Imports `process` (internal `Node` and `Proc` access) and `server` results.
+ */
+import type { Node } from "../process/node.js";
+import { Pid } from "../process/pid.js";
+import { type Proc, Status } from "../process/proc.js";
+import type { StartResult } from "../server/results.js";
+import type { Shutdown, StartFunction } from "./child-spec.js";
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+}
+
+/** Anything a start function may return, made into a `StartResult` (stray values are errors). */
+export function toStartResult(r: unknown): StartResult {
+  if (typeof r === "object" && r !== null && "ok" in r) {
+    const o = r as { ok: unknown; pid?: unknown; ignore?: unknown };
+    if (o.ok === true && o.pid instanceof Pid) return r as StartResult;
+    if (o.ok === false && (o.ignore === true || "error" in o)) return r as StartResult;
+  }
+  return { ok: false, error: r };
+}
+
+const rejected = (e: unknown): StartResult => ({ ok: false, error: e });
+
+/**
+ * Calls `start(...extra)` as the supervisor `sup`. Returns the result synchronously when the
+ * start function does, else a promise that never rejects.
+ */
+export function invokeStart(
+  node: Node,
+  sup: Proc,
+  start: StartFunction,
+  extra: readonly unknown[],
+): StartResult | Promise<StartResult> {
+  let r: unknown;
+  try {
+    r = node.runAs(sup.pid, () => (extra.length === 0 ? start() : start(...extra)));
+  } catch (e) {
+    return { ok: false, error: e };
+  }
+  if (isThenable(r)) {
+    return Promise.resolve(r).then((v) => ensureLinked(node, sup, toStartResult(v)), rejected);
+  }
+  return ensureLinked(node, sup, toStartResult(r));
+}
+
+/**
+ * OTP requires start functions to link; linking again is free and makes an unlinked start
+ * (a plain `spawn`) still supervised. A child already dead gives the supervisor an EXIT `noproc`.
+ */
+function ensureLinked(node: Node, sup: Proc, r: StartResult): StartResult {
+  if (r.ok && sup.status !== Status.Dead) {
+    const pid = r.pid;
+    if (sup.links === null || !sup.links.has(pid.key)) node.link(pid, sup.pid);
+  }
+  return r;
+}
+
+/** Re-reads the status after a signal (TypeScript narrowed it before the call). */
+function isDead(p: Proc): boolean {
+  return p.status === Status.Dead;
+}
+
+/** Sentinel reason of a child that was already gone when the supervisor came to stop it. */
+export const ALREADY_DEAD = "noproc";
+
+/**
+ * Stops a child per its shutdown. Returns its exit reason at once when it died synchronously (or
+ * was already dead), else a promise of it. The supervisor is unlinked first, so it gets no EXIT
+ * for this child; a child that unlinked itself is handled the same way (no hang).
+ */
+export function stopChild(node: Node, sup: Proc, pid: Pid, shutdown: Shutdown): unknown {
+  const p = node.proc(pid);
+  if (p === undefined || p.status === Status.Dead) return ALREADY_DEAD;
+  node.unlink(pid, sup.pid);
+  if (shutdown === "brutal_kill") {
+    node.exit(pid, "kill", sup.pid);
+    return p.exitReason;
+  }
+  node.exit(pid, "shutdown", sup.pid);
+  if (isDead(p)) return p.exitReason;
+  return awaitExit(node, sup, p, shutdown);
+}
+
+/** Signals a child without waiting (the first half of a concurrent shutdown). */
+export function signalChild(node: Node, sup: Proc, pid: Pid, shutdown: Shutdown): Proc | null {
+  const p = node.proc(pid);
+  if (p === undefined || p.status === Status.Dead) return null;
+  node.unlink(pid, sup.pid);
+  node.exit(pid, shutdown === "brutal_kill" ? "kill" : "shutdown", sup.pid);
+  return isDead(p) ? null : p;
+}
+
+/** Waits for a signalled child, killing it when `shutdown` ms pass. */
+export function awaitExit(node: Node, sup: Proc, p: Proc, shutdown: Shutdown): Promise<unknown> {
+  return new Promise((resolve) => {
+    if (p.status === Status.Dead) {
+      resolve(p.exitReason);
+      return;
+    }
+    const timer =
+      typeof shutdown === "number"
+        ? node.wheel.add(shutdown, () => node.exit(p.pid, "kill", sup.pid))
+        : shutdown === "brutal_kill"
+          ? node.wheel.add(0, () => node.exit(p.pid, "kill", sup.pid))
+          : null;
+    node.onExit(p.pid, (_pid, reason) => {
+      if (timer !== null) node.wheel.cancel(timer);
+      resolve(reason);
+    });
+  });
+}

@@ -1,0 +1,364 @@
+/**
+ * `DynamicSupervisor` (reference §C): starts empty, children added at run time with
+ * `startChild` and addressed by pid; one_for_one only; `maxChildren` and `extraArguments`
+ * (passed before the spec's own arguments to every start function); restart intensity with the
+ * supervisor exiting `shutdown` when exceeded; failed restarts kept as `restarting` and retried
+ * (each retry counted). On termination every child is signalled at once, then awaited, each with
+ * its own shutdown timer.
+ *
+ * Children live in one `Map` keyed by pid number: O(1) start, exit and terminate; no timer,
+ * monitor or closure per idle child. A restarting child stays under its old pid.
+ *
+ * Imports `process`, `server` and its own modules.
+ */
+import { isNormalOrShutdown } from "../process/exit-reason.js";
+import type { ExitMessage } from "../process/messages.js";
+import type { Node } from "../process/node.js";
+import type { Pid } from "../process/pid.js";
+import type { Proc } from "../process/proc.js";
+import { stop as stopServer } from "../server/gen-server.js";
+import type { ServerDest } from "../server/protocol.js";
+import type { StartResult } from "../server/results.js";
+import { awaitExit, invokeStart, signalChild, stopChild } from "./child-lifecycle.js";
+import { type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
+import {
+  ChildSpecError,
+  InvalidChildSpecError,
+  InvalidSignificantError,
+  MissingStartError,
+} from "./errors.js";
+import {
+  type DynamicSupervisorFlags,
+  type DynamicSupervisorOptions,
+  isSupervisorDataError,
+  type ParsedDynamicFlags,
+  parseDynamicFlags,
+  type SupervisorStartOptions,
+} from "./options.js";
+import {
+  reportChildTerminated,
+  reportMaxIntensity,
+  reportRestarted,
+  reportShutdownError,
+  reportStartError,
+} from "./reports.js";
+import { RestartIntensity } from "./restart-intensity.js";
+import type { ChildCounts, ChildInfo, DynamicStartChildResult, TerminateChildResult } from "./results.js";
+import {
+  RetryRestart,
+  SupervisorCore,
+  spawnSupervisor,
+  startContext,
+  supervisorCall,
+} from "./supervisor-core.js";
+
+/** One child: its current pid (the old one while restarting) and its spec. */
+class DynamicChild {
+  restarting = false;
+  constructor(
+    public pid: Pid,
+    readonly spec: NormalizedChildSpec,
+  ) {}
+}
+
+/**
+ * A DynamicSupervisor defined as a module (Elixir's `use DynamicSupervisor`): `init` returns the
+ * flags, or `{ ignore: true }` to not start.
+ */
+export interface DynamicSupervisorBehaviour<A> {
+  name?: string;
+  init(arg: A): DynamicSupervisorFlags | { ignore: true };
+}
+
+class DynamicSupervisorProcess extends SupervisorCore {
+  private readonly children = new Map<number | string, DynamicChild>();
+  private flags!: ParsedDynamicFlags;
+  private intensity!: RestartIntensity;
+
+  constructor(
+    node: Node,
+    private readonly initFlags: () => unknown,
+    private readonly clock: (() => number) | undefined,
+  ) {
+    super(node);
+  }
+
+  private key(pid: Pid): number | string {
+    return this.node.isLocal(pid) ? pid.id : pid.key;
+  }
+
+  init(): StartResult {
+    const r = this.initFlags();
+    if (typeof r === "object" && r !== null && (r as { ignore?: unknown }).ignore === true) {
+      return { ok: false, ignore: true };
+    }
+    if (typeof r !== "object" || r === null) return { ok: false, error: { badReturn: r } };
+    const flags = parseDynamicFlags(r as DynamicSupervisorFlags);
+    if (isSupervisorDataError(flags)) return { ok: false, error: flags };
+    this.flags = flags;
+    this.intensity = new RestartIntensity({
+      maxRestarts: flags.maxRestarts,
+      maxSeconds: flags.maxSeconds,
+      clock: this.clock,
+    });
+    return { ok: true, pid: this.proc.pid };
+  }
+
+  protected onCall(op: string, arg: unknown): unknown {
+    switch (op) {
+      case "startChild":
+        return this.startChild(arg as NormalizedChildSpec);
+      case "terminateChild":
+        return this.terminateChild(arg as Pid);
+      case "whichChildren":
+        return this.whichChildren();
+      case "countChildren":
+        return this.countChildren();
+      default:
+        return { ok: false, error: "badcall" };
+    }
+  }
+
+  private startChild(spec: NormalizedChildSpec): unknown {
+    if (this.children.size >= this.flags.maxChildren) return MAX_CHILDREN;
+    const r = invokeStart(this.node, this.proc, spec.start, this.flags.extraArguments);
+    if (r instanceof Promise) return r.then((res) => this.started(spec, res));
+    return this.started(spec, r);
+  }
+
+  private started(spec: NormalizedChildSpec, r: StartResult): StartResult {
+    if (r.ok) this.children.set(this.key(r.pid), new DynamicChild(r.pid, spec));
+    return r;
+  }
+
+  private terminateChild(pid: Pid): unknown {
+    const key = this.key(pid);
+    const child = this.children.get(key);
+    if (child === undefined || !child.pid.equals(pid)) return NOT_FOUND;
+    this.children.delete(key);
+    if (child.restarting) {
+      child.restarting = false;
+      return OK;
+    }
+    const reason = stopChild(this.node, this.proc, pid, child.spec.shutdown);
+    if (reason instanceof Promise) {
+      return reason.then((r) => {
+        this.checkShutdownReason(child, r);
+        return OK;
+      });
+    }
+    this.checkShutdownReason(child, reason);
+    return OK;
+  }
+
+  private checkShutdownReason(child: DynamicChild, reason: unknown): void {
+    const expected = child.spec.shutdown === "brutal_kill" ? "killed" : "shutdown";
+    if (reason !== expected && reason !== "noproc" && !isNormalOrShutdown(reason)) {
+      reportShutdownError(this.node, this.proc, undefined, child.pid, reason);
+    }
+  }
+
+  private whichChildren(): ChildInfo[] {
+    const out: ChildInfo[] = [];
+    for (const c of this.children.values()) {
+      out.push({
+        id: undefined,
+        pid: c.restarting ? "restarting" : c.pid,
+        type: c.spec.type,
+        modules: c.spec.modules,
+      });
+    }
+    return out;
+  }
+
+  private countChildren(): ChildCounts {
+    let active = 0;
+    let supervisors = 0;
+    for (const c of this.children.values()) {
+      if (!c.restarting) active++;
+      if (c.spec.type === "supervisor") supervisors++;
+    }
+    return { specs: this.children.size, active, supervisors, workers: this.children.size - supervisors };
+  }
+
+  protected onExitMessage(msg: ExitMessage): unknown {
+    const key = this.key(msg.from);
+    const child = this.children.get(key);
+    if (child === undefined || child.restarting || !child.pid.equals(msg.from)) return undefined;
+    const reason = msg.reason;
+    reportChildTerminated(this.node, this.proc, undefined, child.pid, reason);
+    const restart = child.spec.restart;
+    if (restart === "temporary" || (restart === "transient" && isNormalOrShutdown(reason))) {
+      this.children.delete(key);
+      return undefined;
+    }
+    return this.restart(child, reason);
+  }
+
+  protected onRetry(child: unknown): unknown {
+    const c = child as DynamicChild;
+    if (!c.restarting || this.children.get(this.key(c.pid)) !== c) return undefined;
+    return this.restart(c, "restarting");
+  }
+
+  /** Counts one restart and tries it; over the intensity the supervisor exits `shutdown`. */
+  private restart(child: DynamicChild, reason: unknown): unknown {
+    if (!this.intensity.record()) {
+      reportMaxIntensity(this.node, this.proc, undefined, reason);
+      this.children.delete(this.key(child.pid));
+      return this.exit("shutdown");
+    }
+    const r = invokeStart(this.node, this.proc, child.spec.start, this.flags.extraArguments);
+    if (r instanceof Promise) return r.then((res) => this.restarted(child, res));
+    return this.restarted(child, r);
+  }
+
+  private restarted(child: DynamicChild, r: StartResult): void {
+    const oldKey = this.key(child.pid);
+    if (this.terminating || this.children.get(oldKey) !== child) {
+      // Terminated meanwhile: a child started anyway is not ours to keep.
+      if (r.ok) stopChild(this.node, this.proc, r.pid, "brutal_kill");
+      return;
+    }
+    if (r.ok) {
+      this.children.delete(oldKey);
+      child.pid = r.pid;
+      child.restarting = false;
+      this.children.set(this.key(r.pid), child);
+      reportRestarted(this.node, this.proc, undefined, r.pid);
+      return;
+    }
+    if ("ignore" in r) {
+      this.children.delete(oldKey);
+      return;
+    }
+    reportStartError(this.node, this.proc, undefined, r.error);
+    child.restarting = true;
+    this.node.send(this.proc.pid, new RetryRestart(child));
+  }
+
+  /** Signals every child at once, then waits for the slow ones, each on its own timer. */
+  protected stopAllChildren(): unknown {
+    let waiting: Promise<unknown>[] | null = null;
+    for (const c of this.children.values()) {
+      if (c.restarting) continue;
+      const p = signalChild(this.node, this.proc, c.pid, c.spec.shutdown);
+      if (p !== null) (waiting ??= []).push(this.awaitOne(c, p));
+    }
+    this.children.clear();
+    return waiting === null ? undefined : Promise.all(waiting);
+  }
+
+  private awaitOne(c: DynamicChild, p: Proc): Promise<unknown> {
+    return awaitExit(this.node, this.proc, p, c.spec.shutdown).then((r) => this.checkShutdownReason(c, r));
+  }
+}
+
+const OK = Object.freeze({ ok: true as const });
+const NOT_FOUND = Object.freeze({ ok: false as const, error: "not_found" as const });
+const MAX_CHILDREN = Object.freeze({ ok: false as const, error: "max_children" as const });
+
+function isBehaviour(v: unknown): v is DynamicSupervisorBehaviour<unknown> {
+  return typeof v === "object" && v !== null && typeof (v as { init?: unknown }).init === "function";
+}
+
+function startDynamic(
+  link: boolean,
+  a: DynamicSupervisorOptions | DynamicSupervisorBehaviour<unknown> | undefined,
+  arg: unknown,
+  startOptions: SupervisorStartOptions | undefined,
+): Promise<StartResult> {
+  let initFlags: () => unknown;
+  let opts: SupervisorStartOptions;
+  let behaviourName = "DynamicSupervisor";
+  if (isBehaviour(a)) {
+    initFlags = () => a.init(arg);
+    opts = startOptions ?? {};
+    if (a.name !== undefined) behaviourName = a.name;
+  } else {
+    const o = a ?? {};
+    initFlags = () => o;
+    opts = o;
+  }
+  const { node, linkTo } = startContext(opts.node, link);
+  const core = new DynamicSupervisorProcess(node, initFlags, opts.clock);
+  return spawnSupervisor(core, behaviourName, opts.name, linkTo);
+}
+
+/** Client-side check of a spec for a DynamicSupervisor (Elixir validates before calling). */
+function checkDynamicSpec(spec: unknown): NormalizedChildSpec | ChildSpecError {
+  try {
+    const s = validateChildSpec(spec, { requireId: false });
+    if (s.significant)
+      return new InvalidSignificantError(true, " (a DynamicSupervisor has no auto-shutdown)");
+    return s;
+  } catch (e) {
+    if (e instanceof MissingStartError) return new InvalidChildSpecError(spec);
+    if (e instanceof ChildSpecError) return e;
+    throw e;
+  }
+}
+
+/**
+ * The DynamicSupervisor API. Every function taking a supervisor accepts a pid, a local name, a
+ * `{ name, node }` or a via-name; a dead or unknown supervisor rejects with `CallExitError`
+ * (`noproc`).
+ * @category supervision
+ */
+export const DynamicSupervisor = {
+  /**
+   * Starts a DynamicSupervisor linked to the calling process. Resolves `{ ok: true, pid }`,
+   * `{ ok: false, ignore: true }` (module init returned ignore), or `{ ok: false, error }` with
+   * `{ supervisorData: { invalidStrategy | invalidIntensity | invalidPeriod | invalidMaxChildren |
+   * invalidExtraArguments | invalidAutoShutdown: value } }` or `{ alreadyStarted: pid }`.
+   */
+  startLink(
+    options?: DynamicSupervisorOptions | DynamicSupervisorBehaviour<any>,
+    arg?: unknown,
+    startOptions?: SupervisorStartOptions,
+  ): Promise<StartResult> {
+    return startDynamic(true, options, arg, startOptions);
+  },
+
+  /** As `startLink`, without linking. */
+  start(
+    options?: DynamicSupervisorOptions | DynamicSupervisorBehaviour<any>,
+    arg?: unknown,
+    startOptions?: SupervisorStartOptions,
+  ): Promise<StartResult> {
+    return startDynamic(false, options, arg, startOptions);
+  },
+
+  /**
+   * Starts a child: the spec is validated here first (no `start` → `InvalidChildSpecError`,
+   * `significant: true` → `InvalidSignificantError`, other fields as `validateChildSpec`), ids
+   * are ignored. Resolves `{ ok: true, pid, info? }`, `{ ok: false, ignore: true }` (nothing
+   * kept), `{ ok: false, error: "max_children" }`, or `{ ok: false, error }` with what the start
+   * returned, threw or rejected with.
+   */
+  async startChild(sup: ServerDest<unknown>, spec: unknown): Promise<DynamicStartChildResult> {
+    const s = checkDynamicSpec(spec);
+    if (s instanceof ChildSpecError) return { ok: false, error: s };
+    return (await supervisorCall(sup, "startChild", s)) as DynamicStartChildResult;
+  },
+
+  /** Stops a child per its shutdown and forgets it; `"not_found"` for any other pid. */
+  async terminateChild(sup: ServerDest<unknown>, pid: Pid): Promise<TerminateChildResult> {
+    return (await supervisorCall(sup, "terminateChild", pid)) as TerminateChildResult;
+  },
+
+  /** `{ id: undefined, pid | "restarting", type, modules }` per child, in no particular order. */
+  async whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
+    return (await supervisorCall(sup, "whichChildren", undefined)) as ChildInfo[];
+  },
+
+  /** `specs` counts restarting children too, `active` only running ones. */
+  async countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
+    return (await supervisorCall(sup, "countChildren", undefined)) as ChildCounts;
+  },
+
+  /** Stops the supervisor (children first, concurrently) and waits until it is dead. */
+  async stop(sup: ServerDest<unknown>, reason: unknown = "normal", timeoutMs?: number): Promise<void> {
+    await stopServer(sup as ServerDest<any>, reason, timeoutMs);
+  },
+} as const;

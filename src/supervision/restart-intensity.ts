@@ -1,0 +1,106 @@
+/**
+ * `RestartIntensity`: the "at most N restarts in T seconds" rule of OTP supervisors. It keeps the
+ * timestamps of recent restarts in a ring buffer of at most `maxRestarts + 1` entries, so its
+ * memory and the cost of `record` never grow with the number of past restarts. An entry exactly
+ * `maxSeconds` old still counts (OTP keeps `t >= now - period`); `dropAtBoundary` turns that off
+ * (Parent's rule). Imports nothing.
+ */
+
+/** Options of `RestartIntensity`. */
+export interface RestartIntensityOptions {
+  /** Restarts tolerated within the window; `Infinity` never gives up. @default 3 */
+  maxRestarts?: number;
+  /** Window length in seconds (may be fractional). @default 5 */
+  maxSeconds?: number;
+  /** Clock in milliseconds. @default performance.now */
+  clock?: () => number;
+  /** Drop an entry exactly `maxSeconds` old (Parent) instead of keeping it (OTP). @default false */
+  dropAtBoundary?: boolean;
+}
+
+/** Defaults of `RestartIntensityOptions` (Elixir's: 3 restarts in 5 seconds). */
+export const DEFAULT_RESTART_INTENSITY = Object.freeze({ maxRestarts: 3, maxSeconds: 5 });
+
+const defaultClock = (): number => performance.now();
+
+/**
+ * Counts restarts in a sliding window.
+ * @category supervision
+ */
+export class RestartIntensity {
+  readonly maxRestarts: number;
+  readonly maxSeconds: number;
+  private readonly periodMs: number;
+  private readonly clock: () => number;
+  private readonly dropAtBoundary: boolean;
+  /** Ring buffer of timestamps, oldest at `head`; allocated on first use, grown up to max + 1. */
+  private ring: number[] = [];
+  private head = 0;
+  private size = 0;
+
+  constructor(options: RestartIntensityOptions = {}) {
+    this.maxRestarts = options.maxRestarts ?? DEFAULT_RESTART_INTENSITY.maxRestarts;
+    this.maxSeconds = options.maxSeconds ?? DEFAULT_RESTART_INTENSITY.maxSeconds;
+    this.periodMs = this.maxSeconds * 1000;
+    this.clock = options.clock ?? defaultClock;
+    this.dropAtBoundary = options.dropAtBoundary ?? false;
+  }
+
+  /** Restarts currently inside the window. */
+  get count(): number {
+    this.expire(this.clock());
+    return this.size;
+  }
+
+  /**
+   * Records one restart now. Returns `true` while the supervisor may go on, `false` when this
+   * restart makes more than `maxRestarts` within `maxSeconds` (the supervisor must give up).
+   */
+  record(): boolean {
+    if (this.maxRestarts === Number.POSITIVE_INFINITY) return true;
+    const now = this.clock();
+    this.expire(now);
+    const cap = this.maxRestarts + 1;
+    if (this.size === cap) {
+      // Only reachable when a caller keeps going after `false`: forget the oldest.
+      this.head = (this.head + 1) % cap;
+      this.size--;
+    }
+    const ring = this.ring;
+    if (ring.length < cap && this.size === ring.length && this.head === 0) {
+      ring.push(now);
+    } else {
+      if (ring.length < cap) this.compact(cap);
+      this.ring[(this.head + this.size) % this.ring.length] = now;
+    }
+    this.size++;
+    return this.size <= this.maxRestarts;
+  }
+
+  /** Forgets every recorded restart. */
+  reset(): void {
+    this.ring = [];
+    this.head = 0;
+    this.size = 0;
+  }
+
+  private expire(now: number): void {
+    const ring = this.ring;
+    const limit = now - this.periodMs;
+    while (this.size > 0) {
+      const t = ring[this.head]!;
+      if (this.dropAtBoundary ? t > limit : t >= limit) break;
+      this.head = (this.head + 1) % ring.length;
+      this.size--;
+    }
+    if (this.size === 0) this.head = 0;
+  }
+
+  /** Re-lays the live entries from index 0 in a buffer of full capacity. */
+  private compact(cap: number): void {
+    const out = new Array<number>(cap).fill(0);
+    for (let i = 0; i < this.size; i++) out[i] = this.ring[(this.head + i) % this.ring.length]!;
+    this.ring = out;
+    this.head = 0;
+  }
+}
