@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ReceiveError, TIMEOUT } from "../../src/process/index.js";
-import { newNode, probe, started } from "./helpers.js";
+import { newNode, probe, started, watchExit } from "./helpers.js";
 
 describe("ProcessContext.receive", () => {
   it("returns messages in arrival order without a match", async () => {
@@ -116,5 +116,38 @@ describe("ProcessContext.receive", () => {
     expect(node.wheel.size).toBe(1);
     node.exit(pid, "kill");
     expect(node.wheel.size).toBe(0);
+  });
+
+  it("crashes the receiving process, not the sender, when its match predicate throws", async () => {
+    const node = newNode();
+    const receiver = node.spawn(async (ctx) => {
+      await ctx.receive((m) => {
+        if (m === "poison") throw new Error("predicate failed");
+        return false;
+      });
+    });
+    await started(node, receiver);
+    const seen = watchExit(node, receiver);
+    const sender = probe(node);
+    await started(node, sender.pid);
+    expect(() => sender.ctx().send(receiver, "poison")).not.toThrow();
+    expect(() => node.send(receiver, "poison")).not.toThrow();
+    expect(node.isAlive(sender.pid)).toBe(true);
+    expect(seen.dead).toBe(true);
+    expect((seen.reason as Error).message).toBe("predicate failed");
+  });
+
+  it("crashes the process when its match predicate throws on a queued message", async () => {
+    const node = newNode();
+    const pid = node.spawn(async (ctx) => {
+      await ctx.receive((m) => {
+        if (m === "poison") throw new Error("predicate failed on queued");
+        return false;
+      });
+    });
+    const seen = watchExit(node, pid);
+    node.send(pid, "poison");
+    await expect.poll(() => seen.dead).toBe(true);
+    expect((seen.reason as Error).message).toBe("predicate failed on queued");
   });
 });
