@@ -1101,7 +1101,9 @@ export class ProcessContext {
     this.node.unlink(pid, this.proc.pid);
   }
 
+  /** Monitors `target`; a dead process gets a ref that never fires. */
   monitor(target: Pid | string): Ref {
+    if (this.proc.status === Status.Dead) return this.node.makeRef();
     return this.node.monitor(target, this.proc.pid);
   }
 
@@ -1115,7 +1117,8 @@ export class ProcessContext {
 
   /** Sends an exit signal to `pid`; with own pid and no trap, the process ends. */
   exit(pid: Pid, reason: unknown): void {
-    this.node.exit(pid, reason, this.proc.pid);
+    // A killed process whose code runs on until its next await sends no more signals.
+    if (this.proc.status !== Status.Dead) this.node.exit(pid, reason, this.proc.pid);
   }
 
   /** Ends this process with `reason` now; code after the next `await` never runs. */
@@ -1132,6 +1135,7 @@ export class ProcessContext {
   call(dest: Dest, makeRequest: (from: From) => unknown, timeoutMs = 5000): Promise<unknown> {
     const p = this.proc;
     return new Promise((resolve, reject) => {
+      if (p.status === Status.Dead) return;
       this.node.call(dest, makeRequest, timeoutMs, p.pid).then(
         (v) => {
           if (p.status !== Status.Dead) resolve(v);
