@@ -1,0 +1,81 @@
+/**
+ * `ChildRecord`: what a parent keeps per child (spec, current pid, meta, lifetime timer, own
+ * restart window, resolved bindings), and `StoppedChild` / `StoppedChildren`: what the parent
+ * hands back when children stop for good (`shutdownChild`, `shutdownAll`,
+ * `handleStoppedChildren`), which `returnChildren` takes to put them back in place. Records are
+ * kept small: the optional parts are null until used. Imports `process`, its own `child-spec`,
+ * `restart-intensity`.
+ */
+import type { Pid } from "../../process/pid.js";
+import type { TimerEntry } from "../../process/timer-wheel.js";
+import type { ParentChildId, NormalizedParentChildSpec } from "./child-spec.js";
+import { RestartIntensity } from "./restart-intensity.js";
+
+/** One child of a parent. The record survives restarts (its position and bindings with it). @internal */
+export class ChildRecord {
+  pid: Pid | undefined = undefined;
+  meta: unknown;
+  /** Fires the lifetime `timeout` of the running incarnation. */
+  timer: TimerEntry | null = null;
+  /** Siblings this child is bound to (resolved `bindsTo`). */
+  deps: ChildRecord[] | null = null;
+  /** Siblings bound to this child (the reverse edges the closure walks). */
+  dependents: Set<ChildRecord> | null = null;
+  /** Waiting for a retry after a failed restart. */
+  restarting = false;
+  private window: RestartIntensity | null = null;
+
+  constructor(
+    readonly spec: NormalizedParentChildSpec,
+    /** Startup position; never changes, so a restarted or returned child keeps its place. */
+    public order: number,
+  ) {
+    this.meta = spec.meta;
+  }
+
+  get id(): ParentChildId | undefined {
+    return this.spec.id;
+  }
+
+  /** Records a restart of this child in its own window; false when its limit is exceeded. */
+  recordRestart(now: number): boolean {
+    if (this.spec.maxRestarts === Number.POSITIVE_INFINITY) return true;
+    this.window ??= new RestartIntensity(this.spec.maxRestarts, this.spec.maxSeconds);
+    return this.window.record(now);
+  }
+}
+
+/**
+ * A child that stopped and was removed from its parent (or reported through
+ * `handleStoppedChildren`). Pass the map back to `returnChildren` to restore it.
+ * @category models
+ */
+export class StoppedChild {
+  constructor(
+    readonly id: ParentChildId | undefined,
+    /** The pid it had when it stopped (undefined if it was not running). */
+    readonly pid: Pid | undefined,
+    readonly meta: unknown,
+    /** Why it stopped: its own exit reason, `shutdown` for siblings stopped with it. */
+    readonly exitReason: unknown,
+    readonly spec: NormalizedParentChildSpec,
+    /** @internal */ readonly record: ChildRecord,
+    /** Returning it counts as a restart (it crashed, it was not shut down on request). @internal */
+    readonly recordRestart: boolean,
+  ) {}
+}
+
+/** Stopped children keyed by id (by pid for anonymous children), in startup order. */
+export type StoppedChildren = Map<ParentChildId | Pid | symbol, StoppedChild>;
+
+/** Adds a record to a stopped-children map under its id (or pid, or a fresh symbol). @internal */
+export function addStopped(
+  into: StoppedChildren,
+  r: ChildRecord,
+  pid: Pid | undefined,
+  exitReason: unknown,
+  recordRestart: boolean,
+): void {
+  const key = r.spec.id ?? pid ?? Symbol("anonymous child");
+  into.set(key, new StoppedChild(r.spec.id, pid, r.meta, exitReason, r.spec, r, recordRestart));
+}

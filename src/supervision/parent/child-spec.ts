@@ -1,0 +1,142 @@
+/**
+ * Parent child specs: a superset of the Supervisor child spec. The id is optional (an anonymous
+ * child is addressed by its pid), and a child may carry `meta`, bind itself to siblings
+ * (`bindsTo`), join a `shutdownGroup`, be `ephemeral`, have its own restart intensity and a
+ * lifetime `timeout`. `parseParentChildSpec` validates a user spec and fills in defaults,
+ * throwing `InvalidParentChildSpecError` / `InvalidChildIdError`. Imports `process`, `server`
+ * types, and its own `errors`, `options`.
+ */
+import { Pid } from "../../process/pid.js";
+import type { StartResult } from "../../server/results.js";
+import { type ChildType, type RestartType, type Shutdown, validateChildSpec } from "../child-spec.js";
+import { InvalidChildIdError, InvalidParentChildSpecError } from "./errors.js";
+import { parseMaxRestarts, parseMaxSeconds } from "./options.js";
+
+export type { ChildType, RestartType, Shutdown };
+
+/** A child id: any value but `undefined`/`null` (anonymous) and a pid (which addresses children). */
+export type ParentChildId = string | number | bigint | boolean | symbol | object;
+
+/** Names a child: its id, or its pid (the only way to name an anonymous child). */
+export type ChildRef = ParentChildId | Pid;
+
+/** What a start function may return: a start result, or just the pid of the started process. */
+export type StartReturn = StartResult<Pid> | Pid;
+
+/**
+ * Starts the child linked to the calling process (the parent) and returns a start result or
+ * its pid; may be async. The parent calls it as itself, so `GenServer.startLink` and the
+ * `Parent.*` lookups work inside it.
+ */
+export type ParentStartFunction = () => StartReturn | Promise<StartReturn>;
+
+/**
+ * A child of a parent, as given by the user.
+ * @category models
+ */
+export interface ParentChildSpec {
+  /** Unique id among the parent's children; leave it out for an anonymous child. @default undefined */
+  id?: ParentChildId | null;
+  /** Starts the child, linked to the caller. Required. */
+  start: ParentStartFunction;
+  /** `permanent` always restarts; `transient` restarts unless it exits `normal`; `temporary` never. @default "permanent" */
+  restart?: RestartType;
+  /** Ms allowed to stop after `shutdown`, or `brutal_kill` / `infinity`. @default 5000 (worker), "infinity" (supervisor) */
+  shutdown?: Shutdown;
+  /** Kind of child, for `whichChildren` / `countChildren`. @default "worker" */
+  type?: ChildType;
+  /** Modules shown by `whichChildren`. @default [] */
+  modules?: "dynamic" | readonly string[];
+  /** Free value stored with the child, read by `childMeta`, reset to this on restart. @default undefined */
+  meta?: unknown;
+  /** Ids or pids of already-started siblings: when one of them stops or restarts, so does this child. @default [] */
+  bindsTo?: ChildRef[];
+  /** Children of the same group always stop and restart together. @default undefined */
+  shutdownGroup?: unknown;
+  /** Removed when it stops and is not restarted (instead of kept with an undefined pid). @default false */
+  ephemeral?: boolean;
+  /** Restarts of this child tolerated within `maxSeconds`. @default "infinity" */
+  maxRestarts?: number | "infinity";
+  /** Window of `maxRestarts`, in seconds. @default 5 */
+  maxSeconds?: number;
+  /** Ms after which the running child is stopped with reason `timeout` (then handled as a crash). @default "infinity" */
+  timeout?: number | "infinity";
+}
+
+/** A validated child spec with every default filled in (what `getChildSpec` returns). */
+export interface NormalizedParentChildSpec {
+  id: ParentChildId | undefined;
+  start: ParentStartFunction;
+  restart: RestartType;
+  shutdown: Shutdown;
+  type: ChildType;
+  modules: "dynamic" | readonly string[];
+  meta: unknown;
+  bindsTo: ChildRef[];
+  shutdownGroup: unknown;
+  ephemeral: boolean;
+  maxRestarts: number;
+  maxSeconds: number;
+  timeout: number;
+}
+
+const NO_BINDS: ChildRef[] = [];
+
+function invalid(field: string, expected: string, value: unknown): never {
+  throw new InvalidParentChildSpecError(field, expected, value);
+}
+
+function parseTimeout(v: unknown): number {
+  if (v === undefined || v === "infinity" || v === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (typeof v === "number" && v > 0) return v;
+  return invalid("timeout", 'a number of ms > 0 or "infinity"', v);
+}
+
+function parseLimit<T>(field: string, parse: () => T, expected: string, value: unknown): T {
+  try {
+    return parse();
+  } catch {
+    return invalid(field, expected, value);
+  }
+}
+
+/**
+ * Validates a user spec and fills in defaults. The fields shared with the Supervisor are checked
+ * by `validateChildSpec` (same errors); the Parent ones throw `InvalidParentChildSpecError`, a
+ * pid as id `InvalidChildIdError`.
+ */
+export function parseParentChildSpec(input: unknown): NormalizedParentChildSpec {
+  const s = input as Record<string, unknown>;
+  const id = typeof s === "object" && s !== null ? (s.id ?? undefined) : undefined;
+  if (id instanceof Pid) throw new InvalidChildIdError(id);
+  const base = validateChildSpec(input, { requireId: false });
+  const bindsTo = s.bindsTo ?? NO_BINDS;
+  if (!Array.isArray(bindsTo)) invalid("bindsTo", "an array of child ids or pids", bindsTo);
+  const ephemeral = s.ephemeral ?? false;
+  if (typeof ephemeral !== "boolean") invalid("ephemeral", "a boolean", ephemeral);
+  return {
+    id: id as ParentChildId | undefined,
+    start: base.start as ParentStartFunction,
+    restart: base.restart,
+    shutdown: base.shutdown,
+    type: base.type,
+    modules: base.modules,
+    meta: s.meta,
+    bindsTo: bindsTo as ChildRef[],
+    shutdownGroup: s.shutdownGroup ?? undefined,
+    ephemeral,
+    maxRestarts: parseLimit(
+      "maxRestarts",
+      () => parseMaxRestarts("maxRestarts", s.maxRestarts, Number.POSITIVE_INFINITY),
+      'an integer >= 0 or "infinity"',
+      s.maxRestarts,
+    ),
+    maxSeconds: parseLimit(
+      "maxSeconds",
+      () => parseMaxSeconds("maxSeconds", s.maxSeconds, 5),
+      "a number of seconds > 0",
+      s.maxSeconds,
+    ),
+    timeout: parseTimeout(s.timeout),
+  };
+}
