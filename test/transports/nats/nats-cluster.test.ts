@@ -21,6 +21,7 @@ afterAll(stopAllNatsServers);
  */
 async function join(node: string, servers: string[]) {
   const t = testTransport(servers, {
+    probeMisses: 3,
     connection: { servers, noRandomize: true, reconnectTimeWait: 20, reconnectJitter: 0 },
   });
   transports.push(t);
