@@ -33,6 +33,12 @@ export {
   NotASupervisorError,
 } from "./errors.js";
 export {
+  Supervisor,
+  type SupervisorBehaviour,
+  type SupervisorInit,
+  type SupervisorStartResult,
+} from "./supervisor.js";
+export {
   type AutoShutdown,
   DEFAULT_DYNAMIC_SUPERVISOR_FLAGS,
   DEFAULT_SUPERVISOR_FLAGS,

@@ -112,3 +112,21 @@ export function waitDown(pid: Pid): Promise<unknown> {
     if (!defaultNode().onExit(pid, (_p, reason) => resolve(reason))) resolve("noproc");
   });
 }
+
+/** A worker trapping exits whose `terminate` logs enter/leave around one macrotask. */
+export const SteppedWorker = defineServer<{}>()({
+  name: "SteppedWorker",
+  init: (arg: { name: string; log: string[] }) => {
+    arg.log.push(`start ${arg.name}`);
+    return ok(arg);
+  },
+  terminate: async (_reason, s) => {
+    s.log.push(`enter ${s.name}`);
+    await new Promise((r) => setImmediate(r));
+    s.log.push(`leave ${s.name}`);
+  },
+});
+
+export function startStepped(name: string, log: string[]): Promise<StartResult> {
+  return GenServer.startLink(SteppedWorker, { name, log }, { trapExit: true });
+}

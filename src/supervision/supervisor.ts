@@ -1,0 +1,162 @@
+/**
+ * The `Supervisor` API (reference §B). Start a supervisor from a list of child specs and flags
+ * (`Supervisor.startLink(children, { strategy })`, like Elixir's `Supervisor.start_link/2`) or
+ * from a module whose `init(arg)` returns `{ children, strategy, … }` or `{ ignore: true }`;
+ * then administer its children by id. Every function taking a supervisor accepts a pid, a local
+ * name, a `{ name, node }` or a via-name; a dead or unknown supervisor rejects with
+ * `CallExitError` (`noproc`). Calls wait without timeout, as OTP's do.
+ * Imports `process`, `server` and its own modules.
+ */
+import { InvalidOptionError } from "../errors.js";
+import { stop as stopServer } from "../server/gen-server.js";
+import type { ServerDest } from "../server/protocol.js";
+import type { StartResult } from "../server/results.js";
+import type { ChildId, ChildSpec } from "./child-spec.js";
+import type { SupervisorOptions, SupervisorStartOptions } from "./options.js";
+import type {
+  ChildCounts,
+  ChildInfo,
+  DeleteChildResult,
+  GetChildSpecResult,
+  RestartChildResult,
+  SupervisorStartChildResult,
+  TerminateChildResult,
+} from "./results.js";
+import { spawnSupervisor, startContext, supervisorCall } from "./supervisor-core.js";
+import { type SupervisorInit, SupervisorProcess } from "./supervisor-process.js";
+
+export type { SupervisorInit } from "./supervisor-process.js";
+
+/**
+ * A supervisor defined as a module (Elixir's `use Supervisor`). `init` runs inside the new
+ * supervisor and returns its children and flags, or `{ ignore: true }`.
+ * @category supervision
+ */
+export interface SupervisorBehaviour<A> {
+  /** Shown by `processInfo`. */
+  name?: string;
+  init(arg: A): SupervisorInit | { ignore: true };
+}
+
+/**
+ * How a start resolves: `{ ok: true, pid }`; `{ ok: false, ignore: true }`; or `{ ok: false,
+ * error }` with `{ shutdown: { failedToStartChild: id, reason } }` (a child failed: the started
+ * ones were stopped), `{ startSpec: ChildSpecError }` (an invalid spec or a duplicate id),
+ * `{ supervisorData: { invalidStrategy | invalidIntensity | invalidPeriod | invalidAutoShutdown:
+ * v } }`, `{ badReturn: v }` (module init returned something else) or `{ alreadyStarted: pid }`.
+ */
+export type SupervisorStartResult = StartResult;
+
+function isBehaviour(v: unknown): v is SupervisorBehaviour<unknown> {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof (v as { init?: unknown }).init === "function"
+  );
+}
+
+function startSupervisor(
+  link: boolean,
+  a: readonly (ChildSpec | unknown)[] | SupervisorBehaviour<unknown>,
+  b: unknown,
+  c: SupervisorStartOptions | undefined,
+): Promise<SupervisorStartResult> {
+  let initCallback: () => unknown;
+  let opts: SupervisorStartOptions;
+  let behaviourName = "Supervisor";
+  if (isBehaviour(a)) {
+    initCallback = () => a.init(b);
+    opts = c ?? {};
+    if (a.name !== undefined) behaviourName = a.name;
+  } else if (Array.isArray(a)) {
+    const options = b as SupervisorOptions | undefined;
+    if (options === undefined || options.strategy === undefined) {
+      throw new InvalidOptionError("strategy", "given (expected :strategy option to be given)", undefined);
+    }
+    const children = a;
+    initCallback = () => ({ ...options, children });
+    opts = options;
+  } else {
+    throw new InvalidOptionError("children", "an array of child specs or a supervisor behaviour", a);
+  }
+  const { node, linkTo } = startContext(opts.node, link);
+  const core = new SupervisorProcess(node, initCallback, opts.clock);
+  return spawnSupervisor(core, behaviourName, opts.name, linkTo);
+}
+
+interface StartFn {
+  /** From child specs and options (`strategy` required: `InvalidOptionError` without it). */
+  (children: readonly (ChildSpec | unknown)[], options: SupervisorOptions): Promise<SupervisorStartResult>;
+  /** From a module whose `init(arg)` returns children and flags. */
+  <A>(
+    behaviour: SupervisorBehaviour<A>,
+    arg: A,
+    options?: SupervisorStartOptions,
+  ): Promise<SupervisorStartResult>;
+}
+
+const startLink: StartFn = (a: any, b: any, c?: any) => startSupervisor(true, a, b, c);
+const start: StartFn = (a: any, b: any, c?: any) => startSupervisor(false, a, b, c);
+
+/**
+ * The Supervisor API.
+ * @category supervision
+ */
+export const Supervisor = {
+  /** Starts a supervisor linked to the calling process; all children are started on return. */
+  startLink,
+  /** As `startLink`, without linking. */
+  start,
+
+  /**
+   * Adds and starts a child (youngest). `{ ok: true, pid }` (`pid` undefined when the start
+   * returned ignore; the spec is kept unless temporary), or an error: `{ alreadyStarted: pid }`
+   * (id running), `"already_present"` (id kept, not running), a `ChildSpecError`, or
+   * `{ reason, spec }` when the start failed (nothing kept).
+   */
+  async startChild(sup: ServerDest<unknown>, spec: ChildSpec | unknown): Promise<SupervisorStartChildResult> {
+    return (await supervisorCall(sup, "startChild", spec)) as SupervisorStartChildResult;
+  },
+
+  /** Stops a child by id (the spec is kept unless temporary); `"not_found"` for unknown ids and pids. */
+  async terminateChild(sup: ServerDest<unknown>, id: ChildId): Promise<TerminateChildResult> {
+    return (await supervisorCall(sup, "terminateChild", id)) as TerminateChildResult;
+  },
+
+  /**
+   * Starts a kept, non-running child again (not counted as a restart): `{ ok: true, pid }`, or
+   * `"running"`, `"restarting"`, `"not_found"`, or the start's error.
+   */
+  async restartChild(sup: ServerDest<unknown>, id: ChildId): Promise<RestartChildResult> {
+    return (await supervisorCall(sup, "restartChild", id)) as RestartChildResult;
+  },
+
+  /** Forgets a non-running child's spec: `{ ok: true }`, or `"running"`, `"restarting"`, `"not_found"`. */
+  async deleteChild(sup: ServerDest<unknown>, id: ChildId): Promise<DeleteChildResult> {
+    return (await supervisorCall(sup, "deleteChild", id)) as DeleteChildResult;
+  },
+
+  /** One entry per kept spec, newest first; `pid` is a Pid, `"restarting"` or undefined. */
+  async whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
+    return (await supervisorCall(sup, "whichChildren", undefined)) as ChildInfo[];
+  },
+
+  /** Kept specs, live children, and specs by type. */
+  async countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
+    return (await supervisorCall(sup, "countChildren", undefined)) as ChildCounts;
+  },
+
+  /** The kept spec with its defaults filled in. */
+  async getChildSpec(sup: ServerDest<unknown>, id: ChildId): Promise<GetChildSpecResult> {
+    return (await supervisorCall(sup, "getChildSpec", id)) as GetChildSpecResult;
+  },
+
+  /**
+   * Stops the supervisor: children one at a time in reverse start order, then the supervisor
+   * exits with `reason`. Resolves once it is dead.
+   */
+  async stop(sup: ServerDest<unknown>, reason: unknown = "normal", timeoutMs?: number): Promise<void> {
+    await stopServer(sup as ServerDest<any>, reason, timeoutMs);
+  },
+} as const;
