@@ -853,6 +853,8 @@ export class Node {
       const p = this.procs.get(pid.id);
       if (p === undefined || p.status === Status.Dead)
         return Promise.reject(new CallExitError("noproc", pid));
+      // A process cannot answer while it waits on itself: fail at once, as OTP's `calling_self`.
+      if (p.pid.equals(caller)) return Promise.reject(new CallExitError("calling_self", dest));
       targetProc = p;
     } else if (pid.node === this.name) {
       return Promise.reject(new CallExitError("noproc", pid));

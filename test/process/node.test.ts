@@ -263,6 +263,22 @@ describe("Node.call and Node.reply", () => {
     expect(node.pendingCalls).toBe(0);
   });
 
+  it("fails with CallExitError calling_self when a process calls itself", async () => {
+    const node = newNode();
+    const errors: unknown[] = [];
+    const { pid } = node.spawnHandler(() => {
+      node.call(pid, (from) => [from], 60_000).catch((e: unknown) => errors.push(e));
+    }, null);
+    node.send(pid, "call yourself");
+    const fiber = node.spawn(async (ctx) => {
+      await ctx.call(ctx.self, (from) => [from], 60_000).catch((e: unknown) => errors.push(e));
+    });
+    await expect.poll(() => errors.length).toBe(2);
+    expect(errors.map((e) => (e as CallExitError).reason)).toEqual(["calling_self", "calling_self"]);
+    expect(node.pendingCalls).toBe(0);
+    await expect.poll(() => node.isAlive(fiber)).toBe(false);
+  });
+
   it("names the calling process in From when called through its context, even after an await", async () => {
     const node = newNode();
     const seenFrom: Pid[] = [];
