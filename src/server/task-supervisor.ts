@@ -145,7 +145,7 @@ export async function children(sup: Sup): Promise<Pid[]> {
   return infos.map((c) => c.pid).filter((p): p is Pid => p instanceof Pid);
 }
 
-/** Stops one task; `"not_found"` style result when it is not a child. */
+/** Stops one task: `{ ok: true }`, or the DynamicSupervisor's not-found result when it is not a child. */
 export function terminateChild(sup: Sup, pid: Pid) {
   return DynamicSupervisor.terminateChild(sup, pid);
 }
