@@ -44,6 +44,7 @@ export {
   TIMEOUT,
   type Timeout,
 } from "./node.js";
+export { DEFAULT_NODE_OPTIONS, parseNodeOptions } from "./options.js";
 export { isPid, Pid, Ref } from "./pid.js";
 export type { RemoteRouter } from "./remote.js";
 

@@ -10,7 +10,7 @@
  *
  * Imports `pid`, `proc`, `messages`, `errors`, `timer-wheel`, `remote`, the root `logger`.
  */
-import { consoleLogger, type Logger } from "../logger.js";
+import type { Logger } from "../logger.js";
 import {
   CallExitError,
   NameTakenError,
@@ -21,6 +21,7 @@ import {
 } from "./errors.js";
 import { formatReason, isNormalOrShutdown } from "./exit-reason.js";
 import { DownMessage, ExitMessage } from "./messages.js";
+import { type NodeOptions, parseNodeOptions } from "./options.js";
 import { Pid, Ref } from "./pid.js";
 import { Proc, Status } from "./proc.js";
 import type { RemoteRouter } from "./remote.js";
@@ -56,19 +57,7 @@ export interface SpawnOptions {
   behaviour?: string;
 }
 
-/** Options of `new Node`. */
-export interface NodeOptions {
-  /** Node name, printed in pids. @default "nonode" */
-  name?: string;
-  /** Incarnation of the node; a restarted node gets a new one. @default a random 31-bit integer */
-  creation?: number;
-  /** Messages handled per drain of the run queue before re-scheduling. @default 1000 */
-  batch?: number;
-  /** Messages handled on microtasks before yielding a macrotask (`setImmediate`). @default 5000 */
-  yieldEvery?: number;
-  /** Logger for crash reports. @default consoleLogger */
-  logger?: Logger;
-}
+export type { NodeOptions } from "./options.js";
 
 /** What `processInfo` tells about a live process. */
 export interface ProcessInfo {
@@ -132,11 +121,12 @@ export class Node {
   readonly systemPid: Pid;
 
   constructor(options: NodeOptions = {}) {
-    this.name = options.name ?? "nonode";
-    this.creation = options.creation ?? 1 + Math.floor(Math.random() * 0x7ffffffe);
-    this.batch = options.batch ?? 1000;
-    this.yieldEvery = options.yieldEvery ?? 5000;
-    this.logger = options.logger ?? consoleLogger;
+    const parsed = parseNodeOptions(options);
+    this.name = parsed.name;
+    this.creation = parsed.creation;
+    this.batch = parsed.batch;
+    this.yieldEvery = parsed.yieldEvery;
+    this.logger = parsed.logger;
     this.systemPid = new Pid(this.name, 0, this.creation);
   }
 
