@@ -27,28 +27,31 @@ export function toStartResult(r: unknown): StartResult {
   return { ok: false, error: r };
 }
 
-const rejected = (e: unknown): StartResult => ({ ok: false, error: e });
-
 /**
- * Calls `start(...extra)` as the supervisor `sup`. Returns the result synchronously when the
- * start function does, else a promise that never rejects.
+ * Calls `start(...extra)` as the supervisor `sup` and hands the result to `then`: at once when
+ * the start function returned synchronously, else when its promise settles (one `then`, never
+ * rejecting: a rejection becomes `{ ok: false, error }`).
  */
-export function invokeStart(
+export function invokeStart<T>(
   node: Node,
   sup: Proc,
   start: StartFunction,
   extra: readonly unknown[],
-): StartResult | Promise<StartResult> {
+  then: (r: StartResult) => T,
+): T | Promise<T> {
   let r: unknown;
   try {
     r = node.runAs(sup.pid, () => (extra.length === 0 ? start() : start(...extra)));
   } catch (e) {
-    return { ok: false, error: e };
+    return then({ ok: false, error: e });
   }
   if (isThenable(r)) {
-    return Promise.resolve(r).then((v) => ensureLinked(node, sup, toStartResult(v)), rejected);
+    return (r instanceof Promise ? r : Promise.resolve(r)).then(
+      (v) => then(ensureLinked(node, sup, toStartResult(v))),
+      (e) => then({ ok: false, error: e }),
+    );
   }
-  return ensureLinked(node, sup, toStartResult(r));
+  return then(ensureLinked(node, sup, toStartResult(r)));
 }
 
 /**

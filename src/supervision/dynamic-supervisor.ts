@@ -121,9 +121,9 @@ class DynamicSupervisorProcess extends SupervisorCore {
 
   private startChild(spec: NormalizedChildSpec): unknown {
     if (this.children.size >= this.flags.maxChildren) return MAX_CHILDREN;
-    const r = invokeStart(this.node, this.proc, spec.start, this.flags.extraArguments);
-    if (r instanceof Promise) return r.then((res) => this.started(spec, res));
-    return this.started(spec, r);
+    return invokeStart(this.node, this.proc, spec.start, this.flags.extraArguments, (r) =>
+      this.started(spec, r),
+    );
   }
 
   private started(spec: NormalizedChildSpec, r: StartResult): StartResult {
@@ -208,9 +208,9 @@ class DynamicSupervisorProcess extends SupervisorCore {
       this.children.delete(this.key(child.pid));
       return this.exit("shutdown");
     }
-    const r = invokeStart(this.node, this.proc, child.spec.start, this.flags.extraArguments);
-    if (r instanceof Promise) return r.then((res) => this.restarted(child, res));
-    return this.restarted(child, r);
+    return invokeStart(this.node, this.proc, child.spec.start, this.flags.extraArguments, (r) =>
+      this.restarted(child, r),
+    );
   }
 
   private restarted(child: DynamicChild, r: StartResult): void {
@@ -336,25 +336,25 @@ export const DynamicSupervisor = {
    * kept), `{ ok: false, error: "max_children" }`, or `{ ok: false, error }` with what the start
    * returned, threw or rejected with.
    */
-  async startChild(sup: ServerDest<unknown>, spec: unknown): Promise<DynamicStartChildResult> {
+  startChild(sup: ServerDest<unknown>, spec: unknown): Promise<DynamicStartChildResult> {
     const s = checkDynamicSpec(spec);
-    if (s instanceof ChildSpecError) return { ok: false, error: s };
-    return (await supervisorCall(sup, "startChild", s)) as DynamicStartChildResult;
+    if (s instanceof ChildSpecError) return Promise.resolve({ ok: false, error: s });
+    return supervisorCall(sup, "startChild", s) as Promise<DynamicStartChildResult>;
   },
 
   /** Stops a child per its shutdown and forgets it; `"not_found"` for any other pid. */
-  async terminateChild(sup: ServerDest<unknown>, pid: Pid): Promise<TerminateChildResult> {
-    return (await supervisorCall(sup, "terminateChild", pid)) as TerminateChildResult;
+  terminateChild(sup: ServerDest<unknown>, pid: Pid): Promise<TerminateChildResult> {
+    return supervisorCall(sup, "terminateChild", pid) as Promise<TerminateChildResult>;
   },
 
   /** `{ id: undefined, pid | "restarting", type, modules }` per child, in no particular order. */
-  async whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
-    return (await supervisorCall(sup, "whichChildren", undefined)) as ChildInfo[];
+  whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
+    return supervisorCall(sup, "whichChildren", undefined) as Promise<ChildInfo[]>;
   },
 
   /** `specs` counts restarting children too, `active` only running ones. */
-  async countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
-    return (await supervisorCall(sup, "countChildren", undefined)) as ChildCounts;
+  countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
+    return supervisorCall(sup, "countChildren", undefined) as Promise<ChildCounts>;
   },
 
   /** Stops the supervisor (children first, concurrently) and waits until it is dead. */

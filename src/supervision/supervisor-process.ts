@@ -115,22 +115,18 @@ export class SupervisorProcess extends SupervisorCore {
   private startAll(list: StaticChild[], i: number): StartResult | Promise<StartResult> {
     for (; i < list.length; i++) {
       const c = list[i]!;
-      const r = invokeStart(this.node, this.proc, c.spec.start, NO_ARGS);
+      let failed: { reason: unknown } | null = null;
+      const r = invokeStart(this.node, this.proc, c.spec.start, NO_ARGS, (res) => {
+        failed = this.initStarted(c, res);
+        return failed;
+      });
       if (r instanceof Promise) {
         const at = i;
-        return r.then((res) => this.afterInitStart(list, at, res));
+        return r.then((f) => (f !== null ? this.initFailed(c, f) : this.startAll(list, at + 1)));
       }
-      const failed = this.initStarted(c, r);
       if (failed !== null) return this.initFailed(c, failed);
     }
     return { ok: true, pid: this.proc.pid };
-  }
-
-  private afterInitStart(list: StaticChild[], i: number, r: StartResult): StartResult | Promise<StartResult> {
-    const c = list[i]!;
-    const failed = this.initStarted(c, r);
-    if (failed !== null) return this.initFailed(c, failed);
-    return this.startAll(list, i + 1);
   }
 
   /** Records a child started at init; returns the failure reason, if any. */
@@ -274,10 +270,9 @@ export class SupervisorProcess extends SupervisorCore {
   }
 
   private restartOne(c: StaticChild): unknown {
-    const r = invokeStart(this.node, this.proc, c.spec.start, NO_ARGS);
-    if (r instanceof Promise) return r.then((res) => this.restarted(c, res));
-    this.restarted(c, r);
-    return undefined;
+    return invokeStart(this.node, this.proc, c.spec.start, NO_ARGS, (r) => {
+      this.restarted(c, r);
+    });
   }
 
   /** Applies an automatic restart's result; false when it failed (retry scheduled). */
@@ -304,12 +299,12 @@ export class SupervisorProcess extends SupervisorCore {
     for (; i < group.length; i++) {
       const c = group[i]!;
       if (this.children.get(c.id) !== c) continue;
-      const r = invokeStart(this.node, this.proc, c.spec.start, NO_ARGS);
+      const r = invokeStart(this.node, this.proc, c.spec.start, NO_ARGS, (res) => this.restarted(c, res));
       if (r instanceof Promise) {
         const at = i;
-        return r.then((res) => (this.restarted(c, res) ? this.startGroup(group, at + 1) : undefined));
+        return r.then((ok) => (ok ? this.startGroup(group, at + 1) : undefined));
       }
-      if (!this.restarted(c, r)) return undefined;
+      if (!r) return undefined;
     }
     return undefined;
   }
@@ -347,9 +342,7 @@ export class SupervisorProcess extends SupervisorCore {
       if (existing.pid !== undefined) return { ok: false, error: { alreadyStarted: existing.pid } };
       return { ok: false, error: "already_present" };
     }
-    const r = invokeStart(this.node, this.proc, spec.start, NO_ARGS);
-    if (r instanceof Promise) return r.then((res) => this.childAdded(spec, res));
-    return this.childAdded(spec, r);
+    return invokeStart(this.node, this.proc, spec.start, NO_ARGS, (r) => this.childAdded(spec, r));
   }
 
   private childAdded(spec: NormalizedChildSpec, r: StartResult): unknown {
@@ -382,9 +375,7 @@ export class SupervisorProcess extends SupervisorCore {
     if (c === undefined) return NOT_FOUND;
     if (c.restarting) return { ok: false, error: "restarting" };
     if (c.pid !== undefined) return { ok: false, error: "running" };
-    const r = invokeStart(this.node, this.proc, c.spec.start, NO_ARGS);
-    if (r instanceof Promise) return r.then((res) => this.manuallyRestarted(c, res));
-    return this.manuallyRestarted(c, r);
+    return invokeStart(this.node, this.proc, c.spec.start, NO_ARGS, (r) => this.manuallyRestarted(c, r));
   }
 
   private manuallyRestarted(c: StaticChild, r: StartResult): unknown {

@@ -115,41 +115,41 @@ export const Supervisor = {
    * (id running), `"already_present"` (id kept, not running), a `ChildSpecError`, or
    * `{ reason, spec }` when the start failed (nothing kept).
    */
-  async startChild(sup: ServerDest<unknown>, spec: ChildSpec | unknown): Promise<SupervisorStartChildResult> {
-    return (await supervisorCall(sup, "startChild", spec)) as SupervisorStartChildResult;
+  startChild(sup: ServerDest<unknown>, spec: ChildSpec | unknown): Promise<SupervisorStartChildResult> {
+    return supervisorCall(sup, "startChild", spec) as Promise<SupervisorStartChildResult>;
   },
 
   /** Stops a child by id (the spec is kept unless temporary); `"not_found"` for unknown ids and pids. */
-  async terminateChild(sup: ServerDest<unknown>, id: ChildId): Promise<TerminateChildResult> {
-    return (await supervisorCall(sup, "terminateChild", id)) as TerminateChildResult;
+  terminateChild(sup: ServerDest<unknown>, id: ChildId): Promise<TerminateChildResult> {
+    return supervisorCall(sup, "terminateChild", id) as Promise<TerminateChildResult>;
   },
 
   /**
    * Starts a kept, non-running child again (not counted as a restart): `{ ok: true, pid }`, or
    * `"running"`, `"restarting"`, `"not_found"`, or the start's error.
    */
-  async restartChild(sup: ServerDest<unknown>, id: ChildId): Promise<RestartChildResult> {
-    return (await supervisorCall(sup, "restartChild", id)) as RestartChildResult;
+  restartChild(sup: ServerDest<unknown>, id: ChildId): Promise<RestartChildResult> {
+    return supervisorCall(sup, "restartChild", id) as Promise<RestartChildResult>;
   },
 
   /** Forgets a non-running child's spec: `{ ok: true }`, or `"running"`, `"restarting"`, `"not_found"`. */
-  async deleteChild(sup: ServerDest<unknown>, id: ChildId): Promise<DeleteChildResult> {
-    return (await supervisorCall(sup, "deleteChild", id)) as DeleteChildResult;
+  deleteChild(sup: ServerDest<unknown>, id: ChildId): Promise<DeleteChildResult> {
+    return supervisorCall(sup, "deleteChild", id) as Promise<DeleteChildResult>;
   },
 
   /** One entry per kept spec, newest first; `pid` is a Pid, `"restarting"` or undefined. */
-  async whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
-    return (await supervisorCall(sup, "whichChildren", undefined)) as ChildInfo[];
+  whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
+    return supervisorCall(sup, "whichChildren", undefined) as Promise<ChildInfo[]>;
   },
 
   /** Kept specs, live children, and specs by type. */
-  async countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
-    return (await supervisorCall(sup, "countChildren", undefined)) as ChildCounts;
+  countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
+    return supervisorCall(sup, "countChildren", undefined) as Promise<ChildCounts>;
   },
 
   /** The kept spec with its defaults filled in. */
-  async getChildSpec(sup: ServerDest<unknown>, id: ChildId): Promise<GetChildSpecResult> {
-    return (await supervisorCall(sup, "getChildSpec", id)) as GetChildSpecResult;
+  getChildSpec(sup: ServerDest<unknown>, id: ChildId): Promise<GetChildSpecResult> {
+    return supervisorCall(sup, "getChildSpec", id) as Promise<GetChildSpecResult>;
   },
 
   /**
