@@ -19,7 +19,7 @@ import {
   type StartResult,
 } from "../../server/results.js";
 import type { StoppedChildren } from "./child-record.js";
-import type { ParentOptions } from "./options.js";
+import { type ParentOptions, parseParentOptions } from "./options.js";
 import { initializeParent } from "./parent.js";
 import { parentOf } from "./parent-registry.js";
 import type { ParentEvent, ParentState } from "./parent-state.js";
@@ -145,9 +145,10 @@ function wrap<S>(b: ParentServerBehaviour<any, S, any>): ServerBehaviour<any, S,
   return w;
 }
 
+/** Splits parent from server options; bad parent options throw here, before anything starts. */
 function split(options: ParentServerOptions): { parent: ParentOptions; server: StartOptions } {
   const { maxRestarts, maxSeconds, registry, ...server } = options;
-  return { parent: { maxRestarts, maxSeconds, registry }, server };
+  return { parent: parseParentOptions({ maxRestarts, maxSeconds, registry }), server };
 }
 
 /** Starts a parent server (unlinked); resolves when its `init` has run. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Pid, spawn } from "../../../src/process/index.js";
-import { GenServer, noreply, ok } from "../../../src/server/index.js";
+import { GenServer, noreply, ok, type ServerDest } from "../../../src/server/index.js";
 import {
   ChildAlreadyStartedError,
   defineParentServer,
@@ -13,7 +13,7 @@ import {
   ParentSupervisor,
   type StoppedChildren,
 } from "../../../src/supervision/parent/index.js";
-import { freshNode, Worker, worker } from "./helpers.js";
+import { freshNode, Worker, type WorkerProtocol, worker } from "./helpers.js";
 
 const node = freshNode("parent-client");
 
@@ -238,7 +238,8 @@ describe("ParentClient queries", () => {
 
   it("via(parent, id) names a child for GenServer calls", async () => {
     const s = await sup([worker(node, "a", { deaths: [] })]);
-    expect(await GenServer.call(ParentClient.via(s, "a") as never, "whoami" as never)).toBe("a");
+    const via = ParentClient.via(s, "a") as ServerDest<WorkerProtocol>;
+    expect(await GenServer.call(via, "whoami")).toBe("a");
     await GenServer.stop(s);
   });
 });
