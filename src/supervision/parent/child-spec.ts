@@ -8,7 +8,14 @@
  */
 import { Pid } from "../../process/pid.js";
 import type { StartResult } from "../../server/results.js";
-import { type ChildType, type RestartType, type Shutdown, validateChildSpec } from "../child-spec.js";
+import type { ServerBehaviour, StartOptions } from "../../server/gen-server.js";
+import {
+  type ChildType,
+  childSpec,
+  type RestartType,
+  type Shutdown,
+  validateChildSpec,
+} from "../child-spec.js";
 import { InvalidChildIdError, InvalidParentChildSpecError } from "./errors.js";
 import { parseMaxRestarts, parseMaxSeconds } from "./options.js";
 
@@ -106,6 +113,23 @@ function parseLimit<T>(field: string, parse: () => T, expected: string, value: u
  * pid as id `InvalidChildIdError`.
  */
 export function parseParentChildSpec(input: unknown): NormalizedParentChildSpec {
+  if (typeof input === "object" && input !== null) {
+    if (normalized.has(input)) return input as NormalizedParentChildSpec;
+    const cached = fromFrozen.get(input);
+    if (cached !== undefined) return cached;
+  }
+  const out = Object.freeze(parse(input));
+  normalized.add(out);
+  // A frozen input cannot change, so the same object given again (a spec reused for many
+  // dynamic children) is parsed once.
+  if (Object.isFrozen(input)) fromFrozen.set(input as object, out);
+  return out;
+}
+
+const normalized = new WeakSet<object>();
+const fromFrozen = new WeakMap<object, NormalizedParentChildSpec>();
+
+function parse(input: unknown): NormalizedParentChildSpec {
   const s = input as Record<string, unknown>;
   const id = typeof s === "object" && s !== null ? (s.id ?? undefined) : undefined;
   if (id instanceof Pid) throw new InvalidChildIdError(id);
@@ -139,4 +163,25 @@ export function parseParentChildSpec(input: unknown): NormalizedParentChildSpec 
     ),
     timeout: parseTimeout(s.timeout),
   };
+}
+
+/** Parent-only overrides of `parentChildSpec`, plus the GenServer start options. */
+export interface ParentChildSpecOverrides extends Partial<Omit<ParentChildSpec, "start">> {
+  start?: ParentStartFunction;
+  startOptions?: StartOptions;
+}
+
+/**
+ * A frozen, validated Parent child spec for a GenServer behaviour (`GenServer.startLink(behaviour,
+ * arg)`), like `Parent.child_spec/2`: the id defaults to the behaviour's name (pass `id:
+ * undefined` for an anonymous child). Reusing the returned spec costs no validation.
+ */
+export function parentChildSpec<A>(
+  behaviour: ServerBehaviour<any, any, A>,
+  arg: A,
+  overrides: ParentChildSpecOverrides = {},
+): NormalizedParentChildSpec {
+  const { startOptions, start, ...rest } = overrides;
+  const base = childSpec(behaviour, arg, startOptions === undefined ? {} : { startOptions });
+  return parseParentChildSpec({ ...base, ...(start === undefined ? {} : { start }), ...rest });
 }

@@ -13,7 +13,7 @@ export type {
   ParentStartFunction,
   StartReturn,
 } from "./child-spec.js";
-export { parseParentChildSpec } from "./child-spec.js";
+export { type ParentChildSpecOverrides, parentChildSpec, parseParentChildSpec } from "./child-spec.js";
 export { type ParentDest, ParentClient } from "./client.js";
 export {
   BadStartReturnError,

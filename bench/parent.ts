@@ -1,0 +1,136 @@
+/**
+ * Parent benchmarks: starting 100k children one at a time under a `ParentSupervisor` and under a
+ * `DynamicSupervisor` in the same run (µs per start, heap bytes per child), and a child lookup
+ * from another process through the registry table vs through a call into the parent.
+ * `npx tsx --expose-gc bench/parent.ts` prints the table; `parentBench()` returns the rows.
+ */
+import { silentLogger } from "../src/logger.js";
+import { Node, type Pid, setDefaultNode } from "../src/process/index.js";
+import { defineServer, GenServer, ok, reply } from "../src/server/index.js";
+import { childSpec } from "../src/supervision/child-spec.js";
+import { DynamicSupervisor } from "../src/supervision/dynamic-supervisor.js";
+import { ParentClient, ParentSupervisor, parentChildSpec } from "../src/supervision/parent/index.js";
+import { heapUsed, isMain, medianOf, printTable, type Row } from "./common.js";
+
+interface PingProtocol {
+  calls: { ping(): string };
+}
+const Pinger = defineServer<PingProtocol>()({
+  name: "Pinger",
+  init: (arg: number) => ok(arg),
+  handleCall: { ping: (_a, s) => reply("pong", s) },
+});
+
+const now = (): number => Number(process.hrtime.bigint()) / 1000;
+
+function freshNode(): Node {
+  const node = new Node({ name: "bench", logger: silentLogger });
+  setDefaultNode(node);
+  return node;
+}
+
+type Kind = "parent" | "dynamic";
+
+async function startSup(kind: Kind, registry = false): Promise<Pid> {
+  freshNode();
+  const r = kind === "parent" ? await ParentSupervisor.start([], { registry }) : await DynamicSupervisor.start();
+  if (!r.ok) throw new Error("start");
+  return r.pid;
+}
+
+const dynamicSpec = childSpec(Pinger, 0);
+/** An anonymous ephemeral child: the Parent way of writing a dynamic child. */
+const parentSpec = parentChildSpec(Pinger, 0, { id: undefined, ephemeral: true });
+
+function startChild(kind: Kind, sup: Pid): Promise<unknown> {
+  return kind === "parent" ? ParentClient.startChild(sup, parentSpec) : DynamicSupervisor.startChild(sup, dynamicSpec);
+}
+
+async function stopSup(sup: Pid): Promise<void> {
+  await GenServer.stop(sup, "shutdown");
+}
+
+/** µs per child start, `n` children started one at a time from outside any process. */
+async function startPerChild(kind: Kind, n: number): Promise<number> {
+  const sup = await startSup(kind);
+  const t0 = now();
+  for (let i = 0; i < n; i++) await startChild(kind, sup);
+  const us = (now() - t0) / n;
+  await stopSup(sup);
+  return us;
+}
+
+/** Heap bytes per child (the child process included) with `n` children. */
+async function memoryPerChild(kind: Kind, n: number): Promise<number> {
+  const sup = await startSup(kind);
+  const before = heapUsed();
+  for (let i = 0; i < n; i++) await startChild(kind, sup);
+  const after = heapUsed();
+  await stopSup(sup);
+  return (after - before) / n;
+}
+
+/** ns per `ParentClient.childPid` from outside the parent, with or without the registry. */
+async function lookup(registry: boolean, rounds: number): Promise<number> {
+  const sup = await startSup("parent", registry);
+  for (let i = 0; i < 1000; i++) {
+    await ParentClient.startChild(sup, parentChildSpec(Pinger, i, { id: `child-${i}`, ephemeral: true }));
+  }
+  const t0 = now();
+  for (let i = 0; i < rounds; i++) {
+    const r = await ParentClient.childPid(sup, `child-${i % 1000}`);
+    if (!r.ok) throw new Error("lookup");
+  }
+  const ns = ((now() - t0) * 1000) / rounds;
+  await stopSup(sup);
+  return ns;
+}
+
+/** The Parent figures, with the DynamicSupervisor measured in the same run. `scale` < 1 shrinks them. */
+export async function parentBench(scale = 1): Promise<Row[]> {
+  const n = Math.max(1000, Math.round(100_000 * scale));
+  const runs = scale >= 1 ? 3 : 1;
+  const dynStart = await medianOf(runs, () => startPerChild("dynamic", n));
+  const parStart = await medianOf(runs, () => startPerChild("parent", n));
+  const dynMem = await medianOf(runs, () => memoryPerChild("dynamic", n));
+  const parMem = await medianOf(runs, () => memoryPerChild("parent", n));
+  const rounds = Math.max(10_000, Math.round(200_000 * scale));
+  const viaCall = await medianOf(runs, () => lookup(false, rounds));
+  const viaTable = await medianOf(runs, () => lookup(true, rounds));
+  const startRatio = parStart / dynStart;
+  const memRatio = parMem / dynMem;
+  const speedup = viaCall / viaTable;
+  return [
+    { figure: `DynamicSupervisor start child (${n.toLocaleString("en-US")} children)`, value: dynStart, unit: "µs" },
+    { figure: `ParentSupervisor start child (${n.toLocaleString("en-US")} children)`, value: parStart, unit: "µs" },
+    {
+      figure: "ParentSupervisor / DynamicSupervisor start child",
+      value: startRatio,
+      unit: "x",
+      target: "<= 1.25x",
+      ok: startRatio <= 1.25,
+      reference: "Parent docs: ~3x",
+    },
+    { figure: "DynamicSupervisor memory per child", value: dynMem, unit: "B" },
+    { figure: "ParentSupervisor memory per child", value: parMem, unit: "B" },
+    {
+      figure: "ParentSupervisor / DynamicSupervisor memory per child",
+      value: memRatio,
+      unit: "x",
+      target: "<= 1.25x",
+      ok: memRatio <= 1.25,
+      reference: "Parent docs: ~2x",
+    },
+    { figure: "childPid through a call into the parent", value: viaCall, unit: "ns" },
+    { figure: "childPid through the registry table", value: viaTable, unit: "ns" },
+    {
+      figure: "registry lookup speed-up over a call",
+      value: speedup,
+      unit: "x",
+      target: ">= 5x",
+      ok: speedup >= 5,
+    },
+  ];
+}
+
+if (isMain(import.meta.url)) printTable("parent", await parentBench(Number(process.env.BENCH_SCALE ?? 1)));
