@@ -3,6 +3,7 @@ import { silentLogger } from "../../src/logger.js";
 import { CallExitError, Node, setDefaultNode } from "../../src/process/index.js";
 import { Registry, UnknownRegistryError, ViaDuplicateRegistryError } from "../../src/registry/index.js";
 import { defineServer, GenServer, noreply, ok, reply } from "../../src/server/index.js";
+import { childSpec, DynamicSupervisor } from "../../src/supervision/index.js";
 
 const node = new Node({ name: "via", logger: silentLogger });
 setDefaultNode(node);
@@ -114,5 +115,43 @@ describe("Registry.via", () => {
     name.via.unregisterName(name.key);
     expect(Registry.whereis(reg, "u")).toBeUndefined();
     expect(node.isAlive(r.pid)).toBe(true);
+  });
+
+  it("lets a supervisor restart a crashed via-named child under the same name at once", async () => {
+    const reg = await startRegistry("unique");
+    const sup = await DynamicSupervisor.start({ strategy: "one_for_one" });
+    if (!sup.ok) throw new Error("supervisor did not start");
+    const started = await DynamicSupervisor.startChild(
+      sup.pid,
+      childSpec(Echo, "", { startOptions: { name: Registry.via(reg, "worker") } }),
+    );
+    if (!started.ok) throw new Error("child did not start");
+    node.exit(started.pid, "kill");
+    await expect
+      .poll(
+        () =>
+          Registry.whereis(reg, "worker")?.equals(started.pid) === false &&
+          Registry.whereis(reg, "worker") !== undefined,
+      )
+      .toBe(true);
+    expect(await GenServer.call<EchoProtocol, "echo">(Registry.via(reg, "worker"), "echo", "again")).toBe(
+      "again",
+    );
+    await DynamicSupervisor.stop(sup.pid);
+    expect(Registry.count(reg)).toBe(0);
+  });
+
+  it("lets a server register itself from init", async () => {
+    const reg = await startRegistry("duplicate");
+    const Member = defineServer<{}>()({
+      init: (topic: string, ctx) => {
+        Registry.register(reg, topic, ctx.self.id);
+        return ok(topic);
+      },
+    });
+    const a = await GenServer.start(Member, "news");
+    const b = await GenServer.start(Member, "news");
+    if (!a.ok || !b.ok) throw new Error("start failed");
+    expect(Registry.lookup(reg, "news").map((e) => e.pid)).toEqual([a.pid, b.pid]);
   });
 });
