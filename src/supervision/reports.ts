@@ -11,11 +11,15 @@ import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import type { Proc } from "../process/proc.js";
 
+function idField(id: unknown): unknown {
+  return id === undefined ? undefined : typeof id === "string" ? id : show(id);
+}
+
 function fields(sup: Proc, id: unknown, pid: Pid | undefined, reason: unknown): Record<string, unknown> {
   return {
     supervisor: String(sup.pid),
     supervisorName: sup.name,
-    id: id === undefined ? undefined : typeof id === "string" ? id : show(id),
+    id: idField(id),
     pid: pid === undefined ? undefined : String(pid),
     reason: formatReason(reason),
     stack: reason instanceof Error ? reason.stack : undefined,
@@ -36,7 +40,7 @@ export function reportStartError(node: Node, sup: Proc, id: unknown, reason: unk
 /** A child was restarted. */
 export function reportRestarted(node: Node, sup: Proc, id: unknown, pid: Pid | undefined): void {
   node.logger.info(
-    { supervisor: String(sup.pid), supervisorName: sup.name, id: show(id), pid: pid && String(pid) },
+    { supervisor: String(sup.pid), supervisorName: sup.name, id: idField(id), pid: pid && String(pid) },
     "supervisor: child restarted",
   );
 }
