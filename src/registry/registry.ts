@@ -19,20 +19,27 @@ import { type ParsedRegistryOptions, parseRegistryOptions, type RegistryOptions 
 import type { ValuePattern } from "./pattern.js";
 import { type RegisterResult, type RegistryEntry, RegistryTable, type UpdateResult } from "./table.js";
 
-/** A registry, named by the `name` it was started with. */
-export type RegistryName = string;
+/** A registry: the `name` it was started with, or the pid of its process. */
+export type RegistryName = string | Pid;
 
 /** Who acts: the calling process by default; a pid or a process context for code after an `await`. */
 export type Actor = Pid | ProcessContext;
 
 const tablesByNode = new WeakMap<Node, Map<string, RegistryTable>>();
+/** The same tables by the registry process's pid key. */
+const tablesByPid = new Map<string, RegistryTable>();
 let lastName: unknown;
 let lastNode: Node | undefined;
 let lastTable: RegistryTable | undefined;
 
 function tableOn(node: Node, reg: RegistryName): RegistryTable {
   if (reg === lastName && node === lastNode && lastTable?.alive) return lastTable;
-  const t = typeof reg === "string" ? tablesByNode.get(node)?.get(reg) : undefined;
+  const t =
+    typeof reg === "string"
+      ? tablesByNode.get(node)?.get(reg)
+      : reg instanceof Pid
+        ? tablesByPid.get(reg.key)
+        : undefined;
   if (t === undefined || !t.alive) throw new UnknownRegistryError(reg);
   lastName = reg;
   lastNode = node;
@@ -55,7 +62,7 @@ function actorPid(t: RegistryTable, as: Actor | undefined, op: string): Pid {
 
 function uniqueTable(reg: RegistryName, op: string, as?: Actor): RegistryTable {
   const t = table(reg, as);
-  if (!t.unique) throw new RegistryKindError(reg, op, "unique");
+  if (!t.unique) throw new RegistryKindError(t.name, op, "unique");
   return t;
 }
 
@@ -69,8 +76,10 @@ const RegistryServer = GenServer.defineServer<{}>()({
     let tables = tablesByNode.get(ctx.node);
     if (tables === undefined) tablesByNode.set(ctx.node, (tables = new Map()));
     tables.set(opts.name, t);
-    ctx.node.onExit(ctx.self, (_pid, reason) => {
+    tablesByPid.set(ctx.self.key, t);
+    ctx.node.onExit(ctx.self, (pid, reason) => {
       if (tables.get(opts.name) === t) tables.delete(opts.name);
+      tablesByPid.delete(pid.key);
       if (lastTable === t) {
         lastTable = undefined;
         lastName = undefined;
@@ -237,7 +246,7 @@ class RegistryVia implements ViaModule {
 
   private table(): RegistryTable {
     const t = table(this.registry);
-    if (!t.unique) throw new ViaDuplicateRegistryError(this.registry);
+    if (!t.unique) throw new ViaDuplicateRegistryError(t.name);
     return t;
   }
 
@@ -258,7 +267,8 @@ class RegistryVia implements ViaModule {
   }
 }
 
-const plainVias = new Map<RegistryName, RegistryVia>();
+const plainVias = new Map<string, RegistryVia>();
+const plainViasByPid = new Map<string, RegistryVia>();
 
 /**
  * A via-name for GenServer `start` (`name`) and `call` / `cast` / `stop`: Elixir's
@@ -267,11 +277,18 @@ const plainVias = new Map<RegistryName, RegistryVia>();
  * is already running, else when the name is used).
  */
 export function via(reg: RegistryName, key: unknown, value?: unknown): ViaName {
-  const t = typeof reg === "string" ? tablesByNode.get(currentNodeOrDefault())?.get(reg) : undefined;
-  if (t?.alive && !t.unique) throw new ViaDuplicateRegistryError(reg);
+  const t =
+    typeof reg === "string"
+      ? tablesByNode.get(currentNodeOrDefault())?.get(reg)
+      : reg instanceof Pid
+        ? tablesByPid.get(reg.key)
+        : undefined;
+  if (t?.alive && !t.unique) throw new ViaDuplicateRegistryError(t.name);
   if (value !== undefined) return { via: new RegistryVia(reg, value), key };
-  let m = plainVias.get(reg);
-  if (m === undefined) plainVias.set(reg, (m = new RegistryVia(reg, undefined)));
+  const cache = typeof reg === "string" ? plainVias : plainViasByPid;
+  const k = typeof reg === "string" ? reg : reg.key;
+  let m = cache.get(k);
+  if (m === undefined) cache.set(k, (m = new RegistryVia(reg, undefined)));
   return { via: m, key };
 }
 

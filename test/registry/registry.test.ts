@@ -606,3 +606,16 @@ describe("entries", () => {
     expect(Registry.lookup(name, "k")[0]?.value).toBe(1);
   });
 });
+
+describe("registry references", () => {
+  it("accept the registry's pid as well as its name", async () => {
+    const name = await startRegistry("unique");
+    const owner = Registry.info(name).owner;
+    const p = await inProcess(() => Registry.register(owner, "by-pid", 1));
+    expect(p.value.ok).toBe(true);
+    expect(Registry.lookup(name, "by-pid")).toEqual([{ pid: p.pid, value: 1 }]);
+    expect(Registry.count(owner)).toBe(1);
+    await Registry.stop(owner);
+    expect(() => Registry.count(owner)).toThrow(UnknownRegistryError);
+  });
+});
