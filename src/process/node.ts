@@ -113,7 +113,7 @@ export class Node {
   private readonly dying: Proc[] = [];
   /** Monitors held from outside any process (the system pid), by ref key → target. */
   private readonly systemMonitors = new Map<string, Pid>();
-  /** Fibers to resume: flat triples (proc, resolve, value). */
+  /** Fibers to resume after the next macrotask: flat triples (proc, resolve, value). */
   private readonly wakes: unknown[] = [];
   private wakeScheduled = false;
   private propagating = false;
@@ -165,7 +165,7 @@ export class Node {
   spawn(fn: (ctx: ProcessContext) => unknown, options: SpawnOptions = {}): Pid {
     const p = this.createProc(null, options);
     const ctx = new ProcessContext(this, p);
-    queueMicrotask(() => this.runFiber(p, ctx, fn));
+    microtask(() => this.runFiber(p, ctx, fn));
     return p.pid;
   }
 
@@ -363,10 +363,7 @@ export class Node {
         p.receiver = null;
         p.status = Status.Running;
         if (r.timer !== null) this.wheel.cancel(r.timer);
-        // A hand-off to a pending receive bypasses the run queue; `wake` counts it toward
-        // `yieldEvery` (ping-ponging fibers still yield to timers and I/O) and drops it if the
-        // process is killed before it resumes.
-        this.wake(p, r.resolve, msg);
+        this.handOff(p, r.resolve, msg);
         return;
       }
     }
@@ -385,11 +382,11 @@ export class Node {
     if (p.receiver !== null) throw new ReceiveError("a receive is already pending in this process");
     if (p.status === Status.Dead) return new Promise(() => {});
     if (p.mq !== null) {
-      if (match === undefined) return this.wakeWith(p, p.shift());
+      if (match === undefined) return this.resolved(p, p.shift());
       const r = p.take(match);
-      if (r.found) return this.wakeWith(p, r.msg);
+      if (r.found) return this.resolved(p, r.msg);
     }
-    if (timeoutMs <= 0) return this.wakeWith(p, TIMEOUT);
+    if (timeoutMs <= 0) return this.resolved(p, TIMEOUT);
     return new Promise((resolve) => {
       const pending = { match, resolve, timer: null as import("./timer-wheel.js").TimerEntry | null };
       if (Number.isFinite(timeoutMs)) {
@@ -397,7 +394,7 @@ export class Node {
           if (p.receiver !== pending) return;
           p.receiver = null;
           p.status = Status.Running;
-          this.wake(p, resolve, TIMEOUT);
+          this.handOff(p, resolve, TIMEOUT);
         });
       }
       p.receiver = pending;
@@ -405,33 +402,34 @@ export class Node {
     });
   }
 
-  private wakeWith(p: Proc, value: unknown): Promise<unknown> {
+  /** A receive that is satisfied at once (see `handOff`). */
+  private resolved(p: Proc, value: unknown): Promise<unknown> {
+    if (++this.sinceYield < this.yieldEvery) return Promise.resolve(value);
     return new Promise((resolve) => this.wake(p, resolve, value));
   }
 
   /**
-   * Resumes a fiber blocked in (or entering) `receive`. Resumptions go through one queue flushed
-   * on a microtask, for two reasons: a process killed before its flush never resumes (kill takes
-   * effect at the next boundary even when the message was already matched), and the flush shares
-   * the scheduler's `yieldEvery` budget, so fibers ping-ponging through promises alone still yield
-   * to timers and I/O.
+   * Resumes a fiber's receive. Hand-offs bypass the run queue, so they count toward `yieldEvery`
+   * too: past the budget the resumption waits for a macrotask, and fibers ping-ponging through
+   * promises alone still let timers and I/O run.
    */
+  private handOff(p: Proc, resolve: (value: unknown) => void, value: unknown): void {
+    if (++this.sinceYield < this.yieldEvery) resolve(value);
+    else this.wake(p, resolve, value);
+  }
+
+  /** Queues a resumption for the next macrotask; a process killed meanwhile never resumes. */
   private wake(p: Proc, resolve: (value: unknown) => void, value: unknown): void {
     this.wakes.push(p, resolve, value);
     if (!this.wakeScheduled) {
       this.wakeScheduled = true;
-      if (this.sinceYield < this.yieldEvery) queueMicrotask(this.flushWakes);
-      else setImmediate(this.flushWakesAfterYield);
+      setImmediate(this.flushWakes);
     }
   }
 
-  private readonly flushWakesAfterYield = (): void => {
-    this.sinceYield = 0;
-    this.flushWakes();
-  };
-
   private readonly flushWakes = (): void => {
     this.wakeScheduled = false;
+    this.sinceYield = 0;
     const q = this.wakes;
     // Resolving a promise never runs user code synchronously, so nothing is pushed mid-loop.
     const n = q.length;
@@ -440,7 +438,6 @@ export class Node {
       if (p.status !== Status.Dead) (q[i + 1] as (value: unknown) => void)(q[i + 2]);
     }
     q.length = 0;
-    this.sinceYield += n / 3;
   };
 
   // ---------------------------------------------------------------- scheduler
@@ -450,7 +447,7 @@ export class Node {
     this.rq.push(p);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
-      if (this.sinceYield < this.yieldEvery) queueMicrotask(this.drain);
+      if (this.sinceYield < this.yieldEvery) microtask(this.drain);
       else setImmediate(this.drainAfterYield);
     }
   }
@@ -480,7 +477,7 @@ export class Node {
         this.rqHead = 0;
       }
       this.drainScheduled = true;
-      if (this.sinceYield < this.yieldEvery) queueMicrotask(this.drain);
+      if (this.sinceYield < this.yieldEvery) microtask(this.drain);
       else setImmediate(this.drainAfterYield);
     }
   };
@@ -1031,6 +1028,16 @@ export class Node {
       what,
     );
   }
+}
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * Runs `fn` on a microtask. Node's `queueMicrotask` creates an async resource per call, several
+ * times the cost of a reaction on an already-resolved promise; this is on the per-message path.
+ */
+function microtask(fn: () => void): void {
+  void RESOLVED.then(fn);
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

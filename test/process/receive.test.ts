@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ReceiveError, TIMEOUT } from "../../src/process/index.js";
+import { silentLogger } from "../../src/logger.js";
+import { Node, ReceiveError, TIMEOUT } from "../../src/process/index.js";
 import { newNode, probe, started, watchExit } from "./helpers.js";
 
 describe("ProcessContext.receive", () => {
@@ -92,7 +93,7 @@ describe("ProcessContext.receive", () => {
     expect(errors[0]).toBeInstanceOf(ReceiveError);
   });
 
-  it("never resolves in a killed process, even for a message matched just before the kill", async () => {
+  it("never resolves again in a killed process: messages sent after the kill are never seen", async () => {
     const node = newNode();
     const handled: unknown[] = [];
     const pid = node.spawn(async (ctx) => {
@@ -101,6 +102,26 @@ describe("ProcessContext.receive", () => {
     await started(node, pid);
     node.send(pid, "first");
     node.exit(pid, "kill");
+    node.send(pid, "second");
+    const witness = probe(node);
+    node.send(witness.pid, "flushed");
+    await expect.poll(() => witness.got).toEqual(["flushed"]);
+    // The hand-off of "first" happened before the kill: the running step may still see it (kill
+    // takes effect at the next boundary), but nothing after it.
+    expect(handled).not.toContain("second");
+    expect(handled.length).toBeLessThanOrEqual(1);
+  });
+
+  it("drops a resumption deferred past a macrotask when the process is killed meanwhile", async () => {
+    const node = new Node({ name: "deferred", yieldEvery: 1, logger: silentLogger });
+    const handled: unknown[] = [];
+    const pid = node.spawn(async (ctx) => {
+      for (;;) handled.push(await ctx.receive());
+    });
+    await started(node, pid);
+    node.send(pid, "deferred");
+    node.exit(pid, "kill");
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const witness = probe(node);
     node.send(witness.pid, "flushed");
     await expect.poll(() => witness.got).toEqual(["flushed"]);
