@@ -3,6 +3,7 @@
  * of 100k registered processes that exit at once. Each figure is the median of several runs.
  * `npx tsx bench/registry.ts` prints the table; `run()` returns the rows for `npm run bench`.
  */
+import { cpus, loadavg } from "node:os";
 import { silentLogger } from "../src/logger.js";
 import { Node, type Pid, setDefaultNode } from "../src/process/index.js";
 import { Registry } from "../src/registry/index.js";
@@ -152,4 +153,7 @@ export async function run(): Promise<Row[]> {
   ];
 }
 
-if (isMain(import.meta.url)) printTable("Registry", await run());
+if (isMain(import.meta.url)) {
+  const rows = await run();
+  printTable(`Registry (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs)`, rows);
+}
