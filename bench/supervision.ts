@@ -6,7 +6,7 @@
  */
 import { silentLogger } from "../src/logger.js";
 import { Node, type Pid, setDefaultNode } from "../src/process/index.js";
-import { defineServer, GenServer, ok, reply } from "../src/server/index.js";
+import { defineServer, ok, reply } from "../src/server/index.js";
 import { childSpec } from "../src/supervision/child-spec.js";
 import { DynamicSupervisor } from "../src/supervision/dynamic-supervisor.js";
 import { Supervisor } from "../src/supervision/supervisor.js";
@@ -174,5 +174,3 @@ if (isMain(import.meta.url)) {
   printTable("Supervision", await supervisionBench(scale));
   process.exit(0);
 }
-
-export { GenServer };

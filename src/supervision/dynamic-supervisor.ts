@@ -16,7 +16,6 @@ import type { ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import type { Proc } from "../process/proc.js";
-import { stop as stopServer } from "../server/gen-server.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
 import { awaitExit, invokeStart, signalChild, stopChild } from "./child-lifecycle.js";
@@ -49,6 +48,7 @@ import {
   SupervisorCore,
   spawnSupervisor,
   startContext,
+  stopSupervisor,
   supervisorCall,
 } from "./supervisor-core.js";
 
@@ -359,6 +359,6 @@ export const DynamicSupervisor = {
 
   /** Stops the supervisor (children first, concurrently) and waits until it is dead. */
   async stop(sup: ServerDest<unknown>, reason: unknown = "normal", timeoutMs?: number): Promise<void> {
-    await stopServer(sup as ServerDest<any>, reason, timeoutMs);
+    await stopSupervisor(sup, reason, timeoutMs);
   },
 } as const;

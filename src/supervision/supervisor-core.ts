@@ -7,11 +7,12 @@
  * same reason; other EXITs go to the concrete supervisor.
  * Imports `process`, `server` and its own `reports`.
  */
-import { CallExitError } from "../process/errors.js";
+import { CallExitError, CallTimeoutError } from "../process/errors.js";
 import { ExitMessage } from "../process/messages.js";
-import { currentNodeOrDefault, type From, type Node } from "../process/node.js";
-import type { Pid } from "../process/pid.js";
+import { currentNodeOrDefault, type Dest, type From, type Node } from "../process/node.js";
+import { Pid } from "../process/pid.js";
 import { type Proc, Status } from "../process/proc.js";
+import { StopTimeoutError } from "../server/errors.js";
 import { callOn } from "../server/gen-server.js";
 import { isViaName, type ServerDest, type ViaName } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
@@ -140,6 +141,9 @@ export function spawnSupervisor(
     );
     core.proc = proc;
     core.parent = linkTo;
+    const key = proc.pid.key;
+    supervisorNodes.set(key, node);
+    node.onExit(proc.pid, () => supervisorNodes.delete(key));
     if (name !== undefined && typeof name !== "string") {
       const reg = name.via.registerName(name.key, proc.pid);
       if (!reg.ok) {
@@ -162,6 +166,12 @@ export function startContext(
   return { node, linkTo: self.id === 0 ? undefined : self };
 }
 
+/**
+ * The node of each live supervisor, by pid key: lets the client API reach a supervisor on any
+ * `Node` of the program (several nodes in one process) from outside its processes.
+ */
+const supervisorNodes = new Map<string, Node>();
+
 /** Sends a supervisor request and waits (forever by default, as OTP's supervisor API does). */
 export function supervisorCall(
   sup: ServerDest<unknown>,
@@ -169,9 +179,34 @@ export function supervisorCall(
   arg: unknown,
   timeoutMs = Number.POSITIVE_INFINITY,
 ): Promise<unknown> {
-  const node = currentNodeOrDefault();
+  const node = nodeFor(sup);
   if (isViaName(sup) && sup.via.whereisName(sup.key) === undefined) {
     return Promise.reject(new CallExitError("noproc", sup));
   }
   return callOn(node, sup as ServerDest<any>, op, arg, timeoutMs);
+}
+
+function nodeFor(sup: ServerDest<unknown>): Node {
+  return (sup instanceof Pid ? supervisorNodes.get(sup.key) : undefined) ?? currentNodeOrDefault();
+}
+
+/**
+ * Stops a supervisor with `reason` and resolves once it is dead (as `GenServer.stop`, on the
+ * supervisor's own node). Rejects `CallExitError` (`noproc`) for a dead one, `StopTimeoutError`.
+ */
+export async function stopSupervisor(
+  sup: ServerDest<unknown>,
+  reason: unknown,
+  timeoutMs = Number.POSITIVE_INFINITY,
+): Promise<void> {
+  const node = nodeFor(sup);
+  const dest: Dest | undefined = isViaName(sup) ? sup.via.whereisName(sup.key) : (sup as Dest);
+  if (dest === undefined) throw new CallExitError("noproc", sup);
+  try {
+    await node.call(dest, (from) => [GEN_STOP, from, reason], timeoutMs);
+  } catch (e) {
+    if (e instanceof CallExitError && e.reason === reason) return;
+    if (e instanceof CallTimeoutError) throw new StopTimeoutError(sup, timeoutMs);
+    throw e;
+  }
 }

@@ -8,7 +8,6 @@
  * Imports `process`, `server` and its own modules.
  */
 import { InvalidOptionError } from "../errors.js";
-import { stop as stopServer } from "../server/gen-server.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
 import type { ChildId, ChildSpec } from "./child-spec.js";
@@ -22,7 +21,7 @@ import type {
   SupervisorStartChildResult,
   TerminateChildResult,
 } from "./results.js";
-import { spawnSupervisor, startContext, supervisorCall } from "./supervisor-core.js";
+import { spawnSupervisor, startContext, stopSupervisor, supervisorCall } from "./supervisor-core.js";
 import { type SupervisorInit, SupervisorProcess } from "./supervisor-process.js";
 
 export type { SupervisorInit } from "./supervisor-process.js";
@@ -157,6 +156,6 @@ export const Supervisor = {
    * exits with `reason`. Resolves once it is dead.
    */
   async stop(sup: ServerDest<unknown>, reason: unknown = "normal", timeoutMs?: number): Promise<void> {
-    await stopServer(sup as ServerDest<any>, reason, timeoutMs);
+    await stopSupervisor(sup, reason, timeoutMs);
   },
 } as const;

@@ -493,3 +493,33 @@ describe("DynamicSupervisor.stop", () => {
     expect(alive(leaf.pid)).toBe(false);
   });
 });
+
+describe("DynamicSupervisor on another Node of the program", () => {
+  it("is reachable by pid from outside any process", async () => {
+    const other = new Node({ name: "other", logger: new RecordingLogger() });
+    const r = await DynamicSupervisor.start({ node: other });
+    if (!r.ok) throw new Error("start");
+    expect(other.isAlive(r.pid)).toBe(true);
+    const c = await DynamicSupervisor.startChild(r.pid, worker());
+    expect(c.ok).toBe(true);
+    if (c.ok) expect(other.isAlive(c.pid)).toBe(true);
+    expect((await DynamicSupervisor.countChildren(r.pid)).active).toBe(1);
+    if (c.ok) expect(await DynamicSupervisor.terminateChild(r.pid, c.pid)).toEqual({ ok: true });
+    await DynamicSupervisor.stop(r.pid);
+    expect(other.isAlive(r.pid)).toBe(false);
+  });
+});
+
+describe("DynamicSupervisor crash reports", () => {
+  it("carry the supervisor, the child pid, the reason and the stack", async () => {
+    const sup = await startSup();
+    const r = await DynamicSupervisor.startChild(sup, worker());
+    if (!r.ok) throw new Error("start");
+    crash(r.pid, new Error("kaput"));
+    await expect.poll(() => logger.messages()).toContain("supervisor: child terminated");
+    const rep = logger.records.find((x) => x.msg === "supervisor: child terminated")!;
+    expect(rep.level).toBe("error");
+    expect(rep.obj).toMatchObject({ supervisor: String(sup), pid: String(r.pid), reason: "Error: kaput" });
+    expect(String(rep.obj.stack)).toContain("kaput");
+  });
+});
