@@ -44,8 +44,15 @@ export interface HubHookEvents {
   preChildrenStart: { ids: string[] };
   /** After a local batch: what started and what failed. */
   postChildrenStart: { started: Array<{ id: string } & NodePid>; failed: string[] };
-  /** The hub's topology lock was taken or released. */
-  lockStateChanged: { locked: boolean };
+  /**
+   * The hub's lock was taken or released: `topology` while it handles a topology change,
+   * `partition` when it loses (locked) or regains (unlocked) its partition-tolerance quorum.
+   */
+  lockStateChanged: { locked: boolean; reason?: "topology" | "partition" };
+  /** A hot-swapped child received its predecessor's handed-over state (`ok`) or failed to. */
+  handoverReceived: { id: string; pid: Pid; ok: boolean };
+  /** A local duplicate of a child stopped itself: `winner` runs a newer placement (epoch rule). */
+  duplicateStopped: { id: string; winner: string; epoch: number; stoppedEpoch: number };
 }
 
 export type HubHookName = keyof HubHookEvents;

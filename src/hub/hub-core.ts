@@ -32,6 +32,18 @@ import {
 import type { HubTuning } from "./options.js";
 import { Replicator } from "./replicator.js";
 import type { HubErrorReason, StartResult, StopResult } from "./results.js";
+import { pickRecipients } from "./strategies/gossip.js";
+import { giveHandoverState, supportsHandover, takeHandoverState } from "./strategies/handover.js";
+import { measureLoad, type NodeLoad } from "./strategies/load.js";
+import { type HubStrategies, parseStrategies } from "./strategies/options.js";
+import { QuorumTracker } from "./strategies/quorum.js";
+import {
+  modeOf,
+  type RedundancyMode,
+  type RedundancySignal,
+  replicasOf,
+  wantsSignal,
+} from "./strategies/redundancy.js";
 
 /** The local process name of hub `hubId`'s process on every node. */
 export function hubProcessName(hubId: string): string {
@@ -62,6 +74,21 @@ export class HubCore {
   private readonly name: string;
   /** Starts the static child specs; run once, after the first topology change or discovery round. */
   staticStart: (() => void) | null = null;
+  /** True while this node has no quorum (partition tolerance): no children, starts refused. */
+  partitioned = false;
+  /** True while a graceful stop hands children over: starts here are refused. */
+  stopping = false;
+  readonly quorum: QuorumTracker;
+  /** Children stopped for lack of quorum, restored when it returns. */
+  private readonly parked = new Map<string, StartItem>();
+  /** Last redundancy mode signalled to each local child. */
+  private readonly signalled = new Map<string, RedundancyMode>();
+  /** Local children being hot-swapped out (the epoch rule leaves them to the handover). */
+  private readonly handingOver = new Set<string>();
+  /** Local children that may be duplicates of a newer placement, checked on the next turn. */
+  private conflicts: Set<string> | null = null;
+  /** Measured load per hub node (load-aware distribution). */
+  readonly loads = new Map<string, NodeLoad>();
 
   constructor(
     readonly hubId: string,
@@ -71,7 +98,9 @@ export class HubCore {
     readonly tuning: HubTuning,
     readonly hooks: HubHooks,
     private readonly logger: Logger,
+    readonly strategies: HubStrategies = parseStrategies(),
   ) {
+    this.quorum = new QuorumTracker(strategies.partition);
     this.self = node.name;
     this.name = hubProcessName(hubId);
     this.registry = new HubRegistry(this.self);
@@ -87,7 +116,7 @@ export class HubCore {
       this.inc,
       this.registry,
       (n, m) => this.send(n, m),
-      () => this.members.keys(),
+      () => this.syncTargets(),
       (c) => this.fireChanges(c),
     );
     this.unsubscribe.push(this.membership.onPeerUp((n) => this.post({ t: "$peer_up", node: n })));
@@ -97,8 +126,12 @@ export class HubCore {
       t.unref?.();
       this.timers.push(t);
     };
-    every(this.tuning.syncIntervalMs, { t: "$sync" });
+    const sync = this.strategies.synchronization;
+    every(sync.type === "gossip" ? sync.intervalMs : this.tuning.syncIntervalMs, { t: "$sync" });
     every(this.tuning.discoverIntervalMs, { t: "$discover" });
+    const dist = this.strategies.distribution;
+    if (dist.type === "loadAware") every(dist.reportIntervalMs, { t: "$load" });
+    if (!this.quorum.check(1)) this.partitioned = true;
     const peers = this.membership.peers();
     for (const peer of peers) this.hello(peer, true);
     if (peers.length === 0) this.runStaticStart();
@@ -113,6 +146,20 @@ export class HubCore {
   /** Owner of `id` on the current ring. */
   ownerOf(id: string): string {
     return this.ring.owner(id) ?? this.self;
+  }
+
+  /** The nodes that should run `id` (redundancy strategy), owner first. */
+  replicas(id: string): string[] {
+    return replicasOf(this.ring, id, this.strategies.redundancy);
+  }
+
+  /** Recipients of a delta or an anti-entropy round: every peer, or a few random ones (gossip). */
+  private syncTargets(exclude: readonly string[] = []): Iterable<string> {
+    const s = this.strategies.synchronization;
+    if (s.type === "gossip") return pickRecipients(this.members.keys(), s.recipients, exclude);
+    return exclude.length === 0
+      ? this.members.keys()
+      : [...this.members.keys()].filter((n) => !exclude.includes(n));
   }
 
   isMember(node: string): boolean {
@@ -144,6 +191,7 @@ export class HubCore {
     timeoutMs: number,
     onDone: ((r: StartResult) => void) | null,
     ensure = false,
+    extra: { states?: Map<string, unknown>; noForward?: boolean } = {},
   ): void {
     let req: number | null = null;
     if (onDone !== null) {
@@ -167,7 +215,21 @@ export class HubCore {
     }
     for (const [node, list] of groups) {
       for (const items of chunks(list)) {
-        this.send(node, { t: "start", req, origin: this.self, items: items.map(itemOut), hops: 0, ensure });
+        const states = extra.states;
+        const msg: StartMsg = {
+          t: "start",
+          req,
+          origin: this.self,
+          items: items.map(itemOut),
+          hops: extra.noForward ? this.tuning.maxForwards : 0,
+          ensure,
+        };
+        if (states !== undefined && states.size > 0) {
+          const st: Array<[string, unknown]> = [];
+          for (const it of items) if (states.has(it.spec.id)) st.push([it.spec.id, states.get(it.spec.id)]);
+          if (st.length > 0) msg.states = st;
+        }
+        this.send(node, msg);
       }
     }
   }
@@ -175,7 +237,7 @@ export class HubCore {
   dispatchStop(ids: readonly string[], timeoutMs: number, onDone: ((r: StopResult) => void) | null): void {
     const groups = new Map<string, string[]>();
     for (const id of ids) {
-      const targets = new Set<string>([this.ownerOf(id)]);
+      const targets = new Set<string>(this.replicas(id));
       for (const np of this.registry.lookup(id)?.nodes ?? [])
         if (this.isMember(np.node)) targets.add(np.node);
       for (const n of targets) {
@@ -229,7 +291,15 @@ export class HubCore {
         if (this.members.get(msg.from) === msg.inc) this.peerGone(msg.from);
         return;
       case "delta":
-        if (this.isMember(msg.from) || this.pendingJoin.has(msg.from)) this.repl.onDelta(msg);
+        if (this.isMember(msg.from) || this.pendingJoin.has(msg.from)) {
+          const r = this.repl.onDelta(msg);
+          // Gossip: a node that learnt something new passes it on.
+          if (r === "applied" && this.strategies.synchronization.type === "gossip")
+            for (const n of this.syncTargets([msg.from])) this.send(n, msg);
+        }
+        return;
+      case "load":
+        if (this.members.has(msg.from)) this.loads.set(msg.from, msg.load);
         return;
       case "slice":
         if (this.isMember(msg.from) || this.pendingJoin.has(msg.from)) this.repl.onSlice(msg);
@@ -252,6 +322,7 @@ export class HubCore {
         this.topologyScheduled = false;
         return this.onTopology();
       case "$sync":
+        if (!this.quorum.check(this.members.size + 1) && !this.partitioned) return this.enterPartitioned();
         for (const n of this.registry.nodes()) {
           if (n !== this.self && !this.members.has(n) && !this.pendingJoin.has(n)) this.peerGone(n);
         }
@@ -262,7 +333,27 @@ export class HubCore {
         for (const p of this.membership.peers()) if (!this.members.has(p)) this.hello(p, true);
         return;
       case "$stop":
+        if (this.strategies.migration.type === "hotSwap" && this.members.size > 0 && !this.partitioned) {
+          // Not awaited: the hub keeps reading its mailbox (start answers) while it hands over.
+          void this.handOverAll()
+            .then(() => this.shutdown())
+            .then(msg.done);
+          return;
+        }
         return this.shutdown().then(msg.done);
+      case "$load": {
+        const load = measureLoad(this.children.size);
+        this.loads.set(this.self, load);
+        for (const n of this.members.keys()) this.send(n, { t: "load", from: this.self, load });
+        return;
+      }
+      case "$conflicts":
+        return this.resolveConflicts();
+      case "$quorum_reset": {
+        this.quorum.reset(msg.size ?? this.members.size + 1);
+        if (this.partitioned && this.quorum.check(this.members.size + 1)) this.leavePartitioned();
+        return;
+      }
     }
   }
 
@@ -271,11 +362,27 @@ export class HubCore {
     const forward = new Map<string, StartItem[]>();
     const ok: Array<[string, Pid]> = [];
     const failed: Array<[string, HubErrorReason, string | undefined]> = [];
+    const refuse: HubErrorReason | null = this.partitioned
+      ? "partitioned"
+      : this.stopping
+        ? "hub_stopped"
+        : null;
     for (const w of m.items) {
       const it = itemIn(w);
-      const owner = it.pinned ? this.self : this.ownerOf(it.spec.id);
+      if (refuse !== null) {
+        failed.push([it.spec.id, refuse, undefined]);
+        continue;
+      }
+      const owners = it.pinned ? [this.self] : this.replicas(it.spec.id);
+      const owner = owners[0] ?? this.self;
       const running = this.children.byId.get(it.spec.id);
-      if (owner !== this.self && m.hops < this.tuning.maxForwards && this.members.has(owner)) {
+      // Replicated children are started where asked (rebalance moves a misplaced copy).
+      if (
+        owners.length === 1 &&
+        owner !== this.self &&
+        m.hops < this.tuning.maxForwards &&
+        this.members.has(owner)
+      ) {
         const f = forward.get(owner);
         if (f === undefined) forward.set(owner, [it]);
         else f.push(it);
@@ -287,7 +394,8 @@ export class HubCore {
     for (const [to, items] of forward) {
       const ids = items.map((i) => i.spec.id);
       this.hooks.dispatch("startForwarded", { to, ids });
-      if (m.req === null) this.send(to, { ...m, items: items.map(itemOut), hops: m.hops + 1 });
+      if (m.req === null)
+        this.send(to, { ...m, items: items.map(itemOut), hops: m.hops + 1, states: m.states });
       else this.send(m.origin, { t: "forwarded", req: m.req, node: this.self, to, ids });
     }
     if (local.length > 0) {
@@ -295,12 +403,14 @@ export class HubCore {
       const started: Array<{ id: string; node: string; pid: Pid }> = [];
       for (const batch of chunks(local, this.tuning.startBatchSize)) {
         const outcomes = await this.children.startMany(batch);
+        if (m.states !== undefined) await this.receiveHandover(outcomes, m.states);
         outcomes.forEach((o, i) => {
           const it = batch[i]!;
           if ("pid" in o) {
             this.repl.put(o.id, { spec: it.spec, pid: o.pid, epoch: it.epoch });
             ok.push([o.id, o.pid]);
             started.push({ id: o.id, node: this.self, pid: o.pid });
+            this.signal(o.id, o.pid, true);
           } else failed.push([o.id, o.reason, o.detail]);
         });
         this.repl.flush();
@@ -351,6 +461,7 @@ export class HubCore {
     const d = this.children.onExit(msg.from, msg.reason);
     if (d.kind === "ignore") return;
     const child = d.child;
+    this.signalled.delete(child.spec.id);
     if (d.kind === "remove") {
       this.repl.remove(child.spec.id);
       this.repl.flush();
@@ -360,6 +471,7 @@ export class HubCore {
       if ("pid" in o) {
         this.children.record(child.spec, o.pid, child.epoch, child.pinned, child.restarts);
         this.repl.put(child.spec.id, { spec: child.spec, pid: o.pid, epoch: child.epoch });
+        this.signal(child.spec.id, o.pid, true);
       } else {
         this.logger.error(
           { hub: this.hubId, id: child.spec.id, reason: o.reason, detail: o.detail },
@@ -433,9 +545,15 @@ export class HubCore {
     for (const node of joined) this.members.set(node, joins.get(node)!);
     this.ring = new HashRing(members(), this.tuning.vnodes);
     const change = { joined, left, members: members() };
+    if (this.quorum.enabled) {
+      const healthy = this.quorum.update(members().length, left, joined);
+      if (!healthy && !this.partitioned) await this.enterPartitioned();
+      else if (healthy && this.partitioned) this.leavePartitioned();
+    }
     this.hooks.dispatch("preRedistribution", change);
-    const adopted = this.adopt(orphans);
+    const adopted = this.partitioned ? 0 : this.adopt(orphans);
     const migrated = await this.rebalance();
+    this.resignal();
     for (const n of joined) this.hooks.dispatch("postNodeJoin", { node: n });
     for (const n of left) this.hooks.dispatch("postNodeLeave", { node: n });
     this.hooks.dispatch("postRedistribution", {
@@ -453,11 +571,12 @@ export class HubCore {
     if (orphans.size === 0) return 0;
     const groups = new Map<string, StartItem[]>();
     for (const [id, e] of orphans) {
-      const owner = this.ownerOf(id);
       const item: StartItem = { spec: e.spec, epoch: e.epoch + 1, pinned: false };
-      const g = groups.get(owner);
-      if (g === undefined) groups.set(owner, [item]);
-      else g.push(item);
+      for (const owner of this.replicas(id)) {
+        const g = groups.get(owner);
+        if (g === undefined) groups.set(owner, [item]);
+        else g.push(item);
+      }
     }
     this.ensure(groups);
     return groups.get(this.self)?.length ?? 0;
@@ -472,55 +591,287 @@ export class HubCore {
       this.tuning.migrationTimeoutMs,
       (r) => {
         const retry = new Map<string, StartItem[]>();
+        let later = false;
         for (const e of r.errors) {
-          if (e.reason !== "node_down" && e.reason !== "node_receive_timeout") continue;
+          const refused = e.reason === "hub_stopped" || e.reason === "partitioned";
+          if (e.reason !== "node_down" && e.reason !== "node_receive_timeout" && !refused) continue;
           const it = byId.get(e.id);
           if (it === undefined || this.registry.exists(e.id) || !this.alive) continue;
+          if (refused) later = true;
           const owner = this.ownerOf(e.id);
           const g = retry.get(owner);
           if (g === undefined) retry.set(owner, [it]);
           else g.push(it);
         }
-        if (retry.size > 0) this.ensure(retry);
+        if (retry.size === 0) return;
+        // A refusing node (stopping, partitioned) is about to leave the ring: retry after a beat.
+        if (later) {
+          const t = setTimeout(() => {
+            if (this.alive) this.ensure(retry);
+          }, this.tuning.clusterEventDebounceMs + 50);
+          t.unref?.();
+        } else this.ensure(retry);
       },
       true,
     );
   }
 
-  /** Cold-swaps local children whose ring owner is another hub node; returns how many moved. */
+  /**
+   * Moves local children that are not on one of their replicas (ring owners) to them, by the
+   * migration strategy, and asks missing replicas of children that stay here to start; returns
+   * how many children left this node.
+   */
   private async rebalance(): Promise<number> {
+    if (this.partitioned || this.stopping) return 0;
     const moving = new Map<string, StartItem[]>();
+    const missing = new Map<string, StartItem[]>();
+    const leaving: string[] = [];
+    const add = (m: Map<string, StartItem[]>, node: string, it: StartItem) => {
+      const g = m.get(node);
+      if (g === undefined) m.set(node, [it]);
+      else g.push(it);
+    };
     for (const [id, c] of this.children.byId) {
-      if (c.pinned) continue;
-      const owner = this.ownerOf(id);
-      if (owner === this.self || !this.members.has(owner)) continue;
-      const g = moving.get(owner);
-      const item: StartItem = { spec: c.spec, epoch: c.epoch + 1, pinned: false };
-      if (g === undefined) moving.set(owner, [item]);
-      else g.push(item);
+      if (c.pinned || this.handingOver.has(id)) continue;
+      const replicas = this.replicas(id);
+      if (replicas.includes(this.self)) {
+        if (replicas.length === 1) continue;
+        const holders = new Set((this.registry.lookup(id)?.nodes ?? []).map((np) => np.node));
+        for (const n of replicas)
+          if (n !== this.self && !holders.has(n) && this.members.has(n))
+            add(missing, n, { spec: c.spec, epoch: c.epoch, pinned: false });
+        continue;
+      }
+      const targets = replicas.filter((n) => this.members.has(n));
+      if (targets.length === 0) continue;
+      leaving.push(id);
+      for (const n of targets) add(moving, n, { spec: c.spec, epoch: c.epoch + 1, pinned: false });
     }
-    if (moving.size === 0) return 0;
-    let n = 0;
-    for (const [to, items] of moving) {
-      await Promise.all(items.map((it) => this.children.stop(it.spec.id)));
-      for (const it of items) this.repl.remove(it.spec.id);
-      n += items.length;
+    if (missing.size > 0) this.ensure(missing);
+    if (leaving.length === 0) return 0;
+    if (this.strategies.migration.type === "hotSwap") {
+      await this.hotSwap(leaving, moving);
+      return leaving.length;
+    }
+    await Promise.all(leaving.map((id) => this.children.stop(id)));
+    for (const id of leaving) {
+      this.repl.remove(id);
+      this.signalled.delete(id);
+    }
+    for (const [to, items] of moving)
       this.hooks.dispatch("childrenMigrated", { to, ids: items.map((i) => i.spec.id) });
-    }
     this.repl.flush();
     this.ensure(moving);
-    return n;
+    return leaving.length;
+  }
+
+  /**
+   * Hot swap: the new instances start first, receiving the old ones' handover state inside
+   * their start; each old instance stops once its id started somewhere (confirmed by the start
+   * answer, which comes after the state was given to the new child). An id whose start failed
+   * or was not confirmed within `retentionMs` keeps running here (the next rebalance retries).
+   * Resolves when every id is settled.
+   */
+  private async hotSwap(ids: string[], groups: Map<string, StartItem[]>): Promise<void> {
+    const m = this.strategies.migration;
+    if (m.type !== "hotSwap") return;
+    for (const id of ids) this.handingOver.add(id);
+    const states = new Map<string, unknown>();
+    await Promise.all(
+      ids.map(async (id) => {
+        const c = this.children.byId.get(id);
+        if (c === undefined || !supportsHandover(this.behaviours.get(c.spec.behaviour))) return;
+        const s = await takeHandoverState(this.node, c.pid, m.handoverTimeoutMs);
+        if (s !== undefined) states.set(id, s.data);
+      }),
+    );
+    const pids = new Map(ids.map((id) => [id, this.children.byId.get(id)?.pid]));
+    await new Promise<void>((resolve) =>
+      this.dispatchStart(
+        groups,
+        m.retentionMs,
+        (r) => {
+          const ok = new Set(r.started.map((s) => s.id));
+          const moved: string[] = [];
+          for (const id of ids) {
+            this.handingOver.delete(id);
+            const c = this.children.byId.get(id);
+            if (!ok.has(id) || c === undefined || !c.pid.equals(pids.get(id) ?? c.pid)) continue;
+            void this.children.stop(id);
+            this.repl.remove(id);
+            this.signalled.delete(id);
+            moved.push(id);
+          }
+          this.repl.flush();
+          for (const [to, items] of groups) {
+            const here = items.map((i) => i.spec.id).filter((id) => moved.includes(id));
+            if (here.length > 0) this.hooks.dispatch("childrenMigrated", { to, ids: here });
+          }
+          resolve();
+        },
+        true,
+        { states, noForward: true },
+      ),
+    );
+  }
+
+  /** Graceful stop with hot swap: every local child goes to its owner on the ring without this node. */
+  private async handOverAll(): Promise<void> {
+    this.stopping = true;
+    const ring = new HashRing([...this.members.keys()], this.tuning.vnodes);
+    const groups = new Map<string, StartItem[]>();
+    const ids: string[] = [];
+    for (const [id, c] of this.children.byId) {
+      ids.push(id);
+      for (const n of replicasOf(ring, id, this.strategies.redundancy)) {
+        const it: StartItem = { spec: c.spec, epoch: c.epoch + 1, pinned: false };
+        const g = groups.get(n);
+        if (g === undefined) groups.set(n, [it]);
+        else g.push(it);
+      }
+    }
+    if (ids.length > 0) await this.hotSwap(ids, groups);
+  }
+
+  /** Gives handed-over states to freshly started children (before the start is answered). */
+  private async receiveHandover(
+    outcomes: ReadonlyArray<{ id: string; pid?: Pid }>,
+    states: Array<[string, unknown]>,
+  ): Promise<void> {
+    const byId = new Map(states);
+    const m = this.strategies.migration;
+    const timeout = m.type === "hotSwap" ? m.handoverTimeoutMs : 3000;
+    await Promise.all(
+      outcomes.map(async (o) => {
+        if (o.pid === undefined || !byId.has(o.id)) return;
+        const ok = await giveHandoverState(this.node, o.pid, byId.get(o.id), timeout);
+        this.hooks.dispatch("handoverReceived", { id: o.id, pid: o.pid, ok });
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------------ partition tolerance
+
+  /** Quorum lost: stop every local child (remembering it), refuse starts and stops. */
+  private async enterPartitioned(): Promise<void> {
+    this.partitioned = true;
+    this.hooks.dispatch("lockStateChanged", { locked: true, reason: "partition" });
+    this.logger.warn(
+      { hub: this.hubId, members: this.members.size + 1 },
+      "hub lost quorum: stopping its children",
+    );
+    const ids = [...this.children.byId.keys()];
+    for (const id of ids) {
+      const c = this.children.byId.get(id)!;
+      this.parked.set(id, { spec: c.spec, epoch: c.epoch, pinned: c.pinned });
+    }
+    await Promise.all(ids.map((id) => this.children.stop(id)));
+    for (const id of ids) {
+      this.repl.remove(id);
+      this.signalled.delete(id);
+    }
+    this.repl.flush();
+  }
+
+  /** Quorum back: restart (at their owners) the parked children nobody runs now. */
+  private leavePartitioned(): void {
+    this.partitioned = false;
+    this.hooks.dispatch("lockStateChanged", { locked: false, reason: "partition" });
+    const groups = new Map<string, StartItem[]>();
+    for (const [id, it] of this.parked) {
+      if (this.registry.exists(id)) continue;
+      const item: StartItem = {
+        spec: it.spec,
+        epoch: Math.max(it.epoch, this.registry.epochOf(id)) + 1,
+        pinned: false,
+      };
+      for (const n of this.replicas(id)) {
+        const g = groups.get(n);
+        if (g === undefined) groups.set(n, [item]);
+        else g.push(item);
+      }
+    }
+    this.parked.clear();
+    if (groups.size > 0) this.ensure(groups);
+  }
+
+  // ------------------------------------------------------------------ redundancy signals, epochs
+
+  /** Tells a local child its redundancy mode if it changed (or `force`, after a (re)start). */
+  private signal(id: string, pid: Pid, force = false): void {
+    const r = this.strategies.redundancy;
+    if (r.factor === 1 || r.signal === "none") return;
+    const mode = modeOf(r, this.replicas(id), this.self);
+    if (!force && this.signalled.get(id) === mode) return;
+    this.signalled.set(id, mode);
+    if (!wantsSignal(r, mode)) return;
+    const msg: RedundancySignal = { $hub: "redundancy", id, mode };
+    this.node.send(pid, msg);
+  }
+
+  /** After a topology change: re-signal every local child whose mode changed. */
+  private resignal(): void {
+    if (this.strategies.redundancy.factor === 1) return;
+    for (const [id, c] of this.children.byId) this.signal(id, c.pid);
+  }
+
+  /**
+   * The epoch rule: a local child that learns of a newer placement of its id stops. Newer means
+   * a higher epoch, or the same epoch on a smaller node name (every node decides the same way).
+   * With replication, a copy on a node outside the replicas stops when a replica runs the id
+   * with an epoch at least as high; replicas never stop each other.
+   */
+  private resolveConflicts(): void {
+    const ids = this.conflicts;
+    this.conflicts = null;
+    if (ids === null || this.partitioned) return;
+    let stopped = false;
+    for (const id of ids) {
+      const mine = this.children.byId.get(id);
+      if (mine === undefined || this.handingOver.has(id)) continue;
+      const replicas = this.replicas(id);
+      const replicated = replicas.length > 1;
+      if (replicated && replicas.includes(this.self)) continue;
+      for (const np of this.registry.lookup(id)?.nodes ?? []) {
+        if (np.node === this.self || !this.members.has(np.node)) continue;
+        const e = this.registry.sliceOf(np.node).get(id);
+        if (e === undefined) continue;
+        const wins = replicated
+          ? replicas.includes(np.node) && e.epoch >= mine.epoch
+          : e.epoch > mine.epoch || (e.epoch === mine.epoch && np.node < this.self);
+        if (!wins) continue;
+        void this.children.stop(id);
+        this.repl.remove(id);
+        this.signalled.delete(id);
+        this.hooks.dispatch("duplicateStopped", {
+          id,
+          winner: np.node,
+          epoch: e.epoch,
+          stoppedEpoch: mine.epoch,
+        });
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped) this.repl.flush();
   }
 
   private setLocked(locked: boolean): void {
     this.locked = locked;
-    this.hooks.dispatch("lockStateChanged", { locked });
+    this.hooks.dispatch("lockStateChanged", { locked, reason: "topology" });
   }
 
   private fireChanges(changes: RegistryChange[]): void {
     if (changes.length === 0) return;
     const h = this.hooks;
     for (const c of changes) {
+      if (c.kind !== "unregistered" && c.node !== this.self && this.children.byId.has(c.id)) {
+        if (this.conflicts === null) {
+          this.conflicts = new Set();
+          this.post({ t: "$conflicts" });
+        }
+        this.conflicts.add(c.id);
+      }
       if (c.kind === "registered") h.dispatch("childRegistered", { id: c.id, node: c.node, pid: c.pid });
       else if (c.kind === "unregistered") h.dispatch("childUnregistered", { id: c.id, node: c.node });
       else h.dispatch("pidUpdated", { id: c.id, node: c.node, pid: c.pid, previous: c.previous });

@@ -45,6 +45,15 @@ export interface StartMsg {
   items: WireItem[];
   hops: number;
   ensure: boolean;
+  /** Hot swap: handed-over state per child id, given to each child right after it starts. */
+  states?: Array<[string, unknown]>;
+}
+
+/** A node's measured load (load-aware distribution). */
+export interface LoadMsg {
+  t: "load";
+  from: string;
+  load: { children: number; lagMs: number; memory: number };
 }
 
 /** Answer to a start: what started here (id, pid) and what failed. */
@@ -117,7 +126,8 @@ export type HubWireMsg =
   | StoppedMsg
   | DeltaMsg
   | SliceMsg
-  | SyncReqMsg;
+  | SyncReqMsg
+  | LoadMsg;
 
 /** Messages the hub process sends itself or gets from its local handle. */
 export type HubLocalMsg =
@@ -126,7 +136,10 @@ export type HubLocalMsg =
   | { t: "$discover" }
   | { t: "$peer_up"; node: string }
   | { t: "$peer_down"; node: string }
-  | { t: "$stop"; done: () => void };
+  | { t: "$stop"; done: () => void }
+  | { t: "$load" }
+  | { t: "$conflicts" }
+  | { t: "$quorum_reset"; size?: number };
 
 const WIRE_TAGS: ReadonlySet<string> = new Set([
   "hello",
@@ -139,6 +152,7 @@ const WIRE_TAGS: ReadonlySet<string> = new Set([
   "delta",
   "slice",
   "syncreq",
+  "load",
 ]);
 
 /** Shape check for anything arriving from the wire: a tag we know and a string sender. */

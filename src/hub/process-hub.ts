@@ -35,9 +35,12 @@ import {
   type StopOptions,
 } from "./options.js";
 import { type NodePid, StartResult, type StopResult } from "./results.js";
+import { HubPartitionedError } from "./strategies/errors.js";
+import { type NodeLoad, placeByLoad } from "./strategies/load.js";
+import { type HubStrategyOptions, parseStrategies } from "./strategies/options.js";
 
 /** Options of `ProcessHub.start`. */
-export interface HubOptions extends Partial<HubTuning> {
+export interface HubOptions extends Partial<HubTuning>, HubStrategyOptions {
   /** The hub's id; nodes running the same id form one hub. Required. */
   hubId: string;
   /** The local node the hub runs on. @default the current node */
@@ -93,7 +96,8 @@ export class ProcessHub {
     let hubs = hubsByNode.get(node);
     if (hubs === undefined) hubsByNode.set(node, (hubs = new Map()));
     if (hubs.has(hubId)) throw new HubAlreadyStartedError(hubId, node.name);
-    const tuning = parseHubTuning(options);
+    const tuning = parseHubTuning(stripStrategies(options));
+    const strategies = parseStrategies(options);
     const logger = options.logger ?? node.logger ?? consoleLogger;
     const hooks = new HubHooks(logger);
     for (const [name, fns] of Object.entries(options.hooks ?? {})) {
@@ -101,7 +105,7 @@ export class ProcessHub {
         hooks.register(name as HubHookName, fn as HubHookHandler<HubHookName>);
     }
     const bmap = new Map(Object.entries(behaviours));
-    const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger);
+    const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger, strategies);
     const hub = new ProcessHub(core, bmap);
     const specs = childSpecs.map((s) => hub.prepare(s, undefined));
     const { pid } = node.spawnHandler(core.handle, () => core.init(pid), {
@@ -165,6 +169,25 @@ export class ProcessHub {
     return (options.includeLocal ? [this.core.self, ...others] : others).sort();
   }
 
+  /** True while this node has lost its partition-tolerance quorum (see `partition`). */
+  isPartitioned(): boolean {
+    return this.core.partitioned;
+  }
+
+  /**
+   * Majority / dynamic quorum: forget the largest hub size seen (and the down log) after an
+   * intended downsize; the new baseline is `size` (default: the hub's current size).
+   */
+  resetClusterSize(size?: number): void {
+    this.assertAlive();
+    this.core.post({ t: "$quorum_reset", size });
+  }
+
+  /** The nodes that should run `id` (its replicas under the redundancy strategy), owner first. */
+  replicasOf(id: string): string[] {
+    return this.core.replicas(id);
+  }
+
   /** The node that owns `id` on the current ring. */
   ownerOf(id: string): string {
     return this.core.ownerOf(id);
@@ -182,6 +205,7 @@ export class ProcessHub {
    */
   startChildren(specs: HubChildSpec[], options?: StartOptions): StartInitiated | Future<StartResult> {
     this.assertAlive();
+    this.assertQuorum();
     const o = parseStartOptions(options);
     if (!Array.isArray(specs) || specs.length === 0) throw new NoChildrenError();
     const seen = new Set<string>();
@@ -241,6 +265,7 @@ export class ProcessHub {
   /** Stops children wherever they run. An id no node runs is `not_found` in the result. */
   stopChildren(ids: string[], options?: StopOptions): StopInitiated | Future<StopResult> {
     this.assertAlive();
+    this.assertQuorum();
     const o = parseStopOptions(options);
     if (!Array.isArray(ids) || ids.length === 0) throw new NoChildrenError();
     const unique = [...new Set(ids)];
@@ -345,6 +370,10 @@ export class ProcessHub {
     if (!this.core.alive) throw new HubStoppedError(this.core.hubId);
   }
 
+  private assertQuorum(): void {
+    if (this.core.partitioned) throw new HubPartitionedError(this.core.hubId, this.core.self);
+  }
+
   private prepare(spec: HubChildSpec, metadata: StartOptions["metadata"]): NormalizedChildSpec {
     const n = normalizeChildSpec(spec);
     if (!this.behaviours.has(n.behaviour)) throw new UnknownBehaviourError(n.behaviour, n.id);
@@ -357,18 +386,40 @@ export class ProcessHub {
     mapping: Record<string, string> | undefined,
   ): Map<string, StartItem[]> {
     const groups = new Map<string, StartItem[]>();
+    const dist = this.core.strategies.distribution;
+    let byLoad: string[] | null = null;
+    let next = 0;
+    if (dist.type === "loadAware") {
+      const loads = new Map<string, NodeLoad>();
+      for (const n of [this.core.self, ...this.core.members.keys()])
+        loads.set(n, this.core.loads.get(n) ?? { children: 0, lagMs: 0, memory: 0 });
+      byLoad = placeByLoad(loads, specs.filter((s) => mapping?.[s.id] === undefined).length, dist.weights);
+    }
     for (const spec of specs) {
-      const pinnedTo = mapping?.[spec.id];
-      const node = pinnedTo ?? this.core.ownerOf(spec.id);
+      const pinnedTo = mapping?.[spec.id] ?? (byLoad !== null ? byLoad[next++] : undefined);
+      const nodes = pinnedTo !== undefined ? [pinnedTo] : this.core.replicas(spec.id);
       const item: StartItem = {
         spec,
         epoch: this.core.registry.epochOf(spec.id) + 1,
         pinned: pinnedTo !== undefined,
       };
-      const g = groups.get(node);
-      if (g === undefined) groups.set(node, [item]);
-      else g.push(item);
+      for (const node of nodes) {
+        const g = groups.get(node);
+        if (g === undefined) groups.set(node, [item]);
+        else g.push(item);
+      }
     }
     return groups;
   }
+}
+
+/** The hub tunables of `options` (strategy fields are parsed separately). */
+function stripStrategies(o: HubOptions): Partial<HubTuning> {
+  const { redundancy, partition, migration, synchronization, distribution, ...rest } = o;
+  void redundancy;
+  void partition;
+  void migration;
+  void synchronization;
+  void distribution;
+  return rest;
 }

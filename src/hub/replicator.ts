@@ -5,7 +5,7 @@
  * Incoming deltas and slice parts are applied to the local `HubRegistry` (see its header for why
  * this converges). Imports `hub-registry`, `messages`.
  */
-import type { HubRegistry, RegistryChange, SliceEntry } from "./hub-registry.js";
+import type { DeltaOutcome, HubRegistry, RegistryChange, SliceEntry } from "./hub-registry.js";
 import {
   CHUNK,
   chunks,
@@ -89,11 +89,12 @@ export class Replicator {
     });
   }
 
-  onDelta(m: DeltaMsg): void {
+  onDelta(m: DeltaMsg): DeltaOutcome {
     const changes: RegistryChange[] = [];
     const r = this.registry.applyDelta(m.from, m.inc, m.seq, m.up.map(entryIn), m.rm, changes);
     this.onChanges(changes);
     if (r === "gap") this.send(m.from, { t: "syncreq", from: this.self });
+    return r;
   }
 
   onSlice(m: SliceMsg): void {

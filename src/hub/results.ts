@@ -21,6 +21,7 @@ export interface NodePid {
  * - `node_down`: the node left the cluster before answering.
  * - `hub_stopped`: the hub on the target node stopped before answering.
  * - `start_failed`: the behaviour's start threw or its process exited during init (`detail`).
+ * - `partitioned`: the target node has lost its partition-tolerance quorum and refuses starts.
  */
 export type HubErrorReason =
   | "already_started"
@@ -29,7 +30,8 @@ export type HubErrorReason =
   | "node_receive_timeout"
   | "node_down"
   | "hub_stopped"
-  | "start_failed";
+  | "start_failed"
+  | "partitioned";
 
 /** A per-child, per-node failure. `node` is undefined when no node was ever asked. */
 export interface ChildError {

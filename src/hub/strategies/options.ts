@@ -1,0 +1,236 @@
+/**
+ * Strategy options of a hub: redundancy, partition tolerance, migration, synchronization and
+ * distribution, each a small tagged object with documented defaults, and `parseStrategies`, which
+ * validates them (throwing `InvalidOptionError` naming the bad field) and fills in defaults.
+ * Imports the root `errors`.
+ */
+import { InvalidOptionError } from "../../errors.js";
+
+/**
+ * Redundancy: how many nodes run each child.
+ * - `singularity` (default): one node, the ring owner.
+ * - `replication`: `factor` nodes (a number, or `"cluster"` for every hub node), the first
+ *   `factor` distinct members met walking the ring from the child's id. `mode` `activeActive`
+ *   (default) makes every replica active; `activePassive` makes the first one (the ring owner)
+ *   active and the others passive. `signal` picks which replicas get a `RedundancySignal`
+ *   message: `all` (default), `active`, `passive` or `none`.
+ */
+export type RedundancyStrategy =
+  | { type: "singularity" }
+  | {
+      type: "replication";
+      factor: number | "cluster";
+      mode?: "activeActive" | "activePassive";
+      signal?: "all" | "active" | "passive" | "none";
+    };
+
+/**
+ * Partition tolerance: what a node does when hub nodes disappear.
+ * - `divergence` (default): nothing; each side of a split keeps (and restarts) every child.
+ * - `static`: the node needs at least `quorumSize` hub nodes (itself included).
+ * - `dynamic`: the node needs `quorumPercent` % of the nodes it saw within the last `windowMs`
+ *   (nodes that left longer ago count as an intended scale-down).
+ * - `majority`: the node needs a strict majority of the largest hub it has seen (starting from
+ *   `initialClusterSize`); `ProcessHub.resetClusterSize()` forgets the maximum after an intended
+ *   downsize.
+ * Without quorum a node stops its hub children and refuses starts and stops (`partitioned`).
+ */
+export type PartitionStrategy =
+  | { type: "divergence" }
+  | { type: "static"; quorumSize: number }
+  | { type: "dynamic"; quorumPercent: number; windowMs?: number }
+  | { type: "majority"; initialClusterSize?: number };
+
+/**
+ * Migration: how a child moves to its new owner.
+ * - `coldSwap` (default): stop here, then start there (state is lost).
+ * - `hotSwap`: start there first, hand the state over (behaviours wrapped with
+ *   `withHandover`), then stop here once the new owner confirmed, or after `retentionMs`.
+ *   `handoverTimeoutMs` bounds asking the old child for its state. Graceful shutdown hands
+ *   every local child to its next owner the same way.
+ */
+export type MigrationStrategy =
+  | { type: "coldSwap" }
+  | { type: "hotSwap"; retentionMs?: number; handoverTimeoutMs?: number };
+
+/**
+ * Synchronization: how registry changes reach the other nodes.
+ * - `push` (default): every change is pushed to every hub node, plus the full-slice
+ *   anti-entropy every `syncIntervalMs` (a hub tunable).
+ * - `gossip`: changes go to `recipients` random nodes, and every node that applies a change
+ *   relays it to `recipients` more; the anti-entropy slice goes to `recipients` random nodes
+ *   every `intervalMs`. Fewer messages per change in large clusters, slower to converge.
+ */
+export type SyncStrategy = { type: "push" } | { type: "gossip"; recipients?: number; intervalMs?: number };
+
+/**
+ * Distribution: where new children go.
+ * - `consistentHashing` (default): the ring owner (see `hash-ring.ts`).
+ * - `guided` is per call (`childMapping`), with either strategy.
+ * - `loadAware`: a new child goes to the least-loaded hub node by measured load, reported by
+ *   every node every `reportIntervalMs` (rules in `load.ts`). Such children stay where they
+ *   were placed (like guided ones) until their node leaves.
+ */
+export type DistributionStrategy =
+  | { type: "consistentHashing" }
+  | {
+      type: "loadAware";
+      reportIntervalMs?: number;
+      weights?: { children?: number; lag?: number; memory?: number };
+    };
+
+/** All strategies of a hub, as given. */
+export interface HubStrategyOptions {
+  redundancy?: RedundancyStrategy;
+  partition?: PartitionStrategy;
+  migration?: MigrationStrategy;
+  synchronization?: SyncStrategy;
+  distribution?: DistributionStrategy;
+}
+
+/** The validated strategies, every default filled in. */
+export interface HubStrategies {
+  redundancy: {
+    factor: number | "cluster";
+    mode: "activeActive" | "activePassive";
+    signal: "all" | "active" | "passive" | "none";
+  };
+  partition:
+    | { type: "divergence" }
+    | { type: "static"; quorumSize: number }
+    | { type: "dynamic"; quorumPercent: number; windowMs: number }
+    | { type: "majority"; initialClusterSize: number };
+  migration: { type: "coldSwap" } | { type: "hotSwap"; retentionMs: number; handoverTimeoutMs: number };
+  synchronization: { type: "push" } | { type: "gossip"; recipients: number; intervalMs: number };
+  distribution:
+    | { type: "consistentHashing" }
+    | {
+        type: "loadAware";
+        reportIntervalMs: number;
+        weights: { children: number; lag: number; memory: number };
+      };
+}
+
+/** Defaults: singularity, divergence, cold swap, push, consistent hashing. */
+export const DEFAULT_STRATEGIES: Readonly<HubStrategies> = Object.freeze<HubStrategies>({
+  redundancy: { factor: 1, mode: "activeActive", signal: "all" },
+  partition: { type: "divergence" },
+  migration: { type: "coldSwap" },
+  synchronization: { type: "push" },
+  distribution: { type: "consistentHashing" },
+});
+
+/** Defaults of the optional fields. */
+export const STRATEGY_DEFAULTS = Object.freeze({
+  windowMs: 30_000,
+  initialClusterSize: 1,
+  retentionMs: 5000,
+  handoverTimeoutMs: 3000,
+  recipients: 3,
+  gossipIntervalMs: 5000,
+  reportIntervalMs: 1000,
+  weights: Object.freeze({ children: 0.5, lag: 0.3, memory: 0.2 }),
+});
+
+function posInt(field: string, v: unknown, min = 1): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min)
+    throw new InvalidOptionError(field, `an integer >= ${min}`, v);
+  return v;
+}
+
+function posNum(field: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
+    throw new InvalidOptionError(field, "a finite number > 0", v);
+  return v;
+}
+
+function shape(field: string, v: unknown, types: string[]): string {
+  if (typeof v !== "object" || v === null || !types.includes((v as { type?: string }).type ?? ""))
+    throw new InvalidOptionError(field, `an object with type ${types.map((t) => `"${t}"`).join(" | ")}`, v);
+  return (v as { type: string }).type;
+}
+
+/** Validates strategy options, filling in defaults. Throws `InvalidOptionError`. */
+export function parseStrategies(o: HubStrategyOptions = {}): HubStrategies {
+  const out: HubStrategies = { ...DEFAULT_STRATEGIES, redundancy: { ...DEFAULT_STRATEGIES.redundancy } };
+  if (o.redundancy !== undefined) {
+    const t = shape("redundancy", o.redundancy, ["singularity", "replication"]);
+    if (t === "replication") {
+      const r = o.redundancy as Extract<RedundancyStrategy, { type: "replication" }>;
+      const factor = r.factor === "cluster" ? "cluster" : posInt("redundancy.factor", r.factor);
+      const mode = r.mode ?? "activeActive";
+      if (mode !== "activeActive" && mode !== "activePassive")
+        throw new InvalidOptionError("redundancy.mode", '"activeActive" or "activePassive"', mode);
+      const signal = r.signal ?? "all";
+      if (!["all", "active", "passive", "none"].includes(signal))
+        throw new InvalidOptionError("redundancy.signal", '"all", "active", "passive" or "none"', signal);
+      out.redundancy = { factor, mode, signal };
+    }
+  }
+  if (o.partition !== undefined) {
+    const t = shape("partition", o.partition, ["divergence", "static", "dynamic", "majority"]);
+    const p = o.partition as Record<string, unknown>;
+    if (t === "static")
+      out.partition = { type: "static", quorumSize: posInt("partition.quorumSize", p.quorumSize) };
+    else if (t === "dynamic") {
+      const pct = p.quorumPercent;
+      if (typeof pct !== "number" || !(pct > 0 && pct <= 100))
+        throw new InvalidOptionError("partition.quorumPercent", "a number in (0, 100]", pct);
+      out.partition = {
+        type: "dynamic",
+        quorumPercent: pct,
+        windowMs: posNum("partition.windowMs", p.windowMs ?? STRATEGY_DEFAULTS.windowMs),
+      };
+    } else if (t === "majority") {
+      out.partition = {
+        type: "majority",
+        initialClusterSize: posInt(
+          "partition.initialClusterSize",
+          p.initialClusterSize ?? STRATEGY_DEFAULTS.initialClusterSize,
+        ),
+      };
+    }
+  }
+  if (o.migration !== undefined) {
+    const t = shape("migration", o.migration, ["coldSwap", "hotSwap"]);
+    const m = o.migration as Record<string, unknown>;
+    if (t === "hotSwap")
+      out.migration = {
+        type: "hotSwap",
+        retentionMs: posNum("migration.retentionMs", m.retentionMs ?? STRATEGY_DEFAULTS.retentionMs),
+        handoverTimeoutMs: posNum(
+          "migration.handoverTimeoutMs",
+          m.handoverTimeoutMs ?? STRATEGY_DEFAULTS.handoverTimeoutMs,
+        ),
+      };
+  }
+  if (o.synchronization !== undefined) {
+    const t = shape("synchronization", o.synchronization, ["push", "gossip"]);
+    const s = o.synchronization as Record<string, unknown>;
+    if (t === "gossip")
+      out.synchronization = {
+        type: "gossip",
+        recipients: posInt("synchronization.recipients", s.recipients ?? STRATEGY_DEFAULTS.recipients),
+        intervalMs: posNum("synchronization.intervalMs", s.intervalMs ?? STRATEGY_DEFAULTS.gossipIntervalMs),
+      };
+  }
+  if (o.distribution !== undefined) {
+    const t = shape("distribution", o.distribution, ["consistentHashing", "loadAware"]);
+    const d = o.distribution as Extract<DistributionStrategy, { type: "loadAware" }>;
+    if (t === "loadAware") {
+      const w = { ...STRATEGY_DEFAULTS.weights, ...(d.weights ?? {}) };
+      for (const [k, v] of Object.entries(w))
+        if (typeof v !== "number" || !(v >= 0))
+          throw new InvalidOptionError(`distribution.weights.${k}`, "a number >= 0", v);
+      out.distribution = {
+        type: "loadAware",
+        reportIntervalMs: posNum(
+          "distribution.reportIntervalMs",
+          d.reportIntervalMs ?? STRATEGY_DEFAULTS.reportIntervalMs,
+        ),
+        weights: w,
+      };
+    }
+  }
+  return out;
+}
