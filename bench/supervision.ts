@@ -169,6 +169,11 @@ export async function supervisionBench(scale = 1): Promise<Row[]> {
   ];
 }
 
+/** Entry point of `npm run bench` (`BENCH_SCALE` scales the child counts). */
+export function run(): Promise<Row[]> {
+  return supervisionBench(Number(process.env.BENCH_SCALE ?? "1"));
+}
+
 if (isMain(import.meta.url)) {
   const scale = Number(process.env.BENCH_SCALE ?? "1");
   printTable("Supervision", await supervisionBench(scale));

@@ -10,7 +10,7 @@
 import { startApplication } from "../src/application.js";
 import type { Logger } from "../src/logger.js";
 import { defaultNode, exit, Node, type Pid, setDefaultNode } from "../src/process/index.js";
-import { defineServer, GenServer, ok, reply } from "../src/server/index.js";
+import { defineServer, ok, reply } from "../src/server/index.js";
 import { childSpec } from "../src/supervision/child-spec.js";
 import { DynamicSupervisor } from "../src/supervision/dynamic-supervisor.js";
 import { Supervisor } from "../src/supervision/supervisor.js";
