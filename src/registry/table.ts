@@ -69,7 +69,8 @@ export class RegistryTable {
   alive = true;
   owner: Pid | undefined = undefined;
   readonly unique: boolean;
-  private readonly uniq: KeyMap<Entry>[] = [];
+  /** Unique keys map straight to the frozen `{pid, value}` view: a lookup touches one object. */
+  private readonly uniq: KeyMap<RegistryEntry>[] = [];
   private readonly dup: KeyMap<Set<Entry>>[] = [];
   private readonly holders = new Map<number, Holder>();
   private seq = 0;
@@ -90,7 +91,7 @@ export class RegistryTable {
     }
   }
 
-  private keyPart(key: unknown): KeyMap<Entry> {
+  private keyPart(key: unknown): KeyMap<RegistryEntry> {
     return this.partitions === 1 ? this.uniq[0]! : this.uniq[hashKey(key) % this.partitions]!;
   }
 
@@ -108,7 +109,7 @@ export class RegistryTable {
         this.dropHolder(held.pid);
       }
       const entry = this.add(pid, key, value);
-      part.set(key, entry);
+      part.set(key, entry.view);
     } else {
       const part = this.pidPart(pid);
       const entry = this.add(pid, key, value);
@@ -161,7 +162,7 @@ export class RegistryTable {
   private removeFromPart(e: Entry): void {
     if (this.unique) {
       const part = this.keyPart(e.key);
-      if (part.get(e.key) === e) part.delete(e.key);
+      if (part.get(e.key) === e.view) part.delete(e.key);
     } else {
       const part = this.pidPart(e.pid);
       const set = part.get(e.key);
@@ -187,15 +188,15 @@ export class RegistryTable {
 
   /** The live holder of a unique key. */
   whereis(key: unknown): Pid | undefined {
-    const e = this.keyPart(key).get(key);
-    if (e === undefined || !this.node.isAlive(e.pid)) return undefined;
-    return e.pid;
+    const v = this.keyPart(key).get(key);
+    if (v === undefined || !this.node.isAlive(v.pid)) return undefined;
+    return v.pid;
   }
 
   lookup(key: unknown): RegistryEntry[] {
     if (this.unique) {
-      const e = this.keyPart(key).get(key);
-      return e === undefined ? [] : [e.view];
+      const v = this.keyPart(key).get(key);
+      return v === undefined ? [] : [v];
     }
     return this.dupEntries(key).map((e) => e.view);
   }
@@ -236,12 +237,15 @@ export class RegistryTable {
   }
 
   updateValue(pid: Pid, key: unknown, fn: (old: unknown) => unknown): UpdateResult {
-    const e = this.keyPart(key).get(key);
-    if (e === undefined || !e.pid.equals(pid)) return { ok: false };
-    const old = e.view.value;
-    const next = fn(old);
+    const part = this.keyPart(key);
+    const v = part.get(key);
+    if (v === undefined || !v.pid.equals(pid)) return { ok: false };
+    const e = this.holders.get(pid.id)?.entries.find((x) => x.view === v);
+    if (e === undefined) return { ok: false };
+    const next = fn(v.value);
     e.view = Object.freeze({ pid, value: next });
-    return { ok: true, new: next, old };
+    part.set(e.key, e.view);
+    return { ok: true, new: next, old: v.value };
   }
 
   private notify(event: RegistryEvent): void {
