@@ -6,17 +6,18 @@
  * the same results and no message to the parent. `via(parent, id)` names a child for `GenServer`
  * calls. Imports `process`, `server`, and its own files.
  */
-import { currentNodeOrDefault, type Node } from "../../process/node.js";
-import { Pid } from "../../process/pid.js";
+import { currentNodeOrDefault } from "../../process/node.js";
+import type { Pid } from "../../process/pid.js";
 import { callOn } from "../../server/gen-server.js";
-import { isViaName, type ServerDest, type ViaName } from "../../server/protocol.js";
+import type { ServerDest, ViaName } from "../../server/protocol.js";
 import type { StoppedChildren } from "./child-record.js";
 import type { ChildRef, ParentChildSpec } from "./child-spec.js";
 import type { ChildrenTable } from "./children-table.js";
 import { ParentViaRegisterError } from "./errors.js";
 import * as lookups from "./lookups.js";
 import { PARENT_CALL } from "./parent-gen-server.js";
-import { parentOf, publishedTable } from "./parent-registry.js";
+import { parentOf } from "./parent-registry.js";
+import { localPid, tableOf } from "./registry-reader.js";
 import type { OkOrNotFound, ParentStartResult, ShutdownChildResult } from "./parent-state.js";
 
 /** A parent server: its pid, a local name, a name on a node, or a via-name. */
@@ -24,18 +25,6 @@ export type ParentDest = ServerDest<any>;
 
 const QUERY_TIMEOUT = 5000;
 const FOREVER = Number.POSITIVE_INFINITY;
-
-function localPid(node: Node, dest: ParentDest): Pid | undefined {
-  if (dest instanceof Pid) return node.isLocal(dest) ? dest : undefined;
-  if (isViaName(dest)) return dest.via.whereisName(dest.key);
-  return node.resolve(dest);
-}
-
-/** The shared table of a local parent with the registry on. */
-function table(node: Node, dest: ParentDest): ChildrenTable | undefined {
-  const pid = localPid(node, dest);
-  return pid === undefined ? undefined : publishedTable(pid);
-}
 
 function ask<T>(dest: ParentDest, name: string, arg: unknown, timeoutMs: number): Promise<T> {
   return callOn(currentNodeOrDefault(), dest, name, arg, timeoutMs) as Promise<T>;
@@ -49,7 +38,7 @@ function query<T>(
   arg: unknown,
   timeoutMs: number,
 ) {
-  const t = table(currentNodeOrDefault(), dest);
+  const t = tableOf(dest);
   return t !== undefined ? Promise.resolve(read(t)) : ask<T>(dest, name, arg, timeoutMs);
 }
 
@@ -83,7 +72,9 @@ export const ParentClient = {
     return query(parent, lookups.children, PARENT_CALL.children, undefined, timeoutMs);
   },
   childPid(parent: ParentDest, ref: ChildRef, timeoutMs = QUERY_TIMEOUT): Promise<lookups.ChildPidResult> {
-    return query(parent, (t) => lookups.childPid(t, ref), PARENT_CALL.childPid, ref, timeoutMs);
+    const t = tableOf(parent);
+    if (t !== undefined) return Promise.resolve(lookups.childPid(t, ref));
+    return ask(parent, PARENT_CALL.childPid, ref, timeoutMs);
   },
   childId(parent: ParentDest, pid: Pid, timeoutMs = QUERY_TIMEOUT): Promise<lookups.ChildIdResult> {
     return query(parent, (t) => lookups.childId(t, pid), PARENT_CALL.childId, pid, timeoutMs);

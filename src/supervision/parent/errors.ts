@@ -96,3 +96,13 @@ export class ParentViaRegisterError extends HubvisorError {
     );
   }
 }
+
+/** `ParentRegistry` was asked about a parent that publishes no table here (dead, remote, or registry off). */
+export class NoParentRegistryError extends HubvisorError {
+  constructor(readonly target: unknown) {
+    super(
+      "HV_ERR_NO_PARENT_REGISTRY",
+      `${show(target)} is not a live local parent started with registry: true`,
+    );
+  }
+}

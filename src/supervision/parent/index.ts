@@ -23,6 +23,7 @@ export {
   MissingDepsError,
   NonUniformShutdownGroupError,
   NotAParentError,
+  NoParentRegistryError,
   ParentViaRegisterError,
 } from "./errors.js";
 export type {
@@ -50,4 +51,5 @@ export {
   TOO_MANY_RESTARTS,
 } from "./parent-state.js";
 export { ParentSupervisor, type ParentSupervisorOptions, START_ERROR } from "./parent-supervisor.js";
+export { ParentRegistry } from "./registry-reader.js";
 export { RestartIntensity } from "./restart-intensity.js";

@@ -7,8 +7,10 @@ import {
   InvalidChildIdError,
   MissingDepsError,
   NonUniformShutdownGroupError,
+  NoParentRegistryError,
   Parent,
   ParentClient,
+  ParentRegistry,
   ParentGenServer,
   ParentSupervisor,
   type StoppedChildren,
@@ -292,5 +294,36 @@ describe("registry", () => {
     await GenServer.stop(withReg.pid);
     await GenServer.stop(without.pid);
     await expect(ParentClient.children(withReg.pid)).rejects.toMatchObject({ reason: "noproc" });
+  });
+
+  it("ParentRegistry reads the table synchronously, as ParentClient would answer; throws without a registry", async () => {
+    const spec = () => [
+      worker(node, "a", { deaths: [] }, { meta: 1 }),
+      worker(node, "b", { deaths: [] }, { type: "supervisor", bindsTo: ["a"] }),
+    ];
+    const reg = await ParentSupervisor.start(spec(), { registry: true, name: "reg-sup" });
+    const plain = await ParentSupervisor.start(spec());
+    if (!reg.ok || !plain.ok) throw new Error("start");
+    expect(ParentRegistry.has("reg-sup")).toBe(true);
+    expect(ParentRegistry.has(plain.pid)).toBe(false);
+    const a = ParentRegistry.childPid("reg-sup", "a");
+    expect(a).toEqual(await ParentClient.childPid(reg.pid, "a"));
+    expect(a.ok && ParentRegistry.childId(reg.pid, a.pid!)).toEqual({ ok: true, id: "a" });
+    expect(ParentRegistry.childMeta(reg.pid, "a")).toEqual({ ok: true, meta: 1 });
+    expect(ParentRegistry.countChildren(reg.pid)).toEqual(await ParentClient.countChildren(plain.pid));
+    expect(ParentRegistry.whichChildren(reg.pid).map((w) => [w.id, w.type])).toEqual(
+      (await ParentClient.whichChildren(plain.pid)).map((w) => [w.id, w.type]),
+    );
+    expect(ParentRegistry.getChildSpec(reg.pid, "zz")).toEqual(
+      await ParentClient.getChildSpec(plain.pid, "zz"),
+    );
+    expect(ParentRegistry.children(reg.pid).map((c) => c.id)).toEqual(["a", "b"]);
+    // changes are visible at once
+    await ParentClient.shutdownChild(reg.pid, "a");
+    expect(ParentRegistry.children(reg.pid)).toEqual([]);
+    expect(() => ParentRegistry.children(plain.pid)).toThrow(NoParentRegistryError);
+    await GenServer.stop(reg.pid);
+    expect(() => ParentRegistry.childPid(reg.pid, "a")).toThrow(NoParentRegistryError);
+    await GenServer.stop(plain.pid);
   });
 });
