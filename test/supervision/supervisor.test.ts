@@ -739,6 +739,49 @@ describe("Supervisor.restartChild", () => {
   });
 });
 
+describe("Supervisor extra return values (extra_return)", () => {
+  it("returns the info of a start from startChild and restartChild", async () => {
+    const sup = await startSup([]);
+    const spec: ChildSpec = {
+      id: "x",
+      start: async () => {
+        const r = await startWorker();
+        return r.ok ? { ...r, info: "extra" } : r;
+      },
+    };
+    expect(await Supervisor.startChild(sup, spec)).toMatchObject({ ok: true, info: "extra" });
+    await Supervisor.terminateChild(sup, "x");
+    expect(await Supervisor.restartChild(sup, "x")).toMatchObject({ ok: true, info: "extra" });
+    expect(typeof (await pidOf(sup, "x"))).toBe("object");
+  });
+});
+
+describe("Supervisor child start linking", () => {
+  it("links a child its start function did not link, and restarts it when it dies", async () => {
+    const sup = await startSup([{ id: "u", start: () => GenServer.start(Worker, undefined) }]);
+    const u = await livePid(sup, "u");
+    expect(defaultNode().processInfo(u)?.links).toContainEqual(sup);
+    crash(u);
+    await restartedPid(sup, "u", u);
+  });
+
+  it("sees a child that was already dead when its start returned as exited (noproc)", async () => {
+    let n = 0;
+    const sup = await startSup([
+      {
+        id: "d",
+        start: async () => {
+          const r = await GenServer.start(Worker, undefined);
+          if (r.ok && n++ === 0) defaultNode().exit(r.pid, "kill");
+          return r;
+        },
+      },
+    ]);
+    await expect.poll(async () => typeof (await pidOf(sup, "d")) === "object" && n === 2).toBe(true);
+    expect(alive((await pidOf(sup, "d")) as Pid)).toBe(true);
+  });
+});
+
 describe("Supervisor.deleteChild", () => {
   it("deletes a stopped child's spec; refuses running and unknown ones", async () => {
     const sup = await startSup([w("a")]);
