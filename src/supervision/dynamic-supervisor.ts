@@ -19,7 +19,7 @@ import type { Proc } from "../process/proc.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
 import { awaitExit, invokeStart, signalChild, stopChild } from "./child-lifecycle.js";
-import { type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
+import { type ChildSpec, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
 import {
   ChildSpecError,
   InvalidChildSpecError,
@@ -355,6 +355,24 @@ export const DynamicSupervisor = {
   /** `specs` counts restarting children too, `active` only running ones. */
   countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
     return supervisorCall(sup, "countChildren", undefined) as Promise<ChildCounts>;
+  },
+
+  /**
+   * A child spec starting a nested DynamicSupervisor (type `supervisor`, shutdown `infinity`);
+   * `overrides` may set any other spec field. Throws like `validateChildSpec`.
+   */
+  childSpec(
+    id: unknown,
+    options: DynamicSupervisorOptions = {},
+    overrides: Partial<Omit<ChildSpec, "id" | "start">> = {},
+  ): NormalizedChildSpec {
+    return validateChildSpec({
+      type: "supervisor",
+      modules: ["DynamicSupervisor"],
+      ...overrides,
+      id,
+      start: () => startDynamic(true, options, undefined, undefined),
+    });
   },
 
   /** Stops the supervisor (children first, concurrently) and waits until it is dead. */

@@ -10,7 +10,7 @@
 import { InvalidOptionError } from "../errors.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
-import type { ChildId, ChildSpec } from "./child-spec.js";
+import { type ChildId, type ChildSpec, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
 import type { SupervisorOptions, SupervisorStartOptions } from "./options.js";
 import type {
   ChildCounts,
@@ -149,6 +149,25 @@ export const Supervisor = {
   /** The kept spec with its defaults filled in. */
   getChildSpec(sup: ServerDest<unknown>, id: ChildId): Promise<GetChildSpecResult> {
     return supervisorCall(sup, "getChildSpec", id) as Promise<GetChildSpecResult>;
+  },
+
+  /**
+   * A child spec starting a nested Supervisor over `children` (type `supervisor`, shutdown
+   * `infinity`); `overrides` may set any other spec field. Throws like `validateChildSpec`.
+   */
+  childSpec(
+    id: ChildId,
+    children: readonly (ChildSpec | unknown)[],
+    options: SupervisorOptions,
+    overrides: Partial<Omit<ChildSpec, "id" | "start">> = {},
+  ): NormalizedChildSpec {
+    return validateChildSpec({
+      type: "supervisor",
+      modules: ["Supervisor"],
+      ...overrides,
+      id,
+      start: () => startSupervisor(true, children, options, undefined),
+    });
   },
 
   /**

@@ -9,6 +9,7 @@ import {
   InvalidSignificantError,
 } from "../../src/supervision/errors.js";
 import type { ChildInfo } from "../../src/supervision/results.js";
+import { DynamicSupervisor } from "../../src/supervision/dynamic-supervisor.js";
 import { Supervisor } from "../../src/supervision/supervisor.js";
 import {
   alive,
@@ -230,6 +231,23 @@ describe("Supervisor.startLink / start", () => {
     defaultNode().send(parent, "go");
     expect(await supDown).toBe("normal");
     expect(alive(child)).toBe(false);
+  });
+
+  it("builds nested supervisor specs with Supervisor.childSpec and DynamicSupervisor.childSpec", async () => {
+    const sup = await startSup([
+      Supervisor.childSpec("inner", [w("leaf")], { strategy: "one_for_one" }),
+      DynamicSupervisor.childSpec("pool", { maxChildren: 1 }),
+    ]);
+    expect(await Supervisor.getChildSpec(sup, "inner")).toMatchObject({
+      ok: true,
+      spec: { type: "supervisor", shutdown: "infinity", modules: ["Supervisor"] },
+    });
+    const inner = await livePid(sup, "inner");
+    expect(defaultNode().processInfo(inner)?.links).toContainEqual(sup);
+    expect((await Supervisor.whichChildren(inner)).map((c) => c.id)).toEqual(["leaf"]);
+    const pool = await livePid(sup, "pool");
+    expect((await DynamicSupervisor.startChild(pool, w("x"))).ok).toBe(true);
+    expect(await DynamicSupervisor.startChild(pool, w("y"))).toEqual({ ok: false, error: "max_children" });
   });
 
   it("runs nested supervisors", async () => {
