@@ -551,6 +551,8 @@ export class HubCore {
       else if (healthy && this.partitioned) this.leavePartitioned();
     }
     this.hooks.dispatch("preRedistribution", change);
+    if (this.partitioned)
+      for (const [id, e] of orphans) this.parked.set(id, { spec: e.spec, epoch: e.epoch, pinned: false });
     const adopted = this.partitioned ? 0 : this.adopt(orphans);
     const migrated = await this.rebalance();
     this.resignal();
@@ -650,7 +652,8 @@ export class HubCore {
     if (missing.size > 0) this.ensure(missing);
     if (leaving.length === 0) return 0;
     if (this.strategies.migration.type === "hotSwap") {
-      await this.hotSwap(leaving, moving);
+      // Not awaited: the start answers it waits for arrive through this process's mailbox.
+      void this.hotSwap(leaving, moving);
       return leaving.length;
     }
     await Promise.all(leaving.map((id) => this.children.stop(id)));
@@ -833,7 +836,7 @@ export class HubCore {
       const replicated = replicas.length > 1;
       if (replicated && replicas.includes(this.self)) continue;
       for (const np of this.registry.lookup(id)?.nodes ?? []) {
-        if (np.node === this.self || !this.members.has(np.node)) continue;
+        if (np.node === this.self || !(this.members.has(np.node) || this.pendingJoin.has(np.node))) continue;
         const e = this.registry.sliceOf(np.node).get(id);
         if (e === undefined) continue;
         const wins = replicated

@@ -1,0 +1,152 @@
+/**
+ * Test harness of the hub strategy tests: hubs on a `MemoryNetwork` (partition, heal, kill,
+ * pause) with per-hub strategy options, and `placementProblem`, the generalised invariant:
+ * every id runs exactly on its replicas (or, for placed children, exactly once), no pid is dead,
+ * and every registry is identical.
+ */
+import { expect } from "vitest";
+import { Cluster } from "../../../src/cluster/index.js";
+import { clusterMembership } from "../../../src/hub/membership.js";
+import { type HubOptions, ProcessHub } from "../../../src/hub/process-hub.js";
+import { withHandover } from "../../../src/hub/strategies/handover.js";
+import { isRedundancySignal, type RedundancyMode } from "../../../src/hub/strategies/redundancy.js";
+import { silentLogger } from "../../../src/logger.js";
+import { Node } from "../../../src/process/node.js";
+import { defineServer, noreply, ok, reply } from "../../../src/server/index.js";
+import { MemoryNetwork } from "../../../src/transports/memory/index.js";
+
+interface StatefulProtocol {
+  calls: { get(): number; add(n: number): number; mode(): RedundancyMode | null };
+  casts: Record<string, never>;
+}
+
+interface StatefulState {
+  n: number;
+  mode: RedundancyMode | null;
+}
+
+/** A counter that records its redundancy mode and hands its count over on hot swap. */
+export const stateful = withHandover(
+  defineServer<StatefulProtocol>()({
+    name: "stateful",
+    init: (start: number | null) => ok<StatefulState>({ n: start ?? 0, mode: null }),
+    handleCall: {
+      get: (_a, s) => reply(s.n, s),
+      add: (n, s) => reply(s.n + n, { ...s, n: s.n + n }),
+      mode: (_a, s) => reply(s.mode, s),
+    },
+    handleInfo: (m, s) => noreply(isRedundancySignal(m) ? { ...s, mode: m.mode } : s),
+  }),
+  {
+    prepareHandoverState: (s: StatefulState) => s.n,
+    receiveHandoverState: (n, s: StatefulState) => ({ ...s, n: n as number }),
+  },
+);
+
+export const behaviours = { stateful };
+
+export function specs(n: number, prefix = "c") {
+  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, behaviour: "stateful" }));
+}
+
+export class StrategyHarness {
+  readonly network: MemoryNetwork;
+  readonly hubs = new Map<string, ProcessHub>();
+  private readonly clusters = new Map<string, Cluster>();
+  private static seq = 0;
+  private readonly name = `strat${StrategyHarness.seq++}`;
+
+  constructor(
+    readonly options: Partial<HubOptions> = {},
+    networkOptions: { timeoutMs?: number; random?: () => number } = {},
+  ) {
+    this.network = new MemoryNetwork({ timeoutMs: 60, ...networkOptions });
+  }
+
+  async add(name: string, extra: Partial<HubOptions> = {}): Promise<ProcessHub> {
+    const node = new Node({ name, logger: silentLogger });
+    const cluster = await Cluster.join({
+      node,
+      cluster: this.name,
+      transport: this.network.transport(),
+      logger: silentLogger,
+    });
+    this.clusters.set(name, cluster);
+    const hub = ProcessHub.start({
+      hubId: "strat",
+      node,
+      membership: clusterMembership(cluster),
+      behaviours,
+      logger: silentLogger,
+      clusterEventDebounceMs: 5,
+      syncIntervalMs: 200,
+      discoverIntervalMs: 100,
+      ...this.options,
+      ...extra,
+    });
+    this.hubs.set(name, hub);
+    return hub;
+  }
+
+  kill(name: string): void {
+    this.hubs.delete(name);
+    this.clusters.delete(name);
+    this.network.kill(name);
+  }
+
+  /** Waits until each listed group of hubs knows exactly its own members. */
+  async formed(groups: string[][] = [[...this.hubs.keys()]], timeout = 5000): Promise<void> {
+    await expect
+      .poll(
+        () =>
+          groups.every((g) => {
+            const want = [...g].sort().join();
+            return g.every((n) => this.hubs.get(n)?.nodes({ includeLocal: true }).join() === want);
+          }),
+        { timeout },
+      )
+      .toBe(true);
+  }
+
+  /** What is wrong with the placement of `ids` over `names` (default: all hubs), or "ok". */
+  placementProblem(ids: readonly string[], names = [...this.hubs.keys()], placed = false): string {
+    const hubs = names.map((n) => this.hubs.get(n)!);
+    const ref = hubs[0]!;
+    const digest = ref.registryDigest();
+    for (const h of hubs) if (h.registryDigest() !== digest) return `registry of ${h.node.name} differs`;
+    if (ref.registryDump().size !== ids.length)
+      return `registry holds ${ref.registryDump().size}, want ${ids.length}`;
+    let want = 0;
+    for (const id of ids) {
+      const l = ref.childLookup(id);
+      if (l === undefined) return `${id} missing`;
+      const nodes = l.nodes.map((p) => p.node).sort();
+      if (placed) {
+        if (nodes.length !== 1) return `${id} runs ${nodes.length} times`;
+      } else {
+        const replicas = [...ref.replicasOf(id)].sort();
+        if (nodes.join() !== replicas.join()) return `${id} on ${nodes.join()}, replicas ${replicas.join()}`;
+      }
+      want += nodes.length;
+      for (const { node, pid } of l.nodes) {
+        const host = this.hubs.get(node);
+        if (host === undefined || !host.node.isAlive(pid)) return `${id}'s pid ${pid} is not alive`;
+      }
+    }
+    let live = 0;
+    for (const h of hubs) live += h.localChildren().size;
+    if (live !== want) return `${live} local children, want ${want}`;
+    return "ok";
+  }
+
+  async converged(ids: readonly string[], names?: string[], placed = false, timeout = 10_000): Promise<void> {
+    await expect.poll(() => this.placementProblem(ids, names, placed), { timeout, interval: 20 }).toBe("ok");
+  }
+
+  async close(): Promise<void> {
+    for (const h of this.hubs.values()) await h.stop().catch(() => {});
+    for (const c of this.clusters.values()) await c.leave().catch(() => {});
+    this.hubs.clear();
+    this.clusters.clear();
+  }
+}
