@@ -41,7 +41,10 @@ export function invokeStart<T>(
 ): T | Promise<T> {
   let r: unknown;
   try {
-    r = node.runAs(sup.pid, () => (extra.length === 0 ? start() : start(...extra)));
+    r =
+      extra.length === 0
+        ? node.runAs(sup.pid, start as () => unknown)
+        : node.runAs(sup.pid, () => start(...extra));
   } catch (e) {
     return then({ ok: false, error: e });
   }
