@@ -43,17 +43,27 @@ export function isRegistryEvent(msg: unknown): msg is RegistryEvent {
   );
 }
 
+/** One registration. A process's entries form a chain, newest first, starting in `holders`. */
 interface Entry {
   readonly key: unknown;
   readonly pid: Pid;
   readonly seq: number;
   view: RegistryEntry;
+  next: Entry | null;
 }
 
-/** The entries one process holds in one registry. Kept while the process lives: its exit hook stays installed. */
-interface Holder {
-  readonly pid: Pid;
-  entries: Entry[];
+/**
+ * Marks a process that holds no entry any more but keeps its exit hook (hooks cannot be removed,
+ * so a process that registers again must not get a second one).
+ */
+const NO_ENTRIES = null;
+type Chain = Entry | typeof NO_ENTRIES;
+
+/** The entries of a chain in registration order. */
+function chainToArray(head: Chain): Entry[] {
+  const out: Entry[] = [];
+  for (let e = head; e !== null; e = e.next) out.push(e);
+  return out.reverse();
 }
 
 function sameKey(a: unknown, b: unknown): boolean {
@@ -72,7 +82,8 @@ export class RegistryTable {
   /** Unique keys map straight to the frozen `{pid, value}` view: a lookup touches one object. */
   private readonly uniq: KeyMap<RegistryEntry>[] = [];
   private readonly dup: KeyMap<Set<Entry>>[] = [];
-  private readonly holders = new Map<number, Holder>();
+  /** Per registered process (by pid number): its newest entry, or `NO_ENTRIES`. */
+  private readonly holders = new Map<number, Chain>();
   private seq = 0;
   private entryCount = 0;
 
@@ -124,33 +135,36 @@ export class RegistryTable {
   }
 
   private add(pid: Pid, key: unknown, value: unknown): Entry {
-    let holder = this.holders.get(pid.id);
-    if (holder === undefined || !holder.pid.equals(pid)) {
-      if (!this.node.onExit(pid, this.onHolderExit)) throw new NoProcError(pid);
-      holder = { pid, entries: [] };
-      this.holders.set(pid.id, holder);
-    }
-    const entry: Entry = { key, pid, seq: this.seq++, view: Object.freeze({ pid, value }) };
-    holder.entries.push(entry);
+    const head = this.holders.get(pid.id);
+    if (head === undefined && !this.node.onExit(pid, this.onHolderExit)) throw new NoProcError(pid);
+    const entry: Entry = {
+      key,
+      pid,
+      seq: this.seq++,
+      view: Object.freeze({ pid, value }),
+      next: head ?? null,
+    };
+    this.holders.set(pid.id, entry);
     this.entryCount++;
     return entry;
   }
 
   /** Removes `pid`'s entries under `key` (all of them: a duplicate key may be held many times). */
   unregister(pid: Pid, key: unknown, pattern?: ValuePattern): number {
-    const holder = this.holders.get(pid.id);
+    const head = this.holders.get(pid.id);
     let removed = 0;
-    if (holder?.pid.equals(pid)) {
-      const kept: Entry[] = [];
-      for (const e of holder.entries) {
+    if (head?.pid.equals(pid)) {
+      let kept: Chain = null;
+      for (const e of chainToArray(head)) {
         if (sameKey(e.key, key) && (pattern === undefined || matchesPattern(pattern, e.view.value))) {
           this.removeFromPart(e);
           removed++;
         } else {
-          kept.push(e);
+          e.next = kept;
+          kept = e;
         }
       }
-      holder.entries = kept;
+      this.holders.set(pid.id, kept);
       this.entryCount -= removed;
     }
     if (this.listeners.length > 0 && (pattern === undefined || removed > 0)) {
@@ -179,11 +193,13 @@ export class RegistryTable {
   };
 
   private dropHolder(pid: Pid): void {
-    const holder = this.holders.get(pid.id);
-    if (holder === undefined || !holder.pid.equals(pid)) return;
+    const head = this.holders.get(pid.id);
+    if (head === undefined || (head !== null && !head.pid.equals(pid))) return;
     this.holders.delete(pid.id);
-    for (const e of holder.entries) this.removeFromPart(e);
-    this.entryCount -= holder.entries.length;
+    for (let e = head; e !== null; e = e.next) {
+      this.removeFromPart(e);
+      this.entryCount--;
+    }
   }
 
   /** The live holder of a unique key. */
@@ -219,16 +235,16 @@ export class RegistryTable {
   }
 
   keysOf(pid: Pid): unknown[] {
-    const holder = this.holders.get(pid.id);
-    if (holder === undefined || !holder.pid.equals(pid)) return [];
-    return holder.entries.map((e) => e.key);
+    const head = this.holders.get(pid.id);
+    if (head == null || !head.pid.equals(pid)) return [];
+    return chainToArray(head).map((e) => e.key);
   }
 
   valuesOf(key: unknown, pid: Pid): unknown[] {
-    const holder = this.holders.get(pid.id);
-    if (holder === undefined || !holder.pid.equals(pid)) return [];
+    const head = this.holders.get(pid.id);
+    if (head == null || !head.pid.equals(pid)) return [];
     const out: unknown[] = [];
-    for (const e of holder.entries) if (sameKey(e.key, key)) out.push(e.view.value);
+    for (const e of chainToArray(head)) if (sameKey(e.key, key)) out.push(e.view.value);
     return out;
   }
 
@@ -240,8 +256,9 @@ export class RegistryTable {
     const part = this.keyPart(key);
     const v = part.get(key);
     if (v === undefined || !v.pid.equals(pid)) return { ok: false };
-    const e = this.holders.get(pid.id)?.entries.find((x) => x.view === v);
-    if (e === undefined) return { ok: false };
+    let e = this.holders.get(pid.id) ?? null;
+    while (e !== null && e.view !== v) e = e.next;
+    if (e === null) return { ok: false };
     const next = fn(v.value);
     e.view = Object.freeze({ pid, value: next });
     part.set(e.key, e.view);
@@ -272,6 +289,6 @@ export class RegistryTable {
     this.entryCount = 0;
     if (from === undefined) return;
     const signal = reason === "kill" ? "killed" : reason;
-    for (const h of holders) if (h.entries.length > 0) this.node.exit(h.pid, signal, from);
+    for (const h of holders) if (h !== null) this.node.exit(h.pid, signal, from);
   }
 }
