@@ -274,7 +274,8 @@ export class Node {
     const statuses = ["idle", "suspended", "running", "waiting"] as const;
     return {
       pid: p.pid,
-      status: statuses[p.status as 0 | 1 | 2 | 3],
+      // A handler process is `idle` between messages but `running` while its handler runs.
+      status: p === currentProc && p.status === Status.Idle ? "running" : statuses[p.status as 0 | 1 | 2 | 3],
       mailboxLength: p.mailboxLength,
       links: p.links === null ? [] : [...p.links.values()],
       monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((m) => m.target),
@@ -296,8 +297,9 @@ export class Node {
 
   private registerProc(name: string, p: Proc): void {
     const holder = this.names.get(name);
-    if (holder !== undefined && holder !== p) throw new NameTakenError(name, holder.pid);
-    if (p.name !== undefined && p.name !== name) throw new NameTakenError(p.name, p.pid);
+    // Registering again, even the same name for the same process, is a conflict (Erlang's badarg).
+    if (holder !== undefined) throw new NameTakenError(name, holder.pid);
+    if (p.name !== undefined) throw new NameTakenError(p.name, p.pid);
     this.names.set(name, p);
     p.name = name;
   }

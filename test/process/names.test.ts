@@ -38,6 +38,14 @@ describe("Node.register", () => {
     expect(node.whereis("two")).toBeUndefined();
   });
 
+  it("throws NameTakenError when the same name is registered again for the same process", () => {
+    const node = newNode();
+    const a = idle(node);
+    node.register("db", a);
+    expect(() => node.register("db", a)).toThrow(NameTakenError);
+    expect(node.whereis("db")).toBe(a);
+  });
+
   it("throws NoProcError for a dead pid", () => {
     const node = newNode();
     const a = idle(node);

@@ -178,6 +178,17 @@ describe("Node.processInfo", () => {
     expect(node.processInfo(pid)).toMatchObject({ status: "idle", behaviour: "doubler", mailboxLength: 0 });
   });
 
+  it("reports running for a handler process asking about itself while it handles a message", async () => {
+    const node = newNode();
+    const statuses: unknown[] = [];
+    const { pid } = node.spawnHandler(() => {
+      statuses.push(node.processInfo(pid)?.status);
+    }, null);
+    node.send(pid, "who am I");
+    await expect.poll(() => statuses).toEqual(["running"]);
+    expect(node.processInfo(pid)?.status).toBe("idle");
+  });
+
   it("reports suspended for a handler process awaiting a promise", async () => {
     const node = newNode();
     let release: () => void = () => {};
