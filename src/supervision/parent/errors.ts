@@ -106,3 +106,16 @@ export class NoParentRegistryError extends HubvisorError {
     );
   }
 }
+
+/** `startAllChildren` could not start a child (`reason` is what its start failed with). */
+export class ChildStartFailedError extends HubvisorError {
+  constructor(
+    readonly id: unknown,
+    readonly reason: unknown,
+  ) {
+    super(
+      "HV_ERR_PARENT_CHILD_START_FAILED",
+      `Error starting the child ${typeof id === "string" ? id : show(id)}: ${reason instanceof Error ? reason.message : show(reason)}`,
+    );
+  }
+}

@@ -18,6 +18,7 @@ export { type ParentDest, ParentClient } from "./client.js";
 export {
   BadStartReturnError,
   ChildAlreadyStartedError,
+  ChildStartFailedError,
   InvalidChildIdError,
   InvalidParentChildSpecError,
   MissingDepsError,
@@ -35,15 +36,15 @@ export type {
   ParentChildInfo,
 } from "./lookups.js";
 export { DEFAULT_PARENT_OPTIONS, type ParentOptions, parseParentOptions } from "./options.js";
-export { Parent } from "./parent.js";
+export { Parent, startAllChildren } from "./parent.js";
 export {
   defineParentServer,
   ParentGenServer,
   type ParentServerBehaviour,
   type ParentServerOptions,
 } from "./parent-gen-server.js";
+export type { OkOrNotFound } from "./parent-queries.js";
 export {
-  type OkOrNotFound,
   type ParentEvent,
   type ParentStartResult,
   ParentState,

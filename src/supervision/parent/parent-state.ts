@@ -22,6 +22,7 @@ import {
 import { ChildrenTable } from "./children-table.js";
 import { ChildAlreadyStartedError, MissingDepsError, NonUniformShutdownGroupError } from "./errors.js";
 import * as lookups from "./lookups.js";
+import { type OkOrNotFound, ParentQueries } from "./parent-queries.js";
 import { ChildTimeoutMessage, RestartRetryMessage, StoppedReportMessage } from "./messages.js";
 import type { ParsedParentOptions } from "./options.js";
 import { RestartIntensity } from "./restart-intensity.js";
@@ -47,11 +48,12 @@ export type ParentStartResult =
 /** What `handleMessage` did with a parent message. */
 export type ParentEvent = { type: "ignore" } | { type: "stoppedChildren"; stopped: StoppedChildren };
 
-export type OkOrNotFound = { ok: true } | lookups.NotFound;
 export type ShutdownChildResult = { ok: true; stopped: StoppedChildren } | lookups.NotFound;
 
 const IGNORE: ParentEvent = Object.freeze({ type: "ignore" }) as ParentEvent;
 const OK = Object.freeze({ ok: true }) as { ok: true };
+
+export type { OkOrNotFound };
 
 interface Exit {
   pid: Pid | undefined;
@@ -62,9 +64,7 @@ function stoppedEvent(stopped: StoppedChildren | null): ParentEvent {
   return stopped === null || stopped.size === 0 ? IGNORE : { type: "stoppedChildren", stopped };
 }
 
-export class ParentState {
-  /** The children; with the registry on, clients read it directly. @internal */
-  readonly table = new ChildrenTable();
+export class ParentState extends ParentQueries {
   private readonly intensity: RestartIntensity;
 
   constructor(
@@ -73,6 +73,7 @@ export class ParentState {
     readonly pid: Pid,
     readonly options: ParsedParentOptions,
   ) {
+    super(new ChildrenTable());
     this.intensity = new RestartIntensity(options.maxRestarts, options.maxSeconds);
   }
 
@@ -383,41 +384,5 @@ export class ParentState {
     if (records.length === 0) return IGNORE;
     await this.recordRestart(msg.failed.filter((r) => this.table.has(r)));
     return stoppedEvent(await this.startRecords(records));
-  }
-
-  // ------------------------------------------------------------------ lookups
-
-  /** Children in startup order, including those not running (pid undefined). */
-  children(): lookups.ParentChildInfo[] {
-    return lookups.children(this.table);
-  }
-  childPid(ref: ChildRef): lookups.ChildPidResult {
-    return lookups.childPid(this.table, ref);
-  }
-  childId(pid: Pid): lookups.ChildIdResult {
-    return lookups.childId(this.table, pid);
-  }
-  childMeta(ref: ChildRef): lookups.ChildMetaResult {
-    return lookups.childMeta(this.table, ref);
-  }
-  /** Replaces a child's meta with `fn(meta)` (until its next restart). */
-  updateChildMeta(ref: ChildRef, fn: (meta: unknown) => unknown): OkOrNotFound {
-    const r = this.table.find(ref);
-    if (r === undefined) return lookups.NOT_FOUND;
-    r.meta = fn(r.meta);
-    return OK;
-  }
-  whichChildren(): lookups.WhichChild[] {
-    return lookups.whichChildren(this.table);
-  }
-  countChildren(): lookups.ChildCounts {
-    return lookups.countChildren(this.table);
-  }
-  getChildSpec(ref: ChildRef): lookups.ChildSpecResult {
-    return lookups.getChildSpec(this.table, ref);
-  }
-  /** Number of children (running or not). */
-  get size(): number {
-    return this.table.size;
   }
 }

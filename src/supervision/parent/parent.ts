@@ -10,8 +10,8 @@
 import { currentNodeOrDefault, type Node, type ProcessContext } from "../../process/node.js";
 import { Pid } from "../../process/pid.js";
 import type { StoppedChildren } from "./child-record.js";
-import type { ChildRef, ParentChildSpec } from "./child-spec.js";
-import { NotAParentError } from "./errors.js";
+import { type ChildRef, type ParentChildSpec, parentChildSpec } from "./child-spec.js";
+import { ChildStartFailedError, NotAParentError } from "./errors.js";
 import { type ParentOptions, parseParentOptions } from "./options.js";
 import { parentOf, registerParent } from "./parent-registry.js";
 import { ParentState } from "./parent-state.js";
@@ -22,6 +22,30 @@ export function initializeParent(node: Node, pid: Pid, options: ParentOptions = 
   node.trapExit(true, pid);
   registerParent(state);
   return state;
+}
+
+/**
+ * Starts `specs` in order (`Parent.start_all_children!`). On the first failure the children this
+ * call started are shut down (reverse order), the rest skipped, and `ChildStartFailedError`
+ * thrown. Resolves the pids (undefined for ignored children).
+ */
+export async function startAllChildren(
+  state: ParentState,
+  specs: ParentChildSpec[],
+): Promise<Array<Pid | undefined>> {
+  const pids: Array<Pid | undefined> = [];
+  for (const spec of specs) {
+    const r = await state.startChild(spec);
+    if (!r.ok) {
+      for (let i = pids.length - 1; i >= 0; i--) {
+        const pid = pids[i];
+        if (pid !== undefined && state.childId(pid).ok) await state.shutdownChild(pid);
+      }
+      throw new ChildStartFailedError((spec as { id?: unknown } | null)?.id, r.error);
+    }
+    pids.push(r.pid);
+  }
+  return pids;
 }
 
 function current(): ParentState {
@@ -58,7 +82,11 @@ export const Parent = {
   isParent(): boolean {
     return parentOf(currentNodeOrDefault().self()) !== undefined;
   },
+  /** A frozen Parent child spec for a GenServer behaviour (see `parentChildSpec`). */
+  childSpec: parentChildSpec,
   handleMessage: (msg: unknown) => current().handleMessage(msg),
+  /** `startAllChildren` on the running parent (see the function of that name). */
+  startAllChildren: (specs: ParentChildSpec[]) => startAllChildren(current(), specs),
   startChild: (spec: ParentChildSpec) => current().startChild(spec),
   shutdownChild: (ref: ChildRef) => current().shutdownChild(ref),
   restartChild: (ref: ChildRef) => current().restartChild(ref),

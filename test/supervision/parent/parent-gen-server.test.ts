@@ -8,9 +8,11 @@ import {
   ParentGenServer,
   ParentSupervisor,
   START_ERROR,
+  startAllChildren,
+  ChildStartFailedError,
   type StoppedChildren,
 } from "../../../src/supervision/parent/index.js";
-import { type Captured, freshNode, worker } from "./helpers.js";
+import { type Captured, freshNode, Worker, worker } from "./helpers.js";
 
 const logs: Captured[] = [];
 const node = freshNode("parent-gs", logs);
@@ -76,6 +78,38 @@ describe("ParentGenServer", () => {
     if (!r.ok) throw new Error("start");
     const first = await ParentClient.childPid(r.pid, "first");
     expect(seenFirst).toEqual(first);
+    await GenServer.stop(r.pid);
+  });
+});
+
+describe("Parent.startAllChildren", () => {
+  it("starts in order; on a failure shuts down what it started and throws ChildStartFailedError", async () => {
+    const log = { deaths: [] as string[], starts: [] as string[] };
+    let thrown: unknown;
+    const Custom = defineParentServer<{}>()({
+      async init(_a: undefined, ctx) {
+        const parent = Parent.of(ctx);
+        await parent.startChild(worker(node, "keep", log));
+        try {
+          await startAllChildren(parent, [
+            worker(node, "x", log),
+            Parent.childSpec(Worker, "y", { id: "y" }),
+            { id: "bad", start: () => ({ ok: false, error: "nope" }) },
+            worker(node, "z", log),
+          ]);
+        } catch (e) {
+          thrown = e;
+        }
+        return ok(null);
+      },
+    });
+    const r = await ParentGenServer.start(Custom, undefined);
+    if (!r.ok) throw new Error("start");
+    expect(thrown).toBeInstanceOf(ChildStartFailedError);
+    expect(thrown).toMatchObject({ id: "bad", reason: "nope" });
+    expect(log.starts).toEqual(["keep", "x"]);
+    expect(log.deaths).toEqual(["x"]);
+    expect((await ParentClient.children(r.pid)).map((c) => c.id)).toEqual(["keep"]);
     await GenServer.stop(r.pid);
   });
 });
