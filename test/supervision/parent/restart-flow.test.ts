@@ -15,7 +15,12 @@ import { freshNode, Worker, worker } from "./helpers.js";
 const node = freshNode("parent-flow");
 
 const reports: StoppedChildren[] = [];
+const infos: unknown[] = [];
 const Recorder = defineParentServer<{}>()({
+  handleInfo(msg, s) {
+    infos.push(msg);
+    return noreply(s);
+  },
   async init(children: ParentChildSpec[], ctx) {
     for (const c of children) await Parent.of(ctx).startChild(c);
     return ok(null);
@@ -119,6 +124,36 @@ describe("restart flow", () => {
     log.deaths.length = 0;
     await ParentClient.shutdownChild(r.pid, "b");
     expect(log.deaths).toEqual(["c", "b"]);
+    await GenServer.stop(r.pid);
+  });
+
+  it("a sibling that died before its closure was stopped reports its own exit reason, and its EXIT is consumed", async () => {
+    reports.length = 0;
+    infos.length = 0;
+    const log = { deaths: [] as string[] };
+    const r = await ParentGenServer.start(Recorder, [
+      worker(node, "a", log, { restart: "temporary", ephemeral: true }),
+      worker(node, "b", log, { restart: "temporary", ephemeral: true, bindsTo: ["a"] }),
+    ]);
+    if (!r.ok) throw new Error("start");
+    const a = (await pid(r.pid, "a"))!;
+    const b = (await pid(r.pid, "b"))!;
+    node.exit(a, "boom-a");
+    node.exit(b, "boom-b");
+    await expect.poll(() => reports.length, { timeout: 2000 }).toBe(1);
+    expect(reports[0]!.get("a")!.exitReason).toBe("boom-a");
+    expect(reports[0]!.get("b")!.exitReason).toBe("boom-b");
+    node.send(r.pid, "marker");
+    await expect.poll(() => infos, { timeout: 2000 }).toEqual(["marker"]);
+    await GenServer.stop(r.pid);
+  });
+
+  it("transient: a { shutdown: term } exit restarts too (only normal is normal)", async () => {
+    const log = { deaths: [] as string[], starts: [] as string[] };
+    const r = await ParentSupervisor.start([worker(node, "t", log, { restart: "transient" })]);
+    if (!r.ok) throw new Error("start");
+    node.exit((await pid(r.pid, "t"))!, { shutdown: "bye" });
+    await expect.poll(() => log.starts, { timeout: 2000 }).toEqual(["t", "t"]);
     await GenServer.stop(r.pid);
   });
 });
