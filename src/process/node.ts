@@ -277,7 +277,7 @@ export class Node {
       // A handler process is `idle` between messages but `running` while its handler runs.
       status: p === currentProc && p.status === Status.Idle ? "running" : statuses[p.status as 0 | 1 | 2 | 3],
       mailboxLength: p.mailboxLength,
-      links: p.links === null ? [] : [...p.links.values()],
+      links: p.links(),
       monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((m) => m.target),
       monitoredBy: p.watchers === null ? [] : [...p.watchers.values()].map((w) => w.watcher),
       name: p.name,
@@ -506,7 +506,7 @@ export class Node {
     currentProc = p;
     currentNode = this;
     try {
-      r = fn(msg);
+      r = fn.call(p.behaviourState, msg);
     } catch (e) {
       currentProc = null;
       currentNode = null;
@@ -557,7 +557,7 @@ export class Node {
         this.signalExit(self, pid, "noproc", true);
         return;
       }
-      (other.links ??= new Map()).set(self.pid.key, self.pid);
+      other.addLink(self.pid);
     } else if (pid.node === this.name) {
       this.signalExit(self, pid, "noproc", true);
       return;
@@ -569,15 +569,15 @@ export class Node {
       }
       this.router.link(self.pid, pid);
     }
-    (self.links ??= new Map()).set(pid.key, pid);
+    self.addLink(pid);
   }
 
   /** Removes the link between the calling process and `pid`, both directions. */
   unlink(pid: Pid, actor?: Pid): void {
     const self = this.proc(actor ?? this.actorPid("unlink"));
     if (self === undefined) return;
-    self.links?.delete(pid.key);
-    if (this.isLocal(pid)) this.procs.get(pid.id)?.links?.delete(self.pid.key);
+    self.removeLink(pid);
+    if (this.isLocal(pid)) this.procs.get(pid.id)?.removeLink(self.pid);
     else if (pid.node !== this.name && this.router !== null) this.router.unlink(self.pid, pid);
   }
 
@@ -787,19 +787,18 @@ export class Node {
       }
       p.exitHooks = null;
     }
-    if (p.links !== null) {
-      for (const other of p.links.values()) {
+    if (p.linkCount > 0) {
+      for (const other of p.takeLinks()) {
         if (this.isLocal(other)) {
           const op = this.procs.get(other.id);
           if (op !== undefined) {
-            op.links?.delete(pid.key);
+            op.removeLink(pid);
             this.signalExit(op, pid, reason, true);
           }
         } else if (other.node !== this.name && this.router !== null) {
           this.router.exit(pid, other, reason, true);
         }
       }
-      p.links = null;
     }
     if (p.watchers !== null) {
       for (const w of p.watchers.values()) this.deliverDown(w.watcher, w.ref, pid, reason);
@@ -930,12 +929,12 @@ export class Node {
       this.router?.exit(to, from, "noproc", true);
       return;
     }
-    (p.links ??= new Map()).set(from.key, from);
+    p.addLink(from);
   }
 
   /** @internal */
   remoteUnlink(from: Pid, to: Pid): void {
-    this.proc(to)?.links?.delete(from.key);
+    this.proc(to)?.removeLink(from);
   }
 
   /** @internal */
@@ -960,8 +959,7 @@ export class Node {
     const p = this.proc(to);
     if (p === undefined) return;
     if (viaLink) {
-      if (p.links === null || !p.links.has(from.key)) return;
-      p.links.delete(from.key);
+      if (!p.removeLink(from)) return;
     }
     this.signalExit(p, from, reason, viaLink);
   }
@@ -1004,10 +1002,10 @@ export class Node {
           this.deliver(p, new DownMessage(ref, target, "noconnection"));
         }
       }
-      if (p.links !== null) {
-        for (const [k, other] of [...p.links]) {
+      if (p.linkCount > 0) {
+        for (const other of p.links()) {
           if (other.node !== node) continue;
-          p.links.delete(k);
+          p.removeLink(other);
           this.signalExit(p, other, "noconnection", true);
         }
       }

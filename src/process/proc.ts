@@ -41,8 +41,12 @@ export class Proc {
   /** Runs before the first message of a handler process (GenServer init). */
   pendingInit: (() => unknown) | null = null;
   receiver: PendingReceive | null = null;
-  /** Linked pids by key. */
-  links: Map<string, Pid> | null = null;
+  /**
+   * Links. Most processes have exactly one (their supervisor), so the first lives in a field and
+   * only further ones allocate a map — a `Map` per process would cost ~200 bytes each.
+   */
+  private link1: Pid | null = null;
+  private linkMore: Map<number | string, Pid> | null = null;
   /** Monitors on this process, by ref key. */
   watchers: Map<string, Watcher> | null = null;
   /** Monitors this process holds on others, by ref key → target. */
@@ -64,6 +68,54 @@ export class Proc {
     this.handler = handler;
     this.behaviour = behaviour;
     this.status = handler === null ? Status.Running : Status.Idle;
+  }
+
+  /** Map key of a pid: its id for pids of this node incarnation (no string), else its key. */
+  private linkKey(pid: Pid): number | string {
+    return pid.creation === this.pid.creation && pid.node === this.pid.node ? pid.id : pid.key;
+  }
+
+  hasLink(pid: Pid): boolean {
+    if (this.link1 !== null && this.link1.equals(pid)) return true;
+    return this.linkMore !== null && this.linkMore.has(this.linkKey(pid));
+  }
+
+  /** Adds a link; linking twice is linking once. */
+  addLink(pid: Pid): void {
+    if (this.hasLink(pid)) return;
+    if (this.link1 === null) this.link1 = pid;
+    else (this.linkMore ??= new Map()).set(this.linkKey(pid), pid);
+  }
+
+  /** Removes a link; returns whether there was one. */
+  removeLink(pid: Pid): boolean {
+    if (this.link1 !== null && this.link1.equals(pid)) {
+      this.link1 = null;
+      return true;
+    }
+    if (this.linkMore === null) return false;
+    const had = this.linkMore.delete(this.linkKey(pid));
+    if (this.linkMore.size === 0) this.linkMore = null;
+    return had;
+  }
+
+  get linkCount(): number {
+    return (this.link1 === null ? 0 : 1) + (this.linkMore === null ? 0 : this.linkMore.size);
+  }
+
+  /** The linked pids (a snapshot). */
+  links(): Pid[] {
+    const out: Pid[] = this.link1 === null ? [] : [this.link1];
+    if (this.linkMore !== null) for (const pid of this.linkMore.values()) out.push(pid);
+    return out;
+  }
+
+  /** Removes and returns every link (on death). */
+  takeLinks(): Pid[] {
+    const out = this.links();
+    this.link1 = null;
+    this.linkMore = null;
+    return out;
   }
 
   get mailboxLength(): number {

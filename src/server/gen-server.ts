@@ -95,20 +95,30 @@ const GEN_CALL = "$gen_call";
 const GEN_CAST = "$gen_cast";
 const GEN_STOP = "$gen_stop";
 
-/** One running server: its behaviour, state and context. */
-class ServerProcess<S> {
+/**
+ * One running server: its behaviour and state. It is also the context its callbacks get, and
+ * every method lives on the prototype: one object per server, no closures — memory per idle
+ * server is a target (issue 2: ≤ 1,000 B with a supervisor).
+ */
+class ServerProcess<S> extends ServerContext {
   state!: S;
-  ctx!: ServerContext;
-  proc!: Proc;
   onStarted: ((r: StartResult) => void) | null = null;
   stopping = false;
 
   constructor(
-    readonly node: Node,
+    node: Node,
+    proc: Proc,
     readonly behaviour: ServerBehaviour<any, S, any>,
-  ) {}
+  ) {
+    super(node, proc);
+  }
 
-  readonly handle = (msg: unknown): unknown => {
+  get ctx(): ServerContext {
+    return this;
+  }
+
+  /** The process's message handler; the runtime calls it with this server as `this`. */
+  handle(msg: unknown): unknown {
     if (Array.isArray(msg)) {
       const tag = msg[0];
       if (tag === GEN_CALL) return this.handleCall(msg[1] as From, msg[2] as string, msg[3]);
@@ -124,7 +134,7 @@ class ServerProcess<S> {
       return undefined;
     }
     return this.guard("handleInfo", () => h(msg, this.state, this.ctx), this.afterNoReply);
-  };
+  }
 
   init(arg: unknown): unknown {
     return this.guard(
@@ -224,7 +234,7 @@ class ServerProcess<S> {
     return this.guard(`handleCast(${name})`, () => h(arg, this.state, this.ctx), this.afterNoReply);
   }
 
-  private readonly afterNoReply = (r: NoReplyResult<S>): unknown => {
+  private afterNoReply(r: NoReplyResult<S>): unknown {
     if (typeof r === "object" && r !== null) {
       if ("noreply" in r) {
         this.state = r.state;
@@ -236,7 +246,8 @@ class ServerProcess<S> {
       }
     }
     return this.crash(new BadReturnError(this.name, r));
-  };
+  }
+
 
   private runContinue(cont: unknown): unknown {
     const h = this.behaviour.handleContinue;
@@ -288,24 +299,24 @@ class ServerProcess<S> {
     _what: string,
     fn: () => MaybePromise<R>,
     then: (r: R) => unknown,
-    fail: (e: unknown) => unknown = (e) => this.crash(e),
+    fail: (e: unknown) => unknown = this.crash,
   ): unknown {
     let r: MaybePromise<R>;
     try {
       r = fn();
     } catch (e) {
-      return fail(e);
+      return fail.call(this, e);
     }
     if (r instanceof Promise) {
       return r.then(
         (v) => {
-          if (!this.stopping && this.proc.status !== 4) return then(v);
+          if (!this.stopping && this.proc.status !== 4) return then.call(this, v);
           return undefined;
         },
-        (e) => fail(e),
+        (e) => fail.call(this, e),
       );
     }
-    return then(r);
+    return then.call(this, r);
   }
 }
 
@@ -352,18 +363,22 @@ function spawnServer<P extends Protocol, S, A>(
     const holder = name.via.whereisName(name.key);
     if (holder !== undefined) return Promise.resolve({ ok: false, error: { alreadyStarted: holder } });
   }
-  const server = new ServerProcess<S>(node, behaviour);
   return new Promise((resolve) => {
+    let server: ServerProcess<S> | undefined;
+    const { pid, proc } = node.spawnHandler(
+      ServerProcess.prototype.handle as (msg: unknown) => unknown,
+      () => server!.init(arg),
+      {
+        link: parent ?? false,
+        name: typeof name === "string" ? name : undefined,
+        trapExit: options.trapExit,
+        behaviour: behaviour.name ?? "GenServer",
+      },
+    );
+    server = new ServerProcess<S>(node, proc, behaviour);
+    proc.behaviourState = server;
     server.onStarted = resolve as (r: StartResult) => void;
-    const { pid, proc } = node.spawnHandler(server.handle, () => server.init(arg), {
-      link: parent ?? false,
-      name: typeof name === "string" ? name : undefined,
-      trapExit: options.trapExit,
-      behaviour: behaviour.name ?? "GenServer",
-    });
-    server.proc = proc;
-    server.ctx = new ServerContext(node, proc);
-    server.ctx.parent = parent;
+    server.parent = parent;
     if (name !== undefined && typeof name !== "string") {
       const r = name.via.registerName(name.key, pid);
       if (!r.ok) {

@@ -17,8 +17,9 @@ export interface Protocol {
   casts?: Record<string, (arg?: any) => void>;
 }
 
-export type Calls<P> = P extends { calls: infer C } ? C : {};
-export type Casts<P> = P extends { casts: infer C } ? C : {};
+// `calls?:` is optional in `Protocol` itself, so an untyped pid (P = Protocol) gets any name.
+export type Calls<P> = P extends { calls?: infer C } ? (C extends undefined ? {} : NonNullable<C>) : {};
+export type Casts<P> = P extends { casts?: infer C } ? (C extends undefined ? {} : NonNullable<C>) : {};
 export type CallName<P> = keyof Calls<P> & string;
 export type CastName<P> = keyof Casts<P> & string;
 export type CallArg<P, K extends CallName<P>> = Calls<P>[K] extends (...a: infer A) => unknown ? A[0] : never;
@@ -29,13 +30,17 @@ export type CastArg<P, K extends CastName<P>> = Casts<P>[K] extends (...a: infer
 export type CallArgs<P, K extends CallName<P>> = Calls<P>[K] extends (...a: infer A) => unknown
   ? A extends []
     ? [arg?: undefined, timeoutMs?: number]
-    : [arg: A[0], timeoutMs?: number]
+    : undefined extends A[0]
+      ? [arg?: A[0], timeoutMs?: number]
+      : [arg: A[0], timeoutMs?: number]
   : never;
 
 export type CastArgs<P, K extends CastName<P>> = Casts<P>[K] extends (...a: infer A) => unknown
   ? A extends []
     ? [arg?: undefined]
-    : [arg: A[0]]
+    : undefined extends A[0]
+      ? [arg?: A[0]]
+      : [arg: A[0]]
   : never;
 
 declare const protocolBrand: unique symbol;

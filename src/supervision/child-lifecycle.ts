@@ -64,7 +64,7 @@ export function invokeStart<T>(
 function ensureLinked(node: Node, sup: Proc, r: StartResult): StartResult {
   if (r.ok && sup.status !== Status.Dead) {
     const pid = r.pid;
-    if (sup.links === null || !sup.links.has(pid.key)) node.link(pid, sup.pid);
+    if (!sup.hasLink(pid)) node.link(pid, sup.pid);
   }
   return r;
 }
