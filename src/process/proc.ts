@@ -76,8 +76,8 @@ export class Proc {
   }
 
   hasLink(pid: Pid): boolean {
-    if (this.link1 !== null && this.link1.equals(pid)) return true;
-    return this.linkMore !== null && this.linkMore.has(this.linkKey(pid));
+    if (this.link1?.equals(pid)) return true;
+    return this.linkMore?.has(this.linkKey(pid));
   }
 
   /** Adds a link; linking twice is linking once. */
@@ -89,7 +89,7 @@ export class Proc {
 
   /** Removes a link; returns whether there was one. */
   removeLink(pid: Pid): boolean {
-    if (this.link1 !== null && this.link1.equals(pid)) {
+    if (this.link1?.equals(pid)) {
       this.link1 = null;
       return true;
     }

@@ -248,7 +248,6 @@ class ServerProcess<S> extends ServerContext {
     return this.crash(new BadReturnError(this.name, r));
   }
 
-
   private runContinue(cont: unknown): unknown {
     const h = this.behaviour.handleContinue;
     if (h === undefined)
