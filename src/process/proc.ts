@@ -77,7 +77,7 @@ export class Proc {
 
   hasLink(pid: Pid): boolean {
     if (this.link1?.equals(pid)) return true;
-    return this.linkMore?.has(this.linkKey(pid));
+    return this.linkMore?.has(this.linkKey(pid)) === true;
   }
 
   /** Adds a link; linking twice is linking once. */
