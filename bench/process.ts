@@ -67,7 +67,9 @@ async function callRoundTrip(rounds: number): Promise<number> {
 }
 
 /** Heap growth after `cycles` spawn/exit cycles (bytes); should be ~0. */
-async function spawnExitCycles(cycles: number): Promise<{ before: number; after: number; nsPerCycle: number }> {
+async function spawnExitCycles(
+  cycles: number,
+): Promise<{ before: number; after: number; nsPerCycle: number }> {
   const node = new Node({ name: "bench", logger: silentLogger });
   const before = heapUsed();
   const t0 = process.hrtime.bigint();
@@ -90,9 +92,28 @@ export async function run(): Promise<Row[]> {
   const call = await medianOf(5, () => callRoundTrip(200_000));
   const cycles = await spawnExitCycles(1_000_000);
   return [
-    { figure: "raw send/receive ping-pong round trip (handler processes)", value: raw, unit: "ns", target: "<= 200 ns", ok: raw <= 200, reference: "346 ns" },
-    { figure: "ping-pong round trip (async functions with receive)", value: fiber, unit: "ns", reference: "346 ns" },
-    { figure: "GenServer call round trip", value: call, unit: "ns", target: "<= 500 ns", ok: call <= 500, reference: "1,194 ns" },
+    {
+      figure: "raw send/receive ping-pong round trip (handler processes)",
+      value: raw,
+      unit: "ns",
+      target: "<= 200 ns",
+      ok: raw <= 200,
+      reference: "346 ns",
+    },
+    {
+      figure: "ping-pong round trip (async functions with receive)",
+      value: fiber,
+      unit: "ns",
+      reference: "346 ns",
+    },
+    {
+      figure: "GenServer call round trip",
+      value: call,
+      unit: "ns",
+      target: "<= 500 ns",
+      ok: call <= 500,
+      reference: "1,194 ns",
+    },
     { figure: "1M spawn/exit cycles: time per cycle", value: cycles.nsPerCycle, unit: "ns" },
     {
       figure: "1M spawn/exit cycles: heap after - before",

@@ -17,7 +17,9 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const cpu = os.cpus()[0]?.model ?? "unknown cpu";
-console.log(`hubvisor benchmarks — Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`);
+console.log(
+  `hubvisor benchmarks — Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
+);
 let failed = false;
 for (const [name, load] of areas) {
   if (only.length > 0 && !only.includes(name)) continue;
