@@ -89,6 +89,13 @@ const app = await startApplication(
     },
   ],
   { strategy: "one_for_one" },
+  // The application ends the program when it stops (signal or app.stop()); say so first.
+  {
+    exit: (code) => {
+      say(`\n>>> done (exit code ${code})`);
+      process.exit(code);
+    },
+  },
 );
 
 say("\n>>> adding three workers to the pool");
@@ -113,5 +120,4 @@ say("\n>>> the tree now");
 await tree(app.pid);
 
 say("\n>>> stopping the application: children stop one by one, youngest first");
-const code = await app.stop();
-say(`\n>>> done (exit code ${code})`);
+await app.stop();
