@@ -1,0 +1,177 @@
+/**
+ * One hub node as its own OS process over NATS, driven by a controller (the NATS demo, the
+ * multi-process test, the NATS benchmark) through JSON lines: commands on stdin, answers and
+ * events on stdout. Usage:
+ *
+ *   node --import tsx examples/hub-node.ts '{"nats":"nats://127.0.0.1:4333","node":"node-a","cluster":"demo"}'
+ *
+ * Commands (`{ cmd, id, ... }`, every answer carries the same `id`):
+ * - `start { n, prefix, awaited }`: starts `n` counters `<prefix><i>` from this node in one call
+ *   (awaited: answers with the StartResult's status and counts, timed here).
+ * - `stop { ids? | prefix, n }`: stops children in one awaited call, timed here.
+ * - `status`: this node's view: hub members, local children, registry size, and the number of
+ *   ids not running exactly once or not on their owner (cheap: no digest unless `digest: true`).
+ * - `placed { n, exclude? }`: answers once this node's registry holds `n` children, each exactly
+ *   once and none on `exclude` (polled every millisecond): the wall-clock `at` lets the
+ *   controller time a failover across processes (`performance.timeOrigin + performance.now()`).
+ * - `exit`: stops the hub gracefully and leaves the cluster.
+ * It prints `{"ev":"ready"}` once joined, and `{"ev":"members",...}` when its hub view changes.
+ * Imports the cluster layer, the NATS transport, the hub and the GenServer behaviour.
+ */
+import { createHash } from "node:crypto";
+import { createInterface } from "node:readline";
+import { Cluster } from "../src/cluster/index.js";
+import { ProcessHub } from "../src/hub/process-hub.js";
+import { silentLogger } from "../src/logger.js";
+import { Node } from "../src/process/node.js";
+import { defineServer, noreply, ok, reply } from "../src/server/index.js";
+import { NatsTransport } from "../src/transports/nats/index.js";
+
+/** What the controller passes as the first argument (JSON). */
+export interface HubNodeConfig {
+  nats: string;
+  node: string;
+  cluster: string;
+  hubId?: string;
+  /** NATS transport timings (probe and heartbeat), merged over fast-failover defaults. */
+  timings?: Record<string, number>;
+}
+
+const cfg = JSON.parse(process.argv[2] ?? "{}") as HubNodeConfig;
+
+/** A stateful process: a counter that remembers its visits. */
+const counter = defineServer<{ calls: { visit(): number } }>()({
+  name: "counter",
+  init: (start: number | null) => ok(start ?? 0),
+  handleCall: { visit: (_a, n) => reply(n + 1, n + 1) },
+  handleInfo: (_m, n) => noreply(n),
+});
+
+const out = (obj: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+const now = () => performance.timeOrigin + performance.now();
+
+const node = new Node({ name: cfg.node, logger: silentLogger });
+const transport = new NatsTransport({
+  heartbeatIntervalMs: 500,
+  heartbeatTimeoutMs: 5000,
+  probeIntervalMs: 50,
+  probeTimeoutMs: 1000,
+  probeMisses: 2,
+  ...cfg.timings,
+  logger: silentLogger,
+  connection: { servers: cfg.nats, reconnectTimeWait: 100 },
+});
+const cluster = await Cluster.join({ node, cluster: cfg.cluster, transport, logger: silentLogger });
+let lastMembers = "";
+const hub = ProcessHub.start({
+  hubId: cfg.hubId ?? "demo",
+  cluster,
+  behaviours: { counter },
+  clusterEventDebounceMs: 10,
+  logger: silentLogger,
+  hooks: {
+    postRedistribution: () => {
+      const members = hub.nodes({ includeLocal: true }).join(",");
+      if (members !== lastMembers) out({ ev: "members", node: cfg.node, members: members.split(",") });
+      lastMembers = members;
+    },
+  },
+});
+
+/** Ids of the registry not running exactly once, and not on their ring owner. */
+function audit(exclude?: string): { size: number; dupes: number; misplaced: number; onExcluded: number } {
+  const reg = hub.core.registry;
+  const seen = new Map<string, string>();
+  let dupes = 0;
+  let onExcluded = 0;
+  for (const n of reg.nodes()) {
+    const slice = reg.sliceOf(n);
+    if (n === exclude) onExcluded += slice.size;
+    for (const id of slice.keys()) {
+      if (seen.has(id)) dupes++;
+      else seen.set(id, n);
+    }
+  }
+  let misplaced = 0;
+  for (const [id, n] of seen) if (hub.ownerOf(id) !== n) misplaced++;
+  return { size: reg.size, dupes, misplaced, onExcluded };
+}
+
+function status(digest: boolean): Record<string, unknown> {
+  const a = audit();
+  return {
+    node: cfg.node,
+    members: hub.nodes({ includeLocal: true }),
+    local: hub.core.children.size,
+    ...a,
+    ...(digest ? { digest: createHash("sha1").update(hub.registryDigest()).digest("hex") } : {}),
+  };
+}
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+type Command = { cmd: string; id: number } & Record<string, unknown>;
+
+async function handle(c: Command): Promise<Record<string, unknown>> {
+  switch (c.cmd) {
+    case "start": {
+      const specs = ids(String(c.prefix ?? "c"), Number(c.n)).map((id) => ({ id, behaviour: "counter" }));
+      const t0 = performance.now();
+      const r = await hub.startChildren(specs, { awaitable: true, timeout: 120_000 }).await();
+      return {
+        ms: performance.now() - t0,
+        status: r.status,
+        started: r.started.length,
+        errors: r.errors.length,
+        nodes: r.nodes().length,
+      };
+    }
+    case "stop": {
+      const list = Array.isArray(c.ids) ? (c.ids as string[]) : ids(String(c.prefix ?? "c"), Number(c.n));
+      const t0 = performance.now();
+      const r = await hub.stopChildren(list, { awaitable: true, timeout: 120_000 }).await();
+      return { ms: performance.now() - t0, status: r.status, stopped: r.stopped.length };
+    }
+    case "status":
+      return status(c.digest === true);
+    case "placed": {
+      const n = Number(c.n);
+      const exclude = typeof c.exclude === "string" ? c.exclude : undefined;
+      const deadline = performance.now() + Number(c.timeoutMs ?? 60_000);
+      for (;;) {
+        const reg = hub.core.registry;
+        if (reg.size === n && (exclude === undefined || !reg.nodes().includes(exclude))) {
+          let total = 0;
+          for (const x of reg.nodes()) total += reg.sliceOf(x).size;
+          if (total === n) return { at: now(), ...status(false) };
+        }
+        if (performance.now() > deadline) return { timeout: true, ...status(false) };
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    case "exit":
+      await hub.stop();
+      await cluster.leave();
+      setImmediate(() => process.exit(0));
+      return {};
+    default:
+      return { error: `unknown command ${c.cmd}` };
+  }
+}
+
+createInterface({ input: process.stdin }).on("line", (line) => {
+  let c: Command;
+  try {
+    c = JSON.parse(line) as Command;
+  } catch {
+    return;
+  }
+  handle(c).then(
+    (r) => out({ ev: "reply", id: c.id, ...r }),
+    (e: unknown) => out({ ev: "reply", id: c.id, error: String(e) }),
+  );
+});
+process.once("SIGTERM", () => {
+  void handle({ cmd: "exit", id: 0 });
+});
+out({ ev: "ready", node: cfg.node, pid: process.pid });
