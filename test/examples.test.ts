@@ -16,6 +16,7 @@ const RUN_TIMEOUT_MS = 60_000;
 
 /** The line each example prints when it finished everything it set out to show. */
 const MARKERS: Record<string, string> = {
+  "process.ts": "process example: done",
   "gen-server.ts": "gen-server example: done",
   "dynamic-supervisor.ts": "dynamic-supervisor example: done",
   "supervision-tree.ts": ">>> done (exit code 0)",
