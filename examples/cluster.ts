@@ -69,6 +69,24 @@ try {
   if (e instanceof UnserialisableError) console.log(`send a function -> ${e.code}`);
 }
 
+// A partition: each side sees the other down (timeout) then, once healed, up again. A process
+// can watch membership as messages, like net_kernel:monitor_nodes.
+const watcher = a.node.spawn(async (ctx) => {
+  for (;;) {
+    const m = (await ctx.receive()) as { type: string; node: string; reason?: string };
+    console.log(`  watcher on a: ${m.type} ${m.node}${m.reason ? ` (${m.reason})` : ""}`);
+  }
+});
+a.monitorNodes(watcher);
+network.partition(["a"], ["b"]);
+while (a.isMember("b")) await new Promise((r) => setTimeout(r, 5));
+network.heal();
+while (!a.isMember("b")) await new Promise((r) => setTimeout(r, 5));
+a.demonitorNodes(watcher);
+console.log(
+  `healed: a sees ${a.nodes()}; the counter survived: ${await GenServer.callOn(a.node, pid, "add", 0)}`,
+);
+
 // A process on a links to the remote server (trapping exits) and another monitors it.
 const seen: string[] = [];
 a.node.spawn(async (ctx) => {

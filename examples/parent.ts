@@ -8,12 +8,15 @@
  *   job                  (ephemeral: removed for good when it ends)
  */
 import {
+  defineParentServer,
   defineServer,
   exit,
   GenServer,
   Node,
   ok,
+  Parent,
   ParentClient,
+  ParentGenServer,
   ParentRegistry,
   ParentSupervisor,
   type Pid,
@@ -103,4 +106,19 @@ console.log("call via(app, api) ->", await GenServer.call(ParentClient.via("app"
 console.log("countChildren ->", await ParentClient.countChildren("app"));
 
 await GenServer.stop("app");
+
+// A custom parent: an ordinary GenServer behaviour that is also a parent. It starts its own
+// children in init and answers its own calls about them.
+const Pool = defineParentServer<{ calls: { size(): number } }>()({
+  name: "Pool",
+  async init(size: number, ctx) {
+    const parent = Parent.of(ctx);
+    for (let i = 0; i < size; i++) await parent.startChild(worker(`runner-${i}`));
+    return ok(null);
+  },
+  handleCall: { size: (_a, s, ctx) => reply(Parent.of(ctx).countChildren().active, s) },
+});
+const pool = await ParentGenServer.start(Pool, 3, { name: "pool" });
+console.log("custom parent started:", pool.ok, "size ->", await GenServer.call("pool", "size"));
+await GenServer.stop("pool");
 console.log("parent example: done");
