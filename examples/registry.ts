@@ -8,6 +8,7 @@ import {
   exit,
   GenServer,
   isAlive,
+  isRegistryEvent,
   Node,
   ok,
   type ProcessContext,
@@ -20,7 +21,18 @@ import {
 
 setDefaultNode(new Node({ name: "example", logger: silentLogger }));
 
-await Registry.start({ keys: "unique", name: "Rooms" });
+// A listener hears about explicit registrations (via-names included), never about exits.
+spawn(
+  async (ctx) => {
+    for (;;) {
+      const e = await ctx.receive(isRegistryEvent);
+      if (isRegistryEvent(e)) console.log(`  listener: ${e.type} ${JSON.stringify(e.key)} by ${e.pid}`);
+    }
+  },
+  { name: "audit" },
+);
+await Registry.start({ keys: "unique", name: "Rooms", listeners: ["audit"], meta: { owner: "example" } });
+console.log("registry meta owner ->", Registry.meta("Rooms", "owner"));
 await Registry.start({ keys: "duplicate", name: "Topics" });
 
 // --- unique keys: a GenServer named through the registry ------------------------------------
