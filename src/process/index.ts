@@ -17,6 +17,7 @@ export {
   CallTimeoutError,
   NameTakenError,
   NoProcError,
+  NotDistributedError,
   NotInProcessError,
   ReceiveError,
 } from "./errors.js";
