@@ -1,8 +1,9 @@
 /**
  * `Pid` and `Ref`: value types naming a process and a unique reference. Both name the node that
  * created them (name plus incarnation), print like Erlang's, compare by value and serialise.
- * Imports nothing.
+ * Imports the root `errors`.
  */
+import { InvalidOptionError } from "../errors.js";
 
 /**
  * A process identifier. `node` is the node's name, `creation` its incarnation (boot id), so a
@@ -46,8 +47,10 @@ export class Pid {
     return { pid: [this.node, this.id, this.creation] };
   }
 
+  /** Rebuilds a pid from `toJSON`'s output; throws `InvalidOptionError` for any other shape. */
   static fromJSON(json: { pid: [string, number, number] }): Pid {
-    return new Pid(json.pid[0], json.pid[1], json.pid[2]);
+    const [node, id, creation] = parts(json, "pid");
+    return new Pid(node, id, creation);
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -88,8 +91,10 @@ export class Ref {
     return { ref: [this.node, this.id, this.creation] };
   }
 
+  /** Rebuilds a ref from `toJSON`'s output; throws `InvalidOptionError` for any other shape. */
   static fromJSON(json: { ref: [string, number, number] }): Ref {
-    return new Ref(json.ref[0], json.ref[1], json.ref[2]);
+    const [node, id, creation] = parts(json, "ref");
+    return new Ref(node, id, creation);
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -99,4 +104,19 @@ export class Ref {
 
 export function isPid(value: unknown): value is Pid {
   return value instanceof Pid;
+}
+
+/** The `[node, id, creation]` triple of a serialised pid or ref, checked (data may come off the wire). */
+function parts(json: unknown, field: "pid" | "ref"): [string, number, number] {
+  const t = typeof json === "object" && json !== null ? (json as Record<string, unknown>)[field] : undefined;
+  if (
+    !Array.isArray(t) ||
+    t.length !== 3 ||
+    typeof t[0] !== "string" ||
+    !Number.isSafeInteger(t[1]) ||
+    !Number.isSafeInteger(t[2])
+  ) {
+    throw new InvalidOptionError(field, `{ ${field}: [node, id, creation] }`, json);
+  }
+  return t as [string, number, number];
 }

@@ -361,6 +361,22 @@ describe("leak freedom", () => {
     await expect.poll(() => node.wheel.size).toBe(0);
   });
 
+  it("returns to zero processes after 100k spawn/exit cycles of both kinds", async () => {
+    const node = newNode();
+    for (let round = 0; round < 10; round++) {
+      const pids: Pid[] = [];
+      for (let i = 0; i < 5000; i++) {
+        pids.push(node.spawnHandler(() => undefined, null).pid);
+        node.spawn(() => undefined);
+      }
+      for (const pid of pids) node.exit(pid, "kill");
+      await expect.poll(() => node.processCount).toBe(0);
+    }
+    expect(node.registeredNames()).toEqual([]);
+    expect(node.pendingCalls).toBe(0);
+    expect(node.wheel.size).toBe(0);
+  });
+
   it("returns the process count to zero after processes killed in every state", async () => {
     const node = newNode();
     const pids: Pid[] = [];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { InvalidOptionError } from "../../src/errors.js";
 import { isPid, Pid, Ref } from "../../src/process/index.js";
 import { idle, newNode } from "./helpers.js";
 
@@ -39,6 +40,20 @@ describe("Pid", () => {
     expect(back).toBeInstanceOf(Pid);
     expect(back.equals(pid)).toBe(true);
     expect(JSON.stringify(pid)).toBe('{"pid":["node-1",42,99]}');
+  });
+
+  it("refuses anything but toJSON's shape with InvalidOptionError", () => {
+    for (const bad of [
+      null,
+      {},
+      { pid: ["n", 1] },
+      { pid: [1, 2, 3] },
+      { pid: ["n", "1", 2] },
+      { ref: ["n", 1, 2] },
+    ]) {
+      expect(() => Pid.fromJSON(bad as never)).toThrow(InvalidOptionError);
+    }
+    expect(() => Ref.fromJSON({ pid: ["n", 1, 2] } as never)).toThrow(InvalidOptionError);
   });
 
   it("differs between two incarnations of a node with the same name", () => {
