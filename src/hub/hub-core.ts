@@ -68,6 +68,11 @@ export class HubCore {
   private nextReq = 1;
   private readonly pendingJoin = new Map<string, number>();
   private readonly pendingLeave = new Set<string>();
+  /**
+   * Children this node handed to another node (migration, adoption) that are not yet in that
+   * node's replicated slice here: if it dies before its delta arrives, they are orphans too.
+   */
+  private readonly handedOff = new Map<string, Map<string, SliceEntry>>();
   private topologyScheduled = false;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
   private readonly unsubscribe: Array<() => void> = [];
@@ -211,6 +216,7 @@ export class HubCore {
           node,
           list.map((i) => i.spec.id),
         );
+      this.failGone(col, groups.keys());
       col.maybeFinish();
     }
     for (const [node, list] of groups) {
@@ -256,6 +262,7 @@ export class HubCore {
       });
       this.collectors.set(req, col);
       for (const [node, list] of groups) col.expect(node, list);
+      this.failGone(col, groups.keys());
       col.maybeFinish();
     }
     for (const [node, list] of groups) {
@@ -327,6 +334,7 @@ export class HubCore {
           if (n !== this.self && !this.members.has(n) && !this.pendingJoin.has(n)) this.peerGone(n);
         }
         this.repl.sendSlice(this.members.keys());
+        this.pruneHandedOff();
         return this.rebalance();
       case "$discover":
         this.runStaticStart();
@@ -437,6 +445,7 @@ export class HubCore {
     const items = this.reqItems.get(req);
     if (!(col instanceof StartCollector) || items === undefined) return;
     col.forwarded(node, to, ids);
+    this.failGone(col, [to]);
     const list = ids.map((id) => items.get(id)).filter((i): i is StartItem => i !== undefined);
     for (const part of chunks(list)) {
       this.send(to, { t: "start", req, origin: this.self, items: part.map(itemOut), hops: 1, ensure: false });
@@ -496,14 +505,27 @@ export class HubCore {
     this.repl.sendSlice([from]);
   }
 
+  /**
+   * A request to a node already seen gone (its leave not yet handled, or a start forwarded to a
+   * node not, or no longer, in this hub) fails at once: its `node_down` was signalled before this
+   * request existed, so waiting would end only by timeout.
+   */
+  private failGone(col: StartCollector | StopCollector, nodes: Iterable<string>): void {
+    for (const node of nodes) {
+      const unknown = !this.isMember(node) && !this.pendingJoin.has(node);
+      if (unknown || this.pendingLeave.has(node)) col.fail(node, "node_down");
+    }
+  }
+
   private peerGone(node: string): void {
     this.pendingJoin.delete(node);
-    // A node can be gone before it became a member here, yet its slice may have arrived.
-    if (!this.members.has(node) && this.registry.sliceVersion(node) === undefined) return;
-    this.pendingLeave.add(node);
-    // A snapshot: failing a collector can start a retry, which adds a collector.
+    const known = this.members.has(node) || this.registry.sliceVersion(node) !== undefined;
+    if (known) this.pendingLeave.add(node);
+    // A snapshot: failing a collector can start a retry, which adds a collector. Requests may
+    // wait on a node that never became a member here (a start forwarded to it by a peer).
     for (const col of [...this.collectors.values()]) col.fail(node, "node_down");
-    this.scheduleTopology();
+    // A node can be gone before it became a member here, yet its slice may have arrived.
+    if (known) this.scheduleTopology();
   }
 
   private scheduleTopology(): void {
@@ -542,6 +564,8 @@ export class HubCore {
       const held = this.registry.dropNode(node, changes);
       this.fireChanges(changes);
       for (const [id, e] of held) if (!this.registry.exists(id)) orphans.set(id, e);
+      for (const [id, e] of this.handedOff.get(node) ?? []) if (!this.registry.exists(id)) orphans.set(id, e);
+      this.handedOff.delete(node);
     }
     for (const node of joined) this.members.set(node, joins.get(node)!);
     this.ring = new HashRing(members(), this.tuning.vnodes);
@@ -585,6 +609,16 @@ export class HubCore {
     return groups.get(this.self)?.length ?? 0;
   }
 
+  /** Forgets handed-off children the receiver's replicated slice now shows, and gone receivers. */
+  private pruneHandedOff(): void {
+    for (const [node, ids] of this.handedOff) {
+      const slice = this.registry.sliceOf(node);
+      for (const id of ids.keys()) if (slice.has(id)) ids.delete(id);
+      const known = this.members.has(node) || this.pendingLeave.has(node);
+      if (ids.size === 0 || !known) this.handedOff.delete(node);
+    }
+  }
+
   /** Starts children at their owners, idempotently; anything lost on the way is retried. */
   private ensure(groups: Map<string, StartItem[]>): void {
     const byId = new Map<string, StartItem>();
@@ -593,32 +627,37 @@ export class HubCore {
       groups,
       this.tuning.migrationTimeoutMs,
       (r) => {
-        const retry = new Map<string, StartItem>();
+        for (const s of r.started) {
+          const it = byId.get(s.id);
+          for (const np of s.nodes) {
+            const known = np.node === this.self || this.registry.sliceOf(np.node).has(s.id);
+            if (it === undefined || known) continue;
+            let m = this.handedOff.get(np.node);
+            if (m === undefined) this.handedOff.set(np.node, (m = new Map()));
+            m.set(s.id, { spec: it.spec, epoch: it.epoch, pid: np.pid });
+          }
+        }
+        const retry = new Map<string, StartItem[]>();
+        let later = false;
         for (const e of r.errors) {
-          // Not on `node_receive_timeout`: the node lives and most likely runs the child; a
-          // late retry could resurrect a child stopped meanwhile.
           const refused = e.reason === "hub_stopped" || e.reason === "partitioned";
-          if (e.reason !== "node_down" && !refused) continue;
+          if (e.reason !== "node_down" && e.reason !== "node_receive_timeout" && !refused) continue;
           const it = byId.get(e.id);
-          if (it !== undefined) retry.set(e.id, it);
+          if (it === undefined || this.registry.exists(e.id) || !this.alive) continue;
+          if (refused) later = true;
+          const owner = this.ownerOf(e.id);
+          const g = retry.get(owner);
+          if (g === undefined) retry.set(owner, [it]);
+          else g.push(it);
         }
         if (retry.size === 0) return;
-        // The failed node is leaving the ring (down, stopping, partitioned): retry after the
-        // topology change it causes, at the owners of the ring then.
-        const t = setTimeout(() => {
-          if (!this.alive) return;
-          const groups = new Map<string, StartItem[]>();
-          for (const [id, it] of retry) {
-            if (this.registry.exists(id) || this.partitioned) continue;
-            for (const owner of it.pinned ? [this.ownerOf(id)] : this.replicas(id)) {
-              const g = groups.get(owner);
-              if (g === undefined) groups.set(owner, [it]);
-              else g.push(it);
-            }
-          }
-          if (groups.size > 0) this.ensure(groups);
-        }, this.tuning.clusterEventDebounceMs + 50);
-        t.unref?.();
+        // A refusing node (stopping, partitioned) is about to leave the ring: retry after a beat.
+        if (later) {
+          const t = setTimeout(() => {
+            if (this.alive) this.ensure(retry);
+          }, this.tuning.clusterEventDebounceMs + 50);
+          t.unref?.();
+        } else this.ensure(retry);
       },
       true,
     );
