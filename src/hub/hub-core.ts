@@ -637,27 +637,32 @@ export class HubCore {
             m.set(s.id, { spec: it.spec, epoch: it.epoch, pid: np.pid });
           }
         }
-        const retry = new Map<string, StartItem[]>();
-        let later = false;
+        const retry = new Map<string, StartItem>();
         for (const e of r.errors) {
+          // Not on `node_receive_timeout`: the node lives and most likely runs the child; a
+          // late retry could resurrect a child stopped meanwhile.
           const refused = e.reason === "hub_stopped" || e.reason === "partitioned";
-          if (e.reason !== "node_down" && e.reason !== "node_receive_timeout" && !refused) continue;
+          if (e.reason !== "node_down" && !refused) continue;
           const it = byId.get(e.id);
-          if (it === undefined || this.registry.exists(e.id) || !this.alive) continue;
-          if (refused) later = true;
-          const owner = this.ownerOf(e.id);
-          const g = retry.get(owner);
-          if (g === undefined) retry.set(owner, [it]);
-          else g.push(it);
+          if (it !== undefined) retry.set(e.id, it);
         }
         if (retry.size === 0) return;
-        // A refusing node (stopping, partitioned) is about to leave the ring: retry after a beat.
-        if (later) {
-          const t = setTimeout(() => {
-            if (this.alive) this.ensure(retry);
-          }, this.tuning.clusterEventDebounceMs + 50);
-          t.unref?.();
-        } else this.ensure(retry);
+        // The failed node is leaving the ring (down, stopping, partitioned): retry after the
+        // topology change it causes, at the owners of the ring then.
+        const t = setTimeout(() => {
+          if (!this.alive) return;
+          const groups = new Map<string, StartItem[]>();
+          for (const [id, it] of retry) {
+            if (this.registry.exists(id) || this.partitioned) continue;
+            for (const owner of it.pinned ? [this.ownerOf(id)] : this.replicas(id)) {
+              const g = groups.get(owner);
+              if (g === undefined) groups.set(owner, [it]);
+              else g.push(it);
+            }
+          }
+          if (groups.size > 0) this.ensure(groups);
+        }, this.tuning.clusterEventDebounceMs + 50);
+        t.unref?.();
       },
       true,
     );
