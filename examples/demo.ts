@@ -2,7 +2,8 @@
  * `npm start`: a 3-node hub over the in-memory transport running thousands of stateful
  * processes (counters). It kills one node, then adds a new one, and prints what moved and how
  * long each step took. Everything runs in this one program; the nodes talk through the cluster
- * layer exactly as they would across machines.
+ * layer exactly as they would across machines. With `--nats` (or `HUBVISOR_TRANSPORT=nats`) it
+ * runs `demo-nats.ts` instead: the same story with each node a separate OS process over NATS.
  */
 import { Cluster } from "../src/cluster/index.js";
 import { ProcessHub } from "../src/hub/process-hub.js";
@@ -10,6 +11,12 @@ import { silentLogger } from "../src/logger.js";
 import { Node } from "../src/process/node.js";
 import { defineServer, GenServer, noreply, ok, reply } from "../src/server/index.js";
 import { MemoryNetwork } from "../src/transports/memory/index.js";
+
+// `npm start -- --nats` (or HUBVISOR_TRANSPORT=nats): the same demo as OS processes over NATS.
+if (process.argv.includes("--nats") || process.env.HUBVISOR_TRANSPORT === "nats") {
+  await import("./demo-nats.js");
+  process.exit(0);
+}
 
 const CHILDREN = Number(process.env.DEMO_CHILDREN ?? 5000);
 

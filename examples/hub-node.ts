@@ -9,6 +9,7 @@
  * - `start { n, prefix, awaited }`: starts `n` counters `<prefix><i>` from this node in one call
  *   (awaited: answers with the StartResult's status and counts, timed here).
  * - `stop { ids? | prefix, n }`: stops children in one awaited call, timed here.
+ * - `locals`: the ids of the children running on this node.
  * - `status`: this node's view: hub members, local children, registry size, and the number of
  *   ids not running exactly once or not on their owner (cheap: no digest unless `digest: true`).
  * - `placed { n, exclude? }`: answers once this node's registry holds `n` children, each exactly
@@ -134,6 +135,8 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     }
     case "status":
       return status(c.digest === true);
+    case "locals":
+      return { node: cfg.node, ids: [...hub.core.children.byId.keys()] };
     case "placed": {
       const n = Number(c.n);
       const exclude = typeof c.exclude === "string" ? c.exclude : undefined;

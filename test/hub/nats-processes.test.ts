@@ -35,7 +35,8 @@ describe("hub nodes as OS processes over NATS", () => {
   it("restarts a SIGKILLed node's children on the survivors, each exactly once", async () => {
     server ??= await startNatsServer("hub-processes");
     const cluster = `hubproc${process.pid}`;
-    for (const name of ["a", "b", "c"]) procs.push(new HubNodeProcess({ nats: server.url, node: name, cluster }));
+    for (const name of ["a", "b", "c"])
+      procs.push(new HubNodeProcess({ nats: server.url, node: name, cluster }));
     await Promise.all(procs.map((p) => p.ready));
     await expect.poll(() => verdict(procs, 0), { timeout: 20_000, interval: 100 }).toBe("ok");
 
