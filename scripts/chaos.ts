@@ -3,8 +3,8 @@
  * then for a fixed time random faults (kill and restart a node, pause and resume one, split the
  * network in two and heal it) while starts and stops keep coming; at the end everything is
  * repaired and the run checks that every child runs exactly its replication factor times on its
- * replicas, none is lost, every registry is identical, and (quorum strategies) that no child ran
- * in a minority partition once the minority could know it. Prints the figures and exits non-zero
+ * replicas, none is lost, every registry is identical, and (quorum strategies) that every node of
+ * a minority side noticed it (lost quorum) during the partition and ran no child from then on. Prints the figures and exits non-zero
  * on a violation. `runChaos` is also what `test/hub/strategies/chaos.test.ts` runs, shorter.
  *
  *   npm run chaos -- --nodes 5 --children 5000 --duration 20000 --partition majority --seed 7
@@ -160,7 +160,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
 
   // ------------------------------------------------------------ faults and operations
   let stopFlag = false;
-  type Fault = { kind: string; minority: string[]; since: number };
+  type Fault = { kind: string; minority: string[]; since: number; detected: Set<string> };
   let fault = null as Fault | null;
   const killed = new Set<string>();
   const paused = new Set<string>();
@@ -188,18 +188,15 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       report.duplicateSamples += dups;
       lastDups = dups;
       if (dups > report.duplicatesDuringMax) report.duplicatesDuringMax = dups;
-      // Quorum strategies: a minority must hold no children once it can know it is one
-      // (peer timeout + debounce, with margin).
+      // Quorum strategies: a minority node must notice it is one (checked when the fault ends)
+      // and, from then on, run no child.
       const f = fault;
-      if (
-        o.partition.type !== "divergence" &&
-        f !== null &&
-        f.kind === "partition" &&
-        Date.now() - f.since > 400
-      ) {
+      if (o.partition.type !== "divergence" && f !== null && f.kind === "partition") {
         for (const n of f.minority) {
           const h = hubs.get(n);
-          if (h !== undefined && !killed.has(n) && !paused.has(n) && h.core.children.size > 0)
+          if (h === undefined || killed.has(n) || paused.has(n) || !h.isPartitioned()) continue;
+          f.detected.add(n);
+          if (h.core.children.size > 0)
             report.violations.push(`${n} ran ${h.core.children.size} children in a minority partition`);
         }
       }
@@ -265,7 +262,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     if (kind === "kill" && up.length > 2) {
       const n = pick(up);
       killed.add(n);
-      fault = { kind, minority: [], since: Date.now() };
+      fault = { kind, minority: [], since: Date.now(), detected: new Set() };
       report.faults.kill++;
       network.kill(n);
       hubs.delete(n);
@@ -276,7 +273,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     } else if (kind === "pause" && up.length > 2) {
       const n = pick(up);
       paused.add(n);
-      fault = { kind, minority: [], since: Date.now() };
+      fault = { kind, minority: [], since: Date.now(), detected: new Set() };
       report.faults.pause++;
       network.pause(n);
       await sleep(o.faultMs);
@@ -288,10 +285,13 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       const g1 = shuffled.slice(0, cut);
       const g2 = shuffled.slice(cut);
       const minority = [g1, g2].filter((g) => g.length < needed).flat();
-      fault = { kind: "partition", minority, since: Date.now() };
+      fault = { kind: "partition", minority, since: Date.now(), detected: new Set() };
       report.faults.partition++;
       network.partition(g1, g2);
       await sleep(o.faultMs);
+      if (o.partition.type !== "divergence")
+        for (const n of minority)
+          if (!fault.detected.has(n)) report.violations.push(`${n} never noticed it was in a minority`);
       network.heal();
     }
     // Calls in flight when the fault ended saw it too, and the nodes need a moment (peer
