@@ -12,6 +12,8 @@ import type { Proc } from "./proc.js";
 /** One call waiting for its reply. @internal */
 export class PendingCall {
   done = false;
+  /** The timeout queue holding this call (null for a call without timeout). */
+  queue: TimeoutQueue | null = null;
   constructor(
     readonly resolve: (v: unknown) => void,
     readonly reject: (e: unknown) => void,
@@ -30,6 +32,8 @@ interface TimeoutQueue {
   calls: Set<PendingCall>;
   timer: NodeJS.Timeout | null;
   timeoutMs: number;
+  /** Whether the timer currently keeps the program alive. */
+  refed: boolean;
 }
 
 export class CallTable {
@@ -37,6 +41,7 @@ export class CallTable {
   private readonly remote = new Map<number, PendingCall>();
   private readonly queues = new Map<number, TimeoutQueue>();
   private readonly untimed = new Set<PendingCall>();
+  private idleCheckScheduled = false;
 
   constructor(private readonly onSettled: (call: PendingCall) => void) {}
 
@@ -66,12 +71,16 @@ export class CallTable {
     }
     let q = this.queues.get(timeoutMs);
     if (q === undefined) {
-      q = { calls: new Set(), timer: null, timeoutMs };
+      q = { calls: new Set(), timer: null, timeoutMs, refed: true };
       this.queues.set(timeoutMs, q);
     }
     q.calls.add(call);
+    call.queue = q;
     if (q.timer === null) this.arm(q, timeoutMs);
-    else q.timer.ref();
+    else if (!q.refed) {
+      q.timer.ref();
+      q.refed = true;
+    }
     return call;
   }
 
@@ -83,13 +92,15 @@ export class CallTable {
   settle(call: PendingCall, value: unknown, failed: boolean): void {
     if (call.done) return;
     call.done = true;
-    if (Number.isFinite(call.timeoutMs)) {
-      const q = this.queues.get(call.timeoutMs);
-      if (q !== undefined) {
-        q.calls.delete(call);
-        // The timer stays armed (cheaper than clearing and re-arming per call) but must not keep
-        // the program alive once no call waits on it.
-        if (q.calls.size === 0) q.timer?.unref();
+    const q = call.queue;
+    if (q !== null) {
+      q.calls.delete(call);
+      // The timer stays armed (cheaper than clearing and re-arming per call) but must not keep
+      // the program alive once no call waits on it. Toggling its ref is a native call, so an
+      // emptied queue is unref'd after the current macrotask, not on every settle.
+      if (q.calls.size === 0 && !this.idleCheckScheduled) {
+        this.idleCheckScheduled = true;
+        setImmediate(this.unrefIdle);
       }
     } else this.untimed.delete(call);
     if (call.targetProc !== null) call.targetProc.callersWaiting--;
@@ -114,8 +125,19 @@ export class CallTable {
     }
   }
 
+  private readonly unrefIdle = (): void => {
+    this.idleCheckScheduled = false;
+    for (const q of this.queues.values()) {
+      if (q.calls.size === 0 && q.refed && q.timer !== null) {
+        q.timer.unref();
+        q.refed = false;
+      }
+    }
+  };
+
   private arm(q: TimeoutQueue, delayMs: number): void {
     q.timer = setTimeout(() => this.expire(q), Math.max(0, delayMs));
+    q.refed = true;
   }
 
   private expire(q: TimeoutQueue): void {
