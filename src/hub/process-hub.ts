@@ -7,6 +7,7 @@
  * manages hooks. Imports `process`, the root `logger`, and the hub's files.
  */
 import { type Logger, consoleLogger } from "../logger.js";
+import { ExitMessage } from "../process/messages.js";
 import { currentNodeOrDefault, type Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import { type HubChildSpec, type NormalizedChildSpec, normalizeChildSpec } from "./child-spec.js";
@@ -61,6 +62,21 @@ export interface HubOptions extends Partial<HubTuning>, HubStrategyOptions {
   logger?: Logger;
 }
 
+/**
+ * A child spec that runs a hub under a Supervisor or DynamicSupervisor (structurally the
+ * supervision layer's `ChildSpec`): started linked to the supervisor; when the supervisor stops
+ * it, the hub stops gracefully (its children are adopted by the other hub nodes).
+ * @category hub
+ */
+export interface HubSupervisorChildSpec {
+  id: unknown;
+  start: () => { ok: true; pid: Pid } | { ok: false; error: unknown };
+  restart: "permanent" | "transient" | "temporary";
+  shutdown: "brutal_kill" | "infinity" | number;
+  type: "supervisor";
+  modules: readonly string[];
+}
+
 /** What a non-awaited start answers. */
 export type StartInitiated = { status: "start_initiated" } | { status: "already_started"; ids: string[] };
 
@@ -108,7 +124,18 @@ export class ProcessHub {
     const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger, strategies);
     const hub = new ProcessHub(core, bmap);
     const specs = childSpecs.map((s) => hub.prepare(s, undefined));
-    const { pid } = node.spawnHandler(core.handle, () => core.init(pid), {
+    // The parent's exit signal (a supervisor stopping the hub) means a graceful stop, not a crash.
+    const handle =
+      linkTo === undefined
+        ? core.handle
+        : (msg: unknown): unknown =>
+            msg instanceof ExitMessage && msg.from.equals(linkTo)
+              ? core.shutdown().then(() => {
+                  const proc = node.proc(pid);
+                  if (proc !== undefined) node.terminate(proc, msg.reason);
+                })
+              : core.handle(msg);
+    const { pid } = node.spawnHandler(handle, () => core.init(pid), {
       name: hubProcessName(hubId),
       trapExit: true,
       link: linkTo ?? false,
@@ -127,6 +154,35 @@ export class ProcessHub {
         core.dispatchStart(hub.group(specs, undefined), tuning.migrationTimeoutMs, null, true);
     }
     return hub;
+  }
+
+  /**
+   * A child spec starting this hub under a supervision tree (id `ProcessHub:<hubId>` unless
+   * given, type `supervisor`, restart `permanent`, shutdown `infinity` unless given). A start
+   * that throws (bad options, hub already running) answers `{ ok: false, error }`.
+   */
+  static childSpec(
+    options: Omit<HubOptions, "linkTo"> &
+      Partial<Pick<HubSupervisorChildSpec, "id" | "restart" | "shutdown">>,
+  ): HubSupervisorChildSpec {
+    const { id, restart, shutdown, ...hubOptions } = options;
+    return {
+      id: id ?? `ProcessHub:${options.hubId}`,
+      start: () => {
+        const node = hubOptions.node ?? hubOptions.cluster?.node ?? currentNodeOrDefault();
+        const parent = node.self();
+        try {
+          const hub = ProcessHub.start({ ...hubOptions, node, linkTo: parent.id === 0 ? undefined : parent });
+          return { ok: true, pid: hub.pid };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      },
+      restart: restart ?? "permanent",
+      shutdown: shutdown ?? "infinity",
+      type: "supervisor",
+      modules: ["ProcessHub"],
+    };
   }
 
   /** The hub `hubId` on `node`; throws `UnknownHubError` if it does not run there. */
