@@ -28,6 +28,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [root.NoProcError, () => new root.NoProcError(pid)],
   [root.NotInProcessError, () => new root.NotInProcessError("link")],
   [root.NotDistributedError, () => new root.NotDistributedError(new root.Pid("elsewhere", 1, 1))],
+  [root.HubPartitionedError, () => new root.HubPartitionedError("hub", "a")],
   [root.ReceiveError, () => new root.ReceiveError("twice")],
   [root.CallExitError, () => new root.CallExitError("noproc", pid)],
   [root.CallTimeoutError, () => new root.CallTimeoutError(pid, 10)],
@@ -91,7 +92,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
 const CODE_CARRIERS = new Set<unknown>([root.HubvisorError, root.ChildSpecError, root.RemoteError]);
 
 /** Declared in `src/` but not exported from a public entry yet (listed as such in docs/errors.md). */
-const NOT_EXPORTED = new Set(["HubPartitionedError"]);
+const NOT_EXPORTED = new Set<string>([]);
 
 function exportedErrorClasses(): Map<ErrorClass, string[]> {
   const found = new Map<ErrorClass, string[]>();

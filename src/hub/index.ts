@@ -55,3 +55,4 @@ export {
   type StoppedChild,
   StopResult as HubStopResult,
 } from "./results.js";
+export * from "./strategies/index.js";
