@@ -2,7 +2,8 @@
  * Hub benchmarks over the memory transport (3 nodes in one program, trivial GenServer children):
  * start N children in one awaited call (1k, 10k, 100k: growth must be linear), stop 10k, kill a
  * node holding a third and time until every child runs again, and the fraction of children moved
- * when a fourth node joins (target: within 20 % of 1/N). `npx tsx bench/hub.ts` prints the table.
+ * when a fourth node joins (target: within 20 % of 1/N). `npx tsx bench/hub.ts` prints the table,
+ * followed by the same figures over NATS with 3 OS processes (`hub-nats.ts`).
  */
 import { Cluster } from "../src/cluster/index.js";
 import { clusterMembership } from "../src/hub/membership.js";
@@ -12,6 +13,7 @@ import { Node } from "../src/process/node.js";
 import { defineServer, noreply, ok } from "../src/server/index.js";
 import { MemoryNetwork } from "../src/transports/memory/index.js";
 import { isMain, printTable, type Row } from "./common.js";
+import { run as runNats } from "./hub-nats.js";
 
 const trivial = defineServer<{ calls: Record<string, never> }>()({
   name: "trivial",
@@ -171,4 +173,16 @@ export async function run(): Promise<Row[]> {
   return rows;
 }
 
-if (isMain(import.meta.url)) printTable("hub (memory transport, 3 nodes)", await run());
+/** Memory figures, then the NATS figures (3 OS processes, `hub-nats.ts`) unless `HUB_BENCH_NATS=0`. */
+export async function runAll(): Promise<{ memory: Row[]; nats: Row[] }> {
+  const memory = await run();
+  const nats = process.env.HUB_BENCH_NATS === "0" ? [] : await runNats();
+  return { memory, nats };
+}
+
+if (isMain(import.meta.url)) {
+  const { memory, nats } = await runAll();
+  printTable("hub (memory transport, 3 nodes)", memory);
+  if (nats.length > 0) printTable("hub (NATS, 3 OS processes)", nats);
+  process.exit(0);
+}

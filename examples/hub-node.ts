@@ -16,7 +16,8 @@
  *   once and none on `exclude` (polled every millisecond): the wall-clock `at` lets the
  *   controller time a failover across processes (`performance.timeOrigin + performance.now()`).
  * - `exit`: stops the hub gracefully and leaves the cluster.
- * It prints `{"ev":"ready"}` once joined, and `{"ev":"members",...}` when its hub view changes.
+ * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
+ * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down.
  * Imports the cluster layer, the NATS transport, the hub and the GenServer behaviour.
  */
 import { createHash } from "node:crypto";
@@ -56,13 +57,17 @@ const transport = new NatsTransport({
   heartbeatIntervalMs: 500,
   heartbeatTimeoutMs: 5000,
   probeIntervalMs: 50,
-  probeTimeoutMs: 1000,
+  // A probe sent just before the peer died can be routed to its dying connection and wait for
+  // its timeout; a timeout proves nothing (busy peers are left to the heartbeat timeout), so a
+  // short one only lets the next probes see "no responders" sooner.
+  probeTimeoutMs: 150,
   probeMisses: 2,
   ...cfg.timings,
   logger: silentLogger,
   connection: { servers: cfg.nats, reconnectTimeWait: 100 },
 });
 const cluster = await Cluster.join({ node, cluster: cfg.cluster, transport, logger: silentLogger });
+cluster.on("nodedown", (e) => out({ ev: "nodedown", node: e.node, at: now() }));
 let lastMembers = "";
 const hub = ProcessHub.start({
   hubId: cfg.hubId ?? "demo",
