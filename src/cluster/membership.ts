@@ -53,6 +53,7 @@ export class NodeDownMessage {
   ) {}
 }
 
+/** The membership events and their payloads. */
 export interface MembershipEvents {
   nodeup: NodeUpEvent;
   nodedown: NodeDownEvent;

@@ -55,7 +55,9 @@ export interface HubHookEvents {
   duplicateStopped: { id: string; winner: string; epoch: number; stoppedEpoch: number };
 }
 
+/** The name of a hub hook. */
 export type HubHookName = keyof HubHookEvents;
+/** A handler of hook `K`, called with its event data. */
 export type HubHookHandler<K extends HubHookName> = (data: HubHookEvents[K]) => void;
 
 /** Options of `register`. */

@@ -65,6 +65,7 @@ export interface StopOptions {
   timeout?: number;
 }
 
+/** Defaults of the start options (`startChildren` / `startChild`). */
 export const DEFAULT_START_OPTIONS = Object.freeze({
   awaitable: false,
   timeout: 10_000,
@@ -72,6 +73,7 @@ export const DEFAULT_START_OPTIONS = Object.freeze({
   onFailure: "continue" as "continue" | "rollback",
 });
 
+/** Defaults of the stop options (`stopChildren` / `stopChild`). */
 export const DEFAULT_STOP_OPTIONS = Object.freeze({ awaitable: false, timeout: 10_000 });
 
 function positiveNumber(field: string, v: unknown, allowZero = false): number {

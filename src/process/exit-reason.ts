@@ -28,6 +28,7 @@ export function shutdownWith(detail: unknown): { shutdown: unknown } {
   return { shutdown: detail };
 }
 
+/** `normal`: the only successful exit reason. */
 export function isNormal(reason: unknown): boolean {
   return reason === "normal";
 }

@@ -77,38 +77,47 @@ export function exit(pid: Pid, reason: unknown): void {
   currentNodeOrDefault().exit(pid, reason);
 }
 
+/** Links the calling process with `pid` (both directions); a dead pid gives `noproc`. */
 export function link(pid: Pid): void {
   currentNodeOrDefault().link(pid);
 }
 
+/** Removes the link between the calling process and `pid`, both directions. */
 export function unlink(pid: Pid): void {
   currentNodeOrDefault().unlink(pid);
 }
 
+/** Monitors `target` from the calling process; returns the ref its `DownMessage` will carry. */
 export function monitor(target: Pid | string): Ref {
   return currentNodeOrDefault().monitor(target);
 }
 
+/** Stops a monitor; with `flush`, also drops its `DownMessage` if already queued. */
 export function demonitor(ref: Ref, options?: { flush?: boolean }): boolean {
   return currentNodeOrDefault().demonitor(ref, options);
 }
 
+/** Whether a local pid names a live process. */
 export function isAlive(pid: Pid): boolean {
   return currentNodeOrDefault().isAlive(pid);
 }
 
+/** Registers a live process under a local name; `NameTakenError` if taken. */
 export function register(name: string, pid: Pid): void {
   currentNodeOrDefault().register(name, pid);
 }
 
+/** Frees a local name; returns whether it was registered. */
 export function unregister(name: string): boolean {
   return currentNodeOrDefault().unregister(name);
 }
 
+/** The pid registered under a local name, if any. */
 export function whereis(name: string): Pid | undefined {
   return currentNodeOrDefault().whereis(name);
 }
 
+/** Status, mailbox length, links, monitors, name and behaviour of a live local process. */
 export function processInfo(pid: Pid): ProcessInfo | undefined {
   return currentNodeOrDefault().processInfo(pid);
 }

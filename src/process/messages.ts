@@ -29,10 +29,12 @@ export class DownMessage {
   ) {}
 }
 
+/** Type guard for `ExitMessage`. */
 export function isExitMessage(msg: unknown): msg is ExitMessage {
   return msg instanceof ExitMessage;
 }
 
+/** Type guard for `DownMessage`. */
 export function isDownMessage(msg: unknown): msg is DownMessage {
   return msg instanceof DownMessage;
 }

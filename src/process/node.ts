@@ -33,6 +33,7 @@ export type Dest = Pid | string | { name: string; node: string };
 
 /** Returned by `receive` when its timeout passes with no matching message. */
 export const TIMEOUT: unique symbol = Symbol.for("hubvisor.timeout");
+/** The type of `TIMEOUT`. */
 export type Timeout = typeof TIMEOUT;
 
 /** The caller of a `call`: where the reply goes. Serialisable. */

@@ -102,6 +102,7 @@ export class Ref {
   }
 }
 
+/** Type guard for `Pid`. */
 export function isPid(value: unknown): value is Pid {
   return value instanceof Pid;
 }

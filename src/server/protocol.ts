@@ -20,10 +20,15 @@ export interface Protocol {
 // `calls?:` is optional in `Protocol` itself, so an untyped pid (P = Protocol) gets any name.
 export type Calls<P> = P extends { calls?: infer C } ? (C extends undefined ? {} : NonNullable<C>) : {};
 export type Casts<P> = P extends { casts?: infer C } ? (C extends undefined ? {} : NonNullable<C>) : {};
+/** The call names of protocol `P`. */
 export type CallName<P> = keyof Calls<P> & string;
+/** The cast names of protocol `P`. */
 export type CastName<P> = keyof Casts<P> & string;
+/** The payload type of call `K` of protocol `P`. */
 export type CallArg<P, K extends CallName<P>> = Calls<P>[K] extends (...a: infer A) => unknown ? A[0] : never;
+/** The reply type of call `K` of protocol `P`. */
 export type CallReply<P, K extends CallName<P>> = Calls<P>[K] extends (...a: any[]) => infer R ? R : never;
+/** The payload type of cast `K` of protocol `P`. */
 export type CastArg<P, K extends CastName<P>> = Casts<P>[K] extends (...a: infer A) => unknown ? A[0] : never;
 
 /** Payload then optional timeout; the payload may be left out for a call declared without one. */

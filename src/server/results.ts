@@ -26,10 +26,12 @@ export function ignore(): { ignore: true } {
   return { ignore: true };
 }
 
+/** A call handler result: reply `value` now and continue with `state`. */
 export function reply<R, S>(value: R, state: S, cont?: unknown): CallResult<R, S> {
   return cont === undefined ? { reply: value, state } : { reply: value, state, continue: cont };
 }
 
+/** A handler result: no reply now (a call is answered later with `GenServer.reply`). */
 export function noreply<S>(state: S, cont?: unknown): { noreply: true; state: S; continue?: unknown } {
   return cont === undefined ? { noreply: true, state } : { noreply: true, state, continue: cont };
 }

@@ -13,6 +13,7 @@
  */
 import type { HubStrategies } from "./options.js";
 
+/** Decides, from membership changes, whether this node has its partition-tolerance quorum. */
 export class QuorumTracker {
   private maxSeen: number;
   private readonly downLog = new Map<string, number>();

@@ -23,6 +23,7 @@ export interface RedundancySignal {
   mode: RedundancyMode;
 }
 
+/** Type guard for the redundancy signal a replica receives. */
 export function isRedundancySignal(m: unknown): m is RedundancySignal {
   return typeof m === "object" && m !== null && (m as { $hub?: unknown }).$hub === "redundancy";
 }

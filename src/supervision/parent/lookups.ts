@@ -26,9 +26,13 @@ export interface ParentChildInfo {
 
 export type { ChildCounts, WhichChild };
 
+/** Result of `childPid`. */
 export type ChildPidResult = { ok: true; pid: Pid | undefined } | NotFound;
+/** Result of `childId`. */
 export type ChildIdResult = { ok: true; id: ParentChildId | undefined } | NotFound;
+/** Result of `childMeta`. */
 export type ChildMetaResult = { ok: true; meta: unknown } | NotFound;
+/** Result of `getChildSpec`. */
 export type ChildSpecResult = { ok: true; spec: NormalizedParentChildSpec } | NotFound;
 
 export function children(t: ChildrenTable): ParentChildInfo[] {

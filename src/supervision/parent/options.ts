@@ -21,6 +21,7 @@ export interface ParsedParentOptions {
   registry: boolean;
 }
 
+/** Defaults of `ParentOptions`. */
 export const DEFAULT_PARENT_OPTIONS: Readonly<ParsedParentOptions> = Object.freeze({
   maxRestarts: 3,
   maxSeconds: 5,

@@ -8,6 +8,7 @@ import type { ChildRef } from "./child-spec.js";
 import type { ChildrenTable } from "./children-table.js";
 import * as lookups from "./lookups.js";
 
+/** `{ ok: true }`, or the child was not found. */
 export type OkOrNotFound = { ok: true } | lookups.NotFound;
 
 export class ParentQueries {

@@ -48,6 +48,7 @@ export type ParentStartResult =
 /** What `handleMessage` did with a parent message. */
 export type ParentEvent = { type: "ignore" } | { type: "stoppedChildren"; stopped: StoppedChildren };
 
+/** Result of `shutdownChild`: the stopped children, or not found. */
 export type ShutdownChildResult = { ok: true; stopped: StoppedChildren } | lookups.NotFound;
 
 const IGNORE: ParentEvent = Object.freeze({ type: "ignore" }) as ParentEvent;
@@ -64,6 +65,7 @@ function stoppedEvent(stopped: StoppedChildren | null): ParentEvent {
   return stopped === null || stopped.size === 0 ? IGNORE : { type: "stoppedChildren", stopped };
 }
 
+/** The parent side of a process: its children, their closures, restarts and the optional registry. */
 export class ParentState extends ParentQueries {
   private readonly intensity: RestartIntensity;
 

@@ -21,11 +21,13 @@ export interface ResolvedMemoryNetworkOptions {
   random: () => number;
 }
 
+/** Defaults of `MemoryNetworkOptions`. */
 export const DEFAULT_MEMORY_NETWORK_OPTIONS = Object.freeze({
   timeoutMs: 100,
   random: Math.random,
 });
 
+/** Validates `MemoryNetworkOptions` and fills in the defaults. */
 export function parseMemoryNetworkOptions(options: MemoryNetworkOptions = {}): ResolvedMemoryNetworkOptions {
   if (typeof options !== "object" || options === null)
     throw new InvalidOptionError("options", "an object", options);
