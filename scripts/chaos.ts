@@ -34,6 +34,11 @@ export interface ChaosOptions {
   faultMs: number;
   /** Give up waiting for convergence after this long, in ms. */
   settleTimeoutMs: number;
+  /**
+   * When a stop may be issued (and then counts as final): `healthy` whenever no fault is under
+   * way; `settled` only when, besides, no id runs twice and the hub is fully formed.
+   */
+  stopsWhen: "healthy" | "settled";
   log: (line: string) => void;
 }
 
@@ -63,6 +68,7 @@ const DEFAULTS: ChaosOptions = {
   faultGapMs: 300,
   faultMs: 600,
   settleTimeoutMs: 30_000,
+  stopsWhen: "settled",
   log: (l) => console.log(l),
 };
 
@@ -213,11 +219,12 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
         const h = hubs.get(candidates[Math.floor(opRand() * candidates.length)]!)!;
         const healthy = fault === null;
         try {
-          // A stop is final only when it can reach every copy: no fault, no duplicate, hub formed.
+          // A stop is final when no fault is under way (`settled`: and no duplicate, hub formed).
           const settled =
             healthy &&
-            lastDups === 0 &&
-            [...hubs.values()].every((x) => x.nodes({ includeLocal: true }).length === names.length);
+            (o.stopsWhen === "healthy" ||
+              (lastDups === 0 &&
+                [...hubs.values()].every((x) => x.nodes({ includeLocal: true }).length === names.length)));
           if (settled && opRand() < 0.3) {
             const victims = [...expected].filter((id) => id.startsWith("op")).slice(0, 10);
             if (victims.length > 0) {
@@ -375,6 +382,7 @@ function parseArgs(argv: string[]): Partial<ChaosOptions> {
     else if (k === "replication") out.replication = Number(v);
     else if (k === "migration") out.migration = v as ChaosOptions["migration"];
     else if (k === "partition") partition = v;
+    else if (k === "stops") out.stopsWhen = v as ChaosOptions["stopsWhen"];
     else throw new Error(`unknown option --${k}`);
   }
   const nodes = out.nodes ?? DEFAULTS.nodes;

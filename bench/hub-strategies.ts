@@ -1,0 +1,245 @@
+/**
+ * Hub strategy benchmarks over the memory transport (nodes in one program):
+ * - hot-swap migration of 10k children with state: three nodes run 10k stateful children (a
+ *   counter and a short tag, set by a message after the start), a fourth joins; measured from the
+ *   join until every child owned by the new node runs there with its handed-over state (hook
+ *   `handoverReceived`) and every old copy stopped, plus the bytes every node's cluster sent
+ *   meanwhile (`cluster.stats.bytesOut`). The same move as a cold swap, for comparison.
+ * - failover with replication 2, active/passive: kill the node holding the active replicas of
+ *   about a third of N children; time until each of those children's passive replica has been
+ *   signalled `active`.
+ * Medians of a few runs after a warm-up. `npx tsx bench/hub-strategies.ts` prints the table.
+ */
+import { Cluster } from "../src/cluster/index.js";
+import { clusterMembership } from "../src/hub/membership.js";
+import { type HubOptions, ProcessHub } from "../src/hub/process-hub.js";
+import { withHandover } from "../src/hub/strategies/handover.js";
+import { isRedundancySignal } from "../src/hub/strategies/redundancy.js";
+import { silentLogger } from "../src/logger.js";
+import { Node } from "../src/process/node.js";
+import { callOn } from "../src/server/gen-server.js";
+import { defineServer, noreply, ok, reply } from "../src/server/index.js";
+import { MemoryNetwork } from "../src/transports/memory/index.js";
+import { isMain, median, printTable, type Row } from "./common.js";
+
+interface Counter {
+  n: number;
+  tag: string;
+}
+
+/** Last time (performance.now) each id was told it is the active replica. */
+const activatedAt = new Map<string, number>();
+
+/** A counter with a tag, handed over on hot swap; records `active` signals in `activatedAt`. */
+const counter = withHandover(
+  defineServer<{ calls: { get(): Counter }; casts: Record<string, never> }>()({
+    name: "bench-counter",
+    init: () => ok<Counter>({ n: 0, tag: "" }),
+    handleCall: { get: (_a, s) => reply(s, s) },
+    handleInfo: (m, s) => {
+      if (isRedundancySignal(m)) {
+        if (m.mode === "active") activatedAt.set(m.id, performance.now());
+        return noreply(s);
+      }
+      const set = m as { set?: Counter };
+      return noreply(set.set ?? s);
+    },
+  }),
+  { prepareHandoverState: (s: Counter) => s, receiveHandoverState: (d, _s) => d as Counter },
+);
+
+let bedSeq = 0;
+
+class Bed {
+  readonly network = new MemoryNetwork();
+  readonly hubs = new Map<string, ProcessHub>();
+  readonly clusters = new Map<string, Cluster>();
+  private readonly name = `stratbench${bedSeq++}`;
+
+  constructor(private readonly options: Partial<HubOptions>) {}
+
+  async add(name: string, extra: Partial<HubOptions> = {}): Promise<ProcessHub> {
+    const node = new Node({ name, logger: silentLogger });
+    const cluster = await Cluster.join({
+      node,
+      cluster: this.name,
+      transport: this.network.transport(),
+      logger: silentLogger,
+    });
+    this.clusters.set(name, cluster);
+    const hub = ProcessHub.start({
+      hubId: "bench",
+      node,
+      membership: clusterMembership(cluster),
+      behaviours: { counter },
+      clusterEventDebounceMs: 10,
+      logger: silentLogger,
+      ...this.options,
+      ...extra,
+    });
+    this.hubs.set(name, hub);
+    return hub;
+  }
+
+  async formed(): Promise<void> {
+    const n = this.hubs.size;
+    await waitFor(() => [...this.hubs.values()].every((h) => h.nodes({ includeLocal: true }).length === n));
+  }
+
+  bytesOut(): number {
+    let b = 0;
+    for (const c of this.clusters.values()) b += c.stats.bytesOut;
+    return b;
+  }
+
+  async close(): Promise<void> {
+    for (const h of this.hubs.values()) await h.stop().catch(() => {});
+    for (const c of this.clusters.values()) await c.leave().catch(() => {});
+  }
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("benchmark condition not reached in time");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+const specs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${i}`, behaviour: "counter" }));
+const stateOf = (i: number): Counter => ({ n: i * 7 + 1, tag: `tag-${i.toString(36).padStart(8, "0")}` });
+
+/** Sets each child's state by a message and waits until every child has it. */
+async function setStates(bed: Bed, n: number): Promise<void> {
+  const a = bed.hubs.get("a")!;
+  for (let i = 0; i < n; i++) a.node.send(a.getPid(`s${i}`)!, { set: stateOf(i) });
+  for (let i = 0; i < n; i++) {
+    const got = (await callOn(a.node, a.getPid(`s${i}`)!, "get", undefined, 10_000)) as Counter;
+    if (got.n !== stateOf(i).n) throw new Error(`state of s${i} not set`);
+  }
+}
+
+/** One migration of `n` stateful children to a joining 4th node: ms and bytes sent. */
+async function migrate(n: number, type: "hotSwap" | "coldSwap"): Promise<{ ms: number; bytes: number }> {
+  const bed = new Bed({
+    migration: type === "hotSwap" ? { type, retentionMs: 30_000 } : { type },
+    syncIntervalMs: 60_000,
+  });
+  for (const x of ["a", "b", "c"]) await bed.add(x);
+  await bed.formed();
+  const a = bed.hubs.get("a")!;
+  const r = await a.startChildren(specs(n), { awaitable: true, timeout: 60_000 }).await();
+  if (r.status !== "ok") throw new Error(`start failed: ${r.errors.length} errors`);
+  await setStates(bed, n);
+  let received = 0;
+  const bytes0 = bed.bytesOut();
+  const t0 = performance.now();
+  const d = await bed.add("d", {
+    hooks: { handoverReceived: (h: { ok: boolean }) => void (h.ok && received++) },
+  });
+  await bed.formed();
+  const moved = specs(n).filter((s) => a.ownerOf(s.id) === "d").length;
+  const total = () => {
+    let t = 0;
+    for (const h of bed.hubs.values()) t += h.localChildren().size;
+    return t;
+  };
+  await waitFor(
+    () => d.localChildren().size === moved && (type === "coldSwap" || received === moved) && total() === n,
+  );
+  const ms = performance.now() - t0;
+  const bytes = bed.bytesOut() - bytes0;
+  // Untimed: with hot swap, every moved child really holds its old state.
+  if (type === "hotSwap") {
+    for (const id of d.localChildren().keys()) {
+      const got = (await callOn(d.node, d.localPid(id)!, "get", undefined, 10_000)) as Counter;
+      const want = stateOf(Number(id.slice(1)));
+      if (got.n !== want.n || got.tag !== want.tag) throw new Error(`${id} lost its state`);
+    }
+  }
+  await bed.close();
+  return { ms, bytes };
+}
+
+/**
+ * Replication 2, active/passive, 3 nodes: kill the node holding the active replicas of about a
+ * third of `n` children; ms until each of them has its surviving replica signalled `active`.
+ */
+async function failover(n: number): Promise<number> {
+  const bed = new Bed({ redundancy: { type: "replication", factor: 2, mode: "activePassive" } });
+  for (const x of ["a", "b", "c"]) await bed.add(x);
+  await bed.formed();
+  const a = bed.hubs.get("a")!;
+  const r = await a.startChildren(specs(n), { awaitable: true, timeout: 60_000 }).await();
+  if (r.status !== "ok") throw new Error(`start failed: ${r.errors.length} errors`);
+  const victims = specs(n)
+    .map((s) => s.id)
+    .filter((id) => a.replicasOf(id)[0] === "c");
+  // Every replica ran and got its first signal.
+  await waitFor(() => [...bed.hubs.values()].reduce((t, h) => t + h.localChildren().size, 0) === 2 * n);
+  await waitFor(() => victims.every((id) => activatedAt.has(id)));
+  const t0 = performance.now();
+  bed.network.kill("c");
+  bed.hubs.delete("c");
+  bed.clusters.delete("c");
+  await waitFor(() => victims.every((id) => (activatedAt.get(id) ?? 0) >= t0));
+  const ms = performance.now() - t0;
+  for (const id of victims) activatedAt.delete(id);
+  await bed.close();
+  return ms;
+}
+
+async function medianRuns<T>(
+  runs: number,
+  fn: () => Promise<T>,
+  pick: (t: T) => number[],
+): Promise<number[]> {
+  await fn();
+  const cols: number[][] = [];
+  for (let i = 0; i < runs; i++) {
+    pick(await fn()).forEach((v, j) => {
+      cols[j] ??= [];
+      cols[j]!.push(v);
+    });
+  }
+  return cols.map(median);
+}
+
+export async function run(runs = 3): Promise<Row[]> {
+  const n = 10_000;
+  const [hotMs, hotBytes] = await medianRuns(
+    runs,
+    () => migrate(n, "hotSwap"),
+    (x) => [x.ms, x.bytes],
+  );
+  const [coldMs, coldBytes] = await medianRuns(
+    runs,
+    () => migrate(n, "coldSwap"),
+    (x) => [x.ms, x.bytes],
+  );
+  const rows: Row[] = [
+    {
+      figure: "hot swap, 10k stateful children, 4th node joins: until all moved run with state",
+      value: hotMs!,
+      unit: "ms",
+    },
+    { figure: "hot swap, 10k: bytes sent by all nodes meanwhile", value: hotBytes!, unit: "B" },
+    { figure: "cold swap (state not kept), same move: until all moved run", value: coldMs!, unit: "ms" },
+    { figure: "cold swap, same move: bytes sent", value: coldBytes!, unit: "B" },
+  ];
+  for (const k of [1000, 10_000]) {
+    const [fo] = await medianRuns(
+      runs,
+      () => failover(k),
+      (x) => [x],
+    );
+    rows.push({
+      figure: `failover, replication 2 active/passive, ${k.toLocaleString("en-US")} children: kill the active node, until all passives signalled active`,
+      value: fo!,
+      unit: "ms",
+    });
+  }
+  return rows;
+}
+
+if (isMain(import.meta.url)) printTable("hub strategies (memory transport)", await run());
