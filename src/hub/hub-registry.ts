@@ -51,7 +51,7 @@ interface SliceState {
 export class HubRegistry {
   private readonly slices = new Map<string, SliceState>();
   /** id → node → entry, the index every query reads. */
-  private readonly index = new Map<string, Map<string, SliceEntry>>();
+  private readonly index = new Map<string, Placements>();
 
   constructor(readonly self: string) {
     this.slices.set(self, { incarnation: 0, seq: 0, entries: new Map() });
@@ -275,7 +275,7 @@ export class HubRegistry {
     const prev = slice.entries.get(id);
     slice.entries.set(id, entry);
     let byNode = this.index.get(id);
-    if (byNode === undefined) this.index.set(id, (byNode = new Map()));
+    if (byNode === undefined) this.index.set(id, (byNode = new Placements()));
     byNode.set(node, entry);
     if (changes === undefined) return;
     if (prev === undefined) changes.push({ kind: "registered", id, node, pid: entry.pid });
@@ -296,22 +296,65 @@ export class HubRegistry {
   }
 }
 
-function placements(byNode: Map<string, SliceEntry>): NodePid[] {
+/**
+ * The entries of one id by node. Almost every id runs on one node, so this is two parallel
+ * arrays rather than a `Map`: a start or stop of 100k children creates and drops 100k of these
+ * on every replica, and a `Map` each made the garbage collector the top cost.
+ */
+class Placements {
+  private readonly nodes: string[] = [];
+  private readonly entries: SliceEntry[] = [];
+
+  get size(): number {
+    return this.nodes.length;
+  }
+
+  set(node: string, entry: SliceEntry): void {
+    const i = this.nodes.indexOf(node);
+    if (i >= 0) this.entries[i] = entry;
+    else {
+      this.nodes.push(node);
+      this.entries.push(entry);
+    }
+  }
+
+  delete(node: string): void {
+    const i = this.nodes.indexOf(node);
+    if (i < 0) return;
+    this.nodes.splice(i, 1);
+    this.entries.splice(i, 1);
+  }
+
+  values(): SliceEntry[] {
+    return this.entries;
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, SliceEntry]> {
+    for (let i = 0; i < this.nodes.length; i++) yield [this.nodes[i]!, this.entries[i]!];
+  }
+
+  /** Calls `fn` for each (node, entry) without allocating an iterator. */
+  each(fn: (node: string, entry: SliceEntry) => void): void {
+    for (let i = 0; i < this.nodes.length; i++) fn(this.nodes[i]!, this.entries[i]!);
+  }
+}
+
+function placements(byNode: Placements): NodePid[] {
   const out: NodePid[] = [];
-  for (const [node, e] of byNode) out.push({ node, pid: e.pid });
+  byNode.each((node, e) => out.push({ node, pid: e.pid }));
   if (out.length > 1) out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   return out;
 }
 
 /** The entry with the highest epoch; ties go to the smallest node name, so every replica agrees. */
-function newest(byNode: Map<string, SliceEntry>): SliceEntry {
+function newest(byNode: Placements): SliceEntry {
   let best: SliceEntry | undefined;
   let bestNode = "";
-  for (const [node, e] of byNode) {
+  byNode.each((node, e) => {
     if (best === undefined || e.epoch > best.epoch || (e.epoch === best.epoch && node < bestNode)) {
       best = e;
       bestNode = node;
     }
-  }
+  });
   return best!;
 }
