@@ -11,7 +11,9 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["supervision", () => import("./supervision.js")],
   ["registry", () => import("./registry.js")],
   ["parent", () => import("./parent.js")],
+  ["cluster", () => import("./cluster.js")],
   ["hub", () => import("./hub.js")],
+  ["hub-strategies", () => import("./hub-strategies.js")],
   ["nats", () => import("./nats-raw.js")],
 ];
 
