@@ -45,6 +45,13 @@ import {
   wantsSignal,
 } from "./strategies/redundancy.js";
 
+/** A child handed to another node, and the version of that node's slice seen when it answered. */
+interface HandedOff {
+  entry: SliceEntry;
+  incarnation: number;
+  seq: number;
+}
+
 /** The local process name of hub `hubId`'s process on every node. */
 export function hubProcessName(hubId: string): string {
   return `hubvisor.hub.${hubId}`;
@@ -72,7 +79,14 @@ export class HubCore {
    * Children this node handed to another node (migration, adoption) that are not yet in that
    * node's replicated slice here: if it dies before its delta arrives, they are orphans too.
    */
-  private readonly handedOff = new Map<string, Map<string, SliceEntry>>();
+  private readonly handedOff = new Map<string, Map<string, HandedOff>>();
+  /**
+   * Ids of pending ensures, and whether a placement of the id was registered since the latest
+   * one was sent. A failed ensure (`node_down`) is retried only for ids not seen running since:
+   * an id seen and gone again was stopped (or is adopted when its host leaves), and retrying it
+   * would resurrect a stopped child.
+   */
+  private readonly ensuring = new Map<string, { pending: number; seen: boolean }>();
   private topologyScheduled = false;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
   private readonly unsubscribe: Array<() => void> = [];
@@ -564,7 +578,8 @@ export class HubCore {
       const held = this.registry.dropNode(node, changes);
       this.fireChanges(changes);
       for (const [id, e] of held) if (!this.registry.exists(id)) orphans.set(id, e);
-      for (const [id, e] of this.handedOff.get(node) ?? []) if (!this.registry.exists(id)) orphans.set(id, e);
+      for (const [id, h] of this.handedOff.get(node) ?? [])
+        if (!this.registry.exists(id)) orphans.set(id, h.entry);
       this.handedOff.delete(node);
     }
     for (const node of joined) this.members.set(node, joins.get(node)!);
@@ -609,11 +624,23 @@ export class HubCore {
     return groups.get(this.self)?.length ?? 0;
   }
 
-  /** Forgets handed-off children the receiver's replicated slice now shows, and gone receivers. */
+  /**
+   * Forgets handed-off children the receiver's replicated slice now shows, and gone receivers.
+   * With push synchronization the receiver's delta listing the child was sent (directly) before
+   * its start answer, so a replica newer than the one seen when the answer came reflects the
+   * child's start: if it no longer lists the child, the child was stopped since and must not be
+   * adopted when the receiver leaves. (Gossip relays deltas out of order: there only the first
+   * rule applies.)
+   */
   private pruneHandedOff(): void {
+    const ordered = this.strategies.synchronization.type === "push";
     for (const [node, ids] of this.handedOff) {
       const slice = this.registry.sliceOf(node);
-      for (const id of ids.keys()) if (slice.has(id)) ids.delete(id);
+      const v = this.registry.sliceVersion(node);
+      for (const [id, h] of ids) {
+        const newer = ordered && v !== undefined && v.incarnation === h.incarnation && v.seq > h.seq;
+        if (slice.has(id) || newer) ids.delete(id);
+      }
       const known = this.members.has(node) || this.pendingLeave.has(node);
       if (ids.size === 0 || !known) this.handedOff.delete(node);
     }
@@ -623,10 +650,25 @@ export class HubCore {
   private ensure(groups: Map<string, StartItem[]>): void {
     const byId = new Map<string, StartItem>();
     for (const list of groups.values()) for (const it of list) byId.set(it.spec.id, it);
+    for (const id of byId.keys()) {
+      const e = this.ensuring.get(id);
+      if (e === undefined) this.ensuring.set(id, { pending: 1, seen: false });
+      else {
+        e.pending++;
+        e.seen = false;
+      }
+    }
     this.dispatchStart(
       groups,
       this.tuning.migrationTimeoutMs,
       (r) => {
+        const seen = new Set<string>();
+        for (const id of byId.keys()) {
+          const e = this.ensuring.get(id);
+          if (e === undefined) continue;
+          if (e.seen) seen.add(id);
+          if (--e.pending === 0) this.ensuring.delete(id);
+        }
         for (const s of r.started) {
           const it = byId.get(s.id);
           for (const np of s.nodes) {
@@ -634,7 +676,12 @@ export class HubCore {
             if (it === undefined || known) continue;
             let m = this.handedOff.get(np.node);
             if (m === undefined) this.handedOff.set(np.node, (m = new Map()));
-            m.set(s.id, { spec: it.spec, epoch: it.epoch, pid: np.pid });
+            const v = this.registry.sliceVersion(np.node);
+            m.set(s.id, {
+              entry: { spec: it.spec, epoch: it.epoch, pid: np.pid },
+              incarnation: v?.incarnation ?? -1,
+              seq: v?.seq ?? -1,
+            });
           }
         }
         const retry = new Map<string, StartItem>();
@@ -642,7 +689,7 @@ export class HubCore {
           // Not on `node_receive_timeout`: the node lives and most likely runs the child; a
           // late retry could resurrect a child stopped meanwhile.
           const refused = e.reason === "hub_stopped" || e.reason === "partitioned";
-          if (e.reason !== "node_down" && !refused) continue;
+          if ((e.reason !== "node_down" && !refused) || seen.has(e.id)) continue;
           const it = byId.get(e.id);
           if (it !== undefined) retry.set(e.id, it);
         }
@@ -918,6 +965,10 @@ export class HubCore {
     if (changes.length === 0) return;
     const h = this.hooks;
     for (const c of changes) {
+      if (c.kind !== "unregistered") {
+        const e = this.ensuring.get(c.id);
+        if (e !== undefined) e.seen = true;
+      }
       if (c.kind !== "unregistered" && c.node !== this.self && this.children.byId.has(c.id)) {
         if (this.conflicts === null) {
           this.conflicts = new Set();

@@ -1,0 +1,96 @@
+/**
+ * A stopped child stays stopped when an old, unanswered ensure of it fails late (the chaos-run
+ * resurrection): one real hub node `a` and two scripted peers `y` and `z` (their wire messages
+ * are posted straight into a's hub process; what a sends them goes nowhere). y leaves holding
+ * two children, a asks their new owner z to ensure them and never hears back; z's slice then
+ * shows one of them starting and being stopped; when z leaves, a retries only the child nobody
+ * was ever seen running.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { normalizeChildSpec } from "../../../src/hub/child-spec.js";
+import { HashRing } from "../../../src/hub/hash-ring.js";
+import type { HubMembership } from "../../../src/hub/membership.js";
+import { entryOut } from "../../../src/hub/messages.js";
+import { ProcessHub } from "../../../src/hub/process-hub.js";
+import { silentLogger } from "../../../src/logger.js";
+import { Node } from "../../../src/process/node.js";
+import { Pid } from "../../../src/process/pid.js";
+import { behaviours } from "./harness.js";
+
+/** A membership whose peers come and go when the test says so. */
+function scriptedMembership() {
+  const down: Array<(n: string) => void> = [];
+  const membership: HubMembership = {
+    peers: () => [],
+    onPeerUp: () => () => {},
+    onPeerDown: (l) => {
+      down.push(l);
+      return () => {};
+    },
+  };
+  const lose = (n: string) => {
+    for (const l of down) l(n);
+  };
+  return { membership, lose };
+}
+
+let hub: ProcessHub | undefined;
+afterEach(async () => {
+  await hub?.stop();
+  hub = undefined;
+});
+
+describe("ensure retries", () => {
+  it("do not restart a child that was seen running and then stopped while the ensure was unanswered", async () => {
+    const { membership, lose } = scriptedMembership();
+    const node = new Node({ name: "a", logger: silentLogger });
+    const adopted: number[] = [];
+    hub = ProcessHub.start({
+      hubId: "resurrect",
+      node,
+      membership,
+      behaviours,
+      logger: silentLogger,
+      clusterEventDebounceMs: 5,
+      migrationTimeoutMs: 60_000,
+      hooks: { postRedistribution: (d: { left: string[] }) => d.left.includes("y") && adopted.push(1) },
+    });
+    const core = hub.core;
+    // Two ids that y runs and z owns once y is gone.
+    const ring = new HashRing(["a", "z"], core.tuning.vnodes);
+    const [stopped, lost] = Array.from({ length: 200 }, (_, i) => `k${i}`).filter(
+      (id) => ring.owner(id) === "z",
+    );
+    const entry = (id: string, on: string) =>
+      entryOut(id, {
+        spec: normalizeChildSpec({ id, behaviour: "stateful" }),
+        epoch: 1,
+        pid: Pid.fromJSON({ pid: [on, 1, 1] }),
+      });
+    core.post({ t: "hello", from: "y", inc: 11, reply: false });
+    core.post({ t: "hello", from: "z", inc: 12, reply: false });
+    await expect.poll(() => hub!.nodes().join()).toBe("y,z");
+    core.post({
+      t: "delta",
+      from: "y",
+      inc: 11,
+      seq: 1,
+      up: [entry(stopped!, "y"), entry(lost!, "y")],
+      rm: [],
+    });
+    await expect.poll(() => hub!.entryExists(stopped!) && hub!.entryExists(lost!)).toBe(true);
+
+    lose("y"); // a adopts both: it asks z (their owner now) to ensure them; z never answers
+    await expect.poll(() => adopted.length).toBe(1);
+    // z's slice: `stopped` started there, then a user stopped it.
+    core.post({ t: "delta", from: "z", inc: 12, seq: 1, up: [entry(stopped!, "z")], rm: [] });
+    core.post({ t: "delta", from: "z", inc: 12, seq: 2, up: [], rm: [stopped!] });
+    await expect.poll(() => core.registry.sliceVersion("z")?.seq).toBe(2);
+    expect(hub.entryExists(stopped!)).toBe(false);
+
+    lose("z"); // the ensure fails with node_down: retried for `lost` only, now owned by a
+    await expect.poll(() => hub!.localChildren().has(lost!)).toBe(true);
+    expect(hub.localChildren().has(stopped!)).toBe(false);
+    expect(hub.entryExists(stopped!)).toBe(false);
+  });
+});
