@@ -575,11 +575,11 @@ export class HubCore {
       this.members.delete(node);
       this.repl.forget(node);
       const changes: RegistryChange[] = [];
+      const handed = [...(this.handedOff.get(node) ?? [])].filter(([id, h]) => !this.superseded(node, id, h));
       const held = this.registry.dropNode(node, changes);
       this.fireChanges(changes);
       for (const [id, e] of held) if (!this.registry.exists(id)) orphans.set(id, e);
-      for (const [id, h] of this.handedOff.get(node) ?? [])
-        if (!this.registry.exists(id)) orphans.set(id, h.entry);
+      for (const [id, h] of handed) if (!this.registry.exists(id)) orphans.set(id, h.entry);
       this.handedOff.delete(node);
     }
     for (const node of joined) this.members.set(node, joins.get(node)!);
@@ -633,17 +633,20 @@ export class HubCore {
    * rule applies.)
    */
   private pruneHandedOff(): void {
-    const ordered = this.strategies.synchronization.type === "push";
     for (const [node, ids] of this.handedOff) {
       const slice = this.registry.sliceOf(node);
-      const v = this.registry.sliceVersion(node);
-      for (const [id, h] of ids) {
-        const newer = ordered && v !== undefined && v.incarnation === h.incarnation && v.seq > h.seq;
-        if (slice.has(id) || newer) ids.delete(id);
-      }
+      for (const [id, h] of ids) if (slice.has(id) || this.superseded(node, id, h)) ids.delete(id);
       const known = this.members.has(node) || this.pendingLeave.has(node);
       if (ids.size === 0 || !known) this.handedOff.delete(node);
     }
+  }
+
+  /** True when `node`'s replicated slice, newer than at its start answer, no longer lists `id`. */
+  private superseded(node: string, id: string, h: HandedOff): boolean {
+    if (this.strategies.synchronization.type !== "push") return false;
+    const v = this.registry.sliceVersion(node);
+    if (v === undefined || v.incarnation !== h.incarnation || v.seq <= h.seq) return false;
+    return !this.registry.sliceOf(node).has(id);
   }
 
   /** Starts children at their owners, idempotently; anything lost on the way is retried. */

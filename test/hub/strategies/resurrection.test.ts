@@ -1,10 +1,9 @@
 /**
- * A stopped child stays stopped when an old, unanswered ensure of it fails late (the chaos-run
- * resurrection): one real hub node `a` and two scripted peers `y` and `z` (their wire messages
- * are posted straight into a's hub process; what a sends them goes nowhere). y leaves holding
- * two children, a asks their new owner z to ensure them and never hears back; z's slice then
- * shows one of them starting and being stopped; when z leaves, a retries only the child nobody
- * was ever seen running.
+ * A stopped child stays stopped (the chaos-run resurrection), with one real hub node `a` and
+ * scripted peers `y` and `z` (their wire messages are posted straight into a's hub process;
+ * what a sends them goes nowhere): an old, unanswered ensure that fails late is not retried for a
+ * child seen running and stopped meanwhile, and a child handed off to a node whose newer slice
+ * shows it stopped is not adopted when that node leaves.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { normalizeChildSpec } from "../../../src/hub/child-spec.js";
@@ -92,5 +91,57 @@ describe("ensure retries", () => {
     await expect.poll(() => hub!.localChildren().has(lost!)).toBe(true);
     expect(hub.localChildren().has(stopped!)).toBe(false);
     expect(hub.entryExists(stopped!)).toBe(false);
+  });
+
+  it("do not adopt a handed-off child that the receiver's newer slice shows stopped when the receiver leaves", async () => {
+    const { membership, lose } = scriptedMembership();
+    const node = new Node({ name: "a", logger: silentLogger });
+    const redistributions: Array<{ left: string[]; adopted: number }> = [];
+    hub = ProcessHub.start({
+      hubId: "handedoff",
+      node,
+      membership,
+      behaviours,
+      logger: silentLogger,
+      clusterEventDebounceMs: 5,
+      hooks: { postRedistribution: (d) => redistributions.push({ left: d.left, adopted: d.adopted }) },
+    });
+    const core = hub.core;
+    const ring = new HashRing(["a", "z"], core.tuning.vnodes);
+    const [moved, other] = Array.from({ length: 200 }, (_, i) => `k${i}`).filter(
+      (id) => ring.owner(id) === "z",
+    );
+    const entry = (id: string, on: string) =>
+      entryOut(id, {
+        spec: normalizeChildSpec({ id, behaviour: "stateful" }),
+        epoch: 1,
+        pid: Pid.fromJSON({ pid: [on, 1, 1] }),
+      });
+    core.post({ t: "hello", from: "y", inc: 11, reply: false });
+    core.post({ t: "hello", from: "z", inc: 12, reply: false });
+    await expect.poll(() => hub!.nodes().join()).toBe("y,z");
+    core.post({ t: "delta", from: "y", inc: 11, seq: 1, up: [entry(moved!, "y")], rm: [] });
+    core.post({ t: "delta", from: "z", inc: 12, seq: 1, up: [entry(other!, "z")], rm: [] });
+    await expect.poll(() => hub!.entryExists(moved!) && hub!.entryExists(other!)).toBe(true);
+
+    lose("y"); // a asks z to ensure `moved`: the first awaited request of this hub (req 1)
+    await expect.poll(() => redistributions.some((r) => r.left.includes("y"))).toBe(true);
+    // z answers that it started `moved`, but its delta listing it is lost ...
+    core.post({
+      t: "started",
+      req: 1,
+      node: "z",
+      ok: [[moved!, Pid.fromJSON({ pid: ["z", 1, 2] })]],
+      failed: [],
+    });
+    // ... and its next full slice, newer than the answer, shows `moved` stopped again.
+    core.post({ t: "slice", from: "z", inc: 12, seq: 4, part: 0, parts: 1, entries: [entry(other!, "z")] });
+    await expect.poll(() => core.registry.sliceVersion("z")?.seq).toBe(4);
+
+    lose("z"); // `other` is adopted by a; `moved` stays stopped
+    await expect.poll(() => hub!.localChildren().has(other!)).toBe(true);
+    expect(redistributions.find((r) => r.left.includes("z"))?.adopted).toBe(1);
+    expect(hub.localChildren().has(moved!)).toBe(false);
+    expect(hub.entryExists(moved!)).toBe(false);
   });
 });
