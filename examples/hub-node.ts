@@ -23,7 +23,7 @@
 import { createHash } from "node:crypto";
 import { createInterface } from "node:readline";
 import { Cluster } from "../src/cluster/index.js";
-import { ProcessHub } from "../src/hub/process-hub.js";
+import { type HubOptions, ProcessHub } from "../src/hub/process-hub.js";
 import { silentLogger } from "../src/logger.js";
 import { Node } from "../src/process/node.js";
 import { defineServer, noreply, ok, reply } from "../src/server/index.js";
@@ -37,6 +37,8 @@ export interface HubNodeConfig {
   hubId?: string;
   /** NATS transport timings (probe and heartbeat), merged over fast-failover defaults. */
   timings?: Record<string, number>;
+  /** Extra hub options (strategies: partition, migration, ...), merged over the ones below. */
+  hub?: Partial<HubOptions>;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as HubNodeConfig;
@@ -75,6 +77,7 @@ const hub = ProcessHub.start({
   behaviours: { counter },
   clusterEventDebounceMs: 10,
   logger: silentLogger,
+  ...cfg.hub,
   hooks: {
     postRedistribution: () => {
       const members = hub.nodes({ includeLocal: true }).join(",");

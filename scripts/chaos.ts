@@ -18,6 +18,7 @@ import { silentLogger } from "../src/logger.js";
 import { Node } from "../src/process/node.js";
 import { defineServer, noreply, ok, reply } from "../src/server/index.js";
 import { MemoryNetwork } from "../src/transports/memory/index.js";
+import type { NatsChaosOptions } from "./chaos-nats.js";
 
 export interface ChaosOptions {
   nodes: number;
@@ -44,7 +45,7 @@ export interface ChaosOptions {
 
 export interface ChaosReport {
   operations: { starts: number; stops: number; refused: number };
-  faults: { kill: number; pause: number; partition: number };
+  faults: { kill: number; pause: number; partition: number; restart?: number };
   /** Most ids running more than their factor in one sample, during the faults. */
   duplicatesDuringMax: number;
   /** Id-samples over the factor during the faults (sum over samples). */
@@ -73,7 +74,7 @@ const DEFAULTS: ChaosOptions = {
 };
 
 /** A small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -369,12 +370,38 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
   return report;
 }
 
-function parseArgs(argv: string[]): Partial<ChaosOptions> {
-  const out: Partial<ChaosOptions> = {};
+const USAGE = `npm run chaos -- [options]
+  --nodes N            hub nodes (default ${DEFAULTS.nodes})
+  --children N         children started first (default ${DEFAULTS.children})
+  --duration MS        time of faults (default ${DEFAULTS.durationMs})
+  --seed N             seed of the faults and operations (default ${DEFAULTS.seed})
+  --partition P        divergence | static | majority | dynamic (default divergence)
+  --replication N      replication factor (default 1; memory transport only)
+  --migration M        coldSwap | hotSwap (default coldSwap)
+  --stops S            healthy: stop children whenever no fault is under way;
+                       settled: only with no duplicate and the hub formed (default ${DEFAULTS.stopsWhen})
+  --fault-ms MS        how long a fault lasts (default ${DEFAULTS.faultMs})
+  --gap-ms MS          time between faults (default ${DEFAULTS.faultGapMs})
+  --settle-ms MS       give up converging after (default ${DEFAULTS.settleTimeoutMs})
+  --nats               hub nodes as OS processes over NATS (SIGKILL, SIGSTOP/SIGCONT, restart)
+  --nats-url URL       with --nats: use this server instead of a private nats-server
+  CHAOS_DEBUG=1        logs faults, a heartbeat and resurrected children (memory transport)`;
+
+function parseArgs(argv: string[]): Partial<NatsChaosOptions> & { nats?: boolean } {
+  const out: Partial<NatsChaosOptions> & { nats?: boolean } = {};
   let partition = "divergence";
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i]!.replace(/^--/, "");
     const v = argv[i + 1] ?? "";
+    if (k === "help" || k === "h") {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (k === "nats") {
+      out.nats = true;
+      i--;
+      continue;
+    }
     if (k === "nodes") out.nodes = Number(v);
     else if (k === "children") out.children = Number(v);
     else if (k === "duration") out.durationMs = Number(v);
@@ -383,6 +410,10 @@ function parseArgs(argv: string[]): Partial<ChaosOptions> {
     else if (k === "migration") out.migration = v as ChaosOptions["migration"];
     else if (k === "partition") partition = v;
     else if (k === "stops") out.stopsWhen = v as ChaosOptions["stopsWhen"];
+    else if (k === "fault-ms") out.faultMs = Number(v);
+    else if (k === "gap-ms") out.faultGapMs = Number(v);
+    else if (k === "settle-ms") out.settleTimeoutMs = Number(v);
+    else if (k === "nats-url") out.natsUrl = v;
     else throw new Error(`unknown option --${k}`);
   }
   const nodes = out.nodes ?? DEFAULTS.nodes;
@@ -397,14 +428,14 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const o = { ...DEFAULTS, ...opts };
   console.log(
-    `chaos: ${o.nodes} nodes, ${o.children} children, ${o.durationMs} ms of faults, partition ${o.partition.type}, replication ${o.replication}, ${o.migration}, seed ${o.seed}`,
+    `chaos${opts.nats ? " over NATS (OS processes)" : ""}: ${o.nodes} nodes, ${o.children} children, ${o.durationMs} ms of faults, partition ${o.partition.type}, replication ${o.replication}, ${o.migration}, stops when ${o.stopsWhen}, seed ${o.seed}`,
   );
-  const r = await runChaos(opts);
+  const r = opts.nats ? await (await import("./chaos-nats.js")).runChaosNats(o) : await runChaos(opts);
   console.log(
     `operations: ${r.operations.starts} starts, ${r.operations.stops} stops, ${r.operations.refused} refused calls`,
   );
   console.log(
-    `faults: ${r.faults.kill} kills+restarts, ${r.faults.pause} pauses, ${r.faults.partition} partitions`,
+    `faults: ${r.faults.kill} kills+restarts, ${r.faults.pause} pauses, ${r.faults.partition} partitions, ${r.faults.restart ?? 0} graceful restarts`,
   );
   console.log(
     `duplicates during faults: max ${r.duplicatesDuringMax} ids in one sample, ${r.duplicateSamples} id-samples`,

@@ -1,0 +1,205 @@
+/**
+ * The chaos run over a real NATS (`npm run chaos -- --nats`): N hub nodes as OS processes
+ * (`examples/hub-node.ts`, driven through `examples/hub-node-process.ts`) on one `nats-server`
+ * (a private one on free loopback ports unless `--nats-url`), thousands of children, then for a
+ * fixed time random faults — SIGKILL and restart a node, SIGSTOP and SIGCONT one, restart one
+ * gracefully — while starts and stops keep coming from the live nodes. At the end every node
+ * must see every other one, every registry must be identical (digest), and every child must run
+ * exactly once (singularity) on its ring owner, none lost, none that was stopped. Network
+ * partitions are a memory-transport fault (`scripts/chaos.ts`). Imports the hub-node controller
+ * and the test NATS harness.
+ */
+import { HubNodeProcess } from "../examples/hub-node-process.js";
+import type { HubOptions } from "../src/hub/process-hub.js";
+import { type NatsServer, startNatsServer } from "../test/support/nats-server.js";
+import type { ChaosOptions, ChaosReport } from "./chaos.js";
+import { rng } from "./chaos.js";
+
+export interface NatsChaosOptions extends ChaosOptions {
+  /** A running NATS server to use; default: a private `nats-server` on free ports. */
+  natsUrl?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A reply within `ms`, or undefined (the node is paused, dead or too busy). */
+async function ask(
+  p: HubNodeProcess,
+  cmd: string,
+  args: Record<string, unknown> = {},
+  ms = 5000,
+): Promise<Record<string, unknown> | undefined> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((r) => {
+    t = setTimeout(() => r(undefined), ms);
+  });
+  const r = await Promise.race([p.request(cmd, args), timeout]);
+  clearTimeout(t);
+  return r === undefined || "error" in r ? undefined : r;
+}
+
+export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
+  if (o.replication !== 1) throw new Error("--nats runs singularity only (replication 1)");
+  const rand = rng(o.seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  let server: NatsServer | undefined;
+  const url = o.natsUrl ?? (server = await startNatsServer("hubvisor-chaos")).url;
+  const names = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  const hub: Partial<HubOptions> = {
+    partition: o.partition,
+    migration: o.migration === "hotSwap" ? { type: "hotSwap", retentionMs: 2000 } : { type: "coldSwap" },
+  };
+  const cluster = `chaos${process.pid}`;
+  const procs = new Map<string, HubNodeProcess>();
+  const spawnNode = async (name: string) => {
+    const p = new HubNodeProcess({ nats: url, node: name, cluster, hubId: "chaos", hub });
+    procs.set(name, p);
+    await p.ready;
+  };
+  const report: ChaosReport = {
+    operations: { starts: 0, stops: 0, refused: 0 },
+    faults: { kill: 0, pause: 0, partition: 0, restart: 0 },
+    duplicatesDuringMax: 0,
+    duplicateSamples: 0,
+    duplicatesAfter: 0,
+    convergeMs: -1,
+    children: 0,
+    violations: [],
+  };
+  const expected = new Set<string>();
+  const unknown = new Set<string>();
+  const down = new Set<string>();
+  const live = () => names.filter((n) => !down.has(n));
+  const formed = async () => {
+    const views = await Promise.all(names.map((n) => ask(procs.get(n)!, "status", {}, 3000)));
+    return views.every((v) => (v?.members as string[] | undefined)?.length === names.length);
+  };
+
+  try {
+    await Promise.all(names.map(spawnNode));
+    for (let i = 0; i < 300 && !(await formed()); i++) await sleep(50);
+    const r0 = await ask(procs.get(names[0]!)!, "start", { n: o.children, prefix: "c" }, 120_000);
+    const ok0 = r0?.status === "ok" && r0.started === o.children;
+    for (let i = 0; i < o.children; i++) (ok0 ? expected : unknown).add(`c${i}`);
+    o.log(`started ${String(r0?.started)} children on ${names.length} OS processes over NATS (${url})`);
+
+    let stopFlag = false;
+    let faulty = false;
+    let lastDups = 0;
+    const sampler = (async () => {
+      while (!stopFlag) {
+        const lists = await Promise.all(live().map((n) => ask(procs.get(n)!, "locals", {}, 1000)));
+        const counts = new Map<string, number>();
+        for (const l of lists)
+          for (const id of (l?.ids as string[]) ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
+        let dups = 0;
+        for (const c of counts.values()) if (c > 1) dups++;
+        lastDups = dups;
+        report.duplicateSamples += dups;
+        report.duplicatesDuringMax = Math.max(report.duplicatesDuringMax, dups);
+        await sleep(150);
+      }
+    })();
+
+    let batch = 0;
+    const opRand = rng(o.seed + 2);
+    const ops = (async () => {
+      while (!stopFlag) {
+        const up = live();
+        const p = procs.get(up[Math.floor(opRand() * up.length)]!)!;
+        const healthy = !faulty;
+        const settled = healthy && (o.stopsWhen === "healthy" || (lastDups === 0 && (await formed())));
+        if (settled && !faulty && opRand() < 0.3) {
+          const victims = [...expected].filter((id) => id.startsWith("op")).slice(0, 10);
+          for (const v of victims) expected.delete(v);
+          report.operations.stops += victims.length;
+          const r = victims.length > 0 ? await ask(p, "stop", { ids: victims }, 8000) : undefined;
+          if (r === undefined) report.operations.refused++;
+          // A stop that did not report every id stopped leaves their fate unknown.
+          if (r?.stopped !== victims.length || faulty) for (const v of victims) unknown.add(v);
+        } else {
+          const prefix = `op${batch++}_`;
+          const ids = Array.from({ length: 10 }, (_, i) => `${prefix}${i}`);
+          report.operations.starts += ids.length;
+          const r = await ask(p, "start", { n: 10, prefix }, 8000);
+          if (r === undefined) report.operations.refused++;
+          const ok = r?.status === "ok" && r.started === 10 && healthy && !faulty;
+          for (const id of ids) (ok ? expected : unknown).add(id);
+        }
+        await sleep(40);
+      }
+    })();
+
+    const t0 = Date.now();
+    while (Date.now() - t0 < o.durationMs) {
+      await sleep(o.faultGapMs);
+      const up = live();
+      if (up.length <= 2) continue;
+      const kind = pick(["kill", "pause", "restart"] as const);
+      const n = pick(up);
+      const p = procs.get(n)!;
+      faulty = true;
+      o.log(`${Date.now() - t0} ms: ${kind} ${n}`);
+      if (kind === "pause") {
+        report.faults.pause++;
+        process.kill(p.pid!, "SIGSTOP");
+        await sleep(o.faultMs);
+        process.kill(p.pid!, "SIGCONT");
+      } else {
+        down.add(n);
+        if (kind === "kill") {
+          report.faults.kill++;
+          await p.kill("SIGKILL");
+        } else {
+          report.faults.restart = (report.faults.restart ?? 0) + 1;
+          await p.exit(5000);
+        }
+        await sleep(o.faultMs);
+        await spawnNode(n);
+        down.delete(n);
+      }
+      // Let the others see the node again before calls count as healthy.
+      await sleep(600);
+      faulty = false;
+    }
+    stopFlag = true;
+    await Promise.all([sampler, ops]);
+
+    // ---------------------------------------------------------------- convergence and checks
+    const check = async (): Promise<string> => {
+      const views = await Promise.all(names.map((n) => ask(procs.get(n)!, "status", { digest: true }, 5000)));
+      if (views.some((v) => v === undefined)) return "a node does not answer";
+      if (!views.every((v) => (v!.members as string[]).length === names.length)) return "hub not formed";
+      if (new Set(views.map((v) => v!.digest)).size !== 1) return "registries differ";
+      const v0 = views[0]!;
+      if (v0.dupes !== 0) return `${String(v0.dupes)} duplicate placements`;
+      if (v0.misplaced !== 0) return `${String(v0.misplaced)} children off their owner`;
+      const lists = await Promise.all(names.map((n) => ask(procs.get(n)!, "locals", {}, 5000)));
+      const running = new Map<string, number>();
+      for (const l of lists)
+        for (const id of (l?.ids as string[]) ?? []) running.set(id, (running.get(id) ?? 0) + 1);
+      for (const [id, c] of running) {
+        if (c > 1) return `${id} runs ${c} times`;
+        if (!expected.has(id) && !unknown.has(id)) return `${id} should not run`;
+      }
+      for (const id of expected) if (!running.has(id)) return `${id} lost`;
+      if (running.size !== v0.size) return `${running.size} running, registry holds ${String(v0.size)}`;
+      report.children = running.size;
+      return "ok";
+    };
+    const tHeal = Date.now();
+    let problem = "not checked";
+    while (Date.now() - tHeal < o.settleTimeoutMs) {
+      problem = await check();
+      if (problem === "ok") break;
+      await sleep(250);
+    }
+    if (problem === "ok") report.convergeMs = Date.now() - tHeal;
+    else report.violations.push(`did not converge: ${problem}`);
+    if (problem.includes("runs")) report.duplicatesAfter = 1;
+  } finally {
+    await Promise.all([...procs.values()].map((p) => p.exit(3000).catch(() => {})));
+    await server?.stop();
+  }
+  return report;
+}
