@@ -14,7 +14,6 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["cluster", () => import("./cluster.js")],
   ["hub", () => import("./hub.js")],
   ["hub-strategies", () => import("./hub-strategies.js")],
-  ["hub-strategies", () => import("./hub-strategies.js")],
   ["nats", () => import("./nats-raw.js")],
 ];
 
