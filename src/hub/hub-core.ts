@@ -100,6 +100,12 @@ export class HubCore {
   readonly quorum: QuorumTracker;
   /** Children stopped for lack of quorum, restored when it returns. */
   private readonly parked = new Map<string, StartItem>();
+  /** Departed hub incarnations whose children were parked here (adopted if quorum returns). */
+  private readonly parkedFrom = new Map<string, number>();
+  /** Departed hub incarnations whose children this hub adopted with quorum (told in `hello`). */
+  private readonly adoptedFrom = new Map<string, number>();
+  /** Members that said they adopted this hub's children while it was without quorum. */
+  private readonly adoptedMe = new Set<string>();
   /** Last redundancy mode signalled to each local child. */
   private readonly signalled = new Map<string, RedundancyMode>();
   /** Local children being hot-swapped out (the epoch rule leaves them to the handover). */
@@ -199,7 +205,9 @@ export class HubCore {
   }
 
   private hello(node: string, reply: boolean): void {
-    this.send(node, { t: "hello", from: this.self, inc: this.inc, reply });
+    const msg: HubWireMsg = { t: "hello", from: this.self, inc: this.inc, reply };
+    if (this.adoptedFrom.size > 0) msg.adopted = [...this.adoptedFrom];
+    this.send(node, msg);
   }
 
   // ------------------------------------------------------------------ requests from the handle
@@ -307,6 +315,8 @@ export class HubCore {
       case "forwarded":
         return this.onForwarded(msg.req, msg.node, msg.to, msg.ids);
       case "hello":
+        if (msg.adopted?.some(([n, inc]) => n === this.self && inc === this.inc))
+          this.adoptedMe.add(msg.from);
         return this.onHello(msg.from, msg.inc, msg.reply);
       case "bye":
         if (this.members.get(msg.from) === msg.inc) this.peerGone(msg.from);
@@ -571,7 +581,9 @@ export class HubCore {
     for (const n of left) this.hooks.dispatch("preNodeLeave", { node: n });
     const members = () => [this.self, ...this.members.keys()].sort();
     const orphans = new Map<string, SliceEntry>();
+    const leftIncs = new Map<string, number>();
     for (const node of left) {
+      leftIncs.set(node, this.members.get(node) ?? this.registry.sliceVersion(node)?.incarnation ?? 0);
       this.members.delete(node);
       this.repl.forget(node);
       const changes: RegistryChange[] = [];
@@ -582,7 +594,10 @@ export class HubCore {
       for (const [id, h] of handed) if (!this.registry.exists(id)) orphans.set(id, h.entry);
       this.handedOff.delete(node);
     }
-    for (const node of joined) this.members.set(node, joins.get(node)!);
+    for (const node of joined) {
+      this.members.set(node, joins.get(node)!);
+      this.adoptedFrom.delete(node);
+    }
     this.ring = new HashRing(members(), this.tuning.vnodes);
     const change = { joined, left, members: members() };
     if (this.quorum.enabled) {
@@ -593,6 +608,7 @@ export class HubCore {
     this.hooks.dispatch("preRedistribution", change);
     if (this.partitioned)
       for (const [id, e] of orphans) this.parked.set(id, { spec: e.spec, epoch: e.epoch, pinned: false });
+    for (const [n, inc] of leftIncs) (this.partitioned ? this.parkedFrom : this.adoptedFrom).set(n, inc);
     const adopted = this.partitioned ? 0 : this.adopt(orphans);
     const migrated = await this.rebalance();
     this.resignal();
@@ -649,6 +665,14 @@ export class HubCore {
     return !this.registry.sliceOf(node).has(id);
   }
 
+  /** One ensure of `id` settled: whether the id was seen registered since it was sent. */
+  private ensured(id: string): boolean {
+    const e = this.ensuring.get(id);
+    if (e === undefined) return false;
+    if (--e.pending === 0) this.ensuring.delete(id);
+    return e.seen;
+  }
+
   /** Starts children at their owners, idempotently; anything lost on the way is retried. */
   private ensure(groups: Map<string, StartItem[]>): void {
     const byId = new Map<string, StartItem>();
@@ -665,13 +689,6 @@ export class HubCore {
       groups,
       this.tuning.migrationTimeoutMs,
       (r) => {
-        const seen = new Set<string>();
-        for (const id of byId.keys()) {
-          const e = this.ensuring.get(id);
-          if (e === undefined) continue;
-          if (e.seen) seen.add(id);
-          if (--e.pending === 0) this.ensuring.delete(id);
-        }
         for (const s of r.started) {
           const it = byId.get(s.id);
           for (const np of s.nodes) {
@@ -692,18 +709,22 @@ export class HubCore {
           // Not on `node_receive_timeout`: the node lives and most likely runs the child; a
           // late retry could resurrect a child stopped meanwhile.
           const refused = e.reason === "hub_stopped" || e.reason === "partitioned";
-          if ((e.reason !== "node_down" && !refused) || seen.has(e.id)) continue;
+          if (e.reason !== "node_down" && !refused) continue;
           const it = byId.get(e.id);
           if (it !== undefined) retry.set(e.id, it);
         }
+        for (const id of byId.keys()) if (!retry.has(id)) this.ensured(id);
         if (retry.size === 0) return;
         // The failed node is leaving the ring (down, stopping, partitioned): retry after the
-        // topology change it causes, at the owners of the ring then.
+        // topology change it causes, at the owners of the ring then — unless the id was seen
+        // running since the request was sent (until the retry: a start forwarded elsewhere can
+        // fail while the owner starts it on its own, and a user stops it before the retry).
         const t = setTimeout(() => {
+          const seen = new Set([...retry.keys()].filter((id) => this.ensured(id)));
           if (!this.alive) return;
           const groups = new Map<string, StartItem[]>();
           for (const [id, it] of retry) {
-            if (this.registry.exists(id) || this.partitioned) continue;
+            if (this.registry.exists(id) || this.partitioned || seen.has(id)) continue;
             for (const owner of it.pinned ? [this.ownerOf(id)] : this.replicas(id)) {
               const g = groups.get(owner);
               if (g === undefined) groups.set(owner, [it]);
@@ -880,6 +901,17 @@ export class HubCore {
   private leavePartitioned(): void {
     this.partitioned = false;
     this.hooks.dispatch("lockStateChanged", { locked: false, reason: "partition" });
+    // A member that kept quorum adopted everything parked here and runs what it did not stop
+    // since: restoring it would resurrect children stopped during the partition.
+    const adoptedElsewhere = [...this.adoptedMe].some((n) => this.members.has(n));
+    this.adoptedMe.clear();
+    if (adoptedElsewhere) {
+      this.parked.clear();
+      this.parkedFrom.clear();
+      return;
+    }
+    for (const [n, inc] of this.parkedFrom) this.adoptedFrom.set(n, inc);
+    this.parkedFrom.clear();
     const groups = new Map<string, StartItem[]>();
     for (const [id, it] of this.parked) {
       if (this.registry.exists(id)) continue;

@@ -25,6 +25,12 @@ export interface HelloMsg {
   from: string;
   inc: number;
   reply: boolean;
+  /**
+   * Hub incarnations `[node, inc]` whose children this hub adopted while it had quorum (it ran
+   * them and may have stopped them since): a node coming back from a partition restores none of
+   * its parked children when a member says it adopted it (partition tolerance).
+   */
+  adopted?: Array<[string, number]>;
 }
 
 /** A hub stops gracefully: its peers treat it as gone and adopt its children. */

@@ -3,7 +3,8 @@
  * scripted peers `y` and `z` (their wire messages are posted straight into a's hub process;
  * what a sends them goes nowhere): an old, unanswered ensure that fails late is not retried for a
  * child seen running and stopped meanwhile, and a child handed off to a node whose newer slice
- * shows it stopped is not adopted when that node leaves.
+ * shows it stopped is not adopted when that node leaves; and (static quorum, memory transport) a
+ * child the majority stopped during a partition is not restored by the minority on the heal.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { normalizeChildSpec } from "../../../src/hub/child-spec.js";
@@ -14,7 +15,7 @@ import { ProcessHub } from "../../../src/hub/process-hub.js";
 import { silentLogger } from "../../../src/logger.js";
 import { Node } from "../../../src/process/node.js";
 import { Pid } from "../../../src/process/pid.js";
-import { behaviours } from "./harness.js";
+import { behaviours, StrategyHarness, specs } from "./harness.js";
 
 /** A membership whose peers come and go when the test says so. */
 function scriptedMembership() {
@@ -143,5 +144,36 @@ describe("ensure retries", () => {
     expect(redistributions.find((r) => r.left.includes("z"))?.adopted).toBe(1);
     expect(hub.localChildren().has(moved!)).toBe(false);
     expect(hub.entryExists(moved!)).toBe(false);
+  });
+});
+
+describe("partition tolerance", () => {
+  let h: StrategyHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it("a child stopped by the majority during a partition stays stopped after the heal", async () => {
+    h = new StrategyHarness({ partition: { type: "static", quorumSize: 2 } });
+    const a = await h.add("a");
+    const b = await h.add("b");
+    await h.add("c");
+    await h.formed();
+    const all = specs(60).map((s) => s.id);
+    await b.startChildren(specs(60), { awaitable: true }).await(5000);
+    await h.converged(all);
+    const victims = [...a.localChildren().keys()].slice(0, 5);
+    expect(victims).toHaveLength(5);
+    h.network.partition(["a"], ["b", "c"]);
+    await expect.poll(() => a.isPartitioned()).toBe(true);
+    await h.formed([["a"], ["b", "c"]]);
+    await h.converged(all, ["b", "c"]); // the majority adopted a's children
+    const r = await b.stopChildren(victims, { awaitable: true }).await(5000);
+    expect(r.stopped.map((s) => s.id).sort()).toEqual([...victims].sort());
+    h.network.heal();
+    await h.formed();
+    await expect.poll(() => a.isPartitioned()).toBe(false);
+    await h.converged(all.filter((id) => !victims.includes(id)));
   });
 });
