@@ -104,6 +104,13 @@ export class HubCore {
   private readonly parkedFrom = new Map<string, number>();
   /** Departed hub incarnations whose children this hub adopted with quorum (told in `hello`). */
   private readonly adoptedFrom = new Map<string, number>();
+  /**
+   * Children stopped here by a stop request: epoch and time. An ensure of the same placement
+   * (epoch not newer) that arrives later — another survivor's adoption, a migration overtaken by
+   * the stop — is refused, or it would resurrect the child. Kept `migrationTimeoutMs`, and
+   * dropped as soon as the id is registered anywhere again.
+   */
+  private readonly stopped = new Map<string, { epoch: number; at: number }>();
   /** Members that said they adopted this hub's children while it was without quorum. */
   private readonly adoptedMe = new Set<string>();
   /** Last redundancy mode signalled to each local child. */
@@ -359,6 +366,8 @@ export class HubCore {
         }
         this.repl.sendSlice(this.members.keys());
         this.pruneHandedOff();
+        for (const [id, t] of this.stopped)
+          if (Date.now() - t.at > this.tuning.migrationTimeoutMs) this.stopped.delete(id);
         return this.rebalance();
       case "$discover":
         this.runStaticStart();
@@ -421,6 +430,8 @@ export class HubCore {
       } else if (running !== undefined) {
         if (m.ensure) ok.push([it.spec.id, running.pid]);
         else failed.push([it.spec.id, "already_started", String(running.pid)]);
+      } else if (m.ensure && it.epoch <= (this.stopped.get(it.spec.id)?.epoch ?? -1)) {
+        failed.push([it.spec.id, "not_found", "stopped since"]);
       } else local.push(it);
     }
     for (const [to, items] of forward) {
@@ -479,10 +490,14 @@ export class HubCore {
   private async onStop(m: StopMsg): Promise<void> {
     const ok: string[] = [];
     const missing: string[] = [];
+    const now = Date.now();
     await Promise.all(
       m.ids.map(async (id) => {
-        if (await this.children.stop(id)) ok.push(id);
-        else missing.push(id);
+        const epoch = this.children.byId.get(id)?.epoch;
+        if (await this.children.stop(id)) {
+          ok.push(id);
+          if (epoch !== undefined) this.stopped.set(id, { epoch, at: now });
+        } else missing.push(id);
       }),
     );
     for (const id of ok) this.repl.remove(id);
@@ -1003,6 +1018,7 @@ export class HubCore {
       if (c.kind !== "unregistered") {
         const e = this.ensuring.get(c.id);
         if (e !== undefined) e.seen = true;
+        this.stopped.delete(c.id);
       }
       if (c.kind !== "unregistered" && c.node !== this.self && this.children.byId.has(c.id)) {
         if (this.conflicts === null) {

@@ -3,14 +3,15 @@
  * scripted peers `y` and `z` (their wire messages are posted straight into a's hub process;
  * what a sends them goes nowhere): an old, unanswered ensure that fails late is not retried for a
  * child seen running and stopped meanwhile, and a child handed off to a node whose newer slice
- * shows it stopped is not adopted when that node leaves; and (static quorum, memory transport) a
+ * shows it stopped is not adopted when that node leaves, a stop is not undone by an ensure of the
+ * same placement arriving after it (another survivor's adoption); and (static quorum, memory transport) a
  * child the majority stopped during a partition is not restored by the minority on the heal.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { normalizeChildSpec } from "../../../src/hub/child-spec.js";
 import { HashRing } from "../../../src/hub/hash-ring.js";
 import type { HubMembership } from "../../../src/hub/membership.js";
-import { entryOut } from "../../../src/hub/messages.js";
+import { entryOut, itemOut } from "../../../src/hub/messages.js";
 import { ProcessHub } from "../../../src/hub/process-hub.js";
 import { silentLogger } from "../../../src/logger.js";
 import { Node } from "../../../src/process/node.js";
@@ -144,6 +145,34 @@ describe("ensure retries", () => {
     expect(redistributions.find((r) => r.left.includes("z"))?.adopted).toBe(1);
     expect(hub.localChildren().has(moved!)).toBe(false);
     expect(hub.entryExists(moved!)).toBe(false);
+  });
+});
+
+describe("ensures arriving after a stop", () => {
+  it("do not restart the stopped placement; a newer one starts", async () => {
+    const node = new Node({ name: "a", logger: silentLogger });
+    hub = ProcessHub.start({ hubId: "late", node, behaviours, logger: silentLogger });
+    const core = hub.core;
+    const hops = core.tuning.maxForwards;
+    const ensure = (id: string, epoch: number) =>
+      core.post({
+        t: "start",
+        req: null,
+        origin: "y",
+        hops,
+        ensure: true,
+        items: [itemOut({ spec: normalizeChildSpec({ id, behaviour: "stateful" }), epoch, pinned: false })],
+      });
+    ensure("x", 2); // y's adoption of x
+    await expect.poll(() => hub!.localChildren().has("x")).toBe(true);
+    core.post({ t: "stop", req: null, origin: "y", ids: ["x"] }); // a user stop
+    await expect.poll(() => hub!.localChildren().has("x")).toBe(false);
+    ensure("x", 2); // z's adoption of the same placement, late
+    ensure("w", 1); // processed after it: once w runs, the late ensure of x was handled
+    await expect.poll(() => hub!.localChildren().has("w")).toBe(true);
+    expect(hub.localChildren().has("x")).toBe(false);
+    ensure("x", 3); // a newer placement (say, adopted after a later start) runs
+    await expect.poll(() => hub!.localChildren().has("x")).toBe(true);
   });
 });
 
