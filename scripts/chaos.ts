@@ -366,7 +366,10 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
   }
 
   for (const n of names) network.kill(n);
-  for (const h of hubs.values()) await h.stop().catch(() => {});
+  // A hot-swapping hub hands its children to peers that are gone now: its stop waits for its
+  // (unref'd) retention timers, so keep the event loop alive while it does.
+  const stops = Promise.all([...hubs.values()].map((h) => h.stop().catch(() => {})));
+  await Promise.race([stops, sleep(10_000)]);
   return report;
 }
 
