@@ -44,7 +44,8 @@ export interface ChaosOptions {
 }
 
 export interface ChaosReport {
-  operations: { starts: number; stops: number; refused: number };
+  /** `majorityStops`: children stopped for good on the quorum side during a partition. */
+  operations: { starts: number; stops: number; refused: number; majorityStops?: number };
   faults: { kill: number; pause: number; partition: number; restart?: number };
   /** Most ids running more than their factor in one sample, during the faults. */
   duplicatesDuringMax: number;
@@ -167,7 +168,15 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
 
   // ------------------------------------------------------------ faults and operations
   let stopFlag = false;
-  type Fault = { kind: string; minority: string[]; since: number; detected: Set<string> };
+  type Fault = {
+    kind: string;
+    minority: string[];
+    since: number;
+    detected: Set<string>;
+    /** Quorum strategies: the side that keeps quorum during a partition (stops there are final). */
+    majority?: string[];
+    healed?: boolean;
+  };
   let fault = null as Fault | null;
   const killed = new Set<string>();
   const paused = new Set<string>();
@@ -226,14 +235,24 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
             (o.stopsWhen === "healthy" ||
               (lastDups === 0 &&
                 [...hubs.values()].every((x) => x.nodes({ includeLocal: true }).length === names.length)));
-          if (settled && opRand() < 0.3) {
+          // Quorum strategies: a stop on the side with quorum, once it has formed, is final too.
+          const f = fault;
+          const onMajority =
+            f?.majority !== undefined &&
+            !f.healed &&
+            f.majority.includes(h.node.name) &&
+            f.majority.every((n) => hubs.get(n)?.nodes({ includeLocal: true }).length === f.majority!.length);
+          if ((settled || onMajority) && opRand() < 0.3) {
             const victims = [...expected].filter((id) => id.startsWith("op")).slice(0, 10);
             if (victims.length > 0) {
               for (const v of victims) expected.delete(v);
               report.operations.stops += victims.length;
               const r = await h.stopChildren(victims, { awaitable: true, timeout: 3000 }).await(5000);
               const gone = new Set(r.stopped.map((s) => s.id));
-              for (const v of victims) if (!gone.has(v) || fault !== null) unknown.add(v);
+              const still = onMajority ? fault === f && !f!.healed : fault === null;
+              for (const v of victims) if (!gone.has(v) || !still) unknown.add(v);
+              if (onMajority)
+                report.operations.majorityStops = (report.operations.majorityStops ?? 0) + gone.size;
               if (process.env.CHAOS_DEBUG)
                 for (const v of victims) if (gone.has(v)) stoppedAt.set(v, Date.now());
             }
@@ -293,13 +312,22 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       const g1 = shuffled.slice(0, cut);
       const g2 = shuffled.slice(cut);
       const minority = [g1, g2].filter((g) => g.length < needed).flat();
-      fault = { kind: "partition", minority, since: Date.now(), detected: new Set() };
+      const majority =
+        o.partition.type === "divergence" ? undefined : [g1, g2].find((g) => g.length >= needed);
+      fault = {
+        kind: "partition",
+        minority,
+        since: Date.now(),
+        detected: new Set(),
+        ...(majority ? { majority } : {}),
+      };
       report.faults.partition++;
       network.partition(g1, g2);
       await sleep(o.faultMs);
       if (o.partition.type !== "divergence")
         for (const n of minority)
           if (!fault.detected.has(n)) report.violations.push(`${n} never noticed it was in a minority`);
+      fault.healed = true;
       network.heal();
     }
     // Calls in flight when the fault ended saw it too, and the nodes need a moment (peer
@@ -435,7 +463,7 @@ async function main(): Promise<void> {
   );
   const r = opts.nats ? await (await import("./chaos-nats.js")).runChaosNats(o) : await runChaos(opts);
   console.log(
-    `operations: ${r.operations.starts} starts, ${r.operations.stops} stops, ${r.operations.refused} refused calls`,
+    `operations: ${r.operations.starts} starts, ${r.operations.stops} stops (${r.operations.majorityStops ?? 0} on the quorum side during partitions), ${r.operations.refused} refused calls`,
   );
   console.log(
     `faults: ${r.faults.kill} kills+restarts, ${r.faults.pause} pauses, ${r.faults.partition} partitions, ${r.faults.restart ?? 0} graceful restarts`,
