@@ -13,6 +13,7 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["parent", () => import("./parent.js")],
   ["cluster", () => import("./cluster.js")],
   ["hub", () => import("./hub.js")],
+  ["hub-nats", () => import("./hub-nats.js")],
   ["hub-strategies", () => import("./hub-strategies.js")],
   ["nats", () => import("./nats-raw.js")],
 ];
