@@ -25,10 +25,17 @@ const byOrder = (a: ChildRecord, b: ChildRecord) => a.order - b.order;
 export class ChildrenTable {
   /** Every child, iterated in startup order. */
   readonly all = new Set<ChildRecord>();
-  private readonly byPid = new Map<string, ChildRecord>();
+  /** By pid: the id for pids of the first child's node incarnation (no key string per child). */
+  private readonly byPid = new Map<number | string, ChildRecord>();
+  private home: Pid | null = null;
   private readonly byId = new Map<unknown, ChildRecord>();
   private groups: Map<unknown, Set<ChildRecord>> | null = null;
   private nextOrder = 0;
+
+  private pidKey(pid: Pid): number | string {
+    const h = (this.home ??= pid);
+    return pid.creation === h.creation && pid.node === h.node ? pid.id : pid.key;
+  }
 
   get size(): number {
     return this.all.size;
@@ -44,11 +51,11 @@ export class ChildrenTable {
   }
 
   find(ref: ChildRef): ChildRecord | undefined {
-    return ref instanceof Pid ? this.byPid.get(ref.key) : this.byId.get(idKey(ref));
+    return ref instanceof Pid ? this.byPid.get(this.pidKey(ref)) : this.byId.get(idKey(ref));
   }
 
   findByPid(pid: Pid): ChildRecord | undefined {
-    return this.byPid.get(pid.key);
+    return this.byPid.get(this.pidKey(pid));
   }
 
   findById(id: unknown): ChildRecord | undefined {
@@ -66,7 +73,7 @@ export class ChildrenTable {
     this.all.add(r);
     if (r.order >= this.nextOrder) this.nextOrder = r.order + 1;
     if (r.spec.id !== undefined) this.byId.set(idKey(r.spec.id), r);
-    if (r.pid !== undefined) this.byPid.set(r.pid.key, r);
+    if (r.pid !== undefined) this.byPid.set(this.pidKey(r.pid), r);
     const g = r.spec.shutdownGroup;
     if (g !== undefined) {
       const groups = (this.groups ??= new Map());
@@ -94,7 +101,7 @@ export class ChildrenTable {
   remove(r: ChildRecord): void {
     if (!this.all.delete(r)) return;
     if (r.spec.id !== undefined && this.byId.get(idKey(r.spec.id)) === r) this.byId.delete(idKey(r.spec.id));
-    if (r.pid !== undefined) this.byPid.delete(r.pid.key);
+    if (r.pid !== undefined) this.byPid.delete(this.pidKey(r.pid));
     const g = r.spec.shutdownGroup;
     if (g !== undefined) {
       const members = this.groups?.get(g);
@@ -106,9 +113,9 @@ export class ChildrenTable {
 
   /** Changes a record's pid, keeping the pid index right. */
   setPid(r: ChildRecord, pid: Pid | undefined): void {
-    if (r.pid !== undefined) this.byPid.delete(r.pid.key);
+    if (r.pid !== undefined) this.byPid.delete(this.pidKey(r.pid));
     r.pid = pid;
-    if (pid !== undefined) this.byPid.set(pid.key, r);
+    if (pid !== undefined) this.byPid.set(this.pidKey(pid), r);
   }
 
   /** The child, its group, and everything bound to any of them, transitively; startup order. */
