@@ -4,10 +4,15 @@
  * network in two and heal it) while starts and stops keep coming; at the end everything is
  * repaired and the run checks that every child runs exactly its replication factor times on its
  * replicas, none is lost, every registry is identical, and (quorum strategies) that every node of
- * a minority side noticed it (lost quorum) during the partition and ran no child from then on. Prints the figures and exits non-zero
- * on a violation. `runChaos` is also what `test/hub/strategies/chaos.test.ts` runs, shorter.
+ * a minority side noticed it (lost quorum) during the partition and ran no child from then on.
+ * Stops count as final when no fault is under way (`--stops settled`, the default: and no
+ * duplicate is running and the hub is formed), and, with a quorum strategy, on the side keeping
+ * quorum during a partition. Prints the figures and exits non-zero on a violation. `runChaos` is
+ * also what `test/hub/strategies/chaos.test.ts` runs, shorter. `--nats` runs the hub nodes as OS
+ * processes over NATS instead (`chaos-nats.ts`). `--help` lists the options.
  *
  *   npm run chaos -- --nodes 5 --children 5000 --duration 20000 --partition majority --seed 7
+ *   npm run chaos -- --nats --nodes 4 --children 2000 --duration 30000 --fault-ms 6000
  */
 import { pathToFileURL } from "node:url";
 import { Cluster } from "../src/cluster/index.js";
