@@ -6,11 +6,11 @@
 import { InvalidOptionError } from "../errors.js";
 
 /**
- * A process identifier. `node` is the node's name, `creation` its incarnation (boot id), so a
- * node restarted under the same name mints pids that never equal the old ones.
- * @category models
+ * What pids and refs share: the node that minted them (name and incarnation) and a number unique
+ * within that incarnation. Two values are equal when they are of the same class and all three
+ * parts match.
  */
-export class Pid {
+abstract class NodeScoped {
   #key: string | undefined;
   constructor(
     readonly node: string,
@@ -18,20 +18,34 @@ export class Pid {
     readonly creation: number,
   ) {}
 
-  /** A string unique to this pid across nodes and incarnations; usable as a map key. */
+  /** A string unique to this value across nodes and incarnations; usable as a map key. */
   get key(): string {
     return (this.#key ??= `${this.node}.${this.id}.${this.creation}`);
   }
 
   equals(other: unknown): boolean {
     return (
-      other instanceof Pid &&
+      other instanceof NodeScoped &&
+      other.constructor === this.constructor &&
       other.id === this.id &&
       other.node === this.node &&
       other.creation === this.creation
     );
   }
 
+  abstract toString(): string;
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * A process identifier. `node` is the node's name, `creation` its incarnation (boot id), so a
+ * node restarted under the same name mints pids that never equal the old ones.
+ * @category models
+ */
+export class Pid extends NodeScoped {
   /** Total order: by node name, then incarnation, then id. */
   compare(other: Pid): number {
     if (this.node !== other.node) return this.node < other.node ? -1 : 1;
@@ -52,37 +66,13 @@ export class Pid {
     const [node, id, creation] = parts(json, "pid");
     return new Pid(node, id, creation);
   }
-
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
 
 /**
  * A unique reference (monitor refs, call tags). Unique per node incarnation.
  * @category models
  */
-export class Ref {
-  #key: string | undefined;
-  constructor(
-    readonly node: string,
-    readonly id: number,
-    readonly creation: number,
-  ) {}
-
-  get key(): string {
-    return (this.#key ??= `${this.node}.${this.id}.${this.creation}`);
-  }
-
-  equals(other: unknown): boolean {
-    return (
-      other instanceof Ref &&
-      other.id === this.id &&
-      other.node === this.node &&
-      other.creation === this.creation
-    );
-  }
-
+export class Ref extends NodeScoped {
   toString(): string {
     return `#Ref<${this.node}.${this.id}>`;
   }
@@ -95,10 +85,6 @@ export class Ref {
   static fromJSON(json: { ref: [string, number, number] }): Ref {
     const [node, id, creation] = parts(json, "ref");
     return new Ref(node, id, creation);
-  }
-
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
   }
 }
 
