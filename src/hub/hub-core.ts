@@ -894,6 +894,8 @@ export class HubCore {
   /** Quorum lost: stop every local child (remembering it), refuse starts and stops. */
   private async enterPartitioned(): Promise<void> {
     this.partitioned = true;
+    // What this node adopted it now parks (and restores itself): it no longer vouches for it.
+    this.adoptedFrom.clear();
     this.hooks.dispatch("lockStateChanged", { locked: true, reason: "partition" });
     this.logger.warn(
       { hub: this.hubId, members: this.members.size + 1 },
