@@ -82,14 +82,7 @@ export class StartResult {
 
   /** Ids of every child the call handled: started ones first, then failed ones. */
   cids(): string[] {
-    const out = this.started.map((s) => s.id);
-    const seen = new Set(out);
-    for (const e of this.errors) {
-      if (seen.has(e.id)) continue;
-      seen.add(e.id);
-      out.push(e.id);
-    }
-    return out;
+    return handledIds(this.started, this.errors);
   }
 
   /** The first pid of the first started child. */
@@ -141,14 +134,7 @@ export class StopResult {
   }
 
   cids(): string[] {
-    const out = this.stopped.map((s) => s.id);
-    const seen = new Set(out);
-    for (const e of this.errors) {
-      if (seen.has(e.id)) continue;
-      seen.add(e.id);
-      out.push(e.id);
-    }
-    return out;
+    return handledIds(this.stopped, this.errors);
   }
 
   /** The first node of the first stopped child. */
@@ -172,4 +158,16 @@ export class StopResult {
   toString(): string {
     return `StopResult(${this.status}, stopped=${this.stopped.length}, errors=${this.errors.length})`;
   }
+}
+
+/** Ids a call handled: the successful ones in order, then the failed ones not already listed. */
+function handledIds(done: readonly { id: string }[], errors: readonly ChildError[]): string[] {
+  const out = done.map((s) => s.id);
+  const seen = new Set(out);
+  for (const e of errors) {
+    if (seen.has(e.id)) continue;
+    seen.add(e.id);
+    out.push(e.id);
+  }
+  return out;
 }

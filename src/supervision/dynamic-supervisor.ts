@@ -83,10 +83,6 @@ class DynamicSupervisorProcess extends SupervisorCore {
     super(node);
   }
 
-  private key(pid: Pid): number | string {
-    return this.node.isLocal(pid) ? pid.id : pid.key;
-  }
-
   init(): StartResult {
     const r = this.initFlags();
     if (typeof r === "object" && r !== null && (r as { ignore?: unknown }).ignore === true) {

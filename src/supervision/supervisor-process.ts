@@ -74,10 +74,6 @@ export class SupervisorProcess extends SupervisorCore {
     super(node);
   }
 
-  private key(pid: Pid): number | string {
-    return this.node.isLocal(pid) ? pid.id : pid.key;
-  }
-
   // ------------------------------------------------------------------ init
 
   init(): StartResult | Promise<StartResult> {
