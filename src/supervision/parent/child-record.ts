@@ -17,8 +17,13 @@ export class ChildRecord {
   meta: unknown;
   /** Fires the lifetime `timeout` of the running incarnation. */
   timer: TimerEntry | null = null;
-  /** Siblings this child is bound to (resolved `bindsTo`). */
+  /** Siblings this child is bound to (resolved `bindsTo`), among those present. */
   deps: ChildRecord[] | null = null;
+  /**
+   * Every sibling `bindsTo` resolved to at start. Children returned piecemeal regain a binding
+   * when its target comes back later, so `deps` is recomputed from this.
+   */
+  boundTo: ChildRecord[] | null = null;
   /** Siblings bound to this child (the reverse edges the closure walks). */
   dependents: Set<ChildRecord> | null = null;
   /** Waiting for a retry after a failed restart. */

@@ -95,7 +95,23 @@ export class ChildrenTable {
       else deps.push(d);
     }
     r.deps = deps.length > 0 ? deps : null;
+    r.boundTo = r.deps;
     return missing;
+  }
+
+  /**
+   * Re-links bindings to records that came back (`returnChildren`): a returned child binds again
+   * to whichever of its original targets are present, and a present child whose target was
+   * returned after it binds to it again.
+   */
+  rebind(back: ReadonlySet<ChildRecord>): void {
+    for (const r of this.all) {
+      if (r.boundTo === null || back.has(r)) continue;
+      if (!r.boundTo.some((d) => back.has(d))) continue;
+      const deps = r.boundTo.filter((d) => this.all.has(d));
+      for (const d of deps) (d.dependents ??= new Set()).add(r);
+      r.deps = deps.length > 0 ? deps : null;
+    }
   }
 
   remove(r: ChildRecord): void {

@@ -236,12 +236,13 @@ export class ParentState extends ParentQueries {
     }
     if (back.size === 0) return;
     for (const r of back) {
-      if (r.deps !== null) {
-        const deps = r.deps.filter((d) => back.has(d) || this.table.has(d));
+      if (r.boundTo !== null) {
+        const deps = r.boundTo.filter((d) => back.has(d) || this.table.has(d));
         r.deps = deps.length > 0 ? deps : null;
       }
       this.table.insert(r);
     }
+    this.table.rebind(back);
     if (counted.length > 0) await this.recordRestart(counted);
     this.report(await this.startRecords([...back]));
   }

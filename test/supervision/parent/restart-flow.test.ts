@@ -127,6 +127,26 @@ describe("restart flow", () => {
     await GenServer.stop(r.pid);
   });
 
+  it("returnChildren in two parts, the dependent first: the binding comes back with its target", async () => {
+    const log = { deaths: [] as string[], starts: [] as string[] };
+    const r = await ParentSupervisor.start([
+      worker(node, "a", log),
+      worker(node, "b", log, { bindsTo: ["a"] }),
+    ]);
+    if (!r.ok) throw new Error("start");
+    const s = await ParentClient.shutdownChild(r.pid, "a");
+    if (!s.ok) throw new Error("shutdown");
+    expect([...s.stopped.keys()]).toEqual(["a", "b"]);
+    await ParentClient.returnChildren(r.pid, new Map([...s.stopped].filter(([k]) => k === "b")));
+    await ParentClient.returnChildren(r.pid, new Map([...s.stopped].filter(([k]) => k === "a")));
+    expect((await ParentClient.children(r.pid)).map((c) => c.id)).toEqual(["a", "b"]);
+    log.deaths.length = 0;
+    const again = await ParentClient.shutdownChild(r.pid, "a");
+    expect(again.ok && [...again.stopped.keys()]).toEqual(["a", "b"]);
+    expect(log.deaths).toEqual(["b", "a"]);
+    await GenServer.stop(r.pid);
+  });
+
   it("a sibling that died before its closure was stopped reports its own exit reason, and its EXIT is consumed", async () => {
     reports.length = 0;
     infos.length = 0;

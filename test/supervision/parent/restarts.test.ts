@@ -156,6 +156,22 @@ describe("automatic restarts", () => {
       .toBe(false);
     await GenServer.stop(r.pid);
   });
+
+  it("a transient child's timeout is abnormal: it is restarted, not kept stopped", async () => {
+    const log = { deaths: [] as string[] };
+    const r = await ParentSupervisor.start([]);
+    if (!r.ok) throw new Error("start");
+    const first = await ParentClient.startChild(
+      r.pid,
+      worker(node, "t", log, { restart: "transient", timeout: 30 }),
+    );
+    if (!first.ok) throw new Error("t");
+    await expect
+      .poll(async () => (await pidOf(r.pid, "t"))?.equals(first.pid), { timeout: 2000 })
+      .toBe(false);
+    expect(await pidOf(r.pid, "t")).toBeDefined();
+    await GenServer.stop(r.pid);
+  });
 });
 
 describe("restart intensity", () => {
@@ -179,6 +195,20 @@ describe("restart intensity", () => {
     expect(exit.reason).toBe("too_many_restarts");
     expect(log.deaths).toEqual(["b", "c", "a"]);
     expect(logs.some((l) => l.msg.includes("Too many restarts in parent process"))).toBe(true);
+  });
+
+  it("maxRestarts 0: the first crash of a permanent child stops the parent", async () => {
+    const log = { deaths: [] as string[] };
+    const r = await ParentSupervisor.start([worker(node, "a", log), worker(node, "b", log)], {
+      maxRestarts: 0,
+    });
+    if (!r.ok) throw new Error("start");
+    const exit = exitReasonOf(r.pid);
+    log.deaths.length = 0;
+    node.exit((await pidOf(r.pid, "a"))!, "kill");
+    await expect.poll(() => node.isAlive(r.pid), { timeout: 2000 }).toBe(false);
+    expect(exit.reason).toBe("too_many_restarts");
+    expect(log.deaths).toEqual(["a", "b"]);
   });
 
   it("counts per child too: a child's own maxRestarts escalates even with an unlimited parent", async () => {
