@@ -64,6 +64,8 @@ export class Cluster implements RemoteRouter {
   /** Monitors made by name from other nodes: ref key → the pid the name resolved to. */
   private readonly nameMonitors = new Map<string, { watcher: Pid; pid: Pid }>();
   private readonly peerVersions = new Map<string, number>();
+  /** Incarnation whose `hello` opened the current session with each peer. */
+  private readonly helloSeen = new Map<string, number>();
   private readonly inbound: InboundContext;
   private lastRejectLog = 0;
   private closed = false;
@@ -91,6 +93,7 @@ export class Cluster implements RemoteRouter {
       nameMonitors: this.nameMonitors,
       peerVersions: this.peerVersions,
       spawner: this.spawner,
+      hello: (from, incarnation, answer) => this.onHello(from, incarnation, answer),
     };
   }
 
@@ -351,7 +354,7 @@ export class Cluster implements RemoteRouter {
     );
   }
 
-  private onPeerUp(peer: NodeIdentity): void {
+  private onPeerUp(peer: NodeIdentity, answer = false): void {
     if (this.closed || peer.cluster !== this.name || peer.node === this.self.node) return;
     const known = this.membership.get(peer.node);
     if (known !== undefined) {
@@ -360,7 +363,28 @@ export class Cluster implements RemoteRouter {
       this.peerGone(known, "connection_lost");
     }
     this.membership.add(peer);
-    this.signal(peer.node, [FrameTag.Hello, PROTOCOL_VERSION, this.self.incarnation]);
+    this.signal(peer.node, [FrameTag.Hello, PROTOCOL_VERSION, this.self.incarnation, answer]);
+  }
+
+  /**
+   * A peer sends `hello` once per session, when it sees this node come up. A second one from the
+   * same incarnation means the peer dropped this node and took it back (its event loop stalled
+   * past the timeout, or it lost its connection) while this node never saw the peer go: the
+   * session is reset here too, so that links and monitors fire on both sides, not only on one.
+   */
+  private onHello(from: string, incarnation: number, answer: boolean): void {
+    if (this.closed) return;
+    const known = this.membership.get(from);
+    if (
+      !answer &&
+      known !== undefined &&
+      known.incarnation === incarnation &&
+      this.helloSeen.get(from) === incarnation
+    ) {
+      this.peerGone(known, "connection_lost");
+      this.onPeerUp({ cluster: this.name, node: from, incarnation }, true);
+    }
+    this.helloSeen.set(from, incarnation);
   }
 
   private onPeerDown(peer: NodeIdentity, reason: PeerDownReason): void {
@@ -374,6 +398,7 @@ export class Cluster implements RemoteRouter {
     const name = member.node;
     this.outbox.forget(name);
     this.peerVersions.delete(name);
+    if (this.helloSeen.get(name) === member.incarnation) this.helloSeen.delete(name);
     this.membership.remove(member);
     if (this.nameMonitors.size > 0) {
       for (const [k, m] of this.nameMonitors) if (m.watcher.node === name) this.nameMonitors.delete(k);

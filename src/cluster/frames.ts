@@ -11,7 +11,7 @@
 import { Pid, Ref } from "../process/pid.js";
 
 /** Version of the frame protocol, announced in `hello`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Tags of the frame kinds. Stable on the wire: never renumber, only append. */
 export const FrameTag = {
@@ -34,7 +34,11 @@ export type FrameTag = (typeof FrameTag)[keyof typeof FrameTag];
 type T = typeof FrameTag;
 
 /** First frame to a peer that came up: protocol version and sender incarnation. */
-export type HelloFrame = readonly [T["Hello"], version: number, incarnation: number];
+/**
+ * Sent once per session, when the sender sees the receiver come up. `answer` marks the hello of a
+ * node that reset its session because of the receiver's (see `Cluster`), so resets never echo.
+ */
+export type HelloFrame = readonly [T["Hello"], version: number, incarnation: number, answer: boolean];
 /** A message to a pid of the receiving node. */
 export type SendFrame = readonly [T["Send"], to: Pid, msg: unknown];
 /** A message to a registered name on the receiving node; dropped if the name is free. */
@@ -86,7 +90,7 @@ export type Frame =
 type Field = "pid" | "ref" | "string" | "int" | "bool" | "array" | "any";
 
 const SHAPES: readonly (readonly Field[])[] = [
-  /* Hello */ ["int", "int"],
+  /* Hello */ ["int", "int", "bool"],
   /* Send */ ["pid", "any"],
   /* SendNamed */ ["string", "any"],
   /* Link */ ["pid", "pid"],

@@ -19,6 +19,8 @@ export interface InboundContext {
   /** Protocol version each peer announced. */
   peerVersions: Map<string, number>;
   spawner: Spawner;
+  /** A peer's `hello`: the start of its session with this node. */
+  hello(from: string, incarnation: number, answer: boolean): void;
 }
 
 /** Hands a valid frame to the node. Returns null, or what is wrong with its addressing. */
@@ -84,6 +86,7 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
     case FrameTag.SpawnReply:
       return ctx.spawner.handleReply(from, f[1], f[2], f[3]) ? null : "spawn reply from the wrong node";
     case FrameTag.Hello:
+      ctx.hello(from, f[2], f[3]);
       ctx.peerVersions.set(from, f[1]);
       if (f[1] !== PROTOCOL_VERSION) {
         ctx.logger.warn(

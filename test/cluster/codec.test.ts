@@ -121,7 +121,7 @@ describe("validateFrame", () => {
   const ref = new Ref("n", 1, 1);
   it("accepts every declared frame shape", () => {
     const frames: unknown[] = [
-      [FrameTag.Hello, 1, 5],
+      [FrameTag.Hello, 2, 5, false],
       [FrameTag.Send, pid, { any: "thing" }],
       [FrameTag.SendNamed, "name", 1],
       [FrameTag.Link, pid, pid],

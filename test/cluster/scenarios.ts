@@ -365,6 +365,36 @@ export function clusterScenarios(factory: HarnessFactory): void {
           expect(await echo(a!.node, srv, "alive")).toBe("alive");
         });
 
+        it("a second hello (the peer dropped this node and took it back) resets the session here too", async () => {
+          const [a, b] = await t.startAll("a", "b");
+          const srv = echoServer(a!.node);
+          const box = collector(b!.node);
+          b!.node.link(srv, box.pid);
+          b!.node.monitor(srv, box.pid);
+          await expect.poll(() => a!.node.processInfo(srv)?.links.length).toBe(1);
+          const downs: string[] = [];
+          const ups: string[] = [];
+          b!.on("nodedown", (e) => downs.push(`${e.node}:${e.reason}`));
+          b!.on("nodeup", (e) => ups.push(e.node));
+          const incarnation = b!.members().find((m) => m.node === "a")!.incarnation;
+          const { Codec, FrameTag, PROTOCOL_VERSION } = await import("../../src/cluster/index.js");
+          // what node a sends when it sees b come up again after having dropped it
+          await t.harness.inject!(
+            "b",
+            new Codec().encode([FrameTag.Hello, PROTOCOL_VERSION, incarnation, false]),
+            "a",
+          );
+          await expect.poll(() => box.got.length, { timeout: downWithin }).toBe(2);
+          expect(box.got.map((m) => (m as ExitMessage | DownMessage).reason)).toEqual([
+            "noconnection",
+            "noconnection",
+          ]);
+          expect(downs).toEqual(["a:connection_lost"]);
+          expect(ups).toEqual(["a"]);
+          expect(b!.nodes()).toEqual(["a"]);
+          expect(await echo(b!.node, srv, "again")).toBe("again");
+        });
+
         it("keeps the valid frames of a batch before a damaged tail", async () => {
           const [, b] = await t.startAll("a", "b");
           const box = collector(b!.node);
