@@ -269,12 +269,23 @@ export class HubCore {
     }
   }
 
-  dispatchStop(ids: readonly string[], timeoutMs: number, onDone: ((r: StopResult) => void) | null): void {
+  /**
+   * Sends stops to every node that may run each id: its replicas on the current ring, the
+   * members this registry lists it on, and the nodes of `also` (a rollback names the nodes a
+   * start went to, which the registry may not show yet); with `onDone`, collects the answers.
+   */
+  dispatchStop(
+    ids: readonly string[],
+    timeoutMs: number,
+    onDone: ((r: StopResult) => void) | null,
+    also?: ReadonlyMap<string, Iterable<string>>,
+  ): void {
     const groups = new Map<string, string[]>();
     for (const id of ids) {
       const targets = new Set<string>(this.replicas(id));
       for (const np of this.registry.lookup(id)?.nodes ?? [])
         if (this.isMember(np.node)) targets.add(np.node);
+      for (const n of also?.get(id) ?? []) targets.add(n);
       for (const n of targets) {
         const g = groups.get(n);
         if (g === undefined) groups.set(n, [id]);

@@ -35,7 +35,7 @@ import {
   type StartOptions,
   type StopOptions,
 } from "./options.js";
-import { type NodePid, StartResult, type StopResult } from "./results.js";
+import { type HubErrorReason, type NodePid, StartResult, type StopResult } from "./results.js";
 import { HubPartitionedError } from "./strategies/errors.js";
 import { type NodeLoad, placeByLoad } from "./strategies/load.js";
 import { type HubStrategyOptions, parseStrategies } from "./strategies/options.js";
@@ -86,6 +86,13 @@ export interface StopInitiated {
 }
 
 const hubsByNode = new WeakMap<Node, Map<string, ProcessHub>>();
+
+/** Start errors after which the child may run on that node anyway: a rollback stops it there too. */
+const UNKNOWN_OUTCOME: ReadonlySet<HubErrorReason> = new Set([
+  "node_receive_timeout",
+  "node_down",
+  "hub_stopped",
+]);
 
 /**
  * A hub on one node.
@@ -297,16 +304,46 @@ export class ProcessHub {
     }
     const p = new Promise<StartResult>((resolve) => this.core.dispatchStart(groups, o.timeout, resolve));
     if (o.onFailure !== "rollback") return new Future(p);
-    return new Future(
-      p.then(async (r) => {
-        if (r.status === "ok" || r.started.length === 0) return r;
-        await this.stopChildren(
-          r.started.map((s) => s.id),
-          { awaitable: true, timeout: o.timeout },
-        );
-        return new StartResult(r.started, r.errors, true);
-      }),
-    );
+    return new Future(p.then((r) => this.rollback(r, o.timeout)));
+  }
+
+  /**
+   * `onFailure: "rollback"`: stops what started, and what may have started (a node that did not
+   * answer, left or whose hub stopped may run the children it was asked for; stopping a child
+   * that does not run is harmless), at every node the start reached. Never rejects: what it
+   * could not stop for sure is in `rollbackErrors`.
+   */
+  private async rollback(r: StartResult, timeout: number): Promise<StartResult> {
+    if (r.status === "ok") return r;
+    const targets = new Map<string, Set<string>>();
+    const add = (id: string, node: string | undefined) => {
+      let set = targets.get(id);
+      if (set === undefined) targets.set(id, (set = new Set()));
+      if (node !== undefined) set.add(node);
+    };
+    for (const s of r.started) for (const np of s.nodes) add(s.id, np.node);
+    for (const e of r.errors) if (UNKNOWN_OUTCOME.has(e.reason)) add(e.id, e.node);
+    if (targets.size === 0) return r;
+    const ids = [...targets.keys()];
+    try {
+      this.assertAlive();
+      this.assertQuorum();
+      const stop = await new Promise<StopResult>((resolve) =>
+        this.core.dispatchStop(ids, timeout, resolve, targets),
+      );
+      // `not_found`: nothing ran (the start failed there, or never arrived).
+      const unsure = stop.errors.filter((e) => e.reason !== "not_found");
+      return new StartResult(r.started, r.errors, true, unsure);
+    } catch (err) {
+      const reason: HubErrorReason = err instanceof HubPartitionedError ? "partitioned" : "hub_stopped";
+      const detail = String(err);
+      return new StartResult(
+        r.started,
+        r.errors,
+        true,
+        ids.map((id) => ({ id, node: undefined, reason, detail })),
+      );
+    }
   }
 
   startChild(spec: HubChildSpec, options: StartOptions & { awaitable: true }): Future<StartResult>;
@@ -371,6 +408,11 @@ export class ProcessHub {
 
   entryExists(id: string): boolean {
     return this.core.registry.exists(id);
+  }
+
+  /** Which of `ids` are registered anywhere in the hub (in the order given), from the local replica. */
+  containsChildren(ids: Iterable<string>): string[] {
+    return this.core.registry.containsChildren(ids);
   }
 
   registryDump(): Map<string, ChildLookup> {

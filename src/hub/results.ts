@@ -57,7 +57,13 @@ export interface StoppedChild {
 /** `format()` of a start: `ok` with what started, or the errors beside what started. */
 export type FormattedStart =
   | { ok: true; started: StartedChild[] }
-  | { ok: false; errors: ChildError[]; started: StartedChild[]; rollback: boolean };
+  | {
+      ok: false;
+      errors: ChildError[];
+      started: StartedChild[];
+      rollback: boolean;
+      rollbackErrors: ChildError[];
+    };
 
 /** `format()` of a stop. */
 export type FormattedStop =
@@ -74,8 +80,17 @@ export class StartResult {
   constructor(
     readonly started: readonly StartedChild[],
     readonly errors: readonly ChildError[],
-    /** True when `onFailure: "rollback"` stopped the children that had started. */
+    /**
+     * True when `onFailure: "rollback"` stopped the children that had started, and those whose
+     * node did not answer (they may have started there).
+     */
     readonly rollback = false,
+    /**
+     * Children the rollback could not be sure it stopped: the stop timed out or its node left
+     * (`node_receive_timeout`, `node_down`), or the hub could not send it at all (`hub_stopped`,
+     * `partitioned`, `node` undefined). Empty when the rollback stopped everything or none ran.
+     */
+    readonly rollbackErrors: readonly ChildError[] = [],
   ) {
     this.status = errors.length === 0 ? "ok" : "error";
   }
@@ -112,7 +127,13 @@ export class StartResult {
 
   format(): FormattedStart {
     if (this.status === "ok") return { ok: true, started: [...this.started] };
-    return { ok: false, errors: [...this.errors], started: [...this.started], rollback: this.rollback };
+    return {
+      ok: false,
+      errors: [...this.errors],
+      started: [...this.started],
+      rollback: this.rollback,
+      rollbackErrors: [...this.rollbackErrors],
+    };
   }
 
   toString(): string {

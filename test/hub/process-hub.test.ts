@@ -99,6 +99,7 @@ describe("ProcessHub.startChildren", () => {
       .await(2000);
     expect(r.status).toBe("error");
     expect(r.rollback).toBe(true);
+    expect(r.rollbackErrors).toEqual([]);
     expect(r.errors).toEqual([{ id: "bad", node: "solo", reason: "start_failed", detail: "Error: no" }]);
     await expect.poll(() => hub.registryDump().size).toBe(0);
   });
@@ -170,5 +171,91 @@ describe("hub hooks and timeouts across nodes", () => {
     net.clearFaults();
     for (const hub of h.hubs.values()) await hub.stop();
     await h.cluster.close();
+  });
+});
+
+describe("onFailure: rollback across nodes", () => {
+  let h: HubHarness | undefined;
+  afterEach(async () => {
+    if (h === undefined) return;
+    (h.cluster as MemoryHubCluster).network.clearFaults();
+    for (const hub of h.hubs.values()) await hub.stop().catch(() => {});
+    await h.cluster.close();
+    h = undefined;
+  });
+
+  async function twoNodes(): Promise<{ a: ProcessHub; b: ProcessHub; net: MemoryHubCluster["network"] }> {
+    h = new HubHarness(new MemoryHubCluster());
+    const a = await h.add("a");
+    const b = await h.add("b");
+    await h.formed();
+    return { a, b, net: (h.cluster as MemoryHubCluster).network };
+  }
+
+  it("also stops the children of a node whose answer timed out, once they started there", async () => {
+    const { a, b, net } = await twoNodes();
+    const list = specs(40, "rb");
+    const onB = list.filter((s) => a.ownerOf(s.id) === "b").map((s) => s.id);
+    expect(onB.length).toBeGreaterThan(0);
+    const startedOnB: string[] = [];
+    b.registerHook("postChildrenStart", (d) => startedOnB.push(...d.started.map((s) => s.id)));
+    // b gets the start (and answers) only after the caller's per-node timeout.
+    net.setDelay(300, "a", "b");
+    const r = await a
+      .startChildren(list, { awaitable: true, timeout: 100, onFailure: "rollback" })
+      .await(5000);
+    expect(r.rollback).toBe(true);
+    expect(r.started.map((s) => s.id).sort()).toEqual(
+      list
+        .map((s) => s.id)
+        .filter((id) => !onB.includes(id))
+        .sort(),
+    );
+    expect(r.errors.map((e) => e.id).sort()).toEqual([...onB].sort());
+    expect(r.errors.every((e) => e.node === "b" && e.reason === "node_receive_timeout")).toBe(true);
+    // The rollback's stop reaches b as late: its outcome was not known when the result came.
+    expect(r.rollbackErrors.map((e) => e.id).sort()).toEqual([...onB].sort());
+    expect(r.rollbackErrors.every((e) => e.node === "b" && e.reason === "node_receive_timeout")).toBe(true);
+    expect(r.format()).toMatchObject({ ok: false, rollback: true });
+    // b did start them after all; the rollback's stop, queued behind the start, removes them.
+    await expect.poll(() => startedOnB.length, { timeout: 5000 }).toBe(onB.length);
+    net.clearFaults();
+    await h!.expectConverged([]);
+  });
+
+  it("resolves, never rejects, when the hub stops before it could roll back", async () => {
+    const { a, net } = await twoNodes();
+    net.setDelay(300, "a", "b");
+    const f = a.startChildren(specs(20, "rs"), { awaitable: true, timeout: 5000, onFailure: "rollback" });
+    await a.stop();
+    const r = await f.await(5000);
+    expect(r.status).toBe("error");
+    expect(r.rollback).toBe(true);
+    expect(r.errors.some((e) => e.reason === "hub_stopped")).toBe(true);
+    expect(r.rollbackErrors.length).toBeGreaterThan(0);
+    expect(r.rollbackErrors.every((e) => e.reason === "hub_stopped" && e.node === undefined)).toBe(true);
+    expect(r.rollbackErrors[0]!.detail).toMatch(/stopped/);
+  });
+});
+
+describe("ProcessHub.containsChildren", () => {
+  it("answers which of the ids are registered, on every node of the hub", async () => {
+    const h = new HubHarness(new MemoryHubCluster());
+    try {
+      const a = await h.add("a");
+      const b = await h.add("b");
+      await h.formed();
+      await a.startChildren(specs(10), { awaitable: true }).await(5000);
+      await h.expectConverged(specs(10).map((s) => s.id));
+      const asked = ["nope", "c3", "c9", "c0", "other"];
+      expect(a.containsChildren(asked)).toEqual(["c3", "c9", "c0"]);
+      expect(b.containsChildren(new Set(asked))).toEqual(["c3", "c9", "c0"]);
+      expect(b.containsChildren([])).toEqual([]);
+      await b.stopChild("c3", { awaitable: true }).await(5000);
+      await expect.poll(() => a.containsChildren(asked)).toEqual(["c9", "c0"]);
+    } finally {
+      for (const hub of h.hubs.values()) await hub.stop();
+      await h.cluster.close();
+    }
   });
 });

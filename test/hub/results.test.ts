@@ -31,8 +31,22 @@ describe("StartResult", () => {
     const r = new StartResult([], [{ id: "c1", node: "n1", reason: "node_receive_timeout" }], true);
     expect(r.status).toBe("error");
     expect(r.cids()).toEqual(["c1"]);
-    expect(r.format()).toEqual({ ok: false, errors: r.errors, started: [], rollback: true });
+    expect(r.format()).toEqual({
+      ok: false,
+      errors: r.errors,
+      started: [],
+      rollback: true,
+      rollbackErrors: [],
+    });
     expect(r.pid()).toBeUndefined();
+  });
+
+  it("carries what a rollback could not stop for sure", () => {
+    const unsure = [{ id: "c1", node: "n1", reason: "node_receive_timeout" as const }];
+    const r = new StartResult([], [{ id: "c1", node: "n1", reason: "node_receive_timeout" }], true, unsure);
+    expect(r.rollbackErrors).toEqual(unsure);
+    expect(r.format()).toMatchObject({ ok: false, rollback: true, rollbackErrors: unsure });
+    expect(new StartResult([], []).rollbackErrors).toEqual([]);
   });
 });
 
