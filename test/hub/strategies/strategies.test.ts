@@ -190,7 +190,7 @@ describe("partition tolerance", () => {
     const stopped: string[] = [];
     const hh = setup();
     const a = await hh.add("a", { hooks: { duplicateStopped: (d) => stopped.push(d.id) } });
-    const b = await hh.add("b", { hooks: { duplicateStopped: (d) => stopped.push(d.id) } });
+    await hh.add("b", { hooks: { duplicateStopped: (d) => stopped.push(d.id) } });
     await hh.formed();
     await a.startChildren(specs(200), { awaitable: true }).await(5000);
     await hh.converged(ids(200));
