@@ -54,7 +54,8 @@ export class Membership {
     if (known) {
       this.retire(known.identity);
       this.peers.delete(peer.node);
-      this.events.down(known.identity, "timeout");
+      // Its old connection is gone (as the cluster layer and the memory transport say).
+      this.events.down(known.identity, "connection_lost");
       outcome = "restarted";
     }
     const identity = { cluster: peer.cluster, node: peer.node, incarnation: peer.incarnation };
@@ -80,7 +81,8 @@ export class Membership {
     known.misses += 1;
     if (known.misses < maxMisses) return false;
     this.peers.delete(node);
-    this.events.down(known.identity, "timeout");
+    // "No responders" means the server holds no connection for it: lost, not merely silent.
+    this.events.down(known.identity, "connection_lost");
     return true;
   }
 

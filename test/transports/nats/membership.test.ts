@@ -28,7 +28,7 @@ describe("Membership.seen", () => {
     m.seen(id("a", 1), 0);
     expect(m.seen(id("a", 2), 5)).toBe("restarted");
     expect(m.seen(id("a", 1), 6)).toBe("ignored");
-    expect(log).toEqual(["up a#1", "down a#1 timeout", "up a#2"]);
+    expect(log).toEqual(["up a#1", "down a#1 connection_lost", "up a#2"]);
   });
 
   it("recognises itself and a duplicate of its own name", () => {
@@ -54,7 +54,7 @@ describe("Membership.left", () => {
     m.seen(id("a", 2), 1);
     m.left(id("a", 1));
     expect(m.has("a")).toBe(true);
-    expect(log).toEqual(["up a#1", "down a#1 timeout", "up a#2"]);
+    expect(log).toEqual(["up a#1", "down a#1 connection_lost", "up a#2"]);
   });
 });
 
@@ -86,7 +86,7 @@ describe("Membership.probeMiss", () => {
     m.seen(id("a"), 1);
     expect(m.probeMiss("a", 1, 2)).toBe(false);
     expect(m.probeMiss("a", 1, 2)).toBe(true);
-    expect(log).toEqual(["up a#1", "down a#1 timeout"]);
+    expect(log).toEqual(["up a#1", "down a#1 connection_lost"]);
   });
 
   it("ignores misses for another incarnation or an unknown peer", () => {

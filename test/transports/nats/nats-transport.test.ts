@@ -136,7 +136,7 @@ describe("NatsTransport membership", () => {
     peer.beat();
     await expect.poll(() => a.rec.isUp("doomed"), { timeout: 5000 }).toBe(true);
     await peer.nc.close();
-    await expect.poll(() => a.rec.downs("doomed"), { timeout: 10_000 }).toEqual(["timeout"]);
+    await expect.poll(() => a.rec.downs("doomed"), { timeout: 10_000 }).toEqual(["connection_lost"]);
   });
 
   it("reports a restarted node as down (old incarnation) then up (new incarnation)", async () => {

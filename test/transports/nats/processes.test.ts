@@ -52,7 +52,7 @@ describe("NatsTransport across OS processes", () => {
     const { rec, child } = await pair("p2");
     const killedAt = performance.now();
     child.signal("SIGKILL");
-    await expect.poll(() => rec.downs("child"), { timeout: 10_000 }).toEqual(["timeout"]);
+    await expect.poll(() => rec.downs("child"), { timeout: 10_000 }).toEqual(["connection_lost"]);
     const down = rec.events.find((e) => e.type === "down" && e.peer.node === "child")!;
     console.info(
       `[nats] SIGKILL -> peerDown in ${Math.round(down.at - killedAt)} ms (probe every ${TEST_TIMINGS.probeIntervalMs} ms)`,
