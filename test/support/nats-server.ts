@@ -72,6 +72,8 @@ export class NatsServer {
     readonly routes?: RouteOptions,
     /** Largest message the server accepts (the server's own default is 1 MiB). */
     readonly maxPayload?: number,
+    /** Token every client must present (`--auth`). */
+    readonly authToken?: string,
   ) {}
 
   /** Client URL, e.g. `nats://127.0.0.1:41234`. */
@@ -113,6 +115,7 @@ export class NatsServer {
       writeFileSync(conf, `max_payload: ${this.maxPayload}\n`);
       args.push("-c", conf);
     }
+    if (this.authToken !== undefined) args.push("--auth", this.authToken);
     if (this.routes) {
       args.push(
         "--cluster_name",
@@ -197,9 +200,16 @@ export class NatsServer {
 /** Starts one standalone server on free ports. */
 export async function startNatsServer(
   name = "solo",
-  options: { maxPayload?: number } = {},
+  options: { maxPayload?: number; authToken?: string } = {},
 ): Promise<NatsServer> {
-  const server = new NatsServer(name, await freePort(), await freePort(), undefined, options.maxPayload);
+  const server = new NatsServer(
+    name,
+    await freePort(),
+    await freePort(),
+    undefined,
+    options.maxPayload,
+    options.authToken,
+  );
   await server.start();
   return server;
 }

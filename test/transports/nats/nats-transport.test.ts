@@ -173,12 +173,40 @@ describe("NatsTransport membership", () => {
     await expect
       .poll(() => [a.rec.downs("b"), b.rec.downs("a")], { timeout: 10_000 })
       .toEqual([["connection_lost"], ["connection_lost"]]);
+    // The outage lasts well past the client's own default of 10 reconnect attempts (one per
+    // 100 ms here): reconnection must be unlimited.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(a.t.connection!.isClosed()).toBe(false);
     await local.start();
     await expect.poll(() => a.rec.isUp("b") && b.rec.isUp("a"), { timeout: 15_000 }).toBe(true);
     b.t.send("a", text("back"));
     await expect.poll(() => a.rec.textsFrom("b"), { timeout: 5000 }).toEqual(["back"]);
     expect(a.t.stats().reconnects).toBeGreaterThanOrEqual(1);
     await local.stop();
+  });
+});
+
+describe("NatsTransport connection options", () => {
+  it("passes credentials through: refused without the token, meshed with it", async () => {
+    const secured = await startNatsServer("auth", { authToken: "s3cret" });
+    const c = freshCluster();
+    const anon = testTransport(secured.url);
+    await expect(anon.connect(ident("x", 1, c), new Recorder())).rejects.toMatchObject({
+      code: "HV_ERR_NATS_CONNECT",
+    });
+    const mk = async (node: string) => {
+      const t = testTransport(secured.url, { connection: { token: "s3cret" } });
+      open.push(t);
+      const rec = new Recorder();
+      await t.connect(ident(node, 1, c), rec);
+      return { t, rec };
+    };
+    const a = await mk("a");
+    const b = await mk("b");
+    await expect.poll(() => a.rec.isUp("b") && b.rec.isUp("a"), { timeout: 5000 }).toBe(true);
+    b.t.send("a", text("authenticated"));
+    await expect.poll(() => a.rec.textsFrom("b"), { timeout: 5000 }).toEqual(["authenticated"]);
+    await secured.stop();
   });
 });
 
