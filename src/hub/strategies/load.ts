@@ -19,6 +19,7 @@
  * Imports `perf_hooks`, `strategies/options`.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+import { getHeapStatistics } from "node:v8";
 import type { HubStrategies } from "./options.js";
 
 /** One node's measured load. */
@@ -38,9 +39,10 @@ export function measureLoad(children: number): NodeLoad {
   }
   const lagMs = Number.isFinite(histogram.mean) ? histogram.mean / 1e6 : 0;
   histogram.reset();
-  const mem = process.memoryUsage();
-  const limit = mem.heapTotal > 0 ? Math.max(mem.heapTotal, mem.heapUsed) : 1;
-  return { children, lagMs, memory: mem.heapUsed / limit };
+  // Against the heap limit, not the current heap size: V8 grows the heap lazily, so a node with a
+  // small heap would otherwise look full.
+  const { used_heap_size: used, heap_size_limit: limit } = getHeapStatistics();
+  return { children, lagMs, memory: limit > 0 ? Math.min(1, used / limit) : 0 };
 }
 
 type Weights = Extract<HubStrategies["distribution"], { type: "loadAware" }>["weights"];

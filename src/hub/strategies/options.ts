@@ -232,5 +232,12 @@ export function parseStrategies(o: HubStrategyOptions = {}): HubStrategies {
       };
     }
   }
+  if (out.distribution.type === "loadAware" && out.redundancy.factor !== 1)
+    // Load-aware placement pins each child to one chosen node; replicas would silently be lost.
+    throw new InvalidOptionError(
+      "distribution",
+      "consistentHashing when redundancy.factor is not 1 (loadAware places one copy per child)",
+      out.distribution.type,
+    );
   return out;
 }

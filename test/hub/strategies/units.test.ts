@@ -31,6 +31,15 @@ describe("parseStrategies", () => {
       /recipients/,
     );
   });
+  it("refuses loadAware with replication rather than silently keeping one copy", () => {
+    expect(() =>
+      parseStrategies({
+        redundancy: { type: "replication", factor: 2 },
+        distribution: { type: "loadAware" },
+      }),
+    ).toThrow(expect.objectContaining({ code: "HV_ERR_INVALID_OPTION", field: "distribution" }));
+    expect(parseStrategies({ distribution: { type: "loadAware" } }).distribution.type).toBe("loadAware");
+  });
 });
 
 describe("QuorumTracker", () => {
