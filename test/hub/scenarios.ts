@@ -2,14 +2,19 @@
  * Multi-node hub scenarios, written once and run over any cluster implementation: a test file
  * calls `hubScenarios(label, makeCluster)` with a factory of `HubTestCluster`. Every scenario
  * ends with `expectConverged`: every child runs exactly once, on its ring owner, and every node's
- * registry is identical. Includes ProcessHub's own integration list (reference §7).
+ * registry is identical. Includes ProcessHub's own integration list (reference §7), bad input
+ * (unknown behaviour, also one unknown only on the owner; duplicate ids; unknown hub; stop of an
+ * unknown id), a node dying mid-start, self-stopping transient children and static child specs.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { type HubChildSpec, normalizeChildSpec } from "../../src/hub/child-spec.js";
+import { DuplicateChildIdError, UnknownBehaviourError, UnknownHubError } from "../../src/hub/errors.js";
 import type { HubMembership } from "../../src/hub/membership.js";
+import type { StartItem } from "../../src/hub/messages.js";
 import { ProcessHub } from "../../src/hub/process-hub.js";
-import type { HubChildSpec } from "../../src/hub/child-spec.js";
+import type { StartResult } from "../../src/hub/results.js";
 import type { Node } from "../../src/process/node.js";
-import { defineServer, noreply, ok, reply, stop } from "../../src/server/index.js";
+import { defineServer, GenServer, noreply, ok, reply, stop } from "../../src/server/index.js";
 
 /** What a scenario needs from a cluster implementation. */
 export interface HubTestCluster {
@@ -21,10 +26,10 @@ export interface HubTestCluster {
 
 interface CounterProtocol {
   calls: { get(): number; add(n: number): number };
-  casts: { crash(): void; quit(): void };
+  casts: { crash(): void; quit(): void; shut(): void };
 }
 
-/** A stateful test child: a counter that can be told to crash or to quit normally. */
+/** A stateful test child: a counter that can be told to crash, or to stop (`normal`, `shutdown`). */
 export const counter = defineServer<CounterProtocol>()({
   name: "counter",
   init: (start: number | null) => ok(start ?? 0),
@@ -37,6 +42,7 @@ export const counter = defineServer<CounterProtocol>()({
       throw new Error("told to crash");
     },
     quit: (_a, s) => stop("normal", s),
+    shut: (_a, s) => stop("shutdown", s),
   },
   handleInfo: (_m, s) => noreply(s),
 });
@@ -50,6 +56,8 @@ export function specs(n: number, prefix = "c", extra: Partial<HubChildSpec> = {}
 /** A running test cluster of hubs. */
 export class HubHarness {
   readonly hubs = new Map<string, ProcessHub>();
+  /** Harnesses of other hub ids on the same cluster, stopped with this one. */
+  readonly others: HubHarness[] = [];
   constructor(
     readonly cluster: HubTestCluster,
     readonly hubId = "test",
@@ -127,6 +135,7 @@ export function hubScenarios(label: string, makeCluster: () => HubTestCluster): 
     };
     afterEach(async () => {
       if (harness !== undefined) {
+        for (const o of harness.others) for (const h of o.hubs.values()) await h.stop().catch(() => {});
         for (const h of harness.hubs.values()) await h.stop().catch(() => {});
         await harness.cluster.close();
       }
@@ -234,27 +243,38 @@ export function hubScenarios(label: string, makeCluster: () => HubTestCluster): 
       await h.expectConverged(specs(100).map((s) => s.id));
     });
 
-    it("forwards a start routed to a node that no longer owns the child", async () => {
+    it("forwards a start routed to a node that does not own the child, awaited or not", async () => {
       const h = setup();
       const a = await h.add("a");
       const b = await h.add("b");
       await h.formed();
-      const forwarded: string[] = [];
-      b.registerHook("startForwarded", (d) => forwarded.push(...d.ids));
-      const id = specs(200).find((s) => a.ownerOf(s.id) === "a")!.id;
-      // Route it to b by hand, as a node with a stale ring would.
-      const r = await a
-        .startChildren([{ id, behaviour: "counter" }], { awaitable: true, childMapping: {} })
-        .await(5000);
-      expect(r.status).toBe("ok");
-      b.core.dispatchStart(
-        new Map([["b", [{ spec: { ...a.childLookup(id)!.spec, id: "x" }, epoch: 1, pinned: false }]]]),
-        5000,
-        null,
+      const forwarded: Array<{ to: string; ids: string[] }> = [];
+      b.registerHook("startForwarded", (d) => forwarded.push(d));
+      // Ids a owns, sent to b by hand as a node with a stale ring would.
+      const [plain, awaited] = Array.from({ length: 100 }, (_, i) => `fw${i}`).filter(
+        (id) => a.ownerOf(id) === "a",
       );
-      const target = a.ownerOf("x");
-      if (target === "a") await expect.poll(() => forwarded.includes("x")).toBe(true);
-      await h.expectConverged([id, "x"]);
+      expect(awaited).toBeDefined();
+      const item = (id: string): StartItem => ({
+        spec: normalizeChildSpec({ id, behaviour: "counter" }),
+        epoch: 1,
+        pinned: false,
+      });
+      // Not awaited: b passes the start on to a.
+      b.core.dispatchStart(new Map([["b", [item(plain!)]]]), 5000, null);
+      await expect.poll(() => forwarded).toEqual([{ to: "a", ids: [plain] }]);
+      // Awaited: b tells the caller (itself here) where to, and the caller re-sends it to a.
+      const r = await new Promise<StartResult>((resolve) =>
+        b.core.dispatchStart(new Map([["b", [item(awaited!)]]]), 5000, resolve),
+      );
+      expect(r.status).toBe("ok");
+      expect(r.started.map((s) => [s.id, s.nodes.map((n) => n.node)])).toEqual([[awaited, ["a"]]]);
+      expect(forwarded).toEqual([
+        { to: "a", ids: [plain] },
+        { to: "a", ids: [awaited] },
+      ]);
+      expect(b.localChildren().size).toBe(0);
+      await h.expectConverged([plain!, awaited!]);
     });
 
     it("heals a flapping node and overlapping joins and leaves", async () => {
@@ -280,12 +300,18 @@ export function hubScenarios(label: string, makeCluster: () => HubTestCluster): 
       const f = a.startChildren(specs(400), { awaitable: true, timeout: 5000 });
       await h.kill("b");
       const r = await f.await(6000);
+      // b died before it could get the start: every child it owned fails, nothing else does.
       const failedOnB = r.errors.filter((e) => e.node === "b");
+      expect(failedOnB.length).toBeGreaterThan(0);
+      expect(failedOnB).toHaveLength(r.errors.length);
       for (const e of failedOnB) expect(["node_down", "node_receive_timeout"]).toContain(e.reason);
       expect(r.started.length + r.errors.length).toBe(400);
+      expect(r.nodes()).toEqual(["a"]);
+      await h.formed();
+      await h.expectConverged(r.started.map((s) => s.id));
     });
 
-    it("removes a transient child that exits normally from every registry", async () => {
+    it("removes transient children exiting normal or shutdown from every registry, restarts a crashed one", async () => {
       const h = setup();
       const a = await h.add("a");
       const b = await h.add("b");
@@ -293,12 +319,84 @@ export function hubScenarios(label: string, makeCluster: () => HubTestCluster): 
       const r = await a
         .startChildren(specs(20, "t", { restart: "transient" }), { awaitable: true })
         .await(5000);
-      const victim = r.started[0]!;
-      const host = h.hubs.get(victim.nodes[0]!.node)!;
-      const { GenServer } = await import("../../src/server/index.js");
-      GenServer.castOn(host.node, victim.nodes[0]!.pid, "quit", undefined);
-      await expect.poll(() => a.entryExists(victim.id) || b.entryExists(victim.id)).toBe(false);
-      await h.expectConverged(r.cids().filter((id) => id !== victim.id));
+      expect(r.status).toBe("ok");
+      // One victim per reason, on different nodes where the ring allows.
+      const onA = r.started.filter((s) => s.nodes[0]!.node === "a");
+      const onB = r.started.filter((s) => s.nodes[0]!.node === "b");
+      expect(onA.length).toBeGreaterThan(2);
+      expect(onB.length).toBeGreaterThan(2);
+      const quits = onA[0]!;
+      const shuts = onB[0]!;
+      const crashes = onB[1]!;
+      const cast = (c: (typeof r.started)[number], msg: "quit" | "shut" | "crash") =>
+        GenServer.castOn(h.hubs.get(c.nodes[0]!.node)!.node, c.nodes[0]!.pid, msg, undefined);
+      cast(quits, "quit");
+      cast(shuts, "shut");
+      cast(crashes, "crash");
+      const gone = [quits.id, shuts.id];
+      await expect.poll(() => gone.filter((id) => a.entryExists(id) || b.entryExists(id))).toEqual([]);
+      await h.expectConverged(r.cids().filter((id) => !gone.includes(id)));
+      expect(a.getPid(crashes.id)!.equals(crashes.nodes[0]!.pid)).toBe(false);
+    });
+
+    it("rejects bad input on a multi-node hub, and the hub carries on", async () => {
+      const h = setup();
+      // `extra` is registered on a only.
+      const a = await h.add("a", { behaviours: { ...behaviours, extra: counter } });
+      const b = await h.add("b");
+      await h.formed();
+      // A node running another hub id is no member of this one.
+      const other = new HubHarness(h.cluster, "other");
+      const z = await other.add("z");
+      h.others.push(other);
+      expect(() => ProcessHub.get("test", z.node)).toThrow(UnknownHubError);
+      expect(() => ProcessHub.get("other", a.node)).toThrow(UnknownHubError);
+      expect(ProcessHub.get("test", b.node)).toBe(b);
+
+      expect(() => a.startChildren([{ id: "u", behaviour: "missing" }])).toThrow(UnknownBehaviourError);
+      expect(() => b.startChildren([{ id: "u", behaviour: "extra" }])).toThrow(UnknownBehaviourError);
+      expect(() => b.startChildren([...specs(3, "d"), ...specs(1, "d")], { awaitable: true })).toThrow(
+        DuplicateChildIdError,
+      );
+      // Known on the caller, unknown on the owner: a per-child error from that node.
+      const ids = Array.from({ length: 100 }, (_, i) => `x${i}`);
+      const onA = ids.find((id) => a.ownerOf(id) === "a")!;
+      const onB = ids.find((id) => a.ownerOf(id) === "b")!;
+      const r = await a
+        .startChildren(
+          [onA, onB].map((id) => ({ id, behaviour: "extra" })),
+          { awaitable: true },
+        )
+        .await(5000);
+      expect(r.started.map((s) => [s.id, s.nodes[0]!.node])).toEqual([[onA, "a"]]);
+      expect(r.errors).toEqual([{ id: onB, node: "b", reason: "unknown_behaviour", detail: "extra" }]);
+
+      const ok = await b.startChildren(specs(30, "g"), { awaitable: true }).await(5000);
+      expect(ok.status).toBe("ok");
+      const live = [onA, ...ok.cids()];
+      await h.expectConverged(live);
+      expect(z.nodes()).toEqual([]);
+      expect(a.nodes()).toEqual(["b"]);
+
+      const s = await b.stopChildren(["ghost", "g1", "ghost2"], { awaitable: true }).await(5000);
+      expect(s.stopped.map((x) => x.id)).toEqual(["g1"]);
+      expect(s.errors).toEqual([
+        { id: "ghost", node: undefined, reason: "not_found" },
+        { id: "ghost2", node: undefined, reason: "not_found" },
+      ]);
+      await h.expectConverged(live.filter((id) => id !== "g1"));
+    });
+
+    it("starts static childSpecs given on three nodes exactly once, with identical registries", async () => {
+      const h = setup();
+      const list = specs(60, "st");
+      await Promise.all(["a", "b", "c"].map((n) => h.add(n, { childSpecs: list })));
+      await h.formed();
+      await h.expectConverged(list.map((s) => s.id));
+      // A hub joining later with the same static specs starts nothing twice either.
+      await h.add("d", { childSpecs: list });
+      await h.formed();
+      await h.expectConverged(list.map((s) => s.id));
     });
   });
 }
