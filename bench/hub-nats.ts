@@ -1,9 +1,11 @@
 /**
  * Hub benchmarks over NATS with every hub node a separate OS process (`examples/hub-node.ts`), on
  * a private `nats-server` on a free loopback port: start N children in one awaited call and stop
- * them (1k, 10k, 100k; timed inside the calling node), SIGKILL a node holding a third of 10k and
- * time until the survivors' registries show every child running again (wall clock across
- * processes), and the fraction moved when a 4th node joins. `npx tsx bench/hub-nats.ts`.
+ * them (1k, 10k, 100k, with the start time per child, which must stay flat; timed inside the
+ * calling node), SIGKILL a node holding a third of 10k and time until the survivors' registries
+ * show every child running again (wall clock across processes), then the fraction of those 10k
+ * moved when a new node joins the two survivors (2 → 3 nodes: target 1/3 ± 20 %).
+ * `npx tsx bench/hub-nats.ts`.
  */
 import { HubNodeProcess } from "../examples/hub-node-process.js";
 import { startNatsServer } from "../test/support/nats-server.js";
@@ -16,6 +18,13 @@ interface Bed {
 }
 
 let beds = 0;
+
+/** The start time per child of `n`: equal across 1k, 10k and 100k when start time grows linearly. */
+export function perChild(what: string, ms: number, n: number, reference?: string): Row {
+  const row: Row = { figure: `${what}: per child (flat if linear)`, value: (ms * 1000) / n, unit: "µs" };
+  if (reference !== undefined) row.reference = reference;
+  return row;
+}
 
 async function until(cond: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -80,7 +89,9 @@ async function failover(b: Bed, n: number): Promise<number> {
   return (placed.at as number) - killedAt;
 }
 
+/** Adds node d to the bed (after `failover`: the two survivors a and b); fraction of `n` moved. */
 async function joinMoves(b: Bed, n: number): Promise<number> {
+  if (b.nodes.size !== 2) throw new Error(`joinMoves expects 2 nodes, has ${b.nodes.size}`);
   const before = await placement(b);
   const d = add(b, "d");
   await d.ready;
@@ -113,6 +124,7 @@ export async function run(): Promise<Row[]> {
         unit: "ms",
         ...(n === 10_000 ? { target: "<= 500 ms", ok: start <= 500, reference: "1,971 ms" } : {}),
       });
+      rows.push(perChild(`NATS: start ${label}`, start, n, n === 10_000 ? "197 µs" : undefined));
       rows.push({
         figure: `NATS: stop ${label} children, one awaited call`,
         value: stop,
