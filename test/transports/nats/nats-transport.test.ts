@@ -25,9 +25,9 @@ afterEach(async () => {
 });
 afterAll(stopAllNatsServers);
 
-/** Connects a transport as `node` of `cluster` and returns it with its recorder. */
-async function join(cluster: string, node: string, incarnation = 1, extra = {}) {
-  const t = testTransport(server.url, extra);
+/** Connects a transport as `node` of `cluster` (to `url`, default the shared server) and returns it with its recorder. */
+async function join(cluster: string, node: string, incarnation = 1, extra = {}, url = server.url) {
+  const t = testTransport(url, extra);
   open.push(t);
   const rec = new Recorder();
   await t.connect(ident(node, incarnation, cluster), rec);
@@ -159,15 +159,8 @@ describe("NatsTransport membership", () => {
   it("drops every peer as connection_lost when NATS is gone past the timeout, then rejoins", async () => {
     const local = await startNatsServer("outage");
     const c = freshCluster();
-    const mk = async (node: string) => {
-      const t = testTransport(local.url, { heartbeatTimeoutMs: 800 });
-      open.push(t);
-      const rec = new Recorder();
-      await t.connect(ident(node, 1, c), rec);
-      return { t, rec };
-    };
-    const a = await mk("a");
-    const b = await mk("b");
+    const a = await join(c, "a", 1, { heartbeatTimeoutMs: 800 }, local.url);
+    const b = await join(c, "b", 1, { heartbeatTimeoutMs: 800 }, local.url);
     await expect.poll(() => a.rec.isUp("b") && b.rec.isUp("a"), { timeout: 5000 }).toBe(true);
     await local.kill("SIGKILL");
     await expect
@@ -194,15 +187,8 @@ describe("NatsTransport connection options", () => {
     await expect(anon.connect(ident("x", 1, c), new Recorder())).rejects.toMatchObject({
       code: "HV_ERR_NATS_CONNECT",
     });
-    const mk = async (node: string) => {
-      const t = testTransport(secured.url, { connection: { token: "s3cret" } });
-      open.push(t);
-      const rec = new Recorder();
-      await t.connect(ident(node, 1, c), rec);
-      return { t, rec };
-    };
-    const a = await mk("a");
-    const b = await mk("b");
+    const a = await join(c, "a", 1, { connection: { token: "s3cret" } }, secured.url);
+    const b = await join(c, "b", 1, { connection: { token: "s3cret" } }, secured.url);
     await expect.poll(() => a.rec.isUp("b") && b.rec.isUp("a"), { timeout: 5000 }).toBe(true);
     b.t.send("a", text("authenticated"));
     await expect.poll(() => a.rec.textsFrom("b"), { timeout: 5000 }).toEqual(["authenticated"]);
