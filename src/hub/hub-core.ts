@@ -97,6 +97,8 @@ export class HubCore {
   partitioned = false;
   /** True while a graceful stop hands children over: starts here are refused. */
   stopping = false;
+  /** The graceful stop under way (`$stop`), once one was asked for. */
+  private stopTask: Promise<void> | null = null;
   readonly quorum: QuorumTracker;
   /** Children stopped for lack of quorum, restored when it returns. */
   private readonly parked = new Map<string, StartItem>();
@@ -385,14 +387,19 @@ export class HubCore {
         for (const p of this.membership.peers()) if (!this.members.has(p)) this.hello(p, true);
         return;
       case "$stop":
-        if (this.strategies.migration.type === "hotSwap" && this.members.size > 0 && !this.partitioned) {
-          // Not awaited: the hub keeps reading its mailbox (start answers) while it hands over.
-          void this.handOverAll()
-            .then(() => this.shutdown())
-            .then(msg.done);
+        // A second stop (the supervisor's exit signal during `hub.stop()`) waits for the first.
+        if (this.stopTask !== null) {
+          void this.stopTask.then(msg.done);
           return;
         }
-        return this.shutdown().then(msg.done);
+        if (this.strategies.migration.type === "hotSwap" && this.members.size > 0 && !this.partitioned) {
+          // Not awaited: the hub keeps reading its mailbox (start answers) while it hands over.
+          this.stopTask = this.handOverAll().then(() => this.shutdown());
+          void this.stopTask.then(msg.done);
+          return;
+        }
+        this.stopTask = this.shutdown();
+        return this.stopTask.then(msg.done);
       case "$load": {
         const load = measureLoad(this.children.size);
         this.loads.set(this.self, load);

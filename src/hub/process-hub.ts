@@ -131,15 +131,19 @@ export class ProcessHub {
     const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger, strategies);
     const hub = new ProcessHub(core, bmap);
     const specs = childSpecs.map((s) => hub.prepare(s, undefined));
-    // The parent's exit signal (a supervisor stopping the hub) means a graceful stop, not a crash.
+    // The parent's exit signal (a supervisor stopping the hub) means a graceful stop, not a
+    // crash: the same `$stop` as `hub.stop()`, so under hot swap the children hand over first.
     const handle =
       linkTo === undefined
         ? core.handle
         : (msg: unknown): unknown =>
             msg instanceof ExitMessage && msg.from.equals(linkTo)
-              ? core.shutdown().then(() => {
-                  const proc = node.proc(pid);
-                  if (proc !== undefined) node.terminate(proc, msg.reason);
+              ? core.handle({
+                  t: "$stop",
+                  done: () => {
+                    const proc = node.proc(pid);
+                    if (proc !== undefined) node.terminate(proc, msg.reason);
+                  },
                 })
               : core.handle(msg);
     const { pid } = node.spawnHandler(handle, () => core.init(pid), {

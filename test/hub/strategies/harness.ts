@@ -12,7 +12,9 @@ import { withHandover } from "../../../src/hub/strategies/handover.js";
 import { isRedundancySignal, type RedundancyMode } from "../../../src/hub/strategies/redundancy.js";
 import { silentLogger } from "../../../src/logger.js";
 import { Node } from "../../../src/process/node.js";
+import type { Pid } from "../../../src/process/pid.js";
 import { defineServer, noreply, ok, reply } from "../../../src/server/index.js";
+import { Supervisor } from "../../../src/supervision/index.js";
 import { MemoryNetwork } from "../../../src/transports/memory/index.js";
 
 interface StatefulProtocol {
@@ -64,6 +66,26 @@ export class StrategyHarness {
   }
 
   async add(name: string, extra: Partial<HubOptions> = {}): Promise<ProcessHub> {
+    const node = await this.join(name);
+    const hub = ProcessHub.start(this.hubOptions(node, extra));
+    this.hubs.set(name, hub);
+    return hub;
+  }
+
+  /** Adds a hub node whose hub runs under a Supervisor (`ProcessHub.childSpec`). */
+  async addSupervised(name: string, extra: Partial<HubOptions> = {}): Promise<{ hub: ProcessHub; sup: Pid }> {
+    const node = await this.join(name);
+    const r = await Supervisor.startLink([ProcessHub.childSpec(this.hubOptions(node, extra))], {
+      strategy: "one_for_one",
+      node,
+    });
+    if (!r.ok) throw new Error("supervisor did not start");
+    const hub = ProcessHub.get("strat", node);
+    this.hubs.set(name, hub);
+    return { hub, sup: r.pid };
+  }
+
+  private async join(name: string): Promise<Node> {
     const node = new Node({ name, logger: silentLogger });
     const cluster = await Cluster.join({
       node,
@@ -72,10 +94,14 @@ export class StrategyHarness {
       logger: silentLogger,
     });
     this.clusters.set(name, cluster);
-    const hub = ProcessHub.start({
+    return node;
+  }
+
+  private hubOptions(node: Node, extra: Partial<HubOptions>): HubOptions {
+    return {
       hubId: "strat",
       node,
-      membership: clusterMembership(cluster),
+      membership: clusterMembership(this.clusters.get(node.name)!),
       behaviours,
       logger: silentLogger,
       clusterEventDebounceMs: 5,
@@ -83,9 +109,7 @@ export class StrategyHarness {
       discoverIntervalMs: 100,
       ...this.options,
       ...extra,
-    });
-    this.hubs.set(name, hub);
-    return hub;
+    };
   }
 
   kill(name: string): void {

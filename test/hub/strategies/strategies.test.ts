@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { HubPartitionedError } from "../../../src/hub/strategies/errors.js";
 import type { Pid } from "../../../src/process/pid.js";
 import { GenServer } from "../../../src/server/index.js";
+import { Supervisor } from "../../../src/supervision/index.js";
 import { specs, StrategyHarness } from "./harness.js";
 
 let h: StrategyHarness | undefined;
@@ -113,6 +114,27 @@ describe("migration", () => {
     const leaving = [...b.localChildren().keys()];
     expect(leaving.length).toBeGreaterThan(10);
     await b.stop();
+    hh.hubs.delete("b");
+    await hh.formed();
+    await hh.converged(ids(150));
+    for (const [i, id] of ids(150).entries()) expect(await callOn(hh, a.getPid(id)!, "get")).toBe(i + 1);
+  });
+});
+
+describe("migration under a Supervisor", () => {
+  it("hands every local child's state over when the supervisor stops the hub (hotswap on shutdown)", async () => {
+    const hh = setup({ migration: { type: "hotSwap", retentionMs: 3000 } });
+    const a = await hh.add("a");
+    const { hub: b, sup } = await hh.addSupervised("b");
+    await hh.add("c");
+    await hh.formed();
+    await a.startChildren(specs(150), { awaitable: true }).await(5000);
+    await hh.converged(ids(150));
+    for (const [i, id] of ids(150).entries()) await callOn(hh, a.getPid(id)!, "add", i + 1);
+    const leaving = [...b.localChildren().keys()];
+    expect(leaving.length).toBeGreaterThan(10);
+    await Supervisor.stop(sup);
+    expect(b.isAlive()).toBe(false);
     hh.hubs.delete("b");
     await hh.formed();
     await hh.converged(ids(150));
