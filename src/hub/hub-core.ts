@@ -464,10 +464,14 @@ export class HubCore {
       const started: Array<{ id: string; node: string; pid: Pid }> = [];
       for (const batch of chunks(local, this.tuning.startBatchSize)) {
         const outcomes = await this.children.startMany(batch);
-        if (m.states !== undefined) await this.receiveHandover(outcomes, m.states);
+        const refused = m.states === undefined ? null : await this.receiveHandover(outcomes, m.states);
         outcomes.forEach((o, i) => {
           const it = batch[i]!;
-          if ("pid" in o) {
+          if ("pid" in o && refused?.has(o.id)) {
+            // The state was not taken: the new copy goes, the old one (with the state) stays.
+            void this.children.stop(o.id);
+            failed.push([o.id, "start_failed", "handover state not received"]);
+          } else if ("pid" in o) {
             this.repl.put(o.id, { spec: it.spec, pid: o.pid, epoch: it.epoch });
             ok.push([o.id, o.pid]);
             started.push({ id: o.id, node: this.self, pid: o.pid });
@@ -834,14 +838,22 @@ export class HubCore {
     if (m.type !== "hotSwap") return;
     for (const id of ids) this.handingOver.add(id);
     const states = new Map<string, unknown>();
+    const unprepared = new Set<string>();
     await Promise.all(
       ids.map(async (id) => {
         const c = this.children.byId.get(id);
         if (c === undefined || !supportsHandover(this.behaviours.get(c.spec.behaviour))) return;
         const s = await takeHandoverState(this.node, c.pid, m.handoverTimeoutMs);
         if (s !== undefined) states.set(id, s.data);
+        else unprepared.add(id);
       }),
     );
+    // No state to hand over (prepare threw or timed out): the child is not moved now, so its
+    // state is not lost; the next rebalance tries again.
+    if (unprepared.size > 0) {
+      this.logger.warn({ hub: this.hubId, ids: [...unprepared] }, "hub handover state not prepared");
+      for (const [n, items] of groups) groups.set(n, items.filter((i) => !unprepared.has(i.spec.id)));
+    }
     const pids = new Map(ids.map((id) => [id, this.children.byId.get(id)?.pid]));
     await new Promise<void>((resolve) =>
       this.dispatchStart(
@@ -890,21 +902,27 @@ export class HubCore {
     if (ids.length > 0) await this.hotSwap(ids, groups);
   }
 
-  /** Gives handed-over states to freshly started children (before the start is answered). */
+  /**
+   * Gives handed-over states to freshly started children (before the start is answered);
+   * returns the ids whose child did not take its state (threw, timed out).
+   */
   private async receiveHandover(
     outcomes: ReadonlyArray<{ id: string; pid?: Pid }>,
     states: Array<[string, unknown]>,
-  ): Promise<void> {
+  ): Promise<Set<string>> {
     const byId = new Map(states);
     const m = this.strategies.migration;
     const timeout = m.type === "hotSwap" ? m.handoverTimeoutMs : 3000;
+    const refused = new Set<string>();
     await Promise.all(
       outcomes.map(async (o) => {
         if (o.pid === undefined || !byId.has(o.id)) return;
         const ok = await giveHandoverState(this.node, o.pid, byId.get(o.id), timeout);
+        if (!ok) refused.add(o.id);
         this.hooks.dispatch("handoverReceived", { id: o.id, pid: o.pid, ok });
       }),
     );
+    return refused;
   }
 
   // ------------------------------------------------------------------ partition tolerance

@@ -4,7 +4,8 @@
  * hand over) and `receiveHandoverState(data, state)` on the new one (the state to continue
  * with). The hub asks the old child for its state, ships it inside the start of the new
  * instance, gives it to the new child right after its start, and counts the child as started
- * only once that call returned: the origin's confirmation is the start answer itself.
+ * only once that call returned: the origin's confirmation is the start answer itself. A child
+ * that did not take its state is stopped and its start fails, so the old one keeps running.
  * Imports `process`, `server`.
  */
 import type { Node } from "../../process/node.js";

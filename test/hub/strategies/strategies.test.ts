@@ -9,7 +9,8 @@ import { HubPartitionedError } from "../../../src/hub/strategies/errors.js";
 import type { Pid } from "../../../src/process/pid.js";
 import { GenServer } from "../../../src/server/index.js";
 import { Supervisor } from "../../../src/supervision/index.js";
-import { specs, StrategyHarness } from "./harness.js";
+import { withHandover } from "../../../src/hub/strategies/handover.js";
+import { behaviours, specs, StrategyHarness, stateful } from "./harness.js";
 
 let h: StrategyHarness | undefined;
 const setup = (...a: ConstructorParameters<typeof StrategyHarness>) => {
@@ -118,6 +119,37 @@ describe("migration", () => {
     await hh.formed();
     await hh.converged(ids(150));
     for (const [i, id] of ids(150).entries()) expect(await callOn(hh, a.getPid(id)!, "get")).toBe(i + 1);
+  });
+});
+
+describe("migration: handover refused by the receiver", () => {
+  it("keeps the old copy with its state and stops the new one when receiveHandoverState throws", async () => {
+    const flaky = withHandover(stateful, {
+      prepareHandoverState: (s: { n: number }) => s.n,
+      receiveHandoverState: () => {
+        throw new Error("cannot take state");
+      },
+    });
+    const hh = setup({
+      migration: { type: "hotSwap", retentionMs: 3000 },
+      behaviours: { ...behaviours, flaky },
+    });
+    const a = await hh.add("a");
+    await hh.add("b");
+    await hh.formed();
+    const fl = Array.from({ length: 40 }, (_, i) => ({ id: `f${i}`, behaviour: "flaky" }));
+    await a.startChildren(fl, { awaitable: true }).await(5000);
+    const flIds = fl.map((s) => s.id);
+    await hh.converged(flIds, undefined, true);
+    for (const id of flIds) await callOn(hh, a.getPid(id)!, "add", 7);
+    const refused: string[] = [];
+    await hh.add("c", {
+      hooks: { handoverReceived: (d: { id: string; ok: boolean }) => !d.ok && refused.push(d.id) },
+    });
+    await hh.formed();
+    await expect.poll(() => refused.length).toBeGreaterThan(0);
+    await hh.converged(flIds, undefined, true);
+    for (const id of flIds) expect(await callOn(hh, a.getPid(id)!, "get")).toBe(7);
   });
 });
 
