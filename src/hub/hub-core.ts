@@ -852,7 +852,11 @@ export class HubCore {
     // state is not lost; the next rebalance tries again.
     if (unprepared.size > 0) {
       this.logger.warn({ hub: this.hubId, ids: [...unprepared] }, "hub handover state not prepared");
-      for (const [n, items] of groups) groups.set(n, items.filter((i) => !unprepared.has(i.spec.id)));
+      for (const [n, items] of groups)
+        groups.set(
+          n,
+          items.filter((i) => !unprepared.has(i.spec.id)),
+        );
     }
     const pids = new Map(ids.map((id) => [id, this.children.byId.get(id)?.pid]));
     await new Promise<void>((resolve) =>
