@@ -51,8 +51,11 @@ export interface HubHookEvents {
   lockStateChanged: { locked: boolean; reason?: "topology" | "partition" };
   /** A hot-swapped child received its predecessor's handed-over state (`ok`) or failed to. */
   handoverReceived: { id: string; pid: Pid; ok: boolean };
-  /** A local duplicate of a child stopped itself: `winner` runs a newer placement (epoch rule). */
-  duplicateStopped: { id: string; winner: string; epoch: number; stoppedEpoch: number };
+  /**
+   * A local duplicate of a child stopped itself: `winner` runs a newer placement (epoch rule).
+   * `handedOver`: under hot swap, the winner's copy took this copy's data before it stopped.
+   */
+  duplicateStopped: { id: string; winner: string; epoch: number; stoppedEpoch: number; handedOver: boolean };
 }
 
 /** The name of a hub hook. */

@@ -119,6 +119,14 @@ export class HubCore {
   private readonly signalled = new Map<string, RedundancyMode>();
   /** Local children being hot-swapped out (the epoch rule leaves them to the handover). */
   private readonly handingOver = new Set<string>();
+  /**
+   * Losing copies of a heal under hot swap, waiting for the winner to take their data (`merged`)
+   * before they stop; each stops anyway after `retentionMs`.
+   */
+  private readonly merging = new Map<
+    string,
+    { winner: string; epoch: number; stoppedEpoch: number; timer: ReturnType<typeof setTimeout> }
+  >();
   /** Local children that may be duplicates of a newer placement, checked on the next turn. */
   private conflicts: Set<string> | null = null;
   /** Measured load per hub node (load-aware distribution). */
@@ -358,6 +366,13 @@ export class HubCore {
       case "syncreq":
         if (this.members.has(msg.from)) this.repl.sendSlice([msg.from]);
         return;
+      case "merge":
+        this.onMerge(msg.from, msg.id, msg.epoch, msg.data);
+        return;
+      case "merged":
+        // From the winner, or from the node a losing winner passed the data on to.
+        this.finishMerge(msg.id, msg.ok);
+        return;
     }
   };
 
@@ -408,6 +423,8 @@ export class HubCore {
       }
       case "$conflicts":
         return this.resolveConflicts();
+      case "$merge_timeout":
+        return this.finishMerge(msg.id, false);
       case "$quorum_reset": {
         this.quorum.reset(msg.size ?? this.members.size + 1);
         if (this.partitioned && this.quorum.check(this.members.size + 1)) this.leavePartitioned();
@@ -445,6 +462,10 @@ export class HubCore {
         const f = forward.get(owner);
         if (f === undefined) forward.set(owner, [it]);
         else f.push(it);
+      } else if (running !== undefined && m.ensure && this.merging.has(it.spec.id)) {
+        // Our copy is handing its data to the winner and stops: answering with its pid would
+        // make the sender stop the winner too. The sender keeps its copy and retries later.
+        failed.push([it.spec.id, "start_failed", "a duplicate here is handing over"]);
       } else if (running !== undefined) {
         if (m.ensure) ok.push([it.spec.id, running.pid]);
         else failed.push([it.spec.id, "already_started", String(running.pid)]);
@@ -1032,20 +1053,91 @@ export class HubCore {
           ? replicas.includes(np.node) && e.epoch >= mine.epoch
           : e.epoch > mine.epoch || (e.epoch === mine.epoch && np.node < this.self);
         if (!wins) continue;
-        void this.children.stop(id);
-        this.repl.remove(id);
-        this.signalled.delete(id);
-        this.hooks.dispatch("duplicateStopped", {
-          id,
-          winner: np.node,
-          epoch: e.epoch,
-          stoppedEpoch: mine.epoch,
-        });
+        if (!replicated && this.canMerge(mine.spec.behaviour)) {
+          void this.mergeInto(id, mine.pid, np.node, e.epoch, mine.epoch);
+          break;
+        }
+        this.stopDuplicate(id, np.node, e.epoch, mine.epoch, false);
         stopped = true;
         break;
       }
     }
     if (stopped) this.repl.flush();
+  }
+
+  private stopDuplicate(
+    id: string,
+    winner: string,
+    epoch: number,
+    stoppedEpoch: number,
+    handedOver: boolean,
+  ) {
+    void this.children.stop(id);
+    this.repl.remove(id);
+    this.signalled.delete(id);
+    this.hooks.dispatch("duplicateStopped", { id, winner, epoch, stoppedEpoch, handedOver });
+  }
+
+  /** Under hot swap, a losing duplicate hands its data to the winner before it stops. */
+  private canMerge(behaviour: string): boolean {
+    return this.strategies.migration.type === "hotSwap" && supportsHandover(this.behaviours.get(behaviour));
+  }
+
+  /**
+   * Hands the losing copy's data to the winner's running copy (`merge`), then stops it once the
+   * winner answered (`merged`) or after `retentionMs`. Until then the id stays out of the epoch
+   * rule and of rebalancing, and ensures of it here are refused (see `onStart`).
+   */
+  private async mergeInto(id: string, pid: Pid, winner: string, epoch: number, stoppedEpoch: number) {
+    const m = this.strategies.migration;
+    if (m.type !== "hotSwap") return;
+    this.handingOver.add(id);
+    const timer = setTimeout(() => this.post({ t: "$merge_timeout", id }), m.retentionMs);
+    timer.unref?.();
+    this.merging.set(id, { winner, epoch, stoppedEpoch, timer });
+    const s = await takeHandoverState(this.node, pid, m.handoverTimeoutMs);
+    if (this.merging.get(id)?.timer !== timer) return;
+    if (s === undefined) {
+      this.logger.warn({ hub: this.hubId, id }, "hub duplicate's handover state not prepared");
+      return this.finishMerge(id, false);
+    }
+    this.send(winner, { t: "merge", from: this.self, id, epoch, data: s.data });
+  }
+
+  private finishMerge(id: string, handedOver: boolean): void {
+    const g = this.merging.get(id);
+    if (g === undefined) return;
+    clearTimeout(g.timer);
+    this.merging.delete(id);
+    this.handingOver.delete(id);
+    const mine = this.children.byId.get(id);
+    if (mine === undefined || mine.epoch !== g.stoppedEpoch) return;
+    if (!handedOver)
+      this.logger.warn({ hub: this.hubId, id, winner: g.winner }, "hub duplicate stopped without handover");
+    this.stopDuplicate(id, g.winner, g.epoch, g.stoppedEpoch, handedOver);
+    this.repl.flush();
+  }
+
+  /** The winner's side of a heal merge: gives the loser's data to the local copy of `epoch`. */
+  private onMerge(from: string, id: string, epoch: number, data: unknown): void {
+    // Three or more copies: this winner loses to another one itself; the data goes on there.
+    const g = this.merging.get(id);
+    if (g !== undefined) {
+      this.send(g.winner, { t: "merge", from, id, epoch: g.epoch, data });
+      return;
+    }
+    const c = this.children.byId.get(id);
+    if (c === undefined || c.epoch < epoch) {
+      this.send(from, { t: "merged", from: this.self, id, ok: false });
+      return;
+    }
+    const m = this.strategies.migration;
+    const timeout = m.type === "hotSwap" ? m.handoverTimeoutMs : 3000;
+    // Not awaited: the hub keeps reading its mailbox while the child takes the data.
+    void giveHandoverState(this.node, c.pid, data, timeout, { reason: "heal", from }).then((ok) => {
+      this.hooks.dispatch("handoverReceived", { id, pid: c.pid, ok });
+      this.send(from, { t: "merged", from: this.self, id, ok });
+    });
   }
 
   private setLocked(locked: boolean): void {

@@ -122,6 +122,26 @@ export interface SyncReqMsg {
   from: string;
 }
 
+/**
+ * After a heal (hot swap): the losing copy of `id` on `from` hands its data to the winner's
+ * running copy of placement `epoch` before it stops.
+ */
+export interface MergeMsg {
+  t: "merge";
+  from: string;
+  id: string;
+  epoch: number;
+  data: unknown;
+}
+
+/** The winner's answer to a merge: whether its copy took the data. */
+export interface MergedMsg {
+  t: "merged";
+  from: string;
+  id: string;
+  ok: boolean;
+}
+
 export type HubWireMsg =
   | HelloMsg
   | ByeMsg
@@ -133,7 +153,9 @@ export type HubWireMsg =
   | DeltaMsg
   | SliceMsg
   | SyncReqMsg
-  | LoadMsg;
+  | LoadMsg
+  | MergeMsg
+  | MergedMsg;
 
 /** Messages the hub process sends itself or gets from its local handle. */
 export type HubLocalMsg =
@@ -145,6 +167,7 @@ export type HubLocalMsg =
   | { t: "$stop"; done: () => void }
   | { t: "$load" }
   | { t: "$conflicts" }
+  | { t: "$merge_timeout"; id: string }
   | { t: "$quorum_reset"; size?: number };
 
 const WIRE_TAGS: ReadonlySet<string> = new Set([
@@ -159,6 +182,8 @@ const WIRE_TAGS: ReadonlySet<string> = new Set([
   "slice",
   "syncreq",
   "load",
+  "merge",
+  "merged",
 ]);
 
 /** Shape check for anything arriving from the wire: a tag we know and a string sender. */

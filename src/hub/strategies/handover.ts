@@ -16,12 +16,22 @@ import { reply } from "../../server/index.js";
 const PREPARE = "$hub_handover_prepare";
 const RECEIVE = "$hub_handover_receive";
 
+/**
+ * Why a child receives handed-over data:
+ * - `migration`: it is the new instance of a child that moved here (a join, a graceful stop);
+ *   `state` is what its init returned.
+ * - `heal`: a partition healed and this running copy won the epoch rule over another copy of
+ *   the same id (on node `from`), which hands over its data before it stops; `state` is this
+ *   copy's own state, so the callback decides how the two diverged states combine.
+ */
+export type HandoverInfo = { reason: "migration" } | { reason: "heal"; from: string };
+
 /** The handover callbacks of a behaviour. */
 export interface HandoverCallbacks<S, D = unknown> {
-  /** On the old instance: the (serialisable) data to hand over. @default the whole state */
+  /** On the old instance (or a heal's losing copy): the (serialisable) data to hand over. @default the whole state */
   prepareHandoverState?(state: S): D;
-  /** On the new instance: the state to continue with, given the handed-over data. */
-  receiveHandoverState(data: D, state: S): S;
+  /** On the receiving instance: the state to continue with, given the handed-over data. */
+  receiveHandoverState(data: D, state: S, info: HandoverInfo): S;
 }
 
 /**
@@ -36,8 +46,8 @@ export function withHandover<S, A>(
     ...(behaviour.handleCall ?? {}),
     [PREPARE]: (_a: unknown, s: S) =>
       reply(callbacks.prepareHandoverState ? callbacks.prepareHandoverState(s) : (s as unknown), s),
-    [RECEIVE]: (data: unknown, s: S) => {
-      const next = callbacks.receiveHandoverState(data, s);
+    [RECEIVE]: (arg: { data: unknown; info: HandoverInfo }, s: S) => {
+      const next = callbacks.receiveHandoverState(arg.data, s, arg.info);
       return reply(true, next);
     },
   };
@@ -64,15 +74,16 @@ export async function takeHandoverState(
   }
 }
 
-/** Gives handed-over data to a freshly started local child; resolves whether it took it. */
+/** Gives handed-over data to a local child; resolves whether it took it. */
 export async function giveHandoverState(
   node: Node,
   pid: Pid,
   data: unknown,
   timeoutMs: number,
+  info: HandoverInfo = { reason: "migration" },
 ): Promise<boolean> {
   try {
-    return (await callOn(node, pid, RECEIVE, data, timeoutMs)) === true;
+    return (await callOn(node, pid, RECEIVE, { data, info }, timeoutMs)) === true;
   } catch {
     return false;
   }

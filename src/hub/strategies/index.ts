@@ -5,6 +5,7 @@ export { HubPartitionedError } from "./errors.js";
 export {
   giveHandoverState,
   type HandoverCallbacks,
+  type HandoverInfo,
   supportsHandover,
   takeHandoverState,
   withHandover,

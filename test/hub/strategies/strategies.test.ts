@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubPartitionedError } from "../../../src/hub/strategies/errors.js";
 import type { Pid } from "../../../src/process/pid.js";
-import { GenServer } from "../../../src/server/index.js";
+import { defineServer, GenServer, ok, reply } from "../../../src/server/index.js";
 import { Supervisor } from "../../../src/supervision/index.js";
 import { withHandover } from "../../../src/hub/strategies/handover.js";
 import { behaviours, specs, StrategyHarness, stateful } from "./harness.js";
@@ -242,9 +242,14 @@ describe("partition tolerance", () => {
 
   it("divergence: both sides run every child during a split; one copy each after it heals", async () => {
     const stopped: string[] = [];
+    const onDup = (d: { id: string; handedOver: boolean }) => {
+      // Cold swap: nothing is handed over.
+      expect(d.handedOver).toBe(false);
+      stopped.push(d.id);
+    };
     const hh = setup();
-    const a = await hh.add("a", { hooks: { duplicateStopped: (d) => stopped.push(d.id) } });
-    await hh.add("b", { hooks: { duplicateStopped: (d) => stopped.push(d.id) } });
+    const a = await hh.add("a", { hooks: { duplicateStopped: onDup } });
+    await hh.add("b", { hooks: { duplicateStopped: onDup } });
     await hh.formed();
     await a.startChildren(specs(200), { awaitable: true }).await(5000);
     await hh.converged(ids(200));
@@ -256,6 +261,68 @@ describe("partition tolerance", () => {
     await hh.formed();
     await hh.converged(ids(200));
     expect(stopped.length).toBeGreaterThan(0);
+  });
+});
+
+/** Marks a child collected; after a heal the winner keeps the union of both copies' marks. */
+const ledger = withHandover(
+  defineServer<{ calls: { mark(tag: string): true; marks(): string[]; heals(): number }; casts: {} }>()({
+    name: "ledger",
+    init: () => ok({ marks: [] as string[], heals: 0 }),
+    handleCall: {
+      mark: (tag, s) => reply(true as const, { ...s, marks: [...s.marks, tag] }),
+      marks: (_a, s) => reply([...new Set(s.marks)].sort(), s),
+      heals: (_a, s) => reply(s.heals, s),
+    },
+  }),
+  {
+    prepareHandoverState: (s: { marks: string[]; heals: number }) => s,
+    receiveHandoverState: (d, s, info) => {
+      const data = d as { marks: string[]; heals: number };
+      if (info.reason === "migration") return data;
+      return { marks: [...s.marks, ...data.marks], heals: s.heals + data.heals + 1 };
+    },
+  },
+);
+
+describe("divergence under hot swap", () => {
+  it("after a heal the losing copy hands its state to the winner, which ends on the ring owner with both", async () => {
+    const duplicates: Array<{ id: string; handedOver: boolean }> = [];
+    const onDup = (d: { id: string; handedOver: boolean }) => duplicates.push(d);
+    const hh = setup({
+      migration: { type: "hotSwap", retentionMs: 3000 },
+      behaviours: { ...behaviours, ledger },
+    });
+    const a = await hh.add("a", { hooks: { duplicateStopped: onDup } });
+    const b = await hh.add("b", { hooks: { duplicateStopped: onDup } });
+    const c = await hh.add("c", { hooks: { duplicateStopped: onDup } });
+    await hh.formed();
+    const list = Array.from({ length: 60 }, (_, i) => ({ id: `l${i}`, behaviour: "ledger" }));
+    const lids = list.map((x) => x.id);
+    await a.startChildren(list, { awaitable: true }).await(5000);
+    await hh.converged(lids);
+    for (const id of lids) await callOn(hh, a.getPid(id)!, "mark", "before");
+
+    hh.network.partition(["a", "b"], ["c"]);
+    await hh.formed([["a", "b"], ["c"]]);
+    await hh.converged(lids, ["a", "b"]);
+    await hh.converged(lids, ["c"]);
+    for (const id of lids) {
+      await callOn(hh, b.getPid(id)!, "mark", "side-ab");
+      await callOn(hh, c.getPid(id)!, "mark", "side-c");
+    }
+
+    hh.network.heal();
+    await hh.formed();
+    await hh.converged(lids);
+    // Every child had one copy per side: each heal stopped one copy, having handed it over.
+    await expect.poll(() => duplicates.length).toBe(lids.length);
+    expect(duplicates.every((d) => d.handedOver)).toBe(true);
+    expect(new Set(duplicates.map((d) => d.id))).toEqual(new Set(lids));
+    for (const id of lids) {
+      expect(await callOn(hh, a.getPid(id)!, "marks")).toEqual(["before", "side-ab", "side-c"]);
+      expect(await callOn(hh, a.getPid(id)!, "heals")).toBe(1);
+    }
   });
 });
 
