@@ -1,7 +1,8 @@
 /**
  * Hub benchmarks over the memory transport (3 nodes in one program, trivial GenServer children):
  * start N children in one awaited call (1k, 10k, 100k, each with its time per child: growth must
- * be linear, so the per-child figure must stay flat) and stop them, kill a node holding a third
+ * be linear, so the per-child figure must stay flat) and stop them (medians of 5 runs, 100k of 3,
+ * each on a fresh bed), kill a node holding a third
  * of 10k and time until every child runs again, and the fraction of children moved when a fourth
  * node joins a 3-node hub (target: within 20 % of 1/4). `npx tsx bench/hub.ts` prints the table,
  * followed by the same figures over NATS with 3 OS processes (`hub-nats.ts`).
@@ -13,7 +14,7 @@ import { silentLogger } from "../src/logger.js";
 import { Node } from "../src/process/node.js";
 import { defineServer, noreply, ok } from "../src/server/index.js";
 import { MemoryNetwork } from "../src/transports/memory/index.js";
-import { isMain, printTable, type Row } from "./common.js";
+import { isMain, median, printTable, type Row } from "./common.js";
 import { perChild, run as runNats } from "./hub-nats.js";
 
 const trivial = defineServer<{ calls: Record<string, never> }>()({
@@ -136,9 +137,13 @@ async function joinMoves(n: number): Promise<{ fraction: number; ms: number }> {
 
 export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
-  await startStop(1000); // warm-up
+  await startStop(10_000); // warm-up: the JIT has seen every path at this size
   for (const n of [1000, 10_000, 100_000]) {
-    const { start, stop } = await startStop(n);
+    // A fresh 3-node bed per run; the median of 5 runs (100k: of 3).
+    const runs: Array<{ start: number; stop: number }> = [];
+    for (let i = 0; i < (n >= 100_000 ? 3 : 5); i++) runs.push(await startStop(n));
+    const start = median(runs.map((r) => r.start));
+    const stop = median(runs.map((r) => r.stop));
     const label = n.toLocaleString("en-US");
     rows.push({
       figure: `start ${label} children, one awaited call`,

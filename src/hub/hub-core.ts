@@ -1161,9 +1161,11 @@ export class HubCore {
         }
         this.conflicts.add(c.id);
       }
-      if (c.kind === "registered") h.dispatch("childRegistered", { id: c.id, node: c.node, pid: c.pid });
-      else if (c.kind === "unregistered") h.dispatch("childUnregistered", { id: c.id, node: c.node });
-      else h.dispatch("pidUpdated", { id: c.id, node: c.node, pid: c.pid, previous: c.previous });
+      if (c.kind === "registered") {
+        if (h.has("childRegistered")) h.dispatch("childRegistered", { id: c.id, node: c.node, pid: c.pid });
+      } else if (c.kind === "unregistered") {
+        if (h.has("childUnregistered")) h.dispatch("childUnregistered", { id: c.id, node: c.node });
+      } else h.dispatch("pidUpdated", { id: c.id, node: c.node, pid: c.pid, previous: c.previous });
     }
   }
 

@@ -159,7 +159,9 @@ export class HubRegistry {
     const byNode = this.index.get(id);
     if (byNode === undefined) return 0;
     let max = 0;
-    for (const e of byNode.values()) if (e.epoch > max) max = e.epoch;
+    byNode.each((_n, e) => {
+      if (e.epoch > max) max = e.epoch;
+    });
     return max;
   }
 
@@ -297,45 +299,74 @@ export class HubRegistry {
 }
 
 /**
- * The entries of one id by node. Almost every id runs on one node, so this is two parallel
- * arrays rather than a `Map`: a start or stop of 100k children creates and drops 100k of these
- * on every replica, and a `Map` each made the garbage collector the top cost.
+ * The entries of one id by node. Almost every id runs on one node, so the first placement is
+ * held inline and only further ones go to arrays: a start or stop of 100k children creates and
+ * drops 100k of these on every replica, and a `Map` each made the garbage collector the top cost.
  */
 class Placements {
-  private readonly nodes: string[] = [];
-  private readonly entries: SliceEntry[] = [];
+  private node0: string | undefined = undefined;
+  private entry0: SliceEntry | undefined = undefined;
+  private nodes: string[] | null = null;
+  private entries: SliceEntry[] | null = null;
 
   get size(): number {
-    return this.nodes.length;
+    return (this.node0 === undefined ? 0 : 1) + (this.nodes?.length ?? 0);
   }
 
   set(node: string, entry: SliceEntry): void {
+    if (this.node0 === node || this.node0 === undefined) {
+      this.node0 = node;
+      this.entry0 = entry;
+      return;
+    }
+    if (this.nodes === null) {
+      this.nodes = [node];
+      this.entries = [entry];
+      return;
+    }
     const i = this.nodes.indexOf(node);
-    if (i >= 0) this.entries[i] = entry;
+    if (i >= 0) this.entries![i] = entry;
     else {
       this.nodes.push(node);
-      this.entries.push(entry);
+      this.entries!.push(entry);
     }
   }
 
   delete(node: string): void {
-    const i = this.nodes.indexOf(node);
+    if (this.node0 === node) {
+      // Keep the inline slot filled while others remain.
+      if (this.nodes !== null && this.nodes.length > 0) {
+        this.node0 = this.nodes.pop();
+        this.entry0 = this.entries!.pop();
+      } else {
+        this.node0 = undefined;
+        this.entry0 = undefined;
+      }
+      return;
+    }
+    const i = this.nodes?.indexOf(node) ?? -1;
     if (i < 0) return;
-    this.nodes.splice(i, 1);
-    this.entries.splice(i, 1);
+    this.nodes!.splice(i, 1);
+    this.entries!.splice(i, 1);
   }
 
   values(): SliceEntry[] {
-    return this.entries;
+    const out: SliceEntry[] = [];
+    this.each((_n, e) => out.push(e));
+    return out;
   }
 
   *[Symbol.iterator](): IterableIterator<[string, SliceEntry]> {
-    for (let i = 0; i < this.nodes.length; i++) yield [this.nodes[i]!, this.entries[i]!];
+    if (this.node0 !== undefined) yield [this.node0, this.entry0!];
+    const ns = this.nodes;
+    if (ns !== null) for (let i = 0; i < ns.length; i++) yield [ns[i]!, this.entries![i]!];
   }
 
   /** Calls `fn` for each (node, entry) without allocating an iterator. */
   each(fn: (node: string, entry: SliceEntry) => void): void {
-    for (let i = 0; i < this.nodes.length; i++) fn(this.nodes[i]!, this.entries[i]!);
+    if (this.node0 !== undefined) fn(this.node0, this.entry0!);
+    const ns = this.nodes;
+    if (ns !== null) for (let i = 0; i < ns.length; i++) fn(ns[i]!, this.entries![i]!);
   }
 }
 

@@ -45,9 +45,14 @@ export type ExitDecision =
   | { kind: "restart"; child: LocalChild }
   | { kind: "remove"; child: LocalChild; why: "exited" | "intensity" };
 
+/** No restarts yet: shared, never mutated (`onExit` replaces the list before adding to it). */
+const NO_RESTARTS: number[] = [];
+
 export class LocalChildren {
   readonly byId = new Map<string, LocalChild>();
   private readonly byPid = new Map<string, string>();
+  /** The start options of every GenServer child: one object, not one per start. */
+  private readonly startOptions: { node: Node; linkTo: Pid };
 
   constructor(
     private readonly node: Node,
@@ -55,7 +60,9 @@ export class LocalChildren {
     private readonly behaviours: ReadonlyMap<string, HubBehaviour>,
     private readonly limits: { maxRestarts: number; maxSeconds: number },
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.startOptions = { node, linkTo: hubPid };
+  }
 
   get size(): number {
     return this.byId.size;
@@ -68,7 +75,7 @@ export class LocalChildren {
     try {
       let pid: Pid;
       if ("init" in b && typeof b.init === "function") {
-        const r = await GenServer.startLink(b, spec.args, { node: this.node, linkTo: this.hubPid });
+        const r = await GenServer.startLink(b, spec.args, this.startOptions);
         if (!r.ok)
           return {
             id: spec.id,
@@ -91,7 +98,7 @@ export class LocalChildren {
     const out = await Promise.all(items.map((it) => this.startOne(it.spec)));
     for (let i = 0; i < out.length; i++) {
       const o = out[i]!;
-      if ("pid" in o) this.record(items[i]!.spec, o.pid, items[i]!.epoch, items[i]!.pinned, []);
+      if ("pid" in o) this.record(items[i]!.spec, o.pid, items[i]!.epoch, items[i]!.pinned, NO_RESTARTS);
     }
     return out;
   }

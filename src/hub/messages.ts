@@ -217,11 +217,9 @@ export type WireItem = [...WireSpec, number, 0 | 1];
 /** `[...spec, epoch, pid]` */
 export type WireEntry = [...WireSpec, number, Pid];
 
-function specOut(s: NormalizedChildSpec): WireSpec {
-  let meta: ChildMetadataWire = s.metadata;
-  for (const _ in meta) return [s.id, s.behaviour, s.args ?? null, s.restart, s.shutdown, meta];
-  meta = null;
-  return [s.id, s.behaviour, s.args ?? null, s.restart, s.shutdown, meta];
+function metaOut(s: NormalizedChildSpec): ChildMetadataWire {
+  for (const _ in s.metadata) return s.metadata;
+  return null;
 }
 
 function specIn(w: readonly unknown[]): NormalizedChildSpec {
@@ -236,7 +234,8 @@ function specIn(w: readonly unknown[]): NormalizedChildSpec {
 }
 
 export function itemOut(it: StartItem): WireItem {
-  return [...specOut(it.spec), it.epoch, it.pinned ? 1 : 0];
+  const s = it.spec;
+  return [s.id, s.behaviour, s.args ?? null, s.restart, s.shutdown, metaOut(s), it.epoch, it.pinned ? 1 : 0];
 }
 
 export function itemIn(w: WireItem): StartItem {
@@ -244,9 +243,8 @@ export function itemIn(w: WireItem): StartItem {
 }
 
 export function entryOut(id: string, e: SliceEntry): WireEntry {
-  const s = specOut(e.spec);
-  s[0] = id;
-  return [...s, e.epoch, e.pid];
+  const s = e.spec;
+  return [id, s.behaviour, s.args ?? null, s.restart, s.shutdown, metaOut(s), e.epoch, e.pid];
 }
 
 export function entryIn(w: WireEntry): [string, SliceEntry] {

@@ -59,7 +59,8 @@ export class Replicator {
     const msgs: DeltaMsg[] = [];
     for (const rm of chunks([...this.rm]))
       msgs.push({ t: "delta", from: this.self, inc: this.inc, seq: ++this.seq, up: [], rm });
-    const wire = [...this.up].map(([id, e]) => entryOut(id, e));
+    const wire: ReturnType<typeof entryOut>[] = [];
+    for (const [id, e] of this.up) wire.push(entryOut(id, e));
     for (const up of chunks(wire))
       msgs.push({ t: "delta", from: this.self, inc: this.inc, seq: ++this.seq, up, rm: [] });
     this.up.clear();

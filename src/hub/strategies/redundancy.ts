@@ -36,7 +36,9 @@ export function replicationCount(r: HubStrategies["redundancy"], ringSize: numbe
 /** The nodes that should run `id`, owner first. */
 export function replicasOf(ring: HashRing, id: string, r: HubStrategies["redundancy"]): string[] {
   const n = replicationCount(r, ring.size);
-  return n === 1 ? [ring.owner(id)!].filter((x) => x !== undefined) : ring.ownersOf(id, n);
+  if (n !== 1) return ring.ownersOf(id, n);
+  const owner = ring.owner(id);
+  return owner === undefined ? [] : [owner];
 }
 
 /** The mode of `node` for a child whose replicas are `replicas`. */
