@@ -936,8 +936,7 @@ export class HubCore {
     states: Array<[string, unknown]>,
   ): Promise<Set<string>> {
     const byId = new Map(states);
-    const m = this.strategies.migration;
-    const timeout = m.type === "hotSwap" ? m.handoverTimeoutMs : 3000;
+    const timeout = this.handoverTimeoutMs();
     const refused = new Set<string>();
     await Promise.all(
       outcomes.map(async (o) => {
@@ -1078,6 +1077,12 @@ export class HubCore {
     this.hooks.dispatch("duplicateStopped", { id, winner, epoch, stoppedEpoch, handedOver });
   }
 
+  /** How long a child may take to receive handed-over data (a peer may hot-swap when we do not). */
+  private handoverTimeoutMs(): number {
+    const m = this.strategies.migration;
+    return m.type === "hotSwap" ? m.handoverTimeoutMs : 3000;
+  }
+
   /** Under hot swap, a losing duplicate hands its data to the winner before it stops. */
   private canMerge(behaviour: string): boolean {
     return this.strategies.migration.type === "hotSwap" && supportsHandover(this.behaviours.get(behaviour));
@@ -1131,10 +1136,8 @@ export class HubCore {
       this.send(from, { t: "merged", from: this.self, id, ok: false });
       return;
     }
-    const m = this.strategies.migration;
-    const timeout = m.type === "hotSwap" ? m.handoverTimeoutMs : 3000;
     // Not awaited: the hub keeps reading its mailbox while the child takes the data.
-    void giveHandoverState(this.node, c.pid, data, timeout, { reason: "heal", from }).then((ok) => {
+    void giveHandoverState(this.node, c.pid, data, this.handoverTimeoutMs(), { reason: "heal", from }).then((ok) => {
       this.hooks.dispatch("handoverReceived", { id, pid: c.pid, ok });
       this.send(from, { t: "merged", from: this.self, id, ok });
     });
