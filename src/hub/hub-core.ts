@@ -1137,10 +1137,12 @@ export class HubCore {
       return;
     }
     // Not awaited: the hub keeps reading its mailbox while the child takes the data.
-    void giveHandoverState(this.node, c.pid, data, this.handoverTimeoutMs(), { reason: "heal", from }).then((ok) => {
-      this.hooks.dispatch("handoverReceived", { id, pid: c.pid, ok });
-      this.send(from, { t: "merged", from: this.self, id, ok });
-    });
+    void giveHandoverState(this.node, c.pid, data, this.handoverTimeoutMs(), { reason: "heal", from }).then(
+      (ok) => {
+        this.hooks.dispatch("handoverReceived", { id, pid: c.pid, ok });
+        this.send(from, { t: "merged", from: this.self, id, ok });
+      },
+    );
   }
 
   private setLocked(locked: boolean): void {
