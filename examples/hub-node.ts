@@ -9,9 +9,12 @@
  * - `start { n, prefix, awaited }`: starts `n` counters `<prefix><i>` from this node in one call
  *   (awaited: answers with the StartResult's status and counts, timed here).
  * - `stop { ids? | prefix, n }`: stops children in one awaited call, timed here.
- * - `locals`: the ids of the children running on this node.
- * - `status`: this node's view: hub members, local children, registry size, and the number of
- *   ids not running exactly once or not on their owner (cheap: no digest unless `digest: true`).
+ * - `locals`: the ids of the children running on this node, whether it lost quorum, and how
+ *   many hub members it sees.
+ * - `status`: this node's view: hub members, local children, registry size, whether it lost
+ *   quorum, and the number of ids not running exactly once or not on their owner, placed off
+ *   their replicas, or out of step between the local registry slice and the local children
+ *   (cheap: no digest unless `digest: true`).
  * - `placed { n, exclude? }`: answers once this node's registry holds `n` children, each exactly
  *   once and none on `exclude` (polled every millisecond): the wall-clock `at` lets the
  *   controller time a failover across processes (`performance.timeOrigin + performance.now()`).
@@ -87,10 +90,22 @@ const hub = ProcessHub.start({
   },
 });
 
-/** Ids of the registry not running exactly once, and not on their ring owner. */
-function audit(exclude?: string): { size: number; dupes: number; misplaced: number; onExcluded: number } {
+/**
+ * Ids of the registry not running exactly once, and not on their ring owner (singularity); ids
+ * whose placements are not exactly their replicas (any redundancy); local registry entries with
+ * no live local child, and local children the registry does not hold.
+ */
+function audit(exclude?: string): {
+  size: number;
+  dupes: number;
+  misplaced: number;
+  onExcluded: number;
+  offReplicas: number;
+  localMismatch: number;
+} {
   const reg = hub.core.registry;
   const seen = new Map<string, string>();
+  const placed = new Map<string, string[]>();
   let dupes = 0;
   let onExcluded = 0;
   for (const n of reg.nodes()) {
@@ -99,11 +114,22 @@ function audit(exclude?: string): { size: number; dupes: number; misplaced: numb
     for (const id of slice.keys()) {
       if (seen.has(id)) dupes++;
       else seen.set(id, n);
+      const at = placed.get(id);
+      if (at === undefined) placed.set(id, [n]);
+      else at.push(n);
     }
   }
   let misplaced = 0;
   for (const [id, n] of seen) if (hub.ownerOf(id) !== n) misplaced++;
-  return { size: reg.size, dupes, misplaced, onExcluded };
+  let offReplicas = 0;
+  for (const [id, at] of placed)
+    if (at.sort().join() !== [...hub.replicasOf(id)].sort().join()) offReplicas++;
+  const mine = reg.sliceOf(cfg.node);
+  const running = hub.core.children.byId;
+  let localMismatch = 0;
+  for (const [id, e] of mine) if (!running.has(id) || !node.isAlive(e.pid)) localMismatch++;
+  for (const id of running.keys()) if (!mine.has(id)) localMismatch++;
+  return { size: reg.size, dupes, misplaced, onExcluded, offReplicas, localMismatch };
 }
 
 function status(digest: boolean): Record<string, unknown> {
@@ -112,6 +138,7 @@ function status(digest: boolean): Record<string, unknown> {
     node: cfg.node,
     members: hub.nodes({ includeLocal: true }),
     local: hub.core.children.size,
+    partitioned: hub.isPartitioned(),
     ...a,
     ...(digest ? { digest: createHash("sha1").update(hub.registryDigest()).digest("hex") } : {}),
   };
@@ -144,7 +171,12 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     case "status":
       return status(c.digest === true);
     case "locals":
-      return { node: cfg.node, ids: [...hub.core.children.byId.keys()] };
+      return {
+        node: cfg.node,
+        ids: [...hub.core.children.byId.keys()],
+        partitioned: hub.isPartitioned(),
+        members: hub.nodes({ includeLocal: true }).length,
+      };
     case "placed": {
       const n = Number(c.n);
       const exclude = typeof c.exclude === "string" ? c.exclude : undefined;

@@ -101,7 +101,7 @@ const worker = defineServer<{ calls: { get(): number }; casts: Record<string, ne
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Quorum size needed by `p` in a hub of `total` nodes (1 for divergence). */
-function quorumNeeded(p: PartitionStrategy, total: number): number {
+export function quorumNeeded(p: PartitionStrategy, total: number): number {
   if (p.type === "static") return p.quorumSize;
   if (p.type === "majority") return Math.floor(total / 2) + 1;
   if (p.type === "dynamic") return Math.ceil((p.quorumPercent / 100) * total);
@@ -412,7 +412,8 @@ const USAGE = `npm run chaos -- [options]
   --duration MS        time of faults (default ${DEFAULTS.durationMs})
   --seed N             seed of the faults and operations (default ${DEFAULTS.seed})
   --partition P        divergence | static | majority | dynamic (default divergence)
-  --replication N      replication factor (default 1; memory transport only)
+  --quorum-size N      with --partition static: the quorum (default a majority of --nodes)
+  --replication N      replication factor (default 1)
   --migration M        coldSwap | hotSwap (default coldSwap)
   --stops S            healthy: stop children whenever no fault is under way;
                        settled: only with no duplicate and the hub formed (default ${DEFAULTS.stopsWhen})
@@ -426,6 +427,7 @@ const USAGE = `npm run chaos -- [options]
 function parseArgs(argv: string[]): Partial<NatsChaosOptions> & { nats?: boolean } {
   const out: Partial<NatsChaosOptions> & { nats?: boolean } = {};
   let partition = "divergence";
+  let quorumSize: number | undefined;
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i]!.replace(/^--/, "");
     const v = argv[i + 1] ?? "";
@@ -445,6 +447,7 @@ function parseArgs(argv: string[]): Partial<NatsChaosOptions> & { nats?: boolean
     else if (k === "replication") out.replication = Number(v);
     else if (k === "migration") out.migration = v as ChaosOptions["migration"];
     else if (k === "partition") partition = v;
+    else if (k === "quorum-size") quorumSize = Number(v);
     else if (k === "stops") out.stopsWhen = v as ChaosOptions["stopsWhen"];
     else if (k === "fault-ms") out.faultMs = Number(v);
     else if (k === "gap-ms") out.faultGapMs = Number(v);
@@ -453,7 +456,8 @@ function parseArgs(argv: string[]): Partial<NatsChaosOptions> & { nats?: boolean
     else throw new Error(`unknown option --${k}`);
   }
   const nodes = out.nodes ?? DEFAULTS.nodes;
-  if (partition === "static") out.partition = { type: "static", quorumSize: Math.floor(nodes / 2) + 1 };
+  if (partition === "static")
+    out.partition = { type: "static", quorumSize: quorumSize ?? Math.floor(nodes / 2) + 1 };
   else if (partition === "majority") out.partition = { type: "majority" };
   else if (partition === "dynamic") out.partition = { type: "dynamic", quorumPercent: 51, windowMs: 60_000 };
   else out.partition = { type: "divergence" };
