@@ -443,6 +443,7 @@ export class HubCore {
       : this.stopping
         ? "hub_stopped"
         : null;
+    let bumped = false;
     for (const w of m.items) {
       const it = itemIn(w);
       if (refuse !== null) {
@@ -467,12 +468,22 @@ export class HubCore {
         // make the sender stop the winner too. The sender keeps its copy and retries later.
         failed.push([it.spec.id, "start_failed", "a duplicate here is handing over"]);
       } else if (running !== undefined) {
-        if (m.ensure) ok.push([it.spec.id, running.pid]);
-        else failed.push([it.spec.id, "already_started", String(running.pid)]);
+        if (m.ensure) {
+          // The sender gives us this id at `it.epoch` and has stopped (or will stop) its copy.
+          // Ours takes that epoch: a copy elsewhere we have not yet seen stopped (the sender's
+          // own, after a heal) must lose to ours, not stop it and leave the id running nowhere.
+          if (it.epoch > running.epoch) {
+            running.epoch = it.epoch;
+            this.repl.put(it.spec.id, { spec: running.spec, pid: running.pid, epoch: it.epoch });
+            bumped = true;
+          }
+          ok.push([it.spec.id, running.pid]);
+        } else failed.push([it.spec.id, "already_started", String(running.pid)]);
       } else if (m.ensure && it.epoch <= (this.stopped.get(it.spec.id)?.epoch ?? -1)) {
         failed.push([it.spec.id, "not_found", "stopped since"]);
       } else local.push(it);
     }
+    if (bumped) this.repl.flush();
     for (const [to, items] of forward) {
       const ids = items.map((i) => i.spec.id);
       this.hooks.dispatch("startForwarded", { to, ids });
