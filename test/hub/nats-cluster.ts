@@ -36,12 +36,20 @@ export class NatsHubCluster implements HubTestCluster {
 
   constructor(private readonly url: () => Promise<string>) {}
 
-  async addNode(name: string): Promise<{ node: Node; membership: HubMembership }> {
+  /**
+   * Joins a node. `server` pins it to one server of a routed NATS cluster: the client ignores
+   * the other servers' addresses the cluster advertises, so stopping that server cuts the node
+   * off (a network partition) instead of letting it fail over.
+   */
+  async addNode(name: string, server?: string): Promise<{ node: Node; membership: HubMembership }> {
     const node = new Node({ name, logger: silentLogger });
     const transport = new NatsTransport({
       ...HUB_NATS_TIMINGS,
       logger: silentLogger,
-      connection: { servers: await this.url(), reconnectTimeWait: 100 },
+      connection:
+        server === undefined
+          ? { servers: await this.url(), reconnectTimeWait: 100 }
+          : { servers: server, reconnectTimeWait: 100, ignoreClusterUpdates: true },
     });
     const cluster = await Cluster.join({ node, cluster: this.name, transport, logger: silentLogger });
     this.nodes.set(name, { cluster, transport });
