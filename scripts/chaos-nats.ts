@@ -117,6 +117,7 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
     let lastDups = 0;
     /** Nodes that reported lost quorum with children still running in the previous sample. */
     let runningPartitioned = new Set<string>();
+    const withoutQuorum = new Set<string>();
     const sampler = (async () => {
       while (!stopFlag) {
         const asked = live();
@@ -131,6 +132,13 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
           if (l === undefined) return;
           const running = (l.ids as string[]).length;
           if (l.partitioned !== true && l.members === names.length) joining.delete(n);
+          if (quorum && (l.partitioned === true) !== withoutQuorum.has(n)) {
+            if (l.partitioned === true) withoutQuorum.add(n);
+            else withoutQuorum.delete(n);
+            o.log(
+              `${n} ${l.partitioned === true ? "lost" : "regained"} quorum (${running} children running)`,
+            );
+          }
           if (!quorum || l.partitioned !== true) return;
           if (running > 0) nowRunning.add(n);
           if (running > 0 && runningPartitioned.has(n))

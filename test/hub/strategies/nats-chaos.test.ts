@@ -2,11 +2,27 @@
  * The short chaos run over a real NATS (`npm run chaos -- --nats`, seed fixed): three hub nodes
  * as OS processes on a private `nats-server`, a few hundred children, a few seconds of SIGKILL +
  * restart, SIGSTOP/SIGCONT and graceful restarts with starts and stops going on; then every child
- * must run exactly once on its owner, none lost, none stopped for good come back, every registry
- * identical.
+ * must run exactly its replication factor times on its replicas, none lost, none stopped for good
+ * come back, every registry identical; with a quorum strategy, the two nodes left while one is
+ * faulted keep quorum, and a node without quorum runs no child.
  */
 import { describe, expect, it } from "vitest";
-import { runChaosNats } from "../../../scripts/chaos-nats.js";
+import { type NatsChaosOptions, runChaosNats } from "../../../scripts/chaos-nats.js";
+
+const short: NatsChaosOptions = {
+  nodes: 3,
+  children: 300,
+  durationMs: 4000,
+  seed: 5,
+  partition: { type: "divergence" },
+  replication: 1,
+  migration: "coldSwap",
+  faultGapMs: 300,
+  faultMs: 400,
+  settleTimeoutMs: 20_000,
+  stopsWhen: "settled",
+  log: () => {},
+};
 
 describe("chaos over NATS (short)", () => {
   it("divergence, singularity: converges with no duplicate and nothing lost", async () => {
@@ -29,4 +45,20 @@ describe("chaos over NATS (short)", () => {
     expect(r.convergeMs).toBeGreaterThanOrEqual(0);
     expect(r.operations.starts).toBeGreaterThan(0);
   }, 120_000);
+
+  it("divergence, replication 2: every child on exactly its two replicas", async () => {
+    const r = await runChaosNats({ ...short, replication: 2, durationMs: 5000, seed: 7 });
+    expect(r.violations).toEqual([]);
+    expect((r.faults.kill ?? 0) + r.faults.pause + (r.faults.restart ?? 0)).toBeGreaterThan(0);
+    expect(r.convergeMs).toBeGreaterThanOrEqual(0);
+    expect(r.children).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("static quorum 2 of 3: the two left keep quorum, converges with nothing lost", async () => {
+    const r = await runChaosNats({ ...short, partition: { type: "static", quorumSize: 2 }, seed: 27 });
+    expect(r.violations).toEqual([]);
+    expect((r.faults.kill ?? 0) + r.faults.pause + (r.faults.restart ?? 0)).toBeGreaterThan(0);
+    expect(r.convergeMs).toBeGreaterThanOrEqual(0);
+    expect(r.children).toBeGreaterThan(0);
+  }, 60_000);
 });
