@@ -443,7 +443,7 @@ export class HubCore {
       : this.stopping
         ? "hub_stopped"
         : null;
-    let bumped = false;
+    const absorb: StartItem[] = [];
     for (const w of m.items) {
       const it = itemIn(w);
       if (refuse !== null) {
@@ -468,22 +468,13 @@ export class HubCore {
         // make the sender stop the winner too. The sender keeps its copy and retries later.
         failed.push([it.spec.id, "start_failed", "a duplicate here is handing over"]);
       } else if (running !== undefined) {
-        if (m.ensure) {
-          // The sender gives us this id at `it.epoch` and has stopped (or will stop) its copy.
-          // Ours takes that epoch: a copy elsewhere we have not yet seen stopped (the sender's
-          // own, after a heal) must lose to ours, not stop it and leave the id running nowhere.
-          if (it.epoch > running.epoch) {
-            running.epoch = it.epoch;
-            this.repl.put(it.spec.id, { spec: running.spec, pid: running.pid, epoch: it.epoch });
-            bumped = true;
-          }
-          ok.push([it.spec.id, running.pid]);
-        } else failed.push([it.spec.id, "already_started", String(running.pid)]);
+        if (m.ensure) absorb.push(it);
+        else failed.push([it.spec.id, "already_started", String(running.pid)]);
       } else if (m.ensure && it.epoch <= (this.stopped.get(it.spec.id)?.epoch ?? -1)) {
         failed.push([it.spec.id, "not_found", "stopped since"]);
       } else local.push(it);
     }
-    if (bumped) this.repl.flush();
+    if (absorb.length > 0) await this.absorb(absorb, m, ok, failed);
     for (const [to, items] of forward) {
       const ids = items.map((i) => i.spec.id);
       this.hooks.dispatch("startForwarded", { to, ids });
@@ -958,6 +949,49 @@ export class HubCore {
       }),
     );
     return refused;
+  }
+
+  /**
+   * An ensure (a move or an adoption) of ids already running here. The sender gives us each id
+   * at `it.epoch` and has stopped its copy, or stops it once we answer (hot swap). Ours takes
+   * that epoch: a copy we have not yet seen stopped (the sender's own, after a heal) must lose
+   * to ours under the epoch rule, not stop it and leave the id running nowhere. A hot-swap
+   * sender's state is a second copy's data: our copy gets it as after a heal, and only if it
+   * took it do we answer success (otherwise the sender keeps its copy and its state).
+   */
+  private async absorb(
+    items: StartItem[],
+    m: StartMsg,
+    ok: Array<[string, Pid]>,
+    failed: Array<[string, HubErrorReason, string | undefined]>,
+  ): Promise<void> {
+    const states = m.states === undefined ? undefined : new Map(m.states);
+    const timeout = this.handoverTimeoutMs();
+    const taken = await Promise.all(
+      items.map(async (it) => {
+        const c = this.children.byId.get(it.spec.id);
+        if (c === undefined || states === undefined || !states.has(it.spec.id)) return true;
+        const info = { reason: "heal", from: m.origin } as const;
+        const took = await giveHandoverState(this.node, c.pid, states.get(it.spec.id), timeout, info);
+        this.hooks.dispatch("handoverReceived", { id: it.spec.id, pid: c.pid, ok: took });
+        return took;
+      }),
+    );
+    let bumped = false;
+    items.forEach((it, i) => {
+      const c = this.children.byId.get(it.spec.id);
+      if (c === undefined) failed.push([it.spec.id, "start_failed", "stopped meanwhile"]);
+      else if (!taken[i]) failed.push([it.spec.id, "start_failed", "handover state not received"]);
+      else {
+        if (it.epoch > c.epoch) {
+          c.epoch = it.epoch;
+          this.repl.put(it.spec.id, { spec: c.spec, pid: c.pid, epoch: it.epoch });
+          bumped = true;
+        }
+        ok.push([it.spec.id, c.pid]);
+      }
+    });
+    if (bumped) this.repl.flush();
   }
 
   // ------------------------------------------------------------------ partition tolerance

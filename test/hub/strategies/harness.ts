@@ -45,6 +45,27 @@ export const stateful = withHandover(
   },
 );
 
+/** Marks a child collected; after a heal the winner keeps the union of both copies' marks. */
+export const ledger = withHandover(
+  defineServer<{ calls: { mark(tag: string): true; marks(): string[]; heals(): number }; casts: {} }>()({
+    name: "ledger",
+    init: () => ok({ marks: [] as string[], heals: 0 }),
+    handleCall: {
+      mark: (tag, s) => reply(true as const, { ...s, marks: [...s.marks, tag] }),
+      marks: (_a, s) => reply([...new Set(s.marks)].sort(), s),
+      heals: (_a, s) => reply(s.heals, s),
+    },
+  }),
+  {
+    prepareHandoverState: (s: { marks: string[]; heals: number }) => s,
+    receiveHandoverState: (d, s, info) => {
+      const data = d as { marks: string[]; heals: number };
+      if (info.reason === "migration") return data;
+      return { marks: [...s.marks, ...data.marks], heals: s.heals + data.heals + 1 };
+    },
+  },
+);
+
 export const behaviours = { stateful };
 
 export function specs(n: number, prefix = "c") {

@@ -4,7 +4,8 @@
  * clients ignore the cluster's other addresses), so they lose everyone else until it is started
  * again on the same ports and they reconnect. Static quorum (the cut-off node stops its children,
  * refuses starts and stops, restores them on heal) and divergence (both sides run every child;
- * after the heal one copy each, on the ring owner) use that split; dynamic and majority quorum
+ * after the heal one copy each, on the ring owner; under hot swap that copy holds what both
+ * sides' copies collected) use that split; dynamic and majority quorum
  * lose nodes to kills (NATS connection closed without a leave). Each ends with the placement
  * invariant of `harness.ts`.
  */
@@ -12,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { HubOptions } from "../../../src/hub/process-hub.js";
 import { HubPartitionedError } from "../../../src/hub/strategies/errors.js";
 import { type NatsCluster, startNatsCluster, stopAllNatsServers } from "../../support/nats-server.js";
-import { specs } from "./harness.js";
+import { behaviours, ledger, specs } from "./harness.js";
 import { NatsStrategyBed } from "./nats-bed.js";
 
 let servers: Promise<NatsCluster> | undefined;
@@ -97,6 +98,43 @@ describe("partition strategies over NATS", () => {
     await b.check.converged(ids(120));
     // c ran every child alone during the split: the heal found duplicates and stopped them.
     expect(stopped.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("divergence under hot swap: after the heal the one copy left holds what both sides' copies collected", async () => {
+    const duplicates: Array<{ id: string; handedOver: boolean }> = [];
+    const hooks = { duplicateStopped: (d: { id: string; handedOver: boolean }) => duplicates.push(d) };
+    const b = setup({
+      migration: { type: "hotSwap", retentionMs: 5000 },
+      behaviours: { ...behaviours, ledger },
+    });
+    const side = (await routed()).urls[1]!;
+    const a = await b.add("a", { hooks });
+    const hb = await b.add("b", { hooks });
+    const c = await b.add("c", { hooks }, side);
+    await b.check.formed();
+    const list = Array.from({ length: 45 }, (_, i) => ({ id: `l${i}`, behaviour: "ledger" }));
+    const lids = list.map((x) => x.id);
+    await a.startChildren(list, { awaitable: true }).await(10_000);
+    await b.check.converged(lids);
+    for (const id of lids) await b.call(a.getPid(id)!, "mark", "before");
+    await split();
+    await b.check.formed([["a", "b"], ["c"]], 15_000);
+    await b.check.converged(lids, ["a", "b"]);
+    await b.check.converged(lids, ["c"]);
+    for (const id of lids) {
+      await b.call(hb.getPid(id)!, "mark", "side-ab");
+      await b.call(c.getPid(id)!, "mark", "side-c");
+    }
+    await heal();
+    await b.check.formed(undefined, 15_000);
+    await b.check.converged(lids);
+    // One copy per side per child. The heal stops one of the two, having handed its data over
+    // (`duplicateStopped`), or, when the non-owner's hot swap reaches the owner's copy first,
+    // the owner's copy takes the mover's data and the mover stops as after any hot swap.
+    expect(duplicates.length).toBeGreaterThan(0);
+    expect(duplicates.filter((d) => !d.handedOver)).toEqual([]);
+    for (const id of lids)
+      expect(await b.call(a.getPid(id)!, "marks")).toEqual(["before", "side-ab", "side-c"]);
   }, 60_000);
 
   it("dynamic quorum: the node that lost two of the three nodes it saw within the window stops its children", async () => {

@@ -7,10 +7,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubPartitionedError } from "../../../src/hub/strategies/errors.js";
 import type { Pid } from "../../../src/process/pid.js";
-import { defineServer, GenServer, ok, reply } from "../../../src/server/index.js";
+import { GenServer } from "../../../src/server/index.js";
 import { Supervisor } from "../../../src/supervision/index.js";
 import { withHandover } from "../../../src/hub/strategies/handover.js";
-import { behaviours, specs, StrategyHarness, stateful } from "./harness.js";
+import { behaviours, ledger, specs, StrategyHarness, stateful } from "./harness.js";
 
 let h: StrategyHarness | undefined;
 const setup = (...a: ConstructorParameters<typeof StrategyHarness>) => {
@@ -263,27 +263,6 @@ describe("partition tolerance", () => {
     expect(stopped.length).toBeGreaterThan(0);
   });
 });
-
-/** Marks a child collected; after a heal the winner keeps the union of both copies' marks. */
-const ledger = withHandover(
-  defineServer<{ calls: { mark(tag: string): true; marks(): string[]; heals(): number }; casts: {} }>()({
-    name: "ledger",
-    init: () => ok({ marks: [] as string[], heals: 0 }),
-    handleCall: {
-      mark: (tag, s) => reply(true as const, { ...s, marks: [...s.marks, tag] }),
-      marks: (_a, s) => reply([...new Set(s.marks)].sort(), s),
-      heals: (_a, s) => reply(s.heals, s),
-    },
-  }),
-  {
-    prepareHandoverState: (s: { marks: string[]; heals: number }) => s,
-    receiveHandoverState: (d, s, info) => {
-      const data = d as { marks: string[]; heals: number };
-      if (info.reason === "migration") return data;
-      return { marks: [...s.marks, ...data.marks], heals: s.heals + data.heals + 1 };
-    },
-  },
-);
 
 describe("divergence under hot swap", () => {
   it("after a heal the losing copy hands its state to the winner, which ends on the ring owner with both", async () => {
