@@ -195,13 +195,24 @@ export class HubCore {
     return replicasOf(this.ring, id, this.strategies.redundancy);
   }
 
-  /** Recipients of a delta or an anti-entropy round: every peer, or a few random ones (gossip). */
+  /**
+   * Recipients of a delta: every peer, or a few random ones (gossip), and every node joining.
+   * A joiner got our slice with our hello, but is admitted here only at the next topology
+   * change; children started meanwhile (often the very ones moving to it) must reach it too,
+   * or its copy of our slice lags until the next full sync and every later delta is a gap.
+   */
   private syncTargets(exclude: readonly string[] = []): Iterable<string> {
     const s = this.strategies.synchronization;
-    if (s.type === "gossip") return pickRecipients(this.members.keys(), s.recipients, exclude);
-    return exclude.length === 0
-      ? this.members.keys()
-      : [...this.members.keys()].filter((n) => !exclude.includes(n));
+    const peers =
+      s.type === "gossip"
+        ? pickRecipients(this.members.keys(), s.recipients, exclude)
+        : exclude.length === 0
+          ? this.members.keys()
+          : [...this.members.keys()].filter((n) => !exclude.includes(n));
+    if (this.pendingJoin.size === 0) return peers;
+    const out = new Set(peers);
+    for (const n of this.pendingJoin.keys()) if (!exclude.includes(n)) out.add(n);
+    return out;
   }
 
   isMember(node: string): boolean {

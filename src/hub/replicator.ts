@@ -16,6 +16,9 @@ import {
   type SliceMsg,
 } from "./messages.js";
 
+/** After this long without the slice asked for, a gap asks again (the request or reply was lost). */
+const RESYNC_AGAIN_MS = 1000;
+
 export class Replicator {
   private seq = 0;
   private readonly up = new Map<string, SliceEntry>();
@@ -25,6 +28,9 @@ export class Replicator {
     string,
     { inc: number; seq: number; got: number; entries: Array<[string, SliceEntry]> }
   >();
+
+  /** When we last asked each sender for its whole slice after a gap (until the slice comes). */
+  private readonly asked = new Map<string, number>();
 
   constructor(
     private readonly self: string,
@@ -94,7 +100,16 @@ export class Replicator {
     const changes: RegistryChange[] = [];
     const r = this.registry.applyDelta(m.from, m.inc, m.seq, m.up.map(entryIn), m.rm, changes);
     this.onChanges(changes);
-    if (r === "gap") this.send(m.from, { t: "syncreq", from: this.self });
+    // One request per gap episode: every further delta of the same burst is a gap too, and
+    // each request would cost the sender a whole slice.
+    if (r === "gap") {
+      const at = this.asked.get(m.from);
+      const now = Date.now();
+      if (at === undefined || now - at > RESYNC_AGAIN_MS) {
+        this.asked.set(m.from, now);
+        this.send(m.from, { t: "syncreq", from: this.self });
+      }
+    }
     return r;
   }
 
@@ -109,6 +124,7 @@ export class Replicator {
     for (const e of m.entries) p.entries.push(entryIn(e));
     if (p.got < m.parts) return;
     this.partial.delete(m.from);
+    this.asked.delete(m.from);
     const changes: RegistryChange[] = [];
     this.registry.replaceSlice(m.from, m.inc, m.seq, p.entries, changes);
     this.onChanges(changes);
@@ -117,5 +133,6 @@ export class Replicator {
   /** Forgets partial state of a node that left. */
   forget(node: string): void {
     this.partial.delete(node);
+    this.asked.delete(node);
   }
 }
