@@ -122,6 +122,25 @@ describe("migration", () => {
   });
 });
 
+describe("migration to a joining node", () => {
+  it("every registry shows the children moved to a joiner without waiting for the anti-entropy round", async () => {
+    // No periodic sync within the test: only deltas can tell `a` what now runs on `b`.
+    const hh = setup({ migration: { type: "hotSwap", retentionMs: 5000 }, syncIntervalMs: 600_000 });
+    const a = await hh.add("a");
+    await a.startChildren(specs(3000), { awaitable: true }).await(10_000);
+    await hh.converged(ids(3000));
+    const b = await hh.add("b");
+    await hh.formed();
+    await hh.converged(ids(3000));
+    expect(b.localChildren().size).toBeGreaterThan(1000);
+    // `a` stopping hands the rest over; its deltas and b's must still be in order (no resync).
+    await a.stop();
+    hh.hubs.delete("a");
+    await hh.converged(ids(3000));
+    expect(b.localChildren().size).toBe(3000);
+  });
+});
+
 describe("migration: handover refused by the receiver", () => {
   it("keeps the old copy with its state and stops the new one when receiveHandoverState throws", async () => {
     const flaky = withHandover(stateful, {
