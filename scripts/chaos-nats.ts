@@ -257,7 +257,8 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
         if (c !== copies) return `${id} runs ${c} times`;
         if (!expected.has(id) && !unknown.has(id)) return `${id} should not run`;
       }
-      for (const id of expected) if (!running.has(id)) return `${id} lost`;
+      const lost = [...expected].filter((id) => !running.has(id));
+      if (lost.length > 0) return `${lost.length} lost (${lost.slice(0, 3).join(", ")}, ...)`;
       if (running.size !== v0.size) return `${running.size} running, registry holds ${String(v0.size)}`;
       report.children = running.size;
       return "ok";
