@@ -37,6 +37,7 @@ import { giveHandoverState, supportsHandover, takeHandoverState } from "./strate
 import { measureLoad, type NodeLoad } from "./strategies/load.js";
 import { type HubStrategies, parseStrategies } from "./strategies/options.js";
 import { QuorumTracker } from "./strategies/quorum.js";
+import { checkWire } from "./wire-check.js";
 import {
   modeOf,
   type RedundancyMode,
@@ -336,6 +337,11 @@ export class HubCore {
   readonly handle = (msg: unknown): unknown => {
     if (msg instanceof ExitMessage) return this.onExit(msg);
     if (!isWireMsg(msg)) return this.onLocal(msg as HubLocalMsg);
+    const bad = checkWire(msg);
+    if (bad !== null) {
+      this.logger.warn({ hub: this.hubId, field: bad }, "hub dropped a malformed message");
+      return;
+    }
     switch (msg.t) {
       case "start":
         return this.onStart(msg);

@@ -1,0 +1,97 @@
+/**
+ * Field-by-field shape checks of the wire messages of `messages.ts`, run on every message a hub
+ * process receives from a peer before it acts on it. The cluster codec guarantees a well-formed
+ * frame, not a well-formed hub message: a peer of another version, a bug, or a garbled payload
+ * that still decodes must cost one dropped message (logged), never the hub process. `checkWire`
+ * returns what is wrong, or null. Imports `process/pid`, `messages`.
+ */
+import { Pid } from "../process/pid.js";
+import type { HubWireMsg } from "./messages.js";
+
+type Fields = Record<string, unknown>;
+
+const str = (v: unknown) => typeof v === "string";
+const int = (v: unknown) => Number.isSafeInteger(v);
+const bool = (v: unknown) => typeof v === "boolean";
+const reqId = (v: unknown) => v === null || int(v);
+const plain = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+const RESTARTS: ReadonlySet<unknown> = new Set(["permanent", "transient", "temporary"]);
+
+function shutdown(v: unknown): boolean {
+  return v === "brutal_kill" || v === "infinity" || (typeof v === "number" && Number.isFinite(v) && v >= 0);
+}
+
+/** `[id, behaviour, args, restart, shutdown, metadata | null, epoch, last]` */
+function tuple(v: unknown, last: (x: unknown) => boolean): boolean {
+  if (!Array.isArray(v) || v.length !== 8) return false;
+  return (
+    str(v[0]) &&
+    str(v[1]) &&
+    RESTARTS.has(v[3]) &&
+    shutdown(v[4]) &&
+    (v[5] === null || plain(v[5])) &&
+    int(v[6]) &&
+    last(v[7])
+  );
+}
+
+const item = (v: unknown) => tuple(v, (x) => x === 0 || x === 1);
+const entry = (v: unknown) => tuple(v, (x) => x instanceof Pid);
+const pair = (a: (x: unknown) => boolean, b: (x: unknown) => boolean) => (v: unknown) =>
+  Array.isArray(v) && v.length === 2 && a(v[0]) && b(v[1]);
+const any = () => true;
+const failure = (v: unknown) =>
+  Array.isArray(v) && v.length >= 2 && v.length <= 3 && str(v[0]) && str(v[1]) && (v[2] == null || str(v[2]));
+
+/** Name of the first field of `m` that fails its check, or null. */
+function fields(m: Fields, spec: Record<string, (v: unknown) => boolean>): string | null {
+  for (const k in spec) if (!spec[k]!(m[k])) return k;
+  return null;
+}
+
+function every(test: (v: unknown) => boolean): (v: unknown) => boolean {
+  return (v) => {
+    if (!Array.isArray(v)) return false;
+    for (const x of v) if (!test(x)) return false;
+    return true;
+  };
+}
+
+const optional = (test: (v: unknown) => boolean) => (v: unknown) => v === undefined || v === null || test(v);
+const strings = every(str);
+
+const SHAPES: Record<HubWireMsg["t"], Record<string, (v: unknown) => boolean>> = {
+  hello: { from: str, inc: int, reply: bool, adopted: optional(every(pair(str, int))) },
+  bye: { from: str, inc: int },
+  start: {
+    req: reqId,
+    origin: str,
+    items: every(item),
+    hops: int,
+    ensure: bool,
+    states: optional(every(pair(str, any))),
+  },
+  started: { req: int, node: str, ok: every(pair(str, (x) => x instanceof Pid)), failed: every(failure) },
+  forwarded: { req: int, node: str, to: str, ids: strings },
+  stop: { req: reqId, origin: str, ids: strings },
+  stopped: { req: int, node: str, ok: strings, missing: strings },
+  delta: { from: str, inc: int, seq: int, up: every(entry), rm: strings },
+  slice: { from: str, inc: int, seq: int, part: int, parts: int, entries: every(entry) },
+  syncreq: { from: str },
+  load: {
+    from: str,
+    load: (v) =>
+      plain(v) &&
+      typeof (v as Fields).children === "number" &&
+      typeof (v as Fields).lagMs === "number" &&
+      typeof (v as Fields).memory === "number",
+  },
+  merge: { from: str, id: str, epoch: int },
+  merged: { from: str, id: str, ok: bool },
+};
+
+/** What is wrong with a message whose tag is a wire tag (`"<tag>.<field>"`), or null. */
+export function checkWire(m: HubWireMsg): string | null {
+  const bad = fields(m as unknown as Fields, SHAPES[m.t]);
+  return bad === null ? null : `${m.t}.${bad}`;
+}
