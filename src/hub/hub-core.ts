@@ -87,7 +87,7 @@ export class HubCore {
    * an id seen and gone again was stopped (or is adopted when its host leaves), and retrying it
    * would resurrect a stopped child.
    */
-  private readonly ensuring = new Map<string, { pending: number; seen: boolean }>();
+  private readonly ensuring = new Map<string, { pending: number; seenOn: Set<string> | null }>();
   private topologyScheduled = false;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
   private readonly unsubscribe: Array<() => void> = [];
@@ -742,12 +742,14 @@ export class HubCore {
     return !this.registry.sliceOf(node).has(id);
   }
 
-  /** One ensure of `id` settled: whether the id was seen registered since it was sent. */
-  private ensured(id: string): boolean {
+  /** One ensure of `id` settled: whether the id was seen registered (not on `ignore`) since it was sent. */
+  private ensured(id: string, ignore?: string): boolean {
     const e = this.ensuring.get(id);
     if (e === undefined) return false;
     if (--e.pending === 0) this.ensuring.delete(id);
-    return e.seen;
+    if (e.seenOn === null) return false;
+    for (const n of e.seenOn) if (n !== ignore) return true;
+    return false;
   }
 
   /** Starts children at their owners, idempotently; anything lost on the way is retried. */
@@ -756,10 +758,10 @@ export class HubCore {
     for (const list of groups.values()) for (const it of list) byId.set(it.spec.id, it);
     for (const id of byId.keys()) {
       const e = this.ensuring.get(id);
-      if (e === undefined) this.ensuring.set(id, { pending: 1, seen: false });
+      if (e === undefined) this.ensuring.set(id, { pending: 1, seenOn: null });
       else {
         e.pending++;
-        e.seen = false;
+        e.seenOn = null;
       }
     }
     this.dispatchStart(
@@ -782,6 +784,9 @@ export class HubCore {
           }
         }
         const retry = new Map<string, StartItem>();
+        // Who refused: a node refusing because it is stopping or without quorum is stopping its
+        // children, so what its (possibly stale) slice shows of the id proves nothing.
+        const refusedBy = new Map<string, string>();
         for (const e of r.errors) {
           // Not on `node_receive_timeout`: the node lives and most likely runs the child; a
           // late retry could resurrect a child stopped meanwhile.
@@ -789,6 +794,7 @@ export class HubCore {
           if (e.reason !== "node_down" && !refused) continue;
           const it = byId.get(e.id);
           if (it !== undefined) retry.set(e.id, it);
+          if (refused && e.node !== undefined) refusedBy.set(e.id, e.node);
         }
         for (const id of byId.keys()) if (!retry.has(id)) this.ensured(id);
         if (retry.size === 0) return;
@@ -797,11 +803,13 @@ export class HubCore {
         // running since the request was sent (until the retry: a start forwarded elsewhere can
         // fail while the owner starts it on its own, and a user stops it before the retry).
         const t = setTimeout(() => {
-          const seen = new Set([...retry.keys()].filter((id) => this.ensured(id)));
+          const seen = new Set([...retry.keys()].filter((id) => this.ensured(id, refusedBy.get(id))));
           if (!this.alive) return;
           const groups = new Map<string, StartItem[]>();
+          const runsElsewhere = (id: string) =>
+            (this.registry.lookup(id)?.nodes ?? []).some((np) => np.node !== refusedBy.get(id));
           for (const [id, it] of retry) {
-            if (this.registry.exists(id) || this.partitioned || seen.has(id)) continue;
+            if (runsElsewhere(id) || this.partitioned || seen.has(id)) continue;
             for (const owner of it.pinned ? [this.ownerOf(id)] : this.replicas(id)) {
               const g = groups.get(owner);
               if (g === undefined) groups.set(owner, [it]);
@@ -1218,7 +1226,7 @@ export class HubCore {
     for (const c of changes) {
       if (c.kind !== "unregistered") {
         const e = this.ensuring.get(c.id);
-        if (e !== undefined) e.seen = true;
+        if (e !== undefined) (e.seenOn ??= new Set()).add(c.node);
         this.stopped.delete(c.id);
       }
       if (c.kind !== "unregistered" && c.node !== this.self && this.children.byId.has(c.id)) {

@@ -61,4 +61,19 @@ describe("chaos over NATS (short)", () => {
     expect(r.convergeMs).toBeGreaterThanOrEqual(0);
     expect(r.children).toBeGreaterThan(0);
   }, 60_000);
+  it("static quorum: a node paused past the heartbeat timeout loses quorum on resuming; nothing is lost", async () => {
+    // Seed 27 with one short round gives a single SIGSTOP of 7 s: the others adopt its children
+    // and move them back when it returns, while it, seeing them down first, has no quorum.
+    const r = await runChaosNats({
+      ...short,
+      partition: { type: "static", quorumSize: 2 },
+      children: 1000,
+      durationMs: 1000,
+      faultMs: 7000,
+      seed: 27,
+    });
+    expect(r.violations).toEqual([]);
+    expect(r.faults.pause).toBe(1);
+    expect(r.children).toBeGreaterThan(0);
+  }, 90_000);
 });
