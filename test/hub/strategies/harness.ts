@@ -68,6 +68,13 @@ export const ledger = withHandover(
 
 export const behaviours = { stateful };
 
+/** Hub timings of the strategy tests: quick debounce, sync and discovery. */
+export const TEST_TUNING = {
+  clusterEventDebounceMs: 5,
+  syncIntervalMs: 200,
+  discoverIntervalMs: 100,
+} as const;
+
 export function specs(n: number, prefix = "c") {
   return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, behaviour: "stateful" }));
 }
@@ -125,9 +132,7 @@ export class StrategyHarness {
       membership: clusterMembership(this.clusters.get(node.name)!),
       behaviours,
       logger: silentLogger,
-      clusterEventDebounceMs: 5,
-      syncIntervalMs: 200,
-      discoverIntervalMs: 100,
+      ...TEST_TUNING,
       ...this.options,
       ...extra,
     };

@@ -8,7 +8,8 @@ import { type HubOptions, ProcessHub } from "../../../src/hub/process-hub.js";
 import type { Pid } from "../../../src/process/pid.js";
 import { GenServer } from "../../../src/server/index.js";
 import { NatsHubCluster } from "../nats-cluster.js";
-import { behaviours, StrategyHarness } from "./harness.js";
+import { afterEach } from "vitest";
+import { behaviours, StrategyHarness, TEST_TUNING } from "./harness.js";
 
 export class NatsStrategyBed {
   readonly nats: NatsHubCluster;
@@ -28,9 +29,7 @@ export class NatsStrategyBed {
       node,
       membership,
       behaviours,
-      clusterEventDebounceMs: 5,
-      syncIntervalMs: 200,
-      discoverIntervalMs: 100,
+      ...TEST_TUNING,
       ...this.options,
       ...extra,
     });
@@ -73,4 +72,17 @@ export class NatsStrategyBed {
     await this.check.close();
     await this.nats.close();
   }
+}
+
+/**
+ * One bed per test of the calling file, closed after each: returns the function that makes it.
+ * Call at the top level of a test file.
+ */
+export function natsBeds(url: () => Promise<string>): (options?: Partial<HubOptions>) => NatsStrategyBed {
+  let bed: NatsStrategyBed | undefined;
+  afterEach(async () => {
+    await bed?.close();
+    bed = undefined;
+  });
+  return (options = {}) => (bed = new NatsStrategyBed(url, options));
 }

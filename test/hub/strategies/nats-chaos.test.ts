@@ -26,20 +26,7 @@ const short: NatsChaosOptions = {
 
 describe("chaos over NATS (short)", () => {
   it("divergence, singularity: converges with no duplicate and nothing lost", async () => {
-    const r = await runChaosNats({
-      nodes: 3,
-      children: 300,
-      durationMs: 4000,
-      seed: 5,
-      partition: { type: "divergence" },
-      replication: 1,
-      migration: "coldSwap",
-      faultGapMs: 300,
-      faultMs: 400,
-      settleTimeoutMs: 30_000,
-      stopsWhen: "settled",
-      log: () => {},
-    });
+    const r = await runChaosNats({ ...short, settleTimeoutMs: 30_000 });
     expect(r.violations).toEqual([]);
     expect((r.faults.kill ?? 0) + r.faults.pause + (r.faults.restart ?? 0)).toBeGreaterThan(0);
     expect(r.convergeMs).toBeGreaterThanOrEqual(0);

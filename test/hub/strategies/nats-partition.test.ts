@@ -10,11 +10,10 @@
  * invariant of `harness.ts`.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type { HubOptions } from "../../../src/hub/process-hub.js";
 import { HubPartitionedError } from "../../../src/hub/strategies/errors.js";
 import { type NatsCluster, startNatsCluster, stopAllNatsServers } from "../../support/nats-server.js";
 import { behaviours, ledger, specs } from "./harness.js";
-import { NatsStrategyBed } from "./nats-bed.js";
+import { natsBeds } from "./nats-bed.js";
 
 let servers: Promise<NatsCluster> | undefined;
 const routed = () => (servers ??= startNatsCluster(2, "hvpart"));
@@ -22,14 +21,8 @@ const routed = () => (servers ??= startNatsCluster(2, "hvpart"));
 const url = async () => (await routed()).urls[0]!;
 afterAll(stopAllNatsServers);
 
-let bed: NatsStrategyBed | undefined;
-const setup = (options: Partial<HubOptions> = {}) => {
-  bed = new NatsStrategyBed(url, options);
-  return bed;
-};
+const setup = natsBeds(url);
 afterEach(async () => {
-  await bed?.close();
-  bed = undefined;
   // A failed test may leave the second server stopped.
   const c = await routed();
   if (!c.servers[1]!.running) await c.servers[1]!.start();

@@ -6,25 +6,16 @@
  * state arrives), gossip start and stop, and interval sync repairing a registry. Each ends with
  * the placement invariant of `harness.ts`. The partition strategies are in `nats-partition.test.ts`.
  */
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type { HubOptions } from "../../../src/hub/process-hub.js";
+import { afterAll, describe, expect, it } from "vitest";
 import { type NatsServer, startNatsServer, stopAllNatsServers } from "../../support/nats-server.js";
 import { specs } from "./harness.js";
-import { NatsStrategyBed } from "./nats-bed.js";
+import { natsBeds } from "./nats-bed.js";
 
 let server: Promise<NatsServer> | undefined;
 const url = async () => (await (server ??= startNatsServer("hub-strategies"))).url;
 afterAll(stopAllNatsServers);
 
-let bed: NatsStrategyBed | undefined;
-const setup = (options: Partial<HubOptions> = {}) => {
-  bed = new NatsStrategyBed(url, options);
-  return bed;
-};
-afterEach(async () => {
-  await bed?.close();
-  bed = undefined;
-});
+const setup = natsBeds(url);
 
 const ids = (n: number) => specs(n).map((s) => s.id);
 
