@@ -43,9 +43,12 @@ const any = () => true;
 const failure = (v: unknown) =>
   Array.isArray(v) && v.length >= 2 && v.length <= 3 && str(v[0]) && str(v[1]) && (v[2] == null || str(v[2]));
 
+/** A field's check; `m` is the whole message (for checks that relate two fields). */
+type Check = (v: unknown, m: Fields) => boolean;
+
 /** Name of the first field of `m` that fails its check, or null. */
-function fields(m: Fields, spec: Record<string, (v: unknown) => boolean>): string | null {
-  for (const k in spec) if (!spec[k]!(m[k])) return k;
+function fields(m: Fields, spec: Record<string, Check>): string | null {
+  for (const k in spec) if (!spec[k]!(m[k], m)) return k;
   return null;
 }
 
@@ -60,7 +63,7 @@ function every(test: (v: unknown) => boolean): (v: unknown) => boolean {
 const optional = (test: (v: unknown) => boolean) => (v: unknown) => v === undefined || v === null || test(v);
 const strings = every(str);
 
-const SHAPES: Record<HubWireMsg["t"], Record<string, (v: unknown) => boolean>> = {
+const SHAPES: Record<HubWireMsg["t"], Record<string, Check>> = {
   hello: { from: str, inc: int, reply: bool, adopted: optional(every(pair(str, int))) },
   bye: { from: str, inc: int },
   start: {
@@ -76,15 +79,22 @@ const SHAPES: Record<HubWireMsg["t"], Record<string, (v: unknown) => boolean>> =
   stop: { req: reqId, origin: str, ids: strings },
   stopped: { req: int, node: str, ok: strings, missing: strings },
   delta: { from: str, inc: int, seq: int, up: every(entry), rm: strings },
-  slice: { from: str, inc: int, seq: int, part: int, parts: int, entries: every(entry) },
+  slice: {
+    from: str,
+    inc: int,
+    seq: int,
+    parts: (v) => int(v) && (v as number) >= 1,
+    part: (v, m) => int(v) && (v as number) >= 0 && (v as number) < (m.parts as number),
+    entries: every(entry),
+  },
   syncreq: { from: str },
   load: {
     from: str,
     load: (v) =>
       plain(v) &&
-      typeof (v as Fields).children === "number" &&
-      typeof (v as Fields).lagMs === "number" &&
-      typeof (v as Fields).memory === "number",
+      Number.isFinite((v as Fields).children) &&
+      Number.isFinite((v as Fields).lagMs) &&
+      Number.isFinite((v as Fields).memory),
   },
   merge: { from: str, id: str, epoch: int },
   merged: { from: str, id: str, ok: bool },
