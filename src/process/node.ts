@@ -8,7 +8,7 @@
  * run queue is drained in bounded batches on microtasks, and after `yieldEvery` messages without
  * a macrotask it yields through `setImmediate`, so floods never starve timers or I/O.
  *
- * Imports `pid`, `proc`, `messages`, `errors`, `timer-wheel`, `remote`, the root `logger`.
+ * Imports `pid`, `proc`, `messages`, `errors`, `timer-wheel`, `run-queue`, `remote`, the root `logger`.
  */
 import type { Logger } from "../logger.js";
 import {
@@ -25,6 +25,7 @@ import { type NodeOptions, parseNodeOptions } from "./options.js";
 import { Pid, Ref } from "./pid.js";
 import { Proc, Status } from "./proc.js";
 import type { RemoteRouter } from "./remote.js";
+import { RunQueue } from "./run-queue.js";
 import { CallTable, type PendingCall } from "./calls.js";
 import { TimerWheel } from "./timer-wheel.js";
 
@@ -105,8 +106,7 @@ export class Node {
   });
   private nextId = 1;
   private nextRef = 1;
-  private readonly rq: Array<Proc | undefined> = [];
-  private rqHead = 0;
+  private readonly rq = new RunQueue<Proc>();
   private drainScheduled = false;
   private sinceYield = 0;
   private readonly batch: number;
@@ -464,21 +464,14 @@ export class Node {
     this.drainScheduled = false;
     const rq = this.rq;
     let budget = this.batch;
-    while (this.rqHead < rq.length && budget > 0) {
-      const p = rq[this.rqHead]!;
-      rq[this.rqHead++] = undefined;
+    while (budget > 0) {
+      const p = rq.shift();
+      if (p === undefined) break;
       p.queued = false;
       budget -= this.run(p);
     }
     this.sinceYield += this.batch - budget;
-    if (this.rqHead === rq.length) {
-      rq.length = 0;
-      this.rqHead = 0;
-    } else if (!this.drainScheduled) {
-      if (this.rqHead > 4096) {
-        rq.splice(0, this.rqHead);
-        this.rqHead = 0;
-      }
+    if (!rq.isEmpty && !this.drainScheduled) {
       this.drainScheduled = true;
       if (this.sinceYield < this.yieldEvery) microtask(this.drain);
       else setImmediate(this.drainAfterYield);
