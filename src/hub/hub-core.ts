@@ -381,7 +381,8 @@ export class HubCore {
         if (this.isMember(msg.from) || this.pendingJoin.has(msg.from)) this.repl.onSlice(msg);
         return;
       case "syncreq":
-        if (this.members.has(msg.from)) this.repl.sendSlice([msg.from]);
+        // A joiner gets our deltas before its join is handled here: a gap it sees must heal too.
+        if (this.members.has(msg.from) || this.pendingJoin.has(msg.from)) this.repl.sendSlice([msg.from]);
         return;
       case "merge":
         this.onMerge(msg.from, msg.id, msg.epoch, msg.data);
@@ -484,6 +485,11 @@ export class HubCore {
         // Our copy is handing its data to the winner and stops: answering with its pid would
         // make the sender stop the winner too. The sender keeps its copy and retries later.
         failed.push([it.spec.id, "start_failed", "a duplicate here is handing over"]);
+      } else if (running !== undefined && m.ensure && this.handingOver.has(it.spec.id)) {
+        // Our copy is being hot-swapped out: its state was taken already and it stops once the
+        // new owner confirms, so data the sender hands it now would be lost. The sender keeps
+        // its copy and retries later.
+        failed.push([it.spec.id, "start_failed", "a copy here is handing over"]);
       } else if (running !== undefined) {
         if (m.ensure) absorb.push(it);
         else failed.push([it.spec.id, "already_started", String(running.pid)]);
@@ -743,12 +749,12 @@ export class HubCore {
   }
 
   /** One ensure of `id` settled: whether the id was seen registered (not on `ignore`) since it was sent. */
-  private ensured(id: string, ignore?: string): boolean {
+  private ensured(id: string, ignore?: ReadonlySet<string>): boolean {
     const e = this.ensuring.get(id);
     if (e === undefined) return false;
     if (--e.pending === 0) this.ensuring.delete(id);
     if (e.seenOn === null) return false;
-    for (const n of e.seenOn) if (n !== ignore) return true;
+    for (const n of e.seenOn) if (!ignore?.has(n)) return true;
     return false;
   }
 
@@ -786,7 +792,7 @@ export class HubCore {
         const retry = new Map<string, StartItem>();
         // Who refused: a node refusing because it is stopping or without quorum is stopping its
         // children, so what its (possibly stale) slice shows of the id proves nothing.
-        const refusedBy = new Map<string, string>();
+        const refusedBy = new Map<string, Set<string>>();
         for (const e of r.errors) {
           // Not on `node_receive_timeout`: the node lives and most likely runs the child; a
           // late retry could resurrect a child stopped meanwhile.
@@ -794,7 +800,11 @@ export class HubCore {
           if (e.reason !== "node_down" && !refused) continue;
           const it = byId.get(e.id);
           if (it !== undefined) retry.set(e.id, it);
-          if (refused && e.node !== undefined) refusedBy.set(e.id, e.node);
+          if (refused && e.node !== undefined) {
+            const s = refusedBy.get(e.id);
+            if (s === undefined) refusedBy.set(e.id, new Set([e.node]));
+            else s.add(e.node);
+          }
         }
         for (const id of byId.keys()) if (!retry.has(id)) this.ensured(id);
         if (retry.size === 0) return;
@@ -807,7 +817,7 @@ export class HubCore {
           if (!this.alive) return;
           const groups = new Map<string, StartItem[]>();
           const runsElsewhere = (id: string) =>
-            (this.registry.lookup(id)?.nodes ?? []).some((np) => np.node !== refusedBy.get(id));
+            (this.registry.lookup(id)?.nodes ?? []).some((np) => !refusedBy.get(id)?.has(np.node));
           for (const [id, it] of retry) {
             if (runsElsewhere(id) || this.partitioned || seen.has(id)) continue;
             for (const owner of it.pinned ? [this.ownerOf(id)] : this.replicas(id)) {
@@ -982,7 +992,9 @@ export class HubCore {
    * that epoch: a copy we have not yet seen stopped (the sender's own, after a heal) must lose
    * to ours under the epoch rule, not stop it and leave the id running nowhere. A hot-swap
    * sender's state is a second copy's data: our copy gets it as after a heal, and only if it
-   * took it do we answer success (otherwise the sender keeps its copy and its state).
+   * took it do we answer success (otherwise the sender keeps its copy and its state). Under
+   * replication the state is not given (a running replica is not a diverged copy): the epoch
+   * is raised and the answer is success.
    */
   private async absorb(
     items: StartItem[],
@@ -996,6 +1008,9 @@ export class HubCore {
       items.map(async (it) => {
         const c = this.children.byId.get(it.spec.id);
         if (c === undefined || states === undefined || !states.has(it.spec.id)) return true;
+        // Replicated: the sender hands its state to every replica, for the ones starting fresh;
+        // a replica already running has its own copy of the data, and taking it would count it twice.
+        if (this.replicas(it.spec.id).length !== 1) return true;
         const info = { reason: "heal", from: m.origin } as const;
         const took = await giveHandoverState(this.node, c.pid, states.get(it.spec.id), timeout, info);
         this.hooks.dispatch("handoverReceived", { id: it.spec.id, pid: c.pid, ok: took });

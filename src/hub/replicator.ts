@@ -104,7 +104,7 @@ export class Replicator {
     // each request would cost the sender a whole slice.
     if (r === "gap") {
       const at = this.asked.get(m.from);
-      const now = Date.now();
+      const now = performance.now();
       if (at === undefined || now - at > RESYNC_AGAIN_MS) {
         this.asked.set(m.from, now);
         this.send(m.from, { t: "syncreq", from: this.self });
