@@ -8,7 +8,7 @@
  * run queue is drained in bounded batches on microtasks, and after `yieldEvery` messages without
  * a macrotask it yields through `setImmediate`, so floods never starve timers or I/O.
  *
- * Imports `pid`, `proc`, `messages`, `errors`, `timer-wheel`, `run-queue`, `remote`, the root `logger`.
+ * Imports `pid`, `proc`, `messages`, `errors`, `timer-wheel`, `run-queue`, `id-table`, `remote`, the root `logger`.
  */
 import type { Logger } from "../logger.js";
 import {
@@ -26,6 +26,7 @@ import { Pid, Ref } from "./pid.js";
 import { Proc, Status } from "./proc.js";
 import type { RemoteRouter } from "./remote.js";
 import { RunQueue } from "./run-queue.js";
+import { IdTable } from "./id-table.js";
 import { CallTable, type PendingCall } from "./calls.js";
 import { TimerWheel } from "./timer-wheel.js";
 
@@ -84,6 +85,7 @@ export function currentProcess(): Pid | null {
 }
 
 const PER_TURN = 64;
+const procId = (p: Proc): number => p.pid.id;
 
 /**
  * A local runtime for processes.
@@ -98,7 +100,7 @@ export class Node {
   /** Called after every process exit; the supervision layer and observers hook in here. */
   readonly wheel = new TimerWheel();
 
-  private readonly procs = new Map<number, Proc>();
+  private readonly procs = new IdTable<Proc>(procId);
   private readonly names = new Map<string, Proc>();
   private readonly calls = new CallTable((call) => {
     if (call.targetProc === null && this.router !== null)
@@ -154,7 +156,7 @@ export class Node {
 
   /** All live pids. */
   processes(): Pid[] {
-    return [...this.procs.values()].map((p) => p.pid);
+    return this.procs.values().map((p) => p.pid);
   }
 
   // ---------------------------------------------------------------- spawning
@@ -194,6 +196,47 @@ export class Node {
       this.schedule(p);
     }
     return { pid: p.pid, proc: p };
+  }
+
+  /**
+   * Runs `init` of a handler process spawned without one, now, inside that process, on the
+   * caller's stack. A start that waits for `init` anyway (OTP's `start_link` blocks its caller)
+   * saves a run-queue turn and a promise per start when `init` is synchronous; an async `init`
+   * suspends the process as a pending one would. Returns false when the process died in `init`.
+   * Safe to call from inside another process's handler: that process is current again after.
+   * @internal
+   */
+  runInit<A>(p: Proc, init: (this: unknown, arg: A) => unknown, arg: A): boolean {
+    if (p.status !== Status.Idle) return false;
+    const prevProc = currentProc;
+    const prevNode = currentNode;
+    let r: unknown;
+    currentProc = p;
+    currentNode = this;
+    try {
+      r = init.call(p.behaviourState, arg);
+    } catch (e) {
+      currentProc = prevProc;
+      currentNode = prevNode;
+      this.terminate(p, e);
+      return false;
+    }
+    currentProc = prevProc;
+    currentNode = prevNode;
+    if (isThenable(r)) {
+      if ((p.status as Status) === Status.Dead) return false;
+      p.status = Status.Suspended;
+      r.then(
+        () => this.resume(p),
+        (e: unknown) => {
+          if (p.status !== Status.Dead) this.terminate(p, e);
+        },
+      );
+      return true;
+    }
+    // Messages that arrived during `init` (sent to itself, or by processes it woke) wait for a turn.
+    if ((p.status as Status) === Status.Idle && p.mq !== null && !p.queued) this.schedule(p);
+    return (p.status as Status) !== Status.Dead;
   }
 
   private createProc(handler: ((msg: unknown) => unknown) | null, options: SpawnOptions): Proc {
@@ -984,7 +1027,7 @@ export class Node {
    * and pending calls to it fail at once. @internal
    */
   nodeDown(node: string): void {
-    for (const p of [...this.procs.values()]) {
+    for (const p of this.procs.unordered()) {
       if (p.status === Status.Dead) continue;
       if (p.watchers !== null) {
         for (const [k, w] of p.watchers) if (w.watcher.node === node) p.watchers.delete(k);

@@ -1,9 +1,10 @@
 /**
  * `Proc`: the internal record of one live process (mailbox, links, monitors, status). Users never
  * see it; they hold a `Pid`. Kept small and lazily populated because a node may hold millions.
- * Imports `pid`, `timer-wheel`.
+ * Imports `pid`, `pid-map`, `timer-wheel`.
  */
 import type { Pid, Ref } from "./pid.js";
+import { PidMap } from "./pid-map.js";
 import type { TimerEntry } from "./timer-wheel.js";
 
 /** Lifecycle states of a process. */
@@ -46,7 +47,7 @@ export class Proc {
    * only further ones allocate a map — a `Map` per process would cost ~200 bytes each.
    */
   private link1: Pid | null = null;
-  private linkMore: Map<number | string, Pid> | null = null;
+  private linkMore: PidMap<Pid> | null = null;
   /** Monitors on this process, by ref key. */
   watchers: Map<string, Watcher> | null = null;
   /** Monitors this process holds on others, by ref key → target. */
@@ -70,21 +71,16 @@ export class Proc {
     this.status = handler === null ? Status.Running : Status.Idle;
   }
 
-  /** Map key of a pid: its id for pids of this node incarnation (no string), else its key. */
-  private linkKey(pid: Pid): number | string {
-    return pid.creation === this.pid.creation && pid.node === this.pid.node ? pid.id : pid.key;
-  }
-
   hasLink(pid: Pid): boolean {
     if (this.link1?.equals(pid)) return true;
-    return this.linkMore?.has(this.linkKey(pid)) === true;
+    return this.linkMore?.has(pid) === true;
   }
 
   /** Adds a link; linking twice is linking once. */
   addLink(pid: Pid): void {
     if (this.hasLink(pid)) return;
     if (this.link1 === null) this.link1 = pid;
-    else (this.linkMore ??= new Map()).set(this.linkKey(pid), pid);
+    else (this.linkMore ??= new PidMap<Pid>(this.pid.node, this.pid.creation, samePid)).set(pid, pid);
   }
 
   /** Removes a link; returns whether there was one. */
@@ -94,7 +90,7 @@ export class Proc {
       return true;
     }
     if (this.linkMore === null) return false;
-    const had = this.linkMore.delete(this.linkKey(pid));
+    const had = this.linkMore.delete(pid);
     if (this.linkMore.size === 0) this.linkMore = null;
     return had;
   }
@@ -105,14 +101,16 @@ export class Proc {
 
   /** The linked pids (a snapshot). */
   links(): Pid[] {
-    const out: Pid[] = this.link1 === null ? [] : [this.link1];
-    if (this.linkMore !== null) for (const pid of this.linkMore.values()) out.push(pid);
+    if (this.linkMore === null) return this.link1 === null ? [] : [this.link1];
+    const out = this.linkMore.values();
+    if (this.link1 !== null) out.unshift(this.link1);
     return out;
   }
 
-  /** Removes and returns every link (on death). */
+  /** Removes and returns every link (on death): the first one made, then the rest in no particular order. */
   takeLinks(): Pid[] {
-    const out = this.links();
+    const out: Pid[] = this.link1 === null ? [] : [this.link1];
+    if (this.linkMore !== null) for (const pid of this.linkMore.unordered()) out.push(pid);
     this.link1 = null;
     this.linkMore = null;
     return out;
@@ -165,4 +163,5 @@ export class Proc {
   }
 }
 
+const samePid = (pid: Pid): Pid => pid;
 const NOT_FOUND = Object.freeze({ found: false, msg: undefined });

@@ -11,7 +11,7 @@
  *
  * Imports `server` (GenServer start and results) and its own `errors`.
  */
-import { type ServerBehaviour, type StartOptions, startLink } from "../server/gen-server.js";
+import { type ServerBehaviour, type StartOptions, startLinkNow } from "../server/gen-server.js";
 import type { StartResult } from "../server/results.js";
 import {
   InvalidChildSpecError,
@@ -165,8 +165,9 @@ export function childSpec<A>(
 ): NormalizedChildSpec {
   const { startOptions, ...rest } = overrides;
   const opts = startOptions ?? {};
+  // `startLinkNow`: a synchronous `init` gives the supervisor its answer without a promise.
   const start: StartFunction = (...extra: unknown[]) =>
-    startLink(
+    startLinkNow(
       behaviour as ServerBehaviour<any, any, unknown>,
       extra.length === 0 ? arg : [...extra, arg],
       opts,

@@ -6,8 +6,8 @@
  * (each retry counted). On termination every child is signalled at once, then awaited, each with
  * its own shutdown timer.
  *
- * Children live in one `Map` keyed by pid number: O(1) start, exit and terminate; no timer,
- * monitor or closure per idle child. A restarting child stays under its old pid.
+ * Children live in one `PidMap` (by pid number, one pointer per child): O(1) start, exit and
+ * terminate; no timer, monitor or closure per idle child. A restarting child stays under its old pid.
  *
  * Imports `process`, `server` and its own modules.
  */
@@ -15,6 +15,7 @@ import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
+import { PidMap } from "../process/pid-map.js";
 import type { Proc } from "../process/proc.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
@@ -71,7 +72,7 @@ export interface DynamicSupervisorBehaviour<A> {
 }
 
 class DynamicSupervisorProcess extends SupervisorCore {
-  private readonly children = new Map<number | string, DynamicChild>();
+  private readonly children: PidMap<DynamicChild>;
   private flags!: ParsedDynamicFlags;
   private intensity!: RestartIntensity;
 
@@ -81,6 +82,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
     private readonly clock: (() => number) | undefined,
   ) {
     super(node);
+    this.children = new PidMap<DynamicChild>(node.name, node.creation, childPid);
   }
 
   init(): StartResult {
@@ -123,15 +125,14 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 
   private started(spec: NormalizedChildSpec, r: StartResult): StartResult {
-    if (r.ok) this.children.set(this.key(r.pid), new DynamicChild(r.pid, spec));
+    if (r.ok) this.children.set(r.pid, new DynamicChild(r.pid, spec));
     return r;
   }
 
   private terminateChild(pid: Pid): unknown {
-    const key = this.key(pid);
-    const child = this.children.get(key);
-    if (child === undefined || !child.pid.equals(pid)) return NOT_FOUND;
-    this.children.delete(key);
+    const child = this.children.get(pid);
+    if (child === undefined) return NOT_FOUND;
+    this.children.delete(pid);
     if (child.restarting) {
       child.restarting = false;
       return OK;
@@ -178,14 +179,13 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 
   protected onExitMessage(msg: ExitMessage): unknown {
-    const key = this.key(msg.from);
-    const child = this.children.get(key);
-    if (child === undefined || child.restarting || !child.pid.equals(msg.from)) return undefined;
+    const child = this.children.get(msg.from);
+    if (child === undefined || child.restarting) return undefined;
     const reason = msg.reason;
     reportChildTerminated(this.node, this.proc, undefined, child.pid, reason);
     const restart = child.spec.restart;
     if (restart === "temporary" || (restart === "transient" && isNormalOrShutdown(reason))) {
-      this.children.delete(key);
+      this.children.delete(msg.from);
       return undefined;
     }
     return this.restart(child, reason);
@@ -193,7 +193,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
 
   protected onRetry(child: unknown): unknown {
     const c = child as DynamicChild;
-    if (!c.restarting || this.children.get(this.key(c.pid)) !== c) return undefined;
+    if (!c.restarting || this.children.get(c.pid) !== c) return undefined;
     return this.restart(c, "restarting");
   }
 
@@ -201,7 +201,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
   private restart(child: DynamicChild, reason: unknown): unknown {
     if (!this.intensity.record()) {
       reportMaxIntensity(this.node, this.proc, undefined, reason);
-      this.children.delete(this.key(child.pid));
+      this.children.delete(child.pid);
       return this.exit("shutdown");
     }
     return invokeStart(this.node, this.proc, child.spec.start, this.flags.extraArguments, (r) =>
@@ -210,22 +210,23 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 
   private restarted(child: DynamicChild, r: StartResult): void {
-    const oldKey = this.key(child.pid);
-    if (this.terminating || this.children.get(oldKey) !== child) {
+    const oldPid = child.pid;
+    if (this.terminating || this.children.get(oldPid) !== child) {
       // Terminated meanwhile: a child started anyway is not ours to keep.
       if (r.ok) stopChild(this.node, this.proc, r.pid, "brutal_kill");
       return;
     }
     if (r.ok) {
-      this.children.delete(oldKey);
+      // Keyed by the pid it holds: out under the old pid before it takes the new one.
+      this.children.delete(oldPid);
       child.pid = r.pid;
       child.restarting = false;
-      this.children.set(this.key(r.pid), child);
+      this.children.set(r.pid, child);
       reportRestarted(this.node, this.proc, undefined, r.pid);
       return;
     }
     if ("ignore" in r) {
-      this.children.delete(oldKey);
+      this.children.delete(oldPid);
       return;
     }
     reportStartError(this.node, this.proc, undefined, r.error);
@@ -236,7 +237,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
   /** Signals every child at once, then waits for the slow ones, each on its own timer. */
   protected stopAllChildren(): unknown {
     let waiting: Promise<unknown>[] | null = null;
-    for (const c of this.children.values()) {
+    for (const c of this.children.unordered()) {
       if (c.restarting) continue;
       const p = signalChild(this.node, this.proc, c.pid, c.spec.shutdown);
       if (p !== null) (waiting ??= []).push(this.awaitOne(c, p));
@@ -250,6 +251,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 }
 
+const childPid = (c: DynamicChild): Pid => c.pid;
 const OK = Object.freeze({ ok: true as const });
 const NOT_FOUND = Object.freeze({ ok: false as const, error: "not_found" as const });
 const MAX_CHILDREN = Object.freeze({ ok: false as const, error: "max_children" as const });

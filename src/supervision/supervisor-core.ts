@@ -38,11 +38,6 @@ export abstract class SupervisorCore {
 
   constructor(readonly node: Node) {}
 
-  /** Map key of a child pid: its id on this node (no string per child), else its full key. */
-  protected key(pid: Pid): number | string {
-    return this.node.isLocal(pid) ? pid.id : pid.key;
-  }
-
   /** Runs inside the new process; resolves the start result. Must not throw. */
   abstract init(): StartResult | Promise<StartResult>;
   /** Answers a client request (sync value or promise). */

@@ -17,6 +17,7 @@ import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
+import { PidMap } from "../process/pid-map.js";
 import type { StartResult } from "../server/results.js";
 import { invokeStart, stopChild } from "./child-lifecycle.js";
 import { type ChildId, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
@@ -56,13 +57,16 @@ class StaticChild {
   ) {}
 }
 
+/** A child in `byPid` is running: it has a pid. */
+const runningPid = (c: StaticChild): Pid => c.pid!;
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 }
 
 export class SupervisorProcess extends SupervisorCore {
   private readonly children = new Map<ChildId, StaticChild>();
-  private readonly byPid = new Map<number | string, StaticChild>();
+  private readonly byPid: PidMap<StaticChild>;
   private flags!: ParsedSupervisorFlags;
   private intensity!: RestartIntensity;
 
@@ -72,6 +76,7 @@ export class SupervisorProcess extends SupervisorCore {
     private readonly clock: (() => number) | undefined,
   ) {
     super(node);
+    this.byPid = new PidMap<StaticChild>(node.name, node.creation, runningPid);
   }
 
   // ------------------------------------------------------------------ init
@@ -167,7 +172,7 @@ export class SupervisorProcess extends SupervisorCore {
   private setPid(c: StaticChild, pid: Pid): void {
     c.pid = pid;
     c.restarting = false;
-    this.byPid.set(this.key(pid), c);
+    this.byPid.set(pid, c);
   }
 
   // ------------------------------------------------------------------ stopping
@@ -177,7 +182,7 @@ export class SupervisorProcess extends SupervisorCore {
     const pid = c.pid;
     c.restarting = false;
     if (pid === undefined) return undefined;
-    this.byPid.delete(this.key(pid));
+    this.byPid.delete(pid);
     c.pid = undefined;
     const reason = stopChild(this.node, this.proc, pid, c.spec.shutdown);
     if (reason instanceof Promise) return reason.then((r) => this.checkShutdown(c, pid, r));
@@ -217,10 +222,9 @@ export class SupervisorProcess extends SupervisorCore {
   // ------------------------------------------------------------------ exits and restarts
 
   protected onExitMessage(msg: ExitMessage): unknown {
-    const k = this.key(msg.from);
-    const c = this.byPid.get(k);
-    if (c === undefined || c.pid === undefined || !c.pid.equals(msg.from)) return undefined;
-    this.byPid.delete(k);
+    const c = this.byPid.get(msg.from);
+    if (c === undefined) return undefined;
+    this.byPid.delete(msg.from);
     c.pid = undefined;
     const reason = msg.reason;
     reportChildTerminated(this.node, this.proc, c.id, msg.from, reason);
