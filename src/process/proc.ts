@@ -31,6 +31,21 @@ export interface Watcher {
   watcher: Pid;
 }
 
+/**
+ * The fields most processes never use (a pending init or receive, monitors, a name, exit hooks,
+ * more than one link), kept apart so that an idle process costs less: a `Proc`
+ * allocates this only when one of them is first set.
+ */
+class ProcExtra {
+  pendingInit: (() => unknown) | null = null;
+  receiver: PendingReceive | null = null;
+  linkMore: PidMap<Pid> | null = null;
+  watchers: Map<string, Watcher> | null = null;
+  monitoring: Map<string, { ref: Ref; target: Pid }> | null = null;
+  name: string | undefined = undefined;
+  exitHooks: Array<(pid: Pid, reason: unknown) => void> | null = null;
+}
+
 export class Proc {
   status: Status;
   queued = false;
@@ -39,27 +54,19 @@ export class Proc {
   mq: unknown[] | null = null;
   mqHead = 0;
   handler: ((msg: unknown) => unknown) | null;
-  /** Runs before the first message of a handler process (GenServer init). */
-  pendingInit: (() => unknown) | null = null;
-  receiver: PendingReceive | null = null;
   /**
    * Links. Most processes have exactly one (their supervisor), so the first lives in a field and
-   * only further ones allocate a map — a `Map` per process would cost ~200 bytes each.
+   * only further ones allocate a table.
    */
   private link1: Pid | null = null;
-  private linkMore: PidMap<Pid> | null = null;
-  /** Monitors on this process, by ref key. */
-  watchers: Map<string, Watcher> | null = null;
-  /** Monitors this process holds on others, by ref key → target. */
-  monitoring: Map<string, { ref: Ref; target: Pid }> | null = null;
-  name: string | undefined = undefined;
   behaviour: string | undefined;
-  exitHooks: Array<(pid: Pid, reason: unknown) => void> | null = null;
   /** Local calls waiting on this process; lets death fail them without a monitor per call. */
   callersWaiting = 0;
-  exitReason: unknown = undefined;
   /** Free slot for the behaviour driving this process (GenServer state, supervisor…). */
   behaviourState: unknown = undefined;
+  /** Set on death (read by whoever stopped it: a supervisor checks the reason). */
+  exitReason: unknown = undefined;
+  private x: ProcExtra | null = null;
 
   constructor(
     readonly pid: Pid,
@@ -69,6 +76,63 @@ export class Proc {
     this.handler = handler;
     this.behaviour = behaviour;
     this.status = handler === null ? Status.Running : Status.Idle;
+  }
+
+  private get extra(): ProcExtra {
+    if (this.x === null) this.x = new ProcExtra();
+    return this.x;
+  }
+
+  /** Runs before the first message of a handler process (GenServer init). */
+  get pendingInit(): (() => unknown) | null {
+    return this.x === null ? null : this.x.pendingInit;
+  }
+  set pendingInit(v: (() => unknown) | null) {
+    if (v !== null || this.x !== null) this.extra.pendingInit = v;
+  }
+
+  get receiver(): PendingReceive | null {
+    return this.x === null ? null : this.x.receiver;
+  }
+  set receiver(v: PendingReceive | null) {
+    if (v !== null || this.x !== null) this.extra.receiver = v;
+  }
+
+  private get linkMore(): PidMap<Pid> | null {
+    return this.x === null ? null : this.x.linkMore;
+  }
+  private set linkMore(v: PidMap<Pid> | null) {
+    if (v !== null || this.x !== null) this.extra.linkMore = v;
+  }
+
+  /** Monitors on this process, by ref key. */
+  get watchers(): Map<string, Watcher> | null {
+    return this.x === null ? null : this.x.watchers;
+  }
+  set watchers(v: Map<string, Watcher> | null) {
+    if (v !== null || this.x !== null) this.extra.watchers = v;
+  }
+
+  /** Monitors this process holds on others, by ref key → target. */
+  get monitoring(): Map<string, { ref: Ref; target: Pid }> | null {
+    return this.x === null ? null : this.x.monitoring;
+  }
+  set monitoring(v: Map<string, { ref: Ref; target: Pid }> | null) {
+    if (v !== null || this.x !== null) this.extra.monitoring = v;
+  }
+
+  get name(): string | undefined {
+    return this.x === null ? undefined : this.x.name;
+  }
+  set name(v: string | undefined) {
+    if (v !== undefined || this.x !== null) this.extra.name = v;
+  }
+
+  get exitHooks(): Array<(pid: Pid, reason: unknown) => void> | null {
+    return this.x === null ? null : this.x.exitHooks;
+  }
+  set exitHooks(v: Array<(pid: Pid, reason: unknown) => void> | null) {
+    if (v !== null || this.x !== null) this.extra.exitHooks = v;
   }
 
   hasLink(pid: Pid): boolean {

@@ -102,12 +102,11 @@ const GEN_STOP = "$gen_stop";
  */
 class ServerProcess<S> extends ServerContext {
   state!: S;
-  /** True until `init` has answered (or the start timed out). */
-  starting = true;
-  /** The answer of a synchronous `init`, read by `startServer` right after it ran. */
-  startResult: StartResult | undefined = undefined;
-  /** Set while a start waits on an async `init`. */
-  onStarted: ((r: StartResult) => void) | null = null;
+  /**
+   * Who gets the answer of `init`: `CAPTURE` while a synchronous `init` runs, the start's
+   * promise once `init` went async, null once answered (or timed out).
+   */
+  onStarted: ((r: StartResult) => void) | null = CAPTURE;
   stopping = false;
 
   constructor(
@@ -158,19 +157,20 @@ class ServerProcess<S> extends ServerContext {
     return this.afterInit(r);
   }
 
-  /** Answers the start once: to the waiting promise, or into `startResult` for a sync `init`. */
-  private started(r: StartResult): void {
-    if (!this.starting) return;
-    this.starting = false;
+  /** Answers the start once. */
+  started(r: StartResult): void {
     const f = this.onStarted;
-    if (f === null) this.startResult = r;
-    else {
-      this.onStarted = null;
-      f(r);
-    }
+    if (f === null) return;
+    this.onStarted = null;
+    f(r);
   }
 
   private afterInit(r: InitResult<S>): unknown {
+    // Killed while `init` ran (an exit signal it provoked): the start fails with that reason.
+    if (this.proc.status === 4) {
+      this.started({ ok: false, error: this.proc.exitReason });
+      return undefined;
+    }
     if (typeof r === "object" && r !== null) {
       if ("ok" in r) {
         this.state = r.ok;
@@ -428,35 +428,42 @@ export function startServer<S, A>(
       return { ok: false, error: { alreadyStarted: r.holder } };
     }
   }
-  const timeout = options.timeoutMs;
-  const entry =
-    timeout !== undefined && Number.isFinite(timeout)
-      ? node.wheel.add(timeout, () => {
-          if (!server.starting) return;
-          server.starting = false;
-          node.terminate(proc, "killed");
-          const f = server.onStarted;
-          server.onStarted = null;
-          f?.({ ok: false, error: "timeout" });
-        })
-      : null;
+  captured = undefined;
   node.runInit(proc, ServerProcess.prototype.init, arg);
-  const r = server.startResult;
+  const r = captured;
   if (r !== undefined) {
-    server.startResult = undefined;
-    if (entry !== null) node.wheel.cancel(entry);
+    captured = undefined;
     return r;
   }
+  if (server.onStarted === null) return { ok: false, error: proc.exitReason }; // died in `init` without answering
+  // `init` went async: the answer comes later, unless the start times out or the process dies first.
   return new Promise((resolve) => {
-    server.onStarted =
-      entry === null
-        ? resolve
-        : (v) => {
-            node.wheel.cancel(entry);
-            resolve(v);
-          };
+    const timeout = options.timeoutMs;
+    const entry =
+      timeout !== undefined && Number.isFinite(timeout)
+        ? node.wheel.add(timeout, () => {
+            if (server.onStarted === null) return;
+            server.onStarted = null;
+            node.terminate(proc, "killed");
+            resolve({ ok: false, error: "timeout" });
+          })
+        : null;
+    server.onStarted = (v) => {
+      if (entry !== null) node.wheel.cancel(entry);
+      resolve(v);
+    };
+    node.onExit(pid, (_pid, reason) => server.started({ ok: false, error: reason }));
   });
 }
+
+/**
+ * The answer of a synchronous `init`, read by `startServer` right after `runInit`. One variable
+ * serves nested starts too: each is read before the `init` that started it goes on.
+ */
+let captured: StartResult | undefined;
+const CAPTURE = (r: StartResult): void => {
+  captured = r;
+};
 
 /**
  * Calls a server and waits for its reply, typed from the protocol. Rejects with

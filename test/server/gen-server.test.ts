@@ -144,3 +144,104 @@ describe("GenServer.stop", () => {
     await expect.poll(() => GenServer.whereis(r.pid)).toBeUndefined();
   });
 });
+
+describe("GenServer init", () => {
+  interface Echo {
+    calls: { self(): Pid; seen(): unknown[] };
+  }
+
+  it("runs inside the new process, before any message it was sent", async () => {
+    let selfInInit: Pid | undefined;
+    const E = defineServer<Echo>()({
+      init: (_a: undefined, ctx) => {
+        selfInInit = ctx.self;
+        // A message to itself during init waits for init (and handleContinue) to finish.
+        ctx.send(ctx.self, "from-init");
+        return ok([] as unknown[], "cont");
+      },
+      handleContinue: (c, s) => noreply([...s, c]),
+      handleInfo: (m, s) => noreply([...s, m]),
+      handleCall: { self: (_a, s, ctx) => reply(ctx.self, s), seen: (_a, s) => reply(s, s) },
+    });
+    const r = await GenServer.start(E, undefined);
+    if (!r.ok) throw new Error("start failed");
+    expect(selfInInit?.equals(r.pid)).toBe(true);
+    expect((await GenServer.call(r.pid, "self")).equals(r.pid)).toBe(true);
+    expect(await GenServer.call(r.pid, "seen")).toEqual(["cont", "from-init"]);
+  });
+
+  it("may start and link further servers, each answering before its starter goes on", async () => {
+    const order: string[] = [];
+    const Leaf = defineServer<{}>()({
+      init: (n: number) => {
+        order.push(`leaf ${n}`);
+        return ok(n);
+      },
+    });
+    const Tree = defineServer<{ calls: { kids(): Pid[] } }>()({
+      init: async (_a: undefined, ctx) => {
+        order.push("tree");
+        const a = await GenServer.startLink(Leaf, 1);
+        // After an `await` the calling process is no longer known (docs/differences.md): name it.
+        const b = await GenServer.startLink(Leaf, 2, { linkTo: ctx.self });
+        if (!a.ok || !b.ok) return { stop: "leaf failed" };
+        order.push("tree done");
+        return ok([a.pid, b.pid]);
+      },
+      handleCall: { kids: (_a, s) => reply(s, s) },
+    });
+    const r = await GenServer.start(Tree, undefined);
+    if (!r.ok) throw new Error("start failed");
+    expect(order).toEqual(["tree", "leaf 1", "leaf 2", "tree done"]);
+    const kids = await GenServer.call(r.pid, "kids");
+    expect(defaultNode().processInfo(r.pid)?.links.map(String).sort()).toEqual(kids.map(String).sort());
+  });
+
+  it("fails the start with the exit reason when the process dies during init", async () => {
+    const dead = defaultNode().spawn(() => undefined);
+    await expect.poll(() => defaultNode().isAlive(dead)).toBe(false);
+    // Linking to a dead process (not trapping exits) kills the caller with `noproc`.
+    const LinksDead = defineServer<{}>()({
+      init: (_a: undefined, ctx) => {
+        ctx.link(dead);
+        return ok(0);
+      },
+    });
+    expect(await GenServer.start(LinksDead, undefined)).toEqual({ ok: false, error: "noproc" });
+  });
+
+  it("fails the start with `killed` when the process is killed during an async init", async () => {
+    let release: () => void = () => {};
+    let pid: Pid | undefined;
+    const Slow = defineServer<{}>()({
+      init: async (_a: undefined, ctx) => {
+        pid = ctx.self;
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        return ok(0);
+      },
+    });
+    const started = GenServer.start(Slow, undefined);
+    await expect.poll(() => pid).toBeDefined();
+    defaultNode().exit(pid!, "kill");
+    expect(await started).toEqual({ ok: false, error: "killed" });
+    release();
+    expect(defaultNode().isAlive(pid!)).toBe(false);
+  });
+
+  it("fails the start with `timeout` and kills the server when init outlasts timeoutMs", async () => {
+    let pid: Pid | undefined;
+    const Never = defineServer<{}>()({
+      init: (_a: undefined, ctx) => {
+        pid = ctx.self;
+        return new Promise<never>(() => {});
+      },
+    });
+    expect(await GenServer.start(Never, undefined, { timeoutMs: 20 })).toEqual({
+      ok: false,
+      error: "timeout",
+    });
+    expect(defaultNode().isAlive(pid!)).toBe(false);
+  });
+});
