@@ -1,8 +1,11 @@
 /**
  * The table of calls waiting for a reply. A local reply finds its call through the `From` it
- * carries (no lookup); only calls to other nodes are indexed by ref id. Timeouts are kept in one
- * insertion-ordered set per distinct timeout value: insertion order is deadline order, so one
- * Node timer per value serves every call, and settling a call is a single `Set.delete`.
+ * carries (no lookup); only calls to other nodes are indexed by ref id. Waiting calls are kept in
+ * one insertion-ordered list per distinct timeout value (and one for calls without timeout):
+ * insertion order is deadline order, so one Node timer per value serves every call. The lists are
+ * intrusive (each call holds its neighbours), so opening and settling a call allocates nothing
+ * beyond the call itself — a `Set` per queue re-allocated its table as it went 0 → 1 → 0 entries
+ * on every call.
  * Imports `pid`, `proc`, `errors`.
  */
 import { CallExitError, CallTimeoutError } from "./errors.js";
@@ -12,8 +15,10 @@ import type { Proc } from "./proc.js";
 /** One call waiting for its reply. @internal */
 export class PendingCall {
   done = false;
-  /** The timeout queue holding this call (null for a call without timeout). */
-  queue: TimeoutQueue | null = null;
+  /** The list holding this call while it waits. */
+  queue: CallList | null = null;
+  prev: PendingCall | null = null;
+  next: PendingCall | null = null;
   constructor(
     readonly resolve: (v: unknown) => void,
     readonly reject: (e: unknown) => void,
@@ -28,26 +33,50 @@ export class PendingCall {
   ) {}
 }
 
-interface TimeoutQueue {
-  calls: Set<PendingCall>;
-  timer: NodeJS.Timeout | null;
-  timeoutMs: number;
+/** An insertion-ordered list of waiting calls. */
+class CallList {
+  head: PendingCall | null = null;
+  tail: PendingCall | null = null;
+  size = 0;
+  timer: NodeJS.Timeout | null = null;
   /** Whether the timer currently keeps the program alive. */
-  refed: boolean;
+  refed = true;
+
+  constructor(readonly timeoutMs: number) {}
+
+  add(c: PendingCall): void {
+    c.queue = this;
+    c.prev = this.tail;
+    c.next = null;
+    if (this.tail === null) this.head = c;
+    else this.tail.next = c;
+    this.tail = c;
+    this.size++;
+  }
+
+  remove(c: PendingCall): void {
+    if (c.prev === null) this.head = c.next;
+    else c.prev.next = c.next;
+    if (c.next === null) this.tail = c.prev;
+    else c.next.prev = c.prev;
+    c.prev = c.next = null;
+    c.queue = null;
+    this.size--;
+  }
 }
 
 export class CallTable {
   /** Calls to other nodes, by ref id: their replies and DOWNs arrive by ref. */
   private readonly remote = new Map<number, PendingCall>();
-  private readonly queues = new Map<number, TimeoutQueue>();
-  private readonly untimed = new Set<PendingCall>();
+  private readonly queues = new Map<number, CallList>();
+  private readonly untimed = new CallList(Number.POSITIVE_INFINITY);
   private idleCheckScheduled = false;
 
   constructor(private readonly onSettled: (call: PendingCall) => void) {}
 
   get size(): number {
     let n = this.untimed.size;
-    for (const q of this.queues.values()) n += q.calls.size;
+    for (const q of this.queues.values()) n += q.size;
     return n;
   }
 
@@ -71,11 +100,10 @@ export class CallTable {
     }
     let q = this.queues.get(timeoutMs);
     if (q === undefined) {
-      q = { calls: new Set(), timer: null, timeoutMs, refed: true };
+      q = new CallList(timeoutMs);
       this.queues.set(timeoutMs, q);
     }
-    q.calls.add(call);
-    call.queue = q;
+    q.add(call);
     if (q.timer === null) this.arm(q, timeoutMs);
     else if (!q.refed) {
       q.timer.ref();
@@ -92,17 +120,15 @@ export class CallTable {
   settle(call: PendingCall, value: unknown, failed: boolean): void {
     if (call.done) return;
     call.done = true;
-    const q = call.queue;
-    if (q !== null) {
-      q.calls.delete(call);
-      // The timer stays armed (cheaper than clearing and re-arming per call) but must not keep
-      // the program alive once no call waits on it. Toggling its ref is a native call, so an
-      // emptied queue is unref'd after the current macrotask, not on every settle.
-      if (q.calls.size === 0 && !this.idleCheckScheduled) {
-        this.idleCheckScheduled = true;
-        setImmediate(this.unrefIdle);
-      }
-    } else this.untimed.delete(call);
+    const q = call.queue!;
+    q.remove(call);
+    // The timer stays armed (cheaper than clearing and re-arming per call) but must not keep
+    // the program alive once no call waits on it. Toggling its ref is a native call, so an
+    // emptied queue is unref'd after the current macrotask, not on every settle.
+    if (q.size === 0 && q.timer !== null && !this.idleCheckScheduled) {
+      this.idleCheckScheduled = true;
+      setImmediate(this.unrefIdle);
+    }
     if (call.targetProc !== null) call.targetProc.callersWaiting--;
     else this.remote.delete(call.ref.id);
     this.onSettled(call);
@@ -113,8 +139,9 @@ export class CallTable {
   /** Every pending call matching `pred` (a snapshot, safe to settle while iterating). */
   select(pred: (call: PendingCall) => boolean): PendingCall[] {
     const out: PendingCall[] = [];
-    for (const c of this.untimed) if (pred(c)) out.push(c);
-    for (const q of this.queues.values()) for (const c of q.calls) if (pred(c)) out.push(c);
+    for (let c = this.untimed.head; c !== null; c = c.next) if (pred(c)) out.push(c);
+    for (const q of this.queues.values())
+      for (let c = q.head; c !== null; c = c.next) if (pred(c)) out.push(c);
     return out;
   }
 
@@ -128,29 +155,29 @@ export class CallTable {
   private readonly unrefIdle = (): void => {
     this.idleCheckScheduled = false;
     for (const q of this.queues.values()) {
-      if (q.calls.size === 0 && q.refed && q.timer !== null) {
+      if (q.size === 0 && q.refed && q.timer !== null) {
         q.timer.unref();
         q.refed = false;
       }
     }
   };
 
-  private arm(q: TimeoutQueue, delayMs: number): void {
+  private arm(q: CallList, delayMs: number): void {
     q.timer = setTimeout(() => this.expire(q), Math.max(0, delayMs));
     q.refed = true;
   }
 
-  private expire(q: TimeoutQueue): void {
+  private expire(q: CallList): void {
     q.timer = null;
     const now = performance.now();
     const expired: PendingCall[] = [];
-    for (const c of q.calls) {
+    for (let c = q.head; c !== null; c = c.next) {
       if (c.deadline > now) break;
       expired.push(c);
     }
     for (const c of expired) this.settle(c, new CallTimeoutError(c.dest, c.timeoutMs), true);
-    const head = q.calls.values().next();
-    if (!head.done) this.arm(q, head.value.deadline - now);
+    const head = q.head;
+    if (head !== null) this.arm(q, head.deadline - now);
     // An idle queue is dropped so that many distinct timeout values do not pile up.
     else if (this.queues.get(q.timeoutMs) === q) this.queues.delete(q.timeoutMs);
   }
