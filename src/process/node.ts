@@ -85,6 +85,14 @@ export function currentProcess(): Pid | null {
 }
 
 const PER_TURN = 64;
+
+let capturedResolve: ((v: unknown) => void) | undefined;
+let capturedReject: ((e: unknown) => void) | undefined;
+/** A Promise executor that only hands its resolvers out (read at once by the caller). */
+function CAPTURE_RESOLVERS(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 const procId = (p: Proc): number => p.pid.id;
 
 /**
@@ -865,14 +873,33 @@ export class Node {
     timeoutMs: number,
     caller = this.self(),
   ): Promise<unknown> {
+    return this.callWith(dest, makeRequest, undefined, undefined, timeoutMs, caller);
+  }
+
+  /**
+   * `call` with the request `[tag, from, name, arg]` (the GenServer wire format): the hot path of
+   * every `GenServer.call`, without a request-building closure per call. @internal
+   */
+  callTagged(dest: Dest, tag: string, name: string, arg: unknown, timeoutMs: number): Promise<unknown> {
+    return this.callWith(dest, tag, name, arg, timeoutMs, this.self());
+  }
+
+  private callWith(
+    dest: Dest,
+    make: ((from: From) => unknown) | string,
+    name: string | undefined,
+    arg: unknown,
+    timeoutMs: number,
+    caller: Pid,
+  ): Promise<unknown> {
     const pid = this.resolve(dest);
     if (pid === undefined) {
       if (typeof dest === "object" && !(dest instanceof Pid) && dest.node !== this.name) {
-        return this.callRemoteName(dest, makeRequest, timeoutMs, caller);
+        const build = typeof make === "string" ? (from: From) => [make, from, name, arg] : make;
+        return this.callRemoteName(dest, build, timeoutMs, caller);
       }
       return Promise.reject(new CallExitError("noproc", dest));
     }
-    const ref = this.makeRef();
     let targetProc: Proc | null = null;
     if (this.isLocal(pid)) {
       const p = this.procs.get(pid.id);
@@ -886,23 +913,26 @@ export class Node {
     } else if (this.router === null || !this.router.isConnected(pid.node)) {
       return Promise.reject(new CallExitError(this.router === null ? "noproc" : "noconnection", pid));
     }
+    const ref = this.makeRef();
     const from = new From(caller, ref);
-    const msg = makeRequest(from);
-    return new Promise((resolve, reject) => {
-      const call = this.calls.open(resolve, reject, dest, pid, targetProc, ref, timeoutMs);
-      from.call = call;
-      if (targetProc !== null) {
-        this.deliver(targetProc, msg);
-        return;
-      }
-      try {
-        this.router!.monitor(caller, pid, ref);
-        this.router!.send(pid, msg);
-      } catch (e) {
-        // An unserialisable request must not leave the call waiting for its timeout.
-        this.calls.settle(call, e, true);
-      }
-    });
+    const msg = typeof make === "string" ? [make, from, name, arg] : make(from);
+    // A shared executor hands out resolve/reject: no closure (and its context) per call.
+    const promise = new Promise<unknown>(CAPTURE_RESOLVERS);
+    const call = this.calls.open(capturedResolve!, capturedReject!, dest, pid, targetProc, ref, timeoutMs);
+    capturedResolve = capturedReject = undefined;
+    from.call = call;
+    if (targetProc !== null) {
+      this.deliver(targetProc, msg);
+      return promise;
+    }
+    try {
+      this.router!.monitor(caller, pid, ref);
+      this.router!.send(pid, msg);
+    } catch (e) {
+      // An unserialisable request must not leave the call waiting for its timeout.
+      this.calls.settle(call, e, true);
+    }
+    return promise;
   }
 
   private callRemoteName(

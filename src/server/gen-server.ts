@@ -483,7 +483,7 @@ export function call<P extends Protocol, K extends CallName<P>>(
 export function callOn(node: Node, server: ServerDest<any>, name: string, arg: unknown, timeoutMs = 5000) {
   const dest = resolveDest(server);
   if (dest === undefined) return Promise.reject(new CallExitError("noproc", server));
-  return node.call(dest, (from) => [GEN_CALL, from, name, arg], timeoutMs);
+  return node.callTagged(dest, GEN_CALL, name, arg, timeoutMs);
 }
 
 /** Sends a cast. Never fails: a dead or unknown target drops it, as OTP does. */
