@@ -1,22 +1,28 @@
 /**
- * `IdTable`: a map from small non-negative integer ids (pid numbers) to values that carry their
- * own id, for the tables that churn with every spawn and exit (the node's processes, a
- * supervisor's links and children).
+ * `IdTable`: a map from non-negative integer ids (pid numbers) to values that carry their own id,
+ * for the tables that churn with every spawn and exit (the node's processes, a process's links,
+ * a supervisor's children).
  *
  * Pid numbers are handed out in sequence, so the live ones mostly fall into distinct slots of a
  * direct-mapped array (`id & mask`); the rare id whose slot is held by another live id goes to a
  * small overflow `Map`. The key is read back from the value (`keyOf`), so a slot costs one
- * pointer, and the array grows only when it is full or the overflow gets large. Why not a `Map`:
- * under the same churn a `Map` of 100k numeric keys costs 120–330 ns per set and as much per
- * delete (hashing spreads sequential keys over the table, and every growth rehashes into fresh
- * memory, which on this project's VMs costs ~2.4 ms per MB to fault in); this costs a few ns per
- * operation and half the memory.
+ * pointer. Large tables are split into chunks of 1,024 slots: growing keeps every chunk and adds
+ * as many (moving the half of the entries whose next id bit is set), shrinking drops the upper
+ * half, so a table never copies itself into a fresh array twice its size. That matters because
+ * fresh memory is what large tables cost most: on this project's VMs a page is faulted in at
+ * ~2.4 ms per MB, and one array of 131,072 slots (a megabyte, outside V8's reused pages) took
+ * ~3 ms to allocate. Why not a `Map`: under the same churn a `Map` of 100k numeric keys costs
+ * 120–330 ns per set and as much per delete; this costs a few ns.
  * Imports nothing.
  */
+const CHUNK_BITS = 10;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
 const MIN_CAPACITY = 8;
 
 export class IdTable<V> {
-  private slots: Array<V | undefined>;
+  /** `capacity / CHUNK` chunks of `CHUNK` slots, or one chunk of `capacity` below `CHUNK`. */
+  private chunks: Array<Array<V | undefined>>;
   private mask: number;
   private overflow: Map<number, V> | null = null;
   private count = 0;
@@ -25,16 +31,23 @@ export class IdTable<V> {
     private readonly keyOf: (value: V) => number,
     capacity = MIN_CAPACITY,
   ) {
-    this.slots = emptySlots<V>(pow2(Math.max(capacity, MIN_CAPACITY)));
-    this.mask = this.slots.length - 1;
+    const c = pow2(Math.max(capacity, MIN_CAPACITY));
+    this.chunks =
+      c <= CHUNK ? [emptySlots<V>(c)] : Array.from({ length: c / CHUNK }, () => emptySlots<V>(CHUNK));
+    this.mask = c - 1;
   }
 
   get size(): number {
     return this.count;
   }
 
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
   get(id: number): V | undefined {
-    const v = this.slots[id & this.mask];
+    const i = id & this.mask;
+    const v = this.chunks[i >>> CHUNK_BITS]![i & CHUNK_MASK];
     if (v !== undefined && this.keyOf(v) === id) return v;
     return this.overflow === null ? undefined : this.overflow.get(id);
   }
@@ -46,32 +59,38 @@ export class IdTable<V> {
   /** Sets the value of `id` (`keyOf(value)` must be `id`). */
   set(id: number, value: V): void {
     const i = id & this.mask;
-    const cur = this.slots[i];
-    const of = this.overflow;
+    const chunk = this.chunks[i >>> CHUNK_BITS]!;
+    const j = i & CHUNK_MASK;
+    const cur = chunk[j];
     if (cur !== undefined && this.keyOf(cur) === id) {
-      this.slots[i] = value;
+      chunk[j] = value;
       return;
     }
+    const of = this.overflow;
     if (of?.has(id)) {
       of.set(id, value);
       return;
     }
     this.count++;
-    if (cur === undefined) this.slots[i] = value;
+    if (cur === undefined) chunk[j] = value;
     else (this.overflow ??= new Map()).set(id, value);
-    const cap = this.slots.length;
-    if (this.count > cap || (this.overflow !== null && this.overflow.size * 8 > cap)) this.resize(cap * 2);
+    const cap = this.mask + 1;
+    if (this.count > cap || (this.overflow !== null && this.overflow.size * 8 > cap)) this.grow();
   }
 
   delete(id: number): boolean {
     const i = id & this.mask;
-    const cur = this.slots[i];
-    if (cur !== undefined && this.keyOf(cur) === id) this.slots[i] = undefined;
+    const chunk = this.chunks[i >>> CHUNK_BITS]!;
+    const j = i & CHUNK_MASK;
+    const cur = chunk[j];
+    if (cur !== undefined && this.keyOf(cur) === id) chunk[j] = undefined;
     else if (this.overflow === null || !this.overflow.delete(id)) return false;
     else if (this.overflow.size === 0) this.overflow = null;
     this.count--;
-    const cap = this.slots.length;
-    if (this.count * 4 < cap && cap > MIN_CAPACITY) this.resize(cap / 2);
+    // Shrinks only well below a quarter full, so a table hovering around one size does not
+    // grow and shrink over and over.
+    const cap = this.mask + 1;
+    if (this.count * 8 < cap && cap > MIN_CAPACITY) this.shrink();
     return true;
   }
 
@@ -85,41 +104,89 @@ export class IdTable<V> {
   /** A snapshot of the values in no particular order (no sort: for bulk work on large tables). */
   unordered(): V[] {
     const out: V[] = [];
-    const slots = this.slots;
-    for (let i = 0; i < slots.length; i++) {
-      const v = slots[i];
-      if (v !== undefined) out.push(v);
+    for (const chunk of this.chunks) {
+      for (let j = 0; j < chunk.length; j++) {
+        const v = chunk[j];
+        if (v !== undefined) out.push(v);
+      }
     }
     if (this.overflow !== null) for (const v of this.overflow.values()) out.push(v);
     return out;
   }
 
   clear(): void {
-    this.slots = emptySlots<V>(MIN_CAPACITY);
+    this.chunks = [emptySlots<V>(MIN_CAPACITY)];
     this.mask = MIN_CAPACITY - 1;
     this.overflow = null;
     this.count = 0;
   }
 
-  private resize(capacity: number): void {
-    const slots = this.slots;
+  private grow(): void {
+    const cap = this.mask + 1;
     const of = this.overflow;
-    this.slots = emptySlots<V>(capacity);
-    this.mask = capacity - 1;
     this.overflow = null;
-    this.count = 0;
-    for (let i = 0; i < slots.length; i++) {
-      const v = slots[i];
-      if (v !== undefined) this.place(v);
+    if (cap < CHUNK) {
+      this.rebuild(cap * 2);
+    } else {
+      // Doubling keeps every chunk where it is: an entry at slot i moves to slot i + cap (the
+      // same offset in a new chunk) exactly when its id has the bit `cap` set.
+      const n = this.chunks.length;
+      for (let c = 0; c < n; c++) this.chunks.push(emptySlots<V>(CHUNK));
+      this.mask = cap * 2 - 1;
+      for (let c = 0; c < n; c++) {
+        const low = this.chunks[c]!;
+        const high = this.chunks[c + n]!;
+        for (let j = 0; j < CHUNK; j++) {
+          const v = low[j];
+          if (v !== undefined && (this.keyOf(v) & cap) !== 0) {
+            high[j] = v;
+            low[j] = undefined;
+          }
+        }
+      }
     }
-    if (of !== null) for (const v of of.values()) this.place(v);
+    if (of !== null) for (const v of of.values()) this.reinsert(v);
   }
 
-  private place(value: V): void {
+  private shrink(): void {
+    const cap = this.mask + 1;
+    const of = this.overflow;
+    this.overflow = null;
+    if (cap <= CHUNK) {
+      this.rebuild(cap / 2);
+    } else {
+      // Halving drops the upper chunks: their entries fold onto the lower ones.
+      const n = this.chunks.length / 2;
+      const upper = this.chunks.splice(n, n);
+      this.mask = cap / 2 - 1;
+      for (const chunk of upper) {
+        for (let j = 0; j < CHUNK; j++) {
+          const v = chunk[j];
+          if (v !== undefined) this.reinsert(v);
+        }
+      }
+    }
+    if (of !== null) for (const v of of.values()) this.reinsert(v);
+  }
+
+  /** Re-places every slot entry into one fresh chunk of `capacity` (small tables only). */
+  private rebuild(capacity: number): void {
+    const old = this.chunks[0]!;
+    this.chunks = [emptySlots<V>(capacity)];
+    this.mask = capacity - 1;
+    for (let j = 0; j < old.length; j++) {
+      const v = old[j];
+      if (v !== undefined) this.reinsert(v);
+    }
+  }
+
+  /** Puts an entry already counted back into the slots (or the overflow). */
+  private reinsert(value: V): void {
     const id = this.keyOf(value);
     const i = id & this.mask;
-    this.count++;
-    if (this.slots[i] === undefined) this.slots[i] = value;
+    const chunk = this.chunks[i >>> CHUNK_BITS]!;
+    const j = i & CHUNK_MASK;
+    if (chunk[j] === undefined) chunk[j] = value;
     else (this.overflow ??= new Map()).set(id, value);
   }
 }

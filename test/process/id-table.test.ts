@@ -63,14 +63,39 @@ describe("IdTable", () => {
     fc.assert(fc.property(ops(spread), check));
   });
 
+  it("behaves as a Map across chunked growth and shrinking (thousands of entries, some colliding)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 900, max: 5000 }),
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        ops(fc.oneof(fc.integer({ min: 0, max: 12_000 }), fc.integer({ min: 0, max: 2 ** 40 }))),
+        fc.integer({ min: 0, max: 100 }),
+        (n, base, mixed, keepPercent) => {
+          const list: Op[] = [];
+          for (let i = 0; i < n; i++) list.push({ op: "set", id: base + i, v: i });
+          // Ids a full capacity apart share a slot whatever the table's size.
+          for (let i = 0; i < 50; i++) list.push({ op: "set", id: base + i * 8192, v: -i });
+          list.push(...mixed);
+          for (let i = 0; i < n; i++)
+            if ((i * 37) % 100 >= keepPercent) list.push({ op: "delete", id: base + i });
+          for (let i = 0; i < n; i += 97) list.push({ op: "get", id: base + i });
+          check(list);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
   it("grows to a hundred thousand sequential ids and shrinks back when they leave", () => {
     const t = new IdTable<Item>((x) => x.id);
     for (let i = 1; i <= 100_000; i++) t.set(i, { id: i, v: i });
     expect(t.size).toBe(100_000);
+    expect(t.capacity).toBe(131_072);
     expect(t.get(54_321)?.v).toBe(54_321);
     let deleted = 0;
     for (let i = 1; i <= 99_990; i++) if (t.delete(i)) deleted++;
     expect(deleted).toBe(99_990);
+    expect(t.capacity).toBeLessThanOrEqual(128);
     expect(t.values().map((x) => x.id)).toEqual([
       99_991, 99_992, 99_993, 99_994, 99_995, 99_996, 99_997, 99_998, 99_999, 100_000,
     ]);
