@@ -7,11 +7,12 @@
  * Unique tables are partitioned by key, duplicate tables by pid, as Elixir's are; every result
  * is assembled in registration order, so nothing observable depends on the partition count.
  *
- * Imports `process` (Node, Pid, errors), its own `key-map` and `pattern`.
+ * Imports `process` (Node, Pid, errors), its own `by-pid`, `key-map` and `pattern`.
  */
 import { NoProcError } from "../process/errors.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
+import { ByPid } from "./by-pid.js";
 import { hashKey, KeyMap, structuredKey } from "./key-map.js";
 import { matchesPattern, type ValuePattern } from "./pattern.js";
 
@@ -46,31 +47,30 @@ export function isRegistryEvent(msg: unknown): msg is RegistryEvent {
 /** One registration. A process's entries form a chain, newest first, starting in `holders`. */
 interface Entry {
   readonly key: unknown;
+  /** `structuredKey(key)` when registered: where the entry sits, whatever the key holds now. */
+  readonly enc: string | undefined;
   readonly pid: Pid;
   readonly seq: number;
   view: RegistryEntry;
   next: Entry | null;
 }
 
-/**
- * Marks a process that holds no entry any more but keeps its exit hook (hooks cannot be removed,
- * so a process that registers again must not get a second one).
- */
-const NO_ENTRIES = null;
-type Chain = Entry | typeof NO_ENTRIES;
+function encodingOf(key: unknown): string | undefined {
+  return typeof key === "object" && key !== null ? structuredKey(key) : undefined;
+}
+
+/** Whether `e` was registered under `key`, given `enc = encodingOf(key)`. */
+function isKey(e: Entry, key: unknown, enc: string | undefined): boolean {
+  if (e.key === key) return true;
+  if (enc !== undefined) return e.enc === enc;
+  return typeof key === "number" && Number.isNaN(key) && typeof e.key === "number" && Number.isNaN(e.key);
+}
 
 /** The entries of a chain in registration order. */
-function chainToArray(head: Chain): Entry[] {
+function chainToArray(head: Entry | null): Entry[] {
   const out: Entry[] = [];
   for (let e = head; e !== null; e = e.next) out.push(e);
   return out.reverse();
-}
-
-function sameKey(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a === "number" && typeof b === "number") return Number.isNaN(a) && Number.isNaN(b);
-  const sa = structuredKey(a);
-  return sa !== undefined && sa === structuredKey(b);
 }
 
 const bySeq = (a: Entry, b: Entry) => a.seq - b.seq;
@@ -81,9 +81,16 @@ export class RegistryTable {
   readonly unique: boolean;
   /** Unique keys map straight to the frozen `{pid, value}` view: a lookup touches one object. */
   private readonly uniq: KeyMap<RegistryEntry>[] = [];
+  /** `uniq[0]` when there is one partition, for the lookup fast path. */
+  private readonly uniq1: KeyMap<RegistryEntry> | null;
   private readonly dup: KeyMap<Set<Entry>>[] = [];
-  /** Per registered process (by pid number): its newest entry, or `NO_ENTRIES`. */
-  private readonly holders = new Map<number, Chain>();
+  /** Per registered process: its newest entry. */
+  private readonly holders = new ByPid<Entry>();
+  /**
+   * Processes that hold no entry any more but keep their exit hook (hooks cannot be removed, so a
+   * process that registers again must not get a second one), by pid number.
+   */
+  private readonly idle = new Map<number, Pid>();
   private seq = 0;
   private entryCount = 0;
 
@@ -100,10 +107,11 @@ export class RegistryTable {
       if (this.unique) this.uniq.push(new KeyMap());
       else this.dup.push(new KeyMap());
     }
+    this.uniq1 = this.unique && partitions === 1 ? this.uniq[0]! : null;
   }
 
-  private keyPart(key: unknown): KeyMap<RegistryEntry> {
-    return this.partitions === 1 ? this.uniq[0]! : this.uniq[hashKey(key) % this.partitions]!;
+  private keyPart(key: unknown, enc: string | undefined): KeyMap<RegistryEntry> {
+    return this.uniq1 ?? this.uniq[hashKey(key, enc) % this.partitions]!;
   }
 
   private pidPart(pid: Pid): KeyMap<Set<Entry>> {
@@ -112,20 +120,21 @@ export class RegistryTable {
 
   /** Registers `pid` under `key`; throws `NoProcError` for a pid that is not a live local process. */
   register(pid: Pid, key: unknown, value: unknown): RegisterResult {
+    const enc = encodingOf(key);
     if (this.unique) {
-      const part = this.keyPart(key);
-      const held = part.get(key);
+      const part = this.keyPart(key, enc);
+      const held = part.getAt(key, enc);
       if (held !== undefined) {
         if (this.node.isAlive(held.pid)) return { ok: false, error: { alreadyRegistered: held.pid } };
         this.dropHolder(held.pid);
       }
-      const entry = this.add(pid, key, value);
-      part.set(key, entry.view);
+      const entry = this.add(pid, key, enc, value);
+      part.setAt(key, enc, entry.view);
     } else {
       const part = this.pidPart(pid);
-      const entry = this.add(pid, key, value);
-      const set = part.get(key);
-      if (set === undefined) part.set(key, new Set([entry]));
+      const entry = this.add(pid, key, enc, value);
+      const set = part.getAt(key, enc);
+      if (set === undefined) part.setAt(key, enc, new Set([entry]));
       else set.add(entry);
     }
     if (this.listeners.length > 0) {
@@ -134,29 +143,42 @@ export class RegistryTable {
     return { ok: true, owner: this.owner! };
   }
 
-  private add(pid: Pid, key: unknown, value: unknown): Entry {
-    const head = this.holders.get(pid.id);
-    if (head === undefined && !this.node.onExit(pid, this.onHolderExit)) throw new NoProcError(pid);
+  private add(pid: Pid, key: unknown, enc: string | undefined, value: unknown): Entry {
+    let head = this.holders.get(pid.id);
+    if (head === undefined || (head.pid !== pid && !head.pid.equals(pid))) {
+      head = undefined;
+      const idle = this.idle.size === 0 ? undefined : this.idle.get(pid.id);
+      if (idle?.equals(pid)) this.idle.delete(pid.id);
+      else if (!this.node.onExit(pid, this.onHolderExit)) throw new NoProcError(pid);
+    }
     const entry: Entry = {
       key,
+      enc,
       pid,
       seq: this.seq++,
       view: Object.freeze({ pid, value }),
       next: head ?? null,
     };
-    this.holders.set(pid.id, entry);
+    this.holders.set(entry);
     this.entryCount++;
     return entry;
   }
 
+  /** The chain of `pid`, if it holds anything. */
+  private chainOf(pid: Pid): Entry | undefined {
+    const head = this.holders.get(pid.id);
+    return head !== undefined && (head.pid === pid || head.pid.equals(pid)) ? head : undefined;
+  }
+
   /** Removes `pid`'s entries under `key` (all of them: a duplicate key may be held many times). */
   unregister(pid: Pid, key: unknown, pattern?: ValuePattern): number {
-    const head = this.holders.get(pid.id);
+    const head = this.chainOf(pid);
     let removed = 0;
-    if (head?.pid.equals(pid)) {
-      let kept: Chain = null;
+    if (head !== undefined) {
+      const enc = encodingOf(key);
+      let kept: Entry | null = null;
       for (const e of chainToArray(head)) {
-        if (sameKey(e.key, key) && (pattern === undefined || matchesPattern(pattern, e.view.value))) {
+        if (isKey(e, key, enc) && (pattern === undefined || matchesPattern(pattern, e.view.value))) {
           this.removeFromPart(e);
           removed++;
         } else {
@@ -164,7 +186,11 @@ export class RegistryTable {
           kept = e;
         }
       }
-      this.holders.set(pid.id, kept);
+      if (kept !== null) this.holders.set(kept);
+      else {
+        this.holders.delete(pid.id);
+        this.idle.set(pid.id, head.pid);
+      }
       this.entryCount -= removed;
     }
     if (this.listeners.length > 0 && (pattern === undefined || removed > 0)) {
@@ -175,14 +201,14 @@ export class RegistryTable {
 
   private removeFromPart(e: Entry): void {
     if (this.unique) {
-      const part = this.keyPart(e.key);
-      if (part.get(e.key) === e.view) part.delete(e.key);
+      // A unique key's slot always holds the view of the one entry registered under it.
+      this.keyPart(e.key, e.enc).deleteAt(e.key, e.enc);
     } else {
       const part = this.pidPart(e.pid);
-      const set = part.get(e.key);
+      const set = part.getAt(e.key, e.enc);
       if (set !== undefined) {
         set.delete(e);
-        if (set.size === 0) part.delete(e.key);
+        if (set.size === 0) part.deleteAt(e.key, e.enc);
       }
     }
   }
@@ -193,10 +219,13 @@ export class RegistryTable {
   };
 
   private dropHolder(pid: Pid): void {
-    const head = this.holders.get(pid.id);
-    if (head === undefined || (head !== null && !head.pid.equals(pid))) return;
+    const head = this.chainOf(pid);
+    if (head === undefined) {
+      if (this.idle.size > 0 && this.idle.get(pid.id)?.equals(pid)) this.idle.delete(pid.id);
+      return;
+    }
     this.holders.delete(pid.id);
-    for (let e = head; e !== null; e = e.next) {
+    for (let e: Entry | null = head; e !== null; e = e.next) {
       this.removeFromPart(e);
       this.entryCount--;
     }
@@ -204,14 +233,21 @@ export class RegistryTable {
 
   /** The live holder of a unique key. */
   whereis(key: unknown): Pid | undefined {
-    const v = this.keyPart(key).get(key);
+    const enc = encodingOf(key);
+    const v = this.keyPart(key, enc).getAt(key, enc);
     if (v === undefined || !this.node.isAlive(v.pid)) return undefined;
     return v.pid;
   }
 
   lookup(key: unknown): RegistryEntry[] {
+    const u = this.uniq1;
+    if (u !== null) {
+      const v = u.get(key);
+      return v === undefined ? [] : [v];
+    }
     if (this.unique) {
-      const v = this.keyPart(key).get(key);
+      const enc = encodingOf(key);
+      const v = this.keyPart(key, enc).getAt(key, enc);
       return v === undefined ? [] : [v];
     }
     return this.dupEntries(key).map((e) => e.view);
@@ -222,9 +258,10 @@ export class RegistryTable {
       const set = this.dup[0]!.get(key);
       return set === undefined ? [] : [...set];
     }
+    const enc = encodingOf(key);
     const all: Entry[] = [];
     for (const part of this.dup) {
-      const set = part.get(key);
+      const set = part.getAt(key, enc);
       if (set !== undefined) for (const e of set) all.push(e);
     }
     return all.sort(bySeq);
@@ -235,16 +272,16 @@ export class RegistryTable {
   }
 
   keysOf(pid: Pid): unknown[] {
-    const head = this.holders.get(pid.id);
-    if (head == null || !head.pid.equals(pid)) return [];
-    return chainToArray(head).map((e) => e.key);
+    const head = this.chainOf(pid);
+    return head === undefined ? [] : chainToArray(head).map((e) => e.key);
   }
 
   valuesOf(key: unknown, pid: Pid): unknown[] {
-    const head = this.holders.get(pid.id);
-    if (head == null || !head.pid.equals(pid)) return [];
+    const head = this.chainOf(pid);
+    if (head === undefined) return [];
+    const enc = encodingOf(key);
     const out: unknown[] = [];
-    for (const e of chainToArray(head)) if (sameKey(e.key, key)) out.push(e.view.value);
+    for (const e of chainToArray(head)) if (isKey(e, key, enc)) out.push(e.view.value);
     return out;
   }
 
@@ -253,15 +290,16 @@ export class RegistryTable {
   }
 
   updateValue(pid: Pid, key: unknown, fn: (old: unknown) => unknown): UpdateResult {
-    const part = this.keyPart(key);
-    const v = part.get(key);
+    const enc = encodingOf(key);
+    const part = this.keyPart(key, enc);
+    const v = part.getAt(key, enc);
     if (v === undefined || !v.pid.equals(pid)) return { ok: false };
-    let e = this.holders.get(pid.id) ?? null;
+    let e = this.chainOf(pid) ?? null;
     while (e !== null && e.view !== v) e = e.next;
     if (e === null) return { ok: false };
     const next = fn(v.value);
     e.view = Object.freeze({ pid, value: next });
-    part.set(e.key, e.view);
+    part.setAt(e.key, e.enc, e.view);
     return { ok: true, new: next, old: v.value };
   }
 
@@ -277,18 +315,24 @@ export class RegistryTable {
 
   /**
    * The registry's process died: the table is gone, and every process still registered gets the
-   * exit signal a link to the registry would have given it.
+   * exit signal a link to the registry would have given it, in the order they first registered.
    */
   destroy(reason: unknown): void {
     this.alive = false;
     const from = this.owner;
-    const holders = [...this.holders.values()];
+    const heads = this.holders.values();
     this.holders.clear();
+    this.idle.clear();
     for (const p of this.uniq) p.clear();
     for (const p of this.dup) p.clear();
     this.entryCount = 0;
     if (from === undefined) return;
     const signal = reason === "kill" ? "killed" : reason;
-    for (const h of holders) if (h !== null) this.node.exit(h.pid, signal, from);
+    const firsts = heads.map((h) => {
+      let e = h;
+      while (e.next !== null) e = e.next;
+      return e;
+    });
+    for (const e of firsts.sort(bySeq)) this.node.exit(e.pid, signal, from);
   }
 }
