@@ -248,8 +248,6 @@ export class Node {
   }
 
   private createProc(handler: ((msg: unknown) => unknown) | null, options: SpawnOptions): Proc {
-    // Everything that can throw runs before the process is visible, or is undone: a failed spawn
-    // must leave no process, name or link behind.
     const link = options.link;
     const parent =
       link === undefined || link === false
@@ -257,14 +255,40 @@ export class Node {
         : link === true
           ? this.actorPid("spawn with link")
           : link;
-    if (options.name !== undefined) {
-      const holder = this.names.get(options.name);
-      if (holder !== undefined) throw new NameTakenError(options.name, holder.pid);
+    return this.newProc(handler, parent, options.name, options.trapExit === true, options.behaviour);
+  }
+
+  /**
+   * `spawnHandler` with its options spelt out (no options object per spawn: the path of every
+   * GenServer start). @internal
+   */
+  spawnHandlerFor(
+    handler: (msg: unknown) => unknown,
+    parent: Pid | undefined,
+    name: string | undefined,
+    trapExit: boolean,
+    behaviour: string | undefined,
+  ): Proc {
+    return this.newProc(handler, parent, name, trapExit, behaviour);
+  }
+
+  private newProc(
+    handler: ((msg: unknown) => unknown) | null,
+    parent: Pid | undefined,
+    name: string | undefined,
+    trapExit: boolean,
+    behaviour: string | undefined,
+  ): Proc {
+    // Everything that can throw runs before the process is visible, or is undone: a failed spawn
+    // must leave no process, name or link behind.
+    if (name !== undefined) {
+      const holder = this.names.get(name);
+      if (holder !== undefined) throw new NameTakenError(name, holder.pid);
     }
-    const p = new Proc(new Pid(this.name, this.nextId++, this.creation), handler, options.behaviour);
-    if (options.trapExit) p.trapExit = true;
+    const p = new Proc(new Pid(this.name, this.nextId++, this.creation), handler, behaviour);
+    if (trapExit) p.trapExit = true;
     this.procs.set(p.pid.id, p);
-    if (options.name !== undefined) this.registerProc(options.name, p);
+    if (name !== undefined) this.registerProc(name, p);
     if (parent !== undefined) {
       try {
         this.linkPair(p, parent);

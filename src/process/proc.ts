@@ -46,10 +46,13 @@ class ProcExtra {
   exitHooks: Array<(pid: Pid, reason: unknown) => void> | null = null;
 }
 
+const STATUS_MASK = 7;
+const QUEUED = 8;
+const TRAP_EXIT = 16;
+
 export class Proc {
-  status: Status;
-  queued = false;
-  trapExit = false;
+  /** `status`, `queued` and `trapExit` packed in one small integer (one field, not three). */
+  private bits: number;
   /** Mailbox: a queue with a moving head, compacted when the head passes half. */
   mq: unknown[] | null = null;
   mqHead = 0;
@@ -75,7 +78,29 @@ export class Proc {
   ) {
     this.handler = handler;
     this.behaviour = behaviour;
-    this.status = handler === null ? Status.Running : Status.Idle;
+    this.bits = handler === null ? Status.Running : Status.Idle;
+  }
+
+  get status(): Status {
+    return this.bits & STATUS_MASK;
+  }
+  set status(v: Status) {
+    this.bits = (this.bits & ~STATUS_MASK) | v;
+  }
+
+  /** On the run queue. */
+  get queued(): boolean {
+    return (this.bits & QUEUED) !== 0;
+  }
+  set queued(v: boolean) {
+    this.bits = v ? this.bits | QUEUED : this.bits & ~QUEUED;
+  }
+
+  get trapExit(): boolean {
+    return (this.bits & TRAP_EXIT) !== 0;
+  }
+  set trapExit(v: boolean) {
+    this.bits = v ? this.bits | TRAP_EXIT : this.bits & ~TRAP_EXIT;
   }
 
   private get extra(): ProcExtra {

@@ -412,12 +412,14 @@ export function startServer<S, A>(
     const holder = name.via.whereisName(name.key);
     if (holder !== undefined) return { ok: false, error: { alreadyStarted: holder } };
   }
-  const { pid, proc } = node.spawnHandler(ServerProcess.prototype.handle as (msg: unknown) => unknown, null, {
-    link: parent ?? false,
-    name: typeof name === "string" ? name : undefined,
-    trapExit: options.trapExit,
-    behaviour: behaviour.name ?? "GenServer",
-  });
+  const proc = node.spawnHandlerFor(
+    ServerProcess.prototype.handle as (msg: unknown) => unknown,
+    parent,
+    typeof name === "string" ? name : undefined,
+    options.trapExit === true,
+    behaviour.name ?? "GenServer",
+  );
+  const pid = proc.pid;
   const server = new ServerProcess<S>(node, proc, behaviour);
   proc.behaviourState = server;
   server.parent = parent;
