@@ -11,7 +11,6 @@ import { InvalidOptionError } from "../errors.js";
  * parts match.
  */
 abstract class NodeScoped {
-  #key: string | undefined;
   constructor(
     readonly node: string,
     readonly id: number,
@@ -20,7 +19,7 @@ abstract class NodeScoped {
 
   /** A string unique to this value across nodes and incarnations; usable as a map key. */
   get key(): string {
-    return (this.#key ??= `${this.node}.${this.id}.${this.creation}`);
+    return `${this.node}.${this.id}.${this.creation}`;
   }
 
   equals(other: unknown): boolean {
@@ -73,6 +72,14 @@ export class Pid extends NodeScoped {
  * @category models
  */
 export class Ref extends NodeScoped {
+  // Refs key the monitor tables on every monitor and demonitor, so their key is built once. Pids
+  // do without the slot: a node holds one per process, and every 8 bytes of a process count.
+  #key: string | undefined;
+
+  override get key(): string {
+    return (this.#key ??= `${this.node}.${this.id}.${this.creation}`);
+  }
+
   toString(): string {
     return `#Ref<${this.node}.${this.id}>`;
   }

@@ -33,7 +33,7 @@ export interface Watcher {
 
 /**
  * The fields most processes never use (a pending init or receive, monitors, a name, exit hooks,
- * more than one link), kept apart so that an idle process costs less: a `Proc`
+ * more than one link) or only once dead (the exit reason), kept apart so that an idle process costs less: a `Proc`
  * allocates this only when one of them is first set.
  */
 class ProcExtra {
@@ -44,6 +44,7 @@ class ProcExtra {
   monitoring: Map<string, { ref: Ref; target: Pid }> | null = null;
   name: string | undefined = undefined;
   exitHooks: Array<(pid: Pid, reason: unknown) => void> | null = null;
+  exitReason: unknown = undefined;
 }
 
 const STATUS_MASK = 7;
@@ -67,8 +68,6 @@ export class Proc {
   callersWaiting = 0;
   /** Free slot for the behaviour driving this process (GenServer state, supervisor…). */
   behaviourState: unknown = undefined;
-  /** Set on death (read by whoever stopped it: a supervisor checks the reason). */
-  exitReason: unknown = undefined;
   private x: ProcExtra | null = null;
 
   constructor(
@@ -151,6 +150,14 @@ export class Proc {
   }
   set name(v: string | undefined) {
     if (v !== undefined || this.x !== null) this.extra.name = v;
+  }
+
+  /** Set on death (read by whoever stopped it: a supervisor checks the reason). */
+  get exitReason(): unknown {
+    return this.x === null ? undefined : this.x.exitReason;
+  }
+  set exitReason(v: unknown) {
+    if (v !== undefined || this.x !== null) this.extra.exitReason = v;
   }
 
   get exitHooks(): Array<(pid: Pid, reason: unknown) => void> | null {

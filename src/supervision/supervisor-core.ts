@@ -141,9 +141,14 @@ export function spawnSupervisor(
     );
     core.proc = proc;
     core.parent = linkTo;
-    const key = proc.pid.key;
+    const pid = proc.pid;
+    const key = pid.key;
     supervisorNodes.set(key, node);
-    node.onExit(proc.pid, () => supervisorNodes.delete(key));
+    supervisorByPid.set(pid, node);
+    node.onExit(pid, () => {
+      supervisorNodes.delete(key);
+      supervisorByPid.delete(pid);
+    });
     if (name !== undefined && typeof name !== "string") {
       const reg = name.via.registerName(name.key, proc.pid);
       if (!reg.ok) {
@@ -171,6 +176,8 @@ export function startContext(
  * `Node` of the program (several nodes in one process) from outside its processes.
  */
 const supervisorNodes = new Map<string, Node>();
+/** The same by the pid object a start returned: what callers pass, found without building a key. */
+const supervisorByPid = new WeakMap<Pid, Node>();
 
 /** Sends a supervisor request and waits (forever by default, as OTP's supervisor API does). */
 export function supervisorCall(
@@ -187,7 +194,8 @@ export function supervisorCall(
 }
 
 function nodeFor(sup: ServerDest<unknown>): Node {
-  return (sup instanceof Pid ? supervisorNodes.get(sup.key) : undefined) ?? currentNodeOrDefault();
+  if (!(sup instanceof Pid)) return currentNodeOrDefault();
+  return supervisorByPid.get(sup) ?? supervisorNodes.get(sup.key) ?? currentNodeOrDefault();
 }
 
 /**
