@@ -6,8 +6,8 @@
  * (each retry counted). On termination every child is signalled at once, then awaited, each with
  * its own shutdown timer.
  *
- * Children live in one `PidMap` (by pid number, one pointer per child): O(1) start, exit and
- * terminate; no timer, monitor or closure per idle child. A restarting child stays under its old pid.
+ * Children live in a `DynamicChildren` table (pid and spec in two slots, no object per child):
+ * O(1) start, exit and terminate; no timer, monitor or closure per idle child. A restarting child stays under its old pid.
  *
  * Imports `process`, `server` and its own modules.
  */
@@ -15,12 +15,12 @@ import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
-import { PidMap } from "../process/pid-map.js";
 import type { Proc } from "../process/proc.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
 import { awaitExit, invokeStart, signalChild, stopChild } from "./child-lifecycle.js";
 import { type ChildSpec, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
+import { type ChildSlot, DynamicChildren, Restarting, specOf } from "./dynamic-children.js";
 import {
   ChildSpecError,
   InvalidChildSpecError,
@@ -53,15 +53,6 @@ import {
   supervisorCall,
 } from "./supervisor-core.js";
 
-/** One child: its current pid (the old one while restarting) and its spec. */
-class DynamicChild {
-  restarting = false;
-  constructor(
-    public pid: Pid,
-    readonly spec: NormalizedChildSpec,
-  ) {}
-}
-
 /**
  * A DynamicSupervisor defined as a module (Elixir's `use DynamicSupervisor`): `init` returns the
  * flags, or `{ ignore: true }` to not start.
@@ -72,7 +63,7 @@ export interface DynamicSupervisorBehaviour<A> {
 }
 
 class DynamicSupervisorProcess extends SupervisorCore {
-  private readonly children: PidMap<DynamicChild>;
+  private readonly children: DynamicChildren;
   private flags!: ParsedDynamicFlags;
   private intensity!: RestartIntensity;
 
@@ -82,7 +73,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
     private readonly clock: (() => number) | undefined,
   ) {
     super(node);
-    this.children = new PidMap<DynamicChild>(node.name, node.creation, childPid);
+    this.children = new DynamicChildren(node.name, node.creation);
   }
 
   init(): StartResult {
@@ -119,139 +110,139 @@ class DynamicSupervisorProcess extends SupervisorCore {
 
   private startChild(spec: NormalizedChildSpec): unknown {
     if (this.children.size >= this.flags.maxChildren) return MAX_CHILDREN;
-    return invokeStart(this.node, this.proc, spec.start, this.flags.extraArguments, (r) =>
-      this.started(spec, r),
-    );
+    const r = invokeStart(this.node, this.proc, spec.start, this.flags.extraArguments, identity);
+    if (r instanceof Promise) return r.then((v: StartResult) => this.started(spec, v));
+    return this.started(spec, r);
   }
 
   private started(spec: NormalizedChildSpec, r: StartResult): StartResult {
-    if (r.ok) this.children.set(r.pid, new DynamicChild(r.pid, spec));
+    if (r.ok) this.children.set(r.pid, spec);
     return r;
   }
 
   private terminateChild(pid: Pid): unknown {
-    const child = this.children.get(pid);
-    if (child === undefined) return NOT_FOUND;
+    const slot = this.children.get(pid);
+    if (slot === undefined) return NOT_FOUND;
     this.children.delete(pid);
-    if (child.restarting) {
-      child.restarting = false;
-      return OK;
-    }
-    const reason = stopChild(this.node, this.proc, pid, child.spec.shutdown);
+    if (slot instanceof Restarting) return OK;
+    const reason = stopChild(this.node, this.proc, pid, slot.shutdown);
     if (reason instanceof Promise) {
       return reason.then((r) => {
-        this.checkShutdownReason(child, r);
+        this.checkShutdownReason(pid, slot, r);
         return OK;
       });
     }
-    this.checkShutdownReason(child, reason);
+    this.checkShutdownReason(pid, slot, reason);
     return OK;
   }
 
-  private checkShutdownReason(child: DynamicChild, reason: unknown): void {
-    const expected = child.spec.shutdown === "brutal_kill" ? "killed" : "shutdown";
+  private checkShutdownReason(pid: Pid, spec: NormalizedChildSpec, reason: unknown): void {
+    const expected = spec.shutdown === "brutal_kill" ? "killed" : "shutdown";
     if (reason !== expected && reason !== "noproc" && !isNormalOrShutdown(reason)) {
-      reportShutdownError(this.node, this.proc, undefined, child.pid, reason);
+      reportShutdownError(this.node, this.proc, undefined, pid, reason);
     }
   }
 
   private whichChildren(): ChildInfo[] {
     const out: ChildInfo[] = [];
-    for (const c of this.children.values()) {
+    this.children.forEach((pid, slot) => {
+      const spec = specOf(slot);
       out.push({
         id: undefined,
-        pid: c.restarting ? "restarting" : c.pid,
-        type: c.spec.type,
-        modules: c.spec.modules,
+        pid: slot instanceof Restarting ? "restarting" : pid,
+        type: spec.type,
+        modules: spec.modules,
       });
-    }
+    });
     return out;
   }
 
   private countChildren(): ChildCounts {
     let active = 0;
     let supervisors = 0;
-    for (const c of this.children.values()) {
-      if (!c.restarting) active++;
-      if (c.spec.type === "supervisor") supervisors++;
-    }
+    this.children.forEach((_pid, slot) => {
+      if (!(slot instanceof Restarting)) active++;
+      if (specOf(slot).type === "supervisor") supervisors++;
+    });
     return { specs: this.children.size, active, supervisors, workers: this.children.size - supervisors };
   }
 
   protected onExitMessage(msg: ExitMessage): unknown {
-    const child = this.children.get(msg.from);
-    if (child === undefined || child.restarting) return undefined;
+    const pid = msg.from;
+    const slot = this.children.get(pid);
+    if (slot === undefined || slot instanceof Restarting) return undefined;
     const reason = msg.reason;
-    reportChildTerminated(this.node, this.proc, undefined, child.pid, reason);
-    const restart = child.spec.restart;
+    reportChildTerminated(this.node, this.proc, undefined, pid, reason);
+    const restart = slot.restart;
     if (restart === "temporary" || (restart === "transient" && isNormalOrShutdown(reason))) {
-      this.children.delete(msg.from);
+      this.children.delete(pid);
       return undefined;
     }
-    return this.restart(child, reason);
+    return this.restart(pid, slot, reason);
   }
 
   protected onRetry(child: unknown): unknown {
-    const c = child as DynamicChild;
-    if (!c.restarting || this.children.get(c.pid) !== c) return undefined;
-    return this.restart(c, "restarting");
+    const r = child as Restarting;
+    if (this.children.get(r.pid) !== r) return undefined;
+    return this.restart(r.pid, r, "restarting");
   }
 
-  /** Counts one restart and tries it; over the intensity the supervisor exits `shutdown`. */
-  private restart(child: DynamicChild, reason: unknown): unknown {
+  /**
+   * Counts one restart of the child under `pid` (whose slot is `slot`) and tries it; over the
+   * intensity the supervisor exits `shutdown`.
+   */
+  private restart(pid: Pid, slot: ChildSlot, reason: unknown): unknown {
     if (!this.intensity.record()) {
       reportMaxIntensity(this.node, this.proc, undefined, reason);
-      this.children.delete(child.pid);
+      this.children.delete(pid);
       return this.exit("shutdown");
     }
-    return invokeStart(this.node, this.proc, child.spec.start, this.flags.extraArguments, (r) =>
-      this.restarted(child, r),
-    );
+    const r = invokeStart(this.node, this.proc, specOf(slot).start, this.flags.extraArguments, identity);
+    if (r instanceof Promise) return r.then((v: StartResult) => this.restarted(pid, slot, v));
+    this.restarted(pid, slot, r);
+    return undefined;
   }
 
-  private restarted(child: DynamicChild, r: StartResult): void {
-    const oldPid = child.pid;
-    if (this.terminating || this.children.get(oldPid) !== child) {
+  private restarted(oldPid: Pid, slot: ChildSlot, r: StartResult): void {
+    if (this.terminating || this.children.get(oldPid) !== slot) {
       // Terminated meanwhile: a child started anyway is not ours to keep.
       if (r.ok) stopChild(this.node, this.proc, r.pid, "brutal_kill");
       return;
     }
+    const spec = specOf(slot);
+    this.children.delete(oldPid);
     if (r.ok) {
-      // Keyed by the pid it holds: out under the old pid before it takes the new one.
-      this.children.delete(oldPid);
-      child.pid = r.pid;
-      child.restarting = false;
-      this.children.set(r.pid, child);
+      this.children.set(r.pid, spec);
       reportRestarted(this.node, this.proc, undefined, r.pid);
       return;
     }
-    if ("ignore" in r) {
-      this.children.delete(oldPid);
-      return;
-    }
+    if ("ignore" in r) return;
     reportStartError(this.node, this.proc, undefined, r.error);
-    child.restarting = true;
-    this.node.send(this.proc.pid, new RetryRestart(child));
+    const retry = new Restarting(oldPid, spec);
+    this.children.set(oldPid, retry);
+    this.node.send(this.proc.pid, new RetryRestart(retry));
   }
 
   /** Signals every child at once, then waits for the slow ones, each on its own timer. */
   protected stopAllChildren(): unknown {
     let waiting: Promise<unknown>[] | null = null;
-    for (const c of this.children.unordered()) {
-      if (c.restarting) continue;
-      const p = signalChild(this.node, this.proc, c.pid, c.spec.shutdown);
-      if (p !== null) (waiting ??= []).push(this.awaitOne(c, p));
-    }
+    this.children.forEach((pid, slot) => {
+      if (slot instanceof Restarting) return;
+      const p = signalChild(this.node, this.proc, pid, slot.shutdown);
+      if (p !== null) (waiting ??= []).push(this.awaitOne(pid, slot, p));
+    });
     this.children.clear();
     return waiting === null ? undefined : Promise.all(waiting);
   }
 
-  private awaitOne(c: DynamicChild, p: Proc): Promise<unknown> {
-    return awaitExit(this.node, this.proc, p, c.spec.shutdown).then((r) => this.checkShutdownReason(c, r));
+  private awaitOne(pid: Pid, spec: NormalizedChildSpec, p: Proc): Promise<unknown> {
+    return awaitExit(this.node, this.proc, p, spec.shutdown).then((r) =>
+      this.checkShutdownReason(pid, spec, r),
+    );
   }
 }
 
-const childPid = (c: DynamicChild): Pid => c.pid;
+const identity = (r: StartResult): StartResult => r;
 const OK = Object.freeze({ ok: true as const });
 const NOT_FOUND = Object.freeze({ ok: false as const, error: "not_found" as const });
 const MAX_CHILDREN = Object.freeze({ ok: false as const, error: "max_children" as const });

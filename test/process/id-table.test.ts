@@ -27,17 +27,26 @@ const ops = (ids: fc.Arbitrary<number>) =>
   );
 
 function check(list: Op[]): void {
-  const t = new IdTable<Item>((x) => x.id);
+  const t = new IdTable<Item, string>((x) => x.id, { withAux: true });
   const m = new Map<number, Item>();
   for (const o of list) {
     if (o.op === "set") {
       const item = { id: o.id, v: o.v };
-      t.set(o.id, item);
+      t.set(o.id, item, `aux ${o.v}`);
       m.set(o.id, item);
     } else if (o.op === "delete") expect(t.delete(o.id)).toBe(m.delete(o.id));
-    else expect(t.get(o.id)).toBe(m.get(o.id));
+    else {
+      expect(t.get(o.id)).toBe(m.get(o.id));
+      expect(t.auxOf(o.id)).toBe(m.has(o.id) ? `aux ${m.get(o.id)!.v}` : undefined);
+    }
     expect(t.size).toBe(m.size);
   }
+  // Every entry still carries its own aux value, wherever growth and shrinking moved it.
+  const pairs: string[] = [];
+  t.forEach((item, aux) => {
+    pairs.push(`${item.id}:${aux}`);
+  });
+  expect(pairs.sort()).toEqual([...m.values()].map((x) => `${x.id}:aux ${x.v}`).sort());
   const ids = [...m.keys()].sort((a, b) => a - b);
   expect(t.values().map((x) => x.id)).toEqual(ids);
   expect(
