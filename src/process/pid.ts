@@ -11,15 +11,16 @@ import { InvalidOptionError } from "../errors.js";
  * parts match.
  */
 abstract class NodeScoped {
+  #key: string | undefined;
   constructor(
     readonly node: string,
     readonly id: number,
     readonly creation: number,
   ) {}
 
-  /** A string unique to this value across nodes and incarnations; usable as a map key. */
+  /** A string unique to this value across nodes and incarnations; usable as a map key (built once). */
   get key(): string {
-    return `${this.node}.${this.id}.${this.creation}`;
+    return (this.#key ??= `${this.node}.${this.id}.${this.creation}`);
   }
 
   equals(other: unknown): boolean {
@@ -72,14 +73,6 @@ export class Pid extends NodeScoped {
  * @category models
  */
 export class Ref extends NodeScoped {
-  // Refs key the monitor tables on every monitor and demonitor, so their key is built once. Pids
-  // do without the slot: a node holds one per process, and every 8 bytes of a process count.
-  #key: string | undefined;
-
-  override get key(): string {
-    return (this.#key ??= `${this.node}.${this.id}.${this.creation}`);
-  }
-
   toString(): string {
     return `#Ref<${this.node}.${this.id}>`;
   }
