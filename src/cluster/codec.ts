@@ -187,7 +187,11 @@ addExtension({ Class: Ref, type: 0x32, write: (r: Ref) => [r.node, r.id, r.creat
 addExtension({
   Class: From,
   type: 0x33,
-  write: (f: From) => [f.pid, f.ref],
+  write: (f: From) => {
+    // A local caller's reply will now come from another node, by ref.
+    f.call?.expose();
+    return [f.pid, f.ref];
+  },
   read: (v: unknown) => {
     if (!Array.isArray(v) || v.length !== 2 || !(v[0] instanceof Pid) || !(v[1] instanceof Ref)) {
       throw new BadExtension("malformed From");

@@ -15,6 +15,8 @@ import type { Proc } from "./proc.js";
 /** One call waiting for its reply. @internal */
 export class PendingCall {
   done = false;
+  /** A local call whose `From` was sent to another node: indexed by ref, as remote calls are. */
+  exposed = false;
   /** The list holding this call while it waits. */
   queue: CallList | null = null;
   prev: PendingCall | null = null;
@@ -30,7 +32,17 @@ export class PendingCall {
     readonly ref: Ref,
     readonly deadline: number,
     readonly timeoutMs: number,
+    private readonly table: CallTable,
   ) {}
+
+  /**
+   * Its `From` is leaving this node inside a message (a server handing the caller to a process
+   * elsewhere, which will answer with `reply`): that reply comes back by ref, so the call must be
+   * findable by ref from now on.
+   */
+  expose(): void {
+    if (!this.done && !this.exposed && this.targetProc !== null) this.table.expose(this);
+  }
 }
 
 /** An insertion-ordered list of waiting calls. */
@@ -91,7 +103,7 @@ export class CallTable {
   ): PendingCall {
     const finite = Number.isFinite(timeoutMs);
     const deadline = finite ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
-    const call = new PendingCall(resolve, reject, dest, target, targetProc, ref, deadline, timeoutMs);
+    const call = new PendingCall(resolve, reject, dest, target, targetProc, ref, deadline, timeoutMs, this);
     if (targetProc === null) this.remote.set(ref.id, call);
     else targetProc.callersWaiting++;
     if (!finite) {
@@ -112,7 +124,13 @@ export class CallTable {
     return call;
   }
 
-  /** The pending call to another node with this ref id. */
+  /** Indexes a local call by ref (see `PendingCall.expose`). */
+  expose(call: PendingCall): void {
+    call.exposed = true;
+    this.remote.set(call.ref.id, call);
+  }
+
+  /** The pending call to another node (or exposed to one) with this ref id. */
   byRemoteRef(id: number): PendingCall | undefined {
     return this.remote.get(id);
   }
@@ -129,8 +147,10 @@ export class CallTable {
       this.idleCheckScheduled = true;
       setImmediate(this.unrefIdle);
     }
-    if (call.targetProc !== null) call.targetProc.callersWaiting--;
-    else this.remote.delete(call.ref.id);
+    if (call.targetProc !== null) {
+      call.targetProc.callersWaiting--;
+      if (call.exposed) this.remote.delete(call.ref.id);
+    } else this.remote.delete(call.ref.id);
     this.onSettled(call);
     if (failed) call.reject(value);
     else call.resolve(value);

@@ -142,6 +142,17 @@ export function clusterScenarios(factory: HarnessFactory): void {
         expect(callerResult).toBe(7);
       });
 
+      it("settles a local call answered on another node (a From handed over in a message)", async () => {
+        const [a, b] = await t.startAll("a", "b");
+        const srv = echoServer(b!.node);
+        // A local process that hands each caller to the server on b, which replies from there.
+        const forwarder = a!.node.spawn(async (ctx) => {
+          for (;;) ctx.send(srv, await ctx.receive());
+        });
+        expect(await echo(a!.node, forwarder, { n: 1 })).toEqual({ n: 1 });
+        expect(a!.node.pendingCalls).toBe(0);
+      });
+
       it("fails a call to a dead remote pid or a free remote name with noproc", async () => {
         const [a, b] = await t.startAll("a", "b");
         const srv = echoServer(b!.node);
