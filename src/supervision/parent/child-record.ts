@@ -2,19 +2,22 @@
  * `ChildRecord`: what a parent keeps per child (spec, current pid, meta, lifetime timer, own
  * restart window, resolved bindings), and `StoppedChild` / `StoppedChildren`: what the parent
  * hands back when children stop for good (`shutdownChild`, `shutdownAll`,
- * `handleStoppedChildren`), which `returnChildren` takes to put them back in place. Records are
- * kept small: the optional parts are null until used. Imports `process`, its own `child-spec`,
- * `restart-intensity`.
+ * `handleStoppedChildren`), which `returnChildren` takes to put them back in place. A record is
+ * its spec, position and pid; the parts few children use (timer, bindings, restart window, a
+ * changed meta) live in a `ChildExtra` allocated on first use. Imports `process`, its own
+ * `child-spec`, `restart-intensity`.
  */
 import type { Pid } from "../../process/pid.js";
 import type { TimerEntry } from "../../process/timer-wheel.js";
 import type { ParentChildId, NormalizedParentChildSpec } from "./child-spec.js";
 import { RestartIntensity } from "./restart-intensity.js";
 
-/** One child of a parent. The record survives restarts (its position and bindings with it). @internal */
-export class ChildRecord {
-  pid: Pid | undefined = undefined;
-  meta: unknown;
+/**
+ * The parts of a record most children never use, allocated on first use: every byte a record
+ * keeps for life is paid again by each start (a parent with many dynamic children keeps
+ * hundreds of thousands of them).
+ */
+class ChildExtra {
   /** Fires the lifetime `timeout` of the running incarnation. */
   timer: TimerEntry | null = null;
   /** Siblings this child is bound to (resolved `bindsTo`), among those present. */
@@ -28,25 +31,89 @@ export class ChildRecord {
   dependents: Set<ChildRecord> | null = null;
   /** Waiting for a retry after a failed restart. */
   restarting = false;
-  private window: RestartIntensity | null = null;
+  window: RestartIntensity | null = null;
+
+  constructor(
+    /** Holds the meta from the moment the record has an extra part (the spec's until then). */
+    public meta: unknown,
+  ) {}
+}
+
+/** One child of a parent. The record survives restarts (its position and bindings with it). @internal */
+export class ChildRecord {
+  /** Change it through `ChildrenTable.setPid` while the record is in a table (it keys the pid index). */
+  pid: Pid | undefined = undefined;
+  private x: ChildExtra | null = null;
 
   constructor(
     readonly spec: NormalizedParentChildSpec,
     /** Startup position; never changes, so a restarted or returned child keeps its place. */
-    public order: number,
-  ) {
-    this.meta = spec.meta;
-  }
+    readonly order: number,
+  ) {}
 
   get id(): ParentChildId | undefined {
     return this.spec.id;
   }
 
+  private extra(): ChildExtra {
+    return (this.x ??= new ChildExtra(this.spec.meta));
+  }
+
+  get meta(): unknown {
+    return this.x === null ? this.spec.meta : this.x.meta;
+  }
+
+  set meta(m: unknown) {
+    if (this.x !== null || m !== this.spec.meta) this.extra().meta = m;
+  }
+
+  get timer(): TimerEntry | null {
+    return this.x === null ? null : this.x.timer;
+  }
+
+  set timer(t: TimerEntry | null) {
+    if (this.x !== null || t !== null) this.extra().timer = t;
+  }
+
+  get deps(): ChildRecord[] | null {
+    return this.x === null ? null : this.x.deps;
+  }
+
+  set deps(d: ChildRecord[] | null) {
+    if (this.x !== null || d !== null) this.extra().deps = d;
+  }
+
+  get boundTo(): ChildRecord[] | null {
+    return this.x === null ? null : this.x.boundTo;
+  }
+
+  set boundTo(d: ChildRecord[] | null) {
+    if (this.x !== null || d !== null) this.extra().boundTo = d;
+  }
+
+  get dependents(): Set<ChildRecord> | null {
+    return this.x === null ? null : this.x.dependents;
+  }
+
+  /** The set of siblings bound to this child, created on first use. */
+  dependentSet(): Set<ChildRecord> {
+    return (this.extra().dependents ??= new Set());
+  }
+
+  get restarting(): boolean {
+    return this.x?.restarting === true;
+  }
+
+  set restarting(v: boolean) {
+    if (this.x !== null || v) this.extra().restarting = v;
+  }
+
   /** Records a restart of this child in its own window; false when its limit is exceeded. */
   recordRestart(now: number): boolean {
     if (this.spec.maxRestarts === Number.POSITIVE_INFINITY) return true;
-    this.window ??= new RestartIntensity(this.spec.maxRestarts, this.spec.maxSeconds);
-    return this.window.record(now);
+    const x = this.extra();
+    x.window ??= new RestartIntensity(this.spec.maxRestarts, this.spec.maxSeconds);
+    return x.window.record(now);
   }
 }
 

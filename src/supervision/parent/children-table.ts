@@ -5,7 +5,9 @@
  * adding the group of each child reached; it is what stops and restarts together. Imports
  * `process`, its own `child-record`, `child-spec`.
  */
+import { IdTable } from "../../process/id-table.js";
 import { Pid } from "../../process/pid.js";
+import { PidMap } from "../../process/pid-map.js";
 import type { ChildRecord } from "./child-record.js";
 import type { ChildRef } from "./child-spec.js";
 
@@ -23,18 +25,21 @@ const byOrder = (a: ChildRecord, b: ChildRecord) => a.order - b.order;
 
 /** @internal */
 export class ChildrenTable {
-  /** Every child, iterated in startup order. */
-  readonly all = new Set<ChildRecord>();
-  /** By pid: the id for pids of the first child's node incarnation (no key string per child). */
-  private readonly byPid = new Map<number | string, ChildRecord>();
-  private home: Pid | null = null;
+  /**
+   * Every child by startup position. Positions are handed out in sequence like pid numbers, so
+   * an `IdTable` keeps them for a slot each, where a `Set` cost ~30 B and a rehash per doubling;
+   * a returned child goes back under its old position with no re-sort.
+   */
+  private readonly all = new IdTable<ChildRecord>((r) => r.order);
+  /** The running children by pid; a record leaves it before its pid changes (`setPid`). */
+  private readonly byPid: PidMap<ChildRecord>;
   private readonly byId = new Map<unknown, ChildRecord>();
   private groups: Map<unknown, Set<ChildRecord>> | null = null;
   private nextOrder = 0;
 
-  private pidKey(pid: Pid): number | string {
-    const h = (this.home ??= pid);
-    return pid.creation === h.creation && pid.node === h.node ? pid.id : pid.key;
+  /** `node` and `creation`: the parent's, whose children's pids are kept by number. */
+  constructor(node: string, creation: number) {
+    this.byPid = new PidMap<ChildRecord>(node, creation, (r) => r.pid!);
   }
 
   get size(): number {
@@ -47,15 +52,15 @@ export class ChildrenTable {
   }
 
   has(r: ChildRecord): boolean {
-    return this.all.has(r);
+    return this.all.get(r.order) === r;
   }
 
   find(ref: ChildRef): ChildRecord | undefined {
-    return ref instanceof Pid ? this.byPid.get(this.pidKey(ref)) : this.byId.get(idKey(ref));
+    return ref instanceof Pid ? this.byPid.get(ref) : this.byId.get(idKey(ref));
   }
 
   findByPid(pid: Pid): ChildRecord | undefined {
-    return this.byPid.get(this.pidKey(pid));
+    return this.byPid.get(pid);
   }
 
   findById(id: unknown): ChildRecord | undefined {
@@ -69,11 +74,10 @@ export class ChildrenTable {
 
   /** Adds a record (new, or returned at its old position) with its bindings and group. */
   insert(r: ChildRecord): void {
-    const outOfOrder = r.order < this.nextOrder - 1 && this.all.size > 0;
-    this.all.add(r);
+    this.all.set(r.order, r);
     if (r.order >= this.nextOrder) this.nextOrder = r.order + 1;
     if (r.spec.id !== undefined) this.byId.set(idKey(r.spec.id), r);
-    if (r.pid !== undefined) this.byPid.set(this.pidKey(r.pid), r);
+    if (r.pid !== undefined) this.byPid.set(r.pid, r);
     const g = r.spec.shutdownGroup;
     if (g !== undefined) {
       const groups = (this.groups ??= new Map());
@@ -81,8 +85,7 @@ export class ChildrenTable {
       if (members === undefined) groups.set(g, (members = new Set()));
       members.add(r);
     }
-    if (r.deps !== null) for (const d of r.deps) (d.dependents ??= new Set()).add(r);
-    if (outOfOrder) this.resort();
+    if (r.deps !== null) for (const d of r.deps) d.dependentSet().add(r);
   }
 
   /** Resolves a spec's `bindsTo` against the present children; the refs not found. */
@@ -105,19 +108,20 @@ export class ChildrenTable {
    * returned after it binds to it again.
    */
   rebind(back: ReadonlySet<ChildRecord>): void {
-    for (const r of this.all) {
-      if (r.boundTo === null || back.has(r)) continue;
-      if (!r.boundTo.some((d) => back.has(d))) continue;
-      const deps = r.boundTo.filter((d) => this.all.has(d));
-      for (const d of deps) (d.dependents ??= new Set()).add(r);
+    this.all.forEach((r) => {
+      const boundTo = r.boundTo;
+      if (boundTo === null || back.has(r) || !boundTo.some((d) => back.has(d))) return;
+      const deps = boundTo.filter((d) => this.has(d));
+      for (const d of deps) d.dependentSet().add(r);
       r.deps = deps.length > 0 ? deps : null;
-    }
+    });
   }
 
   remove(r: ChildRecord): void {
-    if (!this.all.delete(r)) return;
+    if (!this.has(r)) return;
+    this.all.delete(r.order);
     if (r.spec.id !== undefined && this.byId.get(idKey(r.spec.id)) === r) this.byId.delete(idKey(r.spec.id));
-    if (r.pid !== undefined) this.byPid.delete(this.pidKey(r.pid));
+    if (r.pid !== undefined) this.byPid.delete(r.pid);
     const g = r.spec.shutdownGroup;
     if (g !== undefined) {
       const members = this.groups?.get(g);
@@ -129,9 +133,9 @@ export class ChildrenTable {
 
   /** Changes a record's pid, keeping the pid index right. */
   setPid(r: ChildRecord, pid: Pid | undefined): void {
-    if (r.pid !== undefined) this.byPid.delete(this.pidKey(r.pid));
+    if (r.pid !== undefined) this.byPid.delete(r.pid);
     r.pid = pid;
-    if (pid !== undefined) this.byPid.set(this.pidKey(pid), r);
+    if (pid !== undefined) this.byPid.set(pid, r);
   }
 
   /** The child, its group, and everything bound to any of them, transitively; startup order. */
@@ -149,7 +153,7 @@ export class ChildrenTable {
       }
       if (r.dependents !== null) {
         for (const d of r.dependents) {
-          if (!seen.has(d) && this.all.has(d)) {
+          if (!seen.has(d) && this.has(d)) {
             seen.add(d);
             queue.push(d);
           }
@@ -159,15 +163,14 @@ export class ChildrenTable {
     return [...seen].sort(byOrder);
   }
 
-  /** Everything, in startup order. */
+  /** Everything, in startup order (a snapshot). */
   list(): ChildRecord[] {
-    return [...this.all];
+    return this.all.values();
   }
 
-  private resort(): void {
-    const sorted = [...this.all].sort(byOrder);
-    this.all.clear();
-    for (const r of sorted) this.all.add(r);
+  /** Calls `fn` with every child, in no particular order; `fn` must not change the table. */
+  each(fn: (r: ChildRecord) => void): void {
+    this.all.forEach(fn);
   }
 }
 

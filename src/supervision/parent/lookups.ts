@@ -37,7 +37,7 @@ export type ChildSpecResult = { ok: true; spec: NormalizedParentChildSpec } | No
 
 export function children(t: ChildrenTable): ParentChildInfo[] {
   const out: ParentChildInfo[] = [];
-  for (const r of t.all) out.push({ id: r.spec.id, pid: r.pid, meta: r.meta });
+  for (const r of t.list()) out.push({ id: r.spec.id, pid: r.pid, meta: r.meta });
   return out;
 }
 
@@ -58,7 +58,7 @@ export function childMeta(t: ChildrenTable, ref: ChildRef): ChildMetaResult {
 
 export function whichChildren(t: ChildrenTable): WhichChild[] {
   const out: WhichChild[] = [];
-  for (const r of t.all) {
+  for (const r of t.list()) {
     out.push({
       id: r.spec.id,
       pid: r.restarting ? "restarting" : r.pid,
@@ -72,10 +72,10 @@ export function whichChildren(t: ChildrenTable): WhichChild[] {
 export function countChildren(t: ChildrenTable): ChildCounts {
   let active = 0;
   let supervisors = 0;
-  for (const r of t.all) {
+  t.each((r) => {
     if (r.pid !== undefined) active++;
     if (r.spec.type === "supervisor") supervisors++;
-  }
+  });
   return { specs: t.size, active, supervisors, workers: t.size - supervisors };
 }
 

@@ -75,7 +75,7 @@ export class ParentState extends ParentQueries {
     readonly pid: Pid,
     readonly options: ParsedParentOptions,
   ) {
-    super(new ChildrenTable());
+    super(new ChildrenTable(pid.node, pid.creation));
     this.intensity = new RestartIntensity(options.maxRestarts, options.maxSeconds);
   }
 
