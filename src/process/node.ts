@@ -799,10 +799,9 @@ export class Node {
   onExit(pid: Pid, hook: (pid: Pid, reason: unknown) => void): boolean {
     const p = this.proc(pid);
     if (p === undefined || p.status === Status.Dead) return false;
-    // `[hook]`, not `[]` then push: an array grown by push reserves 17 slots, and most
-    // processes keep their one hook (a registry's) for life.
     const hooks = p.exitHooks;
-    if (hooks === null) p.exitHooks = [hook];
+    if (hooks === null) p.exitHooks = hook;
+    else if (typeof hooks === "function") p.exitHooks = [hooks, hook];
     else hooks.push(hook);
     return true;
   }
@@ -847,18 +846,22 @@ export class Node {
     }
   }
 
+  private runExitHook(hook: (pid: Pid, reason: unknown) => void, pid: Pid, reason: unknown): void {
+    try {
+      hook(pid, reason);
+    } catch (e) {
+      this.logger.error({ pid: String(pid), err: e }, "exit hook failed");
+    }
+  }
+
   private notifyDeath(p: Proc): void {
     const reason = p.exitReason;
     const pid = p.pid;
-    if (p.exitHooks !== null) {
-      for (const hook of p.exitHooks) {
-        try {
-          hook(pid, reason);
-        } catch (e) {
-          this.logger.error({ pid: String(pid), err: e }, "exit hook failed");
-        }
-      }
+    const hooks = p.exitHooks;
+    if (hooks !== null) {
       p.exitHooks = null;
+      if (typeof hooks === "function") this.runExitHook(hooks, pid, reason);
+      else for (const hook of hooks) this.runExitHook(hook, pid, reason);
     }
     if (p.linkCount > 0) {
       for (const other of p.takeLinks()) {

@@ -32,24 +32,26 @@ export interface Watcher {
 }
 
 /**
- * The fields most processes never use (a pending init or receive, monitors, a name, exit hooks,
- * more than one link) or only once dead (the exit reason), kept apart so that an idle process costs less: a `Proc`
+ * The fields most processes never use (a pending init or receive, monitors, a name, more than
+ * one link) or only once dead (the exit reason), kept apart so that an idle process costs less: a `Proc`
  * allocates this only when one of them is first set.
  */
 class ProcExtra {
   pendingInit: (() => unknown) | null = null;
   receiver: PendingReceive | null = null;
   linkMore: PidMap<Pid> | null = null;
+  behaviour: string | undefined = undefined;
   watchers: Map<string, Watcher> | null = null;
   monitoring: Map<string, { ref: Ref; target: Pid }> | null = null;
   name: string | undefined = undefined;
-  exitHooks: Array<(pid: Pid, reason: unknown) => void> | null = null;
   exitReason: unknown = undefined;
 }
 
 const STATUS_MASK = 7;
 const QUEUED = 8;
 const TRAP_EXIT = 16;
+
+export type ExitHook = (pid: Pid, reason: unknown) => void;
 
 export class Proc {
   /** `status`, `queued` and `trapExit` packed in one small integer (one field, not three). */
@@ -63,11 +65,16 @@ export class Proc {
    * only further ones allocate a table.
    */
   private link1: Pid | null = null;
-  behaviour: string | undefined;
   /** Local calls waiting on this process; lets death fail them without a monitor per call. */
   callersWaiting = 0;
   /** Free slot for the behaviour driving this process (GenServer state, supervisor…). */
   behaviourState: unknown = undefined;
+  /**
+   * Run on death: one function, or several in an array. Kept here rather than in the extra record
+   * because every process in a registry has one (the registry's clean-up), and a lone hook needs
+   * no array: registering costs no allocation on the process side.
+   */
+  exitHooks: ExitHook | ExitHook[] | null = null;
   private x: ProcExtra | null = null;
 
   constructor(
@@ -76,7 +83,7 @@ export class Proc {
     behaviour: string | undefined,
   ) {
     this.handler = handler;
-    this.behaviour = behaviour;
+    if (behaviour !== undefined) this.extra.behaviour = behaviour;
     this.bits = handler === null ? Status.Running : Status.Idle;
   }
 
@@ -145,6 +152,18 @@ export class Proc {
     if (v !== null || this.x !== null) this.extra.monitoring = v;
   }
 
+  /**
+   * The behaviour's name shown by `processInfo`: given at spawn, or told by the behaviour state
+   * (a GenServer names its behaviour itself, so its process needs no field for it).
+   */
+  get behaviour(): string | undefined {
+    if (this.x !== null && this.x.behaviour !== undefined) return this.x.behaviour;
+    const s = this.behaviourState as { behaviourName?: unknown } | undefined;
+    return typeof s === "object" && s !== null && typeof s.behaviourName === "string"
+      ? s.behaviourName
+      : undefined;
+  }
+
   get name(): string | undefined {
     return this.x === null ? undefined : this.x.name;
   }
@@ -158,13 +177,6 @@ export class Proc {
   }
   set exitReason(v: unknown) {
     if (v !== undefined || this.x !== null) this.extra.exitReason = v;
-  }
-
-  get exitHooks(): Array<(pid: Pid, reason: unknown) => void> | null {
-    return this.x === null ? null : this.x.exitHooks;
-  }
-  set exitHooks(v: Array<(pid: Pid, reason: unknown) => void> | null) {
-    if (v !== null || this.x !== null) this.extra.exitHooks = v;
   }
 
   hasLink(pid: Pid): boolean {

@@ -204,6 +204,11 @@ class ServerProcess<S> extends ServerContext {
     return this.behaviour.name ?? "GenServer";
   }
 
+  /** What `processInfo` shows as this process's behaviour. */
+  get behaviourName(): string {
+    return this.behaviour.name ?? "GenServer";
+  }
+
   private handleCall(from: From, name: string, arg: unknown): unknown {
     const h = this.behaviour.handleCall?.[name as never] as
       | ((a: unknown, s: S, c: ServerContext) => MaybePromise<CallResult<unknown, S>>)
@@ -417,7 +422,7 @@ export function startServer<S, A>(
     parent,
     typeof name === "string" ? name : undefined,
     options.trapExit === true,
-    behaviour.name ?? "GenServer",
+    undefined, // the server names its behaviour itself (`behaviourName`)
   );
   const pid = proc.pid;
   const server = new ServerProcess<S>(node, proc, behaviour);

@@ -166,6 +166,10 @@ describe("GenServer init", () => {
     const r = await GenServer.start(E, undefined);
     if (!r.ok) throw new Error("start failed");
     expect(selfInInit?.equals(r.pid)).toBe(true);
+    expect(defaultNode().processInfo(r.pid)?.behaviour).toBe("GenServer");
+    const named = await GenServer.start(Counter, 1);
+    if (!named.ok) throw new Error("start failed");
+    expect(defaultNode().processInfo(named.pid)?.behaviour).toBe("Counter");
     expect((await GenServer.call(r.pid, "self")).equals(r.pid)).toBe(true);
     expect(await GenServer.call(r.pid, "seen")).toEqual(["cont", "from-init"]);
   });
