@@ -210,41 +210,15 @@ export class Node {
    * Runs `init` of a handler process spawned without one, now, inside that process, on the
    * caller's stack. A start that waits for `init` anyway (OTP's `start_link` blocks its caller)
    * saves a run-queue turn and a promise per start when `init` is synchronous; an async `init`
-   * suspends the process as a pending one would. Returns false when the process died in `init`.
-   * Safe to call from inside another process's handler: that process is current again after.
+   * suspends the process as a pending one would. Safe to call from inside another process's
+   * handler: that process is current again after.
    * @internal
    */
-  runInit<A>(p: Proc, init: (this: unknown, arg: A) => unknown, arg: A): boolean {
-    if (p.status !== Status.Idle) return false;
-    const prevProc = currentProc;
-    const prevNode = currentNode;
-    let r: unknown;
-    currentProc = p;
-    currentNode = this;
-    try {
-      r = init.call(p.behaviourState, arg);
-    } catch (e) {
-      currentProc = prevProc;
-      currentNode = prevNode;
-      this.terminate(p, e);
-      return false;
-    }
-    currentProc = prevProc;
-    currentNode = prevNode;
-    if (isThenable(r)) {
-      if ((p.status as Status) === Status.Dead) return false;
-      p.status = Status.Suspended;
-      r.then(
-        () => this.resume(p),
-        (e: unknown) => {
-          if (p.status !== Status.Dead) this.terminate(p, e);
-        },
-      );
-      return true;
-    }
+  runInit<A>(p: Proc, init: (this: unknown, arg: A) => unknown, arg: A): void {
+    if (p.status !== Status.Idle) return;
     // Messages that arrived during `init` (sent to itself, or by processes it woke) wait for a turn.
-    if ((p.status as Status) === Status.Idle && p.mq !== null && !p.queued) this.schedule(p);
-    return (p.status as Status) !== Status.Dead;
+    if (this.invoke(p, init as (msg: unknown) => unknown, arg) && p.mq !== null && !p.queued)
+      this.schedule(p);
   }
 
   private createProc(handler: ((msg: unknown) => unknown) | null, options: SpawnOptions): Proc {
@@ -571,19 +545,23 @@ export class Node {
 
   /** Runs one handler step; false when the process suspended or died. */
   private invoke(p: Proc, fn: (msg: unknown) => unknown, msg: unknown): boolean {
+    // The process current before is current again after: `runInit` invokes from inside another
+    // process's handler.
+    const prevProc = currentProc;
+    const prevNode = currentNode;
     let r: unknown;
     currentProc = p;
     currentNode = this;
     try {
       r = fn.call(p.behaviourState, msg);
     } catch (e) {
-      currentProc = null;
-      currentNode = null;
+      currentProc = prevProc;
+      currentNode = prevNode;
       this.terminate(p, e);
       return false;
     }
-    currentProc = null;
-    currentNode = null;
+    currentProc = prevProc;
+    currentNode = prevNode;
     if (isThenable(r)) {
       if (p.status === Status.Dead) return false;
       p.status = Status.Suspended;

@@ -6,7 +6,7 @@
  */
 import { expect } from "vitest";
 import { Cluster } from "../../../src/cluster/index.js";
-import { clusterMembership } from "../../../src/hub/membership.js";
+import { clusterMembership, type HubMembership } from "../../../src/hub/membership.js";
 import { type HubOptions, ProcessHub } from "../../../src/hub/process-hub.js";
 import { withHandover } from "../../../src/hub/strategies/handover.js";
 import { isRedundancySignal, type RedundancyMode } from "../../../src/hub/strategies/redundancy.js";
@@ -67,6 +67,23 @@ export const ledger = withHandover(
 );
 
 export const behaviours = { stateful };
+
+/** A membership whose peers come and go when the test says so. */
+export function scriptedMembership() {
+  const down: Array<(n: string) => void> = [];
+  const membership: HubMembership = {
+    peers: () => [],
+    onPeerUp: () => () => {},
+    onPeerDown: (l) => {
+      down.push(l);
+      return () => {};
+    },
+  };
+  const lose = (n: string) => {
+    for (const l of down) l(n);
+  };
+  return { membership, lose };
+}
 
 /** Hub timings of the strategy tests: quick debounce, sync and discovery. */
 export const TEST_TUNING = {

@@ -10,30 +10,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { normalizeChildSpec } from "../../../src/hub/child-spec.js";
 import { HashRing } from "../../../src/hub/hash-ring.js";
-import type { HubMembership } from "../../../src/hub/membership.js";
 import { entryOut, itemOut } from "../../../src/hub/messages.js";
 import { ProcessHub } from "../../../src/hub/process-hub.js";
 import { silentLogger } from "../../../src/logger.js";
 import { Node } from "../../../src/process/node.js";
 import { Pid } from "../../../src/process/pid.js";
-import { behaviours, StrategyHarness, specs } from "./harness.js";
-
-/** A membership whose peers come and go when the test says so. */
-function scriptedMembership() {
-  const down: Array<(n: string) => void> = [];
-  const membership: HubMembership = {
-    peers: () => [],
-    onPeerUp: () => () => {},
-    onPeerDown: (l) => {
-      down.push(l);
-      return () => {};
-    },
-  };
-  const lose = (n: string) => {
-    for (const l of down) l(n);
-  };
-  return { membership, lose };
-}
+import { behaviours, StrategyHarness, scriptedMembership, specs } from "./harness.js";
 
 let hub: ProcessHub | undefined;
 afterEach(async () => {

@@ -9,31 +9,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { normalizeChildSpec } from "../../../src/hub/child-spec.js";
 import { HashRing } from "../../../src/hub/hash-ring.js";
-import type { HubMembership } from "../../../src/hub/membership.js";
 import { entryOut, type HubWireMsg, itemOut, type StartMsg } from "../../../src/hub/messages.js";
 import { type HubOptions, ProcessHub } from "../../../src/hub/process-hub.js";
 import { silentLogger } from "../../../src/logger.js";
 import { Node } from "../../../src/process/node.js";
 import { Pid } from "../../../src/process/pid.js";
 import { GenServer } from "../../../src/server/index.js";
-import { behaviours } from "./harness.js";
-
-/** A membership whose peers leave when the test says so. */
-function scriptedMembership() {
-  const down: Array<(n: string) => void> = [];
-  const membership: HubMembership = {
-    peers: () => [],
-    onPeerUp: () => () => {},
-    onPeerDown: (l) => {
-      down.push(l);
-      return () => {};
-    },
-  };
-  const lose = (n: string) => {
-    for (const l of down) l(n);
-  };
-  return { membership, lose };
-}
+import { behaviours, scriptedMembership } from "./harness.js";
 
 /** Hub `a` with scripted peers; `sent` records every hub message a sends to another node. */
 function scriptedHub(hubId: string, extra: Partial<HubOptions> = {}) {
