@@ -1,6 +1,7 @@
 /**
- * The table of calls waiting for a reply. A local reply finds its call through the `From` it
- * carries (no lookup); only calls to other nodes are indexed by ref id. Waiting calls are kept in
+ * `From` and the table of calls waiting for a reply. A call is its own `From` (one object per
+ * call, not two), so a local reply finds its call without a lookup; only calls to other nodes are
+ * indexed by ref id, and the `Ref` of a local call is only built if someone asks for it. Waiting calls are kept in
  * one insertion-ordered list per distinct timeout value (and one for calls without timeout):
  * insertion order is deadline order, so one Node timer per value serves every call. The lists are
  * intrusive (each call holds its neighbours), so opening and settling a call allocates nothing
@@ -9,11 +10,43 @@
  * Imports `pid`, `proc`, `errors`.
  */
 import { CallExitError, CallTimeoutError } from "./errors.js";
-import type { Pid, Ref } from "./pid.js";
+import { type Pid, Ref } from "./pid.js";
 import type { Proc } from "./proc.js";
 
-/** One call waiting for its reply. @internal */
-export class PendingCall {
+/** The caller of a `call`: where the reply goes. Serialisable. */
+export class From {
+  /** The waiting call, when the caller is on this node: lets a reply skip any lookup. @internal */
+  call: PendingCall | undefined = undefined;
+  #ref: Ref | undefined;
+  #refId: number;
+
+  constructor(
+    readonly pid: Pid,
+    /** The call's tag; a number is a ref of the caller's node, built when first read. */
+    ref: Ref | number,
+  ) {
+    if (typeof ref === "number") {
+      this.#ref = undefined;
+      this.#refId = ref;
+    } else {
+      this.#ref = ref;
+      this.#refId = ref.id;
+    }
+  }
+
+  /** The tag of the call, unique on the caller's node. */
+  get ref(): Ref {
+    return (this.#ref ??= new Ref(this.pid.node, this.#refId, this.pid.creation));
+  }
+
+  /** `ref.id`, without building the ref. @internal */
+  get refId(): number {
+    return this.#refId;
+  }
+}
+
+/** One call waiting for its reply; it is also the `From` its request carries. @internal */
+export class PendingCall extends From {
   done = false;
   /** A local call whose `From` was sent to another node: indexed by ref, as remote calls are. */
   exposed = false;
@@ -22,6 +55,8 @@ export class PendingCall {
   prev: PendingCall | null = null;
   next: PendingCall | null = null;
   constructor(
+    caller: Pid,
+    ref: Ref | number,
     readonly resolve: (v: unknown) => void,
     readonly reject: (e: unknown) => void,
     /** What the caller asked for (a pid, or a name on a node), for error messages. */
@@ -29,11 +64,13 @@ export class PendingCall {
     /** The target pid; for a remote name, a placeholder naming only its node. */
     readonly target: Pid,
     readonly targetProc: Proc | null,
-    readonly ref: Ref,
     readonly deadline: number,
     readonly timeoutMs: number,
     private readonly table: CallTable,
-  ) {}
+  ) {
+    super(caller, ref);
+    this.call = this;
+  }
 
   /**
    * Its `From` is leaving this node inside a message (a server handing the caller to a process
@@ -92,19 +129,32 @@ export class CallTable {
     return n;
   }
 
+  /** Opens a call from `caller`; a call to another node (`targetProc` null) needs its `Ref`. */
   open(
+    caller: Pid,
+    ref: Ref | number,
     resolve: (v: unknown) => void,
     reject: (e: unknown) => void,
     dest: unknown,
     target: Pid,
     targetProc: Proc | null,
-    ref: Ref,
     timeoutMs: number,
   ): PendingCall {
     const finite = Number.isFinite(timeoutMs);
     const deadline = finite ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
-    const call = new PendingCall(resolve, reject, dest, target, targetProc, ref, deadline, timeoutMs, this);
-    if (targetProc === null) this.remote.set(ref.id, call);
+    const call = new PendingCall(
+      caller,
+      ref,
+      resolve,
+      reject,
+      dest,
+      target,
+      targetProc,
+      deadline,
+      timeoutMs,
+      this,
+    );
+    if (targetProc === null) this.remote.set(call.refId, call);
     else targetProc.callersWaiting++;
     if (!finite) {
       this.untimed.add(call);
@@ -127,7 +177,7 @@ export class CallTable {
   /** Indexes a local call by ref (see `PendingCall.expose`). */
   expose(call: PendingCall): void {
     call.exposed = true;
-    this.remote.set(call.ref.id, call);
+    this.remote.set(call.refId, call);
   }
 
   /** The pending call to another node (or exposed to one) with this ref id. */
@@ -149,8 +199,8 @@ export class CallTable {
     }
     if (call.targetProc !== null) {
       call.targetProc.callersWaiting--;
-      if (call.exposed) this.remote.delete(call.ref.id);
-    } else this.remote.delete(call.ref.id);
+      if (call.exposed) this.remote.delete(call.refId);
+    } else this.remote.delete(call.refId);
     this.onSettled(call);
     if (failed) call.reject(value);
     else call.resolve(value);

@@ -27,7 +27,7 @@ import { Proc, Status } from "./proc.js";
 import type { RemoteRouter } from "./remote.js";
 import { RunQueue } from "./run-queue.js";
 import { IdTable } from "./id-table.js";
-import { CallTable, type PendingCall } from "./calls.js";
+import { CallTable, From } from "./calls.js";
 import { TimerWheel } from "./timer-wheel.js";
 
 /** Where a message or call can go: a pid, a local name, or a name on a given node. */
@@ -38,15 +38,7 @@ export const TIMEOUT: unique symbol = Symbol.for("hubvisor.timeout");
 /** The type of `TIMEOUT`. */
 export type Timeout = typeof TIMEOUT;
 
-/** The caller of a `call`: where the reply goes. Serialisable. */
-export class From {
-  /** The waiting call, when the caller is on this node: lets a reply skip any lookup. @internal */
-  call: PendingCall | undefined = undefined;
-  constructor(
-    readonly pid: Pid,
-    readonly ref: Ref,
-  ) {}
-}
+export { From };
 
 /** Options of `spawn`. */
 export interface SpawnOptions {
@@ -922,20 +914,28 @@ export class Node {
     } else if (this.router === null || !this.router.isConnected(pid.node)) {
       return Promise.reject(new CallExitError(this.router === null ? "noproc" : "noconnection", pid));
     }
-    const ref = this.makeRef();
-    const from = new From(caller, ref);
-    const msg = typeof make === "string" ? [make, from, name, arg] : make(from);
+    // A local call's ref is only a number until someone reads it; a remote one travels.
+    const ref = targetProc !== null ? this.nextRef++ : this.makeRef();
     // A shared executor hands out resolve/reject: no closure (and its context) per call.
     const promise = new Promise<unknown>(CAPTURE_RESOLVERS);
-    const call = this.calls.open(capturedResolve!, capturedReject!, dest, pid, targetProc, ref, timeoutMs);
+    const call = this.calls.open(
+      caller,
+      ref,
+      capturedResolve!,
+      capturedReject!,
+      dest,
+      pid,
+      targetProc,
+      timeoutMs,
+    );
     capturedResolve = capturedReject = undefined;
-    from.call = call;
+    const msg = typeof make === "string" ? [make, call, name, arg] : make(call);
     if (targetProc !== null) {
       this.deliver(targetProc, msg);
       return promise;
     }
     try {
-      this.router!.monitor(caller, pid, ref);
+      this.router!.monitor(caller, pid, call.ref);
       this.router!.send(pid, msg);
     } catch (e) {
       // An unserialisable request must not leave the call waiting for its timeout.
@@ -958,7 +958,7 @@ export class Node {
     const target = new Pid(dest.node, 0, 0);
     const msg = makeRequest(new From(caller, ref));
     return new Promise((resolve, reject) => {
-      const call = this.calls.open(resolve, reject, dest, target, null, ref, timeoutMs);
+      const call = this.calls.open(caller, ref, resolve, reject, dest, target, null, timeoutMs);
       try {
         router.monitorName(caller, dest.node, dest.name, ref);
         router.sendNamed(dest.node, dest.name, msg);
