@@ -39,6 +39,11 @@ export class From {
     return (this.#ref ??= new Ref(this.pid.node, this.#refId, this.pid.creation));
   }
 
+  /** `{ pid, ref }`: what a `From` is, whatever call it carries. */
+  toJSON(): { pid: Pid; ref: Ref } {
+    return { pid: this.pid, ref: this.ref };
+  }
+
   /** `ref.id`, without building the ref. @internal */
   get refId(): number {
     return this.#refId;
@@ -187,6 +192,17 @@ export class CallTable {
 
   settle(call: PendingCall, value: unknown, failed: boolean): void {
     if (call.done) return;
+    this.detach(call);
+    if (failed) call.reject(value);
+    else call.resolve(value);
+  }
+
+  /** Forgets a call that never went out (its request could not be built); it never settles. */
+  drop(call: PendingCall): void {
+    if (!call.done) this.detach(call);
+  }
+
+  private detach(call: PendingCall): void {
     call.done = true;
     const q = call.queue!;
     q.remove(call);
@@ -202,8 +218,6 @@ export class CallTable {
       if (call.exposed) this.remote.delete(call.refId);
     } else this.remote.delete(call.refId);
     this.onSettled(call);
-    if (failed) call.reject(value);
-    else call.resolve(value);
   }
 
   /** Every pending call matching `pred` (a snapshot, safe to settle while iterating). */

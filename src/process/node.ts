@@ -213,6 +213,17 @@ export class Node {
       this.schedule(p);
   }
 
+  /**
+   * Makes `fn` the next step of a handler process, before any message (a GenServer's
+   * `handleContinue` after a synchronous `init`: it runs in the new process once the starter has
+   * its answer, as after OTP's `init_ack`). The process must not be suspended. @internal
+   */
+  runFirst(p: Proc, fn: () => unknown): void {
+    if (p.status !== Status.Idle) return;
+    p.pendingInit = fn;
+    if (!p.queued) this.schedule(p);
+  }
+
   private createProc(handler: ((msg: unknown) => unknown) | null, options: SpawnOptions): Proc {
     const link = options.link;
     const parent =
@@ -929,7 +940,17 @@ export class Node {
       timeoutMs,
     );
     capturedResolve = capturedReject = undefined;
-    const msg = typeof make === "string" ? [make, call, name, arg] : make(call);
+    let msg: unknown;
+    if (typeof make === "string") msg = [make, call, name, arg];
+    else {
+      try {
+        msg = make(call);
+      } catch (e) {
+        // The caller gets the throw, as before any call existed: nothing may wait or time out.
+        this.calls.drop(call);
+        throw e;
+      }
+    }
     if (targetProc !== null) {
       this.deliver(targetProc, msg);
       return promise;

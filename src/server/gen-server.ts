@@ -13,7 +13,7 @@ import { isNormalOrShutdown } from "../process/exit-reason.js";
 import { ExitMessage } from "../process/messages.js";
 import { currentNodeOrDefault, type Dest, type From, type Node, ProcessContext } from "../process/node.js";
 import { Pid } from "../process/pid.js";
-import type { Proc } from "../process/proc.js";
+import { type Proc, Status } from "../process/proc.js";
 import { BadReturnError, StopTimeoutError, UnknownMessageError } from "./errors.js";
 import {
   type CallArg,
@@ -174,8 +174,18 @@ class ServerProcess<S> extends ServerContext {
     if (typeof r === "object" && r !== null) {
       if ("ok" in r) {
         this.state = r.ok;
+        const sync = this.onStarted === CAPTURE;
         this.started({ ok: true, pid: this.proc.pid });
-        return r.continue === undefined ? undefined : this.runContinue(r.continue);
+        const cont = r.continue;
+        if (cont === undefined) return undefined;
+        // After a synchronous `init` the starter has not resumed yet: the continue becomes the
+        // process's first step, so it runs in the new process after the start returned (OTP
+        // runs `handle_continue` after `init_ack`), never on the starter's stack.
+        if (sync) {
+          this.node.runFirst(this.proc, () => this.runContinue(cont));
+          return undefined;
+        }
+        return this.runContinue(cont);
       }
       if ("ignore" in r) {
         this.started({ ok: false, ignore: true });
@@ -417,32 +427,51 @@ export function startServer<S, A>(
     const holder = name.via.whereisName(name.key);
     if (holder !== undefined) return { ok: false, error: { alreadyStarted: holder } };
   }
-  const proc = node.spawnHandlerFor(
-    ServerProcess.prototype.handle as (msg: unknown) => unknown,
-    parent,
-    typeof name === "string" ? name : undefined,
-    options.trapExit === true,
-    undefined, // the server names its behaviour itself (`behaviourName`)
-  );
+  // Misuse found above throws at once (as Elixir raises); what fails from here on is the start
+  // failing, and rejects.
+  let proc: Proc;
+  try {
+    proc = node.spawnHandlerFor(
+      ServerProcess.prototype.handle as (msg: unknown) => unknown,
+      parent,
+      typeof name === "string" ? name : undefined,
+      options.trapExit === true,
+      undefined, // the server names its behaviour itself (`behaviourName`)
+    );
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const pid = proc.pid;
   const server = new ServerProcess<S>(node, proc, behaviour);
   proc.behaviourState = server;
   server.parent = parent;
   if (name !== undefined && typeof name !== "string") {
-    const r = name.via.registerName(name.key, pid);
+    let r: ReturnType<typeof name.via.registerName>;
+    try {
+      r = name.via.registerName(name.key, pid);
+    } catch (e) {
+      // A via module that throws must not leave a process behind that never ran `init`.
+      node.terminate(proc, "normal");
+      return Promise.reject(e);
+    }
     if (!r.ok) {
       node.terminate(proc, "normal");
       return { ok: false, error: { alreadyStarted: r.holder } };
     }
   }
+  // Saved and restored: user code running inside this `init` (or in what it sets off) may start
+  // other servers, each of which uses `captured` for its own answer.
+  const outer = captured;
   captured = undefined;
   node.runInit(proc, ServerProcess.prototype.init, arg);
   const r = captured;
-  if (r !== undefined) {
-    captured = undefined;
-    return r;
+  captured = outer;
+  if (r !== undefined) return r;
+  if (server.onStarted === null || proc.status === Status.Dead) {
+    // Dead before `init` ran (its link target was already gone) or in its synchronous part.
+    server.onStarted = null;
+    return { ok: false, error: proc.exitReason };
   }
-  if (server.onStarted === null) return { ok: false, error: proc.exitReason }; // died in `init` without answering
   // `init` went async: the answer comes later, unless the start times out or the process dies first.
   return new Promise((resolve) => {
     const timeout = options.timeoutMs;
@@ -463,10 +492,7 @@ export function startServer<S, A>(
   });
 }
 
-/**
- * The answer of a synchronous `init`, read by `startServer` right after `runInit`. One variable
- * serves nested starts too: each is read before the `init` that started it goes on.
- */
+/** The answer of a synchronous `init`, read by `startServer` right after `runInit`. */
 let captured: StartResult | undefined;
 const CAPTURE = (r: StartResult): void => {
   captured = r;

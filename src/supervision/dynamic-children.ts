@@ -61,6 +61,20 @@ export class DynamicChildren {
     else if (this.remote?.delete(pid.key) && this.remote.size === 0) this.remote = null;
   }
 
+  /**
+   * Every child with its slot, this node's in pid order (the order they were started in, a
+   * restarted child counting from its restart), then the others. For listings: sorts.
+   */
+  list(): Array<{ pid: Pid; slot: ChildSlot }> {
+    const out: Array<{ pid: Pid; slot: ChildSlot }> = [];
+    this.local.forEach((pid, slot) => {
+      out.push({ pid, slot });
+    });
+    out.sort((a, b) => a.pid.id - b.pid.id);
+    if (this.remote !== null) for (const c of this.remote.values()) out.push(c);
+    return out;
+  }
+
   /** Calls `fn` per child, in no particular order; `fn` must not change the table. */
   forEach(fn: (pid: Pid, slot: ChildSlot) => void): void {
     this.local.forEach(fn);

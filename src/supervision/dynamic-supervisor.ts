@@ -144,17 +144,15 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 
   private whichChildren(): ChildInfo[] {
-    const out: ChildInfo[] = [];
-    this.children.forEach((pid, slot) => {
+    return this.children.list().map(({ pid, slot }) => {
       const spec = specOf(slot);
-      out.push({
+      return {
         id: undefined,
         pid: slot instanceof Restarting ? "restarting" : pid,
         type: spec.type,
         modules: spec.modules,
-      });
+      };
     });
-    return out;
   }
 
   private countChildren(): ChildCounts {
@@ -336,7 +334,7 @@ export const DynamicSupervisor = {
     return supervisorCall(sup, "terminateChild", pid) as Promise<TerminateChildResult>;
   },
 
-  /** `{ id: undefined, pid | "restarting", type, modules }` per child, in no particular order. */
+  /** `{ id: undefined, pid | "restarting", type, modules }` per child, in the order they were (re)started. */
   whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
     return supervisorCall(sup, "whichChildren", undefined) as Promise<ChildInfo[]>;
   },

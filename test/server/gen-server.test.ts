@@ -249,3 +249,99 @@ describe("GenServer init", () => {
     expect(defaultNode().isAlive(pid!)).toBe(false);
   });
 });
+
+describe("GenServer start edge cases", () => {
+  const Leaf = defineServer<{}>()({ init: () => ok(0) });
+
+  it("runs handleContinue after the start answered, in the new process, before any message", async () => {
+    const seen: string[] = [];
+    const Cont = defineServer<{ calls: { seen(): string[] } }>()({
+      init: () => ok([] as string[], "setup"),
+      handleContinue: (c, s, ctx) => {
+        seen.push(`continue in ${String(ctx.self)}`);
+        // Starting other servers here must not disturb the answer of this start.
+        void GenServer.start(Leaf, undefined);
+        return noreply([...s, String(c)]);
+      },
+      handleInfo: (m, s) => noreply([...s, String(m)]),
+      handleCall: { seen: (_a, s) => reply(s, s) },
+    });
+    const started = GenServer.start(Cont, undefined);
+    expect(seen).toEqual([]); // not on the starter's stack
+    const r = await started;
+    if (!r.ok) throw new Error(`start failed: ${JSON.stringify(r)}`);
+    defaultNode().send(r.pid, "hello");
+    expect(await GenServer.call(r.pid, "seen")).toEqual(["setup", "hello"]);
+    expect(seen).toEqual([`continue in ${String(r.pid)}`]);
+  });
+
+  it("fails at once when linked to a process already dead, or when it dies in an async init's synchronous part", async () => {
+    const dead = defaultNode().spawn(() => undefined);
+    await expect.poll(() => defaultNode().isAlive(dead)).toBe(false);
+    const before = defaultNode().processCount;
+    expect(await GenServer.startLink(Leaf, undefined, { linkTo: dead })).toEqual({
+      ok: false,
+      error: "noproc",
+    });
+    const EarlyDeath = defineServer<{}>()({
+      init: async (_a: undefined, ctx) => {
+        ctx.link(dead); // kills the server (not trapping) before the first await
+        await Promise.resolve();
+        return ok(0);
+      },
+    });
+    expect(await GenServer.start(EarlyDeath, undefined)).toEqual({ ok: false, error: "noproc" });
+    expect(defaultNode().processCount).toBe(before);
+  });
+
+  it("rejects, leaving no process behind, when a via module throws on registration", async () => {
+    const Broken = {
+      whereisName: () => undefined,
+      registerName: (): never => {
+        throw new Error("registry down");
+      },
+      unregisterName: () => {},
+      send: () => {},
+    };
+    const before = defaultNode().processCount;
+    await expect(GenServer.start(Leaf, undefined, { name: { via: Broken, key: "k" } })).rejects.toThrow(
+      "registry down",
+    );
+    expect(defaultNode().processCount).toBe(before);
+  });
+
+  it("throws a request builder's error to the caller and leaves no call waiting", async () => {
+    const r = await GenServer.start(Leaf, undefined);
+    if (!r.ok) throw new Error("start failed");
+    const node = defaultNode();
+    expect(() =>
+      node.call(
+        r.pid,
+        () => {
+          throw new Error("cannot build");
+        },
+        50,
+      ),
+    ).toThrow("cannot build");
+    expect(node.pendingCalls).toBe(0);
+  });
+
+  it("serialises a From as its pid and ref", async () => {
+    let from: From | undefined;
+    const Keep = defineServer<{ calls: { keep(): string } }>()({
+      init: () => ok(0),
+      handleCall: {
+        keep: (_a, s, ctx) => {
+          from = ctx.from;
+          return reply("kept", s);
+        },
+      },
+    });
+    const r = await GenServer.start(Keep, undefined);
+    if (!r.ok) throw new Error("start failed");
+    await GenServer.call(r.pid, "keep");
+    expect(JSON.parse(JSON.stringify(from))).toEqual(
+      JSON.parse(JSON.stringify({ pid: from!.pid, ref: from!.ref })),
+    );
+  });
+});

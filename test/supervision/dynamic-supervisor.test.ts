@@ -436,6 +436,21 @@ describe("DynamicSupervisor.whichChildren / countChildren", () => {
     });
   });
 
+  it("lists children in the order they were started, however many", async () => {
+    const sup = await startSup();
+    const started: Pid[] = [];
+    // Enough children, with other processes spawned in between, for the pid table to wrap.
+    for (let i = 0; i < 40; i++) {
+      const r = await DynamicSupervisor.startChild(sup, worker());
+      if (!r.ok) throw new Error("start");
+      started.push(r.pid);
+      defaultNode().spawn(() => undefined);
+    }
+    expect((await DynamicSupervisor.whichChildren(sup)).map((c) => String(c.pid))).toEqual(
+      started.map(String),
+    );
+  });
+
   it("fails with CallExitError (noproc) on a dead supervisor", async () => {
     const sup = await startSup();
     await DynamicSupervisor.stop(sup);

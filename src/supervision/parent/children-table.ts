@@ -73,6 +73,12 @@ export class ChildrenTable {
   }
 
   /** Adds a record (new, or returned at its old position) with its bindings and group. */
+  /** Whether another child already holds `r`'s startup position (a record of another parent). */
+  positionTaken(r: ChildRecord): boolean {
+    const at = this.all.get(r.order);
+    return at !== undefined && at !== r;
+  }
+
   insert(r: ChildRecord): void {
     this.all.set(r.order, r);
     if (r.order >= this.nextOrder) this.nextOrder = r.order + 1;

@@ -226,7 +226,12 @@ export class ParentState extends ParentQueries {
     entries.sort((a, b) => a.record.order - b.record.order);
     for (const e of entries) {
       const r = e.record;
-      if (this.table.has(r) || (r.spec.id !== undefined && this.table.findById(r.spec.id) !== undefined))
+      // Present already, or not one of ours (its position belongs to another child here).
+      if (
+        this.table.has(r) ||
+        this.table.positionTaken(r) ||
+        (r.spec.id !== undefined && this.table.findById(r.spec.id) !== undefined)
+      )
         continue;
       r.pid = undefined;
       r.restarting = false;

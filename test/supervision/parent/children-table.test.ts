@@ -94,3 +94,21 @@ describe("ParentSupervisor with many children", () => {
     expect(node.isAlive(s.pid)).toBe(false);
   });
 });
+
+describe("returnChildren with another parent's stopped children", () => {
+  it("ignores them and keeps its own children intact", async () => {
+    const a = await ParentSupervisor.start([], {});
+    const b = await ParentSupervisor.start([], {});
+    if (!a.ok || !b.ok) throw new Error("start failed");
+    await ParentClient.startChild(a.pid, { id: "x", start: () => GenServer.startLink(Worker, 1) });
+    await ParentClient.startChild(b.pid, { id: "y", start: () => GenServer.startLink(Worker, 2) });
+    const r = await ParentClient.shutdownChild(a.pid, "x");
+    if (!r.ok) throw new Error("not found");
+    // x held position 0 in a; y holds position 0 in b.
+    await ParentClient.returnChildren(b.pid, r.stopped);
+    expect((await ParentClient.children(b.pid)).map((c) => c.id)).toEqual(["y"]);
+    expect((await ParentClient.countChildren(b.pid)).active).toBe(1);
+    await GenServer.stop(a.pid);
+    await GenServer.stop(b.pid);
+  });
+});
