@@ -15,8 +15,6 @@ import type { Proc } from "./proc.js";
 
 /** The caller of a `call`: where the reply goes. Serialisable. */
 export class From {
-  /** The waiting call, when the caller is on this node: lets a reply skip any lookup. @internal */
-  call: PendingCall | undefined = undefined;
   #ref: Ref | undefined;
   #refId: number;
 
@@ -44,6 +42,11 @@ export class From {
     return { pid: this.pid, ref: this.ref };
   }
 
+  /** The waiting call, when the caller is on this node: lets a reply skip any lookup. @internal */
+  get call(): PendingCall | undefined {
+    return undefined;
+  }
+
   /** `ref.id`, without building the ref. @internal */
   get refId(): number {
     return this.#refId;
@@ -52,7 +55,13 @@ export class From {
 
 /** One call waiting for its reply; it is also the `From` its request carries. @internal */
 export class PendingCall extends From {
-  done = false;
+  /**
+   * The request of a local tagged call (`Node.callTagged`): the call itself is the message its
+   * target receives, instead of a `[tag, from, name, arg]` array (two objects fewer per call).
+   */
+  tag: string | undefined = undefined;
+  name: string | undefined = undefined;
+  arg: unknown = undefined;
   /** A local call whose `From` was sent to another node: indexed by ref, as remote calls are. */
   exposed = false;
   /** The list holding this call while it waits. */
@@ -74,7 +83,15 @@ export class PendingCall extends From {
     private readonly table: CallTable,
   ) {
     super(caller, ref);
-    this.call = this;
+  }
+
+  override get call(): PendingCall {
+    return this;
+  }
+
+  /** Settled (or dropped): out of its list for good. */
+  get done(): boolean {
+    return this.queue === null;
   }
 
   /**
@@ -191,7 +208,7 @@ export class CallTable {
   }
 
   settle(call: PendingCall, value: unknown, failed: boolean): void {
-    if (call.done) return;
+    if (call.queue === null) return;
     this.detach(call);
     if (failed) call.reject(value);
     else call.resolve(value);
@@ -199,11 +216,11 @@ export class CallTable {
 
   /** Forgets a call that never went out (its request could not be built); it never settles. */
   drop(call: PendingCall): void {
-    if (!call.done) this.detach(call);
+    if (call.queue !== null) this.detach(call);
   }
 
   private detach(call: PendingCall): void {
-    call.done = true;
+    // Leaving its list (queue null) is what marks a call done.
     const q = call.queue!;
     q.remove(call);
     // The timer stays armed (cheaper than clearing and re-arming per call) but must not keep

@@ -890,7 +890,9 @@ export class Node {
 
   /**
    * `call` with the request `[tag, from, name, arg]` (the GenServer wire format): the hot path of
-   * every `GenServer.call`, without a request-building closure per call. @internal
+   * every `GenServer.call`, without a request-building closure per call. A target on this node
+   * receives the `PendingCall` itself, carrying `tag`, `name` and `arg` (and being the `From`);
+   * only a request that travels is an array. @internal
    */
   callTagged(dest: Dest, tag: string, name: string, arg: unknown, timeoutMs: number): Promise<unknown> {
     return this.callWith(dest, tag, name, arg, timeoutMs, this.self());
@@ -941,8 +943,15 @@ export class Node {
     );
     capturedResolve = capturedReject = undefined;
     let msg: unknown;
-    if (typeof make === "string") msg = [make, call, name, arg];
-    else {
+    if (typeof make === "string") {
+      if (targetProc !== null) {
+        // A local target gets the call itself as the request (see `PendingCall.tag`).
+        call.tag = make;
+        call.name = name;
+        call.arg = arg;
+        msg = call;
+      } else msg = [make, call, name, arg];
+    } else {
       try {
         msg = make(call);
       } catch (e) {

@@ -8,6 +8,7 @@
  * Imports `process`, and its own `protocol`, `results`, `errors`.
  */
 import { InvalidOptionError } from "../errors.js";
+import { PendingCall } from "../process/calls.js";
 import { CallExitError, NoProcError } from "../process/errors.js";
 import { isNormalOrShutdown } from "../process/exit-reason.js";
 import { ExitMessage } from "../process/messages.js";
@@ -123,6 +124,8 @@ class ServerProcess<S> extends ServerContext {
 
   /** The process's message handler; the runtime calls it with this server as `this`. */
   handle(msg: unknown): unknown {
+    // A local call arrives as the pending call itself; a call from another node as an array.
+    if (msg instanceof PendingCall && msg.tag === GEN_CALL) return this.handleCall(msg, msg.name!, msg.arg);
     if (Array.isArray(msg)) {
       const tag = msg[0];
       if (tag === GEN_CALL) return this.handleCall(msg[1] as From, msg[2] as string, msg[3]);

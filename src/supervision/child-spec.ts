@@ -166,12 +166,15 @@ export function childSpec<A>(
   const { startOptions, ...rest } = overrides;
   const opts = startOptions ?? {};
   // `startLinkNow`: a synchronous `init` gives the supervisor its answer without a promise.
-  const start: StartFunction = (...extra: unknown[]) =>
-    startLinkNow(
-      behaviour as ServerBehaviour<any, any, unknown>,
-      extra.length === 0 ? arg : [...extra, arg],
-      opts,
-    );
+  // `arguments` rather than a rest parameter: no array per start when there are no extras.
+  const b = behaviour as ServerBehaviour<any, any, unknown>;
+  const start: StartFunction = function startChildServer() {
+    // biome-ignore lint/complexity/noArguments: see above
+    const n = arguments.length;
+    if (n === 0) return startLinkNow(b, arg, opts);
+    // biome-ignore lint/complexity/noArguments: see above
+    return startLinkNow(b, [...Array.prototype.slice.call(arguments), arg], opts);
+  };
   const name = behaviour.name;
   return validateChildSpec({
     id: name ?? behaviour,

@@ -7,6 +7,7 @@
  * same reason; other EXITs go to the concrete supervisor.
  * Imports `process`, `server` and its own `reports`.
  */
+import { PendingCall } from "../process/calls.js";
 import { CallExitError, CallTimeoutError } from "../process/errors.js";
 import { ExitMessage } from "../process/messages.js";
 import { currentNodeOrDefault, type Dest, type From, type Node } from "../process/node.js";
@@ -56,6 +57,9 @@ export abstract class SupervisorCore {
       return this.onExitMessage(msg);
     }
     if (msg instanceof RetryRestart) return this.onRetry(msg.child);
+    // A local call arrives as the pending call itself; a call from another node as an array.
+    if (msg instanceof PendingCall && msg.tag === GEN_CALL)
+      return this.answer(msg, this.onCall(msg.name!, msg.arg));
     if (Array.isArray(msg)) {
       if (msg[0] === GEN_CALL) return this.answer(msg[1] as From, this.onCall(msg[2] as string, msg[3]));
       if (msg[0] === GEN_STOP) {
