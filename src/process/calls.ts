@@ -79,8 +79,6 @@ export class PendingCall extends From {
     readonly target: Pid,
     readonly targetProc: Proc | null,
     readonly deadline: number,
-    readonly timeoutMs: number,
-    private readonly table: CallTable,
   ) {
     super(caller, ref);
   }
@@ -100,7 +98,9 @@ export class PendingCall extends From {
    * findable by ref from now on.
    */
   expose(): void {
-    if (!this.done && !this.exposed && this.targetProc !== null) this.table.expose(this);
+    // Its list knows the table (one reference per list, not per call); a call out of its list is done.
+    const q = this.queue;
+    if (q !== null && !this.exposed && this.targetProc !== null) q.table.expose(this);
   }
 }
 
@@ -113,7 +113,10 @@ class CallList {
   /** Whether the timer currently keeps the program alive. */
   refed = true;
 
-  constructor(readonly timeoutMs: number) {}
+  constructor(
+    readonly timeoutMs: number,
+    readonly table: CallTable,
+  ) {}
 
   add(c: PendingCall): void {
     c.queue = this;
@@ -140,7 +143,7 @@ export class CallTable {
   /** Calls to other nodes, by ref id: their replies and DOWNs arrive by ref. */
   private readonly remote = new Map<number, PendingCall>();
   private readonly queues = new Map<number, CallList>();
-  private readonly untimed = new CallList(Number.POSITIVE_INFINITY);
+  private readonly untimed = new CallList(Number.POSITIVE_INFINITY, this);
   private idleCheckScheduled = false;
 
   constructor(private readonly onSettled: (call: PendingCall) => void) {}
@@ -164,18 +167,7 @@ export class CallTable {
   ): PendingCall {
     const finite = Number.isFinite(timeoutMs);
     const deadline = finite ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
-    const call = new PendingCall(
-      caller,
-      ref,
-      resolve,
-      reject,
-      dest,
-      target,
-      targetProc,
-      deadline,
-      timeoutMs,
-      this,
-    );
+    const call = new PendingCall(caller, ref, resolve, reject, dest, target, targetProc, deadline);
     if (targetProc === null) this.remote.set(call.refId, call);
     else targetProc.callersWaiting++;
     if (!finite) {
@@ -184,7 +176,7 @@ export class CallTable {
     }
     let q = this.queues.get(timeoutMs);
     if (q === undefined) {
-      q = new CallList(timeoutMs);
+      q = new CallList(timeoutMs, this);
       this.queues.set(timeoutMs, q);
     }
     q.add(call);
@@ -276,7 +268,7 @@ export class CallTable {
       if (c.deadline > now) break;
       expired.push(c);
     }
-    for (const c of expired) this.settle(c, new CallTimeoutError(c.dest, c.timeoutMs), true);
+    for (const c of expired) this.settle(c, new CallTimeoutError(c.dest, q.timeoutMs), true);
     const head = q.head;
     if (head !== null) this.arm(q, head.deadline - now);
     // An idle queue is dropped so that many distinct timeout values do not pile up.
