@@ -117,10 +117,10 @@ function wrap<S>(b: ParentServerBehaviour<any, S, any>): ServerBehaviour<any, S,
       try {
         r = await b.init(a.arg, ctx);
       } catch (e) {
-        await parent.shutdownAll();
+        await parent.stopAll();
         throw e;
       }
-      if (typeof r !== "object" || r === null || !("ok" in r)) await parent.shutdownAll();
+      if (typeof r !== "object" || r === null || !("ok" in r)) await parent.stopAll();
       return r;
     },
     handleCall: { ...(b.handleCall as object), ...parentCalls } as never,
@@ -137,7 +137,7 @@ function wrap<S>(b: ParentServerBehaviour<any, S, any>): ServerBehaviour<any, S,
       try {
         if (b.terminate !== undefined) await b.terminate(reason, state, ctx);
       } finally {
-        await parentOf(ctx.self)?.shutdownAll();
+        await parentOf(ctx.self)?.stopAll();
       }
     },
   };

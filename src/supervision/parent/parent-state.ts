@@ -189,6 +189,27 @@ export class ParentState extends ParentQueries {
     return this.stopAndRemove(this.table.list(), reason);
   }
 
+  /**
+   * `shutdownAll` for a parent that is going away (terminating, failed init, too many restarts):
+   * nobody takes the stopped children back, so no record of them is built — with many children
+   * that record was most of the work and garbage of a parent's termination.
+   */
+  async stopAll(reason: unknown = "shutdown"): Promise<void> {
+    const records = this.table.list();
+    for (let i = records.length - 1; i >= 0; i--) {
+      const r = records[i]!;
+      const pid = r.pid;
+      if (pid === undefined) continue;
+      this.deactivate(r);
+      const x = stopProcess(this.node, this.pid, pid, reason, r.spec.shutdown);
+      if (isThenable(x)) await x;
+    }
+    for (const r of records) {
+      this.table.remove(r);
+      r.restarting = false;
+    }
+  }
+
   private async stopAndRemove(records: ChildRecord[], reason: unknown): Promise<StoppedChildren> {
     const exits = new Map<ChildRecord, Exit>();
     await this.stopRecords(records, exits, reason);
@@ -323,7 +344,7 @@ export class ParentState extends ParentQueries {
   /** Stops every child and throws `too_many_restarts`, the exit reason of the host process. */
   private async giveUp(): Promise<never> {
     this.node.logger.error({ pid: String(this.pid) }, "Too many restarts in parent process");
-    await this.shutdownAll();
+    await this.stopAll();
     throw TOO_MANY_RESTARTS;
   }
 
