@@ -191,10 +191,7 @@ export class Node {
     options: SpawnOptions = {},
   ): { pid: Pid; proc: Proc } {
     const p = this.createProc(handler, options);
-    if (init !== null) {
-      p.pendingInit = init;
-      this.schedule(p);
-    }
+    if (init !== null) this.runFirst(p, init);
     return { pid: p.pid, proc: p };
   }
 

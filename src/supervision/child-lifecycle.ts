@@ -28,17 +28,16 @@ export function toStartResult(r: unknown): StartResult {
 }
 
 /**
- * Calls `start(...extra)` as the supervisor `sup` and hands the result to `then`: at once when
- * the start function returned synchronously, else when its promise settles (one `then`, never
- * rejecting: a rejection becomes `{ ok: false, error }`).
+ * Calls `start(...extra)` as the supervisor `sup`: its result at once when the start function
+ * returned synchronously, else a promise of it that never rejects (a throw or a rejection becomes
+ * `{ ok: false, error }`).
  */
-export function invokeStart<T>(
+export function runStart(
   node: Node,
   sup: Proc,
   start: StartFunction,
   extra: readonly unknown[],
-  then: (r: StartResult) => T,
-): T | Promise<T> {
+): StartResult | Promise<StartResult> {
   let r: unknown;
   try {
     r =
@@ -46,15 +45,27 @@ export function invokeStart<T>(
         ? node.runAs(sup.pid, start as () => unknown)
         : node.runAs(sup.pid, () => start(...extra));
   } catch (e) {
-    return then({ ok: false, error: e });
+    return { ok: false, error: e };
   }
   if (isThenable(r)) {
     return (r instanceof Promise ? r : Promise.resolve(r)).then(
-      (v) => then(ensureLinked(node, sup, toStartResult(v))),
-      (e) => then({ ok: false, error: e }),
+      (v) => ensureLinked(node, sup, toStartResult(v)),
+      (e) => ({ ok: false, error: e }),
     );
   }
-  return then(ensureLinked(node, sup, toStartResult(r)));
+  return ensureLinked(node, sup, toStartResult(r));
+}
+
+/** `runStart`, handing the result to `then` (at once, or when the start settles). */
+export function invokeStart<T>(
+  node: Node,
+  sup: Proc,
+  start: StartFunction,
+  extra: readonly unknown[],
+  then: (r: StartResult) => T,
+): T | Promise<T> {
+  const r = runStart(node, sup, start, extra);
+  return r instanceof Promise ? r.then(then) : then(r);
 }
 
 /**

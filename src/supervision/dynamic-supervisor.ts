@@ -6,7 +6,7 @@
  * (each retry counted). On termination every child is signalled at once, then awaited, each with
  * its own shutdown timer.
  *
- * Children live in a `DynamicChildren` table (pid and spec in two slots, no object per child):
+ * Children live in a `PidMap` with their spec as aux value (two slots, no object per child):
  * O(1) start, exit and terminate; no timer, monitor or closure per idle child. A restarting child stays under its old pid.
  *
  * Imports `process`, `server` and its own modules.
@@ -15,12 +15,13 @@ import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
+import { PidMap } from "../process/pid-map.js";
 import type { Proc } from "../process/proc.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
-import { awaitExit, invokeStart, signalChild, stopChild } from "./child-lifecycle.js";
+import { awaitExit, runStart, signalChild, stopChild } from "./child-lifecycle.js";
 import { type ChildSpec, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
-import { type ChildSlot, DynamicChildren, Restarting, specOf } from "./dynamic-children.js";
+import { type ChildSlot, Restarting, specOf } from "./dynamic-children.js";
 import {
   ChildSpecError,
   InvalidChildSpecError,
@@ -63,7 +64,8 @@ export interface DynamicSupervisorBehaviour<A> {
 }
 
 class DynamicSupervisorProcess extends SupervisorCore {
-  private readonly children: DynamicChildren;
+  /** Each child's pid, with its slot (spec or `Restarting`) as the aux value. */
+  private readonly children: PidMap<Pid, ChildSlot>;
   private flags!: ParsedDynamicFlags;
   private intensity!: RestartIntensity;
 
@@ -73,7 +75,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
     private readonly clock: (() => number) | undefined,
   ) {
     super(node);
-    this.children = new DynamicChildren(node.name, node.creation);
+    this.children = new PidMap<Pid, ChildSlot>(node.name, node.creation, samePid, { withAux: true });
   }
 
   init(): StartResult {
@@ -110,18 +112,18 @@ class DynamicSupervisorProcess extends SupervisorCore {
 
   private startChild(spec: NormalizedChildSpec): unknown {
     if (this.children.size >= this.flags.maxChildren) return MAX_CHILDREN;
-    const r = invokeStart(this.node, this.proc, spec.start, this.flags.extraArguments, identity);
+    const r = runStart(this.node, this.proc, spec.start, this.flags.extraArguments);
     if (r instanceof Promise) return r.then((v: StartResult) => this.started(spec, v));
     return this.started(spec, r);
   }
 
   private started(spec: NormalizedChildSpec, r: StartResult): StartResult {
-    if (r.ok) this.children.set(r.pid, spec);
+    if (r.ok) this.children.set(r.pid, r.pid, spec);
     return r;
   }
 
   private terminateChild(pid: Pid): unknown {
-    const slot = this.children.get(pid);
+    const slot = this.children.auxOf(pid);
     if (slot === undefined) return NOT_FOUND;
     this.children.delete(pid);
     if (slot instanceof Restarting) return OK;
@@ -144,7 +146,14 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 
   private whichChildren(): ChildInfo[] {
-    return this.children.list().map(({ pid, slot }) => {
+    // In the order they were (re)started: this node's pids ascend with time; others come last.
+    const list: Array<{ pid: Pid; slot: ChildSlot }> = [];
+    this.children.forEach((pid, slot) => {
+      list.push({ pid, slot });
+    });
+    const rank = (p: Pid) => (this.node.isLocal(p) ? p.id : Number.POSITIVE_INFINITY);
+    list.sort((a, b) => rank(a.pid) - rank(b.pid));
+    return list.map(({ pid, slot }) => {
       const spec = specOf(slot);
       return {
         id: undefined,
@@ -167,7 +176,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
 
   protected onExitMessage(msg: ExitMessage): unknown {
     const pid = msg.from;
-    const slot = this.children.get(pid);
+    const slot = this.children.auxOf(pid);
     if (slot === undefined || slot instanceof Restarting) return undefined;
     const reason = msg.reason;
     reportChildTerminated(this.node, this.proc, undefined, pid, reason);
@@ -181,7 +190,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
 
   protected onRetry(child: unknown): unknown {
     const r = child as Restarting;
-    if (this.children.get(r.pid) !== r) return undefined;
+    if (this.children.auxOf(r.pid) !== r) return undefined;
     return this.restart(r.pid, r, "restarting");
   }
 
@@ -195,14 +204,14 @@ class DynamicSupervisorProcess extends SupervisorCore {
       this.children.delete(pid);
       return this.exit("shutdown");
     }
-    const r = invokeStart(this.node, this.proc, specOf(slot).start, this.flags.extraArguments, identity);
+    const r = runStart(this.node, this.proc, specOf(slot).start, this.flags.extraArguments);
     if (r instanceof Promise) return r.then((v: StartResult) => this.restarted(pid, slot, v));
     this.restarted(pid, slot, r);
     return undefined;
   }
 
   private restarted(oldPid: Pid, slot: ChildSlot, r: StartResult): void {
-    if (this.terminating || this.children.get(oldPid) !== slot) {
+    if (this.terminating || this.children.auxOf(oldPid) !== slot) {
       // Terminated meanwhile: a child started anyway is not ours to keep.
       if (r.ok) stopChild(this.node, this.proc, r.pid, "brutal_kill");
       return;
@@ -210,14 +219,14 @@ class DynamicSupervisorProcess extends SupervisorCore {
     const spec = specOf(slot);
     this.children.delete(oldPid);
     if (r.ok) {
-      this.children.set(r.pid, spec);
+      this.children.set(r.pid, r.pid, spec);
       reportRestarted(this.node, this.proc, undefined, r.pid);
       return;
     }
     if ("ignore" in r) return;
     reportStartError(this.node, this.proc, undefined, r.error);
     const retry = new Restarting(oldPid, spec);
-    this.children.set(oldPid, retry);
+    this.children.set(oldPid, oldPid, retry);
     this.node.send(this.proc.pid, new RetryRestart(retry));
   }
 
@@ -240,7 +249,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 }
 
-const identity = (r: StartResult): StartResult => r;
+const samePid = (pid: Pid): Pid => pid;
 const OK = Object.freeze({ ok: true as const });
 const NOT_FOUND = Object.freeze({ ok: false as const, error: "not_found" as const });
 const MAX_CHILDREN = Object.freeze({ ok: false as const, error: "max_children" as const });
