@@ -100,8 +100,11 @@ export function start(options: RegistryOptions): Promise<StartResult> {
   return GenServer.start(RegistryServer, o, { name: o.name, node: o.node }) as Promise<StartResult>;
 }
 
-/** Starts a registry linked to the calling process (or to `linkTo`): for supervision trees. */
-export function startLink(options: RegistryOptions & { linkTo?: Pid }): Promise<StartResult> {
+/**
+ * Starts a registry linked to the calling process (or to `linkTo`, a pid or the `ctx` of an async
+ * process after an `await`): for supervision trees.
+ */
+export function startLink(options: RegistryOptions & GenServer.LinkOptions): Promise<StartResult> {
   const o = parseRegistryOptions(options);
   return GenServer.startLink(RegistryServer, o, {
     name: o.name,

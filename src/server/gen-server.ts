@@ -372,28 +372,64 @@ export function start<P extends Protocol, S, A>(
   return spawnServer(behaviour, arg, options, undefined);
 }
 
+/**
+ * The `linkTo` option of every `startLink` (GenServer, Supervisor, DynamicSupervisor,
+ * TaskSupervisor, Registry, ParentGenServer, ParentSupervisor): the process the new one is linked
+ * to. By default the calling process — which is known only while it runs synchronously, so an
+ * async process that has `await`ed passes its `ctx` (or its pid) here.
+ * @category server
+ */
+export interface LinkOptions {
+  /** Link to this process: a pid or a process context. @default the calling process (none outside processes) */
+  linkTo?: Pid | ProcessContext | undefined;
+}
+
+/**
+ * The node a `startLink` starts on: `node` if given, else the node of a `linkTo` context, else
+ * the current node. @internal
+ */
+export function startNode(node: Node | undefined, linkTo: Pid | ProcessContext | undefined): Node {
+  return node ?? (linkTo instanceof ProcessContext ? linkTo.node : currentNodeOrDefault());
+}
+
+/**
+ * The pid a `startLink` on `node` links to: `linkTo`'s, else the calling process, else none
+ * (outside any process). @internal
+ */
+export function linkTarget(node: Node, linkTo: Pid | ProcessContext | undefined): Pid | undefined {
+  if (linkTo !== undefined) return linkTo instanceof Pid ? linkTo : linkTo.self;
+  const self = node.self();
+  return self.id === 0 ? undefined : self;
+}
+
 /** Starts a server linked to the calling process (or to `linkTo`). */
 export function startLink<P extends Protocol, S, A>(
   behaviour: ServerBehaviour<P, S, A>,
   arg: A,
-  options: StartOptions & { linkTo?: Pid } = {},
+  options: StartOptions & LinkOptions = {},
 ): Promise<StartResult<ServerRef<P>>> {
-  return spawnServer(behaviour, arg, options, linkTarget(options));
+  return spawnServer(behaviour, arg, linkedOptions(options), linkedTo(options));
 }
 
 /** `startLink` answering synchronously when `init` is synchronous (for supervisors). @internal */
 export function startLinkNow<S, A>(
   behaviour: ServerBehaviour<any, S, A>,
   arg: A,
-  options: StartOptions & { linkTo?: Pid } = {},
+  options: StartOptions & LinkOptions = {},
 ): StartResult | Promise<StartResult> {
-  return startServer(behaviour, arg, options, linkTarget(options));
+  return startServer(behaviour, arg, linkedOptions(options), linkedTo(options));
 }
 
-function linkTarget(options: StartOptions & { linkTo?: Pid }): Pid | undefined {
-  if (options.linkTo !== undefined) return options.linkTo;
-  const self = (options.node ?? currentNodeOrDefault()).self();
-  return self.id === 0 ? undefined : self;
+/** `options` with the node a `linkTo` context implies (the same object when nothing changes). */
+function linkedOptions(options: StartOptions & LinkOptions): StartOptions {
+  const linkTo = options.linkTo;
+  if (options.node !== undefined || !(linkTo instanceof ProcessContext)) return options;
+  return { ...options, node: linkTo.node };
+}
+
+function linkedTo(options: StartOptions & LinkOptions): Pid | undefined {
+  const linkTo = options.linkTo;
+  return linkTarget(startNode(options.node, linkTo), linkTo);
 }
 
 function spawnServer<P extends Protocol, S, A>(

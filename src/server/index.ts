@@ -8,6 +8,7 @@ export {
   type CallHandlers,
   type CastHandlers,
   defineServer,
+  type LinkOptions,
   type ServerBehaviour,
   ServerContext,
   type StartOptions,

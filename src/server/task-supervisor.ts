@@ -12,6 +12,7 @@ import { currentNodeOrDefault, type Node, type ProcessContext } from "../process
 import { Pid } from "../process/pid.js";
 import type { Shutdown } from "../supervision/child-spec.js";
 import { DynamicSupervisor } from "../supervision/dynamic-supervisor.js";
+import type { LinkOptions } from "./gen-server.js";
 import type { ServerDest, ViaName } from "./protocol.js";
 import type { StartResult } from "./results.js";
 import { spawnTask, type Task } from "./task.js";
@@ -65,9 +66,12 @@ export function start(options: TaskSupervisorOptions = {}): Promise<StartResult>
   return DynamicSupervisor.start(flags(options));
 }
 
-/** Starts a task supervisor linked to the calling process. */
-export function startLink(options: TaskSupervisorOptions = {}): Promise<StartResult> {
-  return DynamicSupervisor.startLink(flags(options));
+/**
+ * Starts a task supervisor linked to the calling process (or to `linkTo`, a pid or the `ctx` of
+ * an async process after an `await`).
+ */
+export function startLink(options: TaskSupervisorOptions & LinkOptions = {}): Promise<StartResult> {
+  return DynamicSupervisor.startLink({ ...flags(options), linkTo: options.linkTo });
 }
 
 /** Runs `fn` as a supervised task nobody awaits. Resolves `{ ok: true, pid }` or `{ ok: false, error }`. */

@@ -17,6 +17,7 @@ import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import { PidMap } from "../process/pid-map.js";
 import type { Proc } from "../process/proc.js";
+import type { LinkOptions } from "../server/gen-server.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
 import { awaitExit, runStart, signalChild, stopChild } from "./child-lifecycle.js";
@@ -260,12 +261,12 @@ function isBehaviour(v: unknown): v is DynamicSupervisorBehaviour<unknown> {
 
 function startDynamic(
   link: boolean,
-  a: DynamicSupervisorOptions | DynamicSupervisorBehaviour<unknown> | undefined,
+  a: (DynamicSupervisorOptions & LinkOptions) | DynamicSupervisorBehaviour<unknown> | undefined,
   arg: unknown,
-  startOptions: SupervisorStartOptions | undefined,
+  startOptions: (SupervisorStartOptions & LinkOptions) | undefined,
 ): Promise<StartResult> {
   let initFlags: () => unknown;
-  let opts: SupervisorStartOptions;
+  let opts: SupervisorStartOptions & LinkOptions;
   let behaviourName = "DynamicSupervisor";
   if (isBehaviour(a)) {
     initFlags = () => a.init(arg);
@@ -276,7 +277,7 @@ function startDynamic(
     initFlags = () => o;
     opts = o;
   }
-  const { node, linkTo } = startContext(opts.node, link);
+  const { node, linkTo } = startContext(opts.node, link, opts.linkTo);
   const core = new DynamicSupervisorProcess(node, initFlags, opts.clock);
   return spawnSupervisor(core, behaviourName, opts.name, linkTo);
 }
@@ -303,15 +304,16 @@ function checkDynamicSpec(spec: unknown): NormalizedChildSpec | ChildSpecError {
  */
 export const DynamicSupervisor = {
   /**
-   * Starts a DynamicSupervisor linked to the calling process. Resolves `{ ok: true, pid }`,
+   * Starts a DynamicSupervisor linked to the calling process (or to `linkTo`: an async process
+   * after an `await` passes its `ctx`). Resolves `{ ok: true, pid }`,
    * `{ ok: false, ignore: true }` (module init returned ignore), or `{ ok: false, error }` with
    * `{ supervisorData: { invalidStrategy | invalidIntensity | invalidPeriod | invalidMaxChildren |
    * invalidExtraArguments | invalidAutoShutdown: value } }` or `{ alreadyStarted: pid }`.
    */
   startLink(
-    options?: DynamicSupervisorOptions | DynamicSupervisorBehaviour<any>,
+    options?: (DynamicSupervisorOptions & LinkOptions) | DynamicSupervisorBehaviour<any>,
     arg?: unknown,
-    startOptions?: SupervisorStartOptions,
+    startOptions?: SupervisorStartOptions & LinkOptions,
   ): Promise<StartResult> {
     return startDynamic(true, options, arg, startOptions);
   },

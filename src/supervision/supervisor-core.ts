@@ -10,11 +10,17 @@
 import { PendingCall } from "../process/calls.js";
 import { CallExitError, CallTimeoutError } from "../process/errors.js";
 import { ExitMessage } from "../process/messages.js";
-import { currentNodeOrDefault, type Dest, type From, type Node } from "../process/node.js";
+import {
+  currentNodeOrDefault,
+  type Dest,
+  type From,
+  type Node,
+  type ProcessContext,
+} from "../process/node.js";
 import { Pid } from "../process/pid.js";
 import { type Proc, Status } from "../process/proc.js";
 import { StopTimeoutError } from "../server/errors.js";
-import { callOn } from "../server/gen-server.js";
+import { callOn, linkTarget, startNode } from "../server/gen-server.js";
 import { isViaName, type ServerDest, type ViaName } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
 
@@ -164,15 +170,19 @@ export function spawnSupervisor(
   });
 }
 
-/** The node a start uses, and the pid to link to for `startLink` (none outside processes). */
+/**
+ * The node a start uses, and the pid to link to for `startLink`: `linkTo` when given (a pid or
+ * the `ctx` of an async process after an `await`), else the calling process (none outside
+ * processes). The same rules as `GenServer.startLink`'s.
+ */
 export function startContext(
   nodeOption: Node | undefined,
   link: boolean,
+  linkTo?: Pid | ProcessContext,
 ): { node: Node; linkTo: Pid | undefined } {
-  const node = nodeOption ?? currentNodeOrDefault();
-  if (!link) return { node, linkTo: undefined };
-  const self = node.self();
-  return { node, linkTo: self.id === 0 ? undefined : self };
+  if (!link) return { node: nodeOption ?? currentNodeOrDefault(), linkTo: undefined };
+  const node = startNode(nodeOption, linkTo);
+  return { node, linkTo: linkTarget(node, linkTo) };
 }
 
 /**

@@ -8,6 +8,7 @@
  * Imports `process`, `server` and its own modules.
  */
 import { InvalidOptionError } from "../errors.js";
+import type { LinkOptions } from "../server/gen-server.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
 import { type ChildId, type ChildSpec, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
@@ -59,17 +60,17 @@ function startSupervisor(
   link: boolean,
   a: readonly (ChildSpec | unknown)[] | SupervisorBehaviour<unknown>,
   b: unknown,
-  c: SupervisorStartOptions | undefined,
+  c: (SupervisorStartOptions & LinkOptions) | undefined,
 ): Promise<SupervisorStartResult> {
   let initCallback: () => unknown;
-  let opts: SupervisorStartOptions;
+  let opts: SupervisorStartOptions & LinkOptions;
   let behaviourName = "Supervisor";
   if (isBehaviour(a)) {
     initCallback = () => a.init(b);
     opts = c ?? {};
     if (a.name !== undefined) behaviourName = a.name;
   } else if (Array.isArray(a)) {
-    const options = b as SupervisorOptions | undefined;
+    const options = b as (SupervisorOptions & LinkOptions) | undefined;
     if (options === undefined || options.strategy === undefined) {
       throw new InvalidOptionError("strategy", "given (expected :strategy option to be given)", undefined);
     }
@@ -79,23 +80,26 @@ function startSupervisor(
   } else {
     throw new InvalidOptionError("children", "an array of child specs or a supervisor behaviour", a);
   }
-  const { node, linkTo } = startContext(opts.node, link);
+  const { node, linkTo } = startContext(opts.node, link, opts.linkTo);
   const core = new SupervisorProcess(node, initCallback, opts.clock);
   return spawnSupervisor(core, behaviourName, opts.name, linkTo);
 }
 
-interface StartFn {
+interface StartFn<O = {}> {
   /** From child specs and options (`strategy` required: `InvalidOptionError` without it). */
-  (children: readonly (ChildSpec | unknown)[], options: SupervisorOptions): Promise<SupervisorStartResult>;
+  (
+    children: readonly (ChildSpec | unknown)[],
+    options: SupervisorOptions & O,
+  ): Promise<SupervisorStartResult>;
   /** From a module whose `init(arg)` returns children and flags. */
   <A>(
     behaviour: SupervisorBehaviour<A>,
     arg: A,
-    options?: SupervisorStartOptions,
+    options?: SupervisorStartOptions & O,
   ): Promise<SupervisorStartResult>;
 }
 
-const startLink: StartFn = (a: any, b: any, c?: any) => startSupervisor(true, a, b, c);
+const startLink: StartFn<LinkOptions> = (a: any, b: any, c?: any) => startSupervisor(true, a, b, c);
 const start: StartFn = (a: any, b: any, c?: any) => startSupervisor(false, a, b, c);
 
 /**
@@ -103,7 +107,10 @@ const start: StartFn = (a: any, b: any, c?: any) => startSupervisor(false, a, b,
  * @category supervision
  */
 export const Supervisor = {
-  /** Starts a supervisor linked to the calling process; all children are started on return. */
+  /**
+   * Starts a supervisor linked to the calling process (or to `linkTo`: an async process after an
+   * `await` passes its `ctx`); all children are started on return.
+   */
   startLink,
   /** As `startLink`, without linking. */
   start,

@@ -7,9 +7,8 @@
  * `ParentState` (or use the `Parent.*` shortcuts before any `await`). Imports `server`,
  * `process`, and its own `parent`, `parent-state`, `parent-registry`, `options`.
  */
-import type { Pid } from "../../process/pid.js";
 import * as GenServer from "../../server/gen-server.js";
-import type { ServerBehaviour, ServerContext, StartOptions } from "../../server/gen-server.js";
+import type { LinkOptions, ServerBehaviour, ServerContext, StartOptions } from "../../server/gen-server.js";
 import type { Protocol, ServerRef } from "../../server/protocol.js";
 import {
   type InitResult,
@@ -146,7 +145,10 @@ function wrap<S>(b: ParentServerBehaviour<any, S, any>): ServerBehaviour<any, S,
 }
 
 /** Splits parent from server options; bad parent options throw here, before anything starts. */
-function split(options: ParentServerOptions): { parent: ParentOptions; server: StartOptions } {
+function split(options: ParentServerOptions & LinkOptions): {
+  parent: ParentOptions;
+  server: StartOptions & LinkOptions;
+} {
   const { maxRestarts, maxSeconds, registry, ...server } = options;
   return { parent: parseParentOptions({ maxRestarts, maxSeconds, registry }), server };
 }
@@ -163,11 +165,14 @@ function start<P extends Protocol, S, A>(
   >;
 }
 
-/** Starts a parent server linked to the calling process (or `linkTo`). */
+/**
+ * Starts a parent server linked to the calling process (or `linkTo`, a pid or the `ctx` of an
+ * async process after an `await`).
+ */
 function startLink<P extends Protocol, S, A>(
   behaviour: ParentServerBehaviour<P, S, A>,
   arg: A,
-  options: ParentServerOptions & { linkTo?: Pid } = {},
+  options: ParentServerOptions & LinkOptions = {},
 ): Promise<StartResult<ServerRef<P>>> {
   const { parent, server } = split(options);
   return GenServer.startLink(wrap(behaviour), { arg, options: parent }, server) as Promise<

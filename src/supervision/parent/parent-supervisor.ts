@@ -7,6 +7,7 @@
  */
 import { formatReason } from "../../process/exit-reason.js";
 import type { Pid } from "../../process/pid.js";
+import type { LinkOptions } from "../../server/gen-server.js";
 import { ok, type StartResult } from "../../server/results.js";
 import type { ParentChildSpec } from "./child-spec.js";
 import { Parent } from "./parent.js";
@@ -50,9 +51,10 @@ export const ParentSupervisor = {
   start(children: ParentChildSpec[] = [], options: ParentSupervisorOptions = {}): Promise<StartResult<Pid>> {
     return ParentGenServer.start(SupervisorBehaviour, children, options);
   },
+  /** Linked to the calling process, or to `linkTo` (a pid, or an async process's `ctx`). */
   startLink(
     children: ParentChildSpec[] = [],
-    options: ParentSupervisorOptions & { linkTo?: Pid } = {},
+    options: ParentSupervisorOptions & LinkOptions = {},
   ): Promise<StartResult<Pid>> {
     return ParentGenServer.startLink(SupervisorBehaviour, children, options);
   },
