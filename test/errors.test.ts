@@ -35,6 +35,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [root.UnknownMessageError, () => new root.UnknownMessageError("call", "x", "B")],
   [root.BadReturnError, () => new root.BadReturnError("init", 1)],
   [root.StopTimeoutError, () => new root.StopTimeoutError(pid, 10)],
+  [root.StartCrashError, () => new root.StartCrashError("Worker.init", "oops")],
   [root.TaskTimeoutError, () => new root.TaskTimeoutError(pid, 10)],
   [root.TaskExitError, () => new root.TaskExitError(pid, "boom")],
   [root.TaskStartError, () => new root.TaskStartError("max_children")],

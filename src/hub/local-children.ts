@@ -11,7 +11,7 @@ import type { Logger } from "../logger.js";
 import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
-import { GenServer, type ServerBehaviour } from "../server/index.js";
+import { GenServer, type ServerBehaviour, StartCrashError } from "../server/index.js";
 import type { NormalizedChildSpec } from "./child-spec.js";
 import type { StartItem } from "./messages.js";
 import type { HubErrorReason } from "./results.js";
@@ -89,7 +89,10 @@ export class LocalChildren {
       }
       return { id: spec.id, pid };
     } catch (e) {
-      return { id: spec.id, reason: "start_failed", detail: describe(e) };
+      // A start that threw is a crash, told apart from a GenServer `init` returning `{ stop }`
+      // (whose reason is the detail as is), as for the children of any supervisor.
+      const crash = new StartCrashError(`${spec.behaviour}.start`, e);
+      return { id: spec.id, reason: "start_failed", detail: describe(crash) };
     }
   }
 

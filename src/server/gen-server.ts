@@ -15,7 +15,7 @@ import { ExitMessage } from "../process/messages.js";
 import { currentNodeOrDefault, type Dest, type From, type Node, ProcessContext } from "../process/node.js";
 import { Pid } from "../process/pid.js";
 import { type Proc, Status } from "../process/proc.js";
-import { BadReturnError, StopTimeoutError, UnknownMessageError } from "./errors.js";
+import { BadReturnError, StartCrashError, StopTimeoutError, UnknownMessageError } from "./errors.js";
 import {
   type CallArg,
   type CallArgs,
@@ -207,8 +207,13 @@ class ServerProcess<S> extends ServerContext {
     return undefined;
   }
 
+  /**
+   * `init` threw or rejected: the start answers a `StartCrashError` (so a crash is told apart from
+   * an `init` returning `{ stop: reason }`), while the process exits with the thrown value as is,
+   * as any crashing process does.
+   */
   private initFailed(e: unknown): void {
-    this.started({ ok: false, error: e });
+    this.started({ ok: false, error: new StartCrashError(`${this.name}.init`, e) });
     this.node.reportCrash(this.proc.pid, this.proc.name, e, `${this.name} failed to start`);
     this.node.terminate(this.proc, e);
   }

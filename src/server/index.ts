@@ -3,7 +3,7 @@
  */
 import * as GenServerNs from "./gen-server.js";
 
-export { BadReturnError, StopTimeoutError, UnknownMessageError } from "./errors.js";
+export { BadReturnError, StartCrashError, StopTimeoutError, UnknownMessageError } from "./errors.js";
 export {
   type CallHandlers,
   type CastHandlers,

@@ -1,8 +1,9 @@
 /**
  * Starting and stopping one child on behalf of a supervisor. `invokeStart` runs a spec's start
  * function as the supervisor process (so `startLink` links the child to it, even after an
- * `await`), turns throws, rejections and stray values into `{ ok: false, error }`, and makes sure
- * a started child is linked to the supervisor. `stopChild` applies the spec's shutdown (unlink;
+ * `await`), turns throws and rejections into `{ ok: false, error: StartCrashError }` and stray
+ * values into `{ ok: false, error: value }`, and makes sure a started child is linked to the
+ * supervisor. `stopChild` applies the spec's shutdown (unlink;
  * `kill`, or `shutdown` then `kill` after the timeout, or wait forever) without any monitor,
  * timer or promise when the child dies at once — the common case of a child not trapping exits.
  * Imports `process` (internal `Node` and `Proc` access) and `server` results.
@@ -10,6 +11,7 @@
 import type { Node } from "../process/node.js";
 import { Pid } from "../process/pid.js";
 import { type Proc, Status } from "../process/proc.js";
+import { StartCrashError } from "../server/errors.js";
 import type { StartResult } from "../server/results.js";
 import type { Shutdown, StartFunction } from "./child-spec.js";
 
@@ -27,10 +29,16 @@ export function toStartResult(r: unknown): StartResult {
   return { ok: false, error: r };
 }
 
+/** What a start that threw gives: a `StartCrashError`, told apart from a returned error. */
+export function crashedStart(e: unknown): { ok: false; error: StartCrashError } {
+  return { ok: false, error: new StartCrashError("child start function", e) };
+}
+
 /**
  * Calls `start(...extra)` as the supervisor `sup`: its result at once when the start function
  * returned synchronously, else a promise of it that never rejects (a throw or a rejection becomes
- * `{ ok: false, error }`).
+ * `{ ok: false, error: StartCrashError }`, as Elixir's supervisors turn a raise into
+ * `{:error, {exception, stack}}`).
  */
 export function runStart(
   node: Node,
@@ -45,12 +53,12 @@ export function runStart(
         ? node.runAs(sup.pid, start as () => unknown)
         : node.runAs(sup.pid, () => start(...extra));
   } catch (e) {
-    return { ok: false, error: e };
+    return crashedStart(e);
   }
   if (isThenable(r)) {
     return (r instanceof Promise ? r : Promise.resolve(r)).then(
       (v) => ensureLinked(node, sup, toStartResult(v)),
-      (e) => ({ ok: false, error: e }),
+      crashedStart,
     );
   }
   return ensureLinked(node, sup, toStartResult(r));

@@ -19,7 +19,7 @@ import {
 } from "../process/node.js";
 import { Pid } from "../process/pid.js";
 import { type Proc, Status } from "../process/proc.js";
-import { StopTimeoutError } from "../server/errors.js";
+import { StartCrashError, StopTimeoutError } from "../server/errors.js";
 import { callOn, linkTarget, startNode } from "../server/gen-server.js";
 import { isViaName, type ServerDest, type ViaName } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
@@ -136,7 +136,8 @@ export function spawnSupervisor(
         try {
           r = core.init();
         } catch (e) {
-          r = { ok: false, error: e };
+          // A module `init` that throws: a crashed start, as a GenServer `init` that throws.
+          r = { ok: false, error: new StartCrashError(`${behaviourName}.init`, e) };
         }
         if (isThenable(r)) return Promise.resolve(r).then(finish);
         finish(r);

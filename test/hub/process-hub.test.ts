@@ -100,7 +100,14 @@ describe("ProcessHub.startChildren", () => {
     expect(r.status).toBe("error");
     expect(r.rollback).toBe(true);
     expect(r.rollbackErrors).toEqual([]);
-    expect(r.errors).toEqual([{ id: "bad", node: "solo", reason: "start_failed", detail: "Error: no" }]);
+    expect(r.errors).toEqual([
+      {
+        id: "bad",
+        node: "solo",
+        reason: "start_failed",
+        detail: "StartCrashError: broken.start threw Error: no",
+      },
+    ]);
     await expect.poll(() => hub.registryDump().size).toBe(0);
   });
 

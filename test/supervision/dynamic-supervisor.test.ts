@@ -137,7 +137,7 @@ describe("DynamicSupervisor.startChild", () => {
     expect((await DynamicSupervisor.countChildren(sup)).specs).toBe(0);
   });
 
-  it("returns the start error, a stray value, a thrown error and a rejection as errors", async () => {
+  it("returns the start error and a stray value as is, a thrown error and a rejection as a StartCrashError", async () => {
     const sup = await startSup();
     expect(await DynamicSupervisor.startChild(sup, { start: () => ({ ok: false, error: "nope" }) })).toEqual({
       ok: false,
@@ -154,10 +154,10 @@ describe("DynamicSupervisor.startChild", () => {
           throw boom;
         },
       }),
-    ).toEqual({ ok: false, error: boom });
+    ).toEqual({ ok: false, error: expect.objectContaining({ code: "HV_ERR_START_CRASH", thrown: boom }) });
     expect(await DynamicSupervisor.startChild(sup, { start: () => Promise.reject(boom) })).toEqual({
       ok: false,
-      error: boom,
+      error: expect.objectContaining({ code: "HV_ERR_START_CRASH", thrown: boom }),
     });
     expect((await DynamicSupervisor.countChildren(sup)).specs).toBe(0);
   });

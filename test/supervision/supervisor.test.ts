@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidOptionError } from "../../src/errors.js";
 import { CallExitError, defaultNode, Node, type Pid, setDefaultNode } from "../../src/process/index.js";
-import { GenServer, type StartResult } from "../../src/server/index.js";
+import { GenServer, StartCrashError, type StartResult } from "../../src/server/index.js";
 import { type ChildSpec, childSpec } from "../../src/supervision/child-spec.js";
 import {
   DuplicateChildNameError,
@@ -150,7 +150,12 @@ describe("Supervisor.startLink / start", () => {
       ],
       { strategy: "one_for_one" },
     );
-    expect(thrown).toEqual({ ok: false, error: { shutdown: { failedToStartChild: "b", reason: boom } } });
+    // A throw is a crashed start: a StartCrashError keeping what was thrown.
+    expect(thrown).toEqual({
+      ok: false,
+      error: { shutdown: { failedToStartChild: "b", reason: expect.any(StartCrashError) } },
+    });
+    expect(!thrown.ok && "error" in thrown && (thrown.error as any).shutdown.reason.thrown).toBe(boom);
     const garbage = await Supervisor.start([{ id: "g", start: () => 42 as never }], {
       strategy: "one_for_one",
     });

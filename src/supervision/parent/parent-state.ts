@@ -12,6 +12,7 @@ import { formatReason, isNormalOrShutdown } from "../../process/exit-reason.js";
 import { ExitMessage } from "../../process/messages.js";
 import type { Node } from "../../process/node.js";
 import type { Pid } from "../../process/pid.js";
+import { crashedStart } from "../child-lifecycle.js";
 import { addStopped, ChildRecord, StoppedChild, type StoppedChildren } from "./child-record.js";
 import {
   type ChildRef,
@@ -95,13 +96,10 @@ export class ParentState extends ParentQueries {
     try {
       v = this.node.runAs(this.pid, () => spec.start());
     } catch (e) {
-      return { ok: false, error: e };
+      return crashedStart(e);
     }
     if (isThenable(v)) {
-      return Promise.resolve(v).then(
-        (r) => this.finishStart(spec, r),
-        (e: unknown) => ({ ok: false, error: e }),
-      );
+      return Promise.resolve(v).then((r) => this.finishStart(spec, r), crashedStart);
     }
     return this.finishStart(spec, v);
   }
@@ -291,7 +289,7 @@ export class ParentState extends ParentQueries {
         v = this.node.runAs(this.pid, () => r.spec.start());
         if (isThenable(v)) v = await v;
       } catch (e) {
-        v = { ok: false, error: e };
+        v = crashedStart(e);
       }
       const kind = outcomeKind(v);
       if (kind === STARTED) {

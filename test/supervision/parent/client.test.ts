@@ -69,7 +69,8 @@ describe("ParentClient.startChild", () => {
         throw new Error("kaput");
       },
     });
-    expect(thrown.ok === false && (thrown.error as Error).message).toBe("kaput");
+    // A throw is a crashed start (a StartCrashError keeping the thrown error), not a returned error.
+    expect(thrown.ok === false && (thrown.error as { thrown: Error }).thrown.message).toBe("kaput");
     expect((await ParentClient.children(s)).map((c) => c.id)).toEqual(["plain"]);
     await GenServer.stop(s);
   });
