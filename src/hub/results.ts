@@ -31,7 +31,9 @@ export type HubErrorReason =
   | "node_down"
   | "hub_stopped"
   | "start_failed"
-  | "partitioned";
+  | "partitioned"
+  /** A move or adoption refused while the receiving node's own membership change is pending (retried). */
+  | "topology_pending";
 
 /** A per-child, per-node failure. `node` is undefined when no node was ever asked. */
 export interface ChildError {
@@ -95,9 +97,12 @@ export class StartResult {
     this.status = errors.length === 0 ? "ok" : "error";
   }
 
-  /** Ids of every child the call handled: started ones first, then failed ones. */
+  /**
+   * Ids of the children that started, in `started` order (ProcessHub's `cids/1`: failed ids are
+   * in `errors`, not here).
+   */
   cids(): string[] {
-    return handledIds(this.started, this.errors);
+    return this.started.map((s) => s.id);
   }
 
   /** The first pid of the first started child. */
@@ -154,8 +159,9 @@ export class StopResult {
     this.status = errors.length === 0 ? "ok" : "error";
   }
 
+  /** Ids of the children that stopped (ProcessHub's `cids/1`: failed ids are in `errors`). */
   cids(): string[] {
-    return handledIds(this.stopped, this.errors);
+    return this.stopped.map((s) => s.id);
   }
 
   /** The first node of the first stopped child. */
@@ -179,16 +185,4 @@ export class StopResult {
   toString(): string {
     return `StopResult(${this.status}, stopped=${this.stopped.length}, errors=${this.errors.length})`;
   }
-}
-
-/** Ids a call handled: the successful ones in order, then the failed ones not already listed. */
-function handledIds(done: readonly { id: string }[], errors: readonly ChildError[]): string[] {
-  const out = done.map((s) => s.id);
-  const seen = new Set(out);
-  for (const e of errors) {
-    if (seen.has(e.id)) continue;
-    seen.add(e.id);
-    out.push(e.id);
-  }
-  return out;
 }

@@ -30,7 +30,8 @@ describe("StartResult", () => {
   it("formats errors with the rollback flag", () => {
     const r = new StartResult([], [{ id: "c1", node: "n1", reason: "node_receive_timeout" }], true);
     expect(r.status).toBe("error");
-    expect(r.cids()).toEqual(["c1"]);
+    // ProcessHub's cids/1 lists started ids only; the failed one is in `errors`.
+    expect(r.cids()).toEqual([]);
     expect(r.format()).toEqual({
       ok: false,
       errors: r.errors,
@@ -57,7 +58,7 @@ describe("StopResult", () => {
       [{ id: "c9", node: undefined, reason: "not_found" }],
     );
     expect(r.status).toBe("error");
-    expect(r.cids()).toEqual(["c1", "c9"]);
+    expect(r.cids()).toEqual(["c1"]);
     expect(r.nodes()).toEqual(["n1"]);
     expect(r.node()).toBe("n1");
     expect(r.first()).toEqual({ id: "c1", nodes: ["n1"] });
