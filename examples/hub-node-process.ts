@@ -98,9 +98,15 @@ export class HubNodeProcess {
     });
   }
 
+  /** Sends a signal without waiting (SIGSTOP / SIGCONT to freeze and thaw the node). */
+  signal(sig: NodeJS.Signals): void {
+    this.proc.kill(sig);
+  }
+
   /** Sends a signal (SIGKILL by default) and waits for the process to end. */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    if (signal === "SIGKILL") this.proc.kill("SIGCONT");
     this.proc.kill(signal);
     await this.exited;
   }

@@ -9,9 +9,9 @@
  * `replicator`, `collector`, `messages`, `membership`, `options`.
  */
 import type { Logger } from "../logger.js";
-import { ExitMessage } from "../process/messages.js";
+import { DownMessage, ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
-import type { Pid } from "../process/pid.js";
+import type { Pid, Ref } from "../process/pid.js";
 import { StartCollector, StopCollector } from "./collector.js";
 import { HashRing } from "./hash-ring.js";
 import type { HubHooks } from "./hooks.js";
@@ -22,12 +22,16 @@ import {
   chunks,
   type HubLocalMsg,
   type HubWireMsg,
+  idChunks,
   isWireMsg,
   itemIn,
   itemOut,
   type StartItem,
   type StartMsg,
   type StopMsg,
+  startChunks,
+  startedMsgs,
+  unsendable,
 } from "./messages.js";
 import type { HubTuning } from "./options.js";
 import { Replicator } from "./replicator.js";
@@ -51,6 +55,15 @@ interface HandedOff {
   entry: SliceEntry;
   incarnation: number;
   seq: number;
+}
+
+/**
+ * A message the hub process sends itself (ticks, membership events, `$stop` from its handle).
+ * Only these are read as local commands: nothing decoded off the wire is an instance of a class,
+ * so a peer (or anyone publishing on the cluster's subjects) cannot send `$stop` or `$peer_down`.
+ */
+export class HubSignal {
+  constructor(readonly msg: HubLocalMsg) {}
 }
 
 /** The local process name of hub `hubId`'s process on every node. */
@@ -132,6 +145,20 @@ export class HubCore {
   private conflicts: Set<string> | null = null;
   /** Measured load per hub node (load-aware distribution). */
   readonly loads = new Map<string, NodeLoad>();
+  /**
+   * Children parked during a quorum loss that a member said it adopted, not yet seen running
+   * anywhere since: forgotten only once each runs somewhere or the members say it was stopped
+   * (see `claimParked`), restarted otherwise. Parked epoch and when the quorum came back.
+   */
+  private readonly unclaimed = new Map<string, StartItem>();
+  private unclaimedSince = 0;
+  /** The claim under way: its number and the members yet to answer, with what they know. */
+  private claim: { req: number; at: number; waiting: Set<string>; known: Set<string> } | null = null;
+  /** Monitors of the members' hub processes: a hub that dies while its node lives is a leave. */
+  private readonly hubMonitors = new Map<string, Ref>();
+  /** Messages dropped before handling: not a hub message, malformed, or from outside the hub. */
+  dropped = 0;
+  private lastDropLog = 0;
 
   constructor(
     readonly hubId: string,
@@ -220,8 +247,18 @@ export class HubCore {
     return node === this.self || this.members.has(node);
   }
 
+  /** Posts to the hub process: a local command (wrapped, see `HubSignal`) or a wire message as if received. */
   post(msg: HubLocalMsg | HubWireMsg): void {
-    if (this.alive) this.node.send(this.pid, msg);
+    if (this.alive) this.node.send(this.pid, isWireMsg(msg) ? msg : new HubSignal(msg));
+  }
+
+  /** Counts a message dropped unhandled; warns at most once a second. */
+  private drop(what: string, fields: Record<string, unknown> = {}): void {
+    this.dropped++;
+    const now = Date.now();
+    if (now - this.lastDropLog < 1000) return;
+    this.lastDropLog = now;
+    this.logger.warn({ hub: this.hubId, ...fields, dropped: this.dropped }, `hub dropped ${what}`);
   }
 
   private send(node: string, msg: HubWireMsg): void {
@@ -229,7 +266,15 @@ export class HubCore {
     try {
       this.node.send({ name: this.name, node }, msg);
     } catch (e) {
-      this.logger.debug({ hub: this.hubId, node, err: e }, "hub message not sent");
+      // A message that cannot be encoded (too large for a frame) is lost for good: a warning,
+      // not a debug line, and a start this node waits for fails now instead of timing out.
+      if (!unsendable(this, this.logger, this.hubId, node, msg, e))
+        this.logger.debug({ hub: this.hubId, node, err: e }, "hub message not sent");
+      else if (msg.t === "start" && msg.req !== null && msg.origin === this.self) {
+        const col = this.collectors.get(msg.req);
+        const failed = msg.items.map((w) => [w[0], "start_failed", String(e)] as const);
+        if (col instanceof StartCollector) col.started(node, [], failed);
+      }
     }
   }
 
@@ -271,7 +316,7 @@ export class HubCore {
       col.maybeFinish();
     }
     for (const [node, list] of groups) {
-      for (const items of chunks(list)) {
+      for (const items of startChunks(list, extra.states)) {
         const states = extra.states;
         const msg: StartMsg = {
           t: "start",
@@ -328,20 +373,19 @@ export class HubCore {
       col.maybeFinish();
     }
     for (const [node, list] of groups) {
-      for (const part of chunks(list)) this.send(node, { t: "stop", req, origin: this.self, ids: part });
+      for (const part of idChunks(list)) this.send(node, { t: "stop", req, origin: this.self, ids: part });
     }
   }
 
   // ------------------------------------------------------------------ the process handler
 
   readonly handle = (msg: unknown): unknown => {
+    if (msg instanceof HubSignal) return this.onLocal(msg.msg);
     if (msg instanceof ExitMessage) return this.onExit(msg);
-    if (!isWireMsg(msg)) return this.onLocal(msg as HubLocalMsg);
+    if (msg instanceof DownMessage) return this.onHubDown(msg);
+    if (!isWireMsg(msg)) return this.drop("a message that is not a hub message");
     const bad = checkWire(msg);
-    if (bad !== null) {
-      this.logger.warn({ hub: this.hubId, field: bad }, "hub dropped a malformed message");
-      return;
-    }
+    if (bad !== null) return this.drop("a malformed message", { field: bad });
     switch (msg.t) {
       case "start":
         return this.onStart(msg);
@@ -387,6 +431,11 @@ export class HubCore {
       case "merge":
         this.onMerge(msg.from, msg.id, msg.epoch, msg.data);
         return;
+      case "claim":
+        if (this.members.has(msg.from)) this.onClaim(msg.from, msg.req, msg.ids);
+        return;
+      case "claimed":
+        return this.onClaimed(msg.from, msg.req, msg.known);
       case "merged":
         // From the winner, or from the node a losing winner passed the data on to.
         this.finishMerge(msg.id, msg.ok);
@@ -414,6 +463,7 @@ export class HubCore {
         this.pruneHandedOff();
         for (const [id, t] of this.stopped)
           if (Date.now() - t.at > this.tuning.migrationTimeoutMs) this.stopped.delete(id);
+        this.claimParked();
         return this.rebalance();
       case "$discover":
         this.runStaticStart();
@@ -443,6 +493,8 @@ export class HubCore {
         return this.resolveConflicts();
       case "$merge_timeout":
         return this.finishMerge(msg.id, false);
+      case "$rebalance":
+        return this.rebalance();
       case "$quorum_reset": {
         this.quorum.reset(msg.size ?? this.members.size + 1);
         if (this.partitioned && this.quorum.check(this.members.size + 1)) this.leavePartitioned();
@@ -460,7 +512,9 @@ export class HubCore {
       ? "partitioned"
       : this.stopping
         ? "hub_stopped"
-        : null;
+        : m.ensure && m.req !== null && this.changePending()
+          ? "topology_pending"
+          : null;
     const absorb: StartItem[] = [];
     for (const w of m.items) {
       const it = itemIn(w);
@@ -528,19 +582,7 @@ export class HubCore {
       }
       this.hooks.dispatch("postChildrenStart", { started, failed: failed.map((f) => f[0]) });
     }
-    if (m.req !== null) {
-      const req = m.req;
-      const parts = Math.max(1, Math.ceil((ok.length + failed.length) / 1000));
-      for (let i = 0; i < parts; i++) {
-        this.send(m.origin, {
-          t: "started",
-          req,
-          node: this.self,
-          ok: ok.slice(i * 1000, (i + 1) * 1000),
-          failed: failed.slice(i * 1000, (i + 1) * 1000),
-        });
-      }
-    }
+    if (m.req !== null) for (const msg of startedMsgs(m.req, this.self, ok, failed)) this.send(m.origin, msg);
   }
 
   private onForwarded(req: number, node: string, to: string, ids: string[]): void {
@@ -604,6 +646,7 @@ export class HubCore {
   private onHello(from: string, inc: number, reply: boolean): void {
     if (from === this.self) return;
     if (reply) this.hello(from, false);
+    if (this.members.get(from) === inc && !this.hubMonitors.has(from)) this.watchHub(from);
     if (this.members.get(from) !== inc) {
       this.pendingJoin.set(from, inc);
       this.pendingLeave.delete(from);
@@ -622,6 +665,51 @@ export class HubCore {
       const unknown = !this.isMember(node) && !this.pendingJoin.has(node);
       if (unknown || this.pendingLeave.has(node)) col.fail(node, "node_down");
     }
+  }
+
+  /**
+   * Whether a membership change is waiting to be handled here. Moves and adoptions are refused
+   * meanwhile: a node that has just found every peer gone (it was frozen past the heartbeat
+   * timeout) would otherwise start children it is about to stop for lack of quorum.
+   */
+  private changePending(): boolean {
+    return this.topologyScheduled || this.pendingJoin.size > 0 || this.pendingLeave.size > 0;
+  }
+
+  /** Posts `msg` to this hub after the topology debounce (and a little more). */
+  private postLater(msg: HubLocalMsg): void {
+    const t = setTimeout(() => this.post(msg), this.tuning.clusterEventDebounceMs + 50);
+    t.unref?.();
+  }
+
+  /** A member's hub process died (its node may live on): the same as that member leaving. */
+  private onHubDown(msg: DownMessage): void {
+    for (const [node, ref] of this.hubMonitors) {
+      if (!ref.equals(msg.ref)) continue;
+      this.hubMonitors.delete(node);
+      // The node itself went away: its membership event says so (and the monitor is re-armed at
+      // the next hello if the session was only reset).
+      if (msg.reason === "noconnection") return;
+      this.logger.warn({ hub: this.hubId, node, reason: String(msg.reason) }, "a member's hub process died");
+      this.peerGone(node);
+      return;
+    }
+  }
+
+  /** Watches `node`'s hub process from now on (a new member, or a member under a new incarnation). */
+  private watchHub(node: string): void {
+    const old = this.hubMonitors.get(node);
+    if (old !== undefined) this.node.demonitor(old, {}, this.pid);
+    // A hub over a membership of its own (no cluster router: tests, embedding) has nothing to watch.
+    if (this.node.router === null) return;
+    this.hubMonitors.set(node, this.node.monitor({ name: this.name, node }, this.pid));
+  }
+
+  private unwatchHub(node: string): void {
+    const ref = this.hubMonitors.get(node);
+    if (ref === undefined) return;
+    this.hubMonitors.delete(node);
+    this.node.demonitor(ref, {}, this.pid);
   }
 
   private peerGone(node: string): void {
@@ -668,6 +756,7 @@ export class HubCore {
     for (const node of left) {
       leftIncs.set(node, this.members.get(node) ?? this.registry.sliceVersion(node)?.incarnation ?? 0);
       this.members.delete(node);
+      this.unwatchHub(node);
       this.repl.forget(node);
       const changes: RegistryChange[] = [];
       const handed = [...(this.handedOff.get(node) ?? [])].filter(([id, h]) => !this.superseded(node, id, h));
@@ -680,6 +769,7 @@ export class HubCore {
     for (const node of joined) {
       this.members.set(node, joins.get(node)!);
       this.adoptedFrom.delete(node);
+      this.watchHub(node);
     }
     this.ring = new HashRing(members(), this.tuning.vnodes);
     const change = { joined, left, members: members() };
@@ -796,11 +886,13 @@ export class HubCore {
         for (const e of r.errors) {
           // Not on `node_receive_timeout`: the node lives and most likely runs the child; a
           // late retry could resurrect a child stopped meanwhile.
-          const refused = e.reason === "hub_stopped" || e.reason === "partitioned";
+          const refused =
+            e.reason === "hub_stopped" || e.reason === "partitioned" || e.reason === "topology_pending";
           if (e.reason !== "node_down" && !refused) continue;
           const it = byId.get(e.id);
           if (it !== undefined) retry.set(e.id, it);
-          if (refused && e.node !== undefined) {
+          // A node settling its membership runs what its slice shows; only a stopping one does not.
+          if (refused && e.reason !== "topology_pending" && e.node !== undefined) {
             const s = refusedBy.get(e.id);
             if (s === undefined) refusedBy.set(e.id, new Set([e.node]));
             else s.add(e.node);
@@ -924,6 +1016,8 @@ export class HubCore {
         (r) => {
           const ok = new Set(r.started.map((s) => s.id));
           const moved: string[] = [];
+          // A receiver still settling its own membership keeps nothing: try again once it has.
+          if (r.errors.some((e) => e.reason === "topology_pending")) this.postLater({ t: "$rebalance" });
           for (const id of ids) {
             this.handingOver.delete(id);
             const c = this.children.byId.get(id);
@@ -1068,6 +1162,9 @@ export class HubCore {
     const adoptedElsewhere = [...this.adoptedMe].some((n) => this.members.has(n));
     this.adoptedMe.clear();
     if (adoptedElsewhere) {
+      // Most of them run there now; what does not is claimed back once the registries agree.
+      for (const [id, it] of this.parked) if (!this.registry.exists(id)) this.unclaimed.set(id, it);
+      this.unclaimedSince = Date.now();
       this.parked.clear();
       this.parkedFrom.clear();
       return;
@@ -1089,6 +1186,71 @@ export class HubCore {
       }
     }
     this.parked.clear();
+    if (groups.size > 0) this.ensure(groups);
+  }
+
+  /**
+   * Parked children a member adopted that still run nowhere, two sync rounds after the quorum came
+   * back (every member's slice has arrived by then): the members are asked whether they stopped
+   * them (a stop request since); those nobody knows are restarted at their owners. The rest is
+   * forgotten, so a stop made during the partition is not undone as long as the node that made it
+   * remembers it (`migrationTimeoutMs`; a durable store is what makes that forever).
+   */
+  private claimParked(): void {
+    if (this.unclaimed.size === 0 || this.partitioned) return;
+    // A claim some member never answered (it left, the answer was lost) is asked again.
+    if (this.claim !== null && Date.now() - this.claim.at < this.tuning.migrationTimeoutMs) return;
+    for (const id of [...this.unclaimed.keys()]) if (this.registry.exists(id)) this.unclaimed.delete(id);
+    const sync = this.strategies.synchronization;
+    const interval = sync.type === "gossip" ? sync.intervalMs : this.tuning.syncIntervalMs;
+    if (this.unclaimed.size === 0 || Date.now() - this.unclaimedSince < 2 * interval) return;
+    const req = this.nextReq++;
+    const ids: Array<[string, number]> = [...this.unclaimed].map(([id, it]) => [id, it.epoch]);
+    this.claim = { req, at: Date.now(), waiting: new Set(this.members.keys()), known: new Set() };
+    for (const n of this.members.keys())
+      for (const part of chunks(ids)) this.send(n, { t: "claim", from: this.self, req, ids: part });
+    if (this.members.size === 0) this.onClaimed(this.self, req, []);
+  }
+
+  /** A member asks which of `ids` it stopped since (or runs): it answers with those. */
+  private onClaim(from: string, req: number, ids: Array<[string, number]>): void {
+    const known: string[] = [];
+    for (const [id, epoch] of ids) {
+      const st = this.stopped.get(id);
+      if ((st !== undefined && st.epoch >= epoch) || this.children.byId.has(id)) known.push(id);
+    }
+    this.send(from, { t: "claimed", from: this.self, req, known });
+  }
+
+  private onClaimed(from: string, req: number, known: string[]): void {
+    const c = this.claim;
+    if (c === null || c.req !== req) return;
+    for (const id of known) c.known.add(id);
+    c.waiting.delete(from);
+    for (const n of c.waiting) if (!this.members.has(n)) c.waiting.delete(n);
+    if (c.waiting.size > 0) return;
+    this.claim = null;
+    const groups = new Map<string, StartItem[]>();
+    for (const [id, it] of this.unclaimed) {
+      if (c.known.has(id) || this.registry.exists(id)) continue;
+      const item: StartItem = {
+        spec: it.spec,
+        epoch: Math.max(it.epoch, this.registry.epochOf(id)) + 1,
+        pinned: false,
+      };
+      for (const n of this.replicas(id)) {
+        const g = groups.get(n);
+        if (g === undefined) groups.set(n, [item]);
+        else g.push(item);
+      }
+    }
+    const restarted = [...groups.values()].reduce((k, g) => k + g.length, 0);
+    if (restarted > 0)
+      this.logger.warn(
+        { hub: this.hubId, restarted },
+        "hub restarts parked children that ran nowhere after the partition",
+      );
+    this.unclaimed.clear();
     if (groups.size > 0) this.ensure(groups);
   }
 

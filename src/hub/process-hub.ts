@@ -12,6 +12,7 @@ import { currentNodeOrDefault, type Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import { type HubChildSpec, type NormalizedChildSpec, normalizeChildSpec } from "./child-spec.js";
 import {
+  ChildSpecTooLargeError,
   DuplicateChildIdError,
   HubAlreadyStartedError,
   HubStoppedError,
@@ -22,11 +23,11 @@ import {
 } from "./errors.js";
 import { Future } from "./future.js";
 import { type HookRegistration, type HubHookHandler, type HubHookName, HubHooks } from "./hooks.js";
-import { HubCore, hubProcessName } from "./hub-core.js";
+import { HubCore, HubSignal, hubProcessName } from "./hub-core.js";
 import type { ChildLookup } from "./hub-registry.js";
 import type { HubBehaviour } from "./local-children.js";
 import { type ClusterLike, clusterMembership, type HubMembership, NO_PEERS } from "./membership.js";
-import type { StartItem } from "./messages.js";
+import { MAX_SPEC_BYTES, specBytes, type StartItem } from "./messages.js";
 import {
   type HubTuning,
   parseHubTuning,
@@ -138,13 +139,15 @@ export class ProcessHub {
         ? core.handle
         : (msg: unknown): unknown =>
             msg instanceof ExitMessage && msg.from.equals(linkTo)
-              ? core.handle({
-                  t: "$stop",
-                  done: () => {
-                    const proc = node.proc(pid);
-                    if (proc !== undefined) node.terminate(proc, msg.reason);
-                  },
-                })
+              ? core.handle(
+                  new HubSignal({
+                    t: "$stop",
+                    done: () => {
+                      const proc = node.proc(pid);
+                      if (proc !== undefined) node.terminate(proc, msg.reason);
+                    },
+                  }),
+                )
               : core.handle(msg);
     const { pid } = node.spawnHandler(handle, () => core.init(pid), {
       name: hubProcessName(hubId),
@@ -267,8 +270,9 @@ export class ProcessHub {
   startChildren(specs: HubChildSpec[], options?: StartOptions): StartInitiated | Future<StartResult>;
   /**
    * Starts children on their owner nodes. Throws on misuse (bad spec, unknown behaviour,
-   * duplicate ids, empty list, bad mapping); with `checkExisting` (default) a call naming an id
-   * already registered is rejected as a whole with those ids.
+   * duplicate ids, empty list, bad mapping, a spec too large to travel:
+   * `ChildSpecTooLargeError`); with `checkExisting` (default) a call naming an id already
+   * registered is rejected as a whole with those ids.
    */
   startChildren(specs: HubChildSpec[], options?: StartOptions): StartInitiated | Future<StartResult> {
     this.assertAlive();
@@ -480,6 +484,10 @@ export class ProcessHub {
     const n = normalizeChildSpec(spec);
     if (!this.behaviours.has(n.behaviour)) throw new UnknownBehaviourError(n.behaviour, n.id);
     if (metadata !== undefined) n.metadata = { ...metadata, ...n.metadata };
+    // A spec that cannot fit in one message would be lost on its way to its owner (and in every
+    // delta and slice after): refused here, before anything of the call starts.
+    const size = specBytes(n);
+    if (size > MAX_SPEC_BYTES) throw new ChildSpecTooLargeError(n.id, size, MAX_SPEC_BYTES);
     return n;
   }
 

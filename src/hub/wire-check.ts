@@ -66,6 +66,8 @@ const strings = every(str);
 const SHAPES: Record<HubWireMsg["t"], Record<string, Check>> = {
   hello: { from: str, inc: int, reply: bool, adopted: optional(every(pair(str, int))) },
   bye: { from: str, inc: int },
+  claim: { from: str, req: int, ids: every(pair(str, int)) },
+  claimed: { from: str, req: int, known: strings },
   start: {
     req: reqId,
     origin: str,

@@ -73,7 +73,7 @@ describe("checkWire", () => {
 });
 
 describe("a hub receiving malformed messages", () => {
-  it("drops them with a warning and keeps starting and stopping children", async () => {
+  it("drops and counts them, warns at most once a second, and keeps starting and stopping children", async () => {
     const warnings: Array<Record<string, unknown>> = [];
     const logger = { ...silentLogger, warn: (o: Record<string, unknown>) => warnings.push(o) };
     const h = new StrategyHarness();
@@ -82,16 +82,25 @@ describe("a hub receiving malformed messages", () => {
       const b = await h.add("b");
       await h.formed();
       const to = { name: "hubvisor.hub.strat", node: "a" };
-      for (const m of [
+      const garbage: unknown[] = [
         { t: "start", req: null, origin: "b", items: "garbage", hops: 0, ensure: true },
         { t: "delta", from: "b", inc: 1, seq: 1, up: [[1, 2, 3]], rm: [] },
         { t: "stop", req: null, origin: "b", ids: null },
-      ])
-        b.node.send(to, m);
-      await expect
-        .poll(() => warnings.filter((w) => w.field !== undefined).map((w) => w.field))
-        .toEqual(["start.items", "delta.up", "stop.ids"]);
+        null,
+        42,
+        "hello",
+        [],
+        // The hub's own commands are never taken from the wire.
+        { t: "$stop", done: null },
+        { t: "$peer_down", node: "b" },
+        { t: "$quorum_reset", size: 1 },
+      ];
+      for (const m of garbage) b.node.send(to, m);
+      await expect.poll(() => a.core.dropped).toBe(garbage.length);
+      expect(warnings.filter((w) => w.dropped !== undefined).length).toBe(1);
+      expect(warnings[0]).toMatchObject({ field: "start.items" });
       expect(a.isAlive()).toBe(true);
+      expect(a.nodes()).toEqual(["b"]);
       const r = await b.startChildren(specs(30), { awaitable: true }).await(5000);
       expect(r.status).toBe("ok");
       await h.converged(specs(30).map((s) => s.id));

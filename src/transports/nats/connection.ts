@@ -38,6 +38,12 @@ export interface NatsTransportStats {
   framesReceived: number;
   /** Frames not sent: unknown or down destination, closed transport, or refused by the client. */
   framesDropped: number;
+  /** Frames ignored because their sender declared this node down while it was frozen (see `stalls`). */
+  framesStale: number;
+  /** Control messages refused: malformed, an invalid node name, or a new peer beyond `maxPeers`. */
+  controlRefused: number;
+  /** Times this node found itself frozen past the heartbeat timeout and rejoined under a new session. */
+  stalls: number;
   heartbeatsSent: number;
   probesSent: number;
   disconnects: number;

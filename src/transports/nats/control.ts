@@ -8,19 +8,21 @@ import type { NodeIdentity } from "../../cluster/transport.js";
 /** `hb`: I am alive (also sent at once on joining and on reconnecting); `leave`: I am going. */
 export type ControlKind = "hb" | "leave";
 
-/** One control message: its kind and the sender's name and incarnation. */
+/** One control message: its kind and the sender's name, incarnation and session. */
 export interface ControlMessage {
   kind: ControlKind;
   node: string;
   incarnation: number;
+  /** The sender's transport session (see `membership.ts`); 0 when absent (older peers). */
+  session: number;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Encodes a control message (also used, with kind `hb`, as the answer to a probe). */
-export function encodeControl(kind: ControlKind, self: NodeIdentity): Uint8Array {
-  return encoder.encode(JSON.stringify({ t: kind, n: self.node, i: self.incarnation }));
+export function encodeControl(kind: ControlKind, self: NodeIdentity, session = 0): Uint8Array {
+  return encoder.encode(JSON.stringify({ t: kind, n: self.node, i: self.incarnation, s: session }));
 }
 
 /** Decodes a control message; `undefined` for anything that is not one. */
@@ -32,8 +34,9 @@ export function decodeControl(bytes: Uint8Array): ControlMessage | undefined {
     return undefined;
   }
   if (typeof value !== "object" || value === null) return undefined;
-  const { t, n, i } = value as Record<string, unknown>;
+  const { t, n, i, s } = value as Record<string, unknown>;
   if ((t !== "hb" && t !== "leave") || typeof n !== "string" || n.length === 0) return undefined;
   if (typeof i !== "number" || !Number.isFinite(i)) return undefined;
-  return { kind: t, node: n, incarnation: i };
+  if (s !== undefined && !Number.isSafeInteger(s)) return undefined;
+  return { kind: t, node: n, incarnation: i, session: (s as number | undefined) ?? 0 };
 }

@@ -5,9 +5,15 @@
  * timer ticks, and it calls `peerUp` / `peerDown` exactly on transitions.
  *
  * Rules: a heartbeat or probe answer from an unknown peer brings it up; from a known peer under a
- * new incarnation reports the old one down (`timeout`: it stopped existing) then the new one up; a
- * leave reports `leave`. An incarnation that left or was replaced is retired: late messages from
- * it are ignored. Imports the transport types only.
+ * new incarnation or a new session reports the old one down (`connection_lost`: it stopped
+ * existing) then the new one up; a leave reports `leave`. An incarnation or session that left or
+ * was replaced is retired: late messages from it are ignored. A session is the transport's own
+ * generation within one incarnation: a node that finds it was frozen past the heartbeat timeout
+ * takes a new one, so its peers can never mistake it for the member they declared down.
+ *
+ * Hostile or broken publishers: a name that is not a valid NATS subject token (or is longer than
+ * `MAX_NAME_LENGTH`) is refused, and at most `maxPeers` peers are tracked; anything beyond is
+ * ignored and counted. Imports the transport types only.
  */
 import type { NodeIdentity, PeerDownReason } from "../../cluster/transport.js";
 
@@ -19,56 +25,85 @@ export interface MembershipEvents {
 
 interface PeerState {
   identity: NodeIdentity;
+  session: number;
   lastSeen: number;
   misses: number;
 }
 
 /** Result of feeding a liveness message. */
-export type SeenOutcome = "up" | "alive" | "restarted" | "ignored" | "self" | "duplicate_self";
+export type SeenOutcome =
+  | "up"
+  | "alive"
+  | "restarted"
+  | "ignored"
+  | "self"
+  | "duplicate_self"
+  /** The name cannot be a node name (not a subject token, too long). */
+  | "invalid"
+  /** A new name while `maxPeers` peers are tracked already. */
+  | "full";
 
 const RETIRED_PER_NAME = 16;
+/** Longest node name accepted from the wire (the transport refuses longer ones for itself too). */
+export const MAX_NAME_LENGTH = 255;
+const BAD_NAME = /[.*>\s]/;
+
+/** Whether `name` can be a node name: one NATS subject token of at most `MAX_NAME_LENGTH` characters. */
+export function isNodeName(name: string): boolean {
+  return name.length > 0 && name.length <= MAX_NAME_LENGTH && !BAD_NAME.test(name);
+}
+
+const retiredKey = (incarnation: number, session: number) => `${incarnation}/${session}`;
 
 /** Membership view of the node `self`. */
 export class Membership {
   private readonly peers = new Map<string, PeerState>();
-  private readonly retired = new Map<string, number[]>();
+  private readonly retired = new Map<string, string[]>();
+  /** This node's own session (see the header); `seen` tells its own echoes from a namesake's. */
+  session = 0;
 
   constructor(
     private readonly self: NodeIdentity,
     private readonly events: MembershipEvents,
+    private readonly maxPeers = 1024,
   ) {}
 
-  /** `peer` proved alive at `now` (heartbeat or probe answer). */
-  seen(peer: NodeIdentity, now: number): SeenOutcome {
+  /** `peer` (in `session`) proved alive at `now` (heartbeat or probe answer). */
+  seen(peer: NodeIdentity, now: number, session = 0): SeenOutcome {
     if (peer.node === this.self.node) {
-      return peer.incarnation === this.self.incarnation ? "self" : "duplicate_self";
+      if (peer.incarnation !== this.self.incarnation) return "duplicate_self";
+      // Our own earlier session (a heartbeat sent before a stall, delivered late) is not a namesake.
+      return "self";
     }
-    if (this.retired.get(peer.node)?.includes(peer.incarnation)) return "ignored";
+    if (!isNodeName(peer.node)) return "invalid";
+    const key = retiredKey(peer.incarnation, session);
+    if (this.retired.get(peer.node)?.includes(key)) return "ignored";
     const known = this.peers.get(peer.node);
-    if (known && known.identity.incarnation === peer.incarnation) {
+    if (known && known.identity.incarnation === peer.incarnation && known.session === session) {
       known.lastSeen = now;
       known.misses = 0;
       return "alive";
     }
     let outcome: SeenOutcome = "up";
     if (known) {
-      this.retire(known.identity);
+      this.retire(known.identity, known.session);
       this.peers.delete(peer.node);
       // Its old connection is gone (as the cluster layer and the memory transport say).
       this.events.down(known.identity, "connection_lost");
       outcome = "restarted";
-    }
+    } else if (this.peers.size >= this.maxPeers) return "full";
     const identity = { cluster: peer.cluster, node: peer.node, incarnation: peer.incarnation };
-    this.peers.set(peer.node, { identity, lastSeen: now, misses: 0 });
+    this.peers.set(peer.node, { identity, session, lastSeen: now, misses: 0 });
     this.events.up(identity);
     return outcome;
   }
 
-  /** `peer` announced a graceful leave. */
-  left(peer: NodeIdentity): void {
-    this.retire(peer);
+  /** `peer` announced a graceful leave (of `session`). */
+  left(peer: NodeIdentity, session = 0): void {
+    if (!isNodeName(peer.node)) return;
+    this.retire(peer, session);
     const known = this.peers.get(peer.node);
-    if (known && known.identity.incarnation === peer.incarnation) {
+    if (known && known.identity.incarnation === peer.incarnation && known.session === session) {
       this.peers.delete(peer.node);
       this.events.down(known.identity, "leave");
     }
@@ -126,10 +161,21 @@ export class Membership {
     return [...this.peers.values()].map((s) => s.identity);
   }
 
-  private retire(peer: NodeIdentity): void {
+  /** The session `node` is up in, if it is up. */
+  sessionOf(node: string): number | undefined {
+    return this.peers.get(node)?.session;
+  }
+
+  private retire(peer: NodeIdentity, session: number): void {
+    const key = retiredKey(peer.incarnation, session);
     const list = this.retired.get(peer.node) ?? [];
-    if (!list.includes(peer.incarnation)) list.push(peer.incarnation);
+    if (!list.includes(key)) list.push(key);
     if (list.length > RETIRED_PER_NAME) list.shift();
+    // Bounded by `maxPeers` names as well: a flood of made-up names must not grow this map.
+    if (!this.retired.has(peer.node) && this.retired.size >= this.maxPeers * 2) {
+      const oldest = this.retired.keys().next().value;
+      if (oldest !== undefined) this.retired.delete(oldest);
+    }
     this.retired.set(peer.node, list);
   }
 }

@@ -49,10 +49,20 @@ export class NatsTransport implements Transport {
   private viewLost = false;
   private lastTick = 0;
   private warnedDuplicate = false;
+  /**
+   * Peers dropped when this node found itself frozen past the heartbeat timeout: frames from them
+   * are stale (they declared this node down meanwhile) until they see its new session and are up
+   * in its view again.
+   */
+  private readonly stale = new Set<string>();
+  private lastRefusalLog = 0;
   private readonly counters: NatsTransportStats = {
     framesSent: 0,
     framesReceived: 0,
     framesDropped: 0,
+    framesStale: 0,
+    controlRefused: 0,
+    stalls: 0,
     heartbeatsSent: 0,
     probesSent: 0,
     disconnects: 0,
@@ -73,11 +83,20 @@ export class NatsTransport implements Transport {
     this.self = { cluster: self.cluster, node: self.node, incarnation: self.incarnation };
     this.handlers = handlers;
     this.subjects = new Subjects(this.opts.subjectPrefix, self.cluster);
-    this.hbBytes = encodeControl("hb", this.self);
-    this.membership = new Membership(this.self, {
-      up: (peer) => this.emit("peerUp", () => handlers.peerUp(peer)),
-      down: (peer, reason) => this.emit("peerDown", () => handlers.peerDown(peer, reason)),
-    });
+    this.membership = new Membership(
+      this.self,
+      {
+        up: (peer) => {
+          this.stale.delete(peer.node);
+          this.emit("peerUp", () => handlers.peerUp(peer));
+        },
+        down: (peer, reason) => this.emit("peerDown", () => handlers.peerDown(peer, reason)),
+      },
+      this.opts.maxPeers,
+    );
+    // A random first session: a node restarted within the same incarnation number never reuses one.
+    this.membership.session = Math.floor(Math.random() * 0x7fffffff);
+    this.hbBytes = encodeControl("hb", this.self, this.membership.session);
 
     let opened: Awaited<ReturnType<typeof openConnection>>;
     try {
@@ -167,6 +186,11 @@ export class NatsTransport implements Transport {
   private subscribeAll(nc: NatsConnection, subjects: Subjects, self: NodeIdentity): void {
     const frame = (from: string, data: Uint8Array) => {
       this.counters.framesReceived++;
+      this.checkStall();
+      if (this.stale.size > 0 && this.stale.has(from)) {
+        this.counters.framesStale++;
+        return;
+      }
       this.emit("frame", () => this.handlers!.frame(from, data));
     };
     this.subs.push(
@@ -189,26 +213,47 @@ export class NatsTransport implements Transport {
       }),
       nc.subscribe(subjects.probe(self.node), {
         callback: (err, msg) => {
-          if (!err && !this.isClosed()) msg.respond(this.hbBytes);
+          if (err || this.isClosed()) return;
+          // A frozen node answers only once it has taken its new session.
+          this.checkStall();
+          msg.respond(this.hbBytes);
         },
       }),
     );
   }
 
   private onControl(data: Uint8Array): void {
+    this.checkStall();
     const msg = decodeControl(data);
-    if (!msg) return;
-    const peer: NodeIdentity = { cluster: this.self!.cluster, node: msg.node, incarnation: msg.incarnation };
-    if (msg.kind === "leave") {
-      this.membership!.left(peer);
+    if (!msg) {
+      this.refused("malformed control message");
       return;
     }
-    this.onAlive(peer);
+    const peer: NodeIdentity = { cluster: this.self!.cluster, node: msg.node, incarnation: msg.incarnation };
+    if (msg.kind === "leave") {
+      this.membership!.left(peer, msg.session);
+      return;
+    }
+    this.onAlive(peer, msg.session);
   }
 
-  private onAlive(peer: NodeIdentity): void {
-    const outcome = this.membership!.seen(peer, performance.now());
-    if (outcome === "up" || outcome === "restarted") {
+  /** Counts a refused control message; warns at most once a second. */
+  private refused(what: string, node?: string): void {
+    this.counters.controlRefused++;
+    const now = performance.now();
+    if (now - this.lastRefusalLog < 1000) return;
+    this.lastRefusalLog = now;
+    this.log.warn(
+      { node: this.self!.node, peer: node?.slice(0, 64), refused: this.counters.controlRefused },
+      `nats transport refused a ${what}`,
+    );
+  }
+
+  private onAlive(peer: NodeIdentity, session: number): void {
+    const outcome = this.membership!.seen(peer, performance.now(), session);
+    if (outcome === "invalid") this.refused("peer with an invalid node name", peer.node);
+    else if (outcome === "full") this.refused("new peer beyond maxPeers", peer.node);
+    else if (outcome === "up" || outcome === "restarted") {
       // Answer a newcomer at once instead of making it wait a whole heartbeat interval.
       this.scheduleHeartbeat();
     } else if (outcome === "duplicate_self" && !this.warnedDuplicate) {
@@ -267,7 +312,11 @@ export class NatsTransport implements Transport {
       t.unref();
       this.timers.push(t);
     };
-    every(heartbeatIntervalMs, () => this.publishHeartbeat());
+    // Whichever timer fires first after a freeze finds the stall before anything is sent.
+    every(heartbeatIntervalMs, () => {
+      this.checkStall();
+      this.publishHeartbeat();
+    });
     every(Math.max(5, Math.min(heartbeatIntervalMs, Math.floor(heartbeatTimeoutMs / 4))), () => this.check());
     if (probeIntervalMs > 0) {
       const prober = new Prober({
@@ -277,31 +326,46 @@ export class NatsTransport implements Transport {
         timeoutMs: this.opts.probeTimeoutMs,
         maxMisses: this.opts.probeMisses,
         active: () => !this.isClosed() && this.disconnectedAt === undefined,
-        alive: (peer) => this.onAlive(peer),
+        alive: (peer, session) => this.onAlive(peer, session),
       });
       this.prober = prober;
       every(probeIntervalMs, () => prober.tick());
     }
   }
 
+  /**
+   * Whether this node was frozen (SIGSTOP, a long synchronous stretch) for longer than the
+   * heartbeat timeout: then every peer has declared it down by now. It drops them all, takes a
+   * new session (so no peer can take it for the member it declared down: it rejoins as a new
+   * one) and ignores what they sent before they see the new session. Called first by every
+   * timer and every inbound callback, since after a freeze either may run first.
+   */
+  private checkStall(): boolean {
+    const now = performance.now();
+    const gap = now - this.lastTick;
+    if (gap <= this.opts.heartbeatTimeoutMs || this.state !== "open") return false;
+    this.lastTick = now;
+    this.counters.stalls++;
+    this.log.warn(
+      { node: this.self!.node, stalledMs: Math.round(gap) },
+      "event loop stalled beyond the heartbeat timeout: rejoining under a new session",
+    );
+    const m = this.membership!;
+    for (const p of m.list()) this.stale.add(p.node);
+    m.dropAll("connection_lost");
+    m.session = (m.session + 1) % 0x7fffffff;
+    this.hbBytes = encodeControl("hb", this.self!, m.session);
+    this.publishHeartbeat();
+    return true;
+  }
+
   /** Periodic view maintenance: self-stall, connection loss, silent peers. */
   private check(): void {
     if (this.isClosed()) return;
+    if (this.checkStall()) return;
     const now = performance.now();
-    const gap = now - this.lastTick;
     this.lastTick = now;
     const timeout = this.opts.heartbeatTimeoutMs;
-    if (gap > timeout) {
-      // This node itself was frozen (SIGSTOP, a long synchronous stretch): the peers have declared
-      // it down by now, so it drops them too and rejoins as a fresh view.
-      this.log.warn(
-        { node: this.self!.node, stalledMs: Math.round(gap) },
-        "event loop stalled beyond timeout",
-      );
-      this.membership!.dropAll("connection_lost");
-      this.publishHeartbeat();
-      return;
-    }
     if (this.disconnectedAt !== undefined) {
       if (!this.viewLost && now - this.disconnectedAt > timeout) {
         this.viewLost = true;
@@ -362,7 +426,7 @@ export class NatsTransport implements Transport {
     const nc = this.nc;
     if (nc && wasOpen && !nc.isClosed()) {
       try {
-        nc.publish(this.subjects!.heartbeat, encodeControl("leave", this.self!));
+        nc.publish(this.subjects!.heartbeat, encodeControl("leave", this.self!, this.membership!.session));
       } catch (err) {
         this.log.debug({ err }, "leave not announced");
       }

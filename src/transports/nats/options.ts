@@ -8,6 +8,8 @@
 import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import { InvalidOptionError } from "../../errors.js";
 import { consoleLogger, type Logger } from "../../logger.js";
+import { NatsInvalidNameError } from "./errors.js";
+import { MAX_NAME_LENGTH } from "./membership.js";
 import { checkToken } from "./subjects.js";
 
 /** Options of {@link NatsTransport}. */
@@ -58,6 +60,13 @@ export interface NatsTransportOptions {
    */
   probeMisses?: number;
   /**
+   * Most peers tracked at once. Heartbeats from further new names are ignored (and counted in
+   * `stats().controlRefused`): anyone who can publish on the cluster's subjects could otherwise
+   * make a node track, probe and hand children to any number of made-up peers.
+   * @default 1024
+   */
+  maxPeers?: number;
+  /**
    * Where connection trouble and dropped frames are reported.
    * @default consoleLogger
    */
@@ -73,6 +82,7 @@ export interface ResolvedNatsTransportOptions {
   probeIntervalMs: number;
   probeTimeoutMs: number;
   probeMisses: number;
+  maxPeers: number;
   logger: Logger;
 }
 
@@ -84,6 +94,7 @@ export const DEFAULT_NATS_TRANSPORT_OPTIONS = Object.freeze({
   probeIntervalMs: 100,
   probeTimeoutMs: 1000,
   probeMisses: 2,
+  maxPeers: 1024,
 });
 
 /**
@@ -149,6 +160,7 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
   const probeIntervalMs = positiveInt("probeIntervalMs", options.probeIntervalMs ?? d.probeIntervalMs, true);
   const probeTimeoutMs = positiveInt("probeTimeoutMs", options.probeTimeoutMs ?? d.probeTimeoutMs);
   const probeMisses = positiveInt("probeMisses", options.probeMisses ?? d.probeMisses);
+  const maxPeers = positiveInt("maxPeers", options.maxPeers ?? d.maxPeers);
   const logger = options.logger ?? consoleLogger;
   if (typeof logger?.warn !== "function" || typeof logger?.error !== "function") {
     throw new InvalidOptionError("logger", "a Logger", logger);
@@ -161,6 +173,7 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
     probeIntervalMs,
     probeTimeoutMs,
     probeMisses,
+    maxPeers,
     logger,
   };
 }
@@ -169,4 +182,5 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
 export function checkIdentityNames(cluster: string, node: string): void {
   checkToken("cluster", cluster);
   checkToken("node", node);
+  if (node.length > MAX_NAME_LENGTH) throw new NatsInvalidNameError("node", node.slice(0, 64));
 }

@@ -24,7 +24,7 @@ export interface ProberHost {
   /** False while closed or disconnected: outcomes are then ignored. */
   active(): boolean;
   /** A probe answer: the peer (possibly under a new incarnation) is alive. */
-  alive(peer: NodeIdentity): void;
+  alive(peer: NodeIdentity, session: number): void;
 }
 
 /** Sends probes and feeds their outcomes to the membership view. */
@@ -49,7 +49,7 @@ export class Prober {
           if (!h.active()) return;
           const msg = decodeControl(reply.data);
           if (msg && msg.node === peer.node) {
-            h.alive({ cluster: peer.cluster, node: msg.node, incarnation: msg.incarnation });
+            h.alive({ cluster: peer.cluster, node: msg.node, incarnation: msg.incarnation }, msg.session);
           }
         },
         (err: unknown) => {

@@ -108,3 +108,50 @@ describe("Membership.dropAll", () => {
     expect(log.slice(2).sort()).toEqual(["down a#1 connection_lost", "down b#1 connection_lost"]);
   });
 });
+
+describe("Membership sessions", () => {
+  it("takes a known incarnation under a new session for a rejoin: the old session down, the new one up, the old one ignored after", () => {
+    const { m, log } = view();
+    expect(m.seen(id("a"), 0, 7)).toBe("up");
+    expect(m.seen(id("a"), 5, 7)).toBe("alive");
+    expect(m.seen(id("a"), 6, 8)).toBe("restarted");
+    expect(m.seen(id("a"), 7, 7)).toBe("ignored");
+    expect(m.sessionOf("a")).toBe(8);
+    expect(log).toEqual(["up a#1", "down a#1 connection_lost", "up a#1"]);
+  });
+
+  it("ignores a leave of another session of a known incarnation", () => {
+    const { m, log } = view();
+    m.seen(id("a"), 0, 2);
+    m.left(id("a"), 1);
+    expect(m.has("a")).toBe(true);
+    m.left(id("a"), 2);
+    expect(m.has("a")).toBe(false);
+    expect(log).toEqual(["up a#1", "down a#1 leave"]);
+  });
+});
+
+describe("Membership against made-up peers", () => {
+  it("refuses names that are not one subject token or are too long", () => {
+    const { m, log } = view();
+    for (const bad of ["a.b", "*", "a>", "with space", "x".repeat(100_000), ""])
+      expect(m.seen(id(bad), 0)).toBe("invalid");
+    expect(m.list()).toEqual([]);
+    expect(log).toEqual([]);
+  });
+
+  it("tracks at most maxPeers peers; a known one still refreshes and restarts", () => {
+    const log: string[] = [];
+    const m = new Membership(self, { up: (p) => log.push(`up ${p.node}`), down: () => {} }, 3);
+    for (const n of ["a", "b", "c"]) expect(m.seen(id(n), 0)).toBe("up");
+    expect(m.seen(id("d"), 0)).toBe("full");
+    expect(m.seen(id("a"), 1)).toBe("alive");
+    expect(m.seen(id("a", 2), 2)).toBe("restarted");
+    expect(
+      m
+        .list()
+        .map((p) => p.node)
+        .sort(),
+    ).toEqual(["a", "b", "c"]);
+  });
+});
