@@ -34,7 +34,7 @@ async function addNode(bed: Bed, name: string): Promise<ProcessHub> {
   const cluster = await Cluster.join({
     node,
     cluster: "hubbench",
-    transport: bed.network.transport(),
+    transport: bed.network.transport(node),
     logger: silentLogger,
   });
   bed.clusters.set(name, cluster);

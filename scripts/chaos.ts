@@ -1,7 +1,8 @@
 /**
  * Chaos run of the process hub over the memory transport: N hub nodes, thousands of children,
- * then for a fixed time random faults (kill and restart a node, pause and resume one, split the
- * network in two and heal it) while starts and stops keep coming; at the end everything is
+ * then for a fixed time random faults (kill and restart a node, pause and resume one for
+ * `faultMs`, pause one just past the failure-detection timeout, split the network in two and
+ * heal it) while starts and stops keep coming; at the end everything is
  * repaired and the run checks that every child runs exactly its replication factor times on its
  * replicas, none is lost, every registry is identical, and (quorum strategies) that every node of
  * a minority side noticed it (lost quorum) during the partition and ran no child from then on.
@@ -10,6 +11,12 @@
  * quorum during a partition. Prints the figures and exits non-zero on a violation. `runChaos` is
  * also what `test/hub/strategies/chaos.test.ts` runs, shorter. `--nats` runs the hub nodes as OS
  * processes over NATS instead (`chaos-nats.ts`). `--help` lists the options.
+ *
+ * Kills and pauses act on the nodes themselves (each transport is made for its node): a killed
+ * node's processes die unrun and its hub stops with it, as SIGKILL would; a paused node runs and
+ * fires nothing until resumed, while its peers time it out (`MemoryNetwork.pause`). A short pause
+ * ends 5–40 ms after the peers dropped the node, so it comes back while they are still adopting
+ * its children: the memory form of the NATS pause just past the heartbeat timeout.
  *
  *   npm run chaos -- --nodes 5 --children 5000 --duration 20000 --partition majority --seed 7
  *   npm run chaos -- --nats --nodes 4 --children 2000 --duration 30000 --fault-ms 6000
@@ -51,7 +58,8 @@ export interface ChaosOptions {
 export interface ChaosReport {
   /** `majorityStops`: children stopped for good on the quorum side during a partition. */
   operations: { starts: number; stops: number; refused: number; majorityStops?: number };
-  faults: { kill: number; pause: number; partition: number; restart?: number };
+  /** `shortPause`: pauses just past the failure-detection timeout (also counted in `pause`). */
+  faults: { kill: number; pause: number; partition: number; restart?: number; shortPause?: number };
   /** Most ids running more than their factor in one sample, during the faults. */
   duplicatesDuringMax: number;
   /** Id-samples over the factor during the faults (sum over samples). */
@@ -112,7 +120,8 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
   const o: ChaosOptions = { ...DEFAULTS, ...input };
   const rand = rng(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const network = new MemoryNetwork({ timeoutMs: 80, random: rng(o.seed + 1) });
+  const detectMs = 80;
+  const network = new MemoryNetwork({ timeoutMs: detectMs, random: rng(o.seed + 1) });
   const names = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
   const hubs = new Map<string, ProcessHub>();
   const factor = o.replication;
@@ -130,7 +139,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     const cluster = await Cluster.join({
       node,
       cluster: "chaos",
-      transport: network.transport(),
+      transport: network.transport(node),
       logger: silentLogger,
     });
     hubs.set(
@@ -148,7 +157,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
   };
   const report: ChaosReport = {
     operations: { starts: 0, stops: 0, refused: 0 },
-    faults: { kill: 0, pause: 0, partition: 0 },
+    faults: { kill: 0, pause: 0, partition: 0, shortPause: 0 },
     duplicatesDuringMax: 0,
     duplicateSamples: 0,
     duplicatesAfter: 0,
@@ -288,7 +297,8 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
   while (Date.now() - t0 < o.durationMs) {
     await sleep(o.faultGapMs);
     const kind =
-      (process.env.CHAOS_FAULT as "kill" | undefined) ?? pick(["kill", "pause", "partition"] as const);
+      (process.env.CHAOS_FAULT as "kill" | "pause" | "short-pause" | "partition" | undefined) ??
+      pick(["kill", "pause", "short-pause", "partition"] as const);
     const up = live();
     if (process.env.CHAOS_DEBUG) o.log(`${Date.now() - t0} ms: ${kind}`);
     if (kind === "kill" && up.length > 2) {
@@ -302,13 +312,14 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       await startNode(n);
       if (process.env.CHAOS_DEBUG) o.log(`${Date.now() - t0} ms: restarted ${n}`);
       killed.delete(n);
-    } else if (kind === "pause" && up.length > 2) {
+    } else if ((kind === "pause" || kind === "short-pause") && up.length > 2) {
       const n = pick(up);
       paused.add(n);
       fault = { kind, minority: [], since: Date.now(), detected: new Set() };
       report.faults.pause++;
+      if (kind === "short-pause") report.faults.shortPause!++;
       network.pause(n);
-      await sleep(o.faultMs);
+      await sleep(kind === "pause" ? o.faultMs : detectMs + 5 + Math.floor(rand() * 35));
       network.resume(n);
       paused.delete(n);
     } else {
@@ -398,11 +409,8 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     ];
   }
 
+  // Killed nodes take their hubs, children and timers with them: nothing is left to stop.
   for (const n of names) network.kill(n);
-  // A hot-swapping hub hands its children to peers that are gone now: its stop waits for its
-  // (unref'd) retention timers, so keep the event loop alive while it does.
-  const stops = Promise.all([...hubs.values()].map((h) => h.stop().catch(() => {})));
-  await Promise.race([stops, sleep(10_000)]);
   return report;
 }
 
@@ -422,6 +430,7 @@ const USAGE = `npm run chaos -- [options]
   --settle-ms MS       give up converging after (default ${DEFAULTS.settleTimeoutMs})
   --nats               hub nodes as OS processes over NATS (SIGKILL, SIGSTOP/SIGCONT, restart)
   --nats-url URL       with --nats: use this server instead of a private nats-server
+  CHAOS_FAULT=K        only this fault: kill | pause | short-pause | partition (memory transport)
   CHAOS_DEBUG=1        logs faults, a heartbeat and resurrected children (memory transport)`;
 
 function parseArgs(argv: string[]): Partial<NatsChaosOptions> & { nats?: boolean } {
@@ -475,7 +484,7 @@ async function main(): Promise<void> {
     `operations: ${r.operations.starts} starts, ${r.operations.stops} stops (${r.operations.majorityStops ?? 0} on the quorum side during partitions), ${r.operations.refused} refused calls`,
   );
   console.log(
-    `faults: ${r.faults.kill} kills+restarts, ${r.faults.pause} pauses, ${r.faults.partition} partitions, ${r.faults.restart ?? 0} graceful restarts`,
+    `faults: ${r.faults.kill} kills+restarts, ${r.faults.pause} pauses (${r.faults.shortPause ?? 0} just past the detection timeout), ${r.faults.partition} partitions, ${r.faults.restart ?? 0} graceful restarts`,
   );
   console.log(
     `duplicates during faults: max ${r.duplicatesDuringMax} ids in one sample, ${r.duplicateSamples} id-samples`,

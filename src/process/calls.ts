@@ -6,7 +6,8 @@
  * insertion order is deadline order, so one Node timer per value serves every call. The lists are
  * intrusive (each call holds its neighbours), so opening and settling a call allocates nothing
  * beyond the call itself — a `Set` per queue re-allocated its table as it went 0 → 1 → 0 entries
- * on every call.
+ * on every call. A frozen table (its node paused) arms no timer until thawed; an abandoned one
+ * (its node killed) forgets its calls without settling them.
  * Imports `pid`, `proc`, `errors`.
  */
 import { CallExitError, CallTimeoutError } from "./errors.js";
@@ -145,6 +146,7 @@ export class CallTable {
   private readonly queues = new Map<number, CallList>();
   private readonly untimed = new CallList(Number.POSITIVE_INFINITY, this);
   private idleCheckScheduled = false;
+  private frozen = false;
 
   constructor(private readonly onSettled: (call: PendingCall) => void) {}
 
@@ -255,7 +257,64 @@ export class CallTable {
     }
   };
 
+  /** No call times out until `thaw`. */
+  freeze(): void {
+    this.frozen = true;
+    for (const q of this.queues.values()) {
+      if (q.timer !== null) clearTimeout(q.timer);
+      q.timer = null;
+    }
+  }
+
+  /**
+   * Ends a freeze: returns the calls whose deadline passed, in deadline order, for the caller to
+   * time out (`timeOut`) in one sequence with its other overdue timers; re-arms the rest.
+   */
+  thaw(): PendingCall[] {
+    if (!this.frozen) return [];
+    this.frozen = false;
+    const now = performance.now();
+    const due: PendingCall[] = [];
+    for (const q of this.queues.values()) {
+      let c = q.head;
+      for (; c !== null && c.deadline <= now; c = c.next) due.push(c);
+      if (c !== null) this.arm(q, c.deadline - now);
+    }
+    // Each list is in deadline order, but lists of different timeouts interleave.
+    due.sort((a, b) => a.deadline - b.deadline);
+    return due;
+  }
+
+  /** Fails a call returned by `thaw` with its timeout, unless it was settled since. */
+  timeOut(call: PendingCall): void {
+    const q = call.queue;
+    if (q === null) return;
+    this.settle(call, new CallTimeoutError(call.dest, q.timeoutMs), true);
+    // `thaw` arms no timer for a list whose calls were all due: once they are out, drop it, as
+    // `expire` drops an idle list.
+    if (q.size === 0 && q.timer === null && this.queues.get(q.timeoutMs) === q)
+      this.queues.delete(q.timeoutMs);
+  }
+
+  /** Forgets every call without settling it: their callers are gone with their node. */
+  abandon(): void {
+    this.freeze();
+    for (const q of [this.untimed, ...this.queues.values()]) {
+      for (let c = q.head; c !== null; ) {
+        const next = c.next;
+        c.prev = c.next = null;
+        c.queue = null;
+        c = next;
+      }
+      q.head = q.tail = null;
+      q.size = 0;
+    }
+    this.queues.clear();
+    this.remote.clear();
+  }
+
   private arm(q: CallList, delayMs: number): void {
+    if (this.frozen) return;
     q.timer = setTimeout(() => this.expire(q), Math.max(0, delayMs));
     q.refed = true;
   }

@@ -8,6 +8,11 @@
  * run queue is drained in bounded batches on microtasks, and after `yieldEvery` messages without
  * a macrotask it yields through `setImmediate`, so floods never starve timers or I/O.
  *
+ * Faults (`pause` / `resume`, `kill`): a paused node keeps its run queue, fiber resumptions and
+ * timers (wheel and call timeouts) waiting, and on `resume` fires its overdue timers first, then
+ * runs its processes; a killed node ends every process where it stands, with no exit hook, link,
+ * monitor or reply, and from then on drops whatever it is asked to do.
+ *
  * Imports `pid`, `proc`, `messages`, `errors`, `timer-wheel`, `run-queue`, `id-table`, `remote`, the root `logger`.
  */
 import type { Logger } from "../logger.js";
@@ -87,6 +92,24 @@ function CAPTURE_RESOLVERS(resolve: (v: unknown) => void, reject: (e: unknown) =
 }
 const procId = (p: Proc): number => p.pid.id;
 
+const never = (): void => {};
+/** The router of a killed node: nothing it says leaves it, and it knows no one. */
+const SILENT_ROUTER: RemoteRouter = {
+  send: never,
+  sendNamed: never,
+  link: never,
+  unlink: never,
+  monitor: never,
+  monitorName: never,
+  demonitor: never,
+  exit: never,
+  down: never,
+  reply: never,
+  isConnected: () => false,
+};
+/** What a call made on a killed node waits for: its caller is gone, so nothing ever answers it. */
+const NEVER: Promise<never> = new Promise<never>(never);
+
 /**
  * A local runtime for processes.
  * @category runtime
@@ -120,6 +143,20 @@ export class Node {
   private readonly wakes: unknown[] = [];
   private wakeScheduled = false;
   private propagating = false;
+  /** Paused or killed: nothing runs by itself (see `pause`). */
+  private frozen = false;
+  private killed = false;
+  /**
+   * Mail for a fiber in `receive` is held in its mailbox (not matched) while frozen and through
+   * the timers phase of `resume`: mail a timeout sends then must not overtake what was held.
+   */
+  private holdMail = false;
+  /** A drain that found the node frozen: owed at `resume`. */
+  private drainHeld = false;
+  /** First steps of fibers spawned while frozen. */
+  private readonly heldFibers: Array<() => void> = [];
+  /** Fibers in `receive` that got mail while frozen: offered it at `resume`. */
+  private readonly heldWaiters: Proc[] = [];
   /** Pid used as the sender of calls and signals made from outside any process. */
   readonly systemPid: Pid;
 
@@ -147,6 +184,109 @@ export class Node {
   /** The process running now on this node, else the system pid. */
   self(): Pid {
     return currentProc !== null && currentNode === this ? currentProc.pid : this.systemPid;
+  }
+
+  /**
+   * `running`; `paused` between `pause` and `resume`; `killed` for good after `kill`.
+   */
+  get state(): "running" | "paused" | "killed" {
+    return this.killed ? "killed" : this.frozen ? "paused" : "running";
+  }
+
+  /**
+   * Freezes the node as SIGSTOP freezes an OS process: no process runs (mail and new processes
+   * wait), no receive or call timeout fires, no fiber resumes from `receive`. What is not frozen:
+   * code already between two `await`s of a process (it runs on until its next `receive`, or the
+   * next turn of a suspended handler), timers the program made with `setTimeout` /
+   * `setInterval` (what they send waits in mailboxes), and calls made directly on this `Node` from
+   * outside it (`send`, `exit`, `GenServer.start`'s synchronous `init` run as asked). A
+   * `MemoryNetwork` given this node (`network.transport(node)`) pauses it along with its traffic.
+   * Idempotent; no-op on a killed node.
+   */
+  pause(): void {
+    if (this.frozen) return;
+    this.frozen = true;
+    this.holdMail = true;
+    this.wheel.freeze();
+    this.calls.freeze();
+  }
+
+  /**
+   * Thaws a paused node in the order a resumed OS process sees things: first the timers phase
+   * (every receive and call timeout that fell due during the pause fires now, in deadline order,
+   * before anything else runs), then the processes (held mail, fibers, the run queue) on the
+   * following microtasks. No-op unless paused.
+   */
+  resume(): void {
+    if (!this.frozen || this.killed) return;
+    this.frozen = false;
+    const timers = this.wheel.thaw();
+    const calls = this.calls.thaw();
+    let i = 0;
+    let j = 0;
+    while (i < timers.length || j < calls.length) {
+      if (this.frozen) {
+        // A timeout's effect paused (or killed) the node again: the rest wait once more. Due
+        // calls stayed in their lists; due wheel entries were taken out and go back.
+        for (; i < timers.length; i++) this.wheel.putBack(timers[i]!);
+        return;
+      }
+      if (j >= calls.length || (i < timers.length && this.wheel.dueAt(timers[i]!) <= calls[j]!.deadline)) {
+        this.wheel.fireTaken(timers[i++]!);
+      } else {
+        this.calls.timeOut(calls[j++]!);
+      }
+    }
+    if (this.frozen) return;
+    this.holdMail = false;
+    for (const start of this.heldFibers.splice(0)) microtask(start);
+    for (const p of this.heldWaiters.splice(0)) this.offerHeldMail(p);
+    if (this.wakes.length > 0 && !this.wakeScheduled) {
+      this.wakeScheduled = true;
+      setImmediate(this.flushWakes);
+    }
+    if (this.drainHeld) {
+      this.drainHeld = false;
+      microtask(this.drain);
+    }
+  }
+
+  /**
+   * Kills the node as SIGKILL kills an OS process: every process ends at once (exit reason
+   * `killed`) without running anything — no exit hook, no `terminate`, no exit signal to its
+   * links, no `DOWN` to its monitors, no reply; pending calls made here never settle (their
+   * callers are gone); timers stop. Peers learn it from their transport (a `MemoryNetwork` given
+   * this node kills it in `network.kill`), and their links and monitors fire `noconnection`.
+   *
+   * Afterwards the node is inert and silent: `send`, `exit`, `link`, `monitor` and `reply` are
+   * dropped, `spawn` returns the pid of a process that never runs (a `GenServer.start` answers
+   * `{ ok: false, error: "killed" }`), a `call` never settles, `isAlive` is false for every pid.
+   * Code of its processes already between two `await`s runs on to its next `await` with no effect
+   * outside (see `pause`). Irreversible: a restarted node is a new `Node` (a new incarnation).
+   */
+  kill(): void {
+    if (this.killed) return;
+    this.killed = true;
+    this.frozen = true;
+    if (this.router !== null) this.router = SILENT_ROUTER;
+    for (const p of this.procs.unordered()) {
+      p.status = Status.Dead;
+      p.exitReason = "killed";
+      p.receiver = null;
+      p.mq = null;
+      p.pendingInit = null;
+      p.exitHooks = null;
+    }
+    this.procs.clear();
+    this.names.clear();
+    this.systemMonitors.clear();
+    while (this.rq.shift() !== undefined);
+    this.dying.length = 0;
+    this.wakes.length = 0;
+    this.heldFibers.length = 0;
+    this.heldWaiters.length = 0;
+    this.wheel.stop();
+    this.calls.abandon();
   }
 
   /** Number of live processes. */
@@ -253,6 +393,7 @@ export class Node {
     trapExit: boolean,
     behaviour: string | undefined,
   ): Proc {
+    if (this.killed) return this.stillborn(handler, behaviour);
     // Everything that can throw runs before the process is visible, or is undone: a failed spawn
     // must leave no process, name or link behind.
     if (name !== undefined) {
@@ -275,8 +416,20 @@ export class Node {
     return p;
   }
 
+  /** A process of a killed node: dead from birth, in no table, never run. */
+  private stillborn(handler: ((msg: unknown) => unknown) | null, behaviour: string | undefined): Proc {
+    const p = new Proc(new Pid(this.name, this.nextId++, this.creation), handler, behaviour);
+    p.status = Status.Dead;
+    p.exitReason = "killed";
+    return p;
+  }
+
   private async runFiber(p: Proc, ctx: ProcessContext, fn: (ctx: ProcessContext) => unknown): Promise<void> {
     if (p.status === Status.Dead) return;
+    if (this.frozen) {
+      this.heldFibers.push(() => void this.runFiber(p, ctx, fn));
+      return;
+    }
     let reason: unknown = "normal";
     try {
       currentProc = p;
@@ -377,11 +530,18 @@ export class Node {
     if (dest instanceof Pid) return this.sendPid(dest, msg);
     if (typeof dest === "string") {
       const p = this.names.get(dest);
-      if (p === undefined) throw new NoProcError(dest);
+      if (p === undefined) {
+        // Leftover code of a killed node (a timer posting to its own server) must stay harmless.
+        if (this.killed) return;
+        throw new NoProcError(dest);
+      }
       return this.deliver(p, msg);
     }
     if (dest.node === this.name) return this.send(dest.name, msg);
-    if (this.router === null) throw new NoProcError(dest);
+    if (this.router === null) {
+      if (this.killed) return;
+      throw new NoProcError(dest);
+    }
     this.router.sendNamed(dest.node, dest.name, msg);
   }
 
@@ -399,6 +559,12 @@ export class Node {
   deliver(p: Proc, msg: unknown): void {
     if (p.status === Status.Dead) return;
     if (p.status === Status.Waiting) {
+      if (this.holdMail) {
+        // Matching is the receiver's code: it runs at `resume`, on the mail held until then.
+        p.push(msg);
+        this.heldWaiters.push(p);
+        return;
+      }
       const r = p.receiver!;
       let hit = true;
       if (r.match !== undefined) {
@@ -456,7 +622,7 @@ export class Node {
 
   /** A receive that is satisfied at once (see `handOff`). */
   private resolved(p: Proc, value: unknown): Promise<unknown> {
-    if (++this.sinceYield < this.yieldEvery) return Promise.resolve(value);
+    if (++this.sinceYield < this.yieldEvery && !this.frozen) return Promise.resolve(value);
     return new Promise((resolve) => this.wake(p, resolve, value));
   }
 
@@ -466,7 +632,7 @@ export class Node {
    * promises alone still let timers and I/O run.
    */
   private handOff(p: Proc, resolve: (value: unknown) => void, value: unknown): void {
-    if (++this.sinceYield < this.yieldEvery) resolve(value);
+    if (++this.sinceYield < this.yieldEvery && !this.frozen) resolve(value);
     else this.wake(p, resolve, value);
   }
 
@@ -481,6 +647,7 @@ export class Node {
 
   private readonly flushWakes = (): void => {
     this.wakeScheduled = false;
+    if (this.frozen) return;
     this.sinceYield = 0;
     const q = this.wakes;
     // Resolving a promise never runs user code synchronously, so nothing is pushed mid-loop.
@@ -510,6 +677,11 @@ export class Node {
   };
 
   private readonly drain = (): void => {
+    if (this.frozen) {
+      // `drainScheduled` stays set: no further drain is queued while frozen; `resume` owes one.
+      this.drainHeld = !this.killed;
+      return;
+    }
     this.drainScheduled = false;
     const rq = this.rq;
     let budget = this.batch;
@@ -566,7 +738,7 @@ export class Node {
       if (p.status === Status.Dead) return false;
       p.status = Status.Suspended;
       r.then(
-        () => this.resume(p),
+        () => this.resumeProc(p),
         (e: unknown) => {
           if (p.status !== Status.Dead) this.terminate(p, e);
         },
@@ -576,10 +748,33 @@ export class Node {
     return p.status !== Status.Dead;
   }
 
-  private resume(p: Proc): void {
+  private resumeProc(p: Proc): void {
     if (p.status !== Status.Suspended) return;
     p.status = Status.Idle;
     if (p.mq !== null && !p.queued) this.schedule(p);
+  }
+
+  /** Hands a fiber still in `receive` the first held message it matches (see `deliver`). */
+  private offerHeldMail(p: Proc): void {
+    const r = p.receiver;
+    if (p.status !== Status.Waiting || r === null || p.mq === null) return;
+    let msg: unknown;
+    if (r.match === undefined) msg = p.shift();
+    else {
+      let taken: { found: boolean; msg: unknown };
+      try {
+        taken = p.take(r.match);
+      } catch (e) {
+        this.terminate(p, e);
+        return;
+      }
+      if (!taken.found) return;
+      msg = taken.msg;
+    }
+    p.receiver = null;
+    p.status = Status.Running;
+    if (r.timer !== null) this.wheel.cancel(r.timer);
+    this.handOff(p, r.resolve, msg);
   }
 
   // ---------------------------------------------------------------- links and monitors
@@ -903,6 +1098,7 @@ export class Node {
     timeoutMs: number,
     caller: Pid,
   ): Promise<unknown> {
+    if (this.killed) return NEVER;
     const pid = this.resolve(dest);
     if (pid === undefined) {
       if (typeof dest === "object" && !(dest instanceof Pid) && dest.node !== this.name) {

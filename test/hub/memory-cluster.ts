@@ -1,6 +1,7 @@
 /**
  * `HubTestCluster` over the real cluster layer and the memory transport: each node joins a
- * `Cluster` on one `MemoryNetwork`; killing a node is the network's `kill` (peers see it lost).
+ * `Cluster` on one `MemoryNetwork` with a transport made for it, so killing a node is the
+ * network's `kill` of the node itself (its processes die unrun, peers see it lost).
  */
 import { Cluster } from "../../src/cluster/index.js";
 import { clusterMembership, type HubMembership } from "../../src/hub/membership.js";
@@ -21,7 +22,7 @@ export class MemoryHubCluster implements HubTestCluster {
     const cluster = await Cluster.join({
       node,
       cluster: this.name,
-      transport: this.network.transport(),
+      transport: this.network.transport(node),
       logger: silentLogger,
     });
     this.clusters.set(name, cluster);

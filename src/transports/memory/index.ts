@@ -3,7 +3,7 @@
  * for tests. Imports only its own files.
  */
 export { TransportStateError, UnknownNodeError } from "./errors.js";
-export { type KillOptions, MemoryNetwork, type MemoryNetworkStats } from "./network.js";
+export { type KillOptions, type MemoryHost, MemoryNetwork, type MemoryNetworkStats } from "./network.js";
 export {
   DEFAULT_MEMORY_NETWORK_OPTIONS,
   type MemoryNetworkOptions,

@@ -10,6 +10,9 @@
  * dropped; a paused node that resumes after its peers gave up on it sees them down (`timeout`)
  * and then up again, while a pause shorter than `timeoutMs` is invisible apart from the delay.
  *
+ * A transport made for a host (`transport(node)`) lets `kill` and `pause` reach the node itself,
+ * as SIGKILL and SIGSTOP reach an OS process, not only its connection (see `MemoryHost`).
+ *
  * Imports the cluster's `transport` types, its own `channel`, `options`, `errors`, `transport`.
  */
 import type { NodeIdentity, PeerDownReason, TransportHandlers } from "../../cluster/transport.js";
@@ -22,11 +25,32 @@ import {
 } from "./options.js";
 import { MemoryTransport } from "./transport.js";
 
+/**
+ * The node behind a memory transport, which `kill` and `pause` reach: a `Node` is one.
+ *
+ * The transport layer may not import the process layer, so the network knows the node by this
+ * shape. With a host, `kill` and `pause` / `resume` act on the node itself; without one, only on
+ * its connection (the node runs on, cut off or stalled on the network only).
+ */
+export interface MemoryHost {
+  /** Must be the node name the transport connects with. */
+  readonly name: string;
+  /** Ends every process at once without running any of its code, for good. */
+  kill(): void;
+  /** Stops running processes and timers until `resume`. */
+  pause(): void;
+  /** Fires the timeouts that fell due, then runs processes again. */
+  resume(): void;
+}
+
 /** @internal One node's attachment to the network. */
 export interface Endpoint {
   readonly identity: NodeIdentity;
   readonly handlers: TransportHandlers;
+  readonly host: MemoryHost | null;
   state: "live" | "paused" | "closed" | "killed";
+  /** Resumed, with its traffic to follow after a macrotask (see `resume`). */
+  thawing: boolean;
   /** Peers this endpoint has been told are up (or the notice is on its way). */
   readonly view: Set<Endpoint>;
   readonly out: Map<Endpoint, Channel<Endpoint>>;
@@ -73,9 +97,13 @@ export class MemoryNetwork {
     });
   }
 
-  /** A new transport for one node of this network. */
-  transport(): MemoryTransport {
-    return new MemoryTransport(this);
+  /**
+   * A new transport for one node of this network. Pass the `Node` that will connect with it
+   * (`Cluster.join({ node, transport: network.transport(node) })`) so that `kill` and `pause`
+   * reach the node and not only its connection; `startMemoryCluster` does.
+   */
+  transport(host?: MemoryHost): MemoryTransport {
+    return new MemoryTransport(this, host ?? null);
   }
 
   /** Names of the nodes attached now (live or paused), per cluster: `cluster/node`, sorted. */
@@ -126,39 +154,51 @@ export class MemoryNetwork {
   }
 
   /**
-   * Kills a node outright: it neither sends nor receives again, frames from it still in flight
-   * are lost, and its name is free for a restarted incarnation. Peers see it down with
-   * `connection_lost` at once (or `timeout`); the killed node sees every peer `connection_lost`.
+   * Kills a node outright, as SIGKILL would: it neither sends nor receives again, frames from it
+   * still in flight are lost, and its name is free for a restarted incarnation. Peers see it down
+   * with `connection_lost` at once (or `timeout` after `timeoutMs`), so their links and monitors
+   * to it fire `noconnection`. With a host (`transport(node)`), the node itself dies
+   * (`Node.kill`): its processes end without running exit hooks or `terminate`, its timers stop,
+   * and it is told nothing more. Without one, only its connection dies: the node runs on and sees
+   * every peer `connection_lost`.
    */
   kill(node: string, options: KillOptions = {}): void {
-    for (const ep of this.named(node)) this.killEndpoint(ep, options.detectedBy ?? "connection_lost");
+    for (const ep of this.named(node)) this.killEndpoint(ep, options.detectedBy ?? "connection_lost", true);
   }
 
   /**
-   * Freezes a node: it neither sends nor receives (frames wait), as a stopped process would.
-   * Peers declare it down after `timeoutMs`.
+   * Freezes a node, as SIGSTOP would: it neither sends nor receives (frames wait), and peers
+   * declare it down after `timeoutMs` while their own failure detection runs on. With a host
+   * (`transport(node)`), the node itself freezes too (`Node.pause`): its processes do not run
+   * (mail accumulates) and its receive and call timeouts do not fire.
    */
   pause(node: string): void {
-    for (const ep of this.named(node)) if (ep.state === "live") ep.state = "paused";
+    for (const ep of this.named(node)) {
+      if (ep.thawing) ep.thawing = false;
+      else if (ep.state !== "live") continue;
+      ep.state = "paused";
+      ep.host?.pause();
+    }
     this.reconcile();
   }
 
   /**
-   * Thaws a paused node with its old state. If peers gave up on it meanwhile, it sees them down
-   * (`timeout`), frames held between them are dropped, and both sides then see each other up.
+   * Thaws a paused node with its old state, in the order a process resumed by SIGCONT sees
+   * things. At once, its host (if any) fires the timeouts that fell due during the pause, then
+   * runs its processes on the held mail. Its traffic follows after a macrotask, as socket reads
+   * follow timers in an event loop: if peers gave up on it meanwhile, it sees them down
+   * (`timeout`) before anything else from them, frames held between them are dropped, and both
+   * sides then see each other up; frames it sent meanwhile reach a peer after its `up` notice.
    */
   resume(node: string): void {
+    const thawing: Endpoint[] = [];
     for (const ep of this.named(node)) {
-      if (ep.state !== "paused") continue;
-      ep.state = "live";
-      for (const b of [...ep.view]) {
-        if (b.state === "live" || b.state === "paused") {
-          if (!b.view.has(ep)) this.declareDown(ep, b, "timeout");
-        }
-      }
+      if (ep.state !== "paused" || ep.thawing) continue;
+      ep.thawing = true;
+      thawing.push(ep);
+      ep.host?.resume();
     }
-    this.reconcile();
-    for (const ep of this.named(node)) this.wakeAll(ep);
+    if (thawing.length > 0) setImmediate(() => this.thaw(thawing));
   }
 
   /**
@@ -181,14 +221,16 @@ export class MemoryNetwork {
   // ---------------------------------------------------------------- used by MemoryTransport
 
   /** @internal */
-  attach(identity: NodeIdentity, handlers: TransportHandlers): Endpoint {
+  attach(identity: NodeIdentity, handlers: TransportHandlers, host: MemoryHost | null): Endpoint {
     const k = key(identity.cluster, identity.node);
     const old = this.endpoints.get(k);
     if (old !== undefined) this.killEndpoint(old, "connection_lost");
     const ep: Endpoint = {
       identity,
       handlers,
+      host,
       state: "live",
+      thawing: false,
       view: new Set(),
       out: new Map(),
       downTimers: new Map(),
@@ -335,8 +377,32 @@ export class MemoryNetwork {
     this.courier.enqueue(this.channel(b, a), item(DOWN, null, b.identity, reason), 0);
   }
 
-  private killEndpoint(ep: Endpoint, detectedBy: "connection_lost" | "timeout"): void {
+  private thaw(eps: Endpoint[]): void {
+    const thawed: Endpoint[] = [];
+    for (const ep of eps) {
+      // Paused again, killed or closed since `resume`.
+      if (!ep.thawing || ep.state !== "paused") continue;
+      ep.thawing = false;
+      ep.state = "live";
+      thawed.push(ep);
+      for (const b of [...ep.view]) {
+        if (b.state === "live" || b.state === "paused") {
+          if (!b.view.has(ep)) this.declareDown(ep, b, "timeout");
+        }
+      }
+    }
+    if (thawed.length === 0) return;
+    this.reconcile();
+    for (const ep of thawed) this.wakeAll(ep);
+  }
+
+  /**
+   * `kill`, and a name reused by a new connection. Only an explicit `kill` reaches the host: a
+   * replaced connection is a network fact, not a dead program.
+   */
+  private killEndpoint(ep: Endpoint, detectedBy: "connection_lost" | "timeout", killHost = false): void {
     ep.state = "killed";
+    ep.thawing = false;
     this.detach(ep);
     for (const q of this.endpoints.values()) {
       if (!q.view.has(ep)) continue;
@@ -345,6 +411,11 @@ export class MemoryNetwork {
     }
     const peers = [...ep.view].map((p) => p.identity);
     ep.view.clear();
+    if (killHost && ep.host !== null) {
+      // A dead program hears nothing. (Its frames still in flight are dropped on delivery.)
+      ep.host.kill();
+      return;
+    }
     queueMicrotask(() => {
       for (const p of peers) safely(() => ep.handlers.peerDown(p, "connection_lost"));
     });

@@ -5,10 +5,10 @@
  */
 import type { NodeIdentity, Transport, TransportHandlers } from "../../cluster/transport.js";
 import { TransportStateError } from "./errors.js";
-import type { Endpoint, MemoryNetwork } from "./network.js";
+import type { Endpoint, MemoryHost, MemoryNetwork } from "./network.js";
 
 /**
- * A node's attachment to a `MemoryNetwork`. Get one with `network.transport()`; connect it once.
+ * A node's attachment to a `MemoryNetwork`. Get one with `network.transport(node)`; connect it once.
  * @category transports
  */
 export class MemoryTransport implements Transport {
@@ -16,7 +16,11 @@ export class MemoryTransport implements Transport {
   private endpoint: Endpoint | null = null;
   private closed = false;
 
-  constructor(readonly network: MemoryNetwork) {}
+  constructor(
+    readonly network: MemoryNetwork,
+    /** The node `kill` and `pause` reach, besides the connection (see `MemoryHost`). */
+    readonly host: MemoryHost | null = null,
+  ) {}
 
   /** The identity this transport connected with, or null before `connect`. */
   get identity(): NodeIdentity | null {
@@ -26,7 +30,14 @@ export class MemoryTransport implements Transport {
   async connect(self: NodeIdentity, handlers: TransportHandlers): Promise<void> {
     if (this.closed) throw new TransportStateError("this memory transport was closed; create another one");
     if (this.endpoint !== null) throw new TransportStateError("this memory transport is connected already");
-    this.endpoint = this.network.attach({ ...self }, handlers);
+    const host = this.host;
+    // A kill aimed at one node must never reach another.
+    if (host !== null && host.name !== self.node) {
+      throw new TransportStateError(
+        `this memory transport was made for node ${JSON.stringify(host.name)}, not ${JSON.stringify(self.node)}`,
+      );
+    }
+    this.endpoint = this.network.attach({ ...self }, handlers, host);
   }
 
   send(to: string, bytes: Uint8Array): void {

@@ -135,7 +135,7 @@ export class StrategyHarness {
     const cluster = await Cluster.join({
       node,
       cluster: this.name,
-      transport: this.network.transport(),
+      transport: this.network.transport(node),
       logger: silentLogger,
     });
     this.clusters.set(name, cluster);
@@ -155,10 +155,21 @@ export class StrategyHarness {
     };
   }
 
+  /** SIGKILL: the node and every process on it die at once (`MemoryNetwork.kill`). */
   kill(name: string): void {
     this.hubs.delete(name);
     this.clusters.delete(name);
     this.network.kill(name);
+  }
+
+  /** SIGSTOP: the node runs nothing and exchanges nothing; peers drop it after the timeout. */
+  pause(name: string): void {
+    this.network.pause(name);
+  }
+
+  /** SIGCONT: overdue timeouts, then held mail, then the network's news (see `MemoryNetwork.resume`). */
+  resume(name: string): void {
+    this.network.resume(name);
   }
 
   /** Waits until each listed group of hubs knows exactly its own members. */
