@@ -12,7 +12,7 @@ import { currentNodeOrDefault, type Node, ProcessContext } from "../process/node
 import { Pid } from "../process/pid.js";
 import * as GenServer from "../server/gen-server.js";
 import type { ViaModule, ViaName } from "../server/protocol.js";
-import { ok } from "../server/results.js";
+import { noreply, ok } from "../server/results.js";
 import type { StartResult } from "../server/results.js";
 import { RegistryKindError, UnknownRegistryError, ViaDuplicateRegistryError } from "./errors.js";
 import { type ParsedRegistryOptions, parseRegistryOptions, type RegistryOptions } from "./options.js";
@@ -73,21 +73,28 @@ const RegistryServer = GenServer.defineServer<{}>()({
   init: (opts: ParsedRegistryOptions, ctx) => {
     const t = new RegistryTable(opts.name, opts.keys, opts.partitions, opts.listeners, opts.meta, ctx.node);
     t.owner = ctx.self;
+    t.parent = ctx.parent;
+    t.ownerProc = ctx.node.proc(ctx.self);
     let tables = tablesByNode.get(ctx.node);
     if (tables === undefined) tablesByNode.set(ctx.node, (tables = new Map()));
     tables.set(opts.name, t);
     tablesByPid.set(ctx.self.key, t);
-    ctx.node.onExit(ctx.self, (pid, reason) => {
+    ctx.node.onExit(ctx.self, (pid) => {
       if (tables.get(opts.name) === t) tables.delete(opts.name);
       tablesByPid.delete(pid.key);
       if (lastTable === t) {
         lastTable = undefined;
         lastName = undefined;
       }
-      t.destroy(reason);
+      t.destroy();
     });
     return ok(t);
   },
+  // The EXIT of a registered process (linked; trapped so that its crash cannot take the
+  // registry down, as Elixir's partitions trap exits). Its entries went with its exit hook
+  // already. An EXIT from the process the registry was started linked to never gets here: it
+  // stops the registry (GenServer).
+  handleInfo: (_msg, t) => noreply(t),
 });
 
 /**
@@ -97,7 +104,11 @@ const RegistryServer = GenServer.defineServer<{}>()({
  */
 export function start(options: RegistryOptions): Promise<StartResult> {
   const o = parseRegistryOptions(options);
-  return GenServer.start(RegistryServer, o, { name: o.name, node: o.node }) as Promise<StartResult>;
+  return GenServer.start(RegistryServer, o, {
+    name: o.name,
+    node: o.node,
+    trapExit: true,
+  }) as Promise<StartResult>;
 }
 
 /**
@@ -109,6 +120,7 @@ export function startLink(options: RegistryOptions & GenServer.LinkOptions): Pro
   return GenServer.startLink(RegistryServer, o, {
     name: o.name,
     node: o.node,
+    trapExit: true,
     linkTo: options.linkTo,
   }) as Promise<StartResult>;
 }

@@ -1,8 +1,13 @@
 /**
  * `RegistryTable`: the in-memory tables of one registry. Callers read and write them directly
  * (a lookup is a plain map read, a registration a few map writes); no message goes to the
- * registry's process. Each registered process gets one exit hook per registry, installed on its
- * first registration, that drops all its entries synchronously when it dies, for any reason.
+ * registry's process. A process is linked to the registry's process on its first registration
+ * and unlinked when it unregisters its last key, as Elixir links it to the registry partition: a
+ * registry that dies takes its non-trapping registered processes with it, and `processInfo`
+ * shows the link. Each registered process also gets one exit hook per registry, installed on its
+ * first registration, that drops all its entries synchronously when it dies, for any reason
+ * (Elixir's partition drops them when the EXIT arrives; the registry process, which traps exits,
+ * ignores that EXIT here).
  *
  * Unique tables are partitioned by key, duplicate tables by pid, as Elixir's are; every result
  * is assembled in registration order, so nothing observable depends on the partition count.
@@ -12,6 +17,7 @@
 import { NoProcError } from "../process/errors.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
+import type { Proc } from "../process/proc.js";
 import { ByPid } from "./by-pid.js";
 import { hashKey, KeyMap, structuredKey } from "./key-map.js";
 import { matchesPattern, type ValuePattern } from "./pattern.js";
@@ -50,6 +56,8 @@ interface Entry {
   /** `structuredKey(key)` when registered: where the entry sits, whatever the key holds now. */
   readonly enc: string | undefined;
   readonly pid: Pid;
+  /** The process of `pid`, for the exit hook (the runtime no longer finds it by pid then). */
+  readonly proc: Proc;
   readonly seq: number;
   view: RegistryEntry;
   next: Entry | null;
@@ -78,6 +86,13 @@ const bySeq = (a: Entry, b: Entry) => a.seq - b.seq;
 export class RegistryTable {
   alive = true;
   owner: Pid | undefined = undefined;
+  /**
+   * The process the registry was started linked to: if it registers keys too, its last
+   * unregister must not remove that link.
+   */
+  parent: Pid | undefined = undefined;
+  /** The registry's process (its `Proc`), whose side of a dying holder's link the hook removes. */
+  ownerProc: Proc | undefined = undefined;
   readonly unique: boolean;
   /** Unique keys map straight to the frozen `{pid, value}` view: a lookup touches one object. */
   private readonly uniq: KeyMap<RegistryEntry>[] = [];
@@ -145,16 +160,21 @@ export class RegistryTable {
 
   private add(pid: Pid, key: unknown, enc: string | undefined, value: unknown): Entry {
     let head = this.holders.get(pid.id);
+    let proc: Proc;
     if (head === undefined || (head.pid !== pid && !head.pid.equals(pid))) {
       head = undefined;
       const idle = this.idle.size === 0 ? undefined : this.idle.get(pid.id);
       if (idle?.equals(pid)) this.idle.delete(pid.id);
       else if (!this.node.onExit(pid, this.onHolderExit)) throw new NoProcError(pid);
-    }
+      proc = this.node.proc(pid)!;
+      // Its first entry (since it last held none): link it to the registry's process.
+      this.node.link(pid, this.owner!);
+    } else proc = head.proc;
     const entry: Entry = {
       key,
       enc,
       pid,
+      proc,
       seq: this.seq++,
       view: Object.freeze({ pid, value }),
       next: head ?? null,
@@ -190,6 +210,9 @@ export class RegistryTable {
       else {
         this.holders.delete(pid.id);
         this.idle.set(pid.id, head.pid);
+        // Its last entry went: unlink it, as Elixir does, unless the link is the one the
+        // registry was started with.
+        if (this.parent === undefined || !this.parent.equals(pid)) this.node.unlink(pid, this.owner!);
       }
       this.entryCount -= removed;
     }
@@ -213,9 +236,20 @@ export class RegistryTable {
     }
   }
 
-  /** The exit hook: drops every entry of the dead process. Listeners are not told. */
+  /**
+   * The exit hook: drops every entry of the dead process (listeners are not told) and removes its
+   * link to the registry before the runtime fires its links (hooks run first): the registry
+   * would only ignore that EXIT, and 100k registered processes exiting at once would queue 100k
+   * EXITs in it. The link the registry was started with stays: its EXIT stops the registry.
+   */
   private readonly onHolderExit = (pid: Pid): void => {
-    if (this.alive) this.dropHolder(pid);
+    if (!this.alive) return;
+    const head = this.chainOf(pid);
+    if (head !== undefined && (this.parent === undefined || !this.parent.equals(pid))) {
+      head.proc.removeLink(this.owner!);
+      this.ownerProc?.removeLink(pid);
+    }
+    this.dropHolder(pid);
   };
 
   private dropHolder(pid: Pid): void {
@@ -314,25 +348,16 @@ export class RegistryTable {
   }
 
   /**
-   * The registry's process died: the table is gone, and every process still registered gets the
-   * exit signal a link to the registry would have given it, in the order they first registered.
+   * The registry's process died: the table is gone. The processes still registered are linked to
+   * it, so its exit signal reaches them through those links (the runtime sends it right after
+   * this exit hook).
    */
-  destroy(reason: unknown): void {
+  destroy(): void {
     this.alive = false;
-    const from = this.owner;
-    const heads = this.holders.values();
     this.holders.clear();
     this.idle.clear();
     for (const p of this.uniq) p.clear();
     for (const p of this.dup) p.clear();
     this.entryCount = 0;
-    if (from === undefined) return;
-    const signal = reason === "kill" ? "killed" : reason;
-    const firsts = heads.map((h) => {
-      let e = h;
-      while (e.next !== null) e = e.next;
-      return e;
-    });
-    for (const e of firsts.sort(bySeq)) this.node.exit(e.pid, signal, from);
   }
 }
