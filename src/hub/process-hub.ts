@@ -157,15 +157,19 @@ export class ProcessHub {
     });
     core.pid = pid;
     node.onExit(pid, () => {
-      core.alive = false;
+      core.exited();
       if (hubsByNode.get(node)?.get(hubId) === hub) hubsByNode.get(node)!.delete(hubId);
     });
     hubs.set(hubId, hub);
     if (specs.length > 0) {
       // Static children: every node asks for them once it knows its peers; owners treat repeats
       // as already running.
-      core.staticStart = () =>
-        core.dispatchStart(hub.group(specs, undefined), tuning.migrationTimeoutMs, null, true);
+      core.onFirstSettled(() =>
+        core.requests.start(hub.group(specs, undefined), {
+          timeoutMs: tuning.migrationTimeoutMs,
+          ensure: true,
+        }),
+      );
     }
     return hub;
   }
@@ -307,10 +311,12 @@ export class ProcessHub {
     }
     const groups = this.group(norm, mapping);
     if (!o.awaitable) {
-      this.core.dispatchStart(groups, o.timeout, null);
+      this.core.requests.start(groups, { timeoutMs: o.timeout });
       return { status: "start_initiated" };
     }
-    const p = new Promise<StartResult>((resolve) => this.core.dispatchStart(groups, o.timeout, resolve));
+    const p = new Promise<StartResult>((resolve) =>
+      this.core.requests.start(groups, { timeoutMs: o.timeout, onDone: resolve }),
+    );
     if (o.onFailure !== "rollback") return new Future(p);
     return new Future(p.then((r) => this.rollback(r, o.timeout)));
   }
@@ -337,7 +343,7 @@ export class ProcessHub {
       this.assertAlive();
       this.assertQuorum();
       const stop = await new Promise<StopResult>((resolve) =>
-        this.core.dispatchStop(ids, timeout, resolve, targets),
+        this.core.requests.stop(ids, { timeoutMs: timeout, onDone: resolve, also: targets }),
       );
       // `not_found`: nothing ran (the start failed there, or never arrived).
       const unsure = stop.errors.filter((e) => e.reason !== "not_found");
@@ -371,11 +377,13 @@ export class ProcessHub {
     if (!Array.isArray(ids) || ids.length === 0) throw new NoChildrenError();
     const unique = [...new Set(ids)];
     if (!o.awaitable) {
-      this.core.dispatchStop(unique, o.timeout, null);
+      this.core.requests.stop(unique, { timeoutMs: o.timeout });
       return { status: "stop_initiated" };
     }
     return new Future(
-      new Promise<StopResult>((resolve) => this.core.dispatchStop(unique, o.timeout, resolve)),
+      new Promise<StopResult>((resolve) =>
+        this.core.requests.stop(unique, { timeoutMs: o.timeout, onDone: resolve }),
+      ),
     );
   }
 

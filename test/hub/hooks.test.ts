@@ -256,9 +256,9 @@ describe("hub hooks across nodes", () => {
       epoch: 1,
       pinned: false,
     });
-    b.core.dispatchStart(new Map([["b", [item(fwd1!)]]]), 5000, null);
+    b.core.requests.start(new Map([["b", [item(fwd1!)]]]), { timeoutMs: 5000 });
     const awaited = await new Promise<StartResult>((resolve) =>
-      b.core.dispatchStart(new Map([["b", [item(fwd2!)]]]), 5000, resolve),
+      b.core.requests.start(new Map([["b", [item(fwd2!)]]]), { timeoutMs: 5000, onDone: resolve }),
     );
     expect(awaited.status).toBe("ok");
     expect(awaited.started.map((x) => [x.id, x.nodes[0]!.node])).toEqual([[fwd2, "a"]]);

@@ -261,11 +261,11 @@ export function hubScenarios(label: string, makeCluster: () => HubTestCluster): 
         pinned: false,
       });
       // Not awaited: b passes the start on to a.
-      b.core.dispatchStart(new Map([["b", [item(plain!)]]]), 5000, null);
+      b.core.requests.start(new Map([["b", [item(plain!)]]]), { timeoutMs: 5000 });
       await expect.poll(() => forwarded).toEqual([{ to: "a", ids: [plain] }]);
       // Awaited: b tells the caller (itself here) where to, and the caller re-sends it to a.
       const r = await new Promise<StartResult>((resolve) =>
-        b.core.dispatchStart(new Map([["b", [item(awaited!)]]]), 5000, resolve),
+        b.core.requests.start(new Map([["b", [item(awaited!)]]]), { timeoutMs: 5000, onDone: resolve }),
       );
       expect(r.status).toBe("ok");
       expect(r.started.map((s) => [s.id, s.nodes.map((n) => n.node)])).toEqual([[awaited, ["a"]]]);

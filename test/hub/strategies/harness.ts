@@ -99,7 +99,7 @@ export function specs(n: number, prefix = "c") {
 export class StrategyHarness {
   readonly network: MemoryNetwork;
   readonly hubs = new Map<string, ProcessHub>();
-  private readonly clusters = new Map<string, Cluster>();
+  readonly clusters = new Map<string, Cluster>();
   private static seq = 0;
   private readonly name = `strat${StrategyHarness.seq++}`;
 
@@ -142,7 +142,7 @@ export class StrategyHarness {
     return node;
   }
 
-  private hubOptions(node: Node, extra: Partial<HubOptions>): HubOptions {
+  hubOptions(node: Node, extra: Partial<HubOptions> = {}): HubOptions {
     return {
       hubId: "strat",
       node,

@@ -1,0 +1,90 @@
+/**
+ * What every part of the hub process shares: identity, configuration, the local children, the
+ * replicated registry, the view of the hub's members, and how to reach the hub process itself
+ * and its peers. `HubCore` (the process shell) implements it; each part gets it in its
+ * constructor beside the parts it may ask questions of. No part writes another part's maps.
+ * Imports types only.
+ */
+import type { Logger } from "../../logger.js";
+import type { Node } from "../../process/node.js";
+import type { Pid } from "../../process/pid.js";
+import type { HubHooks } from "../hooks.js";
+import type { HubRegistry } from "../hub-registry.js";
+import type { HubBehaviour, LocalChildren } from "../local-children.js";
+import type { HubLocalMsg, HubWireMsg, StartItem } from "../messages.js";
+import type { HubTuning } from "../options.js";
+import type { Replicator } from "../replicator.js";
+import { type HubStrategies, STRATEGY_DEFAULTS } from "../strategies/options.js";
+import type { HubView } from "./view.js";
+
+/**
+ * The exclusive states of a hub process. `running`: serving; `partitioned`: without quorum, no
+ * children, starts and stops refused; `stopping`: a graceful stop is handing children over,
+ * starts refused; `stopped`: gone. (A topology change in progress is the topology's own lock,
+ * `Topology.changing`: it happens in `running` and in `partitioned` alike.)
+ */
+export type HubMode = "running" | "partitioned" | "stopping" | "stopped";
+
+export interface HubContext {
+  readonly hubId: string;
+  /** This node's name. */
+  readonly self: string;
+  /** This hub's incarnation (random per hub process). */
+  readonly inc: number;
+  readonly node: Node;
+  readonly pid: Pid;
+  readonly tuning: HubTuning;
+  readonly strategies: HubStrategies;
+  readonly hooks: HubHooks;
+  readonly logger: Logger;
+  readonly behaviours: ReadonlyMap<string, HubBehaviour>;
+  readonly registry: HubRegistry;
+  readonly children: LocalChildren;
+  readonly repl: Replicator;
+  readonly view: HubView;
+  readonly mode: HubMode;
+  /** Sends to hub `node` (this node: posts to itself). */
+  send(node: string, msg: HubWireMsg): void;
+  /** Posts a local command to the hub process. */
+  post(msg: HubLocalMsg): void;
+  /** Posts a local command after the topology debounce (and a little more). */
+  postLater(msg: HubLocalMsg): void;
+}
+
+/** Every timeout the hub process uses, in one place. */
+export const timeouts = {
+  /** How long a child may take to receive handed-over data (a peer may hot-swap when we do not). */
+  handoverMs(s: HubStrategies): number {
+    const m = s.migration;
+    return m.type === "hotSwap" ? m.handoverTimeoutMs : HANDOVER_DEFAULT_MS;
+  },
+  /** How long a move, an adoption or a claim waits for its answers. */
+  migrationMs: (t: HubTuning): number => t.migrationTimeoutMs,
+  /** The sync period: full slices, tombstone expiry, rebalancing. */
+  syncMs(t: HubTuning, s: HubStrategies): number {
+    const sync = s.synchronization;
+    return sync.type === "gossip" ? sync.intervalMs : t.syncIntervalMs;
+  },
+  /** A retry after the membership change the failure causes. */
+  retryMs: (t: HubTuning): number => t.clusterEventDebounceMs + 50,
+};
+
+/** `handoverTimeoutMs`'s default, for a hub that does not hot-swap itself (a peer may). */
+const HANDOVER_DEFAULT_MS = STRATEGY_DEFAULTS.handoverTimeoutMs;
+
+/** Adds `item` to `node`'s list in `groups` (the group-by-node idiom, once). */
+export function addTo<T>(groups: Map<string, T[]>, node: string, item: T): void {
+  const g = groups.get(node);
+  if (g === undefined) groups.set(node, [item]);
+  else g.push(item);
+}
+
+/** Groups start items by the nodes `targets` names for each. */
+export function groupByNode(
+  items: Iterable<StartItem>,
+  targets: (it: StartItem) => Iterable<string>,
+): Map<string, StartItem[]> {
+  const groups = new Map<string, StartItem[]>();
+  for (const it of items) for (const n of targets(it)) addTo(groups, n, it);
+  return groups;
+}

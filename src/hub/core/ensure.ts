@@ -1,0 +1,202 @@
+/**
+ * `Ensurer`: starting children where they belong, idempotently, when nobody asked for it — moves,
+ * adoptions, missing replicas, parked children coming back — and the rules that keep that from
+ * undoing a stop. All of them in one place, because they only make sense together:
+ *
+ * 1. **Retry only what is truly gone.** An ensure that fails because its target is gone
+ *    (`node_down`) or refused it (stopping, partitioned, settling its membership) is retried
+ *    after the membership change that failure causes, at the owners then — unless the id was
+ *    seen registered somewhere since the ensure was sent (`ensuring`): seen and gone again means
+ *    stopped, or adopted when its host leaves, and a retry would resurrect it. A target that
+ *    merely timed out is not retried: it lives and most likely runs the child. What a node that
+ *    refused because it is stopping or without quorum shows in its slice does not count as
+ *    running (it is stopping those children); a node settling its membership does run them.
+ * 2. **Tombstones.** A child stopped here by a stop request is remembered (epoch, time) for
+ *    `migrationTimeoutMs`, or until it is registered anywhere again: a later ensure of that
+ *    placement or an older one (another survivor's adoption, a move overtaken by the stop) is
+ *    refused with `not_found`.
+ * 3. **Handed-off children.** A child handed to a node that answered before its slice here
+ *    showed the child is an orphan too if that node leaves — unless a newer slice of it (push
+ *    synchronization) no longer lists it: then it was stopped there.
+ *
+ * Imports the hub registry and messages, the requests part and the context.
+ */
+import type { RegistryChange, SliceEntry } from "../hub-registry.js";
+import type { StartItem } from "../messages.js";
+import type { StartResult } from "../results.js";
+import { addTo, type HubContext, timeouts } from "./context.js";
+import type { Requests } from "./requests.js";
+
+/** A child handed to another node, and the version of that node's slice seen when it answered. */
+interface HandedOff {
+  entry: SliceEntry;
+  incarnation: number;
+  seq: number;
+}
+
+export class Ensurer {
+  /** Per receiving node: children handed to it that its slice here does not show yet. */
+  private readonly handedOff = new Map<string, Map<string, HandedOff>>();
+  /** Ids of pending ensures, and the nodes a placement of the id was registered on since the latest one was sent. */
+  private readonly ensuring = new Map<string, { pending: number; seenOn: Set<string> | null }>();
+  /** Tombstones: children stopped here by a stop request. */
+  private readonly stopped = new Map<string, { epoch: number; at: number }>();
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly requests: Requests,
+  ) {}
+
+  /** Starts children at the nodes they are grouped by, idempotently; what is lost on the way is retried. */
+  ensure(groups: ReadonlyMap<string, StartItem[]>): void {
+    const byId = new Map<string, StartItem>();
+    for (const list of groups.values()) for (const it of list) byId.set(it.spec.id, it);
+    for (const id of byId.keys()) {
+      const e = this.ensuring.get(id);
+      if (e === undefined) this.ensuring.set(id, { pending: 1, seenOn: null });
+      else {
+        e.pending++;
+        e.seenOn = null;
+      }
+    }
+    this.requests.start(groups, {
+      timeoutMs: timeouts.migrationMs(this.ctx.tuning),
+      ensure: true,
+      onDone: (r) => this.settled(byId, r),
+    });
+  }
+
+  /** A placement was registered or replaced somewhere: not stopped after all, and seen. */
+  noteChange(c: RegistryChange): void {
+    if (c.kind === "unregistered") return;
+    const e = this.ensuring.get(c.id);
+    if (e !== undefined) (e.seenOn ??= new Set()).add(c.node);
+    this.stopped.delete(c.id);
+  }
+
+  /** Remembers that a stop request stopped `id` (placement `epoch`) here. */
+  tombstone(id: string, epoch: number, at: number): void {
+    this.stopped.set(id, { epoch, at });
+  }
+
+  /** Whether `id` was stopped here at placement `epoch` or a newer one. */
+  stoppedSince(id: string, epoch: number): boolean {
+    const t = this.stopped.get(id);
+    return t !== undefined && t.epoch >= epoch;
+  }
+
+  /** The sync tick: tombstones past `migrationTimeoutMs` go, and hand-offs the receivers' slices confirm. */
+  tick(now: number): void {
+    for (const [id, t] of this.stopped)
+      if (now - t.at > timeouts.migrationMs(this.ctx.tuning)) this.stopped.delete(id);
+    this.pruneHandedOff();
+  }
+
+  /**
+   * `node` leaves: the children handed to it that its slice never showed (and that no newer
+   * slice shows stopped), to be adopted with its own. Forgets them.
+   */
+  takeHandedOff(node: string): Array<[string, SliceEntry]> {
+    const out: Array<[string, SliceEntry]> = [];
+    for (const [id, h] of this.handedOff.get(node) ?? [])
+      if (!this.superseded(node, id, h)) out.push([id, h.entry]);
+    this.handedOff.delete(node);
+    return out;
+  }
+
+  private settled(byId: ReadonlyMap<string, StartItem>, r: StartResult): void {
+    this.recordHandOffs(byId, r);
+    const retry = new Map<string, StartItem>();
+    // Who refused because it is stopping or without quorum: what its slice shows proves nothing.
+    const refusedBy = new Map<string, Set<string>>();
+    for (const e of r.errors) {
+      const stopping = e.reason === "hub_stopped" || e.reason === "partitioned";
+      if (e.reason !== "node_down" && e.reason !== "topology_pending" && !stopping) continue;
+      const it = byId.get(e.id);
+      if (it !== undefined) retry.set(e.id, it);
+      if (stopping && e.node !== undefined) {
+        const s = refusedBy.get(e.id);
+        if (s === undefined) refusedBy.set(e.id, new Set([e.node]));
+        else s.add(e.node);
+      }
+    }
+    for (const id of byId.keys()) if (!retry.has(id)) this.ensured(id);
+    if (retry.size === 0) return;
+    // The failed node is leaving the ring (down, stopping, partitioned) or settling: retry after
+    // that change, at the owners then — unless the id was seen running since the request was
+    // sent (a start forwarded elsewhere can fail while the owner starts it on its own, and a
+    // user stops it before the retry).
+    const t = setTimeout(() => this.retry(retry, refusedBy), timeouts.retryMs(this.ctx.tuning));
+    t.unref?.();
+  }
+
+  private retry(retry: ReadonlyMap<string, StartItem>, refusedBy: ReadonlyMap<string, Set<string>>): void {
+    const ctx = this.ctx;
+    const seen = new Set([...retry.keys()].filter((id) => this.ensured(id, refusedBy.get(id))));
+    if (ctx.mode === "stopped" || ctx.mode === "partitioned") return;
+    const runsElsewhere = (id: string) =>
+      (ctx.registry.lookup(id)?.nodes ?? []).some((np) => !refusedBy.get(id)?.has(np.node));
+    const groups = new Map<string, StartItem[]>();
+    for (const [id, it] of retry) {
+      if (runsElsewhere(id) || seen.has(id)) continue;
+      for (const owner of it.pinned ? [ctx.view.ownerOf(id)] : ctx.view.replicas(id))
+        addTo(groups, owner, it);
+    }
+    if (groups.size > 0) this.ensure(groups);
+  }
+
+  /** Children started on a node whose slice here does not show them yet. */
+  private recordHandOffs(byId: ReadonlyMap<string, StartItem>, r: StartResult): void {
+    const reg = this.ctx.registry;
+    for (const s of r.started) {
+      const it = byId.get(s.id);
+      for (const np of s.nodes) {
+        if (it === undefined || np.node === this.ctx.self || reg.sliceOf(np.node).has(s.id)) continue;
+        let m = this.handedOff.get(np.node);
+        if (m === undefined) this.handedOff.set(np.node, (m = new Map()));
+        const v = reg.sliceVersion(np.node);
+        m.set(s.id, {
+          entry: { spec: it.spec, epoch: it.epoch, pid: np.pid },
+          incarnation: v?.incarnation ?? -1,
+          seq: v?.seq ?? -1,
+        });
+      }
+    }
+  }
+
+  /** One ensure of `id` settled: whether the id was seen registered (not on `ignore`) since it was sent. */
+  private ensured(id: string, ignore?: ReadonlySet<string>): boolean {
+    const e = this.ensuring.get(id);
+    if (e === undefined) return false;
+    if (--e.pending === 0) this.ensuring.delete(id);
+    if (e.seenOn === null) return false;
+    for (const n of e.seenOn) if (!ignore?.has(n)) return true;
+    return false;
+  }
+
+  /**
+   * Forgets handed-off children the receiver's replicated slice now shows, and gone receivers.
+   * With push synchronization the receiver's delta listing the child was sent (directly) before
+   * its start answer, so a replica newer than the one seen when the answer came reflects the
+   * child's start: if it no longer lists the child, the child was stopped since and must not be
+   * adopted when the receiver leaves. (Gossip relays deltas out of order: there only the first
+   * rule applies.)
+   */
+  private pruneHandedOff(): void {
+    const { registry, view } = this.ctx;
+    for (const [node, ids] of this.handedOff) {
+      const slice = registry.sliceOf(node);
+      for (const [id, h] of ids) if (slice.has(id) || this.superseded(node, id, h)) ids.delete(id);
+      const known = view.members.has(node) || view.pendingLeave.has(node);
+      if (ids.size === 0 || !known) this.handedOff.delete(node);
+    }
+  }
+
+  /** True when `node`'s replicated slice, newer than at its start answer, no longer lists `id`. */
+  private superseded(node: string, id: string, h: HandedOff): boolean {
+    if (this.ctx.strategies.synchronization.type !== "push") return false;
+    const v = this.ctx.registry.sliceVersion(node);
+    if (v === undefined || v.incarnation !== h.incarnation || v.seq <= h.seq) return false;
+    return !this.ctx.registry.sliceOf(node).has(id);
+  }
+}

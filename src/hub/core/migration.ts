@@ -1,0 +1,196 @@
+/**
+ * `Migration`: moving local children to the nodes that should run them, by the migration
+ * strategy — after every topology change and sync tick (`rebalance`), and for a graceful stop
+ * under hot swap (`handOverAll`). Cold swap stops the local copy, then ensures the new one; hot
+ * swap starts the new copy first with the old one's handed-over state and stops the old one once
+ * the start is confirmed. Owns the set of local children being handed over, which the epoch rule
+ * and rebalancing leave alone. Imports the hash ring, the handover and redundancy strategies,
+ * the requests, ensure and signals parts, and the context.
+ */
+import { HashRing } from "../hash-ring.js";
+import type { StartItem } from "../messages.js";
+import type { StartResult } from "../results.js";
+import { supportsHandover, takeHandoverState } from "../strategies/handover.js";
+import { replicasOf } from "../strategies/redundancy.js";
+import { addTo, type HubContext } from "./context.js";
+import type { Ensurer } from "./ensure.js";
+import type { Requests } from "./requests.js";
+import type { RedundancySignals } from "./signals.js";
+
+export class Migration {
+  /** Local children being handed over (hot swap out, or a heal merge's losing copy). */
+  private readonly handingOver = new Set<string>();
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly requests: Requests,
+    private readonly ensurer: Ensurer,
+    private readonly signals: RedundancySignals,
+  ) {}
+
+  isHandingOver(id: string): boolean {
+    return this.handingOver.has(id);
+  }
+
+  markHandingOver(id: string): void {
+    this.handingOver.add(id);
+  }
+
+  clearHandingOver(id: string): void {
+    this.handingOver.delete(id);
+  }
+
+  /**
+   * Moves local children that are not on one of their replicas to them, by the migration
+   * strategy, and asks missing replicas of children that stay here to start; returns how many
+   * children left this node.
+   */
+  async rebalance(): Promise<number> {
+    const ctx = this.ctx;
+    if (ctx.mode !== "running") return 0;
+    const { moving, missing, leaving } = this.plan();
+    if (missing.size > 0) this.ensurer.ensure(missing);
+    if (leaving.length === 0) return 0;
+    if (ctx.strategies.migration.type === "hotSwap") {
+      // Not awaited: the start answers it waits for arrive through this process's mailbox.
+      void this.hotSwap(leaving, moving);
+      return leaving.length;
+    }
+    await Promise.all(leaving.map((id) => ctx.children.stop(id)));
+    for (const id of leaving) {
+      ctx.repl.remove(id);
+      this.signals.forget(id);
+    }
+    for (const [to, items] of moving)
+      ctx.hooks.dispatch("childrenMigrated", { to, ids: items.map((i) => i.spec.id) });
+    ctx.repl.flush();
+    this.ensurer.ensure(moving);
+    return leaving.length;
+  }
+
+  /** What a rebalance moves (to its replicas, a new epoch) and which replicas miss a child that stays. */
+  private plan() {
+    const { children, view, registry, self } = this.ctx;
+    const moving = new Map<string, StartItem[]>();
+    const missing = new Map<string, StartItem[]>();
+    const leaving: string[] = [];
+    for (const [id, c] of children.byId) {
+      if (c.pinned || this.handingOver.has(id)) continue;
+      const replicas = view.replicas(id);
+      if (replicas.includes(self)) {
+        if (replicas.length === 1) continue;
+        const holders = new Set((registry.lookup(id)?.nodes ?? []).map((np) => np.node));
+        for (const n of replicas)
+          if (n !== self && !holders.has(n) && view.members.has(n))
+            addTo(missing, n, { spec: c.spec, epoch: c.epoch, pinned: false });
+        continue;
+      }
+      const targets = replicas.filter((n) => view.members.has(n));
+      if (targets.length === 0) continue;
+      leaving.push(id);
+      for (const n of targets) addTo(moving, n, { spec: c.spec, epoch: c.epoch + 1, pinned: false });
+    }
+    return { moving, missing, leaving };
+  }
+
+  /** Graceful stop with hot swap: every local child goes to its owner on the ring without this node. */
+  async handOverAll(): Promise<void> {
+    const ctx = this.ctx;
+    const ring = new HashRing([...ctx.view.members.keys()], ctx.tuning.vnodes);
+    const groups = new Map<string, StartItem[]>();
+    const ids: string[] = [];
+    for (const [id, c] of ctx.children.byId) {
+      ids.push(id);
+      for (const n of replicasOf(ring, id, ctx.strategies.redundancy))
+        addTo(groups, n, { spec: c.spec, epoch: c.epoch + 1, pinned: false });
+    }
+    if (ids.length > 0) await this.hotSwap(ids, groups);
+  }
+
+  /**
+   * Hot swap: the new instances start first, receiving the old ones' handover state inside
+   * their start; each old instance stops once its id started somewhere (confirmed by the start
+   * answer, which comes after the state was given to the new child). An id whose start failed
+   * or was not confirmed within `retentionMs` keeps running here (the next rebalance retries).
+   * Resolves when every id is settled.
+   */
+  private async hotSwap(ids: string[], groups: Map<string, StartItem[]>): Promise<void> {
+    const ctx = this.ctx;
+    const m = ctx.strategies.migration;
+    if (m.type !== "hotSwap") return;
+    for (const id of ids) this.handingOver.add(id);
+    const states = await this.takeStates(ids, m.handoverTimeoutMs);
+    if (states.unprepared.size > 0) {
+      // No state to hand over (prepare threw or timed out): the child is not moved now, so its
+      // state is not lost; the next rebalance tries again.
+      ctx.logger.warn({ hub: ctx.hubId, ids: [...states.unprepared] }, "hub handover state not prepared");
+      for (const [n, items] of groups)
+        groups.set(
+          n,
+          items.filter((i) => !states.unprepared.has(i.spec.id)),
+        );
+    }
+    const pids = new Map(ids.map((id) => [id, ctx.children.byId.get(id)?.pid]));
+    await new Promise<void>((resolve) =>
+      this.requests.start(groups, {
+        timeoutMs: m.retentionMs,
+        ensure: true,
+        states: states.data,
+        noForward: true,
+        onDone: (r) => {
+          this.swapped(ids, groups, pids, r);
+          resolve();
+        },
+      }),
+    );
+  }
+
+  private async takeStates(ids: readonly string[], timeoutMs: number) {
+    const ctx = this.ctx;
+    const data = new Map<string, unknown>();
+    const unprepared = new Set<string>();
+    await Promise.all(
+      ids.map(async (id) => {
+        const c = ctx.children.byId.get(id);
+        if (c === undefined || !supportsHandover(ctx.behaviours.get(c.spec.behaviour))) return;
+        const s = await takeHandoverState(ctx.node, c.pid, timeoutMs);
+        if (s !== undefined) data.set(id, s.data);
+        else unprepared.add(id);
+      }),
+    );
+    return { data, unprepared };
+  }
+
+  /** A hot swap's starts answered: the old copies of the confirmed ids stop. */
+  private swapped(
+    ids: readonly string[],
+    groups: ReadonlyMap<string, StartItem[]>,
+    pids: ReadonlyMap<string, unknown>,
+    r: StartResult,
+  ): void {
+    const ctx = this.ctx;
+    const ok = new Set(r.started.map((s) => s.id));
+    const moved = new Set<string>();
+    // A receiver still settling its own membership keeps nothing: try again once it has.
+    if (r.errors.some((e) => e.reason === "topology_pending")) ctx.postLater({ t: "$rebalance" });
+    for (const id of ids) {
+      this.handingOver.delete(id);
+      const c = ctx.children.byId.get(id);
+      if (
+        !ok.has(id) ||
+        c === undefined ||
+        !c.pid.equals((pids.get(id) as typeof c.pid | undefined) ?? c.pid)
+      )
+        continue;
+      void ctx.children.stop(id);
+      ctx.repl.remove(id);
+      this.signals.forget(id);
+      moved.add(id);
+    }
+    ctx.repl.flush();
+    for (const [to, items] of groups) {
+      const here = items.map((i) => i.spec.id).filter((id) => moved.has(id));
+      if (here.length > 0) ctx.hooks.dispatch("childrenMigrated", { to, ids: here });
+    }
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * `Placement`: starts and stops as the node that receives them sees them. `classifyStart` (pure)
+ * decides for each child of a start what this node does with it — refuse, forward to its owner,
+ * absorb into the copy running here, answer that it runs already, refuse a stale placement, or
+ * start it — and `Placement` carries that out: starts in batches (giving hot-swapped children
+ * their handed-over state before answering), absorbs, answers in as many messages as needed;
+ * stops children on request (leaving a tombstone); restarts a crashed child in place. Imports
+ * the local children, the handover strategy, the ensure, migration, merge and signals parts.
+ */
+import type { ExitMessage } from "../../process/messages.js";
+import type { Pid } from "../../process/pid.js";
+import {
+  chunks,
+  itemIn,
+  itemOut,
+  type StartItem,
+  type StartMsg,
+  type StopMsg,
+  startedMsgs,
+} from "../messages.js";
+import type { HubErrorReason } from "../results.js";
+import { giveHandoverState } from "../strategies/handover.js";
+import { addTo, type HubContext, timeouts } from "./context.js";
+import type { Ensurer } from "./ensure.js";
+import type { Duplicates } from "./merge.js";
+import type { Migration } from "./migration.js";
+import type { RedundancySignals } from "./signals.js";
+
+/** What this node knows about one child of a start, for `classifyStart`. */
+export interface StartFacts {
+  /** Why this node refuses every start of the message now (partitioned, stopping, settling), or null. */
+  refuse: HubErrorReason | null;
+  /** A move or an adoption: a copy running here is a success. */
+  ensure: boolean;
+  /** Who should run it (pinned: this node), owner first. */
+  owners: readonly string[];
+  self: string;
+  /** Whether the owner is a member (a start can be forwarded to it). */
+  ownerIsMember: boolean;
+  /** Whether the message may still be forwarded (`hops < maxForwards`). */
+  mayForward: boolean;
+  /** The copy running here, if any. */
+  running: Pid | undefined;
+  /** The copy here is a heal merge's loser, handing its data to the winner. */
+  merging: boolean;
+  /** The copy here is being hot-swapped out. */
+  handingOver: boolean;
+  /** A stop request stopped this placement (or a newer one) here. */
+  stoppedSince: boolean;
+}
+
+export type StartDecision =
+  | { kind: "refuse"; reason: HubErrorReason; detail?: string }
+  | { kind: "forward"; to: string }
+  | { kind: "absorb" }
+  | { kind: "start" };
+
+/** What to do with one child of a start (see the module header). */
+export function classifyStart(f: StartFacts): StartDecision {
+  if (f.refuse !== null) return { kind: "refuse", reason: f.refuse };
+  const owner = f.owners[0] ?? f.self;
+  // Replicated children are started where asked (rebalance moves a misplaced copy).
+  if (f.owners.length === 1 && owner !== f.self && f.mayForward && f.ownerIsMember)
+    return { kind: "forward", to: owner };
+  if (f.running !== undefined) {
+    if (!f.ensure) return { kind: "refuse", reason: "already_started", detail: String(f.running) };
+    // Our copy hands its data to a winner and stops: answering with its pid would make the
+    // sender stop the winner too. The sender keeps its copy and retries later.
+    if (f.merging)
+      return { kind: "refuse", reason: "start_failed", detail: "a duplicate here is handing over" };
+    // Our copy is being hot-swapped out: its state was taken already and it stops once the new
+    // owner confirms, so data the sender hands it now would be lost.
+    if (f.handingOver)
+      return { kind: "refuse", reason: "start_failed", detail: "a copy here is handing over" };
+    return { kind: "absorb" };
+  }
+  if (f.ensure && f.stoppedSince) return { kind: "refuse", reason: "not_found", detail: "stopped since" };
+  return { kind: "start" };
+}
+
+type Failure = [string, HubErrorReason, string | undefined];
+
+export class Placement {
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly ensurer: Ensurer,
+    private readonly migration: Migration,
+    private readonly duplicates: Duplicates,
+    private readonly signals: RedundancySignals,
+  ) {}
+
+  /** Why every start of `m` is refused now, or null. */
+  private refusal(m: StartMsg): HubErrorReason | null {
+    const mode = this.ctx.mode;
+    if (mode === "partitioned") return "partitioned";
+    if (mode === "stopping" || mode === "stopped") return "hub_stopped";
+    // A move or adoption someone waits for (and retries) is not taken while this node's own
+    // membership change is pending; static starts (nobody waits) are.
+    if (m.ensure && m.req !== null && this.ctx.view.changePending()) return "topology_pending";
+    return null;
+  }
+
+  async onStart(m: StartMsg): Promise<void> {
+    const ctx = this.ctx;
+    const local: StartItem[] = [];
+    const absorb: StartItem[] = [];
+    const forward = new Map<string, StartItem[]>();
+    const ok: Array<[string, Pid]> = [];
+    const failed: Failure[] = [];
+    const refuse = this.refusal(m);
+    for (const w of m.items) {
+      const it = itemIn(w);
+      const d = classifyStart(this.facts(it, m, refuse));
+      if (d.kind === "refuse") failed.push([it.spec.id, d.reason, d.detail]);
+      else if (d.kind === "forward") addTo(forward, d.to, it);
+      else if (d.kind === "absorb") absorb.push(it);
+      else local.push(it);
+    }
+    if (absorb.length > 0) await this.absorb(absorb, m, ok, failed);
+    for (const [to, items] of forward) {
+      const ids = items.map((i) => i.spec.id);
+      ctx.hooks.dispatch("startForwarded", { to, ids });
+      if (m.req === null)
+        ctx.send(to, { ...m, items: items.map(itemOut), hops: m.hops + 1, states: m.states });
+      else ctx.send(m.origin, { t: "forwarded", req: m.req, node: ctx.self, to, ids });
+    }
+    if (local.length > 0) await this.startHere(local, m.states, ok, failed);
+    if (m.req !== null) for (const msg of startedMsgs(m.req, ctx.self, ok, failed)) ctx.send(m.origin, msg);
+  }
+
+  private facts(it: StartItem, m: StartMsg, refuse: HubErrorReason | null): StartFacts {
+    const { view, children, self, tuning } = this.ctx;
+    const id = it.spec.id;
+    const owners = it.pinned ? [self] : view.replicas(id);
+    return {
+      refuse,
+      ensure: m.ensure,
+      owners,
+      self,
+      ownerIsMember: view.members.has(owners[0] ?? self),
+      mayForward: m.hops < tuning.maxForwards,
+      running: children.byId.get(id)?.pid,
+      merging: this.duplicates.isMerging(id),
+      handingOver: this.migration.isHandingOver(id),
+      stoppedSince: this.ensurer.stoppedSince(id, it.epoch),
+    };
+  }
+
+  /** Starts children here in batches; hot-swapped ones get their state before the answer. */
+  private async startHere(
+    local: readonly StartItem[],
+    states: Array<[string, unknown]> | undefined,
+    ok: Array<[string, Pid]>,
+    failed: Failure[],
+  ): Promise<void> {
+    const ctx = this.ctx;
+    ctx.hooks.dispatch("preChildrenStart", { ids: local.map((i) => i.spec.id) });
+    const started: Array<{ id: string; node: string; pid: Pid }> = [];
+    for (const batch of chunks(local, ctx.tuning.startBatchSize)) {
+      const outcomes = await ctx.children.startMany(batch);
+      const refused = states === undefined ? null : await this.receiveHandover(outcomes, states);
+      outcomes.forEach((o, i) => {
+        const it = batch[i]!;
+        if ("pid" in o && refused?.has(o.id)) {
+          // The state was not taken: the new copy goes, the old one (with the state) stays.
+          void ctx.children.stop(o.id);
+          failed.push([o.id, "start_failed", "handover state not received"]);
+        } else if ("pid" in o) {
+          ctx.repl.put(o.id, { spec: it.spec, pid: o.pid, epoch: it.epoch });
+          ok.push([o.id, o.pid]);
+          started.push({ id: o.id, node: ctx.self, pid: o.pid });
+          this.signals.signal(o.id, o.pid, true);
+        } else failed.push([o.id, o.reason, o.detail]);
+      });
+      ctx.repl.flush();
+    }
+    ctx.hooks.dispatch("postChildrenStart", { started, failed: failed.map((f) => f[0]) });
+  }
+
+  /**
+   * Gives handed-over states to freshly started children (before the start is answered);
+   * returns the ids whose child did not take its state (threw, timed out).
+   */
+  private async receiveHandover(
+    outcomes: ReadonlyArray<{ id: string; pid?: Pid }>,
+    states: Array<[string, unknown]>,
+  ): Promise<Set<string>> {
+    const ctx = this.ctx;
+    const byId = new Map(states);
+    const timeout = timeouts.handoverMs(ctx.strategies);
+    const refused = new Set<string>();
+    await Promise.all(
+      outcomes.map(async (o) => {
+        if (o.pid === undefined || !byId.has(o.id)) return;
+        const ok = await giveHandoverState(ctx.node, o.pid, byId.get(o.id), timeout);
+        if (!ok) refused.add(o.id);
+        ctx.hooks.dispatch("handoverReceived", { id: o.id, pid: o.pid, ok });
+      }),
+    );
+    return refused;
+  }
+
+  /**
+   * An ensure (a move or an adoption) of ids already running here. The sender gives us each id
+   * at `it.epoch` and has stopped its copy, or stops it once we answer (hot swap). Ours takes
+   * that epoch: a copy we have not yet seen stopped (the sender's own, after a heal) must lose
+   * to ours under the epoch rule, not stop it and leave the id running nowhere. A hot-swap
+   * sender's state is a second copy's data: our copy gets it as after a heal, and only if it
+   * took it do we answer success (otherwise the sender keeps its copy and its state). Under
+   * replication the state is not given (a running replica is not a diverged copy): the epoch
+   * is raised and the answer is success.
+   */
+  private async absorb(
+    items: StartItem[],
+    m: StartMsg,
+    ok: Array<[string, Pid]>,
+    failed: Failure[],
+  ): Promise<void> {
+    const ctx = this.ctx;
+    const states = m.states === undefined ? undefined : new Map(m.states);
+    const timeout = timeouts.handoverMs(ctx.strategies);
+    const taken = await Promise.all(
+      items.map(async (it) => {
+        const c = ctx.children.byId.get(it.spec.id);
+        if (c === undefined || states === undefined || !states.has(it.spec.id)) return true;
+        // Replicated: the sender hands its state to every replica, for the ones starting fresh;
+        // a replica already running has its own copy of the data, and taking it would count it twice.
+        if (ctx.view.replicas(it.spec.id).length !== 1) return true;
+        const info = { reason: "heal", from: m.origin } as const;
+        const took = await giveHandoverState(ctx.node, c.pid, states.get(it.spec.id), timeout, info);
+        ctx.hooks.dispatch("handoverReceived", { id: it.spec.id, pid: c.pid, ok: took });
+        return took;
+      }),
+    );
+    let bumped = false;
+    items.forEach((it, i) => {
+      const c = ctx.children.byId.get(it.spec.id);
+      if (c === undefined) failed.push([it.spec.id, "start_failed", "stopped meanwhile"]);
+      else if (!taken[i]) failed.push([it.spec.id, "start_failed", "handover state not received"]);
+      else {
+        if (it.epoch > c.epoch) {
+          c.epoch = it.epoch;
+          ctx.repl.put(it.spec.id, { spec: c.spec, pid: c.pid, epoch: it.epoch });
+          bumped = true;
+        }
+        ok.push([it.spec.id, c.pid]);
+      }
+    });
+    if (bumped) ctx.repl.flush();
+  }
+
+  /** A stop request: the children stop here, each leaving a tombstone. */
+  async onStop(m: StopMsg): Promise<void> {
+    const ctx = this.ctx;
+    const ok: string[] = [];
+    const missing: string[] = [];
+    const now = Date.now();
+    await Promise.all(
+      m.ids.map(async (id) => {
+        const epoch = ctx.children.byId.get(id)?.epoch;
+        if (await ctx.children.stop(id)) {
+          ok.push(id);
+          if (epoch !== undefined) this.ensurer.tombstone(id, epoch, now);
+        } else missing.push(id);
+      }),
+    );
+    for (const id of ok) ctx.repl.remove(id);
+    ctx.repl.flush();
+    if (m.req !== null) ctx.send(m.origin, { t: "stopped", req: m.req, node: ctx.self, ok, missing });
+  }
+
+  /** A local child exited: removed, or restarted in place with the same placement. */
+  onExit(msg: ExitMessage): Promise<void> | undefined {
+    const ctx = this.ctx;
+    const d = ctx.children.onExit(msg.from, msg.reason);
+    if (d.kind === "ignore") return;
+    const child = d.child;
+    this.signals.forget(child.spec.id);
+    if (d.kind === "remove") {
+      ctx.repl.remove(child.spec.id);
+      ctx.repl.flush();
+      return;
+    }
+    return ctx.children.startOne(child.spec).then((o) => {
+      if ("pid" in o) {
+        ctx.children.record(child.spec, o.pid, child.epoch, child.pinned, child.restarts);
+        ctx.repl.put(child.spec.id, { spec: child.spec, pid: o.pid, epoch: child.epoch });
+        this.signals.signal(child.spec.id, o.pid, true);
+      } else {
+        ctx.logger.error(
+          { hub: ctx.hubId, id: child.spec.id, reason: o.reason, detail: o.detail },
+          "hub child restart failed",
+        );
+        ctx.repl.remove(child.spec.id);
+      }
+      ctx.repl.flush();
+    });
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * `Requests`: starts and stops as the node that sends them sees them — numbering, the collectors
+ * waiting for answers, the items of pending starts (a redirect re-sends them), and the dispatch
+ * of messages grouped by target node. The only part the hub handle (`ProcessHub`) calls from
+ * outside the hub process: it runs on the caller's stack, which is safe because it only adds a
+ * collector and sends messages — every answer comes back through the hub process's mailbox.
+ * Imports the collectors, the hub messages and the context.
+ */
+import type { Pid } from "../../process/pid.js";
+import { StartCollector, StopCollector } from "../collector.js";
+import { chunks, idChunks, itemOut, type StartItem, type StartMsg, startChunks } from "../messages.js";
+import type { HubErrorReason, StartResult, StopResult } from "../results.js";
+import type { HubContext } from "./context.js";
+import { addTo } from "./context.js";
+
+/** Options of `Requests.start`. */
+export interface DispatchStartOptions {
+  /** How long the collector waits for every answer. */
+  timeoutMs: number;
+  /** Called once with the result; without it nobody waits (no collector, `req: null`). */
+  onDone?: (r: StartResult) => void;
+  /** A move or an adoption: a child already running at the target is a success. */
+  ensure?: boolean;
+  /** Hot swap: the handed-over state of each child, sent along with it. */
+  states?: ReadonlyMap<string, unknown>;
+  /** Start where sent, without forwarding to another owner (the sender computed the owners). */
+  noForward?: boolean;
+}
+
+/** Options of `Requests.stop`. */
+export interface DispatchStopOptions {
+  timeoutMs: number;
+  onDone?: (r: StopResult) => void;
+  /** More nodes to ask per id (a rollback names the nodes a start went to). */
+  also?: ReadonlyMap<string, Iterable<string>>;
+}
+
+type Failures = ReadonlyArray<readonly [string, HubErrorReason, string | undefined]>;
+
+export class Requests {
+  private readonly collectors = new Map<number, StartCollector | StopCollector>();
+  /** Items of pending start requests, so a redirect can re-send them. */
+  private readonly items = new Map<number, Map<string, StartItem>>();
+  private next = 1;
+
+  constructor(private readonly ctx: HubContext) {}
+
+  /** A request number for a request that is not a start or stop (a claim). */
+  number(): number {
+    return this.next++;
+  }
+
+  /** Sends starts grouped by target node; with `onDone`, collects the answers. */
+  start(groups: ReadonlyMap<string, StartItem[]>, o: DispatchStartOptions): void {
+    const ctx = this.ctx;
+    let req: number | null = null;
+    const onDone = o.onDone;
+    if (onDone !== undefined) {
+      const r = (req = this.next++);
+      const items = new Map<string, StartItem>();
+      for (const list of groups.values()) for (const it of list) items.set(it.spec.id, it);
+      this.items.set(r, items);
+      const col = new StartCollector(o.timeoutMs, (res) => {
+        this.collectors.delete(r);
+        this.items.delete(r);
+        onDone(res);
+      });
+      this.collectors.set(r, col);
+      for (const [node, list] of groups)
+        col.expect(
+          node,
+          list.map((i) => i.spec.id),
+        );
+      this.failGone(col, groups.keys());
+      col.maybeFinish();
+    }
+    const hops = o.noForward ? ctx.tuning.maxForwards : 0;
+    for (const [node, list] of groups) {
+      for (const items of startChunks(list, o.states)) {
+        const msg: StartMsg = {
+          t: "start",
+          req,
+          origin: ctx.self,
+          items: items.map(itemOut),
+          hops,
+          ensure: !!o.ensure,
+        };
+        const st = statesOf(items, o.states);
+        if (st !== undefined) msg.states = st;
+        ctx.send(node, msg);
+      }
+    }
+  }
+
+  /**
+   * Sends stops to every node that may run each id: its replicas on the current ring, the
+   * members this registry lists it on, and the nodes of `also`; with `onDone`, collects the answers.
+   */
+  stop(ids: readonly string[], o: DispatchStopOptions): void {
+    const ctx = this.ctx;
+    const groups = new Map<string, string[]>();
+    for (const id of ids) {
+      const targets = new Set<string>(ctx.view.replicas(id));
+      for (const np of ctx.registry.lookup(id)?.nodes ?? [])
+        if (ctx.view.isMember(np.node)) targets.add(np.node);
+      for (const n of o.also?.get(id) ?? []) targets.add(n);
+      for (const n of targets) addTo(groups, n, id);
+    }
+    let req: number | null = null;
+    const onDone = o.onDone;
+    if (onDone !== undefined) {
+      const r = (req = this.next++);
+      const col = new StopCollector(ids, o.timeoutMs, (res) => {
+        this.collectors.delete(r);
+        onDone(res);
+      });
+      this.collectors.set(r, col);
+      for (const [node, list] of groups) col.expect(node, list);
+      this.failGone(col, groups.keys());
+      col.maybeFinish();
+    }
+    for (const [node, list] of groups)
+      for (const part of idChunks(list)) ctx.send(node, { t: "stop", req, origin: ctx.self, ids: part });
+  }
+
+  /** A `started` answer from `node`. */
+  started(req: number, node: string, ok: ReadonlyArray<readonly [string, Pid]>, failed: Failures): void {
+    const col = this.collectors.get(req);
+    if (col instanceof StartCollector) col.started(node, ok, failed);
+  }
+
+  /** A `stopped` answer from `node`. */
+  stopped(req: number, node: string, ok: string[], missing: string[]): void {
+    const col = this.collectors.get(req);
+    if (col instanceof StopCollector) col.answeredStop(node, ok, missing);
+  }
+
+  /** `node` forwarded ids of request `req` to their owner `to`: the start goes there now. */
+  forwarded(req: number, node: string, to: string, ids: string[]): void {
+    const col = this.collectors.get(req);
+    const items = this.items.get(req);
+    if (!(col instanceof StartCollector) || items === undefined) return;
+    col.forwarded(node, to, ids);
+    this.failGone(col, [to]);
+    const list = ids.map((id) => items.get(id)).filter((i): i is StartItem => i !== undefined);
+    const self = this.ctx.self;
+    for (const part of chunks(list))
+      this.ctx.send(to, { t: "start", req, origin: self, items: part.map(itemOut), hops: 1, ensure: false });
+  }
+
+  /** `node` is gone: every request waiting on it fails there with `node_down`. */
+  nodeDown(node: string): void {
+    // A snapshot: failing a collector can start a retry, which adds a collector. Requests may
+    // wait on a node that never became a member here (a start forwarded to it by a peer).
+    for (const col of [...this.collectors.values()]) col.fail(node, "node_down");
+  }
+
+  /** A start of ours to `node` could not be sent (too large): its ids fail now, not by timeout. */
+  unsent(req: number, node: string, failed: Failures): void {
+    const col = this.collectors.get(req);
+    if (col instanceof StartCollector) col.started(node, [], failed);
+  }
+
+  /** The hub stops: every request fails with `reason`. */
+  failAll(reason: HubErrorReason): void {
+    for (const col of [...this.collectors.values()]) col.failAll(reason);
+  }
+
+  /**
+   * A request to a node already seen gone (its leave not yet handled, or a start forwarded to a
+   * node not, or no longer, in this hub) fails at once: its `node_down` was signalled before this
+   * request existed, so waiting would end only by timeout.
+   */
+  private failGone(col: StartCollector | StopCollector, nodes: Iterable<string>): void {
+    const view = this.ctx.view;
+    for (const node of nodes) {
+      if (!view.knows(node) || view.pendingLeave.has(node)) col.fail(node, "node_down");
+    }
+  }
+}
+
+function statesOf(
+  items: readonly StartItem[],
+  states?: ReadonlyMap<string, unknown>,
+): Array<[string, unknown]> | undefined {
+  if (states === undefined || states.size === 0) return undefined;
+  const st: Array<[string, unknown]> = [];
+  for (const it of items) if (states.has(it.spec.id)) st.push([it.spec.id, states.get(it.spec.id)]);
+  return st.length > 0 ? st : undefined;
+}

@@ -1,0 +1,94 @@
+/**
+ * `HubView`: the hub's members as this node sees them — who is in (with their hub incarnations),
+ * who is about to join or leave, and the hash ring over the members. The topology part is its
+ * only writer; every other part reads it. Imports the hash ring and the redundancy and gossip
+ * strategies.
+ */
+import { HashRing } from "../hash-ring.js";
+import { pickRecipients } from "../strategies/gossip.js";
+import type { HubStrategies } from "../strategies/options.js";
+import { replicasOf } from "../strategies/redundancy.js";
+
+export class HubView {
+  /** Other hub nodes and their hub incarnations. */
+  readonly members = new Map<string, number>();
+  /** Nodes whose hello announced a (new) hub incarnation, admitted at the next topology change. */
+  readonly pendingJoin = new Map<string, number>();
+  /** Members (or nodes whose slice arrived) seen gone, removed at the next topology change. */
+  readonly pendingLeave = new Set<string>();
+  /** A topology change is scheduled (debounced) and not yet handled. */
+  scheduled = false;
+  ring: HashRing;
+
+  constructor(
+    readonly self: string,
+    private readonly vnodes: number,
+    private readonly strategies: HubStrategies,
+  ) {
+    this.ring = new HashRing([self], vnodes);
+  }
+
+  /** This node and the members, sorted. */
+  names(): string[] {
+    return [this.self, ...this.members.keys()].sort();
+  }
+
+  /** Rebuilds the ring from the members (after a topology change). */
+  rebuildRing(): void {
+    this.ring = new HashRing(this.names(), this.vnodes);
+  }
+
+  /** Owner of `id` on the current ring. */
+  ownerOf(id: string): string {
+    return this.ring.owner(id) ?? this.self;
+  }
+
+  /** The nodes that should run `id` (redundancy strategy), owner first. */
+  replicas(id: string): string[] {
+    return replicasOf(this.ring, id, this.strategies.redundancy);
+  }
+
+  /** This node or a member. */
+  isMember(node: string): boolean {
+    return node === this.self || this.members.has(node);
+  }
+
+  /** A member, this node, or a node joining. */
+  knows(node: string): boolean {
+    return this.isMember(node) || this.pendingJoin.has(node);
+  }
+
+  /** A member or a node joining (not this node). */
+  isPeer(node: string): boolean {
+    return this.members.has(node) || this.pendingJoin.has(node);
+  }
+
+  /**
+   * Whether a membership change is waiting to be handled here. Moves and adoptions are refused
+   * meanwhile: a node that has just found every peer gone (it was frozen past the heartbeat
+   * timeout) would otherwise start children it is about to stop for lack of quorum.
+   */
+  changePending(): boolean {
+    return this.scheduled || this.pendingJoin.size > 0 || this.pendingLeave.size > 0;
+  }
+
+  /**
+   * Recipients of a delta: every peer, or a few random ones (gossip), and every node joining.
+   * A joiner got our slice with our hello, but is admitted here only at the next topology
+   * change; children started meanwhile (often the very ones moving to it) must reach it too,
+   * or its copy of our slice lags until the next full sync and every later delta is a gap.
+   */
+  syncTargets(exclude: readonly string[] = []): Iterable<string> {
+    const s = this.strategies.synchronization;
+    const peers =
+      s.type === "gossip"
+        ? pickRecipients(this.members.keys(), s.recipients, exclude)
+        : exclude.length === 0
+          ? this.members.keys()
+          : [...this.members.keys()].filter((n) => !exclude.includes(n));
+    if (this.pendingJoin.size === 0) return peers;
+    const out = new Set(peers);
+    for (const n of this.pendingJoin.keys()) if (!exclude.includes(n)) out.add(n);
+    return out;
+  }
+}
