@@ -93,7 +93,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
 const CODE_CARRIERS = new Set<unknown>([root.HubvisorError, root.ChildSpecError, root.RemoteError]);
 
 /** Declared in `src/` but not exported from a public entry yet (listed as such in docs/errors.md). */
-const NOT_EXPORTED = new Set<string>([]);
+const NOT_EXPORTED = new Set<string>(["ChildSpecTooLargeError"]);
 
 function exportedErrorClasses(): Map<ErrorClass, string[]> {
   const found = new Map<ErrorClass, string[]>();

@@ -96,3 +96,27 @@ export class FutureTimeoutError extends HubvisorError {
     super("HV_ERR_HUB_FUTURE_TIMEOUT", `the hub operation's result was not known within ${timeoutMs} ms`);
   }
 }
+
+/** How much of a child id an error keeps (an id too large to travel may be megabytes long). */
+const ID_PREVIEW_CHARS = 64;
+
+/**
+ * A child spec too large to ever cross the wire: its id, arguments and metadata take more than
+ * the `limit` bytes one hub message may carry for a spec (`size` is an upper bound of its
+ * encoded size). `childId` is the id, cut to its first 64 characters (then ending in `…`).
+ */
+export class ChildSpecTooLargeError extends HubvisorError {
+  readonly childId: string;
+  constructor(
+    childId: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    const preview = childId.length > ID_PREVIEW_CHARS ? `${childId.slice(0, ID_PREVIEW_CHARS)}…` : childId;
+    super(
+      "HV_ERR_HUB_CHILD_SPEC_TOO_LARGE",
+      `child ${show(preview)} is too large to send to another node: its spec takes up to ${size} bytes, more than the ${limit} a hub message can carry`,
+    );
+    this.childId = preview;
+  }
+}

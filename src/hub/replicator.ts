@@ -1,19 +1,22 @@
 /**
  * `Replicator`: keeps the other hub nodes' copies of this node's registry slice current. Local
- * changes are buffered and flushed as numbered, chunked deltas; the whole slice is sent to a
- * node that joins, to one that reports a gap, and to everyone on every anti-entropy tick.
+ * changes are buffered and flushed as numbered deltas; the whole slice is sent to a node that
+ * joins, to one that reports a gap, and to everyone on every anti-entropy tick. Deltas and slice
+ * parts are split by count and by bytes (`Chunker`), so that no message outgrows a frame.
  * Incoming deltas and slice parts are applied to the local `HubRegistry` (see its header for why
  * this converges). Imports `hub-registry`, `messages`.
  */
 import type { DeltaOutcome, HubRegistry, RegistryChange, SliceEntry } from "./hub-registry.js";
 import {
-  CHUNK,
-  chunks,
+  Chunker,
   type DeltaMsg,
+  entryBytes,
   entryIn,
   entryOut,
   type HubWireMsg,
+  idChunks,
   type SliceMsg,
+  type WireEntry,
 } from "./messages.js";
 
 /** After this long without the slice asked for, a gap asks again (the request or reply was lost). */
@@ -63,11 +66,11 @@ export class Replicator {
   flush(): void {
     if (this.up.size === 0 && this.rm.size === 0) return;
     const msgs: DeltaMsg[] = [];
-    for (const rm of chunks([...this.rm]))
+    for (const rm of idChunks(this.rm))
       msgs.push({ t: "delta", from: this.self, inc: this.inc, seq: ++this.seq, up: [], rm });
-    const wire: ReturnType<typeof entryOut>[] = [];
-    for (const [id, e] of this.up) wire.push(entryOut(id, e));
-    for (const up of chunks(wire))
+    const wire = new Chunker<WireEntry>();
+    for (const [id, e] of this.up) wire.add(entryOut(id, e), entryBytes(e));
+    for (const up of wire.finish())
       msgs.push({ t: "delta", from: this.self, inc: this.inc, seq: ++this.seq, up, rm: [] });
     this.up.clear();
     this.rm.clear();
@@ -79,8 +82,9 @@ export class Replicator {
     this.flush();
     const targets = [...nodes];
     if (targets.length === 0) return;
-    const all = [...this.registry.localSlice()].map(([id, e]) => entryOut(id, e));
-    const parts = chunks(all, CHUNK);
+    const wire = new Chunker<WireEntry>();
+    for (const [id, e] of this.registry.localSlice()) wire.add(entryOut(id, e), entryBytes(e));
+    const parts = wire.finish();
     if (parts.length === 0) parts.push([]);
     parts.forEach((entries, part) => {
       const m: SliceMsg = {
