@@ -6,7 +6,7 @@ import * as TaskNs from "./task.js";
 import * as TaskSupervisorNs from "./task-supervisor.js";
 
 export { TaskExitError, TaskStartError, TaskTimeoutError } from "./task-errors.js";
-export type { TaskOptions, TaskOutcome, TaskOutcomes, TaskResults } from "./task.js";
+export type { TaskOptions, TaskOutcome, TaskOutcomes, TaskResults, TaskShutdown } from "./task.js";
 /** A running or finished task, as returned by `Task.async`. */
 export type Task<T = unknown> = TaskNs.Task<T>;
 export type {

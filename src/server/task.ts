@@ -179,24 +179,36 @@ export function yield_<T>(task: Task<T>, timeoutMs = 5000): Promise<TaskOutcome<
 }
 
 /**
- * Stops a task: unlinks it from its owner, sends it `shutdown` (or `kill` with `"brutalKill"`),
+ * How `Task.shutdown` stops a task: `"brutal_kill"` kills it at once, a number of ms (or
+ * `"infinity"`) is how long it gets after `shutdown` before a kill — the child spec's `shutdown`
+ * values. `"brutalKill"` is the old spelling of `"brutal_kill"`, still accepted.
+ */
+export type TaskShutdown =
+  | number
+  | "brutal_kill"
+  | "infinity"
+  | /** @deprecated use "brutal_kill" */ "brutalKill";
+
+/**
+ * Stops a task: unlinks it from its owner, sends it `shutdown` (or `kill` with `"brutal_kill"`),
  * and kills it if it is still alive after `shutdown` ms. Returns its result if it finished first,
  * `{ ok: false, exit }` if it had exited for another reason, else `undefined`.
  */
 export async function shutdown<T>(
   task: Task<T>,
-  shutdownMs: number | "brutalKill" = 5000,
+  shutdown: TaskShutdown = 5000,
 ): Promise<TaskOutcome<T> | undefined> {
   const node = task.node;
   if (task.outcome === undefined) {
     if (task.owner !== undefined) node.unlink(task.pid, task.owner);
     const from = task.owner ?? node.systemPid;
-    if (shutdownMs === "brutalKill") {
+    if (shutdown === "brutal_kill" || shutdown === "brutalKill") {
       node.exit(task.pid, "kill", from);
     } else {
       node.exit(task.pid, "shutdown", from);
       if (task.outcome === undefined) {
-        const o = await waitOutcome(task, shutdownMs, undefined);
+        const ms = shutdown === "infinity" ? Number.POSITIVE_INFINITY : shutdown;
+        const o = await waitOutcome(task, ms, undefined);
         if (o === undefined) node.exit(task.pid, "kill", from);
       }
     }

@@ -168,14 +168,23 @@ describe("Task.shutdown", () => {
     expect(await Task.shutdown(t)).toEqual({ ok: false, exit: { custom: 1 } });
   });
 
-  it("kills a task that traps exits after the shutdown time, or at once with brutalKill", async () => {
-    const trapping = Task.async(async (ctx) => {
-      ctx.trapExit(true);
-      await ctx.receive((m) => m === "never");
-    });
+  it("kills a task that traps exits after the shutdown time, or at once with brutal_kill", async () => {
+    const trapping = () =>
+      Task.async(async (ctx) => {
+        ctx.trapExit(true);
+        await ctx.receive((m) => m === "never");
+      });
+    const slow = trapping();
     await Promise.resolve();
-    expect(await Task.shutdown(trapping, 20)).toBeUndefined();
-    expect(node.isAlive(trapping.pid)).toBe(false);
+    expect(await Task.shutdown(slow, 20)).toBeUndefined();
+    expect(node.isAlive(slow.pid)).toBe(false);
+    // One spelling of brutal kill everywhere: the child spec's "brutal_kill".
+    const brutal = trapping();
+    await Promise.resolve();
+    const stopping = Task.shutdown(brutal, "brutal_kill");
+    expect(node.isAlive(brutal.pid)).toBe(false);
+    expect(await stopping).toBeUndefined();
+    // The old spelling still works (deprecated).
     const t = Task.async(waitsForGo(1));
     expect(await Task.shutdown(t, "brutalKill")).toBeUndefined();
     expect(node.isAlive(t.pid)).toBe(false);
@@ -184,7 +193,7 @@ describe("Task.shutdown", () => {
   it("unlinks the task first, so the owner survives", async () => {
     const r = await inProcess(async (ctx) => {
       const t = Task.async(waitsForGo(1), { owner: ctx });
-      await Task.shutdown(t, "brutalKill");
+      await Task.shutdown(t, "brutal_kill");
       return node.isAlive(ctx.self);
     });
     expect(r).toBe(true);
