@@ -2,7 +2,7 @@
  * Parent child specs: a superset of the Supervisor child spec. The id is optional (an anonymous
  * child is addressed by its pid), and a child may carry `meta`, bind itself to siblings
  * (`bindsTo`), join a `shutdownGroup`, be `ephemeral`, have its own restart intensity and a
- * lifetime `timeout`. `parseParentChildSpec` validates a user spec and fills in defaults,
+ * lifetime (`timeoutMs`). `parseParentChildSpec` validates a user spec and fills in defaults,
  * throwing `InvalidParentChildSpecError` / `InvalidChildIdError`. Imports `process`, `server`
  * types, and its own `errors`, `options`.
  */
@@ -67,7 +67,9 @@ export interface ParentChildSpec {
   /** Window of `maxRestarts`, in seconds. @default 5 */
   maxSeconds?: number;
   /** Ms after which the running child is stopped with reason `timeout` (then handled as a crash). @default "infinity" */
-  timeout?: number | "infinity";
+  timeoutMs?: number | "infinity" | undefined;
+  /** @deprecated the old spelling of `timeoutMs` (every duration option is `…Ms`); used when `timeoutMs` is not given. */
+  timeout?: number | "infinity" | undefined;
 }
 
 /** A validated child spec with every default filled in (what `getChildSpec` returns). */
@@ -84,6 +86,9 @@ export interface NormalizedParentChildSpec {
   ephemeral: boolean;
   maxRestarts: number;
   maxSeconds: number;
+  /** The child's lifetime in ms (`Infinity`: none). */
+  timeoutMs: number;
+  /** @deprecated the same as `timeoutMs`. */
   timeout: number;
 }
 
@@ -93,10 +98,10 @@ function invalid(field: string, expected: string, value: unknown): never {
   throw new InvalidParentChildSpecError(field, expected, value);
 }
 
-function parseTimeout(v: unknown): number {
+function parseTimeout(field: string, v: unknown): number {
   if (v === undefined || v === "infinity" || v === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   if (typeof v === "number" && v > 0) return v;
-  return invalid("timeout", 'a number of ms > 0 or "infinity"', v);
+  return invalid(field, 'a number of ms > 0 or "infinity"', v);
 }
 
 function parseLimit<T>(field: string, parse: () => T, expected: string, value: unknown): T {
@@ -138,6 +143,9 @@ function parse(input: unknown): NormalizedParentChildSpec {
   if (!Array.isArray(bindsTo)) invalid("bindsTo", "an array of child ids or pids", bindsTo);
   const ephemeral = s.ephemeral ?? false;
   if (typeof ephemeral !== "boolean") invalid("ephemeral", "a boolean", ephemeral);
+  // `timeout` is the deprecated spelling, read only when `timeoutMs` is absent.
+  const timeoutMs =
+    s.timeoutMs !== undefined ? parseTimeout("timeoutMs", s.timeoutMs) : parseTimeout("timeout", s.timeout);
   return {
     id: id as ParentChildId | undefined,
     start: base.start as ParentStartFunction,
@@ -161,7 +169,8 @@ function parse(input: unknown): NormalizedParentChildSpec {
       "a number of seconds > 0",
       s.maxSeconds,
     ),
-    timeout: parseTimeout(s.timeout),
+    timeoutMs,
+    timeout: timeoutMs,
   };
 }
 

@@ -138,7 +138,7 @@ export class ParentState extends ParentQueries {
   private activate(r: ChildRecord, pid: Pid): void {
     this.table.setPid(r, pid);
     this.node.link(pid, this.pid);
-    const t = r.spec.timeout;
+    const t = r.spec.timeoutMs;
     if (t !== Number.POSITIVE_INFINITY) {
       r.timer = this.node.wheel.add(t, () => this.node.send(this.pid, new ChildTimeoutMessage(this, pid)));
     }

@@ -29,6 +29,7 @@ describe("parseParentChildSpec", () => {
       ephemeral: false,
       maxRestarts: Number.POSITIVE_INFINITY,
       maxSeconds: 5,
+      timeoutMs: Number.POSITIVE_INFINITY,
       timeout: Number.POSITIVE_INFINITY,
     });
     expect(parseParentChildSpec({ start, type: "supervisor" }).shutdown).toBe("infinity");
@@ -46,6 +47,7 @@ describe("parseParentChildSpec", () => {
       { ephemeral: 1 },
       { maxRestarts: -1 },
       { maxSeconds: 0 },
+      { timeoutMs: 0 },
       { timeout: 0 },
     ]) {
       let err: unknown;

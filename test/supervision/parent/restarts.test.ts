@@ -139,16 +139,17 @@ describe("automatic restarts", () => {
     await GenServer.stop(r.pid);
   });
 
-  it("a child with a timeout is stopped with reason timeout and handled as a crash", async () => {
+  it("a child with a timeoutMs is stopped with reason timeout and handled as a crash", async () => {
     const log = { deaths: [] as string[] };
     const r = await ParentGenServer.start(Recorder, []);
     if (!r.ok) throw new Error("start");
     await ParentClient.startChild(
       r.pid,
-      worker(node, "job", log, { restart: "temporary", ephemeral: true, timeout: 20 }),
+      worker(node, "job", log, { restart: "temporary", ephemeral: true, timeoutMs: 20 }),
     );
     await expect.poll(() => reports.length, { timeout: 2000 }).toBe(1);
     expect(reports[0]!.get("job")!.exitReason).toBe("timeout");
+    // `timeout`, the deprecated spelling of `timeoutMs`, still works.
     const again = await ParentClient.startChild(r.pid, worker(node, "perm", log, { timeout: 20 }));
     if (!again.ok) throw new Error("perm");
     await expect
