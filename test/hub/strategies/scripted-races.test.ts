@@ -198,3 +198,22 @@ describe("a pending joiner's syncreq", () => {
     expect(hub.nodes()).toEqual([]);
   });
 });
+
+describe("a move or adoption reaching a node whose membership change is pending", () => {
+  it("is refused with topology_pending (the sender retries), while a static start is taken", async () => {
+    // A long debounce: the change (x leaving) stays pending for the whole test.
+    const s = scriptedHub("pending", { clusterEventDebounceMs: 60_000 });
+    ({ hub, lose } = s);
+    const { core, sent } = s;
+    const hops = core.tuning.maxForwards;
+    core.post({ t: "hello", from: "x", inc: 10, reply: false });
+    // x is a pending joiner: a change is pending.
+    core.post(ensureMsg("x", "k1", 1, hops, 7));
+    await expect.poll(() => startedTo(sent, "x", 7)).toBeDefined();
+    expect(startedTo(sent, "x", 7)!.failed.map((f) => [f[0], f[1]])).toEqual([["k1", "topology_pending"]]);
+    expect(hub.localChildren().has("k1")).toBe(false);
+    // Nobody waits for a static start (req null): it is taken, a refusal would lose it.
+    core.post(ensureMsg("x", "k2", 1, hops, null));
+    await expect.poll(() => hub!.localChildren().has("k2")).toBe(true);
+  });
+});
