@@ -30,6 +30,9 @@ export interface NatsChaosOptions extends ChaosOptions {
   natsUrl?: string;
 }
 
+/** How long a resumed node may take to notice it was frozen and rejoin before it must be whole again. */
+const RESUME_GRACE_MS = 3000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A reply within `ms`, or undefined (the node is paused, dead or too busy). */
@@ -90,6 +93,8 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
   /** The node under a fault, and the faulted ones not yet seen back in the formed hub. */
   let faultedNode: string | undefined;
   const joining = new Set<string>();
+  /** When each paused node was resumed (SIGCONT). */
+  const resumedAt = new Map<string, number>();
   const needed = quorumNeeded(o.partition, names.length);
   const flagged = new Set<string>();
   const violation = (key: string, text: string) => {
@@ -131,7 +136,11 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
           const l = lists[i];
           if (l === undefined) return;
           const running = (l.ids as string[]).length;
-          if (l.partitioned !== true && l.members === names.length) joining.delete(n);
+          // A node thawed from a pause past the detection timeout was declared down: it drops its
+          // peers and rejoins (losing quorum for a moment, by design). Its pre-pause view, seen
+          // before it noticed, does not count as rejoined.
+          const thawed = Date.now() - (resumedAt.get(n) ?? 0) < RESUME_GRACE_MS;
+          if (l.partitioned !== true && l.members === names.length && !thawed) joining.delete(n);
           if (quorum && (l.partitioned === true) !== withoutQuorum.has(n)) {
             if (l.partitioned === true) withoutQuorum.add(n);
             else withoutQuorum.delete(n);
@@ -207,6 +216,7 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
         process.kill(p.pid!, "SIGSTOP");
         await sleep(o.faultMs);
         process.kill(p.pid!, "SIGCONT");
+        resumedAt.set(n, Date.now());
       } else {
         down.add(n);
         if (kind === "kill") {
