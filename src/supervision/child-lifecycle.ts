@@ -2,8 +2,8 @@
  * Starting and stopping one child on behalf of a supervisor. `invokeStart` runs a spec's start
  * function as the supervisor process (so `startLink` links the child to it, even after an
  * `await`), turns throws and rejections into `{ ok: false, error: StartCrashError }` and stray
- * values into `{ ok: false, error: value }`, and makes sure a started child is linked to the
- * supervisor. `stopChild` applies the spec's shutdown (unlink;
+ * values into `{ ok: false, error: BadStartReturnError }`, and makes sure a started child is
+ * linked to the supervisor. `stopChild` applies the spec's shutdown (unlink;
  * `kill`, or `shutdown` then `kill` after the timeout, or wait forever) without any monitor,
  * timer or promise when the child dies at once — the common case of a child not trapping exits.
  * Imports `process` (internal `Node` and `Proc` access) and `server` results.
@@ -14,19 +14,30 @@ import { type Proc, Status } from "../process/proc.js";
 import { StartCrashError } from "../server/errors.js";
 import type { StartResult } from "../server/results.js";
 import type { Shutdown, StartFunction } from "./child-spec.js";
+import { BadStartReturnError } from "./errors.js";
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 }
 
-/** Anything a start function may return, made into a `StartResult` (stray values are errors). */
+const IGNORED: StartResult = Object.freeze({ ok: false as const, ignore: true as const });
+
+/**
+ * Anything a start function may return, made into a `StartResult`, by the same rules as Parent's:
+ * `{ ok: true, pid }` (or a bare pid) started, `{ ok: false, ignore: true }` (or OTP's
+ * `{ ok: true, pid: undefined }`) ignored, `{ ok: false, error }` failed with `error`; anything
+ * else failed with a `BadStartReturnError`.
+ */
 export function toStartResult(r: unknown): StartResult {
+  if (r instanceof Pid) return { ok: true, pid: r };
   if (typeof r === "object" && r !== null && "ok" in r) {
     const o = r as { ok: unknown; pid?: unknown; ignore?: unknown };
-    if (o.ok === true && o.pid instanceof Pid) return r as StartResult;
-    if (o.ok === false && (o.ignore === true || "error" in o)) return r as StartResult;
+    if (o.ok === true) {
+      if (o.pid instanceof Pid) return r as StartResult;
+      if (o.pid === undefined) return IGNORED;
+    } else if (o.ok === false && (o.ignore === true || "error" in o)) return r as StartResult;
   }
-  return { ok: false, error: r };
+  return { ok: false, error: new BadStartReturnError(r) };
 }
 
 /** What a start that threw gives: a `StartCrashError`, told apart from a returned error. */

@@ -12,6 +12,7 @@
  * Imports `server` (GenServer start and results) and its own `errors`.
  */
 import { type ServerBehaviour, type StartOptions, startLinkNow } from "../server/gen-server.js";
+import type { Pid } from "../process/pid.js";
 import type { StartResult } from "../server/results.js";
 import {
   InvalidChildSpecError,
@@ -34,10 +35,11 @@ export type ChildType = "worker" | "supervisor";
 /** Identifies a child within a (static) supervisor; compared like a `Map` key. */
 export type ChildId = unknown;
 /**
- * Starts the child linked to the caller and resolves to OTP's on_start result. It receives a
- * DynamicSupervisor's `extraArguments`, if any.
+ * Starts the child linked to the caller and resolves to OTP's on_start result (or just the pid
+ * of the started process, as for Parent). It receives a DynamicSupervisor's `extraArguments`, if
+ * any.
  */
-export type StartFunction = (...extraArguments: any[]) => StartResult | Promise<StartResult>;
+export type StartFunction = (...extraArguments: any[]) => StartResult | Pid | Promise<StartResult | Pid>;
 
 /**
  * A child spec as written by the user. Unknown fields are ignored.

@@ -332,7 +332,8 @@ export const DynamicSupervisor = {
    * `significant: true` → `InvalidSignificantError`, other fields as `validateChildSpec`), ids
    * are ignored. Resolves `{ ok: true, pid, info? }`, `{ ok: false, ignore: true }` (nothing
    * kept), `{ ok: false, error: "max_children" }`, or `{ ok: false, error }` with what the start
-   * returned, threw or rejected with.
+   * failed with: the error it returned, a `StartCrashError` when it threw or rejected, a
+   * `BadStartReturnError` when it returned something else.
    */
   startChild(sup: ServerDest<unknown>, spec: unknown): Promise<DynamicStartChildResult> {
     const s = checkDynamicSpec(spec);

@@ -127,3 +127,17 @@ export class NotASupervisorError extends HubvisorError {
     super("HV_ERR_NOT_A_SUPERVISOR", `${show(target)} does not answer supervisor request ${show(request)}`);
   }
 }
+
+/**
+ * A child start function returned something that is neither a start result nor a pid: the start
+ * failed, with this as its error (`reason` is `{ badReturn: value }`). The same in Supervisor,
+ * DynamicSupervisor and Parent. (Its code keeps the `PARENT` of where it was first declared:
+ * codes never change.)
+ */
+export class BadStartReturnError extends HubvisorError {
+  readonly reason: unknown;
+  constructor(readonly value: unknown) {
+    super("HV_ERR_PARENT_BAD_START_RETURN", `child start function returned ${show(value)}`);
+    this.reason = { badReturn: value };
+  }
+}

@@ -29,20 +29,24 @@ export interface ChildCounts {
 }
 
 /**
- * `Supervisor.startChild` / `restartChild`: started (`pid` undefined when the start returned
- * ignore), or an error: `"already_present"`, `{ alreadyStarted: pid }`, a `ChildSpecError`, or
- * `{ reason, spec }` for a start that failed (`restartChild`: the bare reason).
+ * `Supervisor.startChild`: started; ignored (`{ ok: false, ignore: true }`: the spec is kept
+ * unless temporary, OTP's `{ok, undefined}`); or an error: `"already_present"`,
+ * `{ alreadyStarted: pid }`, a `ChildSpecError`, or what the start failed with (the returned
+ * error, a `StartCrashError` for a throw, a `BadStartReturnError`; nothing kept). The same shapes
+ * as `DynamicSupervisor.startChild`, `ParentClient.startChild` and `GenServer.start`.
  */
 export type SupervisorStartChildResult =
-  | { ok: true; pid: Pid | undefined; info?: unknown }
+  | { ok: true; pid: Pid; info?: unknown }
+  | { ok: false; ignore: true }
   | { ok: false; error: "already_present" }
   | { ok: false; error: { alreadyStarted: Pid } }
   | { ok: false; error: ChildSpecError }
-  | { ok: false; error: { reason: unknown; spec: NormalizedChildSpec } };
+  | { ok: false; error: unknown };
 
-/** `Supervisor.restartChild`. */
+/** `Supervisor.restartChild`: as `startChild`, or `"running"` / `"restarting"` / `"not_found"`. */
 export type RestartChildResult =
-  | { ok: true; pid: Pid | undefined; info?: unknown }
+  | { ok: true; pid: Pid; info?: unknown }
+  | { ok: false; ignore: true }
   | { ok: false; error: "running" | "restarting" | "not_found" }
   | { ok: false; error: unknown };
 

@@ -345,6 +345,11 @@ export class SupervisorProcess extends SupervisorCore {
     return invokeStart(this.node, this.proc, spec.start, NO_ARGS, (r) => this.childAdded(spec, r));
   }
 
+  /**
+   * One shape in every layer: ignored is `{ ok: false, ignore: true }` (the spec is kept unless
+   * temporary, as OTP's `{ok, undefined}` keeps it), a failed start `{ ok: false, error }` with
+   * the bare reason (OTP wraps it with the spec the caller already has).
+   */
   private childAdded(spec: NormalizedChildSpec, r: StartResult): unknown {
     if (r.ok) {
       const c = new StaticChild(spec.id, spec);
@@ -352,13 +357,10 @@ export class SupervisorProcess extends SupervisorCore {
       this.setPid(c, r.pid);
       return r.info === undefined ? { ok: true, pid: r.pid } : { ok: true, pid: r.pid, info: r.info };
     }
-    if ("ignore" in r) {
-      if (spec.restart !== "temporary") this.children.set(spec.id, new StaticChild(spec.id, spec));
-      return { ok: true, pid: undefined };
+    if ("ignore" in r && spec.restart !== "temporary") {
+      this.children.set(spec.id, new StaticChild(spec.id, spec));
     }
-    const e = r.error;
-    if (typeof e === "object" && e !== null && "alreadyStarted" in e) return { ok: false, error: e };
-    return { ok: false, error: { reason: e, spec } };
+    return r;
   }
 
   private terminateChild(id: unknown): unknown {
@@ -383,8 +385,7 @@ export class SupervisorProcess extends SupervisorCore {
       if (this.children.get(c.id) === c) this.setPid(c, r.pid);
       return r.info === undefined ? { ok: true, pid: r.pid } : { ok: true, pid: r.pid, info: r.info };
     }
-    if ("ignore" in r) return { ok: true, pid: undefined };
-    return { ok: false, error: r.error };
+    return r;
   }
 
   private deleteChild(id: unknown): unknown {

@@ -116,10 +116,10 @@ export const Supervisor = {
   start,
 
   /**
-   * Adds and starts a child (youngest). `{ ok: true, pid }` (`pid` undefined when the start
-   * returned ignore; the spec is kept unless temporary), or an error: `{ alreadyStarted: pid }`
-   * (id running), `"already_present"` (id kept, not running), a `ChildSpecError`, or
-   * `{ reason, spec }` when the start failed (nothing kept).
+   * Adds and starts a child (youngest). `{ ok: true, pid }`; `{ ok: false, ignore: true }` when
+   * the start returned ignore (the spec is kept unless temporary); or an error: `{ alreadyStarted:
+   * pid }` (id running), `"already_present"` (id kept, not running), a `ChildSpecError`, or what
+   * the start failed with (nothing kept) — the shapes of every start.
    */
   startChild(sup: ServerDest<unknown>, spec: ChildSpec | unknown): Promise<SupervisorStartChildResult> {
     return supervisorCall(sup, "startChild", spec) as Promise<SupervisorStartChildResult>;
@@ -131,8 +131,9 @@ export const Supervisor = {
   },
 
   /**
-   * Starts a kept, non-running child again (not counted as a restart): `{ ok: true, pid }`, or
-   * `"running"`, `"restarting"`, `"not_found"`, or the start's error.
+   * Starts a kept, non-running child again (not counted as a restart): `{ ok: true, pid }`,
+   * `{ ok: false, ignore: true }`, or `"running"`, `"restarting"`, `"not_found"`, or the start's
+   * error.
    */
   restartChild(sup: ServerDest<unknown>, id: ChildId): Promise<RestartChildResult> {
     return supervisorCall(sup, "restartChild", id) as Promise<RestartChildResult>;

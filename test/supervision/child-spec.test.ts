@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/logger.js";
 import { Node, setDefaultNode } from "../../src/process/index.js";
-import { GenServer } from "../../src/server/index.js";
+import { GenServer, type StartResult } from "../../src/server/index.js";
 import { childSpec, DEFAULT_CHILD_SPEC, validateChildSpec } from "../../src/supervision/child-spec.js";
 import {
   ChildSpecError,
@@ -158,7 +158,7 @@ describe("childSpec", () => {
       startOptions: { name: "cs_named" },
     });
     expect(s).toMatchObject({ id: "w", restart: "temporary", shutdown: 10 });
-    const r = await s.start();
+    const r = (await s.start()) as StartResult;
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.pid).toEqual((await import("../../src/process/index.js")).whereis("cs_named"));
   });
@@ -169,7 +169,7 @@ describe("childSpec", () => {
 
   it("passes extra arguments before the argument, as an array", async () => {
     const s = childSpec(Worker, "own");
-    const r = await s.start("x", "y");
+    const r = (await s.start("x", "y")) as StartResult;
     if (!r.ok) throw new Error("start");
     expect(await GenServer.call(r.pid, "arg")).toEqual(["x", "y", "own"]);
   });

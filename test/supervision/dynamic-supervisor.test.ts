@@ -137,7 +137,7 @@ describe("DynamicSupervisor.startChild", () => {
     expect((await DynamicSupervisor.countChildren(sup)).specs).toBe(0);
   });
 
-  it("returns the start error and a stray value as is, a thrown error and a rejection as a StartCrashError", async () => {
+  it("returns the start error as is, a stray value as a BadStartReturnError, a throw or a rejection as a StartCrashError", async () => {
     const sup = await startSup();
     expect(await DynamicSupervisor.startChild(sup, { start: () => ({ ok: false, error: "nope" }) })).toEqual({
       ok: false,
@@ -145,7 +145,7 @@ describe("DynamicSupervisor.startChild", () => {
     });
     expect(await DynamicSupervisor.startChild(sup, { start: () => "garbage" as never })).toEqual({
       ok: false,
-      error: "garbage",
+      error: expect.objectContaining({ code: "HV_ERR_PARENT_BAD_START_RETURN", value: "garbage" }),
     });
     const boom = new Error("boom");
     expect(

@@ -111,13 +111,11 @@ describe("Supervisor and DynamicSupervisor child starts", () => {
     expect(errorOf(returned)).toEqual({ shutdown: { failedToStartChild: "c", reason: "oops" } });
   });
 
-  it("Supervisor.startChild tells the two apart ({ reason, spec })", async () => {
+  it("Supervisor.startChild tells the two apart", async () => {
     const r = await Supervisor.start([], { strategy: "one_for_one" });
     if (!r.ok) throw new Error("start");
-    const thrown = errorOf(await Supervisor.startChild(r.pid, { id: "t", start: throwsOops }));
-    expectCrash((thrown as { reason: unknown }).reason, "oops");
-    const returned = errorOf(await Supervisor.startChild(r.pid, { id: "r", start: returnsOops }));
-    expect((returned as { reason: unknown }).reason).toBe("oops");
+    expectCrash(errorOf(await Supervisor.startChild(r.pid, { id: "t", start: throwsOops })), "oops");
+    expect(errorOf(await Supervisor.startChild(r.pid, { id: "r", start: returnsOops }))).toBe("oops");
     await Supervisor.stop(r.pid);
   });
 

@@ -47,7 +47,10 @@ function query<T>(
  * @category supervision
  */
 export const ParentClient = {
-  /** Starts a child under the parent (validated there). */
+  /**
+   * Starts a child under the parent (validated there): `{ ok: true, pid }`, `{ ok: false, ignore:
+   * true }` (kept with an undefined pid unless ephemeral) or `{ ok: false, error }`.
+   */
   startChild(parent: ParentDest, spec: ParentChildSpec, timeoutMs = FOREVER): Promise<ParentStartResult> {
     return ask(parent, PARENT_CALL.startChild, spec, timeoutMs);
   },

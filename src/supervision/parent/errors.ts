@@ -71,14 +71,8 @@ export class InvalidParentChildSpecError extends ChildSpecError {
   }
 }
 
-/** A start function returned something that is not a start result or a pid. */
-export class BadStartReturnError extends HubvisorError {
-  readonly reason: unknown;
-  constructor(readonly value: unknown) {
-    super("HV_ERR_PARENT_BAD_START_RETURN", `child start function returned ${show(value)}`);
-    this.reason = { badReturn: value };
-  }
-}
+// Declared with the supervision errors (Supervisor and DynamicSupervisor return it too).
+export { BadStartReturnError } from "../errors.js";
 
 /** A parent operation was used in a process that has not called `Parent.initialize`. */
 export class NotAParentError extends HubvisorError {

@@ -29,7 +29,7 @@ import type { ParsedParentOptions } from "./options.js";
 import { RestartIntensity } from "./restart-intensity.js";
 import {
   FAILED,
-  IGNORED,
+  IGNORED as IGNORED_KIND,
   isThenable,
   outcomeKind,
   STARTED,
@@ -41,10 +41,17 @@ import { stopProcess } from "./stop-process.js";
 /** Exit reason of a parent that exceeded its restart intensity. */
 export const TOO_MANY_RESTARTS = "too_many_restarts";
 
-/** Result of `startChild`: `pid` is undefined when the start function returned ignore. */
+/**
+ * Result of `startChild`, in the shapes of every start: started; ignored (`{ ok: false, ignore:
+ * true }`: the child is kept with an undefined pid unless ephemeral, Parent's `{:ok, :undefined}`);
+ * or failed (`error`: a validation error, or what the start failed with; nothing kept).
+ */
 export type ParentStartResult =
-  | { ok: true; pid: Pid | undefined; info?: unknown }
+  | { ok: true; pid: Pid; info?: unknown }
+  | { ok: false; ignore: true }
   | { ok: false; error: unknown };
+
+const IGNORED: ParentStartResult = Object.freeze({ ok: false as const, ignore: true as const });
 
 /** What `handleMessage` did with a parent message. */
 export type ParentEvent = { type: "ignore" } | { type: "stoppedChildren"; stopped: StoppedChildren };
@@ -124,11 +131,11 @@ export class ParentState extends ParentQueries {
   private finishStart(spec: NormalizedParentChildSpec, v: unknown): ParentStartResult {
     const kind = outcomeKind(v);
     if (kind === FAILED) return { ok: false, error: startError(v) };
-    if (kind === IGNORED && spec.ephemeral) return { ok: true, pid: undefined };
+    if (kind === IGNORED_KIND && spec.ephemeral) return IGNORED;
     const r = new ChildRecord(spec, this.table.takeOrder());
     if (spec.bindsTo.length > 0) this.table.resolveDeps(r, spec.bindsTo);
     this.table.insert(r);
-    if (kind === IGNORED) return { ok: true, pid: undefined };
+    if (kind === IGNORED_KIND) return IGNORED;
     const pid = startedPid(v);
     this.activate(r, pid);
     const info = (v as { info?: unknown }).info;
@@ -296,7 +303,7 @@ export class ParentState extends ParentQueries {
         this.activate(r, startedPid(v));
         continue;
       }
-      if (kind === IGNORED) {
+      if (kind === IGNORED_KIND) {
         if (r.spec.ephemeral) this.table.remove(r);
         continue;
       }

@@ -26,7 +26,7 @@ const SupervisorBehaviour = defineParentServer<{}>()({
     const parent = Parent.of(ctx);
     for (const spec of children) {
       const r = await parent.startChild(spec);
-      if (!r.ok) {
+      if (!r.ok && !("ignore" in r)) {
         const id = (spec as { id?: unknown } | null)?.id;
         ctx.node.logger.error(
           { pid: String(ctx.self), id: idText(id), reason: formatReason(r.error) },

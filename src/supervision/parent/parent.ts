@@ -36,6 +36,10 @@ export async function startAllChildren(
   const pids: Array<Pid | undefined> = [];
   for (const spec of specs) {
     const r = await state.startChild(spec);
+    if (!r.ok && "ignore" in r) {
+      pids.push(undefined);
+      continue;
+    }
     if (!r.ok) {
       for (let i = pids.length - 1; i >= 0; i--) {
         const pid = pids[i];

@@ -25,6 +25,11 @@ async function sup(children = [] as Parameters<typeof ParentSupervisor.start>[0]
   return r.pid;
 }
 
+/** The `error` of a failed start (undefined for a started or ignored one). */
+function errorOf(r: { ok: boolean }): unknown {
+  return !r.ok && "error" in r ? r.error : undefined;
+}
+
 describe("ParentClient.startChild", () => {
   it("returns the pid, keeps an ignored child undefined (dropped if ephemeral)", async () => {
     const s = await sup();
@@ -33,8 +38,8 @@ describe("ParentClient.startChild", () => {
     expect(
       await ParentClient.startChild(s, { id: "ign", start: () => ({ ok: false, ignore: true }) }),
     ).toEqual({
-      ok: true,
-      pid: undefined,
+      ok: false,
+      ignore: true,
     });
     expect(
       await ParentClient.startChild(s, {
@@ -42,7 +47,7 @@ describe("ParentClient.startChild", () => {
         ephemeral: true,
         start: () => ({ ok: false, ignore: true }),
       }),
-    ).toEqual({ ok: true, pid: undefined });
+    ).toEqual({ ok: false, ignore: true });
     expect((await ParentClient.children(s)).map((c) => [c.id, c.pid === undefined])).toEqual([
       ["a", false],
       ["ign", true],
@@ -70,7 +75,7 @@ describe("ParentClient.startChild", () => {
       },
     });
     // A throw is a crashed start (a StartCrashError keeping the thrown error), not a returned error.
-    expect(thrown.ok === false && (thrown.error as { thrown: Error }).thrown.message).toBe("kaput");
+    expect((errorOf(thrown) as { thrown: Error }).thrown.message).toBe("kaput");
     expect((await ParentClient.children(s)).map((c) => c.id)).toEqual(["plain"]);
     await GenServer.stop(s);
   });
@@ -80,22 +85,22 @@ describe("ParentClient.startChild", () => {
     const a = await ParentClient.startChild(s, worker(node, "a", { deaths: [] }, { shutdownGroup: "g" }));
     if (!a.ok) throw new Error("a");
     const dup = await ParentClient.startChild(s, worker(node, "a", { deaths: [] }));
-    expect(!dup.ok && dup.error).toBeInstanceOf(ChildAlreadyStartedError);
-    expect(!dup.ok && dup.error).toMatchObject({ alreadyStarted: a.pid, reason: { alreadyStarted: a.pid } });
+    expect(errorOf(dup)).toBeInstanceOf(ChildAlreadyStartedError);
+    expect(errorOf(dup)).toMatchObject({ alreadyStarted: a.pid, reason: { alreadyStarted: a.pid } });
     const missing = await ParentClient.startChild(
       s,
       worker(node, "b", { deaths: [] }, { bindsTo: ["a", "x", "y"] }),
     );
-    expect(!missing.ok && missing.error).toBeInstanceOf(MissingDepsError);
-    expect(!missing.ok && missing.error).toMatchObject({ missingDeps: ["x", "y"] });
+    expect(errorOf(missing)).toBeInstanceOf(MissingDepsError);
+    expect(errorOf(missing)).toMatchObject({ missingDeps: ["x", "y"] });
     const pidId = await ParentClient.startChild(s, worker(node, "c", { deaths: [] }, { id: a.pid as never }));
-    expect(!pidId.ok && pidId.error).toBeInstanceOf(InvalidChildIdError);
+    expect(errorOf(pidId)).toBeInstanceOf(InvalidChildIdError);
     const group = await ParentClient.startChild(
       s,
       worker(node, "d", { deaths: [] }, { shutdownGroup: "g", restart: "temporary" }),
     );
-    expect(!group.ok && group.error).toBeInstanceOf(NonUniformShutdownGroupError);
-    expect(!group.ok && group.error).toMatchObject({ nonUniformShutdownGroup: "g" });
+    expect(errorOf(group)).toBeInstanceOf(NonUniformShutdownGroupError);
+    expect(errorOf(group)).toMatchObject({ nonUniformShutdownGroup: "g" });
     expect((await ParentClient.children(s)).map((c) => c.id)).toEqual(["a"]);
     await GenServer.stop(s);
   });

@@ -22,7 +22,7 @@ const Recorder = defineParentServer<{}>()({
   async init(children: ParentChildSpec[], ctx) {
     for (const c of children) {
       const r = await Parent.of(ctx).startChild(c);
-      if (!r.ok) return { stop: r.error };
+      if (!r.ok && "error" in r) return { stop: r.error };
     }
     return ok(null);
   },
