@@ -1,8 +1,9 @@
 /**
- * `StartResult` and `StopResult`: what an awaited hub start or stop resolves to (seed 000). Each
- * carries an overall status, the entries that succeeded, per-child errors naming the node that
- * failed and why, and for starts whether a rollback stopped what had started. Helpers mirror
- * ProcessHub's (`cids`, `pid`, `pids`, `node`, `nodes`, `first`, `format`). Imports `process/pid`.
+ * `StartResult` and `StopResult`: what an awaited hub start or stop resolves to, as ProcessHub's
+ * structs of those names. Each carries an overall status, the entries that succeeded, per-child
+ * errors naming the node that failed and why, and for starts whether a rollback stopped what had
+ * started. Helpers mirror ProcessHub's (`cids`, `pid`, `pids`, `node`, `nodes`, `first`,
+ * `format`). Imports `process/pid`.
  */
 import type { Pid } from "../process/pid.js";
 

@@ -16,6 +16,7 @@ import {
   type ProcessContext,
   Registry,
   setDefaultNode,
+  Supervisor,
   silentLogger,
 } from "../../src/index.js";
 
@@ -175,6 +176,21 @@ describe("Registry links", () => {
     await until(() => node.processInfo(reg)?.mailboxLength === 0, "the registry to take the EXIT");
     expect(node.isAlive(reg)).toBe(true);
     expect(links(node, reg)).toEqual([]);
+  });
+
+  it("still stops with its supervisor, though it traps exits", async () => {
+    const { node, name } = fresh();
+    const sup = await Supervisor.start(
+      [{ id: "reg", start: () => Registry.startLink({ keys: "unique", name, node }), shutdown: 60_000 }],
+      { strategy: "one_for_one", node },
+    );
+    if (!sup.ok) throw new Error("start");
+    const reg = node.whereis(name)!;
+    const p = await holder(node, () => Registry.register(name, "k"));
+    await Supervisor.stop(sup.pid);
+    expect(node.isAlive(reg)).toBe(false);
+    // Its exit reason, shutdown, reached the registered process through its link.
+    expect(node.isAlive(p)).toBe(false);
   });
 
   it("keeps the link it was started with when that process registers and unregisters", async () => {
