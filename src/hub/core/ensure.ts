@@ -6,8 +6,9 @@
  * 1. **Retry only what is truly gone.** An ensure that fails because its target is gone
  *    (`node_down`) or refused it (stopping, partitioned, settling its membership) is retried
  *    after the membership change that failure causes, at the owners then — unless the id was
- *    seen registered somewhere since the ensure was sent (`ensuring`): seen and gone again means
- *    stopped, or adopted when its host leaves, and a retry would resurrect it. A target that
+ *    seen registered somewhere, at the ensured epoch or newer, since the ensure was sent
+ *    (`ensuring`): seen and gone again means stopped, or adopted when its host leaves, and a
+ *    retry would resurrect it; an older placement seen is a stale copy and proves nothing. A target that
  *    merely timed out is not retried: it lives and most likely runs the child. What a node that
  *    refused because it is stopping or without quorum shows in its slice does not count as
  *    running (it is stopping those children); a node settling its membership does run them.
@@ -38,7 +39,10 @@ export class Ensurer {
   /** Per receiving node: children handed to it that its slice here does not show yet. */
   private readonly handedOff = new Map<string, Map<string, HandedOff>>();
   /** Ids of pending ensures, and the nodes a placement of the id was registered on since the latest one was sent. */
-  private readonly ensuring = new Map<string, { pending: number; seenOn: Set<string> | null }>();
+  private readonly ensuring = new Map<
+    string,
+    { pending: number; epoch: number; seenOn: Set<string> | null }
+  >();
   /** Tombstones: children stopped here by a stop request. */
   private readonly stopped = new Map<string, { epoch: number; at: number }>();
 
@@ -51,11 +55,12 @@ export class Ensurer {
   ensure(groups: ReadonlyMap<string, StartItem[]>): void {
     const byId = new Map<string, StartItem>();
     for (const list of groups.values()) for (const it of list) byId.set(it.spec.id, it);
-    for (const id of byId.keys()) {
+    for (const [id, it] of byId) {
       const e = this.ensuring.get(id);
-      if (e === undefined) this.ensuring.set(id, { pending: 1, seenOn: null });
+      if (e === undefined) this.ensuring.set(id, { pending: 1, epoch: it.epoch, seenOn: null });
       else {
         e.pending++;
+        e.epoch = it.epoch;
         e.seenOn = null;
       }
     }
@@ -69,8 +74,11 @@ export class Ensurer {
   /** A placement was registered or replaced somewhere: not stopped after all, and seen. */
   noteChange(c: RegistryChange): void {
     if (c.kind === "unregistered") return;
+    // Only the ensured placement or a newer one counts as seen: an older one is a stale copy (a
+    // node frozen past the timeout still lists what its peers adopted since) and proves nothing.
     const e = this.ensuring.get(c.id);
-    if (e !== undefined) (e.seenOn ??= new Set()).add(c.node);
+    if (e !== undefined && (this.ctx.registry.sliceOf(c.node).get(c.id)?.epoch ?? -1) >= e.epoch)
+      (e.seenOn ??= new Set()).add(c.node);
     this.stopped.delete(c.id);
   }
 
@@ -107,18 +115,18 @@ export class Ensurer {
   private settled(byId: ReadonlyMap<string, StartItem>, r: StartResult): void {
     this.recordHandOffs(byId, r);
     const retry = new Map<string, StartItem>();
-    // Who refused because it is stopping or without quorum: what its slice shows proves nothing.
-    const refusedBy = new Map<string, Set<string>>();
+    // Who refused: a node stopping or without quorum is stopping its children, so what its slice
+    // shows proves nothing. A node settling its membership may be about to stop its copies (it
+    // has just lost every peer): there only the ensured placement or a newer one counts.
+    const stoppingBy = new Map<string, Set<string>>();
+    const settlingBy = new Map<string, Set<string>>();
     for (const e of r.errors) {
       const stopping = e.reason === "hub_stopped" || e.reason === "partitioned";
       if (e.reason !== "node_down" && e.reason !== "topology_pending" && !stopping) continue;
       const it = byId.get(e.id);
       if (it !== undefined) retry.set(e.id, it);
-      if (stopping && e.node !== undefined) {
-        const s = refusedBy.get(e.id);
-        if (s === undefined) refusedBy.set(e.id, new Set([e.node]));
-        else s.add(e.node);
-      }
+      if (e.node === undefined || e.reason === "node_down") continue;
+      note(stopping ? stoppingBy : settlingBy, e.id, e.node);
     }
     for (const id of byId.keys()) if (!retry.has(id)) this.ensured(id);
     if (retry.size === 0) return;
@@ -126,19 +134,27 @@ export class Ensurer {
     // that change, at the owners then — unless the id was seen running since the request was
     // sent (a start forwarded elsewhere can fail while the owner starts it on its own, and a
     // user stops it before the retry).
-    const t = setTimeout(() => this.retry(retry, refusedBy), timeouts.retryMs(this.ctx.tuning));
+    const t = setTimeout(() => this.retry(retry, stoppingBy, settlingBy), timeouts.retryMs(this.ctx.tuning));
     t.unref?.();
   }
 
-  private retry(retry: ReadonlyMap<string, StartItem>, refusedBy: ReadonlyMap<string, Set<string>>): void {
+  private retry(
+    retry: ReadonlyMap<string, StartItem>,
+    stoppingBy: ReadonlyMap<string, ReadonlySet<string>>,
+    settlingBy: ReadonlyMap<string, ReadonlySet<string>>,
+  ): void {
     const ctx = this.ctx;
-    const seen = new Set([...retry.keys()].filter((id) => this.ensured(id, refusedBy.get(id))));
+    const seen = new Set([...retry.keys()].filter((id) => this.ensured(id, stoppingBy.get(id))));
     if (ctx.mode === "stopped" || ctx.mode === "partitioned") return;
-    const runsElsewhere = (id: string) =>
-      (ctx.registry.lookup(id)?.nodes ?? []).some((np) => !refusedBy.get(id)?.has(np.node));
+    const runsElsewhere = (id: string, epoch: number) =>
+      (ctx.registry.lookup(id)?.nodes ?? []).some((np) => {
+        if (stoppingBy.get(id)?.has(np.node)) return false;
+        if (!settlingBy.get(id)?.has(np.node)) return true;
+        return (ctx.registry.sliceOf(np.node).get(id)?.epoch ?? -1) >= epoch;
+      });
     const groups = new Map<string, StartItem[]>();
     for (const [id, it] of retry) {
-      if (runsElsewhere(id) || seen.has(id)) continue;
+      if (runsElsewhere(id, it.epoch) || seen.has(id)) continue;
       for (const owner of it.pinned ? [ctx.view.ownerOf(id)] : ctx.view.replicas(id))
         addTo(groups, owner, it);
     }
@@ -199,4 +215,10 @@ export class Ensurer {
     if (v === undefined || v.incarnation !== h.incarnation || v.seq <= h.seq) return false;
     return !this.ctx.registry.sliceOf(node).has(id);
   }
+}
+
+function note(map: Map<string, Set<string>>, id: string, node: string): void {
+  const s = map.get(id);
+  if (s === undefined) map.set(id, new Set([node]));
+  else s.add(node);
 }

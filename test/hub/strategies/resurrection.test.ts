@@ -44,10 +44,10 @@ describe("ensure retries", () => {
     const [stopped, lost] = Array.from({ length: 200 }, (_, i) => `k${i}`).filter(
       (id) => ring.owner(id) === "z",
     );
-    const entry = (id: string, on: string) =>
+    const entry = (id: string, on: string, epoch = 1) =>
       entryOut(id, {
         spec: normalizeChildSpec({ id, behaviour: "stateful" }),
-        epoch: 1,
+        epoch,
         pid: Pid.fromJSON({ pid: [on, 1, 1] }),
       });
     core.post({ t: "hello", from: "y", inc: 11, reply: false });
@@ -65,8 +65,8 @@ describe("ensure retries", () => {
 
     lose("y"); // a adopts both: it asks z (their owner now) to ensure them; z never answers
     await expect.poll(() => adopted.length).toBe(1);
-    // z's slice: `stopped` started there, then a user stopped it.
-    core.post({ t: "delta", from: "z", inc: 12, seq: 1, up: [entry(stopped!, "z")], rm: [] });
+    // z's slice: `stopped` started there (adopted: y's epoch + 1), then a user stopped it.
+    core.post({ t: "delta", from: "z", inc: 12, seq: 1, up: [entry(stopped!, "z", 2)], rm: [] });
     core.post({ t: "delta", from: "z", inc: 12, seq: 2, up: [], rm: [stopped!] });
     await expect.poll(() => core.registry.sliceVersion("z")?.seq).toBe(2);
     expect(hub.entryExists(stopped!)).toBe(false);
