@@ -10,90 +10,35 @@ import { type Logger, consoleLogger } from "../logger.js";
 import { ExitMessage } from "../process/messages.js";
 import { currentNodeOrDefault, type Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
-import { type HubChildSpec, type NormalizedChildSpec, normalizeChildSpec } from "./child-spec.js";
-import {
-  ChildSpecTooLargeError,
-  DuplicateChildIdError,
-  HubAlreadyStartedError,
-  HubStoppedError,
-  InvalidChildMappingError,
-  NoChildrenError,
-  UnknownBehaviourError,
-  UnknownHubError,
-} from "./errors.js";
+import type { HubChildSpec, NormalizedChildSpec } from "./child-spec.js";
+import { HubAlreadyStartedError, HubStoppedError, NoChildrenError, UnknownHubError } from "./errors.js";
 import { Future } from "./future.js";
 import { type HookRegistration, type HubHookHandler, type HubHookName, HubHooks } from "./hooks.js";
 import { HubCore, HubSignal, hubProcessName } from "./hub-core.js";
 import type { ChildLookup } from "./hub-registry.js";
-import type { HubBehaviour } from "./local-children.js";
-import { type ClusterLike, clusterMembership, type HubMembership, NO_PEERS } from "./membership.js";
-import { MAX_SPEC_BYTES, specBytes, type StartItem } from "./messages.js";
+import { clusterMembership, NO_PEERS } from "./membership.js";
 import {
-  type HubTuning,
+  type HubOptions,
+  type HubSupervisorChildSpec,
+  type StartInitiated,
+  type StopInitiated,
+  stripStrategies,
+} from "./hub-options.js";
+import { groupStarts, prepareSpec, prepareSpecs, rollback } from "./start-request.js";
+import {
   parseHubTuning,
   parseStartOptions,
   parseStopOptions,
   type StartOptions,
   type StopOptions,
 } from "./options.js";
-import { type HubErrorReason, type NodePid, StartResult, type StopResult } from "./results.js";
+import { type NodePid, StartResult, type StopResult } from "./results.js";
 import { HubPartitionedError } from "./strategies/errors.js";
-import { type NodeLoad, placeByLoad } from "./strategies/load.js";
-import { type HubStrategyOptions, parseStrategies } from "./strategies/options.js";
+import { parseStrategies } from "./strategies/options.js";
 
-/** Options of `ProcessHub.start`. */
-export interface HubOptions extends Partial<HubTuning>, HubStrategyOptions {
-  /** The hub's id; nodes running the same id form one hub. Required. */
-  hubId: string;
-  /** The local node the hub runs on. @default the current node */
-  node?: Node;
-  /** The cluster this node joined; the hub discovers its peers through it. @default undefined */
-  cluster?: ClusterLike & { node: Node };
-  /** Cluster membership, for a custom cluster layer (overrides `cluster`). @default no peers */
-  membership?: HubMembership;
-  /** Behaviours children may name, registered under these names on this node. @default {} */
-  behaviours?: Record<string, HubBehaviour>;
-  /** Children started once cluster-wide when the hub starts (already running ids are kept). @default [] */
-  childSpecs?: HubChildSpec[];
-  /** Hook handlers registered before anything happens. @default {} */
-  hooks?: { [K in HubHookName]?: HubHookHandler<K> | HubHookHandler<K>[] };
-  /** Link the hub process to this pid (a supervisor). @default undefined */
-  linkTo?: Pid;
-  /** Logger for crash and restart reports. @default the node's logger */
-  logger?: Logger;
-}
-
-/**
- * A child spec that runs a hub under a Supervisor or DynamicSupervisor (structurally the
- * supervision layer's `ChildSpec`): started linked to the supervisor; when the supervisor stops
- * it, the hub stops gracefully (its children are adopted by the other hub nodes).
- * @category hub
- */
-export interface HubSupervisorChildSpec {
-  id: unknown;
-  start: () => { ok: true; pid: Pid } | { ok: false; error: unknown };
-  restart: "permanent" | "transient" | "temporary";
-  shutdown: "brutal_kill" | "infinity" | number;
-  type: "supervisor";
-  modules: readonly string[];
-}
-
-/** What a non-awaited start answers. */
-export type StartInitiated = { status: "start_initiated" } | { status: "already_started"; ids: string[] };
-
-/** What a non-awaited stop answers. */
-export interface StopInitiated {
-  status: "stop_initiated";
-}
+export type { HubOptions, HubSupervisorChildSpec, StartInitiated, StopInitiated } from "./hub-options.js";
 
 const hubsByNode = new WeakMap<Node, Map<string, ProcessHub>>();
-
-/** Start errors after which the child may run on that node anyway: a rollback stops it there too. */
-const UNKNOWN_OUTCOME: ReadonlySet<HubErrorReason> = new Set([
-  "node_receive_timeout",
-  "node_down",
-  "hub_stopped",
-]);
 
 /**
  * A hub on one node.
@@ -103,12 +48,10 @@ export class ProcessHub {
   /** @internal */
   readonly core: HubCore;
   readonly hooks: HubHooks;
-  private readonly behaviours: ReadonlyMap<string, HubBehaviour>;
 
-  private constructor(core: HubCore, behaviours: ReadonlyMap<string, HubBehaviour>) {
+  private constructor(core: HubCore) {
     this.core = core;
     this.hooks = core.hooks;
-    this.behaviours = behaviours;
   }
 
   /** Starts hub `hubId` on a node. Throws `HubAlreadyStartedError` if it already runs there. */
@@ -123,32 +66,12 @@ export class ProcessHub {
     const tuning = parseHubTuning(stripStrategies(options));
     const strategies = parseStrategies(options);
     const logger = options.logger ?? node.logger ?? consoleLogger;
-    const hooks = new HubHooks(logger);
-    for (const [name, fns] of Object.entries(options.hooks ?? {})) {
-      for (const fn of Array.isArray(fns) ? fns : [fns])
-        hooks.register(name as HubHookName, fn as HubHookHandler<HubHookName>);
-    }
+    const hooks = hooksOf(options, logger);
     const bmap = new Map(Object.entries(behaviours));
     const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger, strategies);
-    const hub = new ProcessHub(core, bmap);
-    const specs = childSpecs.map((s) => hub.prepare(s, undefined));
-    // The parent's exit signal (a supervisor stopping the hub) means a graceful stop, not a
-    // crash: the same `$stop` as `hub.stop()`, so under hot swap the children hand over first.
-    const handle =
-      linkTo === undefined
-        ? core.handle
-        : (msg: unknown): unknown =>
-            msg instanceof ExitMessage && msg.from.equals(linkTo)
-              ? core.handle(
-                  new HubSignal({
-                    t: "$stop",
-                    done: () => {
-                      const proc = node.proc(pid);
-                      if (proc !== undefined) node.terminate(proc, msg.reason);
-                    },
-                  }),
-                )
-              : core.handle(msg);
+    const hub = new ProcessHub(core);
+    const specs = childSpecs.map((s) => prepareSpec(bmap, s, undefined));
+    const handle = linkTo === undefined ? core.handle : supervisedHandle(core, linkTo, () => pid);
     const { pid } = node.spawnHandler(handle, () => core.init(pid), {
       name: hubProcessName(hubId),
       trapExit: true,
@@ -165,7 +88,7 @@ export class ProcessHub {
       // Static children: every node asks for them once it knows its peers; owners treat repeats
       // as already running.
       core.onFirstSettled(() =>
-        core.requests.start(hub.group(specs, undefined), {
+        core.requests.start(groupStarts(core, specs, undefined), {
           timeoutMs: tuning.migrationTimeoutMs,
           ensure: true,
         }),
@@ -282,22 +205,10 @@ export class ProcessHub {
     this.assertAlive();
     this.assertQuorum();
     const o = parseStartOptions(options);
-    if (!Array.isArray(specs) || specs.length === 0) throw new NoChildrenError();
-    const seen = new Set<string>();
-    const norm = specs.map((s) => {
-      const n = this.prepare(s, o.metadata);
-      if (seen.has(n.id)) throw new DuplicateChildIdError(n.id);
-      seen.add(n.id);
-      return n;
-    });
     const mapping = o.childMapping;
-    if (mapping !== undefined) {
-      for (const [id, node] of Object.entries(mapping)) {
-        if (seen.has(id) && !this.core.isMember(node)) throw new InvalidChildMappingError(id, node);
-      }
-    }
+    const norm = prepareSpecs(this.core, specs, o.metadata, mapping);
     if (o.checkExisting) {
-      const existing = this.core.registry.containsChildren(seen);
+      const existing = this.core.registry.containsChildren(norm.map((n) => n.id));
       if (existing.length > 0) {
         if (!o.awaitable) return { status: "already_started", ids: existing };
         const errs = existing.map((id) => ({
@@ -309,7 +220,7 @@ export class ProcessHub {
         return Future.resolved(new StartResult([], errs));
       }
     }
-    const groups = this.group(norm, mapping);
+    const groups = groupStarts(this.core, norm, mapping);
     if (!o.awaitable) {
       this.core.requests.start(groups, { timeoutMs: o.timeout });
       return { status: "start_initiated" };
@@ -318,46 +229,11 @@ export class ProcessHub {
       this.core.requests.start(groups, { timeoutMs: o.timeout, onDone: resolve }),
     );
     if (o.onFailure !== "rollback") return new Future(p);
-    return new Future(p.then((r) => this.rollback(r, o.timeout)));
-  }
-
-  /**
-   * `onFailure: "rollback"`: stops what started, and what may have started (a node that did not
-   * answer, left or whose hub stopped may run the children it was asked for; stopping a child
-   * that does not run is harmless), at every node the start reached. Never rejects: what it
-   * could not stop for sure is in `rollbackErrors`.
-   */
-  private async rollback(r: StartResult, timeout: number): Promise<StartResult> {
-    if (r.status === "ok") return r;
-    const targets = new Map<string, Set<string>>();
-    const add = (id: string, node: string | undefined) => {
-      let set = targets.get(id);
-      if (set === undefined) targets.set(id, (set = new Set()));
-      if (node !== undefined) set.add(node);
-    };
-    for (const s of r.started) for (const np of s.nodes) add(s.id, np.node);
-    for (const e of r.errors) if (UNKNOWN_OUTCOME.has(e.reason)) add(e.id, e.node);
-    if (targets.size === 0) return r;
-    const ids = [...targets.keys()];
-    try {
+    const usable = () => {
       this.assertAlive();
       this.assertQuorum();
-      const stop = await new Promise<StopResult>((resolve) =>
-        this.core.requests.stop(ids, { timeoutMs: timeout, onDone: resolve, also: targets }),
-      );
-      // `not_found`: nothing ran (the start failed there, or never arrived).
-      const unsure = stop.errors.filter((e) => e.reason !== "not_found");
-      return new StartResult(r.started, r.errors, true, unsure);
-    } catch (err) {
-      const reason: HubErrorReason = err instanceof HubPartitionedError ? "partitioned" : "hub_stopped";
-      const detail = String(err);
-      return new StartResult(
-        r.started,
-        r.errors,
-        true,
-        ids.map((id) => ({ id, node: undefined, reason, detail })),
-      );
-    }
+    };
+    return new Future(p.then((r) => rollback(this.core, r, o.timeout, usable)));
   }
 
   startChild(spec: HubChildSpec, options: StartOptions & { awaitable: true }): Future<StartResult>;
@@ -487,57 +363,31 @@ export class ProcessHub {
   private assertQuorum(): void {
     if (this.core.partitioned) throw new HubPartitionedError(this.core.hubId, this.core.self);
   }
-
-  private prepare(spec: HubChildSpec, metadata: StartOptions["metadata"]): NormalizedChildSpec {
-    const n = normalizeChildSpec(spec);
-    if (!this.behaviours.has(n.behaviour)) throw new UnknownBehaviourError(n.behaviour, n.id);
-    if (metadata !== undefined) n.metadata = { ...metadata, ...n.metadata };
-    // A spec that cannot fit in one message would be lost on its way to its owner (and in every
-    // delta and slice after): refused here, before anything of the call starts.
-    const size = specBytes(n);
-    if (size > MAX_SPEC_BYTES) throw new ChildSpecTooLargeError(n.id, size, MAX_SPEC_BYTES);
-    return n;
-  }
-
-  private group(
-    specs: NormalizedChildSpec[],
-    mapping: Record<string, string> | undefined,
-  ): Map<string, StartItem[]> {
-    const groups = new Map<string, StartItem[]>();
-    const dist = this.core.strategies.distribution;
-    let byLoad: string[] | null = null;
-    let next = 0;
-    if (dist.type === "loadAware") {
-      const loads = new Map<string, NodeLoad>();
-      for (const n of [this.core.self, ...this.core.members.keys()])
-        loads.set(n, this.core.loads.get(n) ?? { children: 0, lagMs: 0, memory: 0 });
-      byLoad = placeByLoad(loads, specs.filter((s) => mapping?.[s.id] === undefined).length, dist.weights);
-    }
-    for (const spec of specs) {
-      const pinnedTo = mapping?.[spec.id] ?? (byLoad !== null ? byLoad[next++] : undefined);
-      const nodes = pinnedTo !== undefined ? [pinnedTo] : this.core.replicas(spec.id);
-      const item: StartItem = {
-        spec,
-        epoch: this.core.registry.epochOf(spec.id) + 1,
-        pinned: pinnedTo !== undefined,
-      };
-      for (const node of nodes) {
-        const g = groups.get(node);
-        if (g === undefined) groups.set(node, [item]);
-        else g.push(item);
-      }
-    }
-    return groups;
-  }
 }
 
-/** The hub tunables of `options` (strategy fields are parsed separately). */
-function stripStrategies(o: HubOptions): Partial<HubTuning> {
-  const { redundancy, partition, migration, synchronization, distribution, ...rest } = o;
-  void redundancy;
-  void partition;
-  void migration;
-  void synchronization;
-  void distribution;
-  return rest;
+function hooksOf(options: HubOptions, logger: Logger): HubHooks {
+  const hooks = new HubHooks(logger);
+  for (const [name, fns] of Object.entries(options.hooks ?? {})) {
+    for (const fn of Array.isArray(fns) ? fns : [fns])
+      hooks.register(name as HubHookName, fn as HubHookHandler<HubHookName>);
+  }
+  return hooks;
+}
+
+/**
+ * The hub process's handler under a supervisor (`linkTo`): the parent's exit signal (a
+ * supervisor stopping the hub) means a graceful stop, not a crash — the same `$stop` as
+ * `hub.stop()`, so under hot swap the children hand over first — after which the process exits
+ * with the parent's reason.
+ */
+function supervisedHandle(core: HubCore, linkTo: Pid, pid: () => Pid): (msg: unknown) => unknown {
+  const node = core.node;
+  return (msg) => {
+    if (!(msg instanceof ExitMessage) || !msg.from.equals(linkTo)) return core.handle(msg);
+    const done = () => {
+      const proc = node.proc(pid());
+      if (proc !== undefined) node.terminate(proc, msg.reason);
+    };
+    return core.handle(new HubSignal({ t: "$stop", done }));
+  };
 }

@@ -1,0 +1,70 @@
+/**
+ * The options of `ProcessHub.start` and the shapes its non-awaited calls answer with, in one
+ * place with their defaults (the tunables' defaults are `DEFAULT_HUB_TUNING` in `options.ts`,
+ * the strategies' in `strategies/options.ts`). Imports types only.
+ */
+import type { Logger } from "../logger.js";
+import type { Node } from "../process/node.js";
+import type { Pid } from "../process/pid.js";
+import type { HubChildSpec } from "./child-spec.js";
+import type { HubHookHandler, HubHookName } from "./hooks.js";
+import type { HubBehaviour } from "./local-children.js";
+import type { ClusterLike, HubMembership } from "./membership.js";
+import type { HubTuning } from "./options.js";
+import type { HubStrategyOptions } from "./strategies/options.js";
+
+/** Options of `ProcessHub.start`. */
+export interface HubOptions extends Partial<HubTuning>, HubStrategyOptions {
+  /** The hub's id; nodes running the same id form one hub. Required. */
+  hubId: string;
+  /** The local node the hub runs on. @default the current node */
+  node?: Node;
+  /** The cluster this node joined; the hub discovers its peers through it. @default undefined */
+  cluster?: ClusterLike & { node: Node };
+  /** Cluster membership, for a custom cluster layer (overrides `cluster`). @default no peers */
+  membership?: HubMembership;
+  /** Behaviours children may name, registered under these names on this node. @default {} */
+  behaviours?: Record<string, HubBehaviour>;
+  /** Children started once cluster-wide when the hub starts (already running ids are kept). @default [] */
+  childSpecs?: HubChildSpec[];
+  /** Hook handlers registered before anything happens. @default {} */
+  hooks?: { [K in HubHookName]?: HubHookHandler<K> | HubHookHandler<K>[] };
+  /** Link the hub process to this pid (a supervisor). @default undefined */
+  linkTo?: Pid;
+  /** Logger for crash and restart reports. @default the node's logger */
+  logger?: Logger;
+}
+
+/**
+ * A child spec that runs a hub under a Supervisor or DynamicSupervisor (structurally the
+ * supervision layer's `ChildSpec`): started linked to the supervisor; when the supervisor stops
+ * it, the hub stops gracefully (its children are adopted by the other hub nodes).
+ * @category hub
+ */
+export interface HubSupervisorChildSpec {
+  id: unknown;
+  start: () => { ok: true; pid: Pid } | { ok: false; error: unknown };
+  restart: "permanent" | "transient" | "temporary";
+  shutdown: "brutal_kill" | "infinity" | number;
+  type: "supervisor";
+  modules: readonly string[];
+}
+
+/** What a non-awaited start answers. */
+export type StartInitiated = { status: "start_initiated" } | { status: "already_started"; ids: string[] };
+
+/** What a non-awaited stop answers. */
+export interface StopInitiated {
+  status: "stop_initiated";
+}
+
+/** The hub tunables of `options` (strategy fields are parsed separately). */
+export function stripStrategies(o: HubOptions): Partial<HubTuning> {
+  const { redundancy, partition, migration, synchronization, distribution, ...rest } = o;
+  void redundancy;
+  void partition;
+  void migration;
+  void synchronization;
+  void distribution;
+  return rest;
+}
