@@ -28,7 +28,7 @@ import {
 import { DownMessage, ExitMessage } from "../process/messages.js";
 import { From } from "../process/node.js";
 import { Pid, Ref } from "../process/pid.js";
-import { BadReturnError, StopTimeoutError, UnknownMessageError } from "../server/errors.js";
+import { BadReturnError, StartCrashError, StopTimeoutError, UnknownMessageError } from "../server/errors.js";
 import {
   AlreadyJoinedError,
   BehaviourTakenError,
@@ -91,6 +91,7 @@ for (const [code, Class] of [
   ["HV_ERR_UNKNOWN_MESSAGE", UnknownMessageError],
   ["HV_ERR_BAD_RETURN", BadReturnError],
   ["HV_ERR_STOP_TIMEOUT", StopTimeoutError],
+  ["HV_ERR_START_CRASH", StartCrashError],
   ["HV_ERR_UNSERIALISABLE", UnserialisableError],
   ["HV_ERR_FRAME_TOO_LARGE", FrameTooLargeError],
   ["HV_ERR_NOCONNECTION", NoConnectionError],

@@ -239,6 +239,8 @@ describe("across the wire", () => {
       });
       const { error, stack } = (await got) as { error: StartCrashError; stack: string };
       expect(HubvisorError.is(error) && error.code).toBe("HV_ERR_START_CRASH");
+      // The class is registered with the codec: it arrives as itself, not as a RemoteError.
+      expect(error).toBeInstanceOf(StartCrashError);
       expect(error.thrown).toBeInstanceOf(Error);
       expect((error.thrown as Error).message).toBe("boom");
       expect(error.callback).toBe("Rejects.init");
