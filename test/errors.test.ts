@@ -82,6 +82,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [root.HubStoppedError, () => new root.HubStoppedError("h")],
   [root.NoChildrenError, () => new root.NoChildrenError()],
   [root.InvalidChildMappingError, () => new root.InvalidChildMappingError("c1", "z")],
+  [root.ChildSpecTooLargeError, () => new root.ChildSpecTooLargeError("c1", 2_000_000, 1_024_000)],
   [root.FutureTimeoutError, () => new root.FutureTimeoutError(10)],
   [nats.NatsConnectError, () => new nats.NatsConnectError("nats://x", new Error("refused"))],
   [nats.NatsAlreadyConnectedError, () => new nats.NatsAlreadyConnectedError()],
@@ -93,7 +94,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
 const CODE_CARRIERS = new Set<unknown>([root.HubvisorError, root.ChildSpecError, root.RemoteError]);
 
 /** Declared in `src/` but not exported from a public entry yet (listed as such in docs/errors.md). */
-const NOT_EXPORTED = new Set<string>(["ChildSpecTooLargeError"]);
+const NOT_EXPORTED = new Set<string>([]);
 
 function exportedErrorClasses(): Map<ErrorClass, string[]> {
   const found = new Map<ErrorClass, string[]>();

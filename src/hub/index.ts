@@ -12,6 +12,7 @@ export {
   normalizeChildSpec,
 } from "./child-spec.js";
 export {
+  ChildSpecTooLargeError,
   DuplicateChildIdError,
   FutureTimeoutError,
   HubAlreadyStartedError,

@@ -10,7 +10,8 @@
  * requests and ensure parts, and the context.
  */
 import type { SliceEntry } from "../hub-registry.js";
-import { chunks, type StartItem } from "../messages.js";
+import { chunksBy, type StartItem } from "../messages.js";
+import { strBound } from "../../cluster/codec.js";
 import { QuorumTracker } from "../strategies/quorum.js";
 import { addTo, type HubContext, type HubMode, timeouts } from "./context.js";
 import type { Ensurer } from "./ensure.js";
@@ -183,7 +184,8 @@ export class Partition {
     const ids: Array<[string, number]> = [...this.unclaimed].map(([id, it]) => [id, it.epoch]);
     this.claim = { req, at: Date.now(), waiting: new Set(members.keys()), known: new Set() };
     for (const n of members.keys())
-      for (const part of chunks(ids)) ctx.send(n, { t: "claim", from: ctx.self, req, ids: part });
+      for (const part of chunksBy(ids, claimBytes))
+        ctx.send(n, { t: "claim", from: ctx.self, req, ids: part });
     if (members.size === 0) this.onClaimed(ctx.self, req, []);
   }
 
@@ -226,4 +228,9 @@ export class Partition {
     this.unclaimed.clear();
     if (groups.size > 0) this.ensurer.ensure(groups);
   }
+}
+
+/** Bound of one `[id, epoch]` pair of a claim. */
+function claimBytes(e: [string, number]): number {
+  return 1 + strBound(e[0]) + 9;
 }
