@@ -187,8 +187,9 @@ export class MemoryNetwork {
    * things. At once, its host (if any) fires the timeouts that fell due during the pause, then
    * runs its processes on the held mail. Its traffic follows after a macrotask, as socket reads
    * follow timers in an event loop: if peers gave up on it meanwhile, it sees them down
-   * (`timeout`) before anything else from them, frames held between them are dropped, and both
-   * sides then see each other up; frames it sent meanwhile reach a peer after its `up` notice.
+   * (`timeout`) before anything else from them, the frames held between them (those it sent while
+   * handling its held mail too) are dropped with the broken session, and both sides then see each
+   * other up; what it sends from then on reaches such a peer after its `up` notice.
    */
   resume(node: string): void {
     const thawing: Endpoint[] = [];
