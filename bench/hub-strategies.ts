@@ -131,7 +131,7 @@ async function statefulBed(options: Partial<HubOptions>, nodes: string[], n: num
   const bed = new Bed(options);
   for (const x of nodes) await bed.add(x);
   await bed.formed();
-  const r = await bed.hubs.get("a")!.startChildren(specs(n), { awaitable: true, timeout: 60_000 }).await();
+  const r = await bed.hubs.get("a")!.startChildren(specs(n), { awaitable: true, timeoutMs: 60_000 }).await();
   if (r.status !== "ok") throw new Error(`start failed: ${r.errors.length} errors`);
   await setStates(bed, n);
   return bed;
@@ -256,7 +256,7 @@ async function failover(n: number): Promise<number> {
   for (const x of ["a", "b", "c"]) await bed.add(x);
   await bed.formed();
   const a = bed.hubs.get("a")!;
-  const r = await a.startChildren(specs(n), { awaitable: true, timeout: 60_000 }).await();
+  const r = await a.startChildren(specs(n), { awaitable: true, timeoutMs: 60_000 }).await();
   if (r.status !== "ok") throw new Error(`start failed: ${r.errors.length} errors`);
   const victims = specs(n)
     .map((s) => s.id)

@@ -79,11 +79,11 @@ async function startStop(n: number): Promise<{ start: number; stop: number }> {
   const a = b.hubs.get("a")!;
   const s = specs(n, "k");
   const t0 = performance.now();
-  const r = await a.startChildren(s, { awaitable: true, timeout: 120_000 }).await();
+  const r = await a.startChildren(s, { awaitable: true, timeoutMs: 120_000 }).await();
   const start = performance.now() - t0;
   if (r.status !== "ok" || r.started.length !== n) throw new Error(`start failed: ${r}`);
   const t1 = performance.now();
-  const st = await a.stopChildren(r.cids(), { awaitable: true, timeout: 120_000 }).await();
+  const st = await a.stopChildren(r.cids(), { awaitable: true, timeoutMs: 120_000 }).await();
   const stop = performance.now() - t1;
   if (st.status !== "ok") throw new Error(`stop failed: ${st}`);
   await close(b);
@@ -94,7 +94,7 @@ async function startStop(n: number): Promise<{ start: number; stop: number }> {
 async function failover(n: number): Promise<number> {
   const b = await bed(["a", "b", "c"]);
   const a = b.hubs.get("a")!;
-  await a.startChildren(specs(n, "f"), { awaitable: true, timeout: 120_000 }).await();
+  await a.startChildren(specs(n, "f"), { awaitable: true, timeoutMs: 120_000 }).await();
   const survivors = [b.hubs.get("a")!, b.hubs.get("b")!];
   const t0 = performance.now();
   b.network.kill("c");
@@ -112,7 +112,7 @@ async function failover(n: number): Promise<number> {
 async function joinMoves(n: number): Promise<{ fraction: number; ms: number }> {
   const b = await bed(["a", "b", "c"]);
   const a = b.hubs.get("a")!;
-  const r = await a.startChildren(specs(n, "j"), { awaitable: true, timeout: 120_000 }).await();
+  const r = await a.startChildren(specs(n, "j"), { awaitable: true, timeoutMs: 120_000 }).await();
   const before = new Map(r.started.map((s) => [s.id, s.nodes[0]!.node]));
   const t0 = performance.now();
   const d = await addNode(b, "d");

@@ -153,7 +153,7 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     case "start": {
       const specs = ids(String(c.prefix ?? "c"), Number(c.n)).map((id) => ({ id, behaviour: "counter" }));
       const t0 = performance.now();
-      const r = await hub.startChildren(specs, { awaitable: true, timeout: 120_000 }).await();
+      const r = await hub.startChildren(specs, { awaitable: true, timeoutMs: 120_000 }).await();
       return {
         ms: performance.now() - t0,
         status: r.status,
@@ -165,7 +165,7 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     case "stop": {
       const list = Array.isArray(c.ids) ? (c.ids as string[]) : ids(String(c.prefix ?? "c"), Number(c.n));
       const t0 = performance.now();
-      const r = await hub.stopChildren(list, { awaitable: true, timeout: 120_000 }).await();
+      const r = await hub.stopChildren(list, { awaitable: true, timeoutMs: 120_000 }).await();
       return { ms: performance.now() - t0, status: r.status, stopped: r.stopped.length };
     }
     case "status":

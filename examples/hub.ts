@@ -58,7 +58,7 @@ const ids = Array.from({ length: 9 }, (_, i) => `room-${i}`);
 const result = await a
   .startChildren(
     ids.map((id) => ({ id, behaviour: "room", args: `topic ${id}`, metadata: { tag: "room" } })),
-    { awaitable: true, timeout: 5000 },
+    { awaitable: true, timeoutMs: 5000 },
   )
   .await(10_000);
 console.log(`started: ${result.status}, ${result.started.length} children`);

@@ -175,7 +175,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
   for (let i = 0; i < 200 && !formed(); i++) await sleep(20);
   const first = hubs.get(names[0]!)!;
   const initial = Array.from({ length: o.children }, (_, i) => ({ id: `c${i}`, behaviour: "worker" }));
-  const r0 = await first.startChildren(initial, { awaitable: true, timeout: 20_000 }).await(30_000);
+  const r0 = await first.startChildren(initial, { awaitable: true, timeoutMs: 20_000 }).await(30_000);
   for (const s of r0.started) expected.add(s.id);
   for (const e of r0.errors) unknown.add(e.id);
   o.log(`started ${r0.started.length} children on ${names.length} nodes (${r0.errors.length} errors)`);
@@ -261,7 +261,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
             if (victims.length > 0) {
               for (const v of victims) expected.delete(v);
               report.operations.stops += victims.length;
-              const r = await h.stopChildren(victims, { awaitable: true, timeout: 3000 }).await(5000);
+              const r = await h.stopChildren(victims, { awaitable: true, timeoutMs: 3000 }).await(5000);
               const gone = new Set(r.stopped.map((s) => s.id));
               const still = onMajority ? fault === f && !f!.healed : fault === null;
               for (const v of victims) if (!gone.has(v) || !still) unknown.add(v);
@@ -273,7 +273,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
           } else {
             const batch = Array.from({ length: 10 }, () => ({ id: `op${opSeq++}`, behaviour: "worker" }));
             report.operations.starts += batch.length;
-            const r = await h.startChildren(batch, { awaitable: true, timeout: 3000 }).await(5000);
+            const r = await h.startChildren(batch, { awaitable: true, timeoutMs: 3000 }).await(5000);
             const okIds = new Set(r.started.map((s) => s.id));
             for (const b of batch)
               (okIds.has(b.id) && healthy && fault === null ? expected : unknown).add(b.id);

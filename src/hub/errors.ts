@@ -77,7 +77,7 @@ export class NoChildrenError extends HubvisorError {
   }
 }
 
-/** Guided placement named a node that is not a member of the hub, or left a child unmapped. */
+/** A `childMapping` entry is malformed, or names a node that is not a member of the hub. */
 export class InvalidChildMappingError extends HubvisorError {
   constructor(
     readonly childId: string,
@@ -85,7 +85,41 @@ export class InvalidChildMappingError extends HubvisorError {
   ) {
     super(
       "HV_ERR_HUB_INVALID_CHILD_MAPPING",
-      `child ${show(childId)}: guided placement to ${show(value)} is not a hub node`,
+      `child ${show(childId)}: childMapping entry ${show(value)} is not a hub node (or a list of hub nodes)`,
+    );
+  }
+}
+
+/** Guided distribution: a start left a child without a mapping (nothing of the call started). */
+export class MissingChildMappingError extends HubvisorError {
+  constructor(readonly childId: string) {
+    super(
+      "HV_ERR_HUB_MISSING_CHILD_MAPPING",
+      `child ${show(childId)}: guided distribution needs a childMapping entry`,
+    );
+  }
+}
+
+/** A `childMapping` names an id that is not among the call's children (nothing of the call started). */
+export class ChildMappingMismatchError extends HubvisorError {
+  constructor(readonly childId: string) {
+    super(
+      "HV_ERR_HUB_CHILD_MAPPING_MISMATCH",
+      `childMapping names ${show(childId)}, which is not a child of this call`,
+    );
+  }
+}
+
+/** A `childMapping` entry names another number of nodes than the replication factor. */
+export class ChildReplicationMismatchError extends HubvisorError {
+  constructor(
+    readonly childId: string,
+    readonly nodes: number,
+    readonly factor: number,
+  ) {
+    super(
+      "HV_ERR_HUB_CHILD_REPLICATION_MISMATCH",
+      `child ${show(childId)}: childMapping names ${nodes} node(s), the replication factor is ${factor}`,
     );
   }
 }

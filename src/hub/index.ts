@@ -12,6 +12,8 @@ export {
   normalizeChildSpec,
 } from "./child-spec.js";
 export {
+  ChildMappingMismatchError,
+  ChildReplicationMismatchError,
   ChildSpecTooLargeError,
   DuplicateChildIdError,
   FutureTimeoutError,
@@ -19,6 +21,7 @@ export {
   HubStoppedError,
   InvalidChildMappingError,
   InvalidChildSpecError,
+  MissingChildMappingError,
   NoChildrenError,
   UnknownBehaviourError as UnknownHubBehaviourError,
   UnknownHubError,

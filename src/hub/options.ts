@@ -46,6 +46,8 @@ export interface StartOptions {
   /** Return a `Future` of the `StartResult` instead of `start_initiated`. @default false */
   awaitable?: boolean;
   /** Per-node wait for an answer, in ms; a silent node gives `node_receive_timeout`. @default 10000 */
+  timeoutMs?: number;
+  /** @deprecated the same as `timeoutMs` (ProcessHub's spelling), read when `timeoutMs` is absent. */
   timeout?: number;
   /** Reject the call (listing the ids) when any id is already registered. @default true */
   checkExisting?: boolean;
@@ -53,8 +55,12 @@ export interface StartOptions {
   onFailure?: "continue" | "rollback";
   /** Metadata merged into every child's own metadata. @default undefined */
   metadata?: ChildMetadata;
-  /** Guided placement: child id → node. Unlisted children go by the ring. @default undefined */
-  childMapping?: Record<string, string>;
+  /**
+   * Guided placement: child id → the node to run it on, or one node per replica. Required for
+   * every child under `distribution: { type: "guided" }`; otherwise it pins the children it lists
+   * and the others go by the ring. Pinned children do not migrate. @default undefined
+   */
+  childMapping?: Record<string, string | readonly string[]>;
 }
 
 /** Options of `stopChildren` / `stopChild`. */
@@ -62,19 +68,21 @@ export interface StopOptions {
   /** Return a `Future` of the `StopResult` instead of `stop_initiated`. @default false */
   awaitable?: boolean;
   /** Per-node wait for an answer, in ms. @default 10000 */
+  timeoutMs?: number;
+  /** @deprecated the same as `timeoutMs`, read when `timeoutMs` is absent. */
   timeout?: number;
 }
 
 /** Defaults of the start options (`startChildren` / `startChild`). */
 export const DEFAULT_START_OPTIONS = Object.freeze({
   awaitable: false,
-  timeout: 10_000,
+  timeoutMs: 10_000,
   checkExisting: true,
   onFailure: "continue" as "continue" | "rollback",
 });
 
 /** Defaults of the stop options (`stopChildren` / `stopChild`). */
-export const DEFAULT_STOP_OPTIONS = Object.freeze({ awaitable: false, timeout: 10_000 });
+export const DEFAULT_STOP_OPTIONS = Object.freeze({ awaitable: false, timeoutMs: 10_000 });
 
 function positiveNumber(field: string, v: unknown, allowZero = false): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
@@ -104,11 +112,12 @@ export function parseHubTuning(input: Partial<HubTuning> | undefined): HubTuning
 /** Validates start options, filling in defaults. */
 export function parseStartOptions(
   o: StartOptions | undefined,
-): Required<Omit<StartOptions, "metadata" | "childMapping">> &
+): Required<Omit<StartOptions, "metadata" | "childMapping" | "timeout">> &
   Pick<StartOptions, "metadata" | "childMapping"> {
-  const r = { ...DEFAULT_START_OPTIONS, ...stripUndefined(o ?? {}) };
+  const { timeout, ...given } = stripUndefined(o ?? {});
+  const r = { ...DEFAULT_START_OPTIONS, ...(timeout !== undefined ? { timeoutMs: timeout } : {}), ...given };
   if (typeof r.awaitable !== "boolean") throw new InvalidOptionError("awaitable", "a boolean", r.awaitable);
-  positiveNumber("timeout", r.timeout, true);
+  positiveNumber("timeoutMs", r.timeoutMs, true);
   if (typeof r.checkExisting !== "boolean")
     throw new InvalidOptionError("checkExisting", "a boolean", r.checkExisting);
   if (r.onFailure !== "continue" && r.onFailure !== "rollback") {
@@ -124,10 +133,11 @@ export function parseStartOptions(
 }
 
 /** Validates stop options, filling in defaults. */
-export function parseStopOptions(o: StopOptions | undefined): Required<StopOptions> {
-  const r = { ...DEFAULT_STOP_OPTIONS, ...stripUndefined(o ?? {}) };
+export function parseStopOptions(o: StopOptions | undefined): Required<Omit<StopOptions, "timeout">> {
+  const { timeout, ...given } = stripUndefined(o ?? {});
+  const r = { ...DEFAULT_STOP_OPTIONS, ...(timeout !== undefined ? { timeoutMs: timeout } : {}), ...given };
   if (typeof r.awaitable !== "boolean") throw new InvalidOptionError("awaitable", "a boolean", r.awaitable);
-  positiveNumber("timeout", r.timeout, true);
+  positiveNumber("timeoutMs", r.timeoutMs, true);
   return r;
 }
 

@@ -24,7 +24,7 @@ import {
   type StopInitiated,
   stripStrategies,
 } from "./hub-options.js";
-import { groupStarts, prepareSpec, prepareSpecs, rollback } from "./start-request.js";
+import { groupStarts, prepareSpec, prepareSpecs, resolveMapping, rollback } from "./start-request.js";
 import {
   parseHubTuning,
   parseStartOptions,
@@ -205,8 +205,8 @@ export class ProcessHub {
     this.assertAlive();
     this.assertQuorum();
     const o = parseStartOptions(options);
-    const mapping = o.childMapping;
-    const norm = prepareSpecs(this.core, specs, o.metadata, mapping);
+    const norm = prepareSpecs(this.core, specs, o.metadata);
+    const pinned = resolveMapping(this.core, norm, o.childMapping);
     if (o.checkExisting) {
       const existing = this.core.registry.containsChildren(norm.map((n) => n.id));
       if (existing.length > 0) {
@@ -220,20 +220,20 @@ export class ProcessHub {
         return Future.resolved(new StartResult([], errs));
       }
     }
-    const groups = groupStarts(this.core, norm, mapping);
+    const groups = groupStarts(this.core, norm, pinned);
     if (!o.awaitable) {
-      this.core.requests.start(groups, { timeoutMs: o.timeout });
+      this.core.requests.start(groups, { timeoutMs: o.timeoutMs });
       return { status: "start_initiated" };
     }
     const p = new Promise<StartResult>((resolve) =>
-      this.core.requests.start(groups, { timeoutMs: o.timeout, onDone: resolve }),
+      this.core.requests.start(groups, { timeoutMs: o.timeoutMs, onDone: resolve }),
     );
     if (o.onFailure !== "rollback") return new Future(p);
     const usable = () => {
       this.assertAlive();
       this.assertQuorum();
     };
-    return new Future(p.then((r) => rollback(this.core, r, o.timeout, usable)));
+    return new Future(p.then((r) => rollback(this.core, r, o.timeoutMs, usable)));
   }
 
   startChild(spec: HubChildSpec, options: StartOptions & { awaitable: true }): Future<StartResult>;
@@ -253,12 +253,12 @@ export class ProcessHub {
     if (!Array.isArray(ids) || ids.length === 0) throw new NoChildrenError();
     const unique = [...new Set(ids)];
     if (!o.awaitable) {
-      this.core.requests.stop(unique, { timeoutMs: o.timeout });
+      this.core.requests.stop(unique, { timeoutMs: o.timeoutMs });
       return { status: "stop_initiated" };
     }
     return new Future(
       new Promise<StopResult>((resolve) =>
-        this.core.requests.stop(unique, { timeoutMs: o.timeout, onDone: resolve }),
+        this.core.requests.stop(unique, { timeoutMs: o.timeoutMs, onDone: resolve }),
       ),
     );
   }

@@ -9,9 +9,12 @@
 import { type HubChildSpec, type NormalizedChildSpec, normalizeChildSpec } from "./child-spec.js";
 import { addTo } from "./core/context.js";
 import {
+  ChildMappingMismatchError,
+  ChildReplicationMismatchError,
   ChildSpecTooLargeError,
   DuplicateChildIdError,
   InvalidChildMappingError,
+  MissingChildMappingError,
   NoChildrenError,
   UnknownBehaviourError,
 } from "./errors.js";
@@ -39,31 +42,66 @@ export function prepareSpec(
   return n;
 }
 
-/** Normalises and checks every spec of one call, and its child mapping. */
+/** Normalises and checks every spec of one call. */
 export function prepareSpecs(
   core: HubCore,
   specs: readonly HubChildSpec[],
   metadata: StartOptions["metadata"],
-  mapping: Record<string, string> | undefined,
 ): NormalizedChildSpec[] {
   if (!Array.isArray(specs) || specs.length === 0) throw new NoChildrenError();
   const seen = new Set<string>();
-  const norm = specs.map((s) => {
+  return specs.map((s) => {
     const n = prepareSpec(core.behaviours, s, metadata);
     if (seen.has(n.id)) throw new DuplicateChildIdError(n.id);
     seen.add(n.id);
     return n;
   });
-  for (const [id, node] of Object.entries(mapping ?? {}))
-    if (seen.has(id) && !core.isMember(node)) throw new InvalidChildMappingError(id, node);
-  return norm;
+}
+
+/** Child id → the nodes it is pinned to, checked. */
+export type PinnedNodes = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Checks a call's `childMapping` against its children and the hub: every key a child of the
+ * call, every value a hub node or a list of distinct hub nodes; under guided distribution every
+ * child mapped, to as many nodes as the replication factor. Throws a named error (nothing of the
+ * call starts), or gives the pinned nodes per child.
+ */
+export function resolveMapping(
+  core: HubCore,
+  specs: readonly NormalizedChildSpec[],
+  mapping: StartOptions["childMapping"],
+): PinnedNodes | undefined {
+  const guided = core.strategies.distribution.type === "guided";
+  if (mapping === undefined && !guided) return undefined;
+  const ids = new Set(specs.map((s) => s.id));
+  const out = new Map<string, readonly string[]>();
+  for (const [id, value] of Object.entries(mapping ?? {})) {
+    if (!ids.has(id)) throw new ChildMappingMismatchError(id);
+    const nodes = typeof value === "string" ? [value] : value;
+    if (!Array.isArray(nodes) || nodes.length === 0 || new Set(nodes).size !== nodes.length)
+      throw new InvalidChildMappingError(id, value);
+    for (const n of nodes)
+      if (typeof n !== "string" || !core.isMember(n)) throw new InvalidChildMappingError(id, n);
+    out.set(id, nodes);
+  }
+  if (guided) {
+    const r = core.strategies.redundancy.factor;
+    const factor = r === "cluster" ? core.members.size + 1 : r;
+    for (const id of ids) {
+      const nodes = out.get(id);
+      if (nodes === undefined) throw new MissingChildMappingError(id);
+      if (nodes.length !== factor) throw new ChildReplicationMismatchError(id, nodes.length, factor);
+    }
+  }
+  return out;
 }
 
 /** The start items of `specs` grouped by the nodes that should start them. */
 export function groupStarts(
   core: HubCore,
   specs: readonly NormalizedChildSpec[],
-  mapping: Record<string, string> | undefined,
+  pinned: PinnedNodes | undefined,
 ): Map<string, StartItem[]> {
   const groups = new Map<string, StartItem[]>();
   const dist = core.strategies.distribution;
@@ -73,11 +111,12 @@ export function groupStarts(
     const loads = new Map<string, NodeLoad>();
     for (const n of [core.self, ...core.members.keys()])
       loads.set(n, core.loads.get(n) ?? { children: 0, lagMs: 0, memory: 0 });
-    byLoad = placeByLoad(loads, specs.filter((s) => mapping?.[s.id] === undefined).length, dist.weights);
+    byLoad = placeByLoad(loads, specs.filter((s) => !pinned?.has(s.id)).length, dist.weights);
   }
   for (const spec of specs) {
-    const pinnedTo = mapping?.[spec.id] ?? (byLoad !== null ? byLoad[next++] : undefined);
-    const nodes = pinnedTo !== undefined ? [pinnedTo] : core.replicas(spec.id);
+    const byLoadTo = byLoad !== null ? byLoad[next++] : undefined;
+    const pinnedTo = pinned?.get(spec.id) ?? (byLoadTo !== undefined ? [byLoadTo] : undefined);
+    const nodes = pinnedTo ?? core.replicas(spec.id);
     const item: StartItem = {
       spec,
       epoch: core.registry.epochOf(spec.id) + 1,

@@ -78,7 +78,8 @@ export class Duplicates {
     const mine = children.byId.get(id);
     if (mine === undefined || this.migration.isHandingOver(id)) return false;
     const replicas = view.replicas(id);
-    if (replicas.length > 1 && replicas.includes(self)) return false;
+    // Replicas never stop each other; a guided child's replicas are the nodes it was pinned to.
+    if (replicas.length > 1 && (replicas.includes(self) || mine.pinned)) return false;
     for (const np of registry.lookup(id)?.nodes ?? []) {
       if (np.node === self || !view.isPeer(np.node)) continue;
       const e = registry.sliceOf(np.node).get(id);

@@ -65,14 +65,20 @@ export type SyncStrategy = { type: "push" } | { type: "gossip"; recipients?: num
 
 /**
  * Distribution: where new children go.
- * - `consistentHashing` (default): the ring owner (see `hash-ring.ts`).
- * - `guided` is per call (`childMapping`), with either strategy.
+ * - `consistentHashing` (default): the ring owner (see `hash-ring.ts`). A call may still pin
+ *   some of its children with `childMapping`.
+ * - `guided`: every start names, for every child, the nodes to run it on (`childMapping`: id →
+ *   node, or id → one node per replica); a call with a child left out, an id not in the call,
+ *   a node that is not a hub member, or a node count that is not the replication factor starts
+ *   nothing and throws a named error. Guided children never migrate; when their node leaves
+ *   they are adopted by the ring owner.
  * - `loadAware`: a new child goes to the least-loaded hub node by measured load, reported by
  *   every node every `reportIntervalMs` (rules in `load.ts`). Such children stay where they
  *   were placed (like guided ones) until their node leaves.
  */
 export type DistributionStrategy =
   | { type: "consistentHashing" }
+  | { type: "guided" }
   | {
       type: "loadAware";
       reportIntervalMs?: number;
@@ -104,6 +110,7 @@ export interface HubStrategies {
   synchronization: { type: "push" } | { type: "gossip"; recipients: number; intervalMs: number };
   distribution:
     | { type: "consistentHashing" }
+    | { type: "guided" }
     | {
         type: "loadAware";
         reportIntervalMs: number;
@@ -215,7 +222,8 @@ export function parseStrategies(o: HubStrategyOptions = {}): HubStrategies {
       };
   }
   if (o.distribution !== undefined) {
-    const t = shape("distribution", o.distribution, ["consistentHashing", "loadAware"]);
+    const t = shape("distribution", o.distribution, ["consistentHashing", "guided", "loadAware"]);
+    if (t === "guided") out.distribution = { type: "guided" };
     const d = o.distribution as Extract<DistributionStrategy, { type: "loadAware" }>;
     if (t === "loadAware") {
       const w = { ...STRATEGY_DEFAULTS.weights, ...(d.weights ?? {}) };
