@@ -11,14 +11,11 @@
 import type { Node } from "../process/node.js";
 import { Pid } from "../process/pid.js";
 import { type Proc, Status } from "../process/proc.js";
+import { isThenable } from "../process/thenable.js";
 import { StartCrashError } from "../server/errors.js";
 import type { StartResult } from "../server/results.js";
 import type { Shutdown, StartFunction } from "./child-spec.js";
 import { BadStartReturnError } from "./errors.js";
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
-}
 
 const IGNORED: StartResult = Object.freeze({ ok: false as const, ignore: true as const });
 

@@ -19,6 +19,7 @@ import {
 } from "../process/node.js";
 import { Pid } from "../process/pid.js";
 import { type Proc, Status } from "../process/proc.js";
+import { isThenable } from "../process/thenable.js";
 import { StartCrashError, StopTimeoutError } from "../server/errors.js";
 import { callOn, linkTarget, startNode } from "../server/gen-server.js";
 import { isViaName, type ServerDest, type ViaName } from "../server/protocol.js";
@@ -30,10 +31,6 @@ const GEN_STOP = "$gen_stop";
 /** Self-message asking to retry a failed restart. */
 export class RetryRestart {
   constructor(readonly child: unknown) {}
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 }
 
 /** Base of the supervisor processes. */

@@ -18,6 +18,7 @@ import type { ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import { PidMap } from "../process/pid-map.js";
+import { isThenable } from "../process/thenable.js";
 import type { StartResult } from "../server/results.js";
 import { invokeStart, stopChild } from "./child-lifecycle.js";
 import { type ChildId, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
@@ -59,10 +60,6 @@ class StaticChild {
 
 /** A child in `byPid` is running: it has a pid. */
 const runningPid = (c: StaticChild): Pid => c.pid!;
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
-}
 
 export class SupervisorProcess extends SupervisorCore {
   private readonly children = new Map<ChildId, StaticChild>();

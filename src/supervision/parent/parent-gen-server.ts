@@ -7,6 +7,7 @@
  * `ParentState` (or use the `Parent.*` shortcuts before any `await`). Imports `server`,
  * `process`, and its own `parent`, `parent-state`, `parent-registry`, `options`.
  */
+import { isThenable } from "../../process/thenable.js";
 import * as GenServer from "../../server/gen-server.js";
 import type { LinkOptions, ServerBehaviour, ServerContext, StartOptions } from "../../server/gen-server.js";
 import type { Protocol, ServerRef } from "../../server/protocol.js";
@@ -22,7 +23,6 @@ import { type ParentOptions, parseParentOptions } from "./options.js";
 import { initializeParent } from "./parent.js";
 import { parentOf } from "./parent-registry.js";
 import type { ParentEvent, ParentState } from "./parent-state.js";
-import { isThenable } from "./start-outcome.js";
 
 type MaybePromise<T> = T | Promise<T>;
 

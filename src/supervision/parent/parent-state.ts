@@ -12,6 +12,7 @@ import { formatReason, isNormalOrShutdown } from "../../process/exit-reason.js";
 import { ExitMessage } from "../../process/messages.js";
 import type { Node } from "../../process/node.js";
 import type { Pid } from "../../process/pid.js";
+import { isThenable } from "../../process/thenable.js";
 import { crashedStart } from "../child-lifecycle.js";
 import { addStopped, ChildRecord, StoppedChild, type StoppedChildren } from "./child-record.js";
 import {
@@ -30,7 +31,6 @@ import { RestartIntensity } from "./restart-intensity.js";
 import {
   FAILED,
   IGNORED as IGNORED_KIND,
-  isThenable,
   outcomeKind,
   STARTED,
   startedPid,

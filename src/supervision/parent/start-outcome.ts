@@ -35,7 +35,3 @@ export function startError(v: unknown): unknown {
   }
   return new BadStartReturnError(v);
 }
-
-export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
-}
