@@ -4,14 +4,17 @@
  * links them to the hub process (which traps exits), decides restarts by each child's restart
  * policy with per-child restart intensity, and stops children honouring their shutdown budget.
  * It is a plain object driven by the hub process, not a process of its own, so that every
- * placement change goes through the hub's single mailbox. Imports `process`, `server`,
- * `child-spec`, `messages`, `options`.
+ * placement change goes through the hub's single mailbox. The restart window is the
+ * supervisors' own (`supervision/restart-intensity`) with Parent's rules (wall clock, an entry
+ * exactly `maxSeconds` old out). Imports `process`, `server`, `supervision`, `child-spec`,
+ * `messages`, `results`.
  */
 import type { Logger } from "../logger.js";
 import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import { GenServer, type ServerBehaviour, StartCrashError } from "../server/index.js";
+import { RestartIntensity, WALL_CLOCK } from "../supervision/restart-intensity.js";
 import type { NormalizedChildSpec } from "./child-spec.js";
 import type { StartItem } from "./messages.js";
 import type { HubErrorReason } from "./results.js";
@@ -34,7 +37,8 @@ export interface LocalChild {
   pid: Pid;
   epoch: number;
   pinned: boolean;
-  restarts: number[];
+  /** The child's restart window, created at its first restart; carried over to the new pid. */
+  restarts: RestartIntensity | undefined;
 }
 
 export type StartOutcome = { id: string; pid: Pid } | { id: string; reason: HubErrorReason; detail?: string };
@@ -44,9 +48,6 @@ export type ExitDecision =
   | { kind: "ignore" }
   | { kind: "restart"; child: LocalChild }
   | { kind: "remove"; child: LocalChild; why: "exited" | "intensity" };
-
-/** No restarts yet: shared, never mutated (`onExit` replaces the list before adding to it). */
-const NO_RESTARTS: number[] = [];
 
 export class LocalChildren {
   readonly byId = new Map<string, LocalChild>();
@@ -101,7 +102,7 @@ export class LocalChildren {
     const out = await Promise.all(items.map((it) => this.startOne(it.spec)));
     for (let i = 0; i < out.length; i++) {
       const o = out[i]!;
-      if ("pid" in o) this.record(items[i]!.spec, o.pid, items[i]!.epoch, items[i]!.pinned, NO_RESTARTS);
+      if ("pid" in o) this.record(items[i]!.spec, o.pid, items[i]!.epoch, items[i]!.pinned, undefined);
     }
     return out;
   }
@@ -111,7 +112,7 @@ export class LocalChildren {
     pid: Pid,
     epoch: number,
     pinned: boolean,
-    restarts: number[],
+    restarts: RestartIntensity | undefined,
   ): LocalChild {
     const child: LocalChild = { spec, pid, epoch, pinned, restarts };
     const old = this.byId.get(spec.id);
@@ -131,11 +132,14 @@ export class LocalChildren {
     const r = child.spec.restart;
     if (r === "temporary" || (r === "transient" && isNormalOrShutdown(reason)))
       return { kind: "remove", child, why: "exited" };
-    const now = Date.now();
-    const windowStart = now - this.limits.maxSeconds * 1000;
-    child.restarts = child.restarts.filter((t) => t > windowStart);
-    child.restarts.push(now);
-    if (child.restarts.length > this.limits.maxRestarts) {
+    // Parent's rules: wall clock, a restart exactly maxSeconds old has left the window.
+    const window = (child.restarts ??= new RestartIntensity({
+      maxRestarts: this.limits.maxRestarts,
+      maxSeconds: this.limits.maxSeconds,
+      clock: WALL_CLOCK,
+      dropAtBoundary: true,
+    }));
+    if (!window.record()) {
       this.logger.error({ id, reason: describe(reason) }, "hub child restarted too often; giving up on it");
       return { kind: "remove", child, why: "intensity" };
     }
