@@ -1,8 +1,10 @@
 /**
  * Generates `docs/api.md`: every name exported by the public entries (`hubvisor`,
  * `hubvisor/nats`, `hubvisor/testing`), grouped by the layer that declares it, with its kind and
- * the first sentence of its doc comment. `npm run docs` writes the file; the test suite checks it
- * is current (`test/api-reference.test.ts`), so the reference cannot drift from the code.
+ * the first sentence of its doc comment. `npm run docs` writes the file and says whether it
+ * changed (`-- --check` only checks); the test suite checks it is current
+ * (`test/api-reference.test.ts`), so the reference cannot drift from the code. `hubvisor/internal`
+ * is left out on purpose: it is not public API.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -102,11 +104,19 @@ export function generate(): string {
 if (process.argv[1] !== undefined && import.meta.url.endsWith(path.basename(process.argv[1]))) {
   const target = path.join(ROOT, "docs/api.md");
   const text = generate();
+  const current = readFileSync(target, "utf8");
+  const exports = text.split("\n").filter((l) => l.startsWith("| `")).length;
+  const summary = `${exports} exports of ${ENTRIES.map(([e]) => e).join(", ")}`;
   if (process.argv.includes("--check")) {
-    const current = readFileSync(target, "utf8");
     if (current !== text) {
       console.error("docs/api.md is out of date: run npm run docs");
       process.exit(1);
     }
-  } else writeFileSync(target, text);
+    console.log(`docs/api.md is up to date (${summary})`);
+  } else if (current === text) {
+    console.log(`docs/api.md unchanged (${summary})`);
+  } else {
+    writeFileSync(target, text);
+    console.log(`docs/api.md written (${summary})`);
+  }
 }

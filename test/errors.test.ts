@@ -2,13 +2,15 @@
  * The error catalogue stays honest: every error class exported from the public entries
  * (`hubvisor`, `hubvisor/nats`, `hubvisor/testing`) has `name` equal to its class name and a
  * stable, unique `HV_ERR_…` code listed in `docs/errors.md`; every code written in `src/` is
- * listed there too; and every error class declared in `src/` is exported (or a known exception).
+ * listed there too; every error class declared in `src/` is exported (or a known exception); no two
+ * exported classes share a `name`; and every one crosses the wire as itself (registered with the codec).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import * as root from "../src/index.js";
+import { Codec } from "../src/internal.js";
 import * as nats from "../src/nats.js";
 import { Pid } from "../src/process/pid.js";
 import * as testing from "../src/testing.js";
@@ -158,6 +160,39 @@ describe("error classes", () => {
       "HV_ERR_TASK_EXIT",
       "TaskExitError",
     ]);
+  });
+});
+
+/**
+ * Hub classes that still share their class name with a lower layer's error (the root exports them
+ * renamed, but `err.name` is the class name). Pending their rename in `src/hub/errors.ts`; the test
+ * below fails once they are renamed, so that this list is emptied then.
+ */
+const SHARED_NAMES_PENDING_RENAME = ["InvalidChildSpecError", "UnknownBehaviourError"];
+
+describe("error names and the wire", () => {
+  it("no two exported error classes share a name", () => {
+    const byName = new Map<string, ErrorClass[]>();
+    for (const c of exportedErrorClasses().keys()) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
+    const shared = [...byName].filter(([, classes]) => classes.length > 1).map(([name]) => name);
+    expect(shared.sort()).toEqual(SHARED_NAMES_PENDING_RENAME);
+  });
+
+  it("every exported error class crosses the wire as itself, with its code, message and fields", () => {
+    const codec = new Codec();
+    const wrong: string[] = [];
+    for (const [Class, make] of samples) {
+      const sent = make();
+      const [got] = codec.decode(codec.encode(sent)).values as [root.HubvisorError];
+      const same =
+        got instanceof Class &&
+        got.code === sent.code &&
+        got.name === sent.name &&
+        got.message === sent.message &&
+        root.HubvisorError.is(got);
+      if (!same) wrong.push(`${Class.name} (${sent.code}) arrived as ${got?.name}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@
  * The wire codec: MessagePack (msgpackr) with extensions that keep hubvisor's value types alive
  * across nodes: `Pid`, `Ref`, `From`, `ExitMessage`, `DownMessage` and errors. An error travels
  * as `{name, message, code, stack, fields, cause}` and comes back as the class registered for its
- * `code` (every hubvisor error class is pre-registered), else as a `RemoteError` with the same
+ * `code` (every hubvisor error class is registered below), else as a `RemoteError` with the same
  * code, else (no code) as the built-in error class of the same name.
  *
  * One wire message holds one or more frames: MessagePack is self-delimiting, so a batch is the
@@ -12,35 +12,28 @@
  * msgpackr keeps its extension table module-global, so the extensions are registered once, when
  * this module loads, under type codes 0x31–0x36 (unused by msgpackr itself).
  *
- * Imports `process` (pid, messages, node's `From`, errors), `server` errors, its own `errors`.
+ * Imports `process` (pid, messages, node's `From`), its own `errors`, and the error classes of
+ * every layer (to register them: the error modules import only the root `errors`, plus
+ * `application.ts` for `ApplicationStartError`).
  */
 import { Packr, Unpackr, addExtension } from "msgpackr";
+import { ApplicationStartError } from "../application.js";
 import { HubvisorError, InvalidOptionError } from "../errors.js";
-import {
-  CallExitError,
-  CallTimeoutError,
-  NameTakenError,
-  NoProcError,
-  NotDistributedError,
-  NotInProcessError,
-  ReceiveError,
-} from "../process/errors.js";
+import * as hubErrors from "../hub/errors.js";
+import { HubPartitionedError } from "../hub/strategies/errors.js";
+import * as processErrors from "../process/errors.js";
 import { DownMessage, ExitMessage } from "../process/messages.js";
 import { From } from "../process/node.js";
 import { Pid, Ref } from "../process/pid.js";
-import { BadReturnError, StartCrashError, StopTimeoutError, UnknownMessageError } from "../server/errors.js";
-import {
-  AlreadyJoinedError,
-  BehaviourTakenError,
-  ClusterClosedError,
-  FrameTooLargeError,
-  NoConnectionError,
-  RemoteError,
-  RemoteSpawnError,
-  SpawnTimeoutError,
-  UnknownBehaviourError,
-  UnserialisableError,
-} from "./errors.js";
+import * as registryErrors from "../registry/errors.js";
+import * as serverErrors from "../server/errors.js";
+import * as taskErrors from "../server/task-errors.js";
+import * as supervisionErrors from "../supervision/errors.js";
+import * as parentErrors from "../supervision/parent/errors.js";
+import * as memoryErrors from "../transports/memory/errors.js";
+import * as natsErrors from "../transports/nats/errors.js";
+import * as clusterErrors from "./errors.js";
+import { FrameTooLargeError, RemoteError, UnserialisableError } from "./errors.js";
 
 /** Thrown inside msgpackr when an extension payload has the wrong shape; caught by `decode`. */
 class BadExtension extends Error {}
@@ -79,31 +72,92 @@ export function registerErrorClass(code: string, Class: ErrorClass): void {
   errorClasses.set(code, Class);
 }
 
-for (const [code, Class] of [
+/**
+ * Every hubvisor error class with its code, so that it crosses the wire as itself. A class missing
+ * here would arrive as a `RemoteError`: `test/packaging/errors.test.ts` checks that every error
+ * class exported by a public entry is here, under the code its instances carry. (The error modules
+ * import nothing but the root `errors`, so importing every layer's here makes no cycle.)
+ */
+const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_INVALID_OPTION", InvalidOptionError],
-  ["HV_ERR_NAME_TAKEN", NameTakenError],
-  ["HV_ERR_NOPROC", NoProcError],
-  ["HV_ERR_NOT_IN_PROCESS", NotInProcessError],
-  ["HV_ERR_NOT_DISTRIBUTED", NotDistributedError],
-  ["HV_ERR_RECEIVE", ReceiveError],
-  ["HV_ERR_CALL_EXIT", CallExitError],
-  ["HV_ERR_CALL_TIMEOUT", CallTimeoutError],
-  ["HV_ERR_UNKNOWN_MESSAGE", UnknownMessageError],
-  ["HV_ERR_BAD_RETURN", BadReturnError],
-  ["HV_ERR_STOP_TIMEOUT", StopTimeoutError],
-  ["HV_ERR_START_CRASH", StartCrashError],
+  ["HV_ERR_APPLICATION_START", ApplicationStartError],
+  // process
+  ["HV_ERR_NAME_TAKEN", processErrors.NameTakenError],
+  ["HV_ERR_NOPROC", processErrors.NoProcError],
+  ["HV_ERR_NOT_IN_PROCESS", processErrors.NotInProcessError],
+  ["HV_ERR_NOT_DISTRIBUTED", processErrors.NotDistributedError],
+  ["HV_ERR_RECEIVE", processErrors.ReceiveError],
+  ["HV_ERR_CALL_EXIT", processErrors.CallExitError],
+  ["HV_ERR_CALL_TIMEOUT", processErrors.CallTimeoutError],
+  // server
+  ["HV_ERR_UNKNOWN_MESSAGE", serverErrors.UnknownMessageError],
+  ["HV_ERR_BAD_RETURN", serverErrors.BadReturnError],
+  ["HV_ERR_STOP_TIMEOUT", serverErrors.StopTimeoutError],
+  ["HV_ERR_START_CRASH", serverErrors.StartCrashError],
+  ["HV_ERR_TASK_TIMEOUT", taskErrors.TaskTimeoutError],
+  ["HV_ERR_TASK_EXIT", taskErrors.TaskExitError],
+  ["HV_ERR_TASK_START", taskErrors.TaskStartError],
+  // supervision
+  ["HV_ERR_CHILD_SPEC_MISSING_ID", supervisionErrors.MissingIdError],
+  ["HV_ERR_CHILD_SPEC_MISSING_START", supervisionErrors.MissingStartError],
+  ["HV_ERR_CHILD_SPEC_INVALID_START", supervisionErrors.InvalidStartError],
+  ["HV_ERR_CHILD_SPEC_INVALID_RESTART", supervisionErrors.InvalidRestartTypeError],
+  ["HV_ERR_CHILD_SPEC_INVALID_SHUTDOWN", supervisionErrors.InvalidShutdownError],
+  ["HV_ERR_CHILD_SPEC_INVALID_TYPE", supervisionErrors.InvalidChildTypeError],
+  ["HV_ERR_CHILD_SPEC_INVALID_MODULES", supervisionErrors.InvalidModulesError],
+  ["HV_ERR_CHILD_SPEC_INVALID_SIGNIFICANT", supervisionErrors.InvalidSignificantError],
+  ["HV_ERR_INVALID_CHILD_SPEC", supervisionErrors.InvalidChildSpecError],
+  ["HV_ERR_DUPLICATE_CHILD_NAME", supervisionErrors.DuplicateChildNameError],
+  ["HV_ERR_NOT_A_SUPERVISOR", supervisionErrors.NotASupervisorError],
+  ["HV_ERR_PARENT_BAD_START_RETURN", supervisionErrors.BadStartReturnError],
+  // parent
+  ["HV_ERR_PARENT_MISSING_DEPS", parentErrors.MissingDepsError],
+  ["HV_ERR_PARENT_INVALID_CHILD_ID", parentErrors.InvalidChildIdError],
+  ["HV_ERR_PARENT_NON_UNIFORM_SHUTDOWN_GROUP", parentErrors.NonUniformShutdownGroupError],
+  ["HV_ERR_PARENT_ALREADY_STARTED", parentErrors.ChildAlreadyStartedError],
+  ["HV_ERR_PARENT_INVALID_CHILD_SPEC", parentErrors.InvalidParentChildSpecError],
+  ["HV_ERR_NOT_A_PARENT", parentErrors.NotAParentError],
+  ["HV_ERR_PARENT_VIA_REGISTER", parentErrors.ParentViaRegisterError],
+  ["HV_ERR_NO_PARENT_REGISTRY", parentErrors.NoParentRegistryError],
+  ["HV_ERR_PARENT_CHILD_START_FAILED", parentErrors.ChildStartFailedError],
+  // registry
+  ["HV_ERR_UNKNOWN_REGISTRY", registryErrors.UnknownRegistryError],
+  ["HV_ERR_REGISTRY_VIA_DUPLICATE", registryErrors.ViaDuplicateRegistryError],
+  ["HV_ERR_REGISTRY_KIND", registryErrors.RegistryKindError],
+  // cluster
   ["HV_ERR_UNSERIALISABLE", UnserialisableError],
   ["HV_ERR_FRAME_TOO_LARGE", FrameTooLargeError],
-  ["HV_ERR_NOCONNECTION", NoConnectionError],
-  ["HV_ERR_UNKNOWN_BEHAVIOUR", UnknownBehaviourError],
-  ["HV_ERR_BEHAVIOUR_TAKEN", BehaviourTakenError],
-  ["HV_ERR_REMOTE_SPAWN", RemoteSpawnError],
-  ["HV_ERR_SPAWN_TIMEOUT", SpawnTimeoutError],
-  ["HV_ERR_ALREADY_JOINED", AlreadyJoinedError],
-  ["HV_ERR_CLUSTER_CLOSED", ClusterClosedError],
-] as const) {
-  registerErrorClass(code, Class);
-}
+  ["HV_ERR_NOCONNECTION", clusterErrors.NoConnectionError],
+  ["HV_ERR_UNKNOWN_BEHAVIOUR", clusterErrors.UnknownBehaviourError],
+  ["HV_ERR_BEHAVIOUR_TAKEN", clusterErrors.BehaviourTakenError],
+  ["HV_ERR_REMOTE_SPAWN", clusterErrors.RemoteSpawnError],
+  ["HV_ERR_SPAWN_TIMEOUT", clusterErrors.SpawnTimeoutError],
+  ["HV_ERR_ALREADY_JOINED", clusterErrors.AlreadyJoinedError],
+  ["HV_ERR_CLUSTER_CLOSED", clusterErrors.ClusterClosedError],
+  // transports
+  ["HV_ERR_UNKNOWN_NODE", memoryErrors.UnknownNodeError],
+  ["HV_ERR_TRANSPORT_STATE", memoryErrors.TransportStateError],
+  ["HV_ERR_NATS_CONNECT", natsErrors.NatsConnectError],
+  ["HV_ERR_NATS_ALREADY_CONNECTED", natsErrors.NatsAlreadyConnectedError],
+  ["HV_ERR_NATS_CLOSED", natsErrors.NatsTransportClosedError],
+  ["HV_ERR_NATS_INVALID_NAME", natsErrors.NatsInvalidNameError],
+  // hub
+  ["HV_ERR_HUB_INVALID_CHILD_SPEC", hubErrors.InvalidChildSpecError],
+  ["HV_ERR_HUB_UNKNOWN_BEHAVIOUR", hubErrors.UnknownBehaviourError],
+  ["HV_ERR_HUB_DUPLICATE_CHILD_ID", hubErrors.DuplicateChildIdError],
+  ["HV_ERR_HUB_UNKNOWN", hubErrors.UnknownHubError],
+  ["HV_ERR_HUB_ALREADY_STARTED", hubErrors.HubAlreadyStartedError],
+  ["HV_ERR_HUB_STOPPED", hubErrors.HubStoppedError],
+  ["HV_ERR_HUB_NO_CHILDREN", hubErrors.NoChildrenError],
+  ["HV_ERR_HUB_INVALID_CHILD_MAPPING", hubErrors.InvalidChildMappingError],
+  ["HV_ERR_HUB_MISSING_CHILD_MAPPING", hubErrors.MissingChildMappingError],
+  ["HV_ERR_HUB_CHILD_MAPPING_MISMATCH", hubErrors.ChildMappingMismatchError],
+  ["HV_ERR_HUB_CHILD_REPLICATION_MISMATCH", hubErrors.ChildReplicationMismatchError],
+  ["HV_ERR_HUB_FUTURE_TIMEOUT", hubErrors.FutureTimeoutError],
+  ["HV_ERR_HUB_CHILD_SPEC_TOO_LARGE", hubErrors.ChildSpecTooLargeError],
+  ["HV_ERR_HUB_PARTITIONED", HubPartitionedError],
+];
+for (const [code, Class] of BUILTIN_CLASSES) registerErrorClass(code, Class);
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   Error,

@@ -1,0 +1,249 @@
+/**
+ * The published package, as a user gets it: built the way `npm pack` builds it (`prepack` runs
+ * `npm run build`), packed by npm's own file selection, installed into a scratch project that has
+ * no NATS client, then imported and type-checked from there.
+ *
+ * The build goes to a temporary folder, never to the repository's `dist/`, so that test runs in
+ * parallel (or a developer's build) do not race on it.
+ */
+import { execFile } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
+const BUILD_TIMEOUT_MS = 120_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      args,
+      { cwd, timeout: BUILD_TIMEOUT_MS, maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let scratch: string;
+/** The package folder: what the tarball unpacks to (`node_modules/hubvisor` points at it). */
+let packageDir: string;
+/** Paths in the tarball, as `npm pack` lists them. */
+let tarball: string[];
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "hubvisor-pack-"));
+  packageDir = join(scratch, "package");
+  mkdirSync(packageDir);
+  const build = await run(
+    process.execPath,
+    [
+      join(repo, "node_modules/typescript/bin/tsc"),
+      "-p",
+      "tsconfig.build.json",
+      "--outDir",
+      join(packageDir, "dist"),
+    ],
+    repo,
+  );
+  expect(build.stderr + build.stdout).toBe("");
+  for (const f of ["package.json", "README.md", "LICENSE"]) cpSync(join(repo, f), join(packageDir, f));
+  const packed = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], packageDir);
+  expect(packed.code).toBe(0);
+  tarball = (JSON.parse(packed.stdout)[0].files as Array<{ path: string }>).map((f) => f.path);
+  // A project with hubvisor and its one dependency installed, and no NATS client anywhere.
+  mkdirSync(join(scratch, "node_modules"));
+  symlinkSync(packageDir, join(scratch, "node_modules/hubvisor"), "dir");
+  symlinkSync(join(repo, "node_modules/msgpackr"), join(scratch, "node_modules/msgpackr"), "dir");
+}, BUILD_TIMEOUT_MS);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Runs an ES module program in the scratch project; prints what it prints. */
+async function inScratchProject(source: string): Promise<Run> {
+  const app = join(scratch, "app");
+  mkdirSync(app, { recursive: true });
+  const file = join(app, `program-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(file, source);
+  return run(process.execPath, [file], app);
+}
+
+describe("the tarball", () => {
+  it("ships the license, the readme and every entry's code and types, and nothing else", () => {
+    expect(tarball).toContain("LICENSE");
+    expect(tarball).toContain("README.md");
+    for (const [entry, target] of Object.entries(pkg.exports as Record<string, unknown>)) {
+      const files = typeof target === "string" ? [target] : Object.values(target as Record<string, string>);
+      for (const f of files) expect(tarball, `${entry}: ${f}`).toContain(f.replace(/^\.\//, ""));
+    }
+    const outside = tarball.filter(
+      (f) => !f.startsWith("dist/") && !["LICENSE", "README.md", "package.json"].includes(f),
+    );
+    expect(outside).toEqual([]);
+    expect(tarball.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+  });
+
+  it("ships source maps that work without the sources: each carries the code it maps to", () => {
+    const maps = tarball.filter((f) => f.endsWith(".js.map"));
+    expect(maps.length).toBeGreaterThan(50);
+    const broken: string[] = [];
+    for (const m of maps) {
+      const map = JSON.parse(readFileSync(join(packageDir, m), "utf8")) as {
+        sources: string[];
+        sourcesContent?: Array<string | null>;
+      };
+      map.sources.forEach((source, i) => {
+        const shipped = tarball.includes(join(dirname(m), source));
+        const inline = typeof map.sourcesContent?.[i] === "string" && map.sourcesContent[i]!.length > 0;
+        if (!shipped && !inline) broken.push(`${m} -> ${source}`);
+      });
+    }
+    expect(broken).toEqual([]);
+  });
+});
+
+describe("package.json", () => {
+  it("makes the NATS client an optional peer, not a dependency", () => {
+    expect(pkg.dependencies?.["@nats-io/transport-node"]).toBeUndefined();
+    expect(pkg.peerDependencies?.["@nats-io/transport-node"]).toBeTypeOf("string");
+    expect(pkg.peerDependenciesMeta?.["@nats-io/transport-node"]?.optional).toBe(true);
+  });
+
+  it("installs nothing that wants a newer Node than the engines floor (no EBADENGINE on install)", () => {
+    const floor = Number(/^>=\s*(\d+)/.exec(pkg.engines.node)?.[1]);
+    expect(floor).toBe(20);
+    const lock = JSON.parse(readFileSync(join(repo, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { engines?: { node?: string } | string[] }>;
+    };
+    const demanding = Object.entries(lock.packages)
+      .map(([name, p]) => [name, Array.isArray(p.engines) ? undefined : p.engines?.node] as const)
+      .filter(([, node]) => {
+        const min = node === undefined ? undefined : /^>=?\s*v?(\d+)/.exec(node.trim())?.[1];
+        return min !== undefined && Number(min) > floor;
+      });
+    expect(demanding).toEqual([]);
+  });
+});
+
+describe("installed without the NATS client", () => {
+  it("runs a program on the memory transport, and hubvisor/nats names the missing client", async () => {
+    const r = await inScratchProject(`
+      import { defineServer, GenServer, ok, reply, Cluster } from "hubvisor";
+      import { startMemoryCluster } from "hubvisor/testing";
+      const Echo = defineServer()({ init: () => ok(0), handleCall: { echo: (x, s) => reply(x, s) } });
+      const { clusters } = await startMemoryCluster(["a", "b"]);
+      const started = await GenServer.start(Echo);
+      console.log("call:", await GenServer.call(started.pid, "echo", "hi"));
+      try {
+        await import("hubvisor/nats");
+        console.log("nats: loaded");
+      } catch (e) {
+        console.log("nats:", e.code, String(e.message).includes("@nats-io/transport-node"));
+      }
+      await Promise.all(clusters.map((c) => c.leave()));
+    `);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim().split("\n")).toEqual(["call: hi", "nats: ERR_MODULE_NOT_FOUND true"]);
+  });
+
+  it("keeps internals off the root entry and on hubvisor/internal", async () => {
+    const internals = [
+      "Codec",
+      "HashRing",
+      "parseClusterOptions",
+      "parseNodeOptions",
+      "takeHandoverState",
+      "validateFrame",
+    ];
+    const r = await inScratchProject(`
+      const root = await import("hubvisor");
+      const internal = await import("hubvisor/internal");
+      const names = ${JSON.stringify(internals)};
+      console.log(JSON.stringify({
+        root: names.filter((n) => n in root),
+        internal: names.filter((n) => n in internal),
+        rootInInternal: Object.keys(root).every((n) => n in internal),
+      }));
+    `);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ root: [], internal: internals, rootInInternal: true });
+  });
+});
+
+describe("the published types", () => {
+  it("type-check in a strict consumer that checks library declarations too (skipLibCheck off)", async () => {
+    const consumer = join(scratch, "types");
+    mkdirSync(join(consumer, "node_modules/@types"), { recursive: true });
+    symlinkSync(packageDir, join(consumer, "node_modules/hubvisor"), "dir");
+    symlinkSync(join(repo, "node_modules/@types/node"), join(consumer, "node_modules/@types/node"), "dir");
+    symlinkSync(join(repo, "node_modules/undici-types"), join(consumer, "node_modules/undici-types"), "dir");
+    // hubvisor/nats declares its options with the client's types: a NATS user has the client.
+    symlinkSync(join(repo, "node_modules/@nats-io"), join(consumer, "node_modules/@nats-io"), "dir");
+    symlinkSync(join(repo, "node_modules/msgpackr"), join(consumer, "node_modules/msgpackr"), "dir");
+    writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", type: "module" }));
+    writeFileSync(
+      join(consumer, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          target: "ES2022",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          // Resolve from node_modules/hubvisor as installed, so that its imports of the NATS
+          // client find this project's (the scratch project above has none, on purpose).
+          preserveSymlinks: true,
+          types: ["node"],
+        },
+        files: ["main.ts"],
+      }),
+    );
+    writeFileSync(
+      join(consumer, "main.ts"),
+      `import { defineServer, GenServer, ok, reply, ProcessHub, withHandover } from "hubvisor";
+import { NatsTransport, tokenAuthenticator } from "hubvisor/nats";
+import { startMemoryCluster } from "hubvisor/testing";
+import { Codec } from "hubvisor/internal";
+
+const Counter = defineServer<{ calls: { add(n: number): number } }>()({
+  init: (n: number) => ok(n),
+  handleCall: { add: (k, n) => reply(n + k, n + k) },
+});
+export async function main(): Promise<number> {
+  const { clusters } = await startMemoryCluster(["a"]);
+  const hub = ProcessHub.start({ hubId: "h", cluster: clusters[0]!, behaviours: { Counter } });
+  void withHandover;
+  void hub;
+  void new NatsTransport({ connection: { authenticator: tokenAuthenticator("t") } });
+  void new Codec();
+  const started = await GenServer.start(Counter, 1);
+  if (!started.ok) return -1;
+  const n: number = await GenServer.call(started.pid, "add", 2);
+  return n;
+}
+`,
+    );
+    const r = await run(
+      process.execPath,
+      [join(repo, "node_modules/typescript/bin/tsc"), "-p", "."],
+      consumer,
+    );
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
