@@ -108,7 +108,7 @@ export class Cluster implements RemoteRouter {
     if (node.router !== null) throw new AlreadyJoinedError(node.name);
     node.router = cluster;
     try {
-      await cluster.transport.connect(cluster.self, cluster.handlers);
+      await cluster.transport.connect(cluster.self, cluster.handlers, node);
     } catch (e) {
       if (node.router === cluster) node.router = null;
       throw e;

@@ -29,14 +29,29 @@ export interface TransportHandlers {
 }
 
 /**
+ * The local node as a transport may see it: what a transport that injects faults into its node
+ * (the memory transport's `kill`, `pause`, `resume`) reaches. A `Node` is one; the cluster layer
+ * passes it to `connect`, so a transport never needs to import the process layer.
+ */
+export interface TransportHost {
+  readonly name: string;
+  kill(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/**
  * Moves frames between the nodes of a cluster.
  * @category cluster
  */
 export interface Transport {
   /** Short name for logs and metrics (`memory`, `nats`). */
   readonly kind: string;
-  /** Joins the cluster as `self`; resolves once frames can flow. */
-  connect(self: NodeIdentity, handlers: TransportHandlers): Promise<void>;
+  /**
+   * Joins the cluster as `self`; resolves once frames can flow. `host` is the local node (see
+   * `TransportHost`); a transport that does not inject faults ignores it.
+   */
+  connect(self: NodeIdentity, handlers: TransportHandlers, host?: TransportHost): Promise<void>;
   /** Sends one frame to one node; silently dropped if the node is unknown or unreachable. */
   send(to: string, bytes: Uint8Array): void;
   /** Sends one frame to every other node of the cluster. */

@@ -27,10 +27,11 @@ export class MemoryTransport implements Transport {
     return this.endpoint?.identity ?? null;
   }
 
-  async connect(self: NodeIdentity, handlers: TransportHandlers): Promise<void> {
+  async connect(self: NodeIdentity, handlers: TransportHandlers, given?: MemoryHost): Promise<void> {
     if (this.closed) throw new TransportStateError("this memory transport was closed; create another one");
     if (this.endpoint !== null) throw new TransportStateError("this memory transport is connected already");
-    const host = this.host;
+    // The node `Cluster.join` passes, unless the transport was made for one (`transport(node)`).
+    const host = this.host ?? given ?? null;
     // A kill aimed at one node must never reach another.
     if (host !== null && host.name !== self.node) {
       throw new TransportStateError(

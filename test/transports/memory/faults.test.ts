@@ -5,7 +5,7 @@
  * would have acted (a peer's failure detector firing, a later timer).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { Cluster } from "../../../src/cluster/index.js";
+import { Cluster } from "../../../src/cluster/index.js";
 import {
   CallExitError,
   CallTimeoutError,
@@ -193,3 +193,22 @@ describe("MemoryNetwork.pause reaches the node", () => {
 function handlers() {
   return { frame: () => {}, peerUp: () => {}, peerDown: () => {} };
 }
+
+describe("a node joined with a transport made without it", () => {
+  it("is still killed for good: Cluster.join hands the node to the transport", async () => {
+    const network = new MemoryNetwork({ timeoutMs: 50 });
+    const a = new RuntimeNode({ name: "ha" });
+    const b = new RuntimeNode({ name: "hb" });
+    const ca = await Cluster.join({ node: a, cluster: "hosted", transport: network.transport() });
+    const cb = await Cluster.join({ node: b, cluster: "hosted", transport: network.transport() });
+    open.push(ca, cb);
+    await expect.poll(() => ca.nodes()).toEqual(["hb"]);
+    const victim = b.spawn(async (ctx) => {
+      await ctx.receive();
+    });
+    network.kill("hb");
+    expect(b.isAlive(victim)).toBe(false);
+    expect(b.processCount).toBe(0);
+    await expect.poll(() => ca.nodes()).toEqual([]);
+  });
+});
