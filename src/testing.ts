@@ -2,8 +2,8 @@
  * `hubvisor/testing`: what tests of a hubvisor program need — the in-memory network with fault
  * injection (partition, delay, drop, kill, pause) and a convenience to build an in-program cluster.
  *
- * Faults reach the nodes themselves when each transport is made for its node
- * (`network.transport(node)`, as `startMemoryCluster` does):
+ * Faults reach the nodes themselves when the network knows them (`Cluster.join` hands each
+ * transport its node; `network.transport(node)` does it outside `Cluster.join`):
  * - `network.kill(name)` is SIGKILL: the node's processes end at once without running exit hooks
  *   or `terminate`, its timers stop, it sends and hears nothing more, and whatever the program
  *   still asks of it (`send`, `spawn`, `call`) is dropped or never answered (`Node.kill`). Its

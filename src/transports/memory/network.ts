@@ -98,9 +98,9 @@ export class MemoryNetwork {
   }
 
   /**
-   * A new transport for one node of this network. Pass the `Node` that will connect with it
-   * (`Cluster.join({ node, transport: network.transport(node) })`) so that `kill` and `pause`
-   * reach the node and not only its connection; `startMemoryCluster` does.
+   * A new transport for one node of this network. `kill` and `pause` reach the node itself, not
+   * only its connection, when the network knows it: `Cluster.join` hands it to the transport;
+   * outside `Cluster.join`, pass the `Node` that will connect with it here.
    */
   transport(host?: MemoryHost): MemoryTransport {
     return new MemoryTransport(this, host ?? null);
