@@ -1,11 +1,25 @@
 /**
  * Opening the transport's NATS connection: either the caller's existing connection (shared, never
  * closed by the transport) or a new one from the caller's options laid over the cluster-member
- * defaults. Imports `@nats-io/transport-node`, `./errors.ts`, `./options.ts`.
+ * defaults.
+ *
+ * A first connection that finds no server is retried until `connectTimeoutMs` has passed: nodes
+ * and their NATS server are usually started together (a compose file, a test, a reboot), and a
+ * node must not die because it won the race. Only failures to reach a server are retried; an
+ * answer that will not change by waiting (an authorization violation, a bad option) fails at once.
+ * Either way the `NatsConnectError` names the cause. Imports `@nats-io/transport-node`,
+ * `src/logger.ts`, `./errors.ts`, `./options.ts`.
  */
-import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
+import {
+  ConnectionError,
+  connect,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  TimeoutError,
+} from "@nats-io/transport-node";
 import type { NodeIdentity } from "../../cluster/transport.js";
-import { NatsConnectError } from "./errors.js";
+import type { Logger } from "../../logger.js";
+import { causeText, NatsConnectError, NatsTransportClosedError } from "./errors.js";
 import { DEFAULT_NATS_CONNECTION_OPTIONS, isNatsConnection } from "./options.js";
 
 /** A connection and whether the transport owns it (and so closes it). */
@@ -14,10 +28,37 @@ export interface OpenedConnection {
   owned: boolean;
 }
 
-/** Uses `given` if it is a connection, otherwise connects; throws `NatsConnectError`. */
+/** How the first connection waits for a server. */
+export interface FirstConnectPolicy {
+  /** How long to keep retrying while no server answers; 0 tries once. */
+  timeoutMs: number;
+  /** Told once when the first attempt fails and retries begin. */
+  logger: Logger;
+  /** True once the transport was closed: stop retrying. */
+  cancelled: () => boolean;
+}
+
+/** Used when the transport passes no policy: one attempt, as before retries existed. */
+const ONE_ATTEMPT: FirstConnectPolicy = {
+  timeoutMs: 0,
+  logger: { error() {}, warn() {}, info() {}, debug() {} },
+  cancelled: () => false,
+};
+
+/** Failures to reach a server, which waiting may cure (refused, reset, unanswered). */
+function isUnreachable(err: unknown): boolean {
+  return err instanceof ConnectionError || err instanceof TimeoutError;
+}
+
+/**
+ * Uses `given` if it is a connection, otherwise connects, retrying as `policy` says while no
+ * server answers. Throws `NatsConnectError` (its message names the cause), or
+ * `NatsTransportClosedError` when the transport was closed while waiting.
+ */
 export async function openConnection(
   given: NodeConnectionOptions | NatsConnection,
   self: NodeIdentity,
+  policy: FirstConnectPolicy = ONE_ATTEMPT,
 ): Promise<OpenedConnection> {
   if (isNatsConnection(given)) return { nc: given, owned: false };
   const options: NodeConnectionOptions = {
@@ -25,10 +66,29 @@ export async function openConnection(
     name: `hubvisor ${self.cluster}/${self.node}`,
     ...given,
   };
-  try {
-    return { nc: await connect(options), owned: true };
-  } catch (err) {
-    throw new NatsConnectError(String(options.servers), err);
+  const servers = String(options.servers);
+  // Between attempts, the pause the client itself takes between reconnects.
+  const pauseMs = Math.max(10, options.reconnectTimeWait ?? 250);
+  const jitterMs = Math.max(0, options.reconnectJitter ?? 0);
+  const started = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { nc: await connect(options), owned: true };
+    } catch (err) {
+      const elapsed = performance.now() - started;
+      if (!isUnreachable(err) || policy.cancelled() || elapsed + pauseMs > policy.timeoutMs) {
+        if (policy.cancelled()) throw new NatsTransportClosedError();
+        throw new NatsConnectError(servers, err, { attempts: attempt, elapsedMs: Math.round(elapsed) });
+      }
+      if (attempt === 1) {
+        policy.logger.warn(
+          { servers, cause: causeText(err), retryForMs: policy.timeoutMs },
+          "NATS not reachable yet: retrying the first connection",
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs + Math.random() * jitterMs));
+      if (policy.cancelled()) throw new NatsTransportClosedError();
+    }
   }
 }
 

@@ -2,15 +2,39 @@
  * Named errors of the NATS transport. Each has a stable `HV_ERR_NATS_…` code. Misuse (connecting
  * twice, connecting after close, bad names) throws; runtime trouble on the wire (oversized frames,
  * dropped connections) is logged and counted, never thrown into the cluster layer.
- * Imports `src/errors.ts`.
+ * Imports `src/errors.ts` only: the codec registers these classes, and the root entry must not load
+ * the NATS client through it.
  */
 import { HubvisorError } from "../../errors.js";
 
-/** The first connection to NATS could not be established. `cause` holds the client's error. */
+/**
+ * The first connection to NATS could not be established. The message names the client's error
+ * (`Authorization Violation`, `connection refused`…), which is also the `cause`; `attempts` is
+ * how many connections were tried (more than one when no server answered and the transport
+ * waited, see `connectTimeoutMs`).
+ */
 export class NatsConnectError extends HubvisorError {
-  constructor(servers: string, cause: unknown) {
-    super("HV_ERR_NATS_CONNECT", `could not connect to NATS at ${servers}`, { cause });
+  readonly servers: string;
+  readonly attempts: number;
+  constructor(
+    servers: string,
+    cause: unknown,
+    tried: { attempts: number; elapsedMs: number } = { attempts: 1, elapsedMs: 0 },
+  ) {
+    const retried = tried.attempts > 1 ? ` (${tried.attempts} attempts in ${tried.elapsedMs} ms)` : "";
+    super("HV_ERR_NATS_CONNECT", `could not connect to NATS at ${servers}: ${causeText(cause)}${retried}`, {
+      cause,
+    });
+    this.servers = servers;
+    this.attempts = tried.attempts;
   }
+}
+
+/** An error as one line: its message, and its own cause's when that says more. */
+export function causeText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const inner = err.cause instanceof Error ? err.cause.message : undefined;
+  return inner !== undefined && inner !== err.message ? `${err.message} (${inner})` : err.message;
 }
 
 /** `connect()` was called on a transport that is already connected or connecting. */

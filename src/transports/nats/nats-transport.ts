@@ -62,7 +62,11 @@ export class NatsTransport implements Transport {
     this.self = me;
     let opened: Awaited<ReturnType<typeof openConnection>>;
     try {
-      opened = await openConnection(this.host.opts.connection, self);
+      opened = await openConnection(this.host.opts.connection, self, {
+        timeoutMs: this.host.opts.connectTimeoutMs,
+        logger: this.host.opts.logger,
+        cancelled: () => this.isClosed(),
+      });
     } catch (err) {
       this.state = this.isClosed() ? "closed" : "idle";
       throw err;

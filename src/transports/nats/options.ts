@@ -23,6 +23,15 @@ export interface NatsTransportOptions {
    */
   connection?: NodeConnectionOptions | NatsConnection;
   /**
+   * How long `connect()` keeps retrying the first connection while no NATS server answers
+   * (refused, unreachable), pausing `reconnectTimeWait` (+ jitter) between attempts, before it
+   * rejects with `NatsConnectError`. A node started together with its server then does not die
+   * for being first. Other failures (an authorization violation) reject at once. `0` tries once.
+   * Ignored for an existing connection.
+   * @default 30000
+   */
+  connectTimeoutMs?: number;
+  /**
    * First token of every subject, so that hubvisor shares a NATS account with other traffic.
    * @default "hv"
    */
@@ -76,6 +85,7 @@ export interface NatsTransportOptions {
 /** Options after defaults were applied. */
 export interface ResolvedNatsTransportOptions {
   connection: NodeConnectionOptions | NatsConnection;
+  connectTimeoutMs: number;
   subjectPrefix: string;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
@@ -88,6 +98,7 @@ export interface ResolvedNatsTransportOptions {
 
 /** Defaults of {@link NatsTransportOptions}. */
 export const DEFAULT_NATS_TRANSPORT_OPTIONS = Object.freeze({
+  connectTimeoutMs: 30_000,
   subjectPrefix: "hv",
   heartbeatIntervalMs: 1000,
   heartbeatTimeoutMs: 5000,
@@ -138,6 +149,11 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
   if (typeof connection !== "object" || connection === null) {
     throw new InvalidOptionError("connection", "NATS connection options or a NatsConnection", connection);
   }
+  const connectTimeoutMs = positiveInt(
+    "connectTimeoutMs",
+    options.connectTimeoutMs ?? d.connectTimeoutMs,
+    true,
+  );
   const subjectPrefix = options.subjectPrefix ?? d.subjectPrefix;
   if (typeof subjectPrefix !== "string" || subjectPrefix.length === 0 || /[*>\s]/.test(subjectPrefix)) {
     throw new InvalidOptionError("subjectPrefix", "a non-empty subject without wildcards", subjectPrefix);
@@ -167,6 +183,7 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
   }
   return {
     connection,
+    connectTimeoutMs,
     subjectPrefix,
     heartbeatIntervalMs,
     heartbeatTimeoutMs,

@@ -239,7 +239,8 @@ describe("NatsTransport lifecycle", () => {
 
   it("fails with a named error when no NATS server answers", async () => {
     const port = await freePort();
-    const t = testTransport(`127.0.0.1:${port}`);
+    // One attempt: waiting for a late server is test/transports/nats/first-connect.test.ts's.
+    const t = testTransport(`127.0.0.1:${port}`, { connectTimeoutMs: 0 });
     await expect(t.connect(ident("a"), new Recorder())).rejects.toBeInstanceOf(NatsConnectError);
   });
 });
