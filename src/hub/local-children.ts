@@ -4,16 +4,17 @@
  * links them to the hub process (which traps exits), decides restarts by each child's restart
  * policy with per-child restart intensity, and stops children honouring their shutdown budget.
  * It is a plain object driven by the hub process, not a process of its own, so that every
- * placement change goes through the hub's single mailbox. The restart window is the
- * supervisors' own (`supervision/restart-intensity`) with Parent's rules (wall clock, an entry
- * exactly `maxSeconds` old out). Imports `process`, `server`, `supervision`, `child-spec`,
- * `messages`, `results`.
+ * placement change goes through the hub's single mailbox. The restart window and the stop per
+ * shutdown are the supervisors' own (`supervision/restart-intensity`, `supervision/child-stop`),
+ * with Parent's window rules (wall clock, an entry exactly `maxSeconds` old out). Imports
+ * `process`, `server`, `supervision`, `child-spec`, `messages`, `results`.
  */
 import type { Logger } from "../logger.js";
 import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import { GenServer, type ServerBehaviour, StartCrashError } from "../server/index.js";
+import { stopChild } from "../supervision/child-stop.js";
 import { RestartIntensity, WALL_CLOCK } from "../supervision/restart-intensity.js";
 import type { NormalizedChildSpec } from "./child-spec.js";
 import type { StartItem } from "./messages.js";
@@ -41,7 +42,10 @@ export interface LocalChild {
   restarts: RestartIntensity | undefined;
 }
 
-export type StartOutcome = { id: string; pid: Pid } | { id: string; reason: HubErrorReason; detail?: string };
+export type StartOutcome =
+  | { id: string; pid: Pid }
+  /** `error`: the start's error as a value (see `ChildError.error`). */
+  | { id: string; reason: HubErrorReason; detail?: string; error?: unknown };
 
 /** What the hub should do after a child exited. */
 export type ExitDecision =
@@ -78,11 +82,9 @@ export class LocalChildren {
       if ("init" in b && typeof b.init === "function") {
         const r = await GenServer.startLink(b, spec.args, this.startOptions);
         if (!r.ok)
-          return {
-            id: spec.id,
-            reason: "start_failed",
-            detail: "ignore" in r ? "ignore" : String(describe(r.error)),
-          };
+          return "ignore" in r
+            ? { id: spec.id, reason: "start_failed", detail: "ignore" }
+            : { id: spec.id, reason: "start_failed", detail: String(describe(r.error)), error: r.error };
         pid = r.pid;
       } else {
         pid = await (b as ChildStarter).start(spec.args, { node: this.node, childId: spec.id });
@@ -93,7 +95,7 @@ export class LocalChildren {
       // A start that threw is a crash, told apart from a GenServer `init` returning `{ stop }`
       // (whose reason is the detail as is), as for the children of any supervisor.
       const crash = new StartCrashError(`${spec.behaviour}.start`, e);
-      return { id: spec.id, reason: "start_failed", detail: describe(crash) };
+      return { id: spec.id, reason: "start_failed", detail: describe(crash), error: crash };
     }
   }
 
@@ -152,30 +154,13 @@ export class LocalChildren {
     if (child === undefined) return Promise.resolve(false);
     this.byId.delete(id);
     this.byPid.delete(child.pid.key);
-    return this.terminate(child.pid, child.spec.shutdown, reason).then(() => true);
+    const exited = stopChild(this.node, this.hubPid, child.pid, child.spec.shutdown, reason);
+    return exited instanceof Promise ? exited.then(() => true) : Promise.resolve(true);
   }
 
   /** Stops every child (hub shutdown); does not wait longer than each child's budget. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.byId.keys()].map((id) => this.stop(id)));
-  }
-
-  private terminate(pid: Pid, shutdown: NormalizedChildSpec["shutdown"], reason: unknown): Promise<void> {
-    const node = this.node;
-    node.unlink(pid, this.hubPid);
-    return new Promise<void>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const watching = node.onExit(pid, () => {
-        if (timer !== undefined) clearTimeout(timer);
-        resolve();
-      });
-      if (!watching) return resolve();
-      if (shutdown === "brutal_kill") return node.exit(pid, "kill", this.hubPid);
-      node.exit(pid, reason, this.hubPid);
-      if (shutdown !== "infinity" && node.isAlive(pid)) {
-        timer = setTimeout(() => node.exit(pid, "kill", this.hubPid), shutdown);
-      }
-    });
   }
 }
 

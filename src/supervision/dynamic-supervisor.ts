@@ -20,7 +20,8 @@ import type { Proc } from "../process/proc.js";
 import type { LinkOptions } from "../server/gen-server.js";
 import type { ServerDest } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
-import { awaitExit, runStart, signalChild, stopChild } from "./child-lifecycle.js";
+import { runStart } from "./child-start.js";
+import { awaitExit, signalChild, stopChild, stoppedCleanly } from "./child-stop.js";
 import { type ChildSpec, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
 import { type ChildSlot, Restarting, specOf } from "./dynamic-children.js";
 import {
@@ -128,7 +129,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
     if (slot === undefined) return NOT_FOUND;
     this.children.delete(pid);
     if (slot instanceof Restarting) return OK;
-    const reason = stopChild(this.node, this.proc, pid, slot.shutdown);
+    const reason = stopChild(this.node, this.proc.pid, pid, slot.shutdown);
     if (reason instanceof Promise) {
       return reason.then((r) => {
         this.checkShutdownReason(pid, slot, r);
@@ -140,10 +141,8 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 
   private checkShutdownReason(pid: Pid, spec: NormalizedChildSpec, reason: unknown): void {
-    const expected = spec.shutdown === "brutal_kill" ? "killed" : "shutdown";
-    if (reason !== expected && reason !== "noproc" && !isNormalOrShutdown(reason)) {
+    if (!stoppedCleanly(spec.shutdown, reason))
       reportShutdownError(this.node, this.proc, undefined, pid, reason);
-    }
   }
 
   private whichChildren(): ChildInfo[] {
@@ -214,7 +213,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
   private restarted(oldPid: Pid, slot: ChildSlot, r: StartResult): void {
     if (this.terminating || this.children.auxOf(oldPid) !== slot) {
       // Terminated meanwhile: a child started anyway is not ours to keep.
-      if (r.ok) stopChild(this.node, this.proc, r.pid, "brutal_kill");
+      if (r.ok) stopChild(this.node, this.proc.pid, r.pid, "brutal_kill");
       return;
     }
     const spec = specOf(slot);
@@ -236,7 +235,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
     let waiting: Promise<unknown>[] | null = null;
     this.children.forEach((pid, slot) => {
       if (slot instanceof Restarting) return;
-      const p = signalChild(this.node, this.proc, pid, slot.shutdown);
+      const p = signalChild(this.node, this.proc.pid, pid, slot.shutdown);
       if (p !== null) (waiting ??= []).push(this.awaitOne(pid, slot, p));
     });
     this.children.clear();
@@ -244,7 +243,7 @@ class DynamicSupervisorProcess extends SupervisorCore {
   }
 
   private awaitOne(pid: Pid, spec: NormalizedChildSpec, p: Proc): Promise<unknown> {
-    return awaitExit(this.node, this.proc, p, spec.shutdown).then((r) =>
+    return awaitExit(this.node, this.proc.pid, p, spec.shutdown).then((r) =>
       this.checkShutdownReason(pid, spec, r),
     );
   }

@@ -20,7 +20,8 @@ import type { Pid } from "../process/pid.js";
 import { PidMap } from "../process/pid-map.js";
 import { isThenable } from "../process/thenable.js";
 import type { StartResult } from "../server/results.js";
-import { invokeStart, stopChild } from "./child-lifecycle.js";
+import { invokeStart } from "./child-start.js";
+import { stopChild, stoppedCleanly } from "./child-stop.js";
 import { type ChildId, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
 import { ChildSpecError, DuplicateChildNameError, InvalidSignificantError } from "./errors.js";
 import {
@@ -181,17 +182,15 @@ export class SupervisorProcess extends SupervisorCore {
     if (pid === undefined) return undefined;
     this.byPid.delete(pid);
     c.pid = undefined;
-    const reason = stopChild(this.node, this.proc, pid, c.spec.shutdown);
+    const reason = stopChild(this.node, this.proc.pid, pid, c.spec.shutdown);
     if (reason instanceof Promise) return reason.then((r) => this.checkShutdown(c, pid, r));
     this.checkShutdown(c, pid, reason);
     return undefined;
   }
 
   private checkShutdown(c: StaticChild, pid: Pid, reason: unknown): void {
-    const expected = c.spec.shutdown === "brutal_kill" ? "killed" : "shutdown";
-    if (reason !== expected && reason !== "noproc" && !isNormalOrShutdown(reason)) {
+    if (!stoppedCleanly(c.spec.shutdown, reason))
       reportShutdownError(this.node, this.proc, c.id, pid, reason);
-    }
   }
 
   /**
@@ -275,7 +274,7 @@ export class SupervisorProcess extends SupervisorCore {
   /** Applies an automatic restart's result; false when it failed (retry scheduled). */
   private restarted(c: StaticChild, r: StartResult): boolean {
     if (this.terminating || this.children.get(c.id) !== c) {
-      if (r.ok) stopChild(this.node, this.proc, r.pid, "brutal_kill");
+      if (r.ok) stopChild(this.node, this.proc.pid, r.pid, "brutal_kill");
       return true;
     }
     if (r.ok) {

@@ -13,7 +13,8 @@ import { ExitMessage } from "../../process/messages.js";
 import type { Node } from "../../process/node.js";
 import type { Pid } from "../../process/pid.js";
 import { isThenable } from "../../process/thenable.js";
-import { crashedStart } from "../child-lifecycle.js";
+import { crashedStart } from "../child-start.js";
+import { stopChild } from "../child-stop.js";
 import { addStopped, ChildRecord, StoppedChild, type StoppedChildren } from "./child-record.js";
 import {
   type ChildRef,
@@ -36,7 +37,6 @@ import {
   startedPid,
   startError,
 } from "./start-outcome.js";
-import { stopProcess } from "./stop-process.js";
 
 /** Exit reason of a parent that exceeded its restart intensity. */
 export const TOO_MANY_RESTARTS = "too_many_restarts";
@@ -175,7 +175,7 @@ export class ParentState extends ParentQueries {
         continue;
       }
       this.deactivate(r);
-      let x = stopProcess(this.node, this.pid, pid, reason, r.spec.shutdown);
+      let x = stopChild(this.node, this.pid, pid, r.spec.shutdown, reason, true);
       if (isThenable(x)) x = await x;
       into.set(r, { pid, reason: x });
     }
@@ -206,7 +206,7 @@ export class ParentState extends ParentQueries {
       const pid = r.pid;
       if (pid === undefined) continue;
       this.deactivate(r);
-      const x = stopProcess(this.node, this.pid, pid, reason, r.spec.shutdown);
+      const x = stopChild(this.node, this.pid, pid, r.spec.shutdown, reason, true);
       if (isThenable(x)) await x;
     }
     for (const r of records) {
@@ -382,7 +382,7 @@ export class ParentState extends ParentQueries {
 
   private async onChildTimeout(r: ChildRecord, pid: Pid): Promise<ParentEvent> {
     this.deactivate(r);
-    const x = stopProcess(this.node, this.pid, pid, "timeout", r.spec.shutdown);
+    const x = stopChild(this.node, this.pid, pid, r.spec.shutdown, "timeout", true);
     if (isThenable(x)) await x;
     return this.onChildExit(r, pid, "timeout");
   }

@@ -1,11 +1,9 @@
 /**
- * Starting and stopping one child on behalf of a supervisor. `invokeStart` runs a spec's start
- * function as the supervisor process (so `startLink` links the child to it, even after an
- * `await`), turns throws and rejections into `{ ok: false, error: StartCrashError }` and stray
- * values into `{ ok: false, error: BadStartReturnError }`, and makes sure a started child is
- * linked to the supervisor. `stopChild` applies the spec's shutdown (unlink;
- * `kill`, or `shutdown` then `kill` after the timeout, or wait forever) without any monitor,
- * timer or promise when the child dies at once — the common case of a child not trapping exits.
+ * Starting one child on behalf of a supervisor (stopping one is `child-stop.ts`). `invokeStart`
+ * runs a spec's start function as the supervisor process (so `startLink` links the child to it,
+ * even after an `await`), turns throws and rejections into `{ ok: false, error: StartCrashError }`
+ * and stray values into `{ ok: false, error: BadStartReturnError }`, and makes sure a started
+ * child is linked to the supervisor. A start that returns synchronously costs no promise.
  * Imports `process` (internal `Node` and `Proc` access) and `server` results.
  */
 import type { Node } from "../process/node.js";
@@ -14,7 +12,7 @@ import { type Proc, Status } from "../process/proc.js";
 import { isThenable } from "../process/thenable.js";
 import { StartCrashError } from "../server/errors.js";
 import type { StartResult } from "../server/results.js";
-import type { Shutdown, StartFunction } from "./child-spec.js";
+import type { StartFunction } from "./child-spec.js";
 import { BadStartReturnError } from "./errors.js";
 
 const IGNORED: StartResult = Object.freeze({ ok: false as const, ignore: true as const });
@@ -94,59 +92,4 @@ function ensureLinked(node: Node, sup: Proc, r: StartResult): StartResult {
     if (!sup.hasLink(pid)) node.link(pid, sup.pid);
   }
   return r;
-}
-
-/** Re-reads the status after a signal (TypeScript narrowed it before the call). */
-function isDead(p: Proc): boolean {
-  return p.status === Status.Dead;
-}
-
-/** Sentinel reason of a child that was already gone when the supervisor came to stop it. */
-export const ALREADY_DEAD = "noproc";
-
-/**
- * Stops a child per its shutdown. Returns its exit reason at once when it died synchronously (or
- * was already dead), else a promise of it. The supervisor is unlinked first, so it gets no EXIT
- * for this child; a child that unlinked itself is handled the same way (no hang).
- */
-export function stopChild(node: Node, sup: Proc, pid: Pid, shutdown: Shutdown): unknown {
-  const p = node.proc(pid);
-  if (p === undefined || p.status === Status.Dead) return ALREADY_DEAD;
-  node.unlink(pid, sup.pid);
-  if (shutdown === "brutal_kill") {
-    node.exit(pid, "kill", sup.pid);
-    return p.exitReason;
-  }
-  node.exit(pid, "shutdown", sup.pid);
-  if (isDead(p)) return p.exitReason;
-  return awaitExit(node, sup, p, shutdown);
-}
-
-/** Signals a child without waiting (the first half of a concurrent shutdown). */
-export function signalChild(node: Node, sup: Proc, pid: Pid, shutdown: Shutdown): Proc | null {
-  const p = node.proc(pid);
-  if (p === undefined || p.status === Status.Dead) return null;
-  node.unlink(pid, sup.pid);
-  node.exit(pid, shutdown === "brutal_kill" ? "kill" : "shutdown", sup.pid);
-  return isDead(p) ? null : p;
-}
-
-/** Waits for a signalled child, killing it when `shutdown` ms pass. */
-export function awaitExit(node: Node, sup: Proc, p: Proc, shutdown: Shutdown): Promise<unknown> {
-  return new Promise((resolve) => {
-    if (p.status === Status.Dead) {
-      resolve(p.exitReason);
-      return;
-    }
-    const timer =
-      typeof shutdown === "number"
-        ? node.wheel.add(shutdown, () => node.exit(p.pid, "kill", sup.pid))
-        : shutdown === "brutal_kill"
-          ? node.wheel.add(0, () => node.exit(p.pid, "kill", sup.pid))
-          : null;
-    node.onExit(p.pid, (_pid, reason) => {
-      if (timer !== null) node.wheel.cancel(timer);
-      resolve(reason);
-    });
-  });
 }
