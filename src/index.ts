@@ -12,7 +12,14 @@
  * transport lives at `hubvisor/nats` so that the root never loads the NATS client.
  */
 export { HubvisorError, InvalidOptionError } from "./errors.js";
-export { consoleLogger, type Logger, silentLogger } from "./logger.js";
+export {
+  type CrashReportInput,
+  consoleLogger,
+  crashReport,
+  type Logger,
+  REPORT_TERM_MAX_CHARS,
+  silentLogger,
+} from "./logger.js";
 export {
   CallExitError,
   CallTimeoutError,
