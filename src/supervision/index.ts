@@ -1,7 +1,7 @@
 /**
  * The supervision layer: child specs, `Supervisor` (one_for_one / one_for_all / rest_for_one),
- * `DynamicSupervisor`, restart intensity and their errors and result types. The Parent-style
- * supervisor lives in `./parent`. Imports `process` and `server`.
+ * `DynamicSupervisor`, `TaskSupervisor`, restart intensity and their errors and result types. The
+ * Parent-style supervisor lives in `./parent`. Imports `process` and `server`.
  */
 export {
   type ChildId,
@@ -55,6 +55,12 @@ export {
   RestartIntensity,
   type RestartIntensityOptions,
 } from "./restart-intensity.js";
+export {
+  type TaskChildOptions,
+  TaskSupervisor,
+  type TaskSupervisorAsyncOptions,
+  type TaskSupervisorOptions,
+} from "./task-supervisor.js";
 export type {
   ChildCounts,
   ChildInfo,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/logger.js";
 import { Node, type Pid, type ProcessContext, setDefaultNode } from "../../src/process/index.js";
-import { Task, TaskExitError, TaskStartError, TaskSupervisor } from "../../src/server/task-index.js";
+import { Task, TaskExitError, TaskStartError } from "../../src/server/task-index.js";
+import { TaskSupervisor } from "../../src/supervision/index.js";
 
 const node = new Node({ name: "tasksup", logger: silentLogger });
 setDefaultNode(node);

@@ -5,18 +5,18 @@
  * `asyncNolink`, not linked: a crash only shows in the awaited outcome), and the list of running
  * tasks. Stopping the supervisor shuts every task down (`shutdown`, then `kill` after 5000 ms).
  *
- * Imports `process`, `supervision/dynamic-supervisor` (so this file sits above the supervision
- * layer, unlike the rest of `server`), and its own `task`, `task-errors`.
+ * Lives in `supervision` (it is a DynamicSupervisor): imports `process`, `server` (`task`,
+ * `task-errors`, types) and its own `dynamic-supervisor`, `child-spec`.
  */
 import { currentNodeOrDefault, type Node, type ProcessContext } from "../process/node.js";
 import { Pid } from "../process/pid.js";
-import type { Shutdown } from "../supervision/child-spec.js";
-import { DynamicSupervisor } from "../supervision/dynamic-supervisor.js";
-import type { LinkOptions } from "./gen-server.js";
-import type { ServerDest, ViaName } from "./protocol.js";
-import type { StartResult } from "./results.js";
-import { spawnTask, type Task } from "./task.js";
-import { TaskStartError } from "./task-errors.js";
+import type { LinkOptions } from "../server/gen-server.js";
+import type { ServerDest, ViaName } from "../server/protocol.js";
+import type { StartResult } from "../server/results.js";
+import { spawnTask, type Task } from "../server/task.js";
+import { TaskStartError } from "../server/task-errors.js";
+import type { Shutdown } from "./child-spec.js";
+import { DynamicSupervisor } from "./dynamic-supervisor.js";
 
 /** Options of `TaskSupervisor.start`. */
 export interface TaskSupervisorOptions {
@@ -158,3 +158,15 @@ export function terminateChild(sup: Sup, pid: Pid) {
 export function stop(sup: Sup, reason: unknown = "normal"): Promise<void> {
   return DynamicSupervisor.stop(sup, reason);
 }
+
+/** TaskSupervisor functions: `start`, `startLink`, `startChild`, `async`, `asyncNolink`, `children`, `terminateChild`, `stop`. */
+export const TaskSupervisor = {
+  start,
+  startLink,
+  startChild,
+  async,
+  asyncNolink,
+  children,
+  terminateChild,
+  stop,
+} as const;
