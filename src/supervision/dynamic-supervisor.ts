@@ -47,14 +47,9 @@ import {
 } from "./reports.js";
 import { RestartIntensity } from "./restart-intensity.js";
 import type { ChildCounts, ChildInfo, DynamicStartChildResult, TerminateChildResult } from "./results.js";
-import {
-  RetryRestart,
-  SupervisorCore,
-  spawnSupervisor,
-  startContext,
-  stopSupervisor,
-  supervisorCall,
-} from "./supervisor-core.js";
+import { countChildren, stopSupervisor, supervisorCall, whichChildren } from "./supervisor-client.js";
+import { RetryRestart, SupervisorCore } from "./supervisor-core.js";
+import { launchSupervisor } from "./supervisor-start.js";
 
 /**
  * A DynamicSupervisor defined as a module (Elixir's `use DynamicSupervisor`): `init` returns the
@@ -276,9 +271,13 @@ function startDynamic(
     initFlags = () => o;
     opts = o;
   }
-  const { node, linkTo } = startContext(opts.node, link, opts.linkTo);
-  const core = new DynamicSupervisorProcess(node, initFlags, opts.clock);
-  return spawnSupervisor(core, behaviourName, opts.name, linkTo);
+  const clock = opts.clock;
+  return launchSupervisor(
+    link,
+    opts,
+    behaviourName,
+    (node) => new DynamicSupervisorProcess(node, initFlags, clock),
+  );
 }
 
 /** Client-side check of a spec for a DynamicSupervisor (Elixir validates before calling). */
@@ -337,23 +336,19 @@ export const DynamicSupervisor = {
   startChild(sup: ServerDest<unknown>, spec: unknown): Promise<DynamicStartChildResult> {
     const s = checkDynamicSpec(spec);
     if (s instanceof ChildSpecError) return Promise.resolve({ ok: false, error: s });
-    return supervisorCall(sup, "startChild", s) as Promise<DynamicStartChildResult>;
+    return supervisorCall(sup, "startChild", s);
   },
 
   /** Stops a child per its shutdown and forgets it; `"not_found"` for any other pid. */
   terminateChild(sup: ServerDest<unknown>, pid: Pid): Promise<TerminateChildResult> {
-    return supervisorCall(sup, "terminateChild", pid) as Promise<TerminateChildResult>;
+    return supervisorCall(sup, "terminateChild", pid);
   },
 
   /** `{ id: undefined, pid | "restarting", type, modules }` per child, in the order they were (re)started. */
-  whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
-    return supervisorCall(sup, "whichChildren", undefined) as Promise<ChildInfo[]>;
-  },
+  whichChildren,
 
   /** `specs` counts restarting children too, `active` only running ones. */
-  countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
-    return supervisorCall(sup, "countChildren", undefined) as Promise<ChildCounts>;
-  },
+  countChildren,
 
   /**
    * A child spec starting a nested DynamicSupervisor (type `supervisor`, shutdown `infinity`);
@@ -373,8 +368,6 @@ export const DynamicSupervisor = {
     });
   },
 
-  /** Stops the supervisor (children first, concurrently) and waits until it is dead. */
-  async stop(sup: ServerDest<unknown>, reason: unknown = "normal", timeoutMs?: number): Promise<void> {
-    await stopSupervisor(sup, reason, timeoutMs);
-  },
+  /** Stops the supervisor (children first, concurrently) with `reason` (default `normal`) and waits until it is dead. */
+  stop: stopSupervisor,
 } as const;

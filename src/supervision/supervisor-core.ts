@@ -4,29 +4,17 @@
  * started synchronously with `init` and answering the GenServer wire format, so that
  * `GenServer.call`/`GenServer.stop` and names/via-names work on supervisors too. An EXIT from
  * the parent (the process that started it linked) makes it stop its children and exit with the
- * same reason; other EXITs go to the concrete supervisor.
- * Imports `process`, `server` and its own `reports`.
+ * same reason; other EXITs go to the concrete supervisor. Spawning one is `supervisor-start.ts`,
+ * calling one `supervisor-client.ts`. Imports `process`, `server`.
  */
 import { PendingCall } from "../process/calls.js";
-import { CallExitError, CallTimeoutError } from "../process/errors.js";
 import { ExitMessage } from "../process/messages.js";
-import {
-  currentNodeOrDefault,
-  type Dest,
-  type From,
-  type Node,
-  type ProcessContext,
-} from "../process/node.js";
-import { Pid } from "../process/pid.js";
+import type { From, Node } from "../process/node.js";
+import type { Pid } from "../process/pid.js";
 import { type Proc, Status } from "../process/proc.js";
 import { isThenable } from "../process/thenable.js";
-import { StartCrashError, StopTimeoutError } from "../server/errors.js";
-import { callOn, linkTarget, startNode } from "../server/gen-server.js";
-import { isViaName, type ServerDest, type ViaName } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
-
-const GEN_CALL = "$gen_call";
-const GEN_STOP = "$gen_stop";
+import { GEN_CALL, GEN_STOP } from "../server/server-process.js";
 
 /** Self-message asking to retry a failed restart. */
 export class RetryRestart {
@@ -96,137 +84,5 @@ export abstract class SupervisorCore {
 
   get alive(): boolean {
     return this.proc.status !== Status.Dead;
-  }
-}
-
-/**
- * Spawns a supervisor process running `core.init()` first; resolves with its start result.
- * Linked to `linkTo` when given. A taken name gives `{ ok: false, error: { alreadyStarted } }`.
- */
-export function spawnSupervisor(
-  core: SupervisorCore,
-  behaviourName: string,
-  name: string | ViaName | undefined,
-  linkTo: Pid | undefined,
-): Promise<StartResult> {
-  const node = core.node;
-  if (typeof name === "string") {
-    const holder = node.whereis(name);
-    if (holder !== undefined) return Promise.resolve({ ok: false, error: { alreadyStarted: holder } });
-  } else if (name !== undefined) {
-    const holder = name.via.whereisName(name.key);
-    if (holder !== undefined) return Promise.resolve({ ok: false, error: { alreadyStarted: holder } });
-  }
-  return new Promise((resolve) => {
-    const finish = (r: StartResult): void => {
-      if (r.ok) {
-        resolve(r);
-        return;
-      }
-      resolve(r);
-      if (core.proc.status !== Status.Dead) node.terminate(core.proc, "ignore" in r ? "normal" : r.error);
-    };
-    const { proc } = node.spawnHandler(
-      core.handle,
-      () => {
-        let r: StartResult | Promise<StartResult>;
-        try {
-          r = core.init();
-        } catch (e) {
-          // A module `init` that throws: a crashed start, as a GenServer `init` that throws.
-          r = { ok: false, error: new StartCrashError(`${behaviourName}.init`, e) };
-        }
-        if (isThenable(r)) return Promise.resolve(r).then(finish);
-        finish(r);
-        return undefined;
-      },
-      {
-        link: linkTo ?? false,
-        name: typeof name === "string" ? name : undefined,
-        trapExit: true,
-        behaviour: behaviourName,
-      },
-    );
-    core.proc = proc;
-    core.parent = linkTo;
-    const pid = proc.pid;
-    const key = pid.key;
-    supervisorNodes.set(key, node);
-    supervisorByPid.set(pid, node);
-    node.onExit(pid, () => {
-      supervisorNodes.delete(key);
-      supervisorByPid.delete(pid);
-    });
-    if (name !== undefined && typeof name !== "string") {
-      const reg = name.via.registerName(name.key, proc.pid);
-      if (!reg.ok) {
-        node.terminate(proc, "normal");
-        resolve({ ok: false, error: { alreadyStarted: reg.holder } });
-        return;
-      }
-    }
-  });
-}
-
-/**
- * The node a start uses, and the pid to link to for `startLink`: `linkTo` when given (a pid or
- * the `ctx` of an async process after an `await`), else the calling process (none outside
- * processes). The same rules as `GenServer.startLink`'s.
- */
-export function startContext(
-  nodeOption: Node | undefined,
-  link: boolean,
-  linkTo?: Pid | ProcessContext,
-): { node: Node; linkTo: Pid | undefined } {
-  if (!link) return { node: nodeOption ?? currentNodeOrDefault(), linkTo: undefined };
-  const node = startNode(nodeOption, linkTo);
-  return { node, linkTo: linkTarget(node, linkTo) };
-}
-
-/**
- * The node of each live supervisor, by pid key: lets the client API reach a supervisor on any
- * `Node` of the program (several nodes in one process) from outside its processes.
- */
-const supervisorNodes = new Map<string, Node>();
-/** The same by the pid object a start returned: what callers pass, found without building a key. */
-const supervisorByPid = new WeakMap<Pid, Node>();
-
-/** Sends a supervisor request and waits (forever by default, as OTP's supervisor API does). */
-export function supervisorCall(
-  sup: ServerDest<unknown>,
-  op: string,
-  arg: unknown,
-  timeoutMs = Number.POSITIVE_INFINITY,
-): Promise<unknown> {
-  const node = nodeFor(sup);
-  if (isViaName(sup) && sup.via.whereisName(sup.key) === undefined) {
-    return Promise.reject(new CallExitError("noproc", sup));
-  }
-  return callOn(node, sup as ServerDest<any>, op, arg, timeoutMs);
-}
-
-function nodeFor(sup: ServerDest<unknown>): Node {
-  if (!(sup instanceof Pid)) return currentNodeOrDefault();
-  return supervisorByPid.get(sup) ?? supervisorNodes.get(sup.key) ?? currentNodeOrDefault();
-}
-
-/**
- * Stops a supervisor with `reason` and resolves once it is dead (as `GenServer.stop`, on the
- * supervisor's own node). Rejects `CallExitError` (`noproc`) for a dead one, `StopTimeoutError`.
- */
-export async function stopSupervisor(
-  sup: ServerDest<unknown>,
-  reason: unknown,
-  timeoutMs = Number.POSITIVE_INFINITY,
-): Promise<void> {
-  const node = nodeFor(sup);
-  const dest: Dest | undefined = isViaName(sup) ? sup.via.whereisName(sup.key) : (sup as Dest);
-  if (dest === undefined) throw new CallExitError("noproc", sup);
-  try {
-    await node.call(dest, (from) => [GEN_STOP, from, reason], timeoutMs);
-  } catch (e) {
-    if (e instanceof CallExitError && e.reason === reason) return;
-    if (e instanceof CallTimeoutError) throw new StopTimeoutError(sup, timeoutMs);
-    throw e;
   }
 }

@@ -14,16 +14,15 @@ import type { StartResult } from "../server/results.js";
 import { type ChildId, type ChildSpec, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
 import type { SupervisorOptions, SupervisorStartOptions } from "./options.js";
 import type {
-  ChildCounts,
-  ChildInfo,
   DeleteChildResult,
   GetChildSpecResult,
   RestartChildResult,
   SupervisorStartChildResult,
   TerminateChildResult,
 } from "./results.js";
-import { spawnSupervisor, startContext, stopSupervisor, supervisorCall } from "./supervisor-core.js";
+import { countChildren, stopSupervisor, supervisorCall, whichChildren } from "./supervisor-client.js";
 import { type SupervisorInit, SupervisorProcess } from "./supervisor-process.js";
+import { launchSupervisor } from "./supervisor-start.js";
 
 export type { SupervisorInit } from "./supervisor-process.js";
 
@@ -80,9 +79,13 @@ function startSupervisor(
   } else {
     throw new InvalidOptionError("children", "an array of child specs or a supervisor behaviour", a);
   }
-  const { node, linkTo } = startContext(opts.node, link, opts.linkTo);
-  const core = new SupervisorProcess(node, initCallback, opts.clock);
-  return spawnSupervisor(core, behaviourName, opts.name, linkTo);
+  const clock = opts.clock;
+  return launchSupervisor(
+    link,
+    opts,
+    behaviourName,
+    (node) => new SupervisorProcess(node, initCallback, clock),
+  );
 }
 
 interface StartFn<O = {}> {
@@ -122,12 +125,12 @@ export const Supervisor = {
    * the start failed with (nothing kept) — the shapes of every start.
    */
   startChild(sup: ServerDest<unknown>, spec: ChildSpec | unknown): Promise<SupervisorStartChildResult> {
-    return supervisorCall(sup, "startChild", spec) as Promise<SupervisorStartChildResult>;
+    return supervisorCall(sup, "startChild", spec);
   },
 
   /** Stops a child by id (the spec is kept unless temporary); `"not_found"` for unknown ids and pids. */
   terminateChild(sup: ServerDest<unknown>, id: ChildId): Promise<TerminateChildResult> {
-    return supervisorCall(sup, "terminateChild", id) as Promise<TerminateChildResult>;
+    return supervisorCall(sup, "terminateChild", id);
   },
 
   /**
@@ -136,27 +139,23 @@ export const Supervisor = {
    * error.
    */
   restartChild(sup: ServerDest<unknown>, id: ChildId): Promise<RestartChildResult> {
-    return supervisorCall(sup, "restartChild", id) as Promise<RestartChildResult>;
+    return supervisorCall(sup, "restartChild", id);
   },
 
   /** Forgets a non-running child's spec: `{ ok: true }`, or `"running"`, `"restarting"`, `"not_found"`. */
   deleteChild(sup: ServerDest<unknown>, id: ChildId): Promise<DeleteChildResult> {
-    return supervisorCall(sup, "deleteChild", id) as Promise<DeleteChildResult>;
+    return supervisorCall(sup, "deleteChild", id);
   },
 
   /** One entry per kept spec, newest first; `pid` is a Pid, `"restarting"` or undefined. */
-  whichChildren(sup: ServerDest<unknown>): Promise<ChildInfo[]> {
-    return supervisorCall(sup, "whichChildren", undefined) as Promise<ChildInfo[]>;
-  },
+  whichChildren,
 
   /** Kept specs, live children, and specs by type. */
-  countChildren(sup: ServerDest<unknown>): Promise<ChildCounts> {
-    return supervisorCall(sup, "countChildren", undefined) as Promise<ChildCounts>;
-  },
+  countChildren,
 
   /** The kept spec with its defaults filled in. */
   getChildSpec(sup: ServerDest<unknown>, id: ChildId): Promise<GetChildSpecResult> {
-    return supervisorCall(sup, "getChildSpec", id) as Promise<GetChildSpecResult>;
+    return supervisorCall(sup, "getChildSpec", id);
   },
 
   /**
@@ -180,9 +179,7 @@ export const Supervisor = {
 
   /**
    * Stops the supervisor: children one at a time in reverse start order, then the supervisor
-   * exits with `reason`. Resolves once it is dead.
+   * exits with `reason` (default `normal`). Resolves once it is dead.
    */
-  async stop(sup: ServerDest<unknown>, reason: unknown = "normal", timeoutMs?: number): Promise<void> {
-    await stopSupervisor(sup, reason, timeoutMs);
-  },
+  stop: stopSupervisor,
 } as const;

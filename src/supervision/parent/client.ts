@@ -4,12 +4,13 @@
  * start or a shutdown takes as long as the children take); queries use 5000 ms. For a local
  * parent started with `registry: true`, the queries read the parent's shared table directly, with
  * the same results and no message to the parent. `via(parent, id)` names a child for `GenServer`
- * calls. Imports `process`, `server`, and its own files.
+ * calls. The calls go through the supervisors' own wrapper (`../supervisor-client.ts`). Imports
+ * `process`, `server`, `supervision`'s client, and its own files.
  */
 import { currentNodeOrDefault } from "../../process/node.js";
 import type { Pid } from "../../process/pid.js";
-import { callOn } from "../../server/gen-server.js";
 import type { ServerDest, ViaName } from "../../server/protocol.js";
+import { supervisorCall as ask } from "../supervisor-client.js";
 import type { StoppedChildren } from "./child-record.js";
 import type { ChildRef, ParentChildSpec } from "./child-spec.js";
 import type { ChildrenTable } from "./children-table.js";
@@ -25,10 +26,6 @@ export type ParentDest = ServerDest<any>;
 
 const QUERY_TIMEOUT = 5000;
 const FOREVER = Number.POSITIVE_INFINITY;
-
-function ask<T>(dest: ParentDest, name: string, arg: unknown, timeoutMs: number): Promise<T> {
-  return callOn(currentNodeOrDefault(), dest, name, arg, timeoutMs) as Promise<T>;
-}
 
 /** A query: from the shared table when published, else a call. */
 function query<T>(
