@@ -17,7 +17,7 @@ import {
   reply,
   silentLogger,
   UnserialisableError,
-} from "../src/index.js";
+} from "hubvisor";
 
 interface CounterProtocol {
   calls: { add(n: number): number; hang(): never };

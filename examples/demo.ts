@@ -5,12 +5,18 @@
  * layer exactly as they would across machines. With `--nats` (or `HUBVISOR_TRANSPORT=nats`) it
  * runs `demo-nats.ts` instead: the same story with each node a separate OS process over NATS.
  */
-import { Cluster } from "../src/cluster/index.js";
-import { ProcessHub } from "../src/hub/process-hub.js";
-import { silentLogger } from "../src/logger.js";
-import { Node } from "../src/process/node.js";
-import { defineServer, GenServer, noreply, ok, reply } from "../src/server/index.js";
-import { MemoryNetwork } from "../src/transports/memory/index.js";
+import {
+  Cluster,
+  defineServer,
+  GenServer,
+  MemoryNetwork,
+  Node,
+  noreply,
+  ok,
+  ProcessHub,
+  reply,
+  silentLogger,
+} from "hubvisor";
 
 // `npm start -- --nats` (or HUBVISOR_TRANSPORT=nats): the same demo as OS processes over NATS.
 if (process.argv.includes("--nats") || process.env.HUBVISOR_TRANSPORT === "nats") {

@@ -14,7 +14,7 @@ import {
   reply,
   setDefaultNode,
   silentLogger,
-} from "../src/index.js";
+} from "hubvisor";
 
 setDefaultNode(new Node({ name: "example", logger: silentLogger }));
 

@@ -12,7 +12,7 @@ import {
   setDefaultNode,
   Node,
   silentLogger,
-} from "../src/index.js";
+} from "hubvisor";
 
 setDefaultNode(new Node({ name: "example", logger: silentLogger }));
 

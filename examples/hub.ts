@@ -13,7 +13,7 @@ import {
   ProcessHub,
   reply,
   silentLogger,
-} from "../src/index.js";
+} from "hubvisor";
 
 interface RoomProtocol {
   calls: { hello(): string };

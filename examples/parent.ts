@@ -24,7 +24,7 @@ import {
   setDefaultNode,
   silentLogger,
   stop,
-} from "../src/index.js";
+} from "hubvisor";
 
 setDefaultNode(new Node({ name: "example", logger: silentLogger }));
 

@@ -14,7 +14,7 @@ import {
   spawn,
   TIMEOUT,
   whereis,
-} from "../src/index.js";
+} from "hubvisor";
 
 // A quiet node: the crash below is on purpose, so its report is not worth printing.
 setDefaultNode(new Node({ name: "example", logger: silentLogger }));

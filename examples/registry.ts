@@ -17,7 +17,7 @@ import {
   setDefaultNode,
   silentLogger,
   spawn,
-} from "../src/index.js";
+} from "hubvisor";
 
 setDefaultNode(new Node({ name: "example", logger: silentLogger }));
 

@@ -7,13 +7,21 @@
  *   ├── pool              a DynamicSupervisor of workers started at run time
  *   └── pipeline          a rest_for_one Supervisor: producer → consumer
  */
-import { startApplication } from "../src/application.js";
-import type { Logger } from "../src/logger.js";
-import { defaultNode, exit, Node, type Pid, setDefaultNode } from "../src/process/index.js";
-import { defineServer, ok, reply } from "../src/server/index.js";
-import { childSpec } from "../src/supervision/child-spec.js";
-import { DynamicSupervisor } from "../src/supervision/dynamic-supervisor.js";
-import { Supervisor } from "../src/supervision/supervisor.js";
+import {
+  childSpec,
+  DynamicSupervisor,
+  defaultNode,
+  defineServer,
+  exit,
+  type Logger,
+  Node,
+  ok,
+  type Pid,
+  reply,
+  Supervisor,
+  setDefaultNode,
+  startApplication,
+} from "hubvisor";
 
 const say = (line: string): void => console.log(line);
 

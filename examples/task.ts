@@ -12,7 +12,7 @@ import {
   Task,
   TaskExitError,
   TaskSupervisor,
-} from "../src/index.js";
+} from "hubvisor";
 
 setDefaultNode(new Node({ name: "example", logger: silentLogger }));
 

@@ -5,7 +5,7 @@
  * timeout (`node_receive_timeout`), so a collector always finishes. Imports `process/pid`,
  * `results`.
  */
-import type { Pid } from "../process/pid.js";
+import { Pid } from "../process/pid.js";
 import { type ChildError, type HubErrorReason, type NodePid, StartResult, StopResult } from "./results.js";
 
 /** Ids awaited per node, with one timer per node. */
@@ -104,7 +104,7 @@ export class StartCollector extends Collector<StartResult> {
   started(
     node: string,
     ok: ReadonlyArray<readonly [string, Pid]>,
-    failed: ReadonlyArray<readonly [string, HubErrorReason, string | undefined]>,
+    failed: ReadonlyArray<readonly [string, HubErrorReason, string | undefined, unknown?]>,
   ): void {
     for (const [id, pid] of ok) {
       if (!this.answered(node, id)) continue;
@@ -112,9 +112,15 @@ export class StartCollector extends Collector<StartResult> {
       if (list === undefined) this.ok.set(id, [{ node, pid }]);
       else list.push({ node, pid });
     }
-    for (const [id, reason, detail] of failed) {
-      if (this.answered(node, id))
-        this.errors.push(detail === undefined ? { id, node, reason } : { id, node, reason, detail });
+    for (const [id, reason, detail, value] of failed) {
+      if (!this.answered(node, id)) continue;
+      const e: ChildError = { id, node, reason };
+      if (detail !== undefined) e.detail = detail;
+      if (value !== undefined) {
+        if (reason === "already_started" && value instanceof Pid) e.pid = value;
+        else e.error = value;
+      }
+      this.errors.push(e);
     }
     this.settleNode(node);
   }

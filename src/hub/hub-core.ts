@@ -32,7 +32,7 @@ import type { HubHooks } from "./hooks.js";
 import { HubRegistry, type RegistryChange } from "./hub-registry.js";
 import { type HubBehaviour, LocalChildren } from "./local-children.js";
 import type { HubMembership } from "./membership.js";
-import { type HubLocalMsg, type HubWireMsg, isWireMsg, unsendable } from "./messages.js";
+import { type Failure, type HubLocalMsg, type HubWireMsg, isWireMsg, unsendable } from "./messages.js";
 import type { HubTuning } from "./options.js";
 import { Replicator } from "./replicator.js";
 import { measureLoad, type NodeLoad } from "./strategies/load.js";
@@ -214,6 +214,12 @@ export class HubCore {
     try {
       this.node.send({ name: this.name, node }, msg);
     } catch (e) {
+      // A start answer whose failure values do not encode goes again without them (their
+      // printable details stay): the starter must hear the answer.
+      if (msg.t === "started" && msg.failed.some((f) => f.length > 3)) {
+        const bare = msg.failed.map((f) => [f[0], f[1], f[2]] as Failure);
+        return this.send(node, { ...msg, failed: bare });
+      }
       // A message that cannot be encoded (too large for a frame) is lost for good: a warning,
       // not a debug line, and a start this node waits for fails now instead of timing out.
       if (!unsendable(this, this.logger, this.hubId, node, msg, e))

@@ -13,7 +13,7 @@ import type { Logger } from "../logger.js";
 import type { Pid } from "../process/pid.js";
 import type { NormalizedChildSpec } from "./child-spec.js";
 import type { SliceEntry } from "./hub-registry.js";
-import type { HubWireMsg, StartedMsg, StartItem } from "./messages.js";
+import type { Failure, HubWireMsg, StartedMsg, StartItem } from "./messages.js";
 import type { HubErrorReason } from "./results.js";
 
 /** Entries per message at most, for starts, replies, stops, deltas and slices. */
@@ -156,7 +156,7 @@ export function startedMsgs(
   req: number,
   node: string,
   ok: ReadonlyArray<[string, Pid]>,
-  failed: ReadonlyArray<[string, HubErrorReason, string | undefined]>,
+  failed: ReadonlyArray<Failure>,
 ): StartedMsg[] {
   const out: StartedMsg[] = [];
   let m: StartedMsg = { t: "started", req, node, ok: [], failed: [] };
@@ -178,15 +178,32 @@ export function startedMsgs(
   }
   for (const f of failed) {
     const detail = f[2];
-    const g: [string, HubErrorReason, string | undefined] =
+    const cut =
       detail !== undefined && detail.length > MAX_DETAIL_CHARS
-        ? [f[0], f[1], `${detail.slice(0, MAX_DETAIL_CHARS)}…`]
-        : f;
-    room(1 + strBound(g[0]) + 22 + (g[2] === undefined ? 1 : strBound(g[2])));
+        ? `${detail.slice(0, MAX_DETAIL_CHARS)}…`
+        : detail;
+    // The value behind a failure (a pid, an error) travels when it can and is small enough;
+    // otherwise only its printable detail does, so the answer itself is never lost.
+    const valueBytes = f.length > 3 ? valueBound(f[3]) : 0;
+    const g: Failure =
+      valueBytes > 0 && valueBytes <= MAX_FAILURE_VALUE_BYTES ? [f[0], f[1], cut, f[3]] : [f[0], f[1], cut];
+    room(1 + strBound(g[0]) + 22 + (cut === undefined ? 1 : strBound(cut)) + (g.length > 3 ? valueBytes : 0));
     m.failed.push(g);
   }
   out.push(m);
   return out;
+}
+
+/** Largest value behind a failure sent along with it (bytes, bound); larger ones stay home. */
+const MAX_FAILURE_VALUE_BYTES = 64 * 1024;
+
+/** A size bound of `value`, or 0 when it cannot be encoded (a function, a symbol inside). */
+function valueBound(value: unknown): number {
+  try {
+    return sizeBound(value);
+  } catch {
+    return 0;
+  }
 }
 
 // ------------------------------------------------------------------------------------ unsent messages

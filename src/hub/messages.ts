@@ -62,13 +62,19 @@ export interface LoadMsg {
   load: { children: number; lagMs: number; memory: number };
 }
 
+/**
+ * One child that did not start: id, reason, printable detail, and the value behind it (the pid
+ * running for `already_started`, the error for `start_failed`), when there is one.
+ */
+export type Failure = [id: string, reason: HubErrorReason, detail: string | undefined, value?: unknown];
+
 /** Answer to a start: what started here (id, pid) and what failed. */
 export interface StartedMsg {
   t: "started";
   req: number;
   node: string;
   ok: Array<[string, Pid]>;
-  failed: Array<[string, HubErrorReason, string | undefined]>;
+  failed: Array<Failure>;
 }
 
 /** Some children of request `req` were forwarded from `node` to `to`. */

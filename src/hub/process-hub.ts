@@ -211,12 +211,11 @@ export class ProcessHub {
       const existing = this.core.registry.containsChildren(norm.map((n) => n.id));
       if (existing.length > 0) {
         if (!o.awaitable) return { status: "already_started", ids: existing };
-        const errs = existing.map((id) => ({
-          id,
-          node: this.core.registry.lookup(id)?.nodes[0]?.node,
-          reason: "already_started" as const,
-          detail: String(this.core.registry.getPid(id)),
-        }));
+        const errs = existing.map((id) => {
+          const pid = this.core.registry.getPid(id);
+          const node = this.core.registry.lookup(id)?.nodes[0]?.node;
+          return { id, node, reason: "already_started" as const, detail: String(pid), pid };
+        });
         return Future.resolved(new StartResult([], errs));
       }
     }

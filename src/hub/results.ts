@@ -43,6 +43,15 @@ export interface ChildError {
   reason: HubErrorReason;
   /** Printable detail (a crash message, the pid already running…). */
   detail?: string;
+  /** `already_started`: the pid of the copy running. */
+  pid?: Pid;
+  /**
+   * `start_failed`: the start's error as a value — what a GenServer `init` stopped with or a
+   * start returned, or a `StartCrashError` (thrown value and stack) for a start that threw.
+   * From another node it is what crossed the wire (registered error classes arrive as
+   * themselves); a value that could not travel is left out (`detail` still describes it).
+   */
+  error?: unknown;
 }
 
 /** One started child and where it runs. */

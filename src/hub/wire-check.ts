@@ -41,7 +41,7 @@ const pair = (a: (x: unknown) => boolean, b: (x: unknown) => boolean) => (v: unk
   Array.isArray(v) && v.length === 2 && a(v[0]) && b(v[1]);
 const any = () => true;
 const failure = (v: unknown) =>
-  Array.isArray(v) && v.length >= 2 && v.length <= 3 && str(v[0]) && str(v[1]) && (v[2] == null || str(v[2]));
+  Array.isArray(v) && v.length >= 2 && v.length <= 4 && str(v[0]) && str(v[1]) && (v[2] == null || str(v[2]));
 
 /** A field's check; `m` is the whole message (for checks that relate two fields). */
 type Check = (v: unknown, m: Fields) => boolean;

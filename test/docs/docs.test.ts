@@ -91,7 +91,17 @@ function hubvisorImports(text: string): Array<{ entry: string; names: string[]; 
   return found;
 }
 
+/** Examples the tests drive as modules of their own (they import the sources like the tests do). */
+const TEST_HARNESS_EXAMPLES = new Set(["examples/hub-node.ts", "examples/hub-node-process.ts"]);
+
 describe("imports shown to users", () => {
+  it("examples import hubvisor as a user writes it, never ../src", () => {
+    const inside = walk("examples", (p) => p.endsWith(".ts"))
+      .filter((p) => !TEST_HARNESS_EXAMPLES.has(p))
+      .filter((p) => /from\s+["']\.\.\/src\//.test(read(p)));
+    expect(inside).toEqual([]);
+  });
+
   it("name entries that exist and names they export", () => {
     const exportsOf = entryExports();
     const wrong: string[] = [];

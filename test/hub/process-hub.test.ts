@@ -106,6 +106,7 @@ describe("ProcessHub.startChildren", () => {
         node: "solo",
         reason: "start_failed",
         detail: "StartCrashError: broken.start threw Error: no",
+        error: expect.objectContaining({ code: "HV_ERR_START_CRASH", callback: "broken.start" }),
       },
     ]);
     await expect.poll(() => hub.registryDump().size).toBe(0);

@@ -11,6 +11,7 @@ import type { ExitMessage } from "../../process/messages.js";
 import type { Pid } from "../../process/pid.js";
 import {
   chunks,
+  type Failure,
   itemIn,
   itemOut,
   type StartItem,
@@ -50,7 +51,7 @@ export interface StartFacts {
 }
 
 export type StartDecision =
-  | { kind: "refuse"; reason: HubErrorReason; detail?: string }
+  | { kind: "refuse"; reason: HubErrorReason; detail?: string; value?: unknown }
   | { kind: "forward"; to: string }
   | { kind: "absorb" }
   | { kind: "start" };
@@ -63,7 +64,8 @@ export function classifyStart(f: StartFacts): StartDecision {
   if (f.owners.length === 1 && owner !== f.self && f.mayForward && f.ownerIsMember)
     return { kind: "forward", to: owner };
   if (f.running !== undefined) {
-    if (!f.ensure) return { kind: "refuse", reason: "already_started", detail: String(f.running) };
+    if (!f.ensure)
+      return { kind: "refuse", reason: "already_started", detail: String(f.running), value: f.running };
     // Our copy hands its data to a winner and stops: answering with its pid would make the
     // sender stop the winner too. The sender keeps its copy and retries later.
     if (f.merging)
@@ -77,8 +79,6 @@ export function classifyStart(f: StartFacts): StartDecision {
   if (f.ensure && f.stoppedSince) return { kind: "refuse", reason: "not_found", detail: "stopped since" };
   return { kind: "start" };
 }
-
-type Failure = [string, HubErrorReason, string | undefined];
 
 export class Placement {
   constructor(
@@ -111,7 +111,12 @@ export class Placement {
     for (const w of m.items) {
       const it = itemIn(w);
       const d = classifyStart(this.facts(it, m, refuse));
-      if (d.kind === "refuse") failed.push([it.spec.id, d.reason, d.detail]);
+      if (d.kind === "refuse")
+        failed.push(
+          d.value === undefined
+            ? [it.spec.id, d.reason, d.detail]
+            : [it.spec.id, d.reason, d.detail, d.value],
+        );
       else if (d.kind === "forward") addTo(forward, d.to, it);
       else if (d.kind === "absorb") absorb.push(it);
       else local.push(it);
@@ -170,7 +175,10 @@ export class Placement {
           ok.push([o.id, o.pid]);
           started.push({ id: o.id, node: ctx.self, pid: o.pid });
           this.signals.signal(o.id, o.pid, true);
-        } else failed.push([o.id, o.reason, o.detail]);
+        } else
+          failed.push(
+            o.error === undefined ? [o.id, o.reason, o.detail] : [o.id, o.reason, o.detail, o.error],
+          );
       });
       ctx.repl.flush();
     }

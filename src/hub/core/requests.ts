@@ -35,7 +35,7 @@ export interface DispatchStopOptions {
   also?: ReadonlyMap<string, Iterable<string>>;
 }
 
-type Failures = ReadonlyArray<readonly [string, HubErrorReason, string | undefined]>;
+type Failures = ReadonlyArray<readonly [string, HubErrorReason, string | undefined, unknown?]>;
 
 export class Requests {
   private readonly collectors = new Map<number, StartCollector | StopCollector>();

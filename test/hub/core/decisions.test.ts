@@ -53,6 +53,7 @@ describe("classifyStart", () => {
       kind: "refuse",
       reason: "already_started",
       detail: String(pid),
+      value: pid,
     });
   });
 
