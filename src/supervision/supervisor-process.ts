@@ -5,10 +5,9 @@
  * `restarting` and retried through a self-message (each retry counted); auto-shutdown on
  * significant children; and the child administration calls.
  *
- * Children are kept in one insertion-ordered `Map` by id (its order is start order: a restart
- * keeps the key, so the position) plus a `Map` by pid number, so exits, lookups and one_for_one
- * restarts never scan. Work that may wait (starting, stopping) stays synchronous until a start
- * or a stop actually returns a promise.
+ * The children are a `StaticChildren` (`static-children.ts`: by id in start order, and by pid),
+ * so exits, lookups and one_for_one restarts never scan. Work that may wait (starting, stopping)
+ * stays synchronous until a start or a stop actually returns a promise.
  *
  * Imports `process`, `server` and its own modules.
  */
@@ -17,12 +16,11 @@ import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
-import { PidMap } from "../process/pid-map.js";
 import { isThenable } from "../process/thenable.js";
 import type { StartResult } from "../server/results.js";
 import { invokeStart } from "./child-start.js";
 import { stopChild, stoppedCleanly } from "./child-stop.js";
-import { type ChildId, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
+import { type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
 import { ChildSpecError, DuplicateChildNameError, InvalidSignificantError } from "./errors.js";
 import {
   isSupervisorDataError,
@@ -38,7 +36,7 @@ import {
   reportStartError,
 } from "./reports.js";
 import { RestartIntensity } from "./restart-intensity.js";
-import type { ChildCounts, ChildInfo } from "./results.js";
+import { StaticChild, StaticChildren } from "./static-children.js";
 import { RetryRestart, SupervisorCore } from "./supervisor-core.js";
 
 /** What a Supervisor's init gives: its flags and its children. */
@@ -50,21 +48,8 @@ const NO_ARGS: readonly unknown[] = [];
 const OK = Object.freeze({ ok: true as const });
 const NOT_FOUND = Object.freeze({ ok: false as const, error: "not_found" as const });
 
-class StaticChild {
-  pid: Pid | undefined = undefined;
-  restarting = false;
-  constructor(
-    readonly id: ChildId,
-    readonly spec: NormalizedChildSpec,
-  ) {}
-}
-
-/** A child in `byPid` is running: it has a pid. */
-const runningPid = (c: StaticChild): Pid => c.pid!;
-
 export class SupervisorProcess extends SupervisorCore {
-  private readonly children = new Map<ChildId, StaticChild>();
-  private readonly byPid: PidMap<StaticChild>;
+  private readonly children: StaticChildren;
   private flags!: ParsedSupervisorFlags;
   private intensity!: RestartIntensity;
 
@@ -74,7 +59,7 @@ export class SupervisorProcess extends SupervisorCore {
     private readonly clock: (() => number) | undefined,
   ) {
     super(node);
-    this.byPid = new PidMap<StaticChild>(node.name, node.creation, runningPid);
+    this.children = new StaticChildren(node.name, node.creation);
   }
 
   // ------------------------------------------------------------------ init
@@ -105,9 +90,9 @@ export class SupervisorProcess extends SupervisorCore {
       if (this.children.has(spec.id)) {
         return { ok: false, error: { startSpec: new DuplicateChildNameError(spec.id) } };
       }
-      this.children.set(spec.id, new StaticChild(spec.id, spec));
+      this.children.add(new StaticChild(spec.id, spec));
     }
-    return this.startAll([...this.children.values()], 0);
+    return this.startAll(this.children.list(), 0);
   }
 
   /** Starts `list[i..]` in order; on a failure stops the started ones and fails the init. */
@@ -131,7 +116,7 @@ export class SupervisorProcess extends SupervisorCore {
   /** Records a child started at init; returns the failure reason, if any. */
   private initStarted(c: StaticChild, r: StartResult): { reason: unknown } | null {
     if (r.ok) {
-      this.setPid(c, r.pid);
+      this.children.setPid(c, r.pid);
       return null;
     }
     if ("ignore" in r) {
@@ -167,21 +152,13 @@ export class SupervisorProcess extends SupervisorCore {
     return spec;
   }
 
-  private setPid(c: StaticChild, pid: Pid): void {
-    c.pid = pid;
-    c.restarting = false;
-    this.byPid.set(pid, c);
-  }
-
   // ------------------------------------------------------------------ stopping
 
   /** Stops one running child per its shutdown (clearing its pid); sync unless it lingers. */
   private stopOne(c: StaticChild): unknown {
-    const pid = c.pid;
     c.restarting = false;
+    const pid = this.children.clearPid(c);
     if (pid === undefined) return undefined;
-    this.byPid.delete(pid);
-    c.pid = undefined;
     const reason = stopChild(this.node, this.proc.pid, pid, c.spec.shutdown);
     if (reason instanceof Promise) return reason.then((r) => this.checkShutdown(c, pid, r));
     this.checkShutdown(c, pid, reason);
@@ -211,17 +188,16 @@ export class SupervisorProcess extends SupervisorCore {
   }
 
   protected stopAllChildren(): unknown {
-    const list = [...this.children.values()];
+    const list = this.children.list();
     return this.stopDown(list, list.length - 1, false);
   }
 
   // ------------------------------------------------------------------ exits and restarts
 
   protected onExitMessage(msg: ExitMessage): unknown {
-    const c = this.byPid.get(msg.from);
+    const c = this.children.running(msg.from);
     if (c === undefined) return undefined;
-    this.byPid.delete(msg.from);
-    c.pid = undefined;
+    this.children.clearPid(c);
     const reason = msg.reason;
     reportChildTerminated(this.node, this.proc, c.id, msg.from, reason);
     const restart = c.spec.restart;
@@ -238,8 +214,7 @@ export class SupervisorProcess extends SupervisorCore {
     const mode = this.flags.autoShutdown;
     if (mode === "any_significant") return this.exit("shutdown");
     if (mode === "all_significant") {
-      for (const o of this.children.values()) if (o.spec.significant && o.pid !== undefined) return undefined;
-      return this.exit("shutdown");
+      return this.children.anySignificantRunning() ? undefined : this.exit("shutdown");
     }
     return undefined;
   }
@@ -258,7 +233,7 @@ export class SupervisorProcess extends SupervisorCore {
       return this.exit("shutdown");
     }
     if (this.flags.strategy === "one_for_one") return this.restartOne(c);
-    const all = [...this.children.values()];
+    const all = this.children.list();
     const group = this.flags.strategy === "one_for_all" ? all : all.slice(all.indexOf(c));
     const stopped = this.stopDown(group, group.length - 1, true);
     if (isThenable(stopped)) return Promise.resolve(stopped).then(() => this.startGroup(group, 0));
@@ -278,7 +253,7 @@ export class SupervisorProcess extends SupervisorCore {
       return true;
     }
     if (r.ok) {
-      this.setPid(c, r.pid);
+      this.children.setPid(c, r.pid);
       reportRestarted(this.node, this.proc, c.id, r.pid);
       return true;
     }
@@ -318,9 +293,9 @@ export class SupervisorProcess extends SupervisorCore {
       case "deleteChild":
         return this.deleteChild(arg);
       case "whichChildren":
-        return this.whichChildren();
+        return this.children.whichChildren();
       case "countChildren":
-        return this.countChildren();
+        return this.children.countChildren();
       case "getChildSpec": {
         const c = this.children.get(arg);
         return c === undefined ? NOT_FOUND : { ok: true, spec: c.spec };
@@ -349,12 +324,12 @@ export class SupervisorProcess extends SupervisorCore {
   private childAdded(spec: NormalizedChildSpec, r: StartResult): unknown {
     if (r.ok) {
       const c = new StaticChild(spec.id, spec);
-      this.children.set(spec.id, c);
-      this.setPid(c, r.pid);
+      this.children.add(c);
+      this.children.setPid(c, r.pid);
       return r.info === undefined ? { ok: true, pid: r.pid } : { ok: true, pid: r.pid, info: r.info };
     }
     if ("ignore" in r && spec.restart !== "temporary") {
-      this.children.set(spec.id, new StaticChild(spec.id, spec));
+      this.children.add(new StaticChild(spec.id, spec));
     }
     return r;
   }
@@ -378,7 +353,7 @@ export class SupervisorProcess extends SupervisorCore {
 
   private manuallyRestarted(c: StaticChild, r: StartResult): unknown {
     if (r.ok) {
-      if (this.children.get(c.id) === c) this.setPid(c, r.pid);
+      if (this.children.get(c.id) === c) this.children.setPid(c, r.pid);
       return r.info === undefined ? { ok: true, pid: r.pid } : { ok: true, pid: r.pid, info: r.info };
     }
     return r;
@@ -391,28 +366,5 @@ export class SupervisorProcess extends SupervisorCore {
     if (c.pid !== undefined) return { ok: false, error: "running" };
     this.children.delete(id);
     return OK;
-  }
-
-  private whichChildren(): ChildInfo[] {
-    const out: ChildInfo[] = [];
-    for (const c of this.children.values()) {
-      out.push({
-        id: c.id,
-        pid: c.restarting ? "restarting" : c.pid,
-        type: c.spec.type,
-        modules: c.spec.modules,
-      });
-    }
-    return out.reverse();
-  }
-
-  private countChildren(): ChildCounts {
-    let active = 0;
-    let supervisors = 0;
-    for (const c of this.children.values()) {
-      if (c.pid !== undefined) active++;
-      if (c.spec.type === "supervisor") supervisors++;
-    }
-    return { specs: this.children.size, active, supervisors, workers: this.children.size - supervisors };
   }
 }
