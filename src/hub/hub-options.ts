@@ -4,7 +4,7 @@
  * the strategies' in `strategies/options.ts`). Imports types only.
  */
 import type { Logger } from "../logger.js";
-import type { Node } from "../process/node.js";
+import type { Node, ProcessContext } from "../process/index.js";
 import type { Pid } from "../process/pid.js";
 import type { HubChildSpec } from "./child-spec.js";
 import type { HubHookHandler, HubHookName } from "./hooks.js";
@@ -29,8 +29,12 @@ export interface HubOptions extends Partial<HubTuning>, HubStrategyOptions {
   childSpecs?: HubChildSpec[];
   /** Hook handlers registered before anything happens. @default {} */
   hooks?: { [K in HubHookName]?: HubHookHandler<K> | HubHookHandler<K>[] };
-  /** Link the hub process to this pid (a supervisor). @default undefined */
-  linkTo?: Pid;
+  /**
+   * Link the hub process to this process (a supervisor): a pid, or a process context — whose
+   * node is then the default node, which lets an async process start a linked hub after an
+   * `await`. The link's exit signal stops the hub gracefully. @default undefined (unlinked)
+   */
+  linkTo?: Pid | ProcessContext | undefined;
   /** Logger for crash and restart reports. @default the node's logger */
   logger?: Logger;
 }

@@ -8,7 +8,7 @@
  */
 import { type Logger, consoleLogger } from "../logger.js";
 import { ExitMessage } from "../process/messages.js";
-import { currentNodeOrDefault, type Node } from "../process/node.js";
+import { currentNodeOrDefault, type Node, ProcessContext } from "../process/index.js";
 import type { Pid } from "../process/pid.js";
 import type { HubChildSpec, NormalizedChildSpec } from "./child-spec.js";
 import { HubAlreadyStartedError, HubStoppedError, NoChildrenError, UnknownHubError } from "./errors.js";
@@ -56,8 +56,10 @@ export class ProcessHub {
 
   /** Starts hub `hubId` on a node. Throws `HubAlreadyStartedError` if it already runs there. */
   static start(options: HubOptions): ProcessHub {
-    const { hubId, cluster, behaviours = {}, childSpecs = [], linkTo } = options;
-    const node = options.node ?? cluster?.node ?? currentNodeOrDefault();
+    const { hubId, cluster, behaviours = {}, childSpecs = [] } = options;
+    const ctx = options.linkTo instanceof ProcessContext ? options.linkTo : undefined;
+    const node = options.node ?? cluster?.node ?? ctx?.node ?? currentNodeOrDefault();
+    const linkTo = ctx !== undefined ? ctx.self : (options.linkTo as Pid | undefined);
     const membership = options.membership ?? (cluster !== undefined ? clusterMembership(cluster) : NO_PEERS);
     if (typeof hubId !== "string" || hubId.length === 0) throw new UnknownHubError(String(hubId), node.name);
     let hubs = hubsByNode.get(node);

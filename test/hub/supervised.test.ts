@@ -70,3 +70,22 @@ describe("ProcessHub.childSpec", () => {
     await first.stop();
   });
 });
+
+describe("ProcessHub.start with linkTo", () => {
+  it("links to an async process's context after an await, on that process's node", async () => {
+    const node = new Node({ name: "ctxhub", logger: silentLogger });
+    let hubPid: unknown;
+    const owner = node.spawn(async (ctx) => {
+      await Promise.resolve();
+      const hub = ProcessHub.start({ hubId: "ctx", linkTo: ctx, behaviours, logger: silentLogger });
+      hubPid = hub.pid;
+      await ctx.receive();
+    });
+    await expect.poll(() => hubPid !== undefined).toBe(true);
+    const hub = ProcessHub.get("ctx", node);
+    expect(node.processInfo(owner)?.links.map(String)).toContain(String(hub.pid));
+    // The owner's exit stops the hub (gracefully: it is the link's signal).
+    node.exit(owner, "shutdown");
+    await expect.poll(() => hub.isAlive()).toBe(false);
+  });
+});
