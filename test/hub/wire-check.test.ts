@@ -2,6 +2,7 @@
  * `checkWire`: well-formed hub messages pass, a broken field is named; and a hub that receives
  * malformed messages from a peer drops them with a warning and keeps serving.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { itemOut, entryOut, type HubWireMsg } from "../../src/hub/messages.js";
 import { checkWire } from "../../src/hub/wire-check.js";
@@ -104,6 +105,51 @@ describe("a hub receiving malformed messages", () => {
       const r = await b.startChildren(specs(30), { awaitable: true }).await(5000);
       expect(r.status).toBe("ok");
       await h.converged(specs(30).map((s) => s.id));
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("a hub receiving arbitrary values from a peer (property)", () => {
+  it("never crashes: each is handled or dropped and counted, and the hub keeps serving", async () => {
+    const h = new StrategyHarness();
+    try {
+      const a = await h.add("a", { logger: silentLogger });
+      const b = await h.add("b");
+      await h.formed();
+      const to = { name: "hubvisor.hub.strat", node: "a" };
+      // Values the codec can carry, and near-misses of real hub messages (a known tag with
+      // fields of any shape).
+      const tags = [
+        "start",
+        "stop",
+        "started",
+        "stopped",
+        "hello",
+        "bye",
+        "delta",
+        "slice",
+        "merge",
+        "claim",
+        "$stop",
+      ];
+      const nearMiss = fc
+        .record({ t: fc.constantFrom(...tags) }, { requiredKeys: [] })
+        .chain((base) =>
+          fc
+            .dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }))
+            .map((rest) => ({ ...rest, ...base })),
+        );
+      const values = fc.sample(fc.oneof(fc.jsonValue({ maxDepth: 3 }), nearMiss), { numRuns: 300, seed: 42 });
+      const before = a.core.dropped;
+      for (const v of values) b.node.send(to, v);
+      await expect.poll(() => a.core.dropped - before > 0).toBe(true);
+      expect(a.isAlive()).toBe(true);
+      expect(a.nodes()).toEqual(["b"]);
+      const r = await b.startChildren(specs(20), { awaitable: true }).await(5000);
+      expect(r.status).toBe("ok");
+      await h.converged(specs(20).map((s) => s.id));
     } finally {
       await h.close();
     }
