@@ -5,8 +5,10 @@
  * reports children stopped for good, and gives up with `too_many_restarts`. The host process
  * must trap exits (`initialize` sets it) and feed every message to `handleMessage`; operations
  * that wait for children return promises, during which a handler-driven host handles nothing
- * else (as a BEAM parent blocked in `receive`). Imports `process`, `server` types, and its own
- * files.
+ * else (as a BEAM parent blocked in `receive`). Running and stopping children (link, lifetime
+ * timer, stop per shutdown in reverse order) is the base class, `ParentChildren`
+ * (`parent-children.ts`); this file decides when: starts, restarts, retries, exits, giving up.
+ * Imports `process`, `server` types, the supervisors' `child-start`, and its own files.
  */
 import { formatReason, isNormalOrShutdown } from "../../process/exit-reason.js";
 import { ExitMessage } from "../../process/messages.js";
@@ -25,7 +27,8 @@ import {
 import { ChildrenTable } from "./children-table.js";
 import { ChildAlreadyStartedError, MissingDepsError, NonUniformShutdownGroupError } from "./errors.js";
 import * as lookups from "./lookups.js";
-import { type OkOrNotFound, ParentQueries } from "./parent-queries.js";
+import { type Exit, ParentChildren, type ShutdownChildResult } from "./parent-children.js";
+import type { OkOrNotFound } from "./parent-queries.js";
 import { ChildTimeoutMessage, RestartRetryMessage, StoppedReportMessage } from "./messages.js";
 import type { ParsedParentOptions } from "./options.js";
 import { RestartIntensity } from "./restart-intensity.js";
@@ -56,34 +59,26 @@ const IGNORED: ParentStartResult = Object.freeze({ ok: false as const, ignore: t
 /** What `handleMessage` did with a parent message. */
 export type ParentEvent = { type: "ignore" } | { type: "stoppedChildren"; stopped: StoppedChildren };
 
-/** Result of `shutdownChild`: the stopped children, or not found. */
-export type ShutdownChildResult = { ok: true; stopped: StoppedChildren } | lookups.NotFound;
-
 const IGNORE: ParentEvent = Object.freeze({ type: "ignore" }) as ParentEvent;
 const OK = Object.freeze({ ok: true }) as { ok: true };
 
-export type { OkOrNotFound };
-
-interface Exit {
-  pid: Pid | undefined;
-  reason: unknown;
-}
+export type { OkOrNotFound, ShutdownChildResult };
 
 function stoppedEvent(stopped: StoppedChildren | null): ParentEvent {
   return stopped === null || stopped.size === 0 ? IGNORE : { type: "stoppedChildren", stopped };
 }
 
 /** The parent side of a process: its children, their closures, restarts and the optional registry. */
-export class ParentState extends ParentQueries {
+export class ParentState extends ParentChildren {
   private readonly intensity: RestartIntensity;
 
   constructor(
-    readonly node: Node,
+    node: Node,
     /** The parent process. */
-    readonly pid: Pid,
+    pid: Pid,
     readonly options: ParsedParentOptions,
   ) {
-    super(new ChildrenTable(pid.node, pid.creation));
+    super(node, pid, new ChildrenTable(pid.node, pid.creation));
     this.intensity = new RestartIntensity(options.maxRestarts, options.maxSeconds);
   }
 
@@ -140,92 +135,6 @@ export class ParentState extends ParentQueries {
     this.activate(r, pid);
     const info = (v as { info?: unknown }).info;
     return info === undefined ? { ok: true, pid } : { ok: true, pid, info };
-  }
-
-  private activate(r: ChildRecord, pid: Pid): void {
-    this.table.setPid(r, pid);
-    this.node.link(pid, this.pid);
-    const t = r.spec.timeoutMs;
-    if (t !== Number.POSITIVE_INFINITY) {
-      r.timer = this.node.wheel.add(t, () => this.node.send(this.pid, new ChildTimeoutMessage(this, pid)));
-    }
-  }
-
-  private deactivate(r: ChildRecord): void {
-    if (r.timer !== null) {
-      this.node.wheel.cancel(r.timer);
-      r.timer = null;
-    }
-    this.table.setPid(r, undefined);
-  }
-
-  // ------------------------------------------------------------------ stopping
-
-  /** Stops the running ones among `records` (startup order) in reverse order; fills `into`. */
-  private async stopRecords(
-    records: ChildRecord[],
-    into: Map<ChildRecord, Exit>,
-    reason: unknown = "shutdown",
-  ) {
-    for (let i = records.length - 1; i >= 0; i--) {
-      const r = records[i]!;
-      const pid = r.pid;
-      if (pid === undefined) {
-        if (!into.has(r)) into.set(r, { pid: undefined, reason: undefined });
-        continue;
-      }
-      this.deactivate(r);
-      let x = stopChild(this.node, this.pid, pid, r.spec.shutdown, reason, true);
-      if (isThenable(x)) x = await x;
-      into.set(r, { pid, reason: x });
-    }
-  }
-
-  /** Stops a child and its closure, removes them, and returns them (no restart, no report). */
-  async shutdownChild(ref: ChildRef): Promise<ShutdownChildResult> {
-    const r = this.table.find(ref);
-    if (r === undefined) return lookups.NOT_FOUND;
-    const closure = this.table.closure(r);
-    return { ok: true, stopped: await this.stopAndRemove(closure, "shutdown") };
-  }
-
-  /** Stops every child in reverse startup order, bindings aside; removes and returns them. */
-  shutdownAll(reason: unknown = "shutdown"): Promise<StoppedChildren> {
-    return this.stopAndRemove(this.table.list(), reason);
-  }
-
-  /**
-   * `shutdownAll` for a parent that is going away (terminating, failed init, too many restarts):
-   * nobody takes the stopped children back, so no record of them is built — with many children
-   * that record was most of the work and garbage of a parent's termination.
-   */
-  async stopAll(reason: unknown = "shutdown"): Promise<void> {
-    const records = this.table.list();
-    for (let i = records.length - 1; i >= 0; i--) {
-      const r = records[i]!;
-      const pid = r.pid;
-      if (pid === undefined) continue;
-      this.deactivate(r);
-      const x = stopChild(this.node, this.pid, pid, r.spec.shutdown, reason, true);
-      if (isThenable(x)) await x;
-    }
-    for (const r of records) {
-      this.table.remove(r);
-      r.restarting = false;
-    }
-  }
-
-  private async stopAndRemove(records: ChildRecord[], reason: unknown): Promise<StoppedChildren> {
-    const exits = new Map<ChildRecord, Exit>();
-    await this.stopRecords(records, exits, reason);
-    const stopped: StoppedChildren = new Map();
-    for (const c of records) {
-      this.table.remove(c);
-      c.restarting = false;
-      const e = exits.get(c);
-      addStopped(stopped, c, e?.pid, e?.reason, false);
-    }
-    return stopped;
   }
 
   // ------------------------------------------------------------------ restarting
