@@ -78,40 +78,82 @@ export async function runApplication(
   start: () => Promise<StartResult>,
   options: ApplicationOptions = {},
 ): Promise<Application> {
-  const node = options.node ?? currentNodeOrDefault();
-  const logger = options.logger ?? node.logger;
-  const signals = options.signals ?? DEFAULT_APPLICATION_OPTIONS.signals;
-  const timeoutMs = options.shutdownTimeoutMs ?? DEFAULT_APPLICATION_OPTIONS.shutdownTimeoutMs;
-  const source: SignalSource = options.signalSource ?? process;
-  const exit = options.exit ?? ((code: number) => process.exit(code));
-
+  const settings = settingsOf(options);
   const r = await start();
   if (!r.ok) throw new ApplicationStartError("ignore" in r ? "ignore" : r.error);
-  const pid = r.pid;
+  const run = new ApplicationRun(settings, r.pid);
+  return { pid: r.pid, stop: () => run.stop("stop"), stopped: run.stopped };
+}
 
-  let stopping: Promise<number> | null = null;
-  let ended = false;
-  let resolveStopped!: (code: number) => void;
-  const stopped = new Promise<number>((res) => {
-    resolveStopped = res;
-  });
+/** `ApplicationOptions` with their defaults. */
+interface Settings {
+  node: Node;
+  logger: Logger;
+  signals: readonly string[];
+  timeoutMs: number;
+  source: SignalSource;
+  exit: (code: number) => void;
+  keepAlive: boolean;
+}
 
-  const keepAlive =
-    (options.keepAlive ?? DEFAULT_APPLICATION_OPTIONS.keepAlive) ? setInterval(() => {}, 1 << 30) : null;
-
-  const end = (code: number): void => {
-    if (ended) return;
-    ended = true;
-    if (keepAlive !== null) clearInterval(keepAlive);
-    for (const s of signals) source.off(s, onSignal[s]!);
-    resolveStopped(code);
-    exit(code);
+function settingsOf(options: ApplicationOptions): Settings {
+  const node = options.node ?? currentNodeOrDefault();
+  return {
+    node,
+    logger: options.logger ?? node.logger,
+    signals: options.signals ?? DEFAULT_APPLICATION_OPTIONS.signals,
+    timeoutMs: options.shutdownTimeoutMs ?? DEFAULT_APPLICATION_OPTIONS.shutdownTimeoutMs,
+    source: options.signalSource ?? process,
+    exit: options.exit ?? ((code: number) => process.exit(code)),
+    keepAlive: options.keepAlive ?? DEFAULT_APPLICATION_OPTIONS.keepAlive,
   };
+}
 
-  const stop = (why: string): Promise<number> => {
-    if (stopping !== null) return stopping;
-    logger.info({ pid: String(pid), why }, "application stopping");
-    stopping = new Promise<number>((resolve) => {
+/**
+ * One running application: its root, the signal listeners, the keep-alive timer, and how it
+ * ends — stopped in order (a signal, `stop()`), forced (a second signal, the shutdown timeout), or
+ * by the root exiting on its own. It ends once: listeners off, `stopped` resolved, `exit` called.
+ */
+class ApplicationRun {
+  readonly stopped: Promise<number>;
+  private resolveStopped!: (code: number) => void;
+  private stopping: Promise<number> | null = null;
+  private ended = false;
+  private readonly keepAlive: ReturnType<typeof setInterval> | null;
+  private readonly onSignal: Record<string, () => void> = {};
+
+  constructor(
+    private readonly s: Settings,
+    private readonly pid: Pid,
+  ) {
+    this.stopped = new Promise<number>((res) => {
+      this.resolveStopped = res;
+    });
+    this.keepAlive = s.keepAlive ? setInterval(() => {}, 1 << 30) : null;
+    for (const signal of s.signals) {
+      this.onSignal[signal] = () => this.signalled(signal);
+      s.source.on(signal, this.onSignal[signal]);
+    }
+    if (!s.node.onExit(pid, (_pid, reason) => this.rootExited(reason))) this.end(1);
+  }
+
+  /** Stops the tree in order, once; resolves the exit code (also when the stop was asked before). */
+  stop(why: string): Promise<number> {
+    if (this.stopping !== null) return this.stopping;
+    this.s.logger.info({ pid: String(this.pid), why }, "application stopping");
+    this.stopping = this.stopRoot().then((code) => {
+      this.s.logger.info({ pid: String(this.pid), code }, "application stopped");
+      this.end(code);
+      return code;
+    });
+    return this.stopping;
+  }
+
+  /** Asks the root to stop (`shutdown`); kills it when the shutdown timeout passes first. */
+  private stopRoot(): Promise<number> {
+    const { node, logger, timeoutMs } = this.s;
+    const pid = this.pid;
+    return new Promise<number>((resolve) => {
       const timer = setTimeout(() => {
         logger.error({ pid: String(pid), timeoutMs }, "application shutdown timed out, killing the root");
         node.exit(pid, "kill");
@@ -132,38 +174,32 @@ export async function runApplication(
             resolve(0);
           },
         );
-    }).then((code) => {
-      logger.info({ pid: String(pid), code }, "application stopped");
-      end(code);
-      return code;
     });
-    return stopping;
-  };
-
-  const onSignal: Record<string, () => void> = {};
-  for (const s of signals) {
-    onSignal[s] = () => {
-      if (stopping !== null) {
-        logger.warn({ signal: s }, "second signal during shutdown, exiting now");
-        end(1);
-        return;
-      }
-      void stop(s);
-    };
-    source.on(s, onSignal[s]);
   }
 
-  if (
-    !node.onExit(pid, (_pid, reason) => {
-      if (stopping !== null) return;
-      logger.error({ pid: String(pid), reason: formatReason(reason) }, "application root exited");
-      end(reason === "normal" ? 0 : 1);
-    })
-  ) {
-    end(1);
+  private signalled(signal: string): void {
+    if (this.stopping !== null) {
+      this.s.logger.warn({ signal }, "second signal during shutdown, exiting now");
+      this.end(1);
+      return;
+    }
+    void this.stop(signal);
   }
 
-  return { pid, stop: () => stop("stop"), stopped };
+  private rootExited(reason: unknown): void {
+    if (this.stopping !== null) return;
+    this.s.logger.error({ pid: String(this.pid), reason: formatReason(reason) }, "application root exited");
+    this.end(reason === "normal" ? 0 : 1);
+  }
+
+  private end(code: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.keepAlive !== null) clearInterval(this.keepAlive);
+    for (const signal of this.s.signals) this.s.source.off(signal, this.onSignal[signal]!);
+    this.resolveStopped(code);
+    this.s.exit(code);
+  }
 }
 
 /** `runApplication` for a root `Supervisor` over `children` with `supervisorOptions`. */
