@@ -32,7 +32,14 @@ import type { HubHooks } from "./hooks.js";
 import { HubRegistry, type RegistryChange } from "./hub-registry.js";
 import { type HubBehaviour, LocalChildren } from "./local-children.js";
 import type { HubMembership } from "./membership.js";
-import { type Failure, type HubLocalMsg, type HubWireMsg, isWireMsg, unsendable } from "./messages.js";
+import {
+  type Failure,
+  type HubLocalMsg,
+  HubSignal,
+  type HubWireMsg,
+  isWireMsg,
+  unsendable,
+} from "./messages.js";
 import type { HubTuning } from "./options.js";
 import { Replicator } from "./replicator.js";
 import { measureLoad, type NodeLoad } from "./strategies/load.js";
@@ -40,15 +47,7 @@ import { type HubStrategies, parseStrategies } from "./strategies/options.js";
 import { checkWire } from "./wire-check.js";
 
 export type { HubMode } from "./core/context.js";
-
-/**
- * A message the hub process sends itself (ticks, membership events, `$stop` from its handle).
- * Only these are read as local commands: nothing decoded off the wire is an instance of a class,
- * so a peer (or anyone publishing on the cluster's subjects) cannot send `$stop` or `$peer_down`.
- */
-export class HubSignal {
-  constructor(readonly msg: HubLocalMsg) {}
-}
+export { HubSignal } from "./messages.js";
 
 /** The local process name of hub `hubId`'s process on every node. */
 export const hubProcessName = hubName;
@@ -171,20 +170,6 @@ export class HubCore {
   /** Other hub nodes and their hub incarnations. */
   get members(): ReadonlyMap<string, number> {
     return this.view.members;
-  }
-
-  /** Owner of `id` on the current ring. */
-  ownerOf(id: string): string {
-    return this.view.ownerOf(id);
-  }
-
-  /** The nodes that should run `id` (redundancy strategy), owner first. */
-  replicas(id: string): string[] {
-    return this.view.replicas(id);
-  }
-
-  isMember(node: string): boolean {
-    return this.view.isMember(node);
   }
 
   /** Sets what to run once the hub first knows its peers (static children). */

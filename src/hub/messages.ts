@@ -198,6 +198,15 @@ export type HubLocalMsg =
   | { t: "$quorum_reset"; size?: number }
   | { t: "$rebalance" };
 
+/**
+ * A message the hub process sends itself (ticks, membership events, `$stop` from its handle).
+ * Only these are read as local commands: nothing decoded off the wire is an instance of a class,
+ * so a peer (or anyone publishing on the cluster's subjects) cannot send `$stop` or `$peer_down`.
+ */
+export class HubSignal {
+  constructor(readonly msg: HubLocalMsg) {}
+}
+
 const WIRE_TAGS: ReadonlySet<string> = new Set([
   "claim",
   "claimed",

@@ -184,12 +184,12 @@ export class ProcessHub {
 
   /** The nodes that should run `id` (its replicas under the redundancy strategy), owner first. */
   replicasOf(id: string): string[] {
-    return this.core.replicas(id);
+    return this.core.view.replicas(id);
   }
 
   /** The node that owns `id` on the current ring. */
   ownerOf(id: string): string {
-    return this.core.ownerOf(id);
+    return this.core.view.ownerOf(id);
   }
 
   // ------------------------------------------------------------------ start / stop

@@ -82,7 +82,7 @@ export function resolveMapping(
     if (!Array.isArray(nodes) || nodes.length === 0 || new Set(nodes).size !== nodes.length)
       throw new InvalidChildMappingError(id, value);
     for (const n of nodes)
-      if (typeof n !== "string" || !core.isMember(n)) throw new InvalidChildMappingError(id, n);
+      if (typeof n !== "string" || !core.view.isMember(n)) throw new InvalidChildMappingError(id, n);
     out.set(id, nodes);
   }
   if (guided) {
@@ -116,7 +116,7 @@ export function groupStarts(
   for (const spec of specs) {
     const byLoadTo = byLoad !== null ? byLoad[next++] : undefined;
     const pinnedTo = pinned?.get(spec.id) ?? (byLoadTo !== undefined ? [byLoadTo] : undefined);
-    const nodes = pinnedTo ?? core.replicas(spec.id);
+    const nodes = pinnedTo ?? core.view.replicas(spec.id);
     const item: StartItem = {
       spec,
       epoch: core.registry.epochOf(spec.id) + 1,

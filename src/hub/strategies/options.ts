@@ -159,87 +159,16 @@ function shape(field: string, v: unknown, types: string[]): string {
 
 /** Validates strategy options, filling in defaults. Throws `InvalidOptionError`. */
 export function parseStrategies(o: HubStrategyOptions = {}): HubStrategies {
-  const out: HubStrategies = { ...DEFAULT_STRATEGIES, redundancy: { ...DEFAULT_STRATEGIES.redundancy } };
-  if (o.redundancy !== undefined) {
-    const t = shape("redundancy", o.redundancy, ["singularity", "replication"]);
-    if (t === "replication") {
-      const r = o.redundancy as Extract<RedundancyStrategy, { type: "replication" }>;
-      const factor = r.factor === "cluster" ? "cluster" : posInt("redundancy.factor", r.factor);
-      const mode = r.mode ?? "activeActive";
-      if (mode !== "activeActive" && mode !== "activePassive")
-        throw new InvalidOptionError("redundancy.mode", '"activeActive" or "activePassive"', mode);
-      const signal = r.signal ?? "all";
-      if (!["all", "active", "passive", "none"].includes(signal))
-        throw new InvalidOptionError("redundancy.signal", '"all", "active", "passive" or "none"', signal);
-      out.redundancy = { factor, mode, signal };
-    }
-  }
-  if (o.partition !== undefined) {
-    const t = shape("partition", o.partition, ["divergence", "static", "dynamic", "majority"]);
-    const p = o.partition as Record<string, unknown>;
-    if (t === "static")
-      out.partition = { type: "static", quorumSize: posInt("partition.quorumSize", p.quorumSize) };
-    else if (t === "dynamic") {
-      const pct = p.quorumPercent;
-      if (typeof pct !== "number" || !(pct > 0 && pct <= 100))
-        throw new InvalidOptionError("partition.quorumPercent", "a number in (0, 100]", pct);
-      out.partition = {
-        type: "dynamic",
-        quorumPercent: pct,
-        windowMs: posNum("partition.windowMs", p.windowMs ?? STRATEGY_DEFAULTS.windowMs),
-      };
-    } else if (t === "majority") {
-      out.partition = {
-        type: "majority",
-        initialClusterSize: posInt(
-          "partition.initialClusterSize",
-          p.initialClusterSize ?? STRATEGY_DEFAULTS.initialClusterSize,
-        ),
-      };
-    }
-  }
-  if (o.migration !== undefined) {
-    const t = shape("migration", o.migration, ["coldSwap", "hotSwap"]);
-    const m = o.migration as Record<string, unknown>;
-    if (t === "hotSwap")
-      out.migration = {
-        type: "hotSwap",
-        retentionMs: posNum("migration.retentionMs", m.retentionMs ?? STRATEGY_DEFAULTS.retentionMs),
-        handoverTimeoutMs: posNum(
-          "migration.handoverTimeoutMs",
-          m.handoverTimeoutMs ?? STRATEGY_DEFAULTS.handoverTimeoutMs,
-        ),
-      };
-  }
-  if (o.synchronization !== undefined) {
-    const t = shape("synchronization", o.synchronization, ["push", "gossip"]);
-    const s = o.synchronization as Record<string, unknown>;
-    if (t === "gossip")
-      out.synchronization = {
-        type: "gossip",
-        recipients: posInt("synchronization.recipients", s.recipients ?? STRATEGY_DEFAULTS.recipients),
-        intervalMs: posNum("synchronization.intervalMs", s.intervalMs ?? STRATEGY_DEFAULTS.gossipIntervalMs),
-      };
-  }
-  if (o.distribution !== undefined) {
-    const t = shape("distribution", o.distribution, ["consistentHashing", "guided", "loadAware"]);
-    if (t === "guided") out.distribution = { type: "guided" };
-    const d = o.distribution as Extract<DistributionStrategy, { type: "loadAware" }>;
-    if (t === "loadAware") {
-      const w = { ...STRATEGY_DEFAULTS.weights, ...(d.weights ?? {}) };
-      for (const [k, v] of Object.entries(w))
-        if (typeof v !== "number" || !(v >= 0))
-          throw new InvalidOptionError(`distribution.weights.${k}`, "a number >= 0", v);
-      out.distribution = {
-        type: "loadAware",
-        reportIntervalMs: posNum(
-          "distribution.reportIntervalMs",
-          d.reportIntervalMs ?? STRATEGY_DEFAULTS.reportIntervalMs,
-        ),
-        weights: w,
-      };
-    }
-  }
+  const out: HubStrategies = {
+    redundancy:
+      o.redundancy === undefined ? { ...DEFAULT_STRATEGIES.redundancy } : parseRedundancy(o.redundancy),
+    partition: o.partition === undefined ? DEFAULT_STRATEGIES.partition : parsePartition(o.partition),
+    migration: o.migration === undefined ? DEFAULT_STRATEGIES.migration : parseMigration(o.migration),
+    synchronization:
+      o.synchronization === undefined ? DEFAULT_STRATEGIES.synchronization : parseSync(o.synchronization),
+    distribution:
+      o.distribution === undefined ? DEFAULT_STRATEGIES.distribution : parseDistribution(o.distribution),
+  };
   if (out.distribution.type === "loadAware" && out.redundancy.factor !== 1)
     // Load-aware placement pins each child to one chosen node; replicas would silently be lost.
     throw new InvalidOptionError(
@@ -248,4 +177,80 @@ export function parseStrategies(o: HubStrategyOptions = {}): HubStrategies {
       out.distribution.type,
     );
   return out;
+}
+
+function parseRedundancy(v: RedundancyStrategy): HubStrategies["redundancy"] {
+  const t = shape("redundancy", v, ["singularity", "replication"]);
+  if (t !== "replication") return { ...DEFAULT_STRATEGIES.redundancy };
+  const r = v as Extract<RedundancyStrategy, { type: "replication" }>;
+  const factor = r.factor === "cluster" ? "cluster" : posInt("redundancy.factor", r.factor);
+  const mode = r.mode ?? "activeActive";
+  if (mode !== "activeActive" && mode !== "activePassive")
+    throw new InvalidOptionError("redundancy.mode", '"activeActive" or "activePassive"', mode);
+  const signal = r.signal ?? "all";
+  if (!["all", "active", "passive", "none"].includes(signal))
+    throw new InvalidOptionError("redundancy.signal", '"all", "active", "passive" or "none"', signal);
+  return { factor, mode, signal };
+}
+
+function parsePartition(v: PartitionStrategy): HubStrategies["partition"] {
+  const t = shape("partition", v, ["divergence", "static", "dynamic", "majority"]);
+  const p = v as Record<string, unknown>;
+  if (t === "static") return { type: "static", quorumSize: posInt("partition.quorumSize", p.quorumSize) };
+  if (t === "dynamic") {
+    const pct = p.quorumPercent;
+    if (typeof pct !== "number" || !(pct > 0 && pct <= 100))
+      throw new InvalidOptionError("partition.quorumPercent", "a number in (0, 100]", pct);
+    return {
+      type: "dynamic",
+      quorumPercent: pct,
+      windowMs: posNum("partition.windowMs", p.windowMs ?? STRATEGY_DEFAULTS.windowMs),
+    };
+  }
+  if (t === "majority") {
+    const size = p.initialClusterSize ?? STRATEGY_DEFAULTS.initialClusterSize;
+    return { type: "majority", initialClusterSize: posInt("partition.initialClusterSize", size) };
+  }
+  return DEFAULT_STRATEGIES.partition;
+}
+
+function parseMigration(v: MigrationStrategy): HubStrategies["migration"] {
+  const t = shape("migration", v, ["coldSwap", "hotSwap"]);
+  if (t !== "hotSwap") return DEFAULT_STRATEGIES.migration;
+  const m = v as Record<string, unknown>;
+  return {
+    type: "hotSwap",
+    retentionMs: posNum("migration.retentionMs", m.retentionMs ?? STRATEGY_DEFAULTS.retentionMs),
+    handoverTimeoutMs: posNum(
+      "migration.handoverTimeoutMs",
+      m.handoverTimeoutMs ?? STRATEGY_DEFAULTS.handoverTimeoutMs,
+    ),
+  };
+}
+
+function parseSync(v: SyncStrategy): HubStrategies["synchronization"] {
+  const t = shape("synchronization", v, ["push", "gossip"]);
+  if (t !== "gossip") return DEFAULT_STRATEGIES.synchronization;
+  const s = v as Record<string, unknown>;
+  return {
+    type: "gossip",
+    recipients: posInt("synchronization.recipients", s.recipients ?? STRATEGY_DEFAULTS.recipients),
+    intervalMs: posNum("synchronization.intervalMs", s.intervalMs ?? STRATEGY_DEFAULTS.gossipIntervalMs),
+  };
+}
+
+function parseDistribution(v: DistributionStrategy): HubStrategies["distribution"] {
+  const t = shape("distribution", v, ["consistentHashing", "guided", "loadAware"]);
+  if (t === "guided") return { type: "guided" };
+  if (t !== "loadAware") return DEFAULT_STRATEGIES.distribution;
+  const d = v as Extract<DistributionStrategy, { type: "loadAware" }>;
+  const w = { ...STRATEGY_DEFAULTS.weights, ...(d.weights ?? {}) };
+  for (const [k, x] of Object.entries(w))
+    if (typeof x !== "number" || !(x >= 0))
+      throw new InvalidOptionError(`distribution.weights.${k}`, "a number >= 0", x);
+  const every = posNum(
+    "distribution.reportIntervalMs",
+    d.reportIntervalMs ?? STRATEGY_DEFAULTS.reportIntervalMs,
+  );
+  return { type: "loadAware", reportIntervalMs: every, weights: w };
 }
