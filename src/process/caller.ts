@@ -1,0 +1,208 @@
+/**
+ * Making calls and settling them: the request/reply plumbing behind `GenServer.call`, over the
+ * call table of `calls.ts`.
+ *
+ * A call resolves its target, opens a `PendingCall` in the table (which is also the call's
+ * `From`), builds its request and delivers it. `GenServer.call` (`callTagged`) takes its promise's
+ * resolvers from one shared executor (no closure per call) and, for a target on this node,
+ * delivers the pending call itself as the request (it carries `tag`, `name` and `arg`); only a
+ * request that travels to another node is the `[tag, from, name, arg]` array. A call to another
+ * node also monitors its target, so the target's death or its node's loss fails it at once. A
+ * reply to a local call settles it without a lookup; one from another node finds it by ref.
+ *
+ * It owns the call table and the node's ref numbers (`RefNumbers`, shared with `Node.makeRef`).
+ * It asks of the node: `resolve`, `isLocal`, `makeRef`, `deliver`, the router.
+ *
+ * Imports `calls`, `errors`, `id-table`, `pid`, `proc`, `types`; the `Node` type.
+ */
+import { CallTable, From, type PendingCall } from "./calls.js";
+import { CallExitError } from "./errors.js";
+import type { IdTable } from "./id-table.js";
+import type { NodeCore } from "./node-core.js";
+import { Pid, type Ref } from "./pid.js";
+import { type Proc, Status } from "./proc.js";
+import type { Dest } from "./types.js";
+
+/** The next ref number of a node: local calls take one without building a `Ref`. */
+export class RefNumbers {
+  next = 1;
+}
+
+let capturedResolve: ((v: unknown) => void) | undefined;
+let capturedReject: ((e: unknown) => void) | undefined;
+/** A Promise executor that only hands its resolvers out (read at once by the caller). */
+function CAPTURE_RESOLVERS(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** What a call made on a killed node waits for: its caller is gone, so nothing ever answers it. */
+const NEVER: Promise<never> = new Promise<never>(() => {});
+
+export class Caller {
+  readonly table: CallTable;
+  private killed = false;
+
+  constructor(
+    private readonly node: NodeCore,
+    private readonly procs: IdTable<Proc>,
+    private readonly refs: RefNumbers,
+  ) {
+    this.table = new CallTable((call) => {
+      if (call.targetProc === null && node.router !== null)
+        node.router.demonitor(node.systemPid, call.target, call.ref);
+    });
+  }
+
+  /**
+   * Opens a call from `caller` to `dest` and sends its request: `make` builds it, or is the tag
+   * of a `[tag, from, name, arg]` request (`Node.callTagged`).
+   */
+  call(
+    dest: Dest,
+    make: ((from: From) => unknown) | string,
+    name: string | undefined,
+    arg: unknown,
+    timeoutMs: number,
+    caller: Pid,
+  ): Promise<unknown> {
+    if (this.killed) return NEVER;
+    const node = this.node;
+    const pid = node.resolve(dest);
+    if (pid === undefined) return this.callUnresolved(dest, make, name, arg, timeoutMs, caller);
+    let targetProc: Proc | null = null;
+    if (node.isLocal(pid)) {
+      const p = this.procs.get(pid.id);
+      if (p === undefined || p.status === Status.Dead)
+        return Promise.reject(new CallExitError("noproc", pid));
+      // A process cannot answer while it waits on itself: fail at once, as OTP's `calling_self`.
+      if (p.pid.equals(caller)) return Promise.reject(new CallExitError("calling_self", dest));
+      targetProc = p;
+    } else if (pid.node === node.name) {
+      return Promise.reject(new CallExitError("noproc", pid));
+    } else if (node.router === null || !node.router.isConnected(pid.node)) {
+      return Promise.reject(new CallExitError(node.router === null ? "noproc" : "noconnection", pid));
+    }
+    // A local call's ref is only a number until someone reads it; a remote one travels.
+    const ref = targetProc !== null ? this.refs.next++ : node.makeRef();
+    // A shared executor hands out resolve/reject: no closure (and its context) per call.
+    const promise = new Promise<unknown>(CAPTURE_RESOLVERS);
+    const call = this.table.open(
+      caller,
+      ref,
+      capturedResolve!,
+      capturedReject!,
+      dest,
+      pid,
+      targetProc,
+      timeoutMs,
+    );
+    capturedResolve = capturedReject = undefined;
+    const msg = this.request(call, make, name, arg, targetProc !== null);
+    if (targetProc !== null) node.deliver(targetProc, msg);
+    else this.sendRemote(call, caller, pid, msg);
+    return promise;
+  }
+
+  /** The request a call delivers; a throwing `make` leaves no call behind and throws. */
+  private request(
+    call: PendingCall,
+    make: ((from: From) => unknown) | string,
+    name: string | undefined,
+    arg: unknown,
+    local: boolean,
+  ): unknown {
+    if (typeof make !== "string") {
+      try {
+        return make(call);
+      } catch (e) {
+        // The caller gets the throw, as before any call existed: nothing may wait or time out.
+        this.table.drop(call);
+        throw e;
+      }
+    }
+    if (!local) return [make, call, name, arg];
+    // A local target gets the call itself as the request (see `PendingCall.tag`).
+    call.tag = make;
+    call.name = name;
+    call.arg = arg;
+    return call;
+  }
+
+  private sendRemote(call: PendingCall, caller: Pid, pid: Pid, msg: unknown): void {
+    const router = this.node.router!;
+    try {
+      router.monitor(caller, pid, call.ref);
+      router.send(pid, msg);
+    } catch (e) {
+      // An unserialisable request must not leave the call waiting for its timeout.
+      this.table.settle(call, e, true);
+    }
+  }
+
+  /** A destination that resolved to no pid: a name on another node, or `noproc`. */
+  private callUnresolved(
+    dest: Dest,
+    make: ((from: From) => unknown) | string,
+    name: string | undefined,
+    arg: unknown,
+    timeoutMs: number,
+    caller: Pid,
+  ): Promise<unknown> {
+    if (typeof dest === "object" && !(dest instanceof Pid) && dest.node !== this.node.name) {
+      const build = typeof make === "string" ? (from: From) => [make, from, name, arg] : make;
+      return this.callRemoteName(dest, build, timeoutMs, caller);
+    }
+    return Promise.reject(new CallExitError("noproc", dest));
+  }
+
+  private callRemoteName(
+    dest: { name: string; node: string },
+    makeRequest: (from: From) => unknown,
+    timeoutMs: number,
+    caller: Pid,
+  ): Promise<unknown> {
+    const router = this.node.router;
+    if (router === null || !router.isConnected(dest.node)) {
+      return Promise.reject(new CallExitError(router === null ? "noproc" : "noconnection", dest));
+    }
+    const ref = this.node.makeRef();
+    const target = new Pid(dest.node, 0, 0);
+    const msg = makeRequest(new From(caller, ref));
+    return new Promise((resolve, reject) => {
+      const call = this.table.open(caller, ref, resolve, reject, dest, target, null, timeoutMs);
+      try {
+        router.monitorName(caller, dest.node, dest.name, ref);
+        router.sendNamed(dest.node, dest.name, msg);
+      } catch (e) {
+        this.table.settle(call, e, true);
+      }
+    });
+  }
+
+  /** See `Node.reply`. */
+  reply(from: From, value: unknown): void {
+    const call = from.call;
+    if (call !== undefined) {
+      this.table.settle(call, value, false);
+      return;
+    }
+    const node = this.node;
+    const to = from.pid;
+    if (node.isLocal(to)) this.remoteReply(to, from.ref, value);
+    else if (to.node !== node.name && node.router !== null) node.router.reply(to, from.ref, value);
+  }
+
+  /** A reply by ref: from another node, or to a local call whose `From` was sent away. */
+  remoteReply(to: Pid, ref: Ref, value: unknown): void {
+    if (!this.node.isLocal(to) || ref.node !== this.node.name) return;
+    const call = this.table.byRemoteRef(ref.id);
+    if (call !== undefined) this.table.settle(call, value, false);
+  }
+
+  /** `Node.kill`: calls made from now on never settle; waiting ones are forgotten. */
+  stop(): void {
+    this.killed = true;
+    this.table.abandon();
+  }
+}
