@@ -16,8 +16,12 @@
  * await a.leave();                      // b sees nodedown with reason "leave"
  * ```
  *
+ * The cluster is the API and the outbound side (the `RemoteRouter`); incoming wire messages are
+ * `inbound.ts` (decode, validate, dispatch to the node), and what a peer coming up, saying `hello`
+ * or going down does is `sessions.ts`.
+ *
  * Imports the root `logger`, `process`, its own `codec`, `frames`, `inbound`, `membership`, `options`,
- * `outbox`, `spawner`, `stats`, `errors`, `transport`.
+ * `outbox`, `sessions`, `spawner`, `stats`, `errors`, `transport`.
  */
 import type { Logger } from "../logger.js";
 import { formatReason } from "../process/exit-reason.js";
@@ -26,14 +30,15 @@ import { Pid, type Ref } from "../process/pid.js";
 import type { RemoteRouter } from "../process/remote.js";
 import { Codec } from "./codec.js";
 import { AlreadyJoinedError, ClusterClosedError } from "./errors.js";
-import { type Frame, FrameTag, PROTOCOL_VERSION, validateFrame } from "./frames.js";
-import { dispatchFrame, type InboundContext } from "./inbound.js";
+import { type Frame, FrameTag } from "./frames.js";
+import { FrameIntake } from "./inbound.js";
 import { type Member, Membership, type MembershipEvents } from "./membership.js";
 import { type ClusterOptions, parseClusterOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
+import { PeerSessions } from "./sessions.js";
 import { Spawner, type StartFunction } from "./spawner.js";
-import { type ClusterStats, newStats, type RejectKind } from "./stats.js";
-import type { NodeIdentity, PeerDownReason, Transport, TransportHandlers } from "./transport.js";
+import { type ClusterStats, newStats } from "./stats.js";
+import type { NodeIdentity, Transport, TransportHandlers } from "./transport.js";
 
 /** Options of `spawnOn`. */
 export interface SpawnOnOptions {
@@ -64,10 +69,8 @@ export class Cluster implements RemoteRouter {
   /** Monitors made by name from other nodes: ref key → the pid the name resolved to. */
   private readonly nameMonitors = new Map<string, { watcher: Pid; pid: Pid }>();
   private readonly peerVersions = new Map<string, number>();
-  /** Incarnation whose `hello` opened the current session with each peer. */
-  private readonly helloSeen = new Map<string, number>();
-  private readonly inbound: InboundContext;
-  private lastRejectLog = 0;
+  private readonly sessions: PeerSessions;
+  private readonly intake: FrameIntake;
   private closed = false;
 
   private constructor(options: ClusterOptions) {
@@ -87,14 +90,27 @@ export class Cluster implements RemoteRouter {
       sendFrame: (to, frame, what) => this.outbox.push(to, this.codec.encode(frame, what)),
       checkSerialisable: (value, what) => void this.codec.encode(value, what),
     });
-    this.inbound = {
+    this.sessions = new PeerSessions({
+      node: o.node,
+      self: this.self,
+      membership: this.membership,
+      outbox: this.outbox,
+      spawner: this.spawner,
+      peerVersions: this.peerVersions,
+      nameMonitors: this.nameMonitors,
+      signal: (to, frame) => this.signal(to, frame),
+    });
+    const inbound = {
       node: o.node,
       logger: o.logger,
       nameMonitors: this.nameMonitors,
       peerVersions: this.peerVersions,
       spawner: this.spawner,
-      hello: (from, incarnation, answer) => this.onHello(from, incarnation, answer),
+      hello: (from: string, incarnation: number, answer: boolean) => {
+        if (!this.closed) this.sessions.hello(from, incarnation, answer);
+      },
     };
+    this.intake = new FrameIntake(inbound, this.codec, this.counters);
   }
 
   /**
@@ -194,7 +210,7 @@ export class Cluster implements RemoteRouter {
     try {
       await this.transport.close();
     } finally {
-      for (const name of this.membership.names()) this.peerGone(this.membership.get(name)!, "leave");
+      for (const name of this.membership.names()) this.sessions.gone(this.membership.get(name)!, "leave");
       if (this.node.router === this) this.node.router = null;
     }
   }
@@ -315,96 +331,14 @@ export class Cluster implements RemoteRouter {
   // ---------------------------------------------------------------- transport handlers (inbound)
 
   private readonly handlers: TransportHandlers = {
-    frame: (from, bytes) => this.onFrames(from, bytes),
-    peerUp: (peer) => this.onPeerUp(peer),
-    peerDown: (peer, reason) => this.onPeerDown(peer, reason),
+    frame: (from, bytes) => {
+      if (!this.closed) this.intake.receive(from, bytes);
+    },
+    peerUp: (peer) => {
+      if (!this.closed) this.sessions.up(peer);
+    },
+    peerDown: (peer, reason) => {
+      if (!this.closed) this.sessions.down(peer, reason);
+    },
   };
-
-  private onFrames(from: string, bytes: Uint8Array): void {
-    if (this.closed) return;
-    const c = this.counters;
-    c.messagesIn++;
-    c.bytesIn += bytes.length;
-    const { values, problem, detail } = this.codec.decode(bytes);
-    for (let i = 0; i < values.length; i++) {
-      const frame = validateFrame(values[i]);
-      if (typeof frame === "string") {
-        this.reject("invalid", from, frame);
-        continue;
-      }
-      try {
-        const fault = dispatchFrame(this.inbound, from, frame);
-        if (fault !== null) this.reject("misaddressed", from, fault);
-        else c.framesIn++;
-      } catch (e) {
-        this.logger.error({ node: this.self.node, from, err: e }, "handling a frame failed");
-      }
-    }
-    if (problem !== null) this.reject(problem, from, detail ?? "");
-  }
-
-  private reject(kind: RejectKind, from: string, detail: string): void {
-    this.counters.rejected[kind]++;
-    const now = Date.now();
-    if (now - this.lastRejectLog < 1000) return;
-    this.lastRejectLog = now;
-    this.logger.warn(
-      { node: this.self.node, from, kind, detail, rejected: this.counters.rejected[kind] },
-      "rejected an incoming frame",
-    );
-  }
-
-  private onPeerUp(peer: NodeIdentity, answer = false): void {
-    if (this.closed || peer.cluster !== this.name || peer.node === this.self.node) return;
-    const known = this.membership.get(peer.node);
-    if (known !== undefined) {
-      if (known.incarnation === peer.incarnation) return;
-      // Restarted under the same name before we saw it go: the old incarnation is gone.
-      this.peerGone(known, "connection_lost");
-    }
-    this.membership.add(peer);
-    this.signal(peer.node, [FrameTag.Hello, PROTOCOL_VERSION, this.self.incarnation, answer]);
-  }
-
-  /**
-   * A peer sends `hello` once per session, when it sees this node come up. A second one from the
-   * same incarnation means the peer dropped this node and took it back (its event loop stalled
-   * past the timeout, or it lost its connection) while this node never saw the peer go: the
-   * session is reset here too, so that links and monitors fire on both sides, not only on one.
-   */
-  private onHello(from: string, incarnation: number, answer: boolean): void {
-    if (this.closed) return;
-    const known = this.membership.get(from);
-    if (
-      !answer &&
-      known !== undefined &&
-      known.incarnation === incarnation &&
-      this.helloSeen.get(from) === incarnation
-    ) {
-      this.peerGone(known, "connection_lost");
-      this.onPeerUp({ cluster: this.name, node: from, incarnation }, true);
-    }
-    this.helloSeen.set(from, incarnation);
-  }
-
-  private onPeerDown(peer: NodeIdentity, reason: PeerDownReason): void {
-    if (this.closed) return;
-    const known = this.membership.get(peer.node);
-    if (known === undefined || known.incarnation !== peer.incarnation) return;
-    this.peerGone(known, reason);
-  }
-
-  private peerGone(member: Member, reason: PeerDownReason): void {
-    const name = member.node;
-    this.outbox.forget(name);
-    this.peerVersions.delete(name);
-    if (this.helloSeen.get(name) === member.incarnation) this.helloSeen.delete(name);
-    this.membership.remove(member);
-    if (this.nameMonitors.size > 0) {
-      for (const [k, m] of this.nameMonitors) if (m.watcher.node === name) this.nameMonitors.delete(k);
-    }
-    this.spawner.nodeDown(name);
-    this.node.nodeDown(name);
-    this.membership.announceDown(member, reason);
-  }
 }

@@ -1,14 +1,30 @@
 /**
- * Inbound dispatch: hands a validated frame to the node's `remote*` methods (or to the spawner),
- * after checking its addressing: a pid said to be of this node must name this node, and the
- * acting pid of a link or monitor must be on the sending node. Imports the root `logger`,
- * `process` (node, pid), its own `frames` and `spawner`.
+ * Inbound frames: a wire message from a peer is counted, decoded (never throws) and each of its
+ * frames validated against its declared shape (`receiveFrames`), then handed to the node's
+ * `remote*` methods or to the spawner (`dispatchFrame`) after checking its addressing: a pid said
+ * to be of this node must name this node, and the acting pid of a link or monitor must be on the
+ * sending node. Anything wrong is counted in `stats.rejected` and logged at most once a second;
+ * valid frames before a damaged tail of a batch are still handled.
+ *
+ * Imports the root `logger`, `process` (node, pid), its own `codec`, `frames`, `spawner`, `stats`.
  */
 import type { Logger } from "../logger.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
-import { type Frame, FrameTag, PROTOCOL_VERSION } from "./frames.js";
+import type { Codec } from "./codec.js";
+import {
+  type DemonitorFrame,
+  type Frame,
+  FrameTag,
+  type HelloFrame,
+  type MonitorNameFrame,
+  PROTOCOL_VERSION,
+  type SpawnReplyFrame,
+  type SpawnRequestFrame,
+  validateFrame,
+} from "./frames.js";
 import type { Spawner } from "./spawner.js";
+import type { ClusterStats, RejectKind } from "./stats.js";
 
 /** What dispatch needs from the cluster. */
 export interface InboundContext {
@@ -23,7 +39,55 @@ export interface InboundContext {
   hello(from: string, incarnation: number, answer: boolean): void;
 }
 
-/** Hands a valid frame to the node. Returns null, or what is wrong with its addressing. */
+/** Decodes a wire message, validates and dispatches its frames, counts and reports the rejects. */
+export class FrameIntake {
+  private lastRejectLog = 0;
+
+  constructor(
+    private readonly ctx: InboundContext,
+    private readonly codec: Codec,
+    private readonly counters: ClusterStats,
+  ) {}
+
+  /** A wire message (one frame or a batch) from `from`. */
+  receive(from: string, bytes: Uint8Array): void {
+    const c = this.counters;
+    c.messagesIn++;
+    c.bytesIn += bytes.length;
+    const { values, problem, detail } = this.codec.decode(bytes);
+    for (let i = 0; i < values.length; i++) {
+      const frame = validateFrame(values[i]);
+      if (typeof frame === "string") {
+        this.reject("invalid", from, frame);
+        continue;
+      }
+      try {
+        const fault = dispatchFrame(this.ctx, from, frame);
+        if (fault !== null) this.reject("misaddressed", from, fault);
+        else c.framesIn++;
+      } catch (e) {
+        this.ctx.logger.error({ node: this.ctx.node.name, from, err: e }, "handling a frame failed");
+      }
+    }
+    if (problem !== null) this.reject(problem, from, detail ?? "");
+  }
+
+  private reject(kind: RejectKind, from: string, detail: string): void {
+    this.counters.rejected[kind]++;
+    const now = Date.now();
+    if (now - this.lastRejectLog < 1000) return;
+    this.lastRejectLog = now;
+    this.ctx.logger.warn(
+      { node: this.ctx.node.name, from, kind, detail, rejected: this.counters.rejected[kind] },
+      "rejected an incoming frame",
+    );
+  }
+}
+
+/**
+ * Hands a valid frame to the node. Returns null, or what is wrong with its addressing. The frames
+ * of process operations are switched here; the cluster's own (`hello`, spawns) in `dispatchControl`.
+ */
 export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): string | null {
   const node = ctx.node;
   const me = node.name;
@@ -47,25 +111,12 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
       if (f[1].node !== from || f[2].node !== me) return "monitor between the wrong nodes";
       node.remoteMonitor(f[1], f[2], f[3]);
       return null;
-    case FrameTag.MonitorName: {
+    case FrameTag.MonitorName:
       if (f[1].node !== from) return "monitor from a pid of another node";
-      const pid = node.whereis(f[2]);
-      if (pid !== undefined) ctx.nameMonitors.set(f[3].key, { watcher: f[1], pid });
-      node.remoteMonitor(f[1], f[2], f[3]);
-      return null;
-    }
-    case FrameTag.Demonitor: {
+      return monitorName(ctx, f);
+    case FrameTag.Demonitor:
       if (f[2].node !== me) return "demonitor of a pid of another node";
-      let target = f[2];
-      if (target.id === 0 && target.creation === 0) {
-        const byName = ctx.nameMonitors.get(f[3].key);
-        if (byName === undefined) return null;
-        ctx.nameMonitors.delete(f[3].key);
-        target = byName.pid;
-      }
-      node.remoteDemonitor(f[1], target, f[3]);
-      return null;
-    }
+      return demonitor(ctx, f);
     case FrameTag.Exit:
       if (f[2].node !== me) return "exit signal to a pid of another node";
       node.remoteExit(f[1], f[2], f[3], f[4]);
@@ -78,6 +129,39 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
       if (f[1].node !== me) return "reply to a pid of another node";
       node.remoteReply(f[1], f[2], f[3]);
       return null;
+    default:
+      return dispatchControl(ctx, from, f);
+  }
+}
+
+function monitorName(ctx: InboundContext, f: MonitorNameFrame): null {
+  const pid = ctx.node.whereis(f[2]);
+  if (pid !== undefined) ctx.nameMonitors.set(f[3].key, { watcher: f[1], pid });
+  ctx.node.remoteMonitor(f[1], f[2], f[3]);
+  return null;
+}
+
+function demonitor(ctx: InboundContext, f: DemonitorFrame): null {
+  let target = f[2];
+  if (target.id === 0 && target.creation === 0) {
+    // A monitor made by name: the target is the pid the name resolved to then.
+    const byName = ctx.nameMonitors.get(f[3].key);
+    if (byName === undefined) return null;
+    ctx.nameMonitors.delete(f[3].key);
+    target = byName.pid;
+  }
+  ctx.node.remoteDemonitor(f[1], target, f[3]);
+  return null;
+}
+
+/** The cluster's own frames: a peer's `hello`, spawn requests and their replies. */
+function dispatchControl(
+  ctx: InboundContext,
+  from: string,
+  f: HelloFrame | SpawnRequestFrame | SpawnReplyFrame,
+): string | null {
+  const me = ctx.node.name;
+  switch (f[0]) {
     case FrameTag.SpawnRequest:
       void ctx.spawner.handleRequest(from, f[1], f[2], f[3]).catch((e: unknown) => {
         ctx.logger.error({ node: me, from, err: e }, "answering a spawn request failed");
