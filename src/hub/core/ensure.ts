@@ -154,7 +154,9 @@ export class Ensurer {
       });
     const groups = new Map<string, StartItem[]>();
     for (const [id, it] of retry) {
-      if (runsElsewhere(id, it.epoch) || seen.has(id)) continue;
+      // Stopped here by a stop request since (a replica's own copy, stopped while it asked for the
+      // missing one): the stop stands, whoever else may have forgotten it (a restarted node).
+      if (runsElsewhere(id, it.epoch) || seen.has(id) || this.stoppedSince(id, it.epoch)) continue;
       for (const owner of it.pinned ? [ctx.view.ownerOf(id)] : ctx.view.replicas(id))
         addTo(groups, owner, it);
     }

@@ -121,6 +121,16 @@ export class Requests {
     }
     for (const [node, list] of groups)
       for (const part of idChunks(list)) ctx.send(node, { t: "stop", req, origin: ctx.self, ids: part });
+    // Every other member hears the stop too, unanswered: this node's registry may not show a
+    // copy another member runs (its slice not yet here after a rejoin), and a copy the stop
+    // missed would live on, and be moved and replicated, after a stop that reported success.
+    for (const node of ctx.view.members.keys()) {
+      const mine = groups.get(node);
+      const rest = mine === undefined ? ids : withoutAll(ids, mine);
+      if (rest.length > 0)
+        for (const part of idChunks(rest))
+          ctx.send(node, { t: "stop", req: null, origin: ctx.self, ids: part });
+    }
   }
 
   /** A `started` answer from `node`. */
@@ -187,4 +197,10 @@ function statesOf(
   const st: Array<[string, unknown]> = [];
   for (const it of items) if (states.has(it.spec.id)) st.push([it.spec.id, states.get(it.spec.id)]);
   return st.length > 0 ? st : undefined;
+}
+
+function withoutAll(ids: readonly string[], drop: readonly string[]): string[] {
+  if (drop.length === ids.length) return [];
+  const d = new Set(drop);
+  return ids.filter((id) => !d.has(id));
 }
