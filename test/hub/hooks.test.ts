@@ -4,7 +4,7 @@
  * forwarded start, a node joining a running hub and a node dying — is checked to fire exactly the
  * hooks it should, with the payload that describes it, on the nodes that see it. Lock state is
  * read from inside the handlers (`isLocked()`). `handoverReceived` and `duplicateStopped` are
- * registered too; their firing is covered by `strategies/strategies.test.ts`.
+ * registered too; their firing is covered by `strategies/strategy-scenarios.ts`.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { normalizeChildSpec } from "../../src/hub/child-spec.js";
