@@ -245,7 +245,7 @@ export {
   withHandover,
 } from "./hub/index.js";
 export {
-  InvalidChildSpecError as InvalidHubChildSpecError,
+  InvalidHubChildSpecError,
   UnknownHubBehaviourError,
   type NormalizedChildSpec as NormalizedHubChildSpec,
   type StoppedChild as HubStoppedChild,

@@ -142,8 +142,8 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_NATS_CLOSED", natsErrors.NatsTransportClosedError],
   ["HV_ERR_NATS_INVALID_NAME", natsErrors.NatsInvalidNameError],
   // hub
-  ["HV_ERR_HUB_INVALID_CHILD_SPEC", hubErrors.InvalidChildSpecError],
-  ["HV_ERR_HUB_UNKNOWN_BEHAVIOUR", hubErrors.UnknownBehaviourError],
+  ["HV_ERR_HUB_INVALID_CHILD_SPEC", hubErrors.InvalidHubChildSpecError],
+  ["HV_ERR_HUB_UNKNOWN_BEHAVIOUR", hubErrors.UnknownHubBehaviourError],
   ["HV_ERR_HUB_DUPLICATE_CHILD_ID", hubErrors.DuplicateChildIdError],
   ["HV_ERR_HUB_UNKNOWN", hubErrors.UnknownHubError],
   ["HV_ERR_HUB_ALREADY_STARTED", hubErrors.HubAlreadyStartedError],

@@ -2,9 +2,9 @@
  * Hub child specs: what a hub starts somewhere in the cluster. A spec names its behaviour by the
  * name it was registered under on every node, plus serialisable arguments, so that it can cross
  * the wire; functions never travel. `normalizeChildSpec` validates a user spec and fills in the
- * defaults, throwing `InvalidChildSpecError` naming the bad field. Imports `errors`.
+ * defaults, throwing `InvalidHubChildSpecError` naming the bad field. Imports `errors`.
  */
-import { InvalidChildSpecError } from "./errors.js";
+import { InvalidHubChildSpecError } from "./errors.js";
 
 /** When a crashed hub child is restarted on its node (OTP restart values). */
 export type HubRestart = "permanent" | "transient" | "temporary";
@@ -49,20 +49,20 @@ export interface NormalizedChildSpec {
 
 const RESTARTS: ReadonlySet<string> = new Set(["permanent", "transient", "temporary"]);
 
-/** Validates a user child spec and fills in defaults. Throws `InvalidChildSpecError`. */
+/** Validates a user child spec and fills in defaults. Throws `InvalidHubChildSpecError`. */
 export function normalizeChildSpec(spec: unknown): NormalizedChildSpec {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
-    throw new InvalidChildSpecError("spec", "an object", spec);
+    throw new InvalidHubChildSpecError("spec", "an object", spec);
   }
   const s = spec as Record<string, unknown>;
   if (typeof s.id !== "string" || s.id.length === 0)
-    throw new InvalidChildSpecError("id", "a non-empty string", s.id);
+    throw new InvalidHubChildSpecError("id", "a non-empty string", s.id);
   if (typeof s.behaviour !== "string" || s.behaviour.length === 0) {
-    throw new InvalidChildSpecError("behaviour", "a registered behaviour name", s.behaviour);
+    throw new InvalidHubChildSpecError("behaviour", "a registered behaviour name", s.behaviour);
   }
   const restart = s.restart ?? "permanent";
   if (typeof restart !== "string" || !RESTARTS.has(restart)) {
-    throw new InvalidChildSpecError("restart", '"permanent", "transient" or "temporary"', restart);
+    throw new InvalidHubChildSpecError("restart", '"permanent", "transient" or "temporary"', restart);
   }
   const shutdown = s.shutdown ?? 5000;
   if (
@@ -70,15 +70,19 @@ export function normalizeChildSpec(spec: unknown): NormalizedChildSpec {
     shutdown !== "brutal_kill" &&
     shutdown !== "infinity"
   ) {
-    throw new InvalidChildSpecError("shutdown", 'a number of ms >= 0, "brutal_kill" or "infinity"', shutdown);
+    throw new InvalidHubChildSpecError(
+      "shutdown",
+      'a number of ms >= 0, "brutal_kill" or "infinity"',
+      shutdown,
+    );
   }
   const metadata = s.metadata ?? {};
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new InvalidChildSpecError("metadata", "an object", metadata);
+    throw new InvalidHubChildSpecError("metadata", "an object", metadata);
   }
   const tag = (metadata as ChildMetadata).tag;
   if (tag !== undefined && typeof tag !== "string")
-    throw new InvalidChildSpecError("metadata.tag", "a string", tag);
+    throw new InvalidHubChildSpecError("metadata.tag", "a string", tag);
   assertSerialisable("args", s.args, 0);
   assertSerialisable("metadata", metadata, 0);
   return {
@@ -93,9 +97,11 @@ export function normalizeChildSpec(spec: unknown): NormalizedChildSpec {
 
 /** Rejects what cannot cross the wire: functions, symbols, class instances other than plain data. */
 function assertSerialisable(field: string, value: unknown, depth: number): void {
-  if (depth > 32) throw new InvalidChildSpecError(field, "serialisable data (nested at most 32 deep)", "…");
+  if (depth > 32)
+    throw new InvalidHubChildSpecError(field, "serialisable data (nested at most 32 deep)", "…");
   const t = typeof value;
-  if (t === "function" || t === "symbol") throw new InvalidChildSpecError(field, "serialisable data", value);
+  if (t === "function" || t === "symbol")
+    throw new InvalidHubChildSpecError(field, "serialisable data", value);
   if (t !== "object" || value === null) return;
   if (value instanceof Date || value instanceof Uint8Array) return;
   if (Array.isArray(value)) {
@@ -106,7 +112,7 @@ function assertSerialisable(field: string, value: unknown, depth: number): void 
   if (proto !== Object.prototype && proto !== null) {
     // Pids and refs serialise through the cluster codec; other class instances would lose their type.
     if (typeof (value as { toJSON?: unknown }).toJSON === "function") return;
-    throw new InvalidChildSpecError(field, "plain data (no class instances)", value);
+    throw new InvalidHubChildSpecError(field, "plain data (no class instances)", value);
   }
   for (const v of Object.values(value as object)) assertSerialisable(field, v, depth + 1);
 }

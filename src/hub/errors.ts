@@ -7,7 +7,7 @@
 import { HubvisorError, show } from "../errors.js";
 
 /** A hub child spec has the wrong shape. Names the field and the offending value. */
-export class InvalidChildSpecError extends HubvisorError {
+export class InvalidHubChildSpecError extends HubvisorError {
   constructor(
     readonly field: string,
     expected: string,
@@ -21,7 +21,7 @@ export class InvalidChildSpecError extends HubvisorError {
 }
 
 /** A child spec names a behaviour that is not registered with the hub on this node. */
-export class UnknownBehaviourError extends HubvisorError {
+export class UnknownHubBehaviourError extends HubvisorError {
   constructor(
     readonly behaviour: string,
     readonly childId: string,

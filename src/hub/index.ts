@@ -20,10 +20,10 @@ export {
   HubAlreadyStartedError,
   HubStoppedError,
   InvalidChildMappingError,
-  InvalidChildSpecError,
+  InvalidHubChildSpecError,
   MissingChildMappingError,
   NoChildrenError,
-  UnknownBehaviourError as UnknownHubBehaviourError,
+  UnknownHubBehaviourError,
   UnknownHubError,
 } from "./errors.js";
 export { Future } from "./future.js";

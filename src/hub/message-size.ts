@@ -14,7 +14,6 @@ import type { Pid } from "../process/pid.js";
 import type { NormalizedChildSpec } from "./child-spec.js";
 import type { SliceEntry } from "./hub-registry.js";
 import type { Failure, HubWireMsg, StartedMsg, StartItem } from "./messages.js";
-import type { HubErrorReason } from "./results.js";
 
 /** Entries per message at most, for starts, replies, stops, deltas and slices. */
 export const CHUNK = 1000;

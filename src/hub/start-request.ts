@@ -16,7 +16,7 @@ import {
   InvalidChildMappingError,
   MissingChildMappingError,
   NoChildrenError,
-  UnknownBehaviourError,
+  UnknownHubBehaviourError,
 } from "./errors.js";
 import type { HubCore } from "./hub-core.js";
 import type { HubBehaviour } from "./local-children.js";
@@ -33,7 +33,7 @@ export function prepareSpec(
   metadata: StartOptions["metadata"],
 ): NormalizedChildSpec {
   const n = normalizeChildSpec(spec);
-  if (!behaviours.has(n.behaviour)) throw new UnknownBehaviourError(n.behaviour, n.id);
+  if (!behaviours.has(n.behaviour)) throw new UnknownHubBehaviourError(n.behaviour, n.id);
   if (metadata !== undefined) n.metadata = { ...metadata, ...n.metadata };
   // A spec that cannot fit in one message would be lost on its way to its owner (and in every
   // delta and slice after): refused here, before anything of the call starts.

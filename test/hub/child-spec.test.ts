@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { normalizeChildSpec } from "../../src/hub/child-spec.js";
-import { InvalidChildSpecError } from "../../src/hub/errors.js";
+import { InvalidHubChildSpecError } from "../../src/hub/errors.js";
 
 describe("normalizeChildSpec", () => {
   it("fills in the defaults", () => {
@@ -30,9 +30,9 @@ describe("normalizeChildSpec", () => {
       normalizeChildSpec(spec);
       expect.unreachable();
     } catch (e) {
-      expect(e).toBeInstanceOf(InvalidChildSpecError);
-      expect((e as InvalidChildSpecError).field).toBe(field);
-      expect((e as InvalidChildSpecError).code).toBe("HV_ERR_HUB_INVALID_CHILD_SPEC");
+      expect(e).toBeInstanceOf(InvalidHubChildSpecError);
+      expect((e as InvalidHubChildSpecError).field).toBe(field);
+      expect((e as InvalidHubChildSpecError).code).toBe("HV_ERR_HUB_INVALID_CHILD_SPEC");
     }
   });
 });

@@ -4,9 +4,9 @@ import {
   HubAlreadyStartedError,
   HubStoppedError,
   InvalidChildMappingError,
-  InvalidChildSpecError,
+  InvalidHubChildSpecError,
   NoChildrenError,
-  UnknownBehaviourError,
+  UnknownHubBehaviourError,
   UnknownHubError,
 } from "../../src/hub/errors.js";
 import { ProcessHub } from "../../src/hub/process-hub.js";
@@ -57,9 +57,9 @@ describe("ProcessHub.startChildren", () => {
   it("rejects misuse with named errors", () => {
     const hub = solo();
     expect(() => hub.startChildren([])).toThrow(NoChildrenError);
-    expect(() => hub.startChildren([{ id: "x", behaviour: "missing" }])).toThrow(UnknownBehaviourError);
+    expect(() => hub.startChildren([{ id: "x", behaviour: "missing" }])).toThrow(UnknownHubBehaviourError);
     expect(() => hub.startChildren([...specs(2), ...specs(1)])).toThrow(DuplicateChildIdError);
-    expect(() => hub.startChildren([{ id: "", behaviour: "counter" }])).toThrow(InvalidChildSpecError);
+    expect(() => hub.startChildren([{ id: "", behaviour: "counter" }])).toThrow(InvalidHubChildSpecError);
     expect(() => hub.startChildren(specs(1), { childMapping: { c0: "elsewhere" } })).toThrow(
       InvalidChildMappingError,
     );

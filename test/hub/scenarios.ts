@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { type HubChildSpec, normalizeChildSpec } from "../../src/hub/child-spec.js";
-import { DuplicateChildIdError, UnknownBehaviourError, UnknownHubError } from "../../src/hub/errors.js";
+import { DuplicateChildIdError, UnknownHubBehaviourError, UnknownHubError } from "../../src/hub/errors.js";
 import type { HubMembership } from "../../src/hub/membership.js";
 import type { StartItem } from "../../src/hub/messages.js";
 import { ProcessHub } from "../../src/hub/process-hub.js";
@@ -353,8 +353,8 @@ export function hubScenarios(label: string, makeCluster: () => HubTestCluster): 
       expect(() => ProcessHub.get("other", a.node)).toThrow(UnknownHubError);
       expect(ProcessHub.get("test", b.node)).toBe(b);
 
-      expect(() => a.startChildren([{ id: "u", behaviour: "missing" }])).toThrow(UnknownBehaviourError);
-      expect(() => b.startChildren([{ id: "u", behaviour: "extra" }])).toThrow(UnknownBehaviourError);
+      expect(() => a.startChildren([{ id: "u", behaviour: "missing" }])).toThrow(UnknownHubBehaviourError);
+      expect(() => b.startChildren([{ id: "u", behaviour: "extra" }])).toThrow(UnknownHubBehaviourError);
       expect(() => b.startChildren([...specs(3, "d"), ...specs(1, "d")], { awaitable: true })).toThrow(
         DuplicateChildIdError,
       );
