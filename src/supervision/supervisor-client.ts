@@ -37,16 +37,19 @@ function nodeFor(sup: ServerDest<unknown>): Node {
 }
 
 /**
- * Sends request `op` to a supervisor (or a parent server) and waits, forever by default. A dead
- * or unknown one rejects with `CallExitError` (`noproc`).
+ * Sends request `op` to a supervisor (or a parent server) and waits, forever by default, through
+ * `node`: by default the supervisor's own node when it is a tracked supervisor (a parent server
+ * is not: `ParentClient` passes the current node and skips the lookup). A dead or unknown one
+ * rejects with `CallExitError` (`noproc`).
  */
 export function supervisorCall<T>(
   sup: ServerDest<unknown>,
   op: string,
   arg: unknown,
   timeoutMs = Number.POSITIVE_INFINITY,
+  node: Node = nodeFor(sup),
 ): Promise<T> {
-  return callOn(nodeFor(sup), sup as ServerDest<any>, op, arg, timeoutMs) as Promise<T>;
+  return callOn(node, sup as ServerDest<any>, op, arg, timeoutMs) as Promise<T>;
 }
 
 /** `whichChildren` of either supervisor (each documents its order). */

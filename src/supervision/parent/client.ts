@@ -10,7 +10,7 @@
 import { currentNodeOrDefault } from "../../process/node.js";
 import type { Pid } from "../../process/pid.js";
 import type { ServerDest, ViaName } from "../../server/protocol.js";
-import { supervisorCall as ask } from "../supervisor-client.js";
+import { supervisorCall } from "../supervisor-client.js";
 import type { StoppedChildren } from "./child-record.js";
 import type { ChildRef, ParentChildSpec } from "./child-spec.js";
 import type { ChildrenTable } from "./children-table.js";
@@ -26,6 +26,11 @@ export type ParentDest = ServerDest<any>;
 
 const QUERY_TIMEOUT = 5000;
 const FOREVER = Number.POSITIVE_INFINITY;
+
+/** A call into a parent server: the supervisors' call, through the current node (parents are not tracked supervisors). */
+function ask<T>(dest: ParentDest, name: string, arg: unknown, timeoutMs: number): Promise<T> {
+  return supervisorCall(dest, name, arg, timeoutMs, currentNodeOrDefault());
+}
 
 /** A query: from the shared table when published, else a call. */
 function query<T>(
