@@ -15,10 +15,10 @@
  * Imports `caller`, `calls`, `fibers`, `id-table`, `inbound`, `options`, `pid`, `proc`, `remote`,
  * `scheduler`, `signals`, `timer-wheel`, `types`, `exit-reason`, the root `logger`.
  */
-import type { Logger } from "../logger.js";
+import { crashReport, type Logger } from "../logger.js";
 import { Caller, RefNumbers } from "./caller.js";
 import { NameTakenError } from "./errors.js";
-import { formatReason, isNormalOrShutdown } from "./exit-reason.js";
+import { isNormalOrShutdown } from "./exit-reason.js";
 import { Fibers } from "./fibers.js";
 import { IdTable } from "./id-table.js";
 import { Inbound } from "./inbound.js";
@@ -234,17 +234,20 @@ export abstract class NodeCore {
     this.inbound.nodeDown(node);
   }
 
-  /** Logs an abnormal exit the way OTP's crash reports do (not for normal/shutdown). @internal */
-  reportCrash(pid: Pid, name: string | undefined, reason: unknown, what: string): void {
+  /**
+   * Logs an abnormal exit the way OTP's crash reports do (not for normal/shutdown): the process
+   * (not `pid`, which pino and others use for the OS process), its name, the reason, the stack,
+   * and what a server passes along: the last message it handled and its state (size-capped by
+   * `crashReport`). @internal
+   */
+  reportCrash(
+    pid: Pid,
+    name: string | undefined,
+    reason: unknown,
+    what: string,
+    extra?: { lastMessage?: unknown; state?: unknown },
+  ): void {
     if (isNormalOrShutdown(reason)) return;
-    this.logger.error(
-      {
-        pid: String(pid),
-        name,
-        reason: formatReason(reason),
-        stack: reason instanceof Error ? reason.stack : undefined,
-      },
-      what,
-    );
+    this.logger.error(crashReport({ process: pid, name, reason, ...extra }), what);
   }
 }

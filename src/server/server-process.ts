@@ -27,6 +27,8 @@ export const GEN_STOP = "$gen_stop";
  */
 export class ServerProcess<S> extends ServerContext {
   state!: S;
+  /** The message being (or last) handled, for a crash report (OTP's "last message in"). */
+  lastMessage: unknown = undefined;
   /**
    * Who gets the answer of `init`: `CAPTURE` while a synchronous `init` runs, the start's
    * promise once `init` went async, null once answered (or timed out).
@@ -46,8 +48,20 @@ export class ServerProcess<S> extends ServerContext {
     return this;
   }
 
+  /** The last message as a crash report shows it: a call or cast by name and argument. */
+  private describeLast(): unknown {
+    const m = this.lastMessage;
+    const named = (kind: string, name: unknown, arg: unknown) =>
+      arg === undefined ? { [kind]: name } : { [kind]: name, arg };
+    if (m instanceof PendingCall && m.tag === GEN_CALL) return named("call", m.name, m.arg);
+    if (Array.isArray(m) && m[0] === GEN_CALL) return named("call", m[2], m[3]);
+    if (Array.isArray(m) && m[0] === GEN_CAST) return named("cast", m[1], m[2]);
+    return m;
+  }
+
   /** The process's message handler; the runtime calls it with this server as `this`. */
   handle(msg: unknown): unknown {
+    this.lastMessage = msg;
     // A local call arrives as the pending call itself; a call from another node as an array.
     if (msg instanceof PendingCall && msg.tag === GEN_CALL) return this.handleCall(msg, msg.name!, msg.arg);
     if (Array.isArray(msg)) {
@@ -61,7 +75,7 @@ export class ServerProcess<S> extends ServerContext {
     }
     const h = this.behaviour.handleInfo;
     if (h === undefined) {
-      this.node.logger.debug({ pid: String(this.proc.pid), msg: String(msg) }, "unhandled message");
+      this.node.logger.debug({ process: String(this.proc.pid), msg: String(msg) }, "unhandled message");
       return undefined;
     }
     return this.guard("handleInfo", () => h(msg, this.state, this.ctx), this.afterNoReply);
@@ -234,7 +248,11 @@ export class ServerProcess<S> extends ServerContext {
     this.stopping = true;
     const t = this.behaviour.terminate;
     const finish = () => {
-      if (report) this.node.reportCrash(this.proc.pid, this.proc.name, reason, `${this.name} terminating`);
+      if (report)
+        this.node.reportCrash(this.proc.pid, this.proc.name, reason, `${this.name} terminating`, {
+          lastMessage: this.describeLast(),
+          state: this.state,
+        });
       this.node.terminate(this.proc, reason);
     };
     if (t === undefined) return finish();

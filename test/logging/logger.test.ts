@@ -98,6 +98,11 @@ describe("consoleLogger", () => {
     const report = out.stderr.join("");
     expect(report).toMatch(/^\[hubvisor\] error .*terminating .*Error: kaboom/);
     expect(report).not.toContain("undefined");
+    // OTP's crash report: the last message in and the state, under field names pino does not use.
+    expect(report).toContain(`lastMessage="{ call: 'boom' }"`);
+    expect(report).toContain("state=0");
+    expect(report).toContain("process=<logs.");
+    expect(report).not.toMatch(/ pid=/);
   });
 });
 
