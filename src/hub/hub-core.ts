@@ -313,7 +313,8 @@ export class HubCore {
     const lost = this.partition.sync();
     if (lost !== null) return lost;
     this.topology.sweep();
-    this.repl.sendSlice(this.view.members.keys());
+    // Anti-entropy: to every member, or under gossip to `recipients` random ones (what gossip is for).
+    this.repl.sendSlice(this.view.syncTargets());
     this.ensurer.tick(Date.now());
     return this.migration.rebalance();
   }

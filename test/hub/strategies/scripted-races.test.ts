@@ -217,3 +217,29 @@ describe("a move or adoption reaching a node whose membership change is pending"
     await expect.poll(() => hub!.localChildren().has("k2")).toBe(true);
   });
 });
+
+describe("the anti-entropy round under gossip", () => {
+  it("sends the whole slice to `recipients` random members, not to all (push sends it to all)", async () => {
+    for (const [sync, want] of [
+      [{ type: "gossip", recipients: 1, intervalMs: 60_000 }, 1],
+      [{ type: "push" }, 4],
+    ] as const) {
+      const s = scriptedHub(`anti-entropy-${sync.type}`, { synchronization: sync, syncIntervalMs: 60_000 });
+      ({ hub, lose } = s);
+      peers = ["w", "x", "y", "z"];
+      const { core, sent } = s;
+      peers.forEach((p, i) => core.post({ t: "hello", from: p, inc: 30 + i, reply: false }));
+      await expect.poll(() => hub!.nodes().length).toBe(4);
+      const before = sent.filter((m) => m.msg.t === "slice").length;
+      core.post({ t: "$sync" } as never);
+      // A round's slices go out synchronously when the hub handles the tick: wait for the first.
+      await expect.poll(() => sent.filter((m) => m.msg.t === "slice").length).toBeGreaterThan(before);
+      expect(sent.filter((m) => m.msg.t === "slice").length - before).toBe(want);
+      for (const p of peers) lose(p);
+      await expect.poll(() => hub!.nodes().length).toBe(0);
+      await hub.stop();
+      hub = undefined;
+      peers = [];
+    }
+  });
+});
