@@ -98,35 +98,36 @@ export class Caller {
       timeoutMs,
     );
     capturedResolve = capturedReject = undefined;
-    const msg = this.request(call, make, name, arg, targetProc !== null);
+    if (targetProc !== null && typeof make === "string") {
+      // A local target gets the call itself as the request (see `PendingCall.tag`). Written out
+      // here, not in `request`: inlining `request` would leave `schedule` out of this function.
+      call.tag = make;
+      call.name = name;
+      call.arg = arg;
+      node.deliver(targetProc, call);
+      return promise;
+    }
+    const msg = this.request(call, make, name, arg);
     if (targetProc !== null) node.deliver(targetProc, msg);
     else this.sendRemote(call, caller, pid, msg);
     return promise;
   }
 
-  /** The request a call delivers; a throwing `make` leaves no call behind and throws. */
+  /** The request of a call that travels, or built by `make`; a throwing `make` leaves no call behind. */
   private request(
     call: PendingCall,
     make: ((from: From) => unknown) | string,
     name: string | undefined,
     arg: unknown,
-    local: boolean,
   ): unknown {
-    if (typeof make !== "string") {
-      try {
-        return make(call);
-      } catch (e) {
-        // The caller gets the throw, as before any call existed: nothing may wait or time out.
-        this.table.drop(call);
-        throw e;
-      }
+    if (typeof make === "string") return [make, call, name, arg];
+    try {
+      return make(call);
+    } catch (e) {
+      // The caller gets the throw, as before any call existed: nothing may wait or time out.
+      this.table.drop(call);
+      throw e;
     }
-    if (!local) return [make, call, name, arg];
-    // A local target gets the call itself as the request (see `PendingCall.tag`).
-    call.tag = make;
-    call.name = name;
-    call.arg = arg;
-    return call;
   }
 
   private sendRemote(call: PendingCall, caller: Pid, pid: Pid, msg: unknown): void {
