@@ -228,7 +228,7 @@ describe("the anti-entropy round under gossip", () => {
       ({ hub, lose } = s);
       peers = ["w", "x", "y", "z"];
       const { core, sent } = s;
-      peers.forEach((p, i) => core.post({ t: "hello", from: p, inc: 30 + i, reply: false }));
+      for (const [i, p] of peers.entries()) core.post({ t: "hello", from: p, inc: 30 + i, reply: false });
       await expect.poll(() => hub!.nodes().length).toBe(4);
       const before = sent.filter((m) => m.msg.t === "slice").length;
       core.post({ t: "$sync" } as never);
