@@ -41,7 +41,7 @@ export class Ensurer {
   /** Ids of pending ensures, and the nodes a placement of the id was registered on since the latest one was sent. */
   private readonly ensuring = new Map<
     string,
-    { pending: number; epoch: number; seenOn: Set<string> | null }
+    { pending: number; epoch: number; seenOn: Set<string> | null; stopRequested: boolean }
   >();
   /** Tombstones: children stopped here by a stop request. */
   private readonly stopped = new Map<string, { epoch: number; at: number }>();
@@ -57,11 +57,13 @@ export class Ensurer {
     for (const list of groups.values()) for (const it of list) byId.set(it.spec.id, it);
     for (const [id, it] of byId) {
       const e = this.ensuring.get(id);
-      if (e === undefined) this.ensuring.set(id, { pending: 1, epoch: it.epoch, seenOn: null });
+      if (e === undefined)
+        this.ensuring.set(id, { pending: 1, epoch: it.epoch, seenOn: null, stopRequested: false });
       else {
         e.pending++;
         e.epoch = it.epoch;
         e.seenOn = null;
+        e.stopRequested = false;
       }
     }
     this.requests.start(groups, {
@@ -85,6 +87,17 @@ export class Ensurer {
   /** Remembers that a stop request stopped `id` (placement `epoch`) here. */
   tombstone(id: string, epoch: number, at: number): void {
     this.stopped.set(id, { epoch, at });
+    this.stopRequested(id);
+  }
+
+  /**
+   * A stop request for `id` reached this node (every member hears every stop), whether or not a
+   * copy ran here: an ensure of `id` this node sent before is not retried — its target refused
+   * or was gone, so no placement of it registered, and "seen and gone again" cannot tell.
+   */
+  stopRequested(id: string): void {
+    const e = this.ensuring.get(id);
+    if (e !== undefined) e.stopRequested = true;
   }
 
   /** Whether `id` was stopped here at placement `epoch` or a newer one. */
@@ -144,6 +157,7 @@ export class Ensurer {
     settlingBy: ReadonlyMap<string, ReadonlySet<string>>,
   ): void {
     const ctx = this.ctx;
+    const stopped = new Set([...retry.keys()].filter((id) => this.ensuring.get(id)?.stopRequested));
     const seen = new Set([...retry.keys()].filter((id) => this.ensured(id, stoppingBy.get(id))));
     if (ctx.mode === "stopped" || ctx.mode === "partitioned") return;
     const runsElsewhere = (id: string, epoch: number) =>
@@ -156,7 +170,8 @@ export class Ensurer {
     for (const [id, it] of retry) {
       // Stopped here by a stop request since (a replica's own copy, stopped while it asked for the
       // missing one): the stop stands, whoever else may have forgotten it (a restarted node).
-      if (runsElsewhere(id, it.epoch) || seen.has(id) || this.stoppedSince(id, it.epoch)) continue;
+      if (runsElsewhere(id, it.epoch) || seen.has(id) || stopped.has(id) || this.stoppedSince(id, it.epoch))
+        continue;
       for (const owner of it.pinned ? [ctx.view.ownerOf(id)] : ctx.view.replicas(id))
         addTo(groups, owner, it);
     }

@@ -269,7 +269,10 @@ export class Placement {
         if (await ctx.children.stop(id)) {
           ok.push(id);
           if (epoch !== undefined) this.ensurer.tombstone(id, epoch, now);
-        } else missing.push(id);
+        } else {
+          missing.push(id);
+          this.ensurer.stopRequested(id);
+        }
       }),
     );
     for (const id of ok) ctx.repl.remove(id);

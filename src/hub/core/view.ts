@@ -64,12 +64,14 @@ export class HubView {
   }
 
   /**
-   * Whether a membership change is waiting to be handled here. Moves and adoptions are refused
-   * meanwhile: a node that has just found every peer gone (it was frozen past the heartbeat
-   * timeout) would otherwise start children it is about to stop for lack of quorum.
+   * Whether departures are waiting to be handled here. Moves and adoptions are refused
+   * meanwhile: a node that has just found its peers gone (it was frozen past the heartbeat
+   * timeout) would otherwise start children it may be about to stop for lack of quorum. Pending
+   * joins alone do not count: a join never costs quorum, and refusing every move during a heal
+   * multiplies retries (each one a chance to act on a stale view).
    */
   changePending(): boolean {
-    return this.scheduled || this.pendingJoin.size > 0 || this.pendingLeave.size > 0;
+    return this.pendingLeave.size > 0;
   }
 
   /**
