@@ -28,6 +28,9 @@ import type { StartResult } from "../results.js";
 import { addTo, type HubContext, timeouts } from "./context.js";
 import type { Requests } from "./requests.js";
 
+/** How many `migrationTimeoutMs` a stop request is remembered for claims (`stopLog`). */
+const STOP_LOG_FACTOR = 6;
+
 /** A child handed to another node, and the version of that node's slice seen when it answered. */
 interface HandedOff {
   entry: SliceEntry;
@@ -45,6 +48,13 @@ export class Ensurer {
   >();
   /** Tombstones: children stopped here by a stop request. */
   private readonly stopped = new Map<string, { epoch: number; at: number }>();
+  /**
+   * When a stop request for each id last reached this node, kept `STOP_LOG_FACTOR` ×
+   * `migrationTimeoutMs` and not dropped when the id registers again (unlike tombstones): a
+   * node's stale slice after a heal re-registers what was stopped during the partition, and the
+   * claim of a node that lost quorum must still hear that it was stopped.
+   */
+  private readonly stopLog = new Map<string, number>();
 
   constructor(
     private readonly ctx: HubContext,
@@ -96,8 +106,14 @@ export class Ensurer {
    * or was gone, so no placement of it registered, and "seen and gone again" cannot tell.
    */
   stopRequested(id: string): void {
+    this.stopLog.set(id, Date.now());
     const e = this.ensuring.get(id);
     if (e !== undefined) e.stopRequested = true;
+  }
+
+  /** Whether a stop request for `id` reached this node lately (see `stopLog`). */
+  stopHeard(id: string): boolean {
+    return this.stopLog.has(id);
   }
 
   /** Whether `id` was stopped here at placement `epoch` or a newer one. */
@@ -108,8 +124,9 @@ export class Ensurer {
 
   /** The sync tick: tombstones past `migrationTimeoutMs` go, and hand-offs the receivers' slices confirm. */
   tick(now: number): void {
-    for (const [id, t] of this.stopped)
-      if (now - t.at > timeouts.migrationMs(this.ctx.tuning)) this.stopped.delete(id);
+    const keep = timeouts.migrationMs(this.ctx.tuning);
+    for (const [id, t] of this.stopped) if (now - t.at > keep) this.stopped.delete(id);
+    for (const [id, at] of this.stopLog) if (now - at > STOP_LOG_FACTOR * keep) this.stopLog.delete(id);
     this.pruneHandedOff();
   }
 

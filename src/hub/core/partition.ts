@@ -195,7 +195,8 @@ export class Partition {
     if (!ctx.view.members.has(from)) return;
     const known: string[] = [];
     for (const [id, epoch] of ids)
-      if (this.ensurer.stoppedSince(id, epoch) || ctx.children.byId.has(id)) known.push(id);
+      if (this.ensurer.stoppedSince(id, epoch) || this.ensurer.stopHeard(id) || ctx.children.byId.has(id))
+        known.push(id);
     ctx.send(from, { t: "claimed", from: ctx.self, req, known });
   }
 
