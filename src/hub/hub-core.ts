@@ -18,7 +18,7 @@ import type { Logger } from "../logger.js";
 import { DownMessage, ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
-import type { HubMode } from "./core/context.js";
+import { type HubMode, timeouts } from "./core/context.js";
 import { Ensurer } from "./core/ensure.js";
 import { Duplicates } from "./core/merge.js";
 import { Migration } from "./core/migration.js";
@@ -190,7 +190,7 @@ export class HubCore {
   }
 
   postLater(msg: HubLocalMsg): void {
-    const t = setTimeout(() => this.post(msg), this.tuning.clusterEventDebounceMs + 50);
+    const t = setTimeout(() => this.post(msg), timeouts.retryMs(this.tuning));
     t.unref?.();
   }
 

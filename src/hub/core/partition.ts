@@ -150,9 +150,15 @@ export class Partition {
     }
     for (const [n, inc] of this.parkedFrom) this.adoptedFrom.set(n, inc);
     this.parkedFrom.clear();
+    this.restart([...this.parked].filter(([id]) => !ctx.registry.exists(id)));
+    this.parked.clear();
+  }
+
+  /** Ensures `items` at their owners under a placement newer than any known (parked children back). */
+  private restart(items: ReadonlyArray<[string, StartItem]>): void {
+    const ctx = this.ctx;
     const groups = new Map<string, StartItem[]>();
-    for (const [id, it] of this.parked) {
-      if (ctx.registry.exists(id)) continue;
+    for (const [id, it] of items) {
       const item: StartItem = {
         spec: it.spec,
         epoch: Math.max(it.epoch, ctx.registry.epochOf(id)) + 1,
@@ -160,7 +166,6 @@ export class Partition {
       };
       for (const n of ctx.view.replicas(id)) addTo(groups, n, item);
     }
-    this.parked.clear();
     if (groups.size > 0) this.ensurer.ensure(groups);
   }
 
@@ -209,25 +214,14 @@ export class Partition {
     for (const n of c.waiting) if (!ctx.view.members.has(n)) c.waiting.delete(n);
     if (c.waiting.size > 0) return;
     this.claim = null;
-    const groups = new Map<string, StartItem[]>();
-    let restarted = 0;
-    for (const [id, it] of this.unclaimed) {
-      if (c.known.has(id) || ctx.registry.exists(id)) continue;
-      restarted++;
-      const item: StartItem = {
-        spec: it.spec,
-        epoch: Math.max(it.epoch, ctx.registry.epochOf(id)) + 1,
-        pinned: false,
-      };
-      for (const n of ctx.view.replicas(id)) addTo(groups, n, item);
-    }
-    if (restarted > 0)
+    const nowhere = [...this.unclaimed].filter(([id]) => !c.known.has(id) && !ctx.registry.exists(id));
+    if (nowhere.length > 0)
       ctx.logger.warn(
-        { hub: ctx.hubId, restarted },
+        { hub: ctx.hubId, restarted: nowhere.length },
         "hub restarts parked children that ran nowhere after the partition",
       );
     this.unclaimed.clear();
-    if (groups.size > 0) this.ensurer.ensure(groups);
+    this.restart(nowhere);
   }
 }
 
