@@ -9,7 +9,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HubNodeConfig } from "./hub-node.js";
 
-const script = join(dirname(fileURLToPath(import.meta.url)), "hub-node.ts");
+const here = dirname(fileURLToPath(import.meta.url));
+const script = join(here, "hub-node.ts");
+// tsx reads the `paths` that map `hubvisor` to `src/` from the tsconfig.json of its working
+// directory, so the node runs in the repository whatever the controller's directory is.
+const repoRoot = join(here, "..");
 const live = new Set<ChildProcess>();
 let hooked = false;
 
@@ -29,6 +33,7 @@ export class HubNodeProcess {
   constructor(readonly config: HubNodeConfig) {
     this.proc = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify(config)], {
       stdio: ["pipe", "pipe", "pipe"],
+      cwd: repoRoot,
     });
     live.add(this.proc);
     installExitHook();

@@ -21,16 +21,25 @@
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
  * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down.
- * Imports the cluster layer, the NATS transport, the hub and the GenServer behaviour.
+ * It imports the package as a user does (`hubvisor`, `hubvisor/nats`); in this repository tsx maps
+ * those names to `src/` through `tsconfig.json`'s `paths`. Its audit (`status`, `placed`) reads the
+ * hub's registry replica through `hub.core`, a member the published types leave out: a check for
+ * tests and benchmarks, not something a program needs.
  */
 import { createHash } from "node:crypto";
 import { createInterface } from "node:readline";
-import { Cluster } from "../src/cluster/index.js";
-import { type HubOptions, ProcessHub } from "../src/hub/process-hub.js";
-import { silentLogger } from "../src/logger.js";
-import { Node } from "../src/process/node.js";
-import { defineServer, noreply, ok, reply } from "../src/server/index.js";
-import { NatsTransport } from "../src/transports/nats/index.js";
+import {
+  Cluster,
+  defineServer,
+  type HubOptions,
+  Node,
+  noreply,
+  ok,
+  ProcessHub,
+  reply,
+  silentLogger,
+} from "hubvisor";
+import { NatsTransport } from "hubvisor/nats";
 
 /** What the controller passes as the first argument (JSON). */
 export interface HubNodeConfig {

@@ -5,8 +5,8 @@
  * excluded from the marker check.
  */
 import { execFile } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -51,7 +51,35 @@ const examples = readdirSync(examplesDir)
   .filter((f) => f.endsWith(".ts") && !f.startsWith("demo") && !f.startsWith("hub-node"))
   .sort();
 
+/** Every `.ts` under `examples/`, the guides' programs included, relative to `examples/`. */
+function allExampleFiles(dir = examplesDir): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory()
+      ? allExampleFiles(join(dir, d.name))
+      : d.name.endsWith(".ts")
+        ? [relative(examplesDir, join(dir, d.name))]
+        : [],
+  );
+}
+
 describe("examples", () => {
+  it("import the package by its name, as a user does, never the sources", () => {
+    const offenders = allExampleFiles().flatMap((file) => {
+      const source = readFileSync(join(examplesDir, file), "utf8");
+      return (
+        [...source.matchAll(/\bfrom\s+"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/g)]
+          .map((m) => m[1] ?? m[2]!)
+          .filter((spec) => spec.startsWith("."))
+          .map((spec) => relative(root, join(examplesDir, dirname(file), spec)))
+          // Relative imports stay among the examples; the one way out is the nats-server harness
+          // the NATS demo borrows from the tests.
+          .filter((target) => !target.startsWith("examples/") && target !== "test/support/nats-server.js")
+          .map((target) => `${file} imports ${target}`)
+      );
+    });
+    expect(offenders).toEqual([]);
+  });
+
   it("every example has a marker line to check", () => {
     expect(examples.filter((f) => MARKERS[f] === undefined)).toEqual([]);
   });
