@@ -42,7 +42,8 @@ export type ChildId = unknown;
 export type StartFunction = (...extraArguments: any[]) => StartResult | Pid | Promise<StartResult | Pid>;
 
 /**
- * A child spec as written by the user. Unknown fields are ignored.
+ * A child spec as written by the user. Unknown fields are ignored. Optional fields may be given
+ * as `undefined` (the default applies), so specs build under `exactOptionalPropertyTypes`.
  * @category supervision
  */
 export interface ChildSpec {
@@ -51,15 +52,15 @@ export interface ChildSpec {
   /** Starts the child, linked to the supervisor. */
   start: StartFunction;
   /** @default "permanent" */
-  restart?: RestartType;
+  restart?: RestartType | undefined;
   /** @default 5000 for a worker, "infinity" for a supervisor */
-  shutdown?: Shutdown;
+  shutdown?: Shutdown | undefined;
   /** @default "worker" */
-  type?: ChildType;
+  type?: ChildType | undefined;
   /** Names of the behaviours the child runs (informational, shown by `whichChildren`). @default [] */
-  modules?: "dynamic" | readonly string[];
+  modules?: "dynamic" | readonly string[] | undefined;
   /** With auto-shutdown, this child's exit may stop the supervisor. @default false */
-  significant?: boolean;
+  significant?: boolean | undefined;
 }
 
 /**

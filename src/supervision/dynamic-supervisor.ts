@@ -333,7 +333,7 @@ export const DynamicSupervisor = {
    * failed with: the error it returned, a `StartCrashError` when it threw or rejected, a
    * `BadStartReturnError` when it returned something else.
    */
-  startChild(sup: ServerDest<unknown>, spec: unknown): Promise<DynamicStartChildResult> {
+  startChild(sup: ServerDest<unknown>, spec: ChildSpec): Promise<DynamicStartChildResult> {
     const s = checkDynamicSpec(spec);
     if (s instanceof ChildSpecError) return Promise.resolve({ ok: false, error: s });
     return supervisorCall(sup, "startChild", s);

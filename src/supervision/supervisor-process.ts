@@ -20,7 +20,7 @@ import { isThenable } from "../process/thenable.js";
 import type { StartResult } from "../server/results.js";
 import { invokeStart } from "./child-start.js";
 import { stopChild, stoppedCleanly } from "./child-stop.js";
-import { type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
+import { type ChildSpec, type NormalizedChildSpec, validateChildSpec } from "./child-spec.js";
 import { ChildSpecError, DuplicateChildNameError, InvalidSignificantError } from "./errors.js";
 import {
   isSupervisorDataError,
@@ -41,7 +41,7 @@ import { RetryRestart, SupervisorCore } from "./supervisor-core.js";
 
 /** What a Supervisor's init gives: its flags and its children. */
 export interface SupervisorInit extends SupervisorFlags {
-  children: readonly unknown[];
+  children: readonly ChildSpec[];
 }
 
 const NO_ARGS: readonly unknown[] = [];

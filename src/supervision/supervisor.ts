@@ -57,7 +57,7 @@ function isBehaviour(v: unknown): v is SupervisorBehaviour<unknown> {
 
 function startSupervisor(
   link: boolean,
-  a: readonly (ChildSpec | unknown)[] | SupervisorBehaviour<unknown>,
+  a: readonly ChildSpec[] | SupervisorBehaviour<unknown>,
   b: unknown,
   c: (SupervisorStartOptions & LinkOptions) | undefined,
 ): Promise<SupervisorStartResult> {
@@ -90,10 +90,7 @@ function startSupervisor(
 
 interface StartFn<O = {}> {
   /** From child specs and options (`strategy` required: `InvalidOptionError` without it). */
-  (
-    children: readonly (ChildSpec | unknown)[],
-    options: SupervisorOptions & O,
-  ): Promise<SupervisorStartResult>;
+  (children: readonly ChildSpec[], options: SupervisorOptions & O): Promise<SupervisorStartResult>;
   /** From a module whose `init(arg)` returns children and flags. */
   <A>(
     behaviour: SupervisorBehaviour<A>,
@@ -124,7 +121,7 @@ export const Supervisor = {
    * pid }` (id running), `"already_present"` (id kept, not running), a `ChildSpecError`, or what
    * the start failed with (nothing kept) — the shapes of every start.
    */
-  startChild(sup: ServerDest<unknown>, spec: ChildSpec | unknown): Promise<SupervisorStartChildResult> {
+  startChild(sup: ServerDest<unknown>, spec: ChildSpec): Promise<SupervisorStartChildResult> {
     return supervisorCall(sup, "startChild", spec);
   },
 
@@ -164,7 +161,7 @@ export const Supervisor = {
    */
   childSpec(
     id: ChildId,
-    children: readonly (ChildSpec | unknown)[],
+    children: readonly ChildSpec[],
     options: SupervisorOptions,
     overrides: Partial<Omit<ChildSpec, "id" | "start">> = {},
   ): NormalizedChildSpec {

@@ -15,7 +15,7 @@ import type { ServerDest, ViaName } from "../server/protocol.js";
 import type { StartResult } from "../server/results.js";
 import { spawnTask, type Task } from "../server/task.js";
 import { TaskStartError } from "../server/task-errors.js";
-import type { Shutdown } from "./child-spec.js";
+import { type ChildSpec, type NormalizedChildSpec, type Shutdown, validateChildSpec } from "./child-spec.js";
 import { DynamicSupervisor } from "./dynamic-supervisor.js";
 
 /** Options of `TaskSupervisor.start`. */
@@ -72,6 +72,26 @@ export function start(options: TaskSupervisorOptions = {}): Promise<StartResult>
  */
 export function startLink(options: TaskSupervisorOptions & LinkOptions = {}): Promise<StartResult> {
   return DynamicSupervisor.startLink({ ...flags(options), linkTo: options.linkTo });
+}
+
+/**
+ * A child spec starting a task supervisor under a Supervisor, as Elixir's `{Task.Supervisor,
+ * name: …}`: id `"TaskSupervisor"` (the module, as Elixir's), type `supervisor`, shutdown
+ * `infinity`; `overrides` may set the id (two task supervisors under one Supervisor need two)
+ * and any other spec field. Throws like `validateChildSpec`.
+ */
+export function childSpec(
+  options: TaskSupervisorOptions = {},
+  overrides: Partial<Omit<ChildSpec, "start">> = {},
+): NormalizedChildSpec {
+  return validateChildSpec({
+    id: "TaskSupervisor",
+    type: "supervisor",
+    modules: ["TaskSupervisor"],
+    ...overrides,
+    // Run as the supervisor (before any await), so the default link goes to it.
+    start: () => startLink(options),
+  });
 }
 
 /** Runs `fn` as a supervised task nobody awaits. Resolves `{ ok: true, pid }` or `{ ok: false, error }`. */
@@ -159,10 +179,14 @@ export function stop(sup: Sup, reason: unknown = "normal"): Promise<void> {
   return DynamicSupervisor.stop(sup, reason);
 }
 
-/** TaskSupervisor functions: `start`, `startLink`, `startChild`, `async`, `asyncNolink`, `children`, `terminateChild`, `stop`. */
+/**
+ * TaskSupervisor functions: `start`, `startLink`, `childSpec`, `startChild`, `async`,
+ * `asyncNolink`, `children`, `terminateChild`, `stop`.
+ */
 export const TaskSupervisor = {
   start,
   startLink,
+  childSpec,
   startChild,
   async,
   asyncNolink,

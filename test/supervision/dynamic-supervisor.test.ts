@@ -174,7 +174,7 @@ describe("DynamicSupervisor.startChild", () => {
 
   it("validates the spec before calling the supervisor", async () => {
     const sup = await startSup();
-    const empty = await DynamicSupervisor.startChild(sup, {});
+    const empty = await DynamicSupervisor.startChild(sup, {} as never);
     expect(empty.ok).toBe(false);
     if (!empty.ok && "error" in empty) {
       expect(empty.error).toBeInstanceOf(InvalidChildSpecError);
@@ -182,7 +182,7 @@ describe("DynamicSupervisor.startChild", () => {
     }
     const sig = await DynamicSupervisor.startChild(sup, { ...worker("transient"), significant: true });
     expect(!sig.ok && "error" in sig && sig.error).toBeInstanceOf(InvalidSignificantError);
-    const restart = await DynamicSupervisor.startChild(sup, { ...worker(), restart: "sometimes" });
+    const restart = await DynamicSupervisor.startChild(sup, { ...worker(), restart: "sometimes" as never });
     expect(!restart.ok && "error" in restart && restart.error).toBeInstanceOf(InvalidRestartTypeError);
   });
 

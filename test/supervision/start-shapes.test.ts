@@ -48,7 +48,7 @@ const layers: Array<[string, (start: () => unknown) => Promise<unknown>]> = [
     async (start) => {
       const s = await DynamicSupervisor.start();
       if (!s.ok) throw new Error("start");
-      return DynamicSupervisor.startChild(s.pid, { start });
+      return DynamicSupervisor.startChild(s.pid, { start: start as () => StartResult });
     },
   ],
   [

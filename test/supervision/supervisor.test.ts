@@ -694,7 +694,11 @@ describe("Supervisor.startChild", () => {
 
   it("returns the validation error for an invalid spec", async () => {
     const sup = await startSup([]);
-    const r = await Supervisor.startChild(sup, { id: "x", start: () => startWorker(), restart: "again" });
+    const r = await Supervisor.startChild(sup, {
+      id: "x",
+      start: () => startWorker(),
+      restart: "again" as never,
+    });
     expect((r as { error: unknown }).error).toBeInstanceOf(InvalidRestartTypeError);
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/logger.js";
 import { Node, type Pid, type ProcessContext, setDefaultNode } from "../../src/process/index.js";
 import { Task, TaskExitError, TaskStartError } from "../../src/server/task-index.js";
-import { TaskSupervisor } from "../../src/supervision/index.js";
+import { Supervisor, TaskSupervisor } from "../../src/supervision/index.js";
 
 const node = new Node({ name: "tasksup", logger: silentLogger });
 setDefaultNode(node);
@@ -151,5 +151,40 @@ describe("TaskSupervisor.terminateChild / stop", () => {
     await TaskSupervisor.stop(sup);
     expect(node.isAlive(b.pid)).toBe(false);
     expect(node.isAlive(sup)).toBe(false);
+  });
+});
+
+describe("TaskSupervisor.childSpec", () => {
+  it("puts a named task supervisor under a Supervisor, as {Task.Supervisor, name: …}; a restart keeps the name", async () => {
+    const r = await Supervisor.start([TaskSupervisor.childSpec({ name: "spec_tasks" })], {
+      strategy: "one_for_one",
+    });
+    if (!r.ok) throw new Error(`supervisor did not start: ${JSON.stringify(r)}`);
+    const [info] = await Supervisor.whichChildren(r.pid);
+    expect(info).toMatchObject({ id: "TaskSupervisor", type: "supervisor", modules: ["TaskSupervisor"] });
+    const first = node.whereis("spec_tasks");
+    expect(first).toEqual(info!.pid);
+    expect(node.processInfo(first!)?.links).toEqual([r.pid]);
+    const v = await inProcess(async (ctx) =>
+      Task.await(await TaskSupervisor.async("spec_tasks", () => 7, { owner: ctx })),
+    );
+    expect(v).toBe(7);
+    node.exit(first!, "kill");
+    await expect.poll(() => node.whereis("spec_tasks")).not.toBeUndefined();
+    expect(node.whereis("spec_tasks")).not.toEqual(first);
+    await Supervisor.stop(r.pid);
+    expect(node.whereis("spec_tasks")).toBeUndefined();
+  });
+
+  it("takes spec overrides: two task supervisors under one Supervisor by id", async () => {
+    const r = await Supervisor.start(
+      [TaskSupervisor.childSpec({}, { id: "a" }), TaskSupervisor.childSpec({}, { id: "b", shutdown: 100 })],
+      { strategy: "one_for_one" },
+    );
+    if (!r.ok) throw new Error(`supervisor did not start: ${JSON.stringify(r)}`);
+    expect((await Supervisor.whichChildren(r.pid)).map((c) => c.id)).toEqual(["b", "a"]);
+    const b = await Supervisor.getChildSpec(r.pid, "b");
+    expect(b).toMatchObject({ ok: true, spec: { shutdown: 100, restart: "permanent" } });
+    await Supervisor.stop(r.pid);
   });
 });
