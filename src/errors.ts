@@ -28,8 +28,9 @@ export class HubvisorError extends Error {
 export class InvalidOptionError extends HubvisorError {
   readonly field: string;
   readonly value: unknown;
-  constructor(field: string, expected: string, value: unknown) {
-    super("HV_ERR_INVALID_OPTION", `expected \`${field}\` to be ${expected}, got: ${show(value)}`);
+  /** `code` is for subclasses that name a narrower misuse (`InvalidNameError`). */
+  constructor(field: string, expected: string, value: unknown, code = "HV_ERR_INVALID_OPTION") {
+    super(code, `expected \`${field}\` to be ${expected}, got: ${show(value)}`);
     this.field = field;
     this.value = value;
   }

@@ -153,6 +153,7 @@ export {
   DEFAULT_CLUSTER_OPTIONS,
   DEFAULT_MAX_FRAME_BYTES,
   FrameTooLargeError,
+  InvalidNameError,
   type Member,
   type MembershipEvents,
   NoConnectionError,

@@ -73,6 +73,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [root.RemoteSpawnError, () => new root.RemoteSpawnError("w", "b", { cause: new Error("x") })],
   [root.SpawnTimeoutError, () => new root.SpawnTimeoutError("w", "b", 10)],
   [root.AlreadyJoinedError, () => new root.AlreadyJoinedError("a")],
+  [root.InvalidNameError, () => new root.InvalidNameError("node.name", "a token", "a.b")],
   [root.ClusterClosedError, () => new root.ClusterClosedError("c")],
   [root.UnknownNodeError, () => new root.UnknownNodeError("x")],
   [root.TransportStateError, () => new root.TransportStateError("closed")],
@@ -93,6 +94,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [nats.NatsAlreadyConnectedError, () => new nats.NatsAlreadyConnectedError()],
   [nats.NatsTransportClosedError, () => new nats.NatsTransportClosedError()],
   [nats.NatsInvalidNameError, () => new nats.NatsInvalidNameError("cluster", "a.b")],
+  [nats.NatsAuthError, () => new nats.NatsAuthError("c", "0a0b0c0d", "none")],
 ];
 
 /** Classes that take their code as an argument: the code is their subclass's or the remote's. */

@@ -3,7 +3,7 @@
  * remote spawns that fail, and `RemoteError`, the stand-in for an error raised on another node
  * whose class this node does not know. Imports the root `errors`.
  */
-import { HubvisorError, show } from "../errors.js";
+import { HubvisorError, InvalidOptionError, show } from "../errors.js";
 
 /** A value cannot be encoded for the wire (a function, a symbol, a cycle, an unsupported type). */
 export class UnserialisableError extends HubvisorError {
@@ -111,5 +111,19 @@ export class RemoteError extends HubvisorError {
     message: string,
   ) {
     super(code, message);
+  }
+}
+
+/**
+ * A cluster, node or hub name that breaks the naming rules (`names.ts`): misuse, thrown by
+ * `Cluster.join` and `ProcessHub.start`. An `InvalidOptionError` with its own code; `field` is
+ * `"node.name"`, `"cluster"` or `"hubId"`.
+ */
+export class InvalidNameError extends InvalidOptionError {
+  /** What the name was checked as: `"node.name"`, `"cluster"` or `"hubId"`. */
+  declare readonly field: string;
+  constructor(field: string, rule: string, value: unknown) {
+    const shown = typeof value === "string" && value.length > 80 ? `${value.slice(0, 80)}… (${value.length} characters)` : value;
+    super(field, rule, shown, "HV_ERR_INVALID_NAME");
   }
 }

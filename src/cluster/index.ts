@@ -16,6 +16,7 @@ export {
   BehaviourTakenError,
   ClusterClosedError,
   FrameTooLargeError,
+  InvalidNameError,
   NoConnectionError,
   RemoteError,
   RemoteSpawnError,
@@ -32,6 +33,14 @@ export {
   type NodeUpEvent,
   NodeUpMessage,
 } from "./membership.js";
+export {
+  checkClusterName,
+  checkHubName,
+  checkNodeName,
+  MAX_CLUSTER_NAME_LENGTH,
+  MAX_HUB_NAME_LENGTH,
+  MAX_NODE_NAME_LENGTH,
+} from "./names.js";
 export { type ClusterOptions, DEFAULT_CLUSTER_OPTIONS, parseClusterOptions } from "./options.js";
 export type { StartFunction } from "./spawner.js";
 export { type ClusterStats, type RejectKind, totalRejected } from "./stats.js";

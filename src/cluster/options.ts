@@ -1,19 +1,20 @@
 /**
  * Options of `Cluster.join`: one interface, one frozen default object, one parser that throws
  * `InvalidOptionError` naming the faulty field. Imports the root `errors` and `logger`, `process`
- * (`Node`), its own `transport` and `codec`.
+ * (`Node`), its own `transport`, `codec` and `names`.
  */
 import { InvalidOptionError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { Node } from "../process/node.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./codec.js";
+import { checkClusterName, checkNodeName } from "./names.js";
 import type { Transport } from "./transport.js";
 
 /** Options of `Cluster.join`. */
 export interface ClusterOptions {
   /** The local runtime to distribute; its `name` is the node name, its `creation` the incarnation. */
   node: Node;
-  /** Cluster name: only nodes joined under the same name see each other. Letters, digits, `_`, `-`. */
+  /** Cluster name: only nodes joined under the same name see each other. 1 to 64 letters, digits, `_`, `-`. */
   cluster: string;
   /** How frames travel (`MemoryTransport`, `NatsTransport`). One transport per node. */
   transport: Transport;
@@ -45,21 +46,14 @@ export const DEFAULT_CLUSTER_OPTIONS = Object.freeze({
   spawnTimeoutMs: 5000,
 });
 
-const CLUSTER_NAME = /^[A-Za-z0-9_-]+$/;
-const NODE_NAME = /^[^\s.*>]+$/;
-
-/** Validates `options` and applies defaults. Throws `InvalidOptionError`. */
+/** Validates `options` and applies defaults. Throws `InvalidOptionError` (`InvalidNameError` for names). */
 export function parseClusterOptions(options: ClusterOptions): ResolvedClusterOptions {
   if (typeof options !== "object" || options === null)
     throw new InvalidOptionError("options", "an object", options);
   const { node, cluster, transport } = options;
   if (!(node instanceof Node)) throw new InvalidOptionError("node", "a Node", node);
-  if (!NODE_NAME.test(node.name)) {
-    throw new InvalidOptionError("node.name", "a name without whitespace, '.', '*' or '>'", node.name);
-  }
-  if (typeof cluster !== "string" || !CLUSTER_NAME.test(cluster)) {
-    throw new InvalidOptionError("cluster", "a non-empty string of letters, digits, '_' or '-'", cluster);
-  }
+  checkNodeName(node.name);
+  checkClusterName(cluster);
   if (typeof transport !== "object" || transport === null || typeof transport.connect !== "function") {
     throw new InvalidOptionError("transport", "a Transport", transport);
   }

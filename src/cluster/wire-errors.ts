@@ -98,6 +98,7 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_SPAWN_TIMEOUT", clusterErrors.SpawnTimeoutError],
   ["HV_ERR_ALREADY_JOINED", clusterErrors.AlreadyJoinedError],
   ["HV_ERR_CLUSTER_CLOSED", clusterErrors.ClusterClosedError],
+  ["HV_ERR_INVALID_NAME", clusterErrors.InvalidNameError],
   // transports
   ["HV_ERR_UNKNOWN_NODE", memoryErrors.UnknownNodeError],
   ["HV_ERR_TRANSPORT_STATE", memoryErrors.TransportStateError],
@@ -105,6 +106,7 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_NATS_ALREADY_CONNECTED", natsErrors.NatsAlreadyConnectedError],
   ["HV_ERR_NATS_CLOSED", natsErrors.NatsTransportClosedError],
   ["HV_ERR_NATS_INVALID_NAME", natsErrors.NatsInvalidNameError],
+  ["HV_ERR_NATS_AUTH", natsErrors.NatsAuthError],
   // hub
   ["HV_ERR_HUB_INVALID_CHILD_SPEC", hubErrors.InvalidHubChildSpecError],
   ["HV_ERR_HUB_UNKNOWN_BEHAVIOUR", hubErrors.UnknownHubBehaviourError],

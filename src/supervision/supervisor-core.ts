@@ -5,9 +5,8 @@
  * `GenServer.call`/`GenServer.stop` and names/via-names work on supervisors too. An EXIT from
  * the parent (the process that started it linked) makes it stop its children and exit with the
  * same reason; other EXITs go to the concrete supervisor. Spawning one is `supervisor-start.ts`,
- * calling one `supervisor-client.ts`. Imports `process`, `server`, the root `logger` (`printTerm`).
+ * calling one `supervisor-client.ts`. Imports `process`, `server`.
  */
-import { printTerm } from "../logger.js";
 import { PendingCall } from "../process/calls.js";
 import { ExitMessage } from "../process/messages.js";
 import type { From, Node } from "../process/node.js";
@@ -61,7 +60,7 @@ export abstract class SupervisorCore {
       }
     }
     this.node.logger.debug(
-      { supervisor: String(this.proc.pid), message: printTerm(msg) },
+      { pid: String(this.proc.pid), msg: String(msg) },
       "supervisor: unexpected message",
     );
     return undefined;

@@ -12,7 +12,7 @@ import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { Cluster, InvalidOptionError, Node, silentLogger } from "../../src/index.js";
+import { Cluster, InvalidNameError, InvalidOptionError, Node, silentLogger } from "../../src/index.js";
 import { NatsInvalidNameError, NatsTransport } from "../../src/nats.js";
 import { freePort } from "../support/nats-server.js";
 
@@ -192,14 +192,15 @@ describe("figures and claims", () => {
     expect(entryExports().get("hubvisor")!.has("withHandover")).toBe(true);
   });
 
-  it("names: Cluster.join refuses '.' with InvalidOptionError; the NATS transport's own check says NatsInvalidNameError (docs/cluster.md)", async () => {
+  it("names: Cluster.join refuses '.' and over-long names with InvalidNameError, an InvalidOptionError; the NATS transport's own check says NatsInvalidNameError (docs/cluster.md)", async () => {
     const servers = `127.0.0.1:${await freePort()}`; // nothing listens: no check may need a server
     const nats = () =>
       new NatsTransport({ connection: { servers }, connectTimeoutMs: 0, logger: silentLogger });
     const join = (name: string) =>
       Cluster.join({ node: new Node({ name, logger: silentLogger }), cluster: "docs", transport: nats() });
-    await expect(join("a.b")).rejects.toMatchObject({ constructor: InvalidOptionError, field: "node.name" });
-    await expect(join("n".repeat(300))).rejects.toBeInstanceOf(NatsInvalidNameError);
+    await expect(join("a.b")).rejects.toMatchObject({ constructor: InvalidNameError, field: "node.name" });
+    await expect(join("a.b")).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(join("n".repeat(300))).rejects.toMatchObject({ code: "HV_ERR_INVALID_NAME", field: "node.name" });
     const direct = nats().connect(
       { cluster: "docs", node: "a.b", incarnation: 1 },
       {
@@ -210,7 +211,7 @@ describe("figures and claims", () => {
     );
     await expect(direct).rejects.toMatchObject({ constructor: NatsInvalidNameError, field: "node" });
     const doc = read("docs/cluster.md");
-    expect(doc).toContain('`InvalidOptionError` (`field` `"node.name"`');
+    expect(doc).toContain("`InvalidNameError`");
     expect(doc).toContain("`NatsInvalidNameError`");
   });
 });

@@ -7,6 +7,7 @@
 import type { Pid } from "../../process/pid.js";
 import type { ChildRecord, StoppedChildren } from "./child-record.js";
 
+/** @internal */
 export class ChildTimeoutMessage {
   constructor(
     readonly owner: object,
@@ -14,6 +15,7 @@ export class ChildTimeoutMessage {
   ) {}
 }
 
+/** @internal */
 export class RestartRetryMessage {
   constructor(
     readonly owner: object,
@@ -24,6 +26,7 @@ export class RestartRetryMessage {
   ) {}
 }
 
+/** @internal */
 export class StoppedReportMessage {
   constructor(
     readonly owner: object,

@@ -21,6 +21,7 @@ import type { NodeIdentity } from "../../cluster/transport.js";
 import type { Logger } from "../../logger.js";
 import { causeText, NatsConnectError, NatsTransportClosedError } from "./errors.js";
 import { DEFAULT_NATS_CONNECTION_OPTIONS, isNatsConnection } from "./options.js";
+import type { AuthRejectKind } from "./wire-auth.js";
 
 /** A connection and whether the transport owns it (and so closes it). */
 export interface OpenedConnection {
@@ -100,8 +101,19 @@ export interface NatsTransportStats {
   framesDropped: number;
   /** Frames ignored because their sender declared this node down while it was frozen (see `stalls`). */
   framesStale: number;
-  /** Control messages refused: malformed, an invalid node name, or a new peer beyond `maxPeers`. */
+  /**
+   * Control messages refused: malformed, an invalid node name, a name other than its subject's
+   * sender token, or a new peer beyond `maxPeers`.
+   */
   controlRefused: number;
+  /**
+   * Messages that failed authentication (only with `auth`), by why: not a sealed message
+   * (`malformed`), another secret (`key`), a forged or damaged tag (`mac`), a replay (`replay`:
+   * a sequence number seen before; `stale`: stamped beyond `maxClockSkewMs`), or a direct frame
+   * sealed for another incarnation of this node (`misaddressed`). Dropped, never acted on, and
+   * logged at most once a second.
+   */
+  authRejected: Record<AuthRejectKind, number>;
   /** Times this node found itself frozen past the heartbeat timeout and rejoined under a new session. */
   stalls: number;
   heartbeatsSent: number;

@@ -64,3 +64,23 @@ export class NatsInvalidNameError extends HubvisorError {
     this.value = value;
   }
 }
+
+/**
+ * With `auth`, `connect()` heard other nodes of the cluster but none it could verify: they use
+ * another secret, or another `encrypt` setting, or no authentication (`theirs` is then `"none"`).
+ * The node does not join. `ours` and `theirs` are key ids (hex), never the secret.
+ */
+export class NatsAuthError extends HubvisorError {
+  readonly ours: string;
+  readonly theirs: string;
+  constructor(cluster: string, ours: string, theirs: string) {
+    super(
+      "HV_ERR_NATS_AUTH",
+      theirs === "none"
+        ? `the nodes of cluster ${JSON.stringify(cluster)} do not authenticate their messages, this node does (auth is set): it cannot join`
+        : `the nodes of cluster ${JSON.stringify(cluster)} use another secret or encrypt setting (key id ${theirs}, this node's ${ours}): it cannot join`,
+    );
+    this.ours = ours;
+    this.theirs = theirs;
+  }
+}

@@ -14,13 +14,17 @@ export {
 export type { NatsTransportStats } from "./connection.js";
 export {
   NatsAlreadyConnectedError,
+  NatsAuthError,
   NatsConnectError,
   NatsInvalidNameError,
   NatsTransportClosedError,
 } from "./errors.js";
 export { NatsTransport } from "./nats-transport.js";
 export {
+  DEFAULT_NATS_AUTH_OPTIONS,
   DEFAULT_NATS_CONNECTION_OPTIONS,
   DEFAULT_NATS_TRANSPORT_OPTIONS,
+  type NatsAuthOptions,
   type NatsTransportOptions,
 } from "./options.js";
+export type { AuthRejectKind } from "./wire-auth.js";

@@ -10,7 +10,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { NodeIdentity, Transport, TransportHandlers } from "../../cluster/transport.js";
 import { type NatsTransportStats, openConnection } from "./connection.js";
-import { NatsAlreadyConnectedError, NatsTransportClosedError } from "./errors.js";
+import { NatsAlreadyConnectedError, NatsAuthError, NatsTransportClosedError } from "./errors.js";
 import {
   checkIdentityNames,
   type NatsTransportOptions,
@@ -35,6 +35,7 @@ export class NatsTransport implements Transport {
     framesDropped: 0,
     framesStale: 0,
     controlRefused: 0,
+    authRejected: { malformed: 0, key: 0, mac: 0, replay: 0, stale: 0, misaddressed: 0 },
     stalls: 0,
     heartbeatsSent: 0,
     probesSent: 0,
@@ -88,6 +89,20 @@ export class NatsTransport implements Transport {
     session.startTimers();
     this.state = "open";
     session.publishHeartbeat();
+    const auth = this.host.opts.auth;
+    if (auth !== undefined && auth.joinCheckMs > 0) await this.checkKey(session, auth.joinCheckMs);
+  }
+
+  /** Fails `connect()` with `NatsAuthError` when the others do not share this node's secret. */
+  private async checkKey(session: NatsSession, ms: number): Promise<void> {
+    const check = await session.keyCheck(ms);
+    if (this.isClosed()) throw new NatsTransportClosedError();
+    if (check.ok) return;
+    this.state = "closed";
+    this.closing = session.shutdown(false);
+    await this.closing;
+    const ours = session.auth!.keyId.toString(16).padStart(8, "0");
+    throw new NatsAuthError(session.self.cluster, ours, check.theirs);
   }
 
   /** Sends one frame to `to`; dropped (and counted) unless `to` is up in this node's view. */
@@ -119,7 +134,11 @@ export class NatsTransport implements Transport {
 
   /** A snapshot of this transport's counters. */
   stats(): NatsTransportStats {
-    return { ...this.counters, probesSent: this.session?.prober?.sent ?? 0 };
+    return {
+      ...this.counters,
+      authRejected: { ...this.counters.authRejected },
+      probesSent: this.session?.prober?.sent ?? 0,
+    };
   }
 
   /** This node's identity once `connect()` was called. */

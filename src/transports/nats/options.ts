@@ -3,7 +3,7 @@
  * `@nats-io/transport-node` (servers, token, user/password, nkeys, credentials authenticator, TLS,
  * …) are passed through untouched, on top of a few defaults suited to cluster members (reconnect
  * forever, notice a dead link within seconds). Imports `src/errors.ts`, `src/logger.ts`,
- * `./subjects.ts` and types of `@nats-io/transport-node`.
+ * `./subjects.ts`, the `ResolvedAuth` type of `./wire-auth.ts` and types of `@nats-io/transport-node`.
  */
 import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import { InvalidOptionError } from "../../errors.js";
@@ -11,6 +11,7 @@ import { consoleLogger, type Logger } from "../../logger.js";
 import { NatsInvalidNameError } from "./errors.js";
 import { MAX_NAME_LENGTH } from "./membership.js";
 import { checkToken } from "./subjects.js";
+import type { ResolvedAuth } from "./wire-auth.js";
 
 /** Options of {@link NatsTransport}. */
 export interface NatsTransportOptions {
@@ -76,10 +77,46 @@ export interface NatsTransportOptions {
    */
   maxPeers?: number;
   /**
+   * Authenticate every message between nodes with a cluster secret (see {@link NatsAuthOptions}
+   * and `docs/security.md`). Without it anyone who can publish on the cluster's subjects can act
+   * as a node: run on a NATS where only the nodes can (see `natsServerConfig`), or set this.
+   * @default undefined (no authentication)
+   */
+  auth?: NatsAuthOptions;
+  /**
    * Where connection trouble and dropped frames are reported.
    * @default consoleLogger
    */
   logger?: Logger;
+}
+
+/** Options of the cluster's wire authentication ({@link NatsTransportOptions.auth}). */
+export interface NatsAuthOptions {
+  /**
+   * The cluster secret, the same on every node: at least 16 bytes (a string counts its UTF-8
+   * bytes). Each message carries an HMAC-SHA256 tag keyed from it. No default.
+   */
+  secret: string | Uint8Array;
+  /**
+   * Also encrypt frames (AES-256-GCM): for clusters whose NATS others can read. Heartbeats are
+   * authenticated, not encrypted (they say only who is up). Every node must agree.
+   * @default false
+   */
+  encrypt?: boolean;
+  /**
+   * A message stamped further than this from this node's clock is refused as a replay. Clocks of
+   * the nodes must agree within it (NTP). `0` is not allowed.
+   * @default 30000
+   */
+  maxClockSkewMs?: number;
+  /**
+   * How long `connect()` listens for the other nodes' heartbeats to learn whether they share this
+   * node's secret: a node with another secret (or none) fails with `NatsAuthError` instead of
+   * joining a cluster that drops everything it says. A node that hears a peer it can verify
+   * connects at once; a node alone waits this long. `0` skips the check.
+   * @default 250
+   */
+  joinCheckMs?: number;
 }
 
 /** Options after defaults were applied. */
@@ -93,6 +130,7 @@ export interface ResolvedNatsTransportOptions {
   probeTimeoutMs: number;
   probeMisses: number;
   maxPeers: number;
+  auth: ResolvedAuth | undefined;
   logger: Logger;
 }
 
@@ -107,6 +145,39 @@ export const DEFAULT_NATS_TRANSPORT_OPTIONS = Object.freeze({
   probeMisses: 2,
   maxPeers: 1024,
 });
+
+/** Defaults of {@link NatsAuthOptions}. */
+export const DEFAULT_NATS_AUTH_OPTIONS = Object.freeze({
+  encrypt: false,
+  maxClockSkewMs: 30_000,
+  joinCheckMs: 250,
+});
+
+/** Shortest cluster secret accepted, in bytes. */
+export const MIN_SECRET_BYTES = 16;
+
+function parseAuth(auth: NatsAuthOptions | undefined): ResolvedAuth | undefined {
+  if (auth === undefined) return undefined;
+  if (typeof auth !== "object" || auth === null) throw new InvalidOptionError("auth", "an object", auth);
+  const s = auth.secret;
+  const secret = typeof s === "string" ? new TextEncoder().encode(s) : s;
+  if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
+    throw new InvalidOptionError(
+      "auth.secret",
+      `a string or Uint8Array of at least ${MIN_SECRET_BYTES} bytes`,
+      typeof s === "string" ? `${s.length} characters` : s,
+    );
+  }
+  const d = DEFAULT_NATS_AUTH_OPTIONS;
+  const encrypt = auth.encrypt ?? d.encrypt;
+  if (typeof encrypt !== "boolean") throw new InvalidOptionError("auth.encrypt", "a boolean", encrypt);
+  return {
+    secret: Uint8Array.from(secret),
+    encrypt,
+    maxClockSkewMs: positiveInt("auth.maxClockSkewMs", auth.maxClockSkewMs ?? d.maxClockSkewMs),
+    joinCheckMs: positiveInt("auth.joinCheckMs", auth.joinCheckMs ?? d.joinCheckMs, true),
+  };
+}
 
 /**
  * Connection defaults applied under the caller's connection options: reconnect without limit,
@@ -177,6 +248,7 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
   const probeTimeoutMs = positiveInt("probeTimeoutMs", options.probeTimeoutMs ?? d.probeTimeoutMs);
   const probeMisses = positiveInt("probeMisses", options.probeMisses ?? d.probeMisses);
   const maxPeers = positiveInt("maxPeers", options.maxPeers ?? d.maxPeers);
+  const auth = parseAuth(options.auth);
   const logger = options.logger ?? consoleLogger;
   if (typeof logger?.warn !== "function" || typeof logger?.error !== "function") {
     throw new InvalidOptionError("logger", "a Logger", logger);
@@ -191,6 +263,7 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
     probeTimeoutMs,
     probeMisses,
     maxPeers,
+    auth,
     logger,
   };
 }

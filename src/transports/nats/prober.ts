@@ -3,16 +3,15 @@
  * outstanding per peer). An answer counts as a sign of life (and carries the peer's incarnation,
  * so a quick restart is seen); "no responders" — the server knows nobody subscribed, which is what
  * a killed node's vanished connection looks like — counts as a miss; a timeout proves nothing and
- * is left to the heartbeat timeout. Imports `@nats-io/transport-node`, `./control.ts`,
+ * is left to the heartbeat timeout. With authentication a probe carries a nonce that the answer's
+ * tag covers, so an old answer replayed proves nothing. Imports `@nats-io/transport-node`, `./control.ts`,
  * `./membership.ts`, `./subjects.ts`.
  */
 import { type NatsConnection, RequestError } from "@nats-io/transport-node";
 import type { NodeIdentity } from "../../cluster/transport.js";
-import { decodeControl } from "./control.js";
+import type { ControlMessage } from "./control.js";
 import type { Membership } from "./membership.js";
 import type { Subjects } from "./subjects.js";
-
-const EMPTY = new Uint8Array(0);
 
 /** What the prober needs from its transport. */
 export interface ProberHost {
@@ -25,6 +24,10 @@ export interface ProberHost {
   active(): boolean;
   /** A probe answer: the peer (possibly under a new incarnation) is alive. */
   alive(peer: NodeIdentity, session: number): void;
+  /** The body of a probe request (a fresh nonce when answers are authenticated). */
+  ping(): Uint8Array;
+  /** The answer of `node` to the probe `sent`, read and checked; undefined if it does not hold. */
+  pong(node: string, sent: Uint8Array, answer: Uint8Array): ControlMessage | undefined;
 }
 
 /** Sends probes and feeds their outcomes to the membership view. */
@@ -43,12 +46,13 @@ export class Prober {
       if (this.inFlight.has(peer.node)) continue;
       this.inFlight.add(peer.node);
       this.sent++;
-      h.nc.request(h.subjects.probe(peer.node), EMPTY, { timeout: h.timeoutMs }).then(
+      const ping = h.ping();
+      h.nc.request(h.subjects.probe(peer.node), ping, { timeout: h.timeoutMs }).then(
         (reply) => {
           this.inFlight.delete(peer.node);
           if (!h.active()) return;
-          const msg = decodeControl(reply.data);
-          if (msg && msg.node === peer.node) {
+          const msg = h.pong(peer.node, ping, reply.data);
+          if (msg) {
             h.alive({ cluster: peer.cluster, node: msg.node, incarnation: msg.incarnation }, msg.session);
           }
         },

@@ -2,18 +2,28 @@
  * `NatsSession`: everything a `NatsTransport` holds while it is connected — the NATS connection,
  * its subscriptions, the membership view and its session number, the timers (heartbeat, view
  * maintenance, probes), the status watch and the stall check — created by `connect()` once the
- * connection is open, so none of it is ever half there. Imports the NATS client types, the
+ * connection is open, so none of it is ever half there. With `auth` every message out is sealed
+ * and every message in opened (`./wire-auth.ts`) before anything reads it; what fails is counted
+ * in `stats().authRejected`, logged at most once a second, and dropped. Imports the NATS client types, the
  * cluster `Transport` types, `src/logger.ts` and this folder.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NodeIdentity, TransportHandlers } from "../../cluster/transport.js";
 import type { Logger } from "../../logger.js";
 import type { NatsTransportStats } from "./connection.js";
-import { decodeControl, encodeControl } from "./control.js";
+import { type ControlMessage, decodeControl, encodeControl } from "./control.js";
 import { Membership } from "./membership.js";
 import type { ResolvedNatsTransportOptions } from "./options.js";
 import { Prober } from "./prober.js";
 import { lastToken, Subjects } from "./subjects.js";
+import { type AuthRejectKind, type Opened, SealKind, WireAuth } from "./wire-auth.js";
+
+/** What `connect()` learnt about the other nodes' secret (see `NatsAuthOptions.joinCheckMs`). */
+export type KeyCheck = { ok: true } | { ok: false; theirs: string };
+
+const EMPTY = new Uint8Array(0);
+/** A probe nonce longer than this is not one of ours: such a probe is not answered. */
+const MAX_NONCE_BYTES = 32;
 
 /** What a session reads of its transport. */
 export interface SessionHost {
@@ -49,6 +59,13 @@ export class NatsSession {
    */
   private readonly stale = new Set<string>();
   private lastRefusalLog = 0;
+  private lastAuthLog = 0;
+  private lastMismatchAnswer = 0;
+  /** Present when the cluster authenticates its messages. */
+  readonly auth: WireAuth | undefined;
+  /** A peer verified, and a foreign key id heard (`"none"`: an unauthenticated peer), for `keyCheck`. */
+  private verifiedPeer = false;
+  private foreignKey: string | undefined;
 
   constructor(
     readonly nc: NatsConnection,
@@ -75,6 +92,24 @@ export class NatsSession {
     // A random first session: a node restarted within the same incarnation number never reuses one.
     this.membership.session = Math.floor(Math.random() * 0x7fffffff);
     this.hbBytes = encodeControl("hb", self, this.membership.session);
+    if (this.opts.auth !== undefined) {
+      this.auth = new WireAuth(self, this.opts.auth, 2 * this.opts.maxPeers);
+      this.auth.session = this.membership.session;
+    }
+  }
+
+  /**
+   * With `auth`: waits up to `ms` for a heartbeat of another node. One that opens means this
+   * node shares the cluster's secret (`ok` at once); if by then only foreign key ids (or
+   * unauthenticated heartbeats) were heard, it does not (`theirs`); nobody heard is `ok` (alone).
+   */
+  async keyCheck(ms: number): Promise<KeyCheck> {
+    const deadline = performance.now() + ms;
+    while (!this.verifiedPeer && performance.now() < deadline && !this.isClosed()) {
+      await new Promise((r) => setTimeout(r, Math.min(10, ms)));
+    }
+    if (this.verifiedPeer || this.foreignKey === undefined) return { ok: true };
+    return { ok: false, theirs: this.foreignKey };
   }
 
   /** Sends one frame to `to`; dropped (and counted) unless `to` is up in this node's view. */
@@ -88,12 +123,18 @@ export class NatsSession {
       subject = this.subjects.direct(to, this.self.node);
       this.directSubjects.set(to, subject);
     }
+    const auth = this.auth;
+    if (auth !== undefined) bytes = auth.seal(SealKind.Direct, to, this.membership.get(to)!.incarnation, bytes);
     this.publish(subject, bytes);
   }
 
   /** Sends one frame to every other node of the cluster (one NATS publish). */
   broadcast(bytes: Uint8Array): void {
-    this.publish(this.subjects.broadcast(this.self.node), bytes);
+    const auth = this.auth;
+    this.publish(
+      this.subjects.broadcast(this.self.node),
+      auth === undefined ? bytes : auth.seal(SealKind.Broadcast, "", 0, bytes),
+    );
   }
 
   private isClosed(): boolean {
@@ -106,31 +147,37 @@ export class NatsSession {
 
   subscribe(): void {
     const { nc, subjects, self } = this;
-    const frame = (from: string, data: Uint8Array) => {
+    const frame = (kind: SealKind, from: string, data: Uint8Array) => {
       this.counters.framesReceived++;
       this.checkStall();
       if (this.stale.size > 0 && this.stale.has(from)) {
         this.counters.framesStale++;
         return;
       }
+      const auth = this.auth;
+      if (auth !== undefined) {
+        const opened = auth.open(kind, from, kind === SealKind.Direct ? self.node : "", data);
+        if (typeof opened === "string") return this.authRefused(opened, from);
+        data = opened.payload;
+      }
       this.emit("frame", () => this.handlers.frame(from, data));
     };
     this.subs.push(
       nc.subscribe(subjects.directInbox(self.node), {
         callback: (err, msg) => {
-          if (!err && !this.isClosed()) frame(lastToken(msg.subject), msg.data);
+          if (!err && !this.isClosed()) frame(SealKind.Direct, lastToken(msg.subject), msg.data);
         },
       }),
       nc.subscribe(subjects.broadcastInbox(), {
         callback: (err, msg) => {
           if (err || this.isClosed()) return;
           const from = lastToken(msg.subject);
-          if (from !== self.node) frame(from, msg.data);
+          if (from !== self.node) frame(SealKind.Broadcast, from, msg.data);
         },
       }),
-      nc.subscribe(subjects.heartbeat, {
+      nc.subscribe(subjects.heartbeatInbox, {
         callback: (err, msg) => {
-          if (!err && !this.isClosed()) this.onControl(msg.data);
+          if (!err && !this.isClosed()) this.onControl(lastToken(msg.subject), msg.data);
         },
       }),
       nc.subscribe(subjects.probe(self.node), {
@@ -138,25 +185,127 @@ export class NatsSession {
           if (err || this.isClosed()) return;
           // A frozen node answers only once it has taken its new session.
           this.checkStall();
-          msg.respond(this.hbBytes);
+          const auth = this.auth;
+          if (auth === undefined) msg.respond(this.hbBytes);
+          else if (msg.data.length > 0 && msg.data.length <= MAX_NONCE_BYTES) {
+            msg.respond(auth.seal(SealKind.Pong, "", 0, this.hbBytes, msg.data));
+          }
         },
       }),
     );
   }
 
-  private onControl(data: Uint8Array): void {
-    this.checkStall();
+  /** The body of a probe: a fresh nonce the answer must cover when answers are authenticated. */
+  ping(): Uint8Array {
+    if (this.auth === undefined) return EMPTY;
+    const nonce = new Uint8Array(12);
+    crypto.getRandomValues(nonce);
+    return nonce;
+  }
+
+  /** A probe answer of `node`, opened and checked; undefined if it does not hold. */
+  pong(node: string, sent: Uint8Array, answer: Uint8Array): ControlMessage | undefined {
+    let data = answer;
+    let opened: Opened | undefined;
+    if (this.auth !== undefined) {
+      const r = this.auth.open(SealKind.Pong, node, "", answer, sent);
+      if (typeof r === "string") {
+        this.authRefused(r, node);
+        return undefined;
+      }
+      opened = r;
+      data = r.payload;
+    }
     const msg = decodeControl(data);
+    return msg !== undefined && this.vouched(node, msg, opened) ? msg : undefined;
+  }
+
+  /**
+   * Whether a control message says what its envelope does: the sender token of the subject,
+   * and with authentication the incarnation and session of the sealed header. Counted if not.
+   */
+  private vouched(from: string, msg: ControlMessage, opened: Opened | undefined): boolean {
+    if (msg.node !== from) {
+      this.refused("control message naming another node than its sender", from);
+      return false;
+    }
+    if (opened !== undefined && (opened.incarnation !== msg.incarnation || opened.session !== msg.session)) {
+      this.refused("control message whose identity differs from its seal", from);
+      return false;
+    }
+    return true;
+  }
+
+  /** Counts a message that failed authentication; warns at most once a second. */
+  private authRefused(kind: AuthRejectKind, from: string): void {
+    const n = ++this.counters.authRejected[kind];
+    const now = performance.now();
+    if (now - this.lastAuthLog < 1000) return;
+    this.lastAuthLog = now;
+    this.log.warn(
+      { node: this.self.node, peer: from.slice(0, 64), kind, rejected: n },
+      "nats transport dropped a message that failed authentication",
+    );
+  }
+
+  private onControl(from: string, data: Uint8Array): void {
+    this.checkStall();
+    const opened = this.openControl(from, data);
+    if (opened === null) return;
+    const msg = decodeControl(opened === undefined ? data : opened.payload);
     if (!msg) {
-      this.refused("malformed control message");
+      this.refused("malformed control message", from);
       return;
     }
+    if (!this.vouched(from, msg, opened)) return;
+    if (from !== this.self.node) this.verifiedPeer = true;
     const peer: NodeIdentity = { cluster: this.self.cluster, node: msg.node, incarnation: msg.incarnation };
     if (msg.kind === "leave") {
       this.membership.left(peer, msg.session);
       return;
     }
     this.onAlive(peer, msg.session);
+  }
+
+  /**
+   * Opens a heartbeat or leave of `from`: `undefined` without authentication (read as is), the
+   * opened message, or `null` when it failed (counted). A heartbeat under another key id, or
+   * none where one is expected (and the other way round), is also evidence for `keyCheck`, and
+   * answered with a heartbeat of this node, at most every 100 ms, so that a node joining with
+   * the wrong secret learns it within a round trip.
+   */
+  private openControl(from: string, data: Uint8Array): Opened | undefined | null {
+    const auth = this.auth;
+    const sealedKind = WireAuth.kindOf(data);
+    if (auth === undefined) {
+      if (sealedKind === undefined || from === this.self.node) return undefined;
+      this.mismatch(from, "authenticated");
+      this.refused("authenticated control message (set auth to join that cluster)", from);
+      return null;
+    }
+    if (sealedKind !== SealKind.Heartbeat && sealedKind !== SealKind.Leave) {
+      if (from !== this.self.node && sealedKind === undefined) this.mismatch(from, "none");
+      this.authRefused("malformed", from);
+      return null;
+    }
+    const opened = auth.open(sealedKind, from, "", data);
+    if (typeof opened === "string") {
+      if (opened === "key" && from !== this.self.node) {
+        this.mismatch(from, WireAuth.keyIdIn(data)!.toString(16).padStart(8, "0"));
+      }
+      this.authRefused(opened, from);
+      return null;
+    }
+    return opened;
+  }
+
+  private mismatch(from: string, theirs: string): void {
+    if (this.membership.has(from)) return;
+    this.foreignKey ??= theirs;
+    const now = performance.now();
+    if (now - this.lastMismatchAnswer < 100) return;
+    this.lastMismatchAnswer = now;
+    this.scheduleHeartbeat();
   }
 
   /** Counts a refused control message; warns at most once a second. */
@@ -251,6 +400,8 @@ export class NatsSession {
         maxMisses: this.opts.probeMisses,
         active: () => !this.isClosed() && this.disconnectedAt === undefined,
         alive: (peer, session) => this.onAlive(peer, session),
+        ping: () => this.ping(),
+        pong: (node, sent, answer) => this.pong(node, sent, answer),
       });
       this.prober = prober;
       every(probeIntervalMs, () => prober.tick());
@@ -278,6 +429,7 @@ export class NatsSession {
     for (const p of m.list()) this.stale.add(p.node);
     m.dropAll("connection_lost");
     m.session = (m.session + 1) % 0x7fffffff;
+    if (this.auth !== undefined) this.auth.session = m.session;
     this.hbBytes = encodeControl("hb", this.self, m.session);
     this.publishHeartbeat();
     return true;
@@ -318,11 +470,16 @@ export class NatsSession {
   publishHeartbeat(): void {
     if (!this.isOpen() || this.disconnectedAt !== undefined) return;
     try {
-      this.nc.publish(this.subjects.heartbeat, this.hbBytes);
+      this.nc.publish(this.subjects.heartbeat(this.self.node), this.control(SealKind.Heartbeat, this.hbBytes));
       this.counters.heartbeatsSent++;
     } catch (err) {
       this.log.debug({ err }, "heartbeat not sent");
     }
+  }
+
+  /** A control message as it goes out: sealed afresh (a new sequence number and time) with `auth`. */
+  private control(kind: SealKind, bytes: Uint8Array): Uint8Array {
+    return this.auth === undefined ? bytes : this.auth.seal(kind, "", 0, bytes);
   }
 
   publish(subject: string, bytes: Uint8Array): void {
@@ -350,7 +507,8 @@ export class NatsSession {
     const nc = this.nc;
     if (wasOpen && !nc.isClosed()) {
       try {
-        nc.publish(this.subjects.heartbeat, encodeControl("leave", this.self, this.membership.session));
+        const leave = encodeControl("leave", this.self, this.membership.session);
+        nc.publish(this.subjects.heartbeat(this.self.node), this.control(SealKind.Leave, leave));
       } catch (err) {
         this.log.debug({ err }, "leave not announced");
       }

@@ -19,12 +19,20 @@ export function checkToken(field: string, value: string): void {
 export class Subjects {
   /** `<prefix>.<cluster>` */
   readonly root: string;
-  /** Heartbeats, announcements and leaves (JSON control messages). */
-  readonly heartbeat: string;
+  /** What every node subscribes to for heartbeats, announcements and leaves (control messages). */
+  readonly heartbeatInbox: string;
 
   constructor(prefix: string, cluster: string) {
     this.root = `${prefix}.${cluster}`;
-    this.heartbeat = `${this.root}.hb`;
+    this.heartbeatInbox = `${this.root}.hb.*`;
+  }
+
+  /**
+   * Control messages of `from`. The sender is a subject token, as for frames, so that NATS
+   * permissions can let each node publish only its own (see `nats-config.ts`).
+   */
+  heartbeat(from: string): string {
+    return `${this.root}.hb.${from}`;
   }
 
   /** Direct frame from `from` to `to`. */

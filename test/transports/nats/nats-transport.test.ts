@@ -49,7 +49,7 @@ async function fakePeer(cluster: string, node: string, answerProbes: boolean) {
     },
   });
   await nc.flush();
-  return { nc, beat: () => nc.publish(`hv.${cluster}.hb`, hb) };
+  return { nc, beat: () => nc.publish(`hv.${cluster}.hb.${node}`, hb) };
 }
 
 describe("NatsTransport frames", () => {
