@@ -27,7 +27,6 @@ import type { Logger } from "../logger.js";
 import { formatReason } from "../process/exit-reason.js";
 import type { Node } from "../process/node.js";
 import { Pid, type Ref } from "../process/pid.js";
-import type { RemoteRouter } from "../process/remote.js";
 import { Codec } from "./codec.js";
 import { AlreadyJoinedError, ClusterClosedError } from "./errors.js";
 import { type Frame, FrameTag } from "./frames.js";
@@ -46,11 +45,13 @@ export interface SpawnOnOptions {
   timeoutMs?: number;
 }
 
+// No `implements RemoteRouter`: its methods are internal, stripped from the published types, and
+// the clause would then not hold there. `node.router = cluster` in `join` checks the shape.
 /**
  * A node's membership in a cluster. Create it with `Cluster.join`.
  * @category cluster
  */
-export class Cluster implements RemoteRouter {
+export class Cluster {
   /** The local runtime this cluster distributes. */
   readonly node: Node;
   /** Cluster name. */

@@ -54,7 +54,7 @@ export class From {
   }
 }
 
-/** One call waiting for its reply; it is also the `From` its request carries. @internal */
+/** One call waiting for its reply; it is also the `From` its request carries. */
 export class PendingCall extends From {
   /**
    * The request of a local tagged call (`Node.callTagged`): the call itself is the message its

@@ -34,14 +34,14 @@ import type { Dest } from "./types.js";
 const procId = (p: Proc): number => p.pid.id;
 
 /**
- * The state and plumbing of a `Node`; construct a `Node`, never this.
- * @internal
+ * The state and plumbing of a `Node`; construct a `Node`, never this. Its plumbing members are
+ * tagged one by one, so that the published `Node` keeps its public ones.
  */
 export abstract class NodeCore {
   readonly name: string;
   readonly creation: number;
   logger: Logger;
-  /** Installed by the cluster layer; `null` while the node is not distributed. */
+  /** Installed by the cluster layer; `null` while the node is not distributed. @internal */
   router: RemoteRouter | null = null;
   /** Receive timeouts (and behaviours' timers) of this node. */
   readonly wheel = new TimerWheel();
@@ -166,7 +166,7 @@ export abstract class NodeCore {
     if (this.router !== null) this.router.send(pid, msg);
   }
 
-  /** Puts a message into a live process's mailbox (or hands it to its pending receive). */
+  /** Puts a message into a live process's mailbox (or hands it to its pending receive). @internal */
   deliver(p: Proc, msg: unknown): void {
     if (p.status === Status.Dead) return;
     if (p.status === Status.Waiting && this.fibers.offer(p, msg)) return;

@@ -58,7 +58,7 @@ export function startLink<P extends Protocol, S, A>(
   return spawnServer(behaviour, arg, linkedOptions(options), linkedTo(options));
 }
 
-/** `startLink` answering synchronously when `init` is synchronous (for supervisors). @internal */
+/** `startLink` answering synchronously when `init` is synchronous (for supervisors). */
 export function startLinkNow<S, A>(
   behaviour: ServerBehaviour<any, S, A>,
   arg: A,
@@ -69,7 +69,7 @@ export function startLinkNow<S, A>(
 
 /**
  * The node a `startLink` starts on: `node` if given, else the node of a `linkTo` context, else
- * the current node. @internal
+ * the current node.
  */
 export function startNode(node: Node | undefined, linkTo: Pid | ProcessContext | undefined): Node {
   return node ?? (linkTo instanceof ProcessContext ? linkTo.node : currentNodeOrDefault());
@@ -77,7 +77,7 @@ export function startNode(node: Node | undefined, linkTo: Pid | ProcessContext |
 
 /**
  * The pid a `startLink` on `node` links to: `linkTo`'s, else the calling process, else none
- * (outside any process). @internal
+ * (outside any process).
  */
 export function linkTarget(node: Node, linkTo: Pid | ProcessContext | undefined): Pid | undefined {
   if (linkTo !== undefined) return linkTo instanceof Pid ? linkTo : linkTo.self;
@@ -87,7 +87,7 @@ export function linkTarget(node: Node, linkTo: Pid | ProcessContext | undefined)
 
 /**
  * The process already holding `name` (a local name on `node`, or a via-name), if any: a start
- * under a taken name answers `{ ok: false, error: { alreadyStarted: holder } }`. @internal
+ * under a taken name answers `{ ok: false, error: { alreadyStarted: holder } }`.
  */
 export function nameHolder(node: Node, name: string | ViaName | undefined): Pid | undefined {
   if (name === undefined) return undefined;
@@ -120,7 +120,7 @@ function spawnServer<P extends Protocol, S, A>(
  * Spawns a server and runs its `init` at once, inside the new process (the caller waits for
  * `init` in any case, as OTP's `start_link` does). The result comes back synchronously when
  * `init` was synchronous, else as a promise. Supervisors call this through `childSpec`: a
- * synchronous start costs no promise, microtask or run-queue turn. @internal
+ * synchronous start costs no promise, microtask or run-queue turn.
  */
 export function startServer<S, A>(
   behaviour: ServerBehaviour<any, S, A>,

@@ -86,7 +86,7 @@ function nodeOf(options: TaskOptions): Node {
 
 /**
  * Spawns `fn` as a task process linked to every pid of `links` (before `fn` runs, so a fast task
- * can never finish unlinked). Used by `Task` and `TaskSupervisor`. @internal
+ * can never finish unlinked). Used by `Task` and `TaskSupervisor`.
  */
 export function spawnTask<T>(
   node: Node,

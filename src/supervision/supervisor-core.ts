@@ -5,8 +5,9 @@
  * `GenServer.call`/`GenServer.stop` and names/via-names work on supervisors too. An EXIT from
  * the parent (the process that started it linked) makes it stop its children and exit with the
  * same reason; other EXITs go to the concrete supervisor. Spawning one is `supervisor-start.ts`,
- * calling one `supervisor-client.ts`. Imports `process`, `server`.
+ * calling one `supervisor-client.ts`. Imports `process`, `server`, the root `logger` (`printTerm`).
  */
+import { printTerm } from "../logger.js";
 import { PendingCall } from "../process/calls.js";
 import { ExitMessage } from "../process/messages.js";
 import type { From, Node } from "../process/node.js";
@@ -60,7 +61,7 @@ export abstract class SupervisorCore {
       }
     }
     this.node.logger.debug(
-      { pid: String(this.proc.pid), msg: String(msg) },
+      { supervisor: String(this.proc.pid), message: printTerm(msg) },
       "supervisor: unexpected message",
     );
     return undefined;

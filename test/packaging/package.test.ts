@@ -7,10 +7,21 @@
  * parallel (or a developer's build) do not race on it.
  */
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -184,37 +195,53 @@ describe("installed without the NATS client", () => {
   });
 });
 
+/**
+ * Type-checks `source` as `main.ts` of a fresh strict consumer of the built package that checks
+ * library declarations too (skipLibCheck off unless `options` says otherwise).
+ */
+async function compileConsumer(
+  name: string,
+  source: string,
+  options: Record<string, unknown> = {},
+): Promise<Run> {
+  const consumer = join(scratch, name);
+  mkdirSync(join(consumer, "node_modules/@types"), { recursive: true });
+  symlinkSync(packageDir, join(consumer, "node_modules/hubvisor"), "dir");
+  symlinkSync(join(repo, "node_modules/@types/node"), join(consumer, "node_modules/@types/node"), "dir");
+  symlinkSync(join(repo, "node_modules/undici-types"), join(consumer, "node_modules/undici-types"), "dir");
+  // hubvisor/nats declares its options with the client's types: a NATS user has the client.
+  symlinkSync(join(repo, "node_modules/@nats-io"), join(consumer, "node_modules/@nats-io"), "dir");
+  symlinkSync(join(repo, "node_modules/msgpackr"), join(consumer, "node_modules/msgpackr"), "dir");
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", type: "module" }));
+  writeFileSync(
+    join(consumer, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        target: "ES2022",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        // Resolve from node_modules/hubvisor as installed, so that its imports of the NATS
+        // client find this project's (the scratch project above has none, on purpose).
+        preserveSymlinks: true,
+        types: ["node"],
+        ...options,
+      },
+      files: ["main.ts"],
+    }),
+  );
+  writeFileSync(join(consumer, "main.ts"), source);
+  return run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "."], consumer);
+}
+
 describe("the published types", () => {
-  it("type-check in a strict consumer that checks library declarations too (skipLibCheck off)", async () => {
-    const consumer = join(scratch, "types");
-    mkdirSync(join(consumer, "node_modules/@types"), { recursive: true });
-    symlinkSync(packageDir, join(consumer, "node_modules/hubvisor"), "dir");
-    symlinkSync(join(repo, "node_modules/@types/node"), join(consumer, "node_modules/@types/node"), "dir");
-    symlinkSync(join(repo, "node_modules/undici-types"), join(consumer, "node_modules/undici-types"), "dir");
-    // hubvisor/nats declares its options with the client's types: a NATS user has the client.
-    symlinkSync(join(repo, "node_modules/@nats-io"), join(consumer, "node_modules/@nats-io"), "dir");
-    symlinkSync(join(repo, "node_modules/msgpackr"), join(consumer, "node_modules/msgpackr"), "dir");
-    writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", type: "module" }));
-    writeFileSync(
-      join(consumer, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          module: "NodeNext",
-          moduleResolution: "NodeNext",
-          target: "ES2022",
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          // Resolve from node_modules/hubvisor as installed, so that its imports of the NATS
-          // client find this project's (the scratch project above has none, on purpose).
-          preserveSymlinks: true,
-          types: ["node"],
-        },
-        files: ["main.ts"],
-      }),
-    );
-    writeFileSync(
-      join(consumer, "main.ts"),
+  it("type-check in a strict consumer that checks library declarations too (skipLibCheck off)", {
+    timeout: BUILD_TIMEOUT_MS,
+  }, async () => {
+    const r = await compileConsumer(
+      "types",
       `import { defineServer, GenServer, ok, reply, ProcessHub, withHandover } from "hubvisor";
 import { NatsTransport, tokenAuthenticator } from "hubvisor/nats";
 import { startMemoryCluster } from "hubvisor/testing";
@@ -238,10 +265,125 @@ export async function main(): Promise<number> {
 }
 `,
     );
-    const r = await run(
-      process.execPath,
-      [join(repo, "node_modules/typescript/bin/tsc"), "-p", "."],
-      consumer,
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
+
+/** `ClassName.member` for every class or interface member whose leading comment says `@internal`. */
+function internalMembers(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const tagged = (n: ts.Node) =>
+    (ts.getLeadingCommentRanges(text, n.pos) ?? []).some((c) =>
+      text.slice(c.pos, c.end).includes("@internal"),
+    );
+  const found: string[] = [];
+  const visit = (n: ts.Node) => {
+    if ((ts.isClassDeclaration(n) || ts.isInterfaceDeclaration(n)) && n.name !== undefined) {
+      const owner = n.name.text;
+      for (const m of n.members) {
+        if (ts.isConstructorDeclaration(m)) {
+          // Parameter properties (`constructor(/** @internal */ readonly x)`) are members too.
+          for (const p of m.parameters)
+            if (p.modifiers?.length && ts.isIdentifier(p.name) && tagged(p))
+              found.push(`${owner}.${p.name.text}`);
+        } else if (
+          m.name !== undefined &&
+          (ts.isIdentifier(m.name) || ts.isPrivateIdentifier(m.name)) &&
+          tagged(m)
+        )
+          found.push(`${owner}.${m.name.text}`);
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(source);
+  return found;
+}
+
+/** `ClassName.member` for every member a declaration file declares (constructor parameters are not members there). */
+function declaredMembers(file: string): Set<string> {
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+  const found = new Set<string>();
+  const visit = (n: ts.Node) => {
+    if ((ts.isClassDeclaration(n) || ts.isInterfaceDeclaration(n)) && n.name !== undefined)
+      for (const m of n.members)
+        if (m.name !== undefined && (ts.isIdentifier(m.name) || ts.isPrivateIdentifier(m.name)))
+          found.add(`${n.name.text}.${m.name.text}`);
+    ts.forEachChild(n, visit);
+  };
+  visit(source);
+  return found;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const path = join(dir, d.name);
+    if (d.isDirectory()) return sourceFiles(path);
+    return d.name.endsWith(".ts") && !d.name.endsWith(".d.ts") ? [path] : [];
+  });
+}
+
+describe("members tagged @internal", () => {
+  it("are left out of the published declarations (the build strips them)", () => {
+    const src = join(repo, "src");
+    let tagged = 0;
+    const published: string[] = [];
+    for (const file of sourceFiles(src)) {
+      const internal = internalMembers(file);
+      if (internal.length === 0) continue;
+      tagged += internal.length;
+      const dts = join(packageDir, "dist", relative(src, file).replace(/\.ts$/, ".d.ts"));
+      expect(existsSync(dts), dts).toBe(true);
+      const declared = declaredMembers(dts);
+      for (const m of internal) if (declared.has(m)) published.push(`${relative(repo, file)}: ${m}`);
+    }
+    // The sources do tag members (else this test would check nothing).
+    expect(tagged).toBeGreaterThan(30);
+    expect(published).toEqual([]);
+  });
+
+  it("cannot be reached by a program compiled against the published types", {
+    timeout: BUILD_TIMEOUT_MS,
+  }, async () => {
+    // Each `@ts-expect-error` fails the compile if the line after it type-checks, that is, if
+    // the member is visible. The strict consumer test above shows the rest still compiles.
+    const r = await compileConsumer(
+      "hidden",
+      `import { Cluster, From, Node, ProcessContext, ProcessHub, Task } from "hubvisor";
+import { MemoryNetwork } from "hubvisor/testing";
+
+export function probe(node: Node, cluster: Cluster, hub: ProcessHub, from: From, task: Task<number>, ctx: ProcessContext, net: MemoryNetwork): unknown[] {
+  return [
+    // @ts-expect-error internal: the node's plumbing
+    node.spawnHandler,
+    // @ts-expect-error internal: installed by the cluster layer
+    node.router,
+    // @ts-expect-error internal: handles a frame from another node
+    node.remoteSend,
+    // @ts-expect-error internal: the cluster's outbound side
+    cluster.send,
+    // @ts-expect-error internal: the hub process's state
+    hub.core,
+    // @ts-expect-error internal: a local call's waiting record
+    from.call,
+    // @ts-expect-error internal: settles a task
+    task.settle,
+    // @ts-expect-error internal: the process record behind a context
+    ctx.proc,
+    // @ts-expect-error internal: the network's side of a transport
+    net.attach,
+    // Public members next to them stay.
+    node.name,
+    cluster.members,
+    hub.getPid,
+    from.pid,
+    task.owner,
+    ctx.self,
+  ];
+}
+`,
     );
     expect(r.stdout + r.stderr).toBe("");
     expect(r.code).toBe(0);

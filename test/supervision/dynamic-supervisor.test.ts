@@ -301,7 +301,7 @@ describe("DynamicSupervisor restarts", () => {
     expect(logger.messages()).toContain("supervisor: child terminated");
     expect(logger.messages()).toContain("supervisor: child restarted");
     const report = logger.records.find((x) => x.msg === "supervisor: child terminated")!;
-    expect(report.obj).toMatchObject({ supervisor: String(sup), pid: String(r.pid), reason: "crashed" });
+    expect(report.obj).toMatchObject({ supervisor: String(sup), process: String(r.pid), reason: "crashed" });
   });
 
   it("restarts a transient child only after an abnormal exit", async () => {
@@ -534,7 +534,11 @@ describe("DynamicSupervisor crash reports", () => {
     await expect.poll(() => logger.messages()).toContain("supervisor: child terminated");
     const rep = logger.records.find((x) => x.msg === "supervisor: child terminated")!;
     expect(rep.level).toBe("error");
-    expect(rep.obj).toMatchObject({ supervisor: String(sup), pid: String(r.pid), reason: "Error: kaput" });
+    expect(rep.obj).toMatchObject({
+      supervisor: String(sup),
+      process: String(r.pid),
+      reason: "Error: kaput",
+    });
     expect(String(rep.obj.stack)).toContain("kaput");
   });
 });

@@ -343,7 +343,12 @@ describe("Supervisor restarts", () => {
     expect((await Supervisor.whichChildren(sup)).map((x: ChildInfo) => x.pid)).toEqual([c, b2, a]);
     expect(logger.messages()).toContain("supervisor: child terminated");
     const report = logger.records.find((r) => r.msg === "supervisor: child terminated")!;
-    expect(report.obj).toMatchObject({ supervisor: String(sup), id: "b", pid: String(b), reason: "crashed" });
+    expect(report.obj).toMatchObject({
+      supervisor: String(sup),
+      id: "b",
+      process: String(b),
+      reason: "crashed",
+    });
   });
 
   it("one_for_all stops the others in reverse order and restarts all in start order", async () => {

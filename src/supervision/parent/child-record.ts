@@ -39,7 +39,7 @@ class ChildExtra {
   ) {}
 }
 
-/** One child of a parent. The record survives restarts (its position and bindings with it). @internal */
+/** One child of a parent. The record survives restarts (its position and bindings with it). */
 export class ChildRecord {
   /** Change it through `ChildrenTable.setPid` while the record is in a table (it keys the pid index). */
   pid: Pid | undefined = undefined;
@@ -140,7 +140,7 @@ export class StoppedChild {
 /** Stopped children keyed by id (by pid for anonymous children), in startup order. */
 export type StoppedChildren = Map<ParentChildId | Pid | symbol, StoppedChild>;
 
-/** Adds a record to a stopped-children map under its id (or pid, or a fresh symbol). @internal */
+/** Adds a record to a stopped-children map under its id (or pid, or a fresh symbol). */
 export function addStopped(
   into: StoppedChildren,
   r: ChildRecord,

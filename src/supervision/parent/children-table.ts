@@ -23,7 +23,6 @@ function idKey(id: unknown): unknown {
 
 const byOrder = (a: ChildRecord, b: ChildRecord) => a.order - b.order;
 
-/** @internal */
 export class ChildrenTable {
   /**
    * Every child by startup position. Positions are handed out in sequence like pid numbers, so

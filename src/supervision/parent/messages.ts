@@ -7,7 +7,6 @@
 import type { Pid } from "../../process/pid.js";
 import type { ChildRecord, StoppedChildren } from "./child-record.js";
 
-/** @internal */
 export class ChildTimeoutMessage {
   constructor(
     readonly owner: object,
@@ -15,7 +14,6 @@ export class ChildTimeoutMessage {
   ) {}
 }
 
-/** @internal */
 export class RestartRetryMessage {
   constructor(
     readonly owner: object,
@@ -26,7 +24,6 @@ export class RestartRetryMessage {
   ) {}
 }
 
-/** @internal */
 export class StoppedReportMessage {
   constructor(
     readonly owner: object,

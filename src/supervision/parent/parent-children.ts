@@ -21,13 +21,13 @@ import { ParentQueries } from "./parent-queries.js";
 /** Result of `shutdownChild`: the stopped children, or not found. */
 export type ShutdownChildResult = { ok: true; stopped: StoppedChildren } | lookups.NotFound;
 
-/** How a child stopped: the pid it had (if it ran) and its exit reason. @internal */
+/** How a child stopped: the pid it had (if it ran) and its exit reason. */
 export interface Exit {
   pid: Pid | undefined;
   reason: unknown;
 }
 
-/** The running and stopping side of a parent's children. @internal */
+/** The running and stopping side of a parent's children. */
 export class ParentChildren extends ParentQueries {
   constructor(
     readonly node: Node,

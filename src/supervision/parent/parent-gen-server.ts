@@ -52,7 +52,7 @@ export function defineParentServer<P extends Protocol>() {
 /** Options of `ParentGenServer.start`: the GenServer's and the parent's. */
 export interface ParentServerOptions extends StartOptions, ParentOptions {}
 
-/** Names of the calls `ParentClient` makes. @internal */
+/** Names of the calls `ParentClient` makes. */
 export const PARENT_CALL = {
   startChild: "$parent:startChild",
   shutdownChild: "$parent:shutdownChild",

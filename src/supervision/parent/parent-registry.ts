@@ -10,7 +10,7 @@ import type { ParentState } from "./parent-state.js";
 
 const parents = new Map<string, ParentState>();
 
-/** Records `state` as the parent state of its process until that process exits. @internal */
+/** Records `state` as the parent state of its process until that process exits. */
 export function registerParent(state: ParentState): void {
   const key = state.pid.key;
   parents.set(key, state);
@@ -24,7 +24,7 @@ export function parentOf(pid: Pid): ParentState | undefined {
   return parents.get(pid.key);
 }
 
-/** The shared children table of a parent started with the registry on. @internal */
+/** The shared children table of a parent started with the registry on. */
 export function publishedTable(pid: Pid): ChildrenTable | undefined {
   const state = parents.get(pid.key);
   return state?.options.registry ? state.table : undefined;

@@ -10,13 +10,14 @@
  * (`parent-children.ts`); this file decides when: starts, restarts, retries, exits, giving up.
  * Imports `process`, `server` types, the supervisors' `child-start`, and its own files.
  */
-import { formatReason, isNormalOrShutdown } from "../../process/exit-reason.js";
+import { isNormalOrShutdown } from "../../process/exit-reason.js";
 import { ExitMessage } from "../../process/messages.js";
 import type { Node } from "../../process/node.js";
 import type { Pid } from "../../process/pid.js";
 import { isThenable } from "../../process/thenable.js";
 import { crashedStart } from "../child-start.js";
 import { stopChild } from "../child-stop.js";
+import { reportFields } from "../reports.js";
 import { addStopped, ChildRecord, StoppedChild, type StoppedChildren } from "./child-record.js";
 import {
   type ChildRef,
@@ -257,7 +258,10 @@ export class ParentState extends ParentChildren {
 
   /** Stops every child and throws `too_many_restarts`, the exit reason of the host process. */
   private async giveUp(): Promise<never> {
-    this.node.logger.error({ pid: String(this.pid) }, "Too many restarts in parent process");
+    this.node.logger.error(
+      reportFields("parent", this.node.proc(this.pid) ?? this.pid, undefined, undefined),
+      "Too many restarts in parent process",
+    );
     await this.stopAll();
     throw TOO_MANY_RESTARTS;
   }
@@ -300,7 +304,7 @@ export class ParentState extends ParentChildren {
     this.deactivate(r);
     if (!isNormalOrShutdown(reason)) {
       this.node.logger.error(
-        { pid: String(pid), id: String(r.spec.id), reason: formatReason(reason) },
+        reportFields("parent", this.node.proc(this.pid) ?? this.pid, r.spec.id, pid, reason),
         "child terminated",
       );
     }

@@ -9,6 +9,7 @@ import { formatReason } from "../../process/exit-reason.js";
 import type { Pid } from "../../process/pid.js";
 import type { LinkOptions } from "../../server/gen-server.js";
 import { ok, type StartResult } from "../../server/results.js";
+import { reportFields } from "../reports.js";
 import type { ParentChildSpec } from "./child-spec.js";
 import { Parent } from "./parent.js";
 import { defineParentServer, ParentGenServer, type ParentServerOptions } from "./parent-gen-server.js";
@@ -29,7 +30,7 @@ const SupervisorBehaviour = defineParentServer<{}>()({
       if (!r.ok && !("ignore" in r)) {
         const id = (spec as { id?: unknown } | null)?.id;
         ctx.node.logger.error(
-          { pid: String(ctx.self), id: idText(id), reason: formatReason(r.error) },
+          reportFields("parent", ctx.node.proc(ctx.self) ?? ctx.self, id, undefined, r.error),
           `Error starting the child ${idText(id)}: ${formatReason(r.error)}`,
         );
         await parent.shutdownAll();

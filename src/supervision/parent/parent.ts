@@ -16,7 +16,7 @@ import { type ParentOptions, parseParentOptions } from "./options.js";
 import { parentOf, registerParent } from "./parent-registry.js";
 import { ParentState } from "./parent-state.js";
 
-/** Makes a process a parent: sets trap-exit and registers its `ParentState`. @internal */
+/** Makes a process a parent: sets trap-exit and registers its `ParentState`. */
 export function initializeParent(node: Node, pid: Pid, options: ParentOptions = {}): ParentState {
   const state = new ParentState(node, pid, parseParentOptions(options));
   node.trapExit(true, pid);

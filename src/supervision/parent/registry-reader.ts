@@ -15,14 +15,14 @@ import { NoParentRegistryError } from "./errors.js";
 import * as lookups from "./lookups.js";
 import { publishedTable } from "./parent-registry.js";
 
-/** A local parent pid for `dest`, if it resolves on this node. @internal */
+/** A local parent pid for `dest`, if it resolves on this node. */
 export function localPid(node: Node, dest: ServerDest<any>): Pid | undefined {
   if (dest instanceof Pid) return node.isLocal(dest) ? dest : undefined;
   if (isViaName(dest)) return dest.via.whereisName(dest.key);
   return node.resolve(dest);
 }
 
-/** The published table of `dest`, or undefined. @internal */
+/** The published table of `dest`, or undefined. */
 export function tableOf(dest: ServerDest<any>): ChildrenTable | undefined {
   if (dest instanceof Pid) return publishedTable(dest);
   const pid = localPid(currentNodeOrDefault(), dest);

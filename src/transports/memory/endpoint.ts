@@ -25,7 +25,7 @@ export interface MemoryHost {
   resume(): void;
 }
 
-/** @internal One node's attachment to the network. */
+/** One node's attachment to the network. */
 export interface Endpoint {
   readonly identity: NodeIdentity;
   readonly handlers: TransportHandlers;
