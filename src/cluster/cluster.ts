@@ -107,9 +107,8 @@ export class Cluster {
       nameMonitors: this.nameMonitors,
       peerVersions: this.peerVersions,
       spawner: this.spawner,
-      hello: (from: string, incarnation: number, answer: boolean) => {
-        if (!this.closed) this.sessions.hello(from, incarnation, answer);
-      },
+      hello: (from: string, incarnation: number, answer: boolean) =>
+        this.closed || this.sessions.hello(from, incarnation, answer),
     };
     this.intake = new FrameIntake(inbound, this.codec, this.counters);
   }

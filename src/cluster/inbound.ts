@@ -2,8 +2,10 @@
  * Inbound frames: a wire message from a peer is counted, decoded (never throws) and each of its
  * frames validated against its declared shape (`receiveFrames`), then handed to the node's
  * `remote*` methods or to the spawner (`dispatchFrame`) after checking its addressing: a pid said
- * to be of this node must name this node, and the acting pid of a link or monitor must be on the
- * sending node. Anything wrong is counted in `stats.rejected` and logged at most once a second;
+ * to be of this node must name this node; the acting pid of a link, monitor or exit signal, and
+ * the process a DOWN is about, must be on the sending node; a `hello` must name the incarnation
+ * the transport reported; and an exit signal not sent through a link is refused by a process
+ * that takes them only through links (`Proc.linkedRemoteExitsOnly`: a hub). Anything wrong is counted in `stats.rejected` and logged at most once a second;
  * valid frames before a damaged tail of a batch are still handled.
  *
  * Imports the root `logger`, `process` (node, pid), its own `codec`, `frames`, `spawner`, `stats`.
@@ -35,8 +37,11 @@ export interface InboundContext {
   /** Protocol version each peer announced. */
   peerVersions: Map<string, number>;
   spawner: Spawner;
-  /** A peer's `hello`: the start of its session with this node. */
-  hello(from: string, incarnation: number, answer: boolean): void;
+  /**
+   * A peer's `hello`: the start of its session with this node. False when it names another
+   * incarnation than the transport reported for `from` (refused, not acted on).
+   */
+  hello(from: string, incarnation: number, answer: boolean): boolean;
 }
 
 /** Decodes a wire message, validates and dispatches its frames, counts and reports the rejects. */
@@ -119,10 +124,14 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
       return demonitor(ctx, f);
     case FrameTag.Exit:
       if (f[2].node !== me) return "exit signal to a pid of another node";
+      if (f[1].node !== from) return "exit signal from a pid of another node";
+      if (!f[4] && node.proc(f[2])?.linkedRemoteExitsOnly === true)
+        return "exit signal, not through a link, to a process that takes them only through links";
       node.remoteExit(f[1], f[2], f[3], f[4]);
       return null;
     case FrameTag.Down:
       if (f[1].node !== me) return "DOWN for a watcher on another node";
+      if (f[3].node !== from) return "DOWN about a process of another node";
       node.remoteDown(f[1], f[2], f[3], f[4]);
       return null;
     case FrameTag.Reply:
@@ -170,7 +179,7 @@ function dispatchControl(
     case FrameTag.SpawnReply:
       return ctx.spawner.handleReply(from, f[1], f[2], f[3]) ? null : "spawn reply from the wrong node";
     case FrameTag.Hello:
-      ctx.hello(from, f[2], f[3]);
+      if (!ctx.hello(from, f[2], f[3])) return "hello from another incarnation than the transport reported";
       ctx.peerVersions.set(from, f[1]);
       if (f[1] !== PROTOCOL_VERSION) {
         ctx.logger.warn(

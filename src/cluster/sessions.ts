@@ -64,9 +64,12 @@ export class PeerSessions {
    * same incarnation means the peer dropped this node and took it back (its event loop stalled
    * past the timeout, or it lost its connection) while this node never saw the peer go: the
    * session is reset here too, so that links and monitors fire on both sides, not only on one.
+   * False (and nothing done) for a hello naming another incarnation than the member's.
    */
-  hello(from: string, incarnation: number, answer: boolean): void {
+  hello(from: string, incarnation: number, answer: boolean): boolean {
     const known = this.host.membership.get(from);
+    // A hello for another incarnation than the one up: a forgery, or a frame of a dead life.
+    if (known !== undefined && known.incarnation !== incarnation) return false;
     if (
       !answer &&
       known !== undefined &&
@@ -77,6 +80,7 @@ export class PeerSessions {
       this.up({ cluster: this.host.self.cluster, node: from, incarnation }, true);
     }
     this.helloSeen.set(from, incarnation);
+    return true;
   }
 
   /** The transport saw `peer` go down; a report about another incarnation is stale. */

@@ -81,6 +81,9 @@ export class ProcessHub {
       behaviour: "ProcessHub",
     });
     core.pid = pid;
+    // A peer must not stop this node's hub by naming its pid: remote exits only through links.
+    const proc = node.proc(pid);
+    if (proc !== undefined) proc.linkedRemoteExitsOnly = true;
     node.onExit(pid, () => {
       core.exited();
       if (hubsByNode.get(node)?.get(hubId) === hub) hubsByNode.get(node)!.delete(hubId);

@@ -50,11 +50,12 @@ class ProcExtra {
 const STATUS_MASK = 7;
 const QUEUED = 8;
 const TRAP_EXIT = 16;
+const LINKED_REMOTE_EXITS_ONLY = 32;
 
 export type ExitHook = (pid: Pid, reason: unknown) => void;
 
 export class Proc {
-  /** `status`, `queued` and `trapExit` packed in one small integer (one field, not three). */
+  /** `status`, `queued`, `trapExit` and `linkedRemoteExitsOnly` packed in one small integer. */
   private bits: number;
   /** Mailbox: a queue with a moving head, compacted when the head passes half. */
   mq: unknown[] | null = null;
@@ -107,6 +108,18 @@ export class Proc {
   }
   set trapExit(v: boolean) {
     this.bits = v ? this.bits | TRAP_EXIT : this.bits & ~TRAP_EXIT;
+  }
+
+  /**
+   * Exit signals from other nodes reach this process only through its links: an explicit
+   * `exit(pid, reason)` sent from another node (even `kill`) is refused by the cluster layer.
+   * For processes a whole node depends on (a hub), which a peer must not stop by naming their pid.
+   */
+  get linkedRemoteExitsOnly(): boolean {
+    return (this.bits & LINKED_REMOTE_EXITS_ONLY) !== 0;
+  }
+  set linkedRemoteExitsOnly(v: boolean) {
+    this.bits = v ? this.bits | LINKED_REMOTE_EXITS_ONLY : this.bits & ~LINKED_REMOTE_EXITS_ONLY;
   }
 
   private get extra(): ProcExtra {
