@@ -40,6 +40,7 @@ import {
   silentLogger,
 } from "hubvisor";
 import { NatsTransport } from "hubvisor/nats";
+import { nodeTrace } from "./hub-node-trace.js";
 
 /** What the controller passes as the first argument (JSON). */
 export interface HubNodeConfig {
@@ -66,7 +67,10 @@ const counter = defineServer<{ calls: { visit(): number } }>()({
 const out = (obj: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 const now = () => performance.timeOrigin + performance.now();
 
-const node = new Node({ name: cfg.node, logger: silentLogger });
+// HUBVISOR_TRACE_DIR: every hook and log line of this node to a file (diagnosing chaos runs).
+const trace = nodeTrace(cfg.node);
+const logger = trace?.logger ?? silentLogger;
+const node = new Node({ name: cfg.node, logger });
 const transport = new NatsTransport({
   heartbeatIntervalMs: 500,
   heartbeatTimeoutMs: 5000,
@@ -77,10 +81,10 @@ const transport = new NatsTransport({
   probeTimeoutMs: 150,
   probeMisses: 2,
   ...cfg.timings,
-  logger: silentLogger,
+  logger,
   connection: { servers: cfg.nats, reconnectTimeWait: 100 },
 });
-const cluster = await Cluster.join({ node, cluster: cfg.cluster, transport, logger: silentLogger });
+const cluster = await Cluster.join({ node, cluster: cfg.cluster, transport, logger });
 cluster.on("nodedown", (e) => out({ ev: "nodedown", node: e.node, at: now() }));
 let lastMembers = "";
 const hub = ProcessHub.start({
@@ -88,10 +92,12 @@ const hub = ProcessHub.start({
   cluster,
   behaviours: { counter },
   clusterEventDebounceMs: 10,
-  logger: silentLogger,
+  logger,
   ...cfg.hub,
   hooks: {
-    postRedistribution: () => {
+    ...(trace ? tracedHooks(trace.line) : {}),
+    postRedistribution: (c) => {
+      trace?.line("postRedistribution", { ...c });
       const members = hub.nodes({ includeLocal: true }).join(",");
       if (members !== lastMembers) out({ ev: "members", node: cfg.node, members: members.split(",") });
       lastMembers = members;
@@ -227,3 +233,24 @@ process.once("SIGTERM", () => {
   void handle({ cmd: "exit", id: 0 });
 });
 out({ ev: "ready", node: cfg.node, pid: process.pid });
+
+/** The hub hooks a trace records (the membership ones, and every child placed, moved or stopped). */
+function tracedHooks(line: (kind: string, data: Record<string, unknown>) => void): HubOptions["hooks"] {
+  const names = [
+    "childRegistered",
+    "childUnregistered",
+    "pidUpdated",
+    "childrenMigrated",
+    "startForwarded",
+    "lockStateChanged",
+    "preRedistribution",
+    "preNodeJoin",
+    "preNodeLeave",
+    "handoverReceived",
+    "duplicateStopped",
+  ] as const;
+  const hooks: Record<string, (d: Record<string, unknown>) => void> = {};
+  for (const n of names) hooks[n] = (d) => line(n, d);
+  hooks.postChildrenStart = (d) => line("postChildrenStart", { started: (d.started as unknown[]).length, failed: d.failed });
+  return hooks as HubOptions["hooks"];
+}

@@ -66,6 +66,8 @@ export class HubCore {
   readonly loads = new Map<string, NodeLoad>();
   /** Messages dropped before handling: not a hub message, or malformed. */
   dropped = 0;
+  /** Told of every registry change after the hub's own handling (the entity router). */
+  onRegistryChanges: ((changes: readonly RegistryChange[]) => void) | null = null;
   private currentMode: HubMode = "running";
   private readonly ensurer: Ensurer;
   private readonly signals: RedundancySignals;
@@ -101,7 +103,7 @@ export class HubCore {
     this.ensurer = new Ensurer(this, this.requests);
     this.signals = new RedundancySignals(this);
     this.migration = new Migration(this, this.requests, this.ensurer, this.signals);
-    this.duplicates = new Duplicates(this, this.migration, this.signals);
+    this.duplicates = new Duplicates(this, this.migration, this.ensurer, this.signals);
     this.partition = new Partition(this, (m) => this.setMode(m), this.requests, this.ensurer, this.signals);
     this.placement = new Placement(this, this.ensurer, this.migration, this.duplicates, this.signals);
     this.topology = new Topology(
@@ -269,10 +271,10 @@ export class HubCore {
         if (view.isPeer(msg.from)) this.repl.sendSlice([msg.from]);
         return;
       case "merge":
-        return this.duplicates.onMerge(msg.from, msg.id, msg.epoch, msg.data);
+        return this.duplicates.onMerge(msg.from, msg.id, msg.epoch, msg.handover, msg.data);
       case "merged":
         // From the winner, or from the node a losing winner passed the data on to.
-        return this.duplicates.merged(msg.id, msg.ok);
+        return this.duplicates.merged(msg.id, msg.ok, msg.gone);
       case "claim":
         return this.partition.onClaim(msg.from, msg.req, msg.ids);
       case "claimed":
@@ -371,6 +373,7 @@ export class HubCore {
         if (h.has("childUnregistered")) h.dispatch("childUnregistered", { id: c.id, node: c.node });
       } else h.dispatch("pidUpdated", { id: c.id, node: c.node, pid: c.pid, previous: c.previous });
     }
+    this.onRegistryChanges?.(changes);
   }
 
   /**

@@ -129,23 +129,29 @@ export interface SyncReqMsg {
 }
 
 /**
- * After a heal (hot swap): the losing copy of `id` on `from` hands its data to the winner's
- * running copy of placement `epoch` before it stops.
+ * After a heal: the losing copy of `id` on `from` asks the winner whether it still runs placement
+ * `epoch` before it stops, and under hot swap (`handover`) hands its data to that copy.
  */
 export interface MergeMsg {
   t: "merge";
   from: string;
   id: string;
   epoch: number;
+  handover: boolean;
   data: unknown;
 }
 
-/** The winner's answer to a merge: whether its copy took the data. */
+/**
+ * The winner's answer to a merge: whether its copy took the data (`ok`), and `gone` when it no
+ * longer runs the id and no stop request stopped it (it moved it away, to the loser perhaps):
+ * the losing copy is then the one to keep.
+ */
 export interface MergedMsg {
   t: "merged";
   from: string;
   id: string;
   ok: boolean;
+  gone: boolean;
 }
 
 /**

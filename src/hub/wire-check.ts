@@ -98,8 +98,8 @@ const SHAPES: Record<HubWireMsg["t"], Record<string, Check>> = {
       Number.isFinite((v as Fields).lagMs) &&
       Number.isFinite((v as Fields).memory),
   },
-  merge: { from: str, id: str, epoch: int },
-  merged: { from: str, id: str, ok: bool },
+  merge: { from: str, id: str, epoch: int, handover: bool },
+  merged: { from: str, id: str, ok: bool, gone: bool },
 };
 
 /** What is wrong with a message whose tag is a wire tag (`"<tag>.<field>"`), or null. */

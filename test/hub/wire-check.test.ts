@@ -31,8 +31,8 @@ const good: HubWireMsg[] = [
   { t: "slice", from: "a", inc: 1, seq: 3, part: 2, parts: 3, entries: [] },
   { t: "syncreq", from: "a" },
   { t: "load", from: "a", load: { children: 1, lagMs: 0.5, memory: 0.1 } },
-  { t: "merge", from: "a", id: "x", epoch: 2, data: [1, 2] },
-  { t: "merged", from: "a", id: "x", ok: true },
+  { t: "merge", from: "a", id: "x", epoch: 2, handover: true, data: [1, 2] },
+  { t: "merged", from: "a", id: "x", ok: true, gone: false },
 ];
 
 describe("checkWire", () => {

@@ -247,3 +247,47 @@ describe("the anti-entropy round under gossip", () => {
     }
   });
 });
+
+describe("a copy that loses to another node's registration", () => {
+  /** Hub a running id (owned by a) at epoch 1, and peer x registering id at epoch 2. */
+  async function duplicateSeen(hubId: string) {
+    const stopped: string[] = [];
+    const s = scriptedHub(hubId, { hooks: { duplicateStopped: (d: { id: string }) => stopped.push(d.id) } });
+    ({ hub, lose } = s);
+    peers = ["x"];
+    const { core, sent } = s;
+    core.post({ t: "hello", from: "x", inc: 40, reply: false });
+    await expect.poll(() => hub!.nodes().join()).toBe("x");
+    const ring = new HashRing(["a", "x"], core.tuning.vnodes);
+    const id = Array.from({ length: 200 }, (_, i) => `k${i}`).find((k) => ring.owner(k) === "a")!;
+    core.post(ensureMsg("x", id, 1, core.tuning.maxForwards, null));
+    await expect.poll(() => hub!.localChildren().has(id)).toBe(true);
+    const entry = entryOut(id, { spec: spec(id), epoch: 2, pid: Pid.fromJSON({ pid: ["x", 1, 1] }) });
+    core.post({ t: "delta", from: "x", inc: 40, seq: 1, up: [entry], rm: [] });
+    const asked = () => sent.find((m) => m.to === "x" && m.msg.t === "merge" && m.msg.id === id);
+    await expect.poll(asked).toBeDefined();
+    return { core, id, stopped, asked: asked()!.msg as Extract<HubWireMsg, { t: "merge" }> };
+  }
+
+  it("keeps running when the winner says it no longer runs the id (moved it away, not stopped)", async () => {
+    const { core, id, stopped, asked } = await duplicateSeen("dup-gone");
+    expect(asked).toMatchObject({ epoch: 2, handover: false });
+    // Still running while it waits for the answer.
+    expect(hub!.localChildren().has(id)).toBe(true);
+    core.post({ t: "merged", from: "x", id, ok: false, gone: true });
+    // x's stale registration goes; a's copy is the one left, and stays.
+    core.post({ t: "delta", from: "x", inc: 40, seq: 2, up: [], rm: [id] });
+    await expect.poll(() => core.registry.sliceOf("x").has(id)).toBe(false);
+    expect(hub!.localChildren().has(id)).toBe(true);
+    expect(core.registry.sliceOf("a").has(id)).toBe(true);
+    expect(stopped).toEqual([]);
+  });
+
+  it("stops once the winner confirms it runs the id", async () => {
+    const { core, id, stopped } = await duplicateSeen("dup-confirmed");
+    core.post({ t: "merged", from: "x", id, ok: true, gone: false });
+    await expect.poll(() => hub!.localChildren().has(id)).toBe(false);
+    expect(stopped).toEqual([id]);
+    expect(core.registry.sliceOf("a").has(id)).toBe(false);
+  });
+});
