@@ -21,7 +21,7 @@ export function nodeTrace(node: string): NodeTrace | undefined {
   const file = join(dir, `${node}.log`);
   const line = (kind: string, data: Record<string, unknown>) => {
     const at = (performance.timeOrigin + performance.now()).toFixed(1);
-    appendFileSync(file, `${JSON.stringify({ at, pid: process.pid, kind, ...data }, replacer)}\n`);
+    appendFileSync(file, `${JSON.stringify({ at, os: process.pid, kind, ...data }, replacer)}\n`);
   };
   const log =
     (level: string) =>
