@@ -22,10 +22,10 @@ export function localPid(node: Node, dest: ServerDest<any>): Pid | undefined {
   return node.resolve(dest);
 }
 
-/** The published table of `dest`, or undefined. */
-export function tableOf(dest: ServerDest<any>): ChildrenTable | undefined {
+/** The published table of `dest` (a name resolved on `node`, by default the current one), or undefined. */
+export function tableOf(dest: ServerDest<any>, node?: Node): ChildrenTable | undefined {
   if (dest instanceof Pid) return publishedTable(dest);
-  const pid = localPid(currentNodeOrDefault(), dest);
+  const pid = localPid(node ?? currentNodeOrDefault(), dest);
   return pid === undefined ? undefined : publishedTable(pid);
 }
 
