@@ -27,20 +27,20 @@ export interface SignalSource {
 /** Options of `runApplication`. */
 export interface ApplicationOptions {
   /** Signals that stop the application. @default ["SIGTERM", "SIGINT"] */
-  signals?: readonly string[];
+  signals?: readonly string[] | undefined;
   /** Longest the whole shutdown may take before the program exits with code 1. @default 30000 */
-  shutdownTimeoutMs?: number;
+  shutdownTimeoutMs?: number | undefined;
   /** Source of the signals. @default process */
-  signalSource?: SignalSource;
+  signalSource?: SignalSource | undefined;
   /** Ends the program with an exit code. @default process.exit */
-  exit?: (code: number) => void;
+  exit?: ((code: number) => void) | undefined;
   /** Node the root runs on. @default the current node */
-  node?: Node;
+  node?: Node | undefined;
   /** Where application events are reported. @default the node's logger */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Keep the Node.js event loop alive until the application ends (a tree of in-memory
    * processes holds no I/O handle, so the program would otherwise end at once). @default true */
-  keepAlive?: boolean;
+  keepAlive?: boolean | undefined;
 }
 
 /** Defaults of `ApplicationOptions`. */

@@ -42,7 +42,7 @@ import type { NodeIdentity, Transport, TransportHandlers } from "./transport.js"
 /** Options of `spawnOn`. */
 export interface SpawnOnOptions {
   /** Give up after this many milliseconds (`SpawnTimeoutError`). @default the cluster's `spawnTimeoutMs` */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 // No `implements RemoteRouter`: its methods are internal, stripped from the published types, and

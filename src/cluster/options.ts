@@ -19,13 +19,13 @@ export interface ClusterOptions {
   /** How frames travel (`MemoryTransport`, `NatsTransport`). One transport per node. */
   transport: Transport;
   /** Largest wire message sent or accepted, in bytes; larger incoming ones are counted and dropped. @default 1048576 */
-  maxFrameBytes?: number;
+  maxFrameBytes?: number | undefined;
   /** Collect the frames queued to one node in the same tick into one wire message (flushed on a microtask). @default true */
-  batching?: boolean;
+  batching?: boolean | undefined;
   /** Default timeout of `spawnOn`, in milliseconds. @default 5000 */
-  spawnTimeoutMs?: number;
+  spawnTimeoutMs?: number | undefined;
   /** Where rejected frames and membership changes are logged. @default the node's logger */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** `ClusterOptions` with every default applied. */

@@ -14,21 +14,24 @@ import type { HubTuning } from "./options.js";
 import type { HubStrategyOptions } from "./strategies/options.js";
 
 /** Options of `ProcessHub.start`. */
-export interface HubOptions extends Partial<HubTuning>, HubStrategyOptions {
+/** `Partial<T>` whose properties also take `undefined` (for `exactOptionalPropertyTypes`). */
+type Optional<T> = { [K in keyof T]?: T[K] | undefined };
+
+export interface HubOptions extends Optional<HubTuning>, HubStrategyOptions {
   /** The hub's id; nodes running the same id form one hub. Required. */
   hubId: string;
   /** The local node the hub runs on. @default the current node */
-  node?: Node;
+  node?: Node | undefined;
   /** The cluster this node joined; the hub discovers its peers through it. @default undefined */
-  cluster?: ClusterLike & { node: Node };
+  cluster?: (ClusterLike & { node: Node }) | undefined;
   /** Cluster membership, for a custom cluster layer (overrides `cluster`). @default no peers */
-  membership?: HubMembership;
+  membership?: HubMembership | undefined;
   /** Behaviours children may name, registered under these names on this node. @default {} */
-  behaviours?: Record<string, HubBehaviour>;
+  behaviours?: Record<string, HubBehaviour> | undefined;
   /** Children started once cluster-wide when the hub starts (already running ids are kept). @default [] */
-  childSpecs?: HubChildSpec[];
+  childSpecs?: HubChildSpec[] | undefined;
   /** Hook handlers registered before anything happens. @default {} */
-  hooks?: { [K in HubHookName]?: HubHookHandler<K> | HubHookHandler<K>[] };
+  hooks?: { [K in HubHookName]?: HubHookHandler<K> | HubHookHandler<K>[] } | undefined;
   /**
    * Link the hub process to this process (a supervisor): a pid, or a process context — whose
    * node is then the default node, which lets an async process start a linked hub after an
@@ -36,7 +39,7 @@ export interface HubOptions extends Partial<HubTuning>, HubStrategyOptions {
    */
   linkTo?: Pid | ProcessContext | undefined;
   /** Logger for crash and restart reports. @default the node's logger */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /**

@@ -44,33 +44,33 @@ export const DEFAULT_HUB_TUNING: Readonly<HubTuning> = Object.freeze({
 /** Options of `startChildren` / `startChild`. */
 export interface StartOptions {
   /** Return a `Future` of the `StartResult` instead of `start_initiated`. @default false */
-  awaitable?: boolean;
+  awaitable?: boolean | undefined;
   /** Per-node wait for an answer, in ms; a silent node gives `node_receive_timeout`. @default 10000 */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** @deprecated the same as `timeoutMs` (ProcessHub's spelling), read when `timeoutMs` is absent. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Reject the call (listing the ids) when any id is already registered. @default true */
-  checkExisting?: boolean;
+  checkExisting?: boolean | undefined;
   /** `rollback` stops what started when anything failed (awaited calls only). @default "continue" */
-  onFailure?: "continue" | "rollback";
+  onFailure?: "continue" | "rollback" | undefined;
   /** Metadata merged into every child's own metadata. @default undefined */
-  metadata?: ChildMetadata;
+  metadata?: ChildMetadata | undefined;
   /**
    * Guided placement: child id → the node to run it on, or one node per replica. Required for
    * every child under `distribution: { type: "guided" }`; otherwise it pins the children it lists
    * and the others go by the ring. Pinned children do not migrate. @default undefined
    */
-  childMapping?: Record<string, string | readonly string[]>;
+  childMapping?: Record<string, string | readonly string[]> | undefined;
 }
 
 /** Options of `stopChildren` / `stopChild`. */
 export interface StopOptions {
   /** Return a `Future` of the `StopResult` instead of `stop_initiated`. @default false */
-  awaitable?: boolean;
+  awaitable?: boolean | undefined;
   /** Per-node wait for an answer, in ms. @default 10000 */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** @deprecated the same as `timeoutMs`, read when `timeoutMs` is absent. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /** Defaults of the start options (`startChildren` / `startChild`). */

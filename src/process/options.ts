@@ -9,15 +9,15 @@ import { consoleLogger, type Logger } from "../logger.js";
 /** Options of `new Node`. */
 export interface NodeOptions {
   /** Node name, printed in pids. @default "nonode" */
-  name?: string;
+  name?: string | undefined;
   /** Incarnation of the node; a restarted node gets a new one. @default a random 31-bit integer */
-  creation?: number;
+  creation?: number | undefined;
   /** Messages handled per drain of the run queue before re-scheduling. @default 1000 */
-  batch?: number;
+  batch?: number | undefined;
   /** Messages handled on microtasks before yielding a macrotask (`setImmediate`). @default 5000 */
-  yieldEvery?: number;
+  yieldEvery?: number | undefined;
   /** Logger for crash reports. @default consoleLogger */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** The defaults of `NodeOptions` (`creation` has none: each node draws a random one). */

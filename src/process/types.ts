@@ -16,13 +16,13 @@ export type Timeout = typeof TIMEOUT;
 /** Options of `spawn`. */
 export interface SpawnOptions {
   /** Link the new process to the calling process (`true`) or to the given pid. @default false */
-  link?: boolean | Pid;
+  link?: boolean | Pid | undefined;
   /** Register the new process under this local name. @default undefined */
-  name?: string;
+  name?: string | undefined;
   /** Start the process already trapping exits. @default false */
-  trapExit?: boolean;
+  trapExit?: boolean | undefined;
   /** Name of the behaviour shown by `processInfo`. @default undefined */
-  behaviour?: string;
+  behaviour?: string | undefined;
 }
 
 /** What `processInfo` tells about a live process. */

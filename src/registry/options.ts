@@ -16,16 +16,20 @@ export interface RegistryOptions {
   /** Name of the registry (also the local process name of its owner process). Required. */
   name: string;
   /** Number of partitions the tables are split into (an integer >= 1); results never depend on it. @default 1 */
-  partitions?: number;
+  partitions?: number | undefined;
   /**
    * Processes (pids or local names) told about every explicit `register` / `unregister` with a
    * `RegistryEvent` message. Automatic removal on exit is not reported. @default []
    */
-  listeners?: ReadonlyArray<Pid | string>;
+  listeners?: ReadonlyArray<Pid | string> | undefined;
   /** Initial registry metadata, read with `Registry.meta`. @default {} */
-  meta?: Record<string, unknown> | ReadonlyMap<unknown, unknown> | ReadonlyArray<readonly [unknown, unknown]>;
+  meta?:
+    | Record<string, unknown>
+    | ReadonlyMap<unknown, unknown>
+    | ReadonlyArray<readonly [unknown, unknown]>
+    | undefined;
   /** Node the registry lives on. @default the current node */
-  node?: Node;
+  node?: Node | undefined;
 }
 
 /** Defaults of the optional fields of `RegistryOptions`. */

@@ -19,13 +19,13 @@ import { runInitNow, ServerProcess } from "./server-process.js";
 /** Options of `GenServer.start`. */
 export interface StartOptions {
   /** Register under a local name, a via-name. @default undefined */
-  name?: string | ViaName;
+  name?: string | ViaName | undefined;
   /** Time allowed for `init`; on expiry the process is killed and the start fails `timeout`. @default Infinity */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Start trapping exits before `init`. @default false */
-  trapExit?: boolean;
+  trapExit?: boolean | undefined;
   /** Node to start on (a local `Node`). @default the current node */
-  node?: Node;
+  node?: Node | undefined;
 }
 
 /**

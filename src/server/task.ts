@@ -22,9 +22,9 @@ export type TaskOutcome<T> = { ok: true; value: T } | { ok: false; exit: unknown
 /** Who owns a task (is linked to it): the calling process by default. */
 export interface TaskOptions {
   /** Node to run the task on. @default the current node */
-  node?: Node;
+  node?: Node | undefined;
   /** The owner, for code running after an `await` (where the calling process is not known). @default the calling process */
-  owner?: Pid | ProcessContext;
+  owner?: Pid | ProcessContext | undefined;
 }
 
 type Waiter = (o: TaskOutcome<unknown>) => void;

@@ -19,21 +19,21 @@ export interface SupervisorFlags {
   /** Restart strategy. Required. */
   strategy: Strategy;
   /** Restarts tolerated within `maxSeconds` (an integer ≥ 0). @default 3 */
-  maxRestarts?: number;
+  maxRestarts?: number | undefined;
   /** Length of the restart window in seconds (> 0). @default 5 */
-  maxSeconds?: number;
+  maxSeconds?: number | undefined;
   /** @default "never" */
-  autoShutdown?: AutoShutdown;
+  autoShutdown?: AutoShutdown | undefined;
 }
 
 /** Start options shared by both supervisors. */
 export interface SupervisorStartOptions {
   /** Register the supervisor under a local name or a via-name. @default undefined */
-  name?: string | ViaName;
+  name?: string | ViaName | undefined;
   /** Node to start on. @default the current node */
-  node?: Node;
+  node?: Node | undefined;
   /** Clock in ms used for restart intensity (tests). @default performance.now */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 /** Options of `Supervisor.startLink(children, options)`. */
@@ -42,17 +42,17 @@ export interface SupervisorOptions extends SupervisorFlags, SupervisorStartOptio
 /** Flags of a `DynamicSupervisor` (Elixir's `DynamicSupervisor.init/1` options). */
 export interface DynamicSupervisorFlags {
   /** Only `one_for_one` is accepted. @default "one_for_one" */
-  strategy?: Strategy;
+  strategy?: Strategy | undefined;
   /** @default 3 */
-  maxRestarts?: number;
+  maxRestarts?: number | undefined;
   /** @default 5 */
-  maxSeconds?: number;
+  maxSeconds?: number | undefined;
   /** Most children (running + restarting) at once: an integer ≥ 0 or `Infinity`/"infinity". @default Infinity */
-  maxChildren?: number | "infinity";
+  maxChildren?: number | "infinity" | undefined;
   /** Arguments passed before the spec's own to every start function. @default [] */
-  extraArguments?: readonly unknown[];
+  extraArguments?: readonly unknown[] | undefined;
   /** Only "never" is accepted. @default "never" */
-  autoShutdown?: AutoShutdown;
+  autoShutdown?: AutoShutdown | undefined;
 }
 
 /** Options of `DynamicSupervisor.startLink(options)`. */

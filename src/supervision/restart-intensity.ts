@@ -17,13 +17,13 @@
 /** Options of `RestartIntensity`. */
 export interface RestartIntensityOptions {
   /** Restarts tolerated within the window; `Infinity` never gives up. @default 3 */
-  maxRestarts?: number;
+  maxRestarts?: number | undefined;
   /** Window length in seconds (may be fractional). @default 5 */
-  maxSeconds?: number;
+  maxSeconds?: number | undefined;
   /** Clock in milliseconds. @default performance.now */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /** Drop an entry exactly `maxSeconds` old (Parent) instead of keeping it (OTP). @default false */
-  dropAtBoundary?: boolean;
+  dropAtBoundary?: boolean | undefined;
 }
 
 /** Defaults of `RestartIntensityOptions` (Elixir's: 3 restarts in 5 seconds). */

@@ -21,31 +21,31 @@ import { DynamicSupervisor } from "./dynamic-supervisor.js";
 /** Options of `TaskSupervisor.start`. */
 export interface TaskSupervisorOptions {
   /** Register under a local name or a via-name. @default undefined */
-  name?: string | ViaName;
+  name?: string | ViaName | undefined;
   /** Node to start on. @default the current node */
-  node?: Node;
+  node?: Node | undefined;
   /** Most tasks at once. @default Infinity */
-  maxChildren?: number;
+  maxChildren?: number | undefined;
   /** Restart intensity for `transient` tasks. @default 3 */
-  maxRestarts?: number;
+  maxRestarts?: number | undefined;
   /** @default 5 */
-  maxSeconds?: number;
+  maxSeconds?: number | undefined;
 }
 
 /** Options of `TaskSupervisor.startChild`. */
 export interface TaskChildOptions {
   /** `temporary` tasks are never restarted; `transient` ones are, after an abnormal exit. @default "temporary" */
-  restart?: "temporary" | "transient";
+  restart?: "temporary" | "transient" | undefined;
   /** How long a task gets to stop when its supervisor shuts it down. @default 5000 */
-  shutdown?: Shutdown;
+  shutdown?: Shutdown | undefined;
 }
 
 /** Who owns an `async` task: the calling process by default. */
 export interface TaskSupervisorAsyncOptions {
   /** The owner, for code running after an `await`. @default the calling process */
-  owner?: Pid | ProcessContext;
+  owner?: Pid | ProcessContext | undefined;
   /** @default 5000 */
-  shutdown?: Shutdown;
+  shutdown?: Shutdown | undefined;
 }
 
 type Sup = ServerDest<unknown>;

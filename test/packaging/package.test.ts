@@ -270,6 +270,23 @@ export async function main(): Promise<number> {
   });
 });
 
+describe("options under exactOptionalPropertyTypes", () => {
+  it("take an explicit undefined: test/types/exact-optional compiles against the published types", {
+    timeout: BUILD_TIMEOUT_MS,
+  }, async () => {
+    const dir = join(repo, "test/types/exact-optional");
+    const { compilerOptions } = JSON.parse(readFileSync(join(dir, "tsconfig.json"), "utf8"));
+    expect(compilerOptions.exactOptionalPropertyTypes).toBe(true);
+    const r = await compileConsumer(
+      "exact-optional",
+      readFileSync(join(dir, "program.ts"), "utf8"),
+      compilerOptions,
+    );
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
+
 /** `ClassName.member` for every class or interface member whose leading comment says `@internal`. */
 function internalMembers(file: string): string[] {
   const text = readFileSync(file, "utf8");

@@ -20,8 +20,8 @@ export type RedundancyStrategy =
   | {
       type: "replication";
       factor: number | "cluster";
-      mode?: "activeActive" | "activePassive";
-      signal?: "all" | "active" | "passive" | "none";
+      mode?: "activeActive" | "activePassive" | undefined;
+      signal?: "all" | "active" | "passive" | "none" | undefined;
     };
 
 /**
@@ -38,8 +38,8 @@ export type RedundancyStrategy =
 export type PartitionStrategy =
   | { type: "divergence" }
   | { type: "static"; quorumSize: number }
-  | { type: "dynamic"; quorumPercent: number; windowMs?: number }
-  | { type: "majority"; initialClusterSize?: number };
+  | { type: "dynamic"; quorumPercent: number; windowMs?: number | undefined }
+  | { type: "majority"; initialClusterSize?: number | undefined };
 
 /**
  * Migration: how a child moves to its new owner.
@@ -51,7 +51,7 @@ export type PartitionStrategy =
  */
 export type MigrationStrategy =
   | { type: "coldSwap" }
-  | { type: "hotSwap"; retentionMs?: number; handoverTimeoutMs?: number };
+  | { type: "hotSwap"; retentionMs?: number | undefined; handoverTimeoutMs?: number | undefined };
 
 /**
  * Synchronization: how registry changes reach the other nodes.
@@ -61,7 +61,9 @@ export type MigrationStrategy =
  *   relays it to `recipients` more; the anti-entropy slice goes to `recipients` random nodes
  *   every `intervalMs`. Fewer messages per change in large clusters, slower to converge.
  */
-export type SyncStrategy = { type: "push" } | { type: "gossip"; recipients?: number; intervalMs?: number };
+export type SyncStrategy =
+  | { type: "push" }
+  | { type: "gossip"; recipients?: number | undefined; intervalMs?: number | undefined };
 
 /**
  * Distribution: where new children go.
@@ -81,17 +83,19 @@ export type DistributionStrategy =
   | { type: "guided" }
   | {
       type: "loadAware";
-      reportIntervalMs?: number;
-      weights?: { children?: number; lag?: number; memory?: number };
+      reportIntervalMs?: number | undefined;
+      weights?:
+        | { children?: number | undefined; lag?: number | undefined; memory?: number | undefined }
+        | undefined;
     };
 
 /** All strategies of a hub, as given. */
 export interface HubStrategyOptions {
-  redundancy?: RedundancyStrategy;
-  partition?: PartitionStrategy;
-  migration?: MigrationStrategy;
-  synchronization?: SyncStrategy;
-  distribution?: DistributionStrategy;
+  redundancy?: RedundancyStrategy | undefined;
+  partition?: PartitionStrategy | undefined;
+  migration?: MigrationStrategy | undefined;
+  synchronization?: SyncStrategy | undefined;
+  distribution?: DistributionStrategy | undefined;
 }
 
 /** The validated strategies, every default filled in. */

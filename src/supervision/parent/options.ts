@@ -7,11 +7,11 @@ import { InvalidOptionError } from "../../errors.js";
 /** Options of `Parent.initialize`, `ParentGenServer.start` and `ParentSupervisor.start`. */
 export interface ParentOptions {
   /** Automatic restarts tolerated within `maxSeconds` before the parent gives up; `Infinity` or `"infinity"` disables the parent-wide limit. @default 3 */
-  maxRestarts?: number | "infinity";
+  maxRestarts?: number | "infinity" | undefined;
   /** Length of the restart-intensity window, in seconds (> 0). @default 5 */
-  maxSeconds?: number;
+  maxSeconds?: number | undefined;
   /** Publish the children in a shared table so that client lookups need no call into the parent. @default false */
-  registry?: boolean;
+  registry?: boolean | undefined;
 }
 
 /** `ParentOptions` with every default filled in. */

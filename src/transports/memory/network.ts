@@ -48,7 +48,7 @@ export interface MemoryNetworkStats {
 /** How peers of a killed node learn about it. */
 export interface KillOptions {
   /** `connection_lost` at once (its connection closed), or `timeout` after `timeoutMs`. @default "connection_lost" */
-  detectedBy?: "connection_lost" | "timeout";
+  detectedBy?: "connection_lost" | "timeout" | undefined;
 }
 
 /**

@@ -11,9 +11,9 @@ export interface MemoryNetworkOptions {
    * `detectedBy: "timeout"`) takes to be declared down, in milliseconds: the heartbeat timeout
    * a real transport would have. @default 100
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Random source for `setDropRate`, returning [0, 1). Pass a seeded one for reproducible runs. @default Math.random */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 export interface ResolvedMemoryNetworkOptions {

@@ -22,7 +22,7 @@ export interface NatsTransportOptions {
    * reconnect settings are the caller's business).
    * @default { servers: "127.0.0.1:4222" } merged over the connection defaults
    */
-  connection?: NodeConnectionOptions | NatsConnection;
+  connection?: NodeConnectionOptions | NatsConnection | undefined;
   /**
    * How long `connect()` keeps retrying the first connection while no NATS server answers
    * (refused, unreachable), pausing `reconnectTimeWait` (+ jitter) between attempts, before it
@@ -31,63 +31,63 @@ export interface NatsTransportOptions {
    * Ignored for an existing connection.
    * @default 30000
    */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /**
    * First token of every subject, so that hubvisor shares a NATS account with other traffic.
    * @default "hv"
    */
-  subjectPrefix?: string;
+  subjectPrefix?: string | undefined;
   /**
    * Period of this node's heartbeat. Sent from a timer, so a busy but yielding event loop still
    * sends it.
    * @default 1000
    */
-  heartbeatIntervalMs?: number;
+  heartbeatIntervalMs?: number | undefined;
   /**
    * A peer silent for this long is reported down (`timeout`); this node without NATS for this long
    * reports every peer down (`connection_lost`). Must be at least twice the interval. Kept generous
    * on purpose: Node's event loop can be busy, and killed nodes are caught sooner by probes.
    * @default 5000
    */
-  heartbeatTimeoutMs?: number;
+  heartbeatTimeoutMs?: number | undefined;
   /**
    * Period of the liveness probe of each peer (a NATS request to its probe subject). A killed node's
    * subscriptions vanish with its connection, so the probe fails at once with "no responders".
    * `0` disables probing (membership then relies on heartbeats alone).
    * @default 100
    */
-  probeIntervalMs?: number;
+  probeIntervalMs?: number | undefined;
   /**
    * How long one probe waits for its answer. A probe that times out proves nothing (the peer may be
    * busy or paused): the heartbeat timeout decides then.
    * @default 1000
    */
-  probeTimeoutMs?: number;
+  probeTimeoutMs?: number | undefined;
   /**
    * Consecutive "no responders" answers before a peer is reported down (`timeout`). More than one
    * rides out the few milliseconds a peer needs to resubscribe after its NATS server failed over.
    * @default 2
    */
-  probeMisses?: number;
+  probeMisses?: number | undefined;
   /**
    * Most peers tracked at once. Heartbeats from further new names are ignored (and counted in
    * `stats().controlRefused`): anyone who can publish on the cluster's subjects could otherwise
    * make a node track, probe and hand children to any number of made-up peers.
    * @default 1024
    */
-  maxPeers?: number;
+  maxPeers?: number | undefined;
   /**
    * Authenticate every message between nodes with a cluster secret (see {@link NatsAuthOptions}
    * and `docs/security.md`). Without it anyone who can publish on the cluster's subjects can act
    * as a node: run on a NATS where only the nodes can (see `natsServerConfig`), or set this.
    * @default undefined (no authentication)
    */
-  auth?: NatsAuthOptions;
+  auth?: NatsAuthOptions | undefined;
   /**
    * Where connection trouble and dropped frames are reported.
    * @default consoleLogger
    */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** Options of the cluster's wire authentication ({@link NatsTransportOptions.auth}). */
@@ -102,13 +102,13 @@ export interface NatsAuthOptions {
    * authenticated, not encrypted (they say only who is up). Every node must agree.
    * @default false
    */
-  encrypt?: boolean;
+  encrypt?: boolean | undefined;
   /**
    * A message stamped further than this from this node's clock is refused as a replay. Clocks of
    * the nodes must agree within it (NTP). `0` is not allowed.
    * @default 30000
    */
-  maxClockSkewMs?: number;
+  maxClockSkewMs?: number | undefined;
   /**
    * How long `connect()` listens for the other nodes' heartbeats to learn whether they share this
    * node's secret: a node with another secret (or none) fails with `NatsAuthError` instead of
@@ -116,7 +116,7 @@ export interface NatsAuthOptions {
    * connects at once; a node alone waits this long. `0` skips the check.
    * @default 250
    */
-  joinCheckMs?: number;
+  joinCheckMs?: number | undefined;
 }
 
 /** Options after defaults were applied. */
