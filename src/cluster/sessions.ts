@@ -15,6 +15,7 @@
  * Imports `process` (node, pid types), its own `frames`, `membership`, `outbox`, `spawner`,
  * `transport` (types).
  */
+import { clusterChannel } from "../diagnostics.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import { type Frame, FrameTag, PROTOCOL_VERSION } from "./frames.js";
@@ -56,6 +57,8 @@ export class PeerSessions {
       this.gone(known, "connection_lost");
     }
     h.membership.add(peer);
+    if (clusterChannel.hasSubscribers)
+      clusterChannel.publish({ type: "cluster:nodeup", node: h.self.node, peer: peer.node });
     h.signal(peer.node, [FrameTag.Hello, PROTOCOL_VERSION, h.self.incarnation, answer]);
   }
 
@@ -103,6 +106,8 @@ export class PeerSessions {
     }
     h.spawner.nodeDown(name);
     h.node.nodeDown(name);
+    if (clusterChannel.hasSubscribers)
+      clusterChannel.publish({ type: "cluster:nodedown", node: h.self.node, peer: name, reason });
     h.membership.announceDown(member, reason);
   }
 }

@@ -5,6 +5,7 @@
  * skipped, never breaking the hub. Names follow ProcessHub's newer hook set, in camelCase.
  * Imports `process/pid`, the root `logger`, `results`.
  */
+import { hubChannel } from "../diagnostics.js";
 import type { Logger } from "../logger.js";
 import type { Pid } from "../process/pid.js";
 import type { NodePid } from "./results.js";
@@ -85,8 +86,15 @@ interface Entry {
 export class HubHooks {
   private readonly handlers = new Map<HubHookName, Entry[]>();
   private seq = 0;
+  /** Where this hub runs, for the `hubvisor:hub:hook` channel; `null`: publish nothing. */
+  private source: { node: string; hub: string } | null = null;
 
   constructor(private readonly logger?: Logger) {}
+
+  /** Publishes every hook on `hubvisor:hub:hook` (while it has subscribers) as hub `hub` of `node`. */
+  publishAs(node: string, hub: string): void {
+    this.source = { node, hub };
+  }
 
   /** Adds a handler; returns its id. Re-using an id replaces that handler. */
   register<K extends HubHookName>(hook: K, fn: HubHookHandler<K>, options: HookRegistration = {}): string {
@@ -120,10 +128,13 @@ export class HubHooks {
   /** Whether anyone listens: lets the hub skip building payloads nobody reads. */
   has(hook: HubHookName): boolean {
     const l = this.handlers.get(hook);
-    return l !== undefined && l.length > 0;
+    return (l !== undefined && l.length > 0) || (this.source !== null && hubChannel.hasSubscribers);
   }
 
   dispatch<K extends HubHookName>(hook: K, data: HubHookEvents[K]): void {
+    const s = this.source;
+    if (s !== null && hubChannel.hasSubscribers)
+      hubChannel.publish({ type: "hub:hook", node: s.node, hub: s.hub, hook, data });
     const list = this.handlers.get(hook);
     if (list === undefined) return;
     for (const e of list) {

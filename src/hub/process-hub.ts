@@ -69,6 +69,7 @@ export class ProcessHub {
     const strategies = parseStrategies(options);
     const logger = options.logger ?? node.logger ?? consoleLogger;
     const hooks = hooksOf(options, logger);
+    hooks.publishAs(node.name, hubId);
     const bmap = new Map(Object.entries(behaviours));
     const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger, strategies);
     const hub = new ProcessHub(core);

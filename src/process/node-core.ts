@@ -15,6 +15,7 @@
  * Imports `caller`, `calls`, `fibers`, `id-table`, `inbound`, `options`, `pid`, `proc`, `remote`,
  * `scheduler`, `signals`, `timer-wheel`, `types`, `exit-reason`, the root `logger`.
  */
+import { mailboxChannel, mailboxWatch, spawnChannel } from "../diagnostics.js";
 import { crashReport, type Logger } from "../logger.js";
 import { Caller, RefNumbers } from "./caller.js";
 import { NameTakenError } from "./errors.js";
@@ -136,6 +137,8 @@ export abstract class NodeCore {
         throw e;
       }
     }
+    if (spawnChannel.hasSubscribers)
+      spawnChannel.publish({ type: "process:spawn", node: this.name, pid: p.pid, parent, name, behaviour });
     return p;
   }
 
@@ -171,7 +174,18 @@ export abstract class NodeCore {
     if (p.status === Status.Dead) return;
     if (p.status === Status.Waiting && this.fibers.offer(p, msg)) return;
     p.push(msg);
+    if (mailboxChannel.hasSubscribers && p.mailboxLength === mailboxWatch.threshold) this.mailboxCrossed(p);
     if (p.status === Status.Idle && !p.queued) this.sched.schedule(p);
+  }
+
+  private mailboxCrossed(p: Proc): void {
+    mailboxChannel.publish({
+      type: "process:mailbox",
+      node: this.name,
+      pid: p.pid,
+      length: p.mailboxLength,
+      behaviour: p.behaviour,
+    });
   }
 
   /** Ends a process with `reason` and propagates its death. @internal */

@@ -17,6 +17,7 @@
  *
  * Imports its own files.
  */
+import { callChannel, sampleCall, timeCall } from "../diagnostics.js";
 import type { From } from "./calls.js";
 import { ProcessContext } from "./context.js";
 import { NoProcError } from "./errors.js";
@@ -361,6 +362,8 @@ export class Node extends NodeCore {
    * only a request that travels is an array. @internal
    */
   callTagged(dest: Dest, tag: string, name: string, arg: unknown, timeoutMs: number): Promise<unknown> {
+    if (callChannel.hasSubscribers && sampleCall())
+      return timeCall(this.name, dest, name, this.caller.call(dest, tag, name, arg, timeoutMs, this.self()));
     return this.caller.call(dest, tag, name, arg, timeoutMs, this.self());
   }
 

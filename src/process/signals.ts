@@ -15,6 +15,7 @@
  *
  * Imports `calls`, `errors`, `id-table`, `messages`, `pid`, `proc`, `scheduler`; the `Node` type.
  */
+import { exitChannel } from "../diagnostics.js";
 import type { CallTable } from "./calls.js";
 import { CallExitError, NotDistributedError, NotInProcessError } from "./errors.js";
 import type { IdTable } from "./id-table.js";
@@ -237,6 +238,15 @@ export class Signals {
     if (p.status === Status.Dead) return;
     p.status = Status.Dead;
     p.exitReason = reason;
+    if (exitChannel.hasSubscribers)
+      exitChannel.publish({
+        type: "process:exit",
+        node: this.node.name,
+        pid: p.pid,
+        reason,
+        name: p.name,
+        behaviour: p.behaviour,
+      });
     this.procs.delete(p.pid.id);
     if (p.name !== undefined) {
       if (this.names.get(p.name) === p) this.names.delete(p.name);

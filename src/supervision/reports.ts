@@ -8,6 +8,7 @@
  * left out, so no logger prints `id=undefined`. Normal and shutdown exits are not reported.
  * Parent uses the same fields (`reportFields`). Imports `process`, the root `errors` and `logger`.
  */
+import { supervisorChannel } from "../diagnostics.js";
 import { show } from "../errors.js";
 import { printTerm } from "../logger.js";
 import { isNormalOrShutdown } from "../process/exit-reason.js";
@@ -41,14 +42,32 @@ export function reportFields(
   return fields;
 }
 
+/**
+ * Publishes a report on `hubvisor:supervisor:report` (callers check `hasSubscribers`): every
+ * child exit, normal ones included, so that subscribers can count them.
+ */
+function publish(kind: string, node: Node, sup: Proc, id: unknown, child: Pid | undefined, reason?: unknown): void {
+  supervisorChannel.publish({
+    type: `supervisor:${kind}`,
+    node: node.name,
+    supervisor: sup.pid,
+    supervisorName: sup.name,
+    id,
+    child,
+    reason,
+  });
+}
+
 /** A child exited abnormally (`child_terminated`). */
 export function reportChildTerminated(node: Node, sup: Proc, id: unknown, pid: Pid, reason: unknown): void {
+  if (supervisorChannel.hasSubscribers) publish("child_terminated", node, sup, id, pid, reason);
   if (isNormalOrShutdown(reason)) return;
   node.logger.error(reportFields("supervisor", sup, id, pid, reason), "supervisor: child terminated");
 }
 
 /** A child's start function failed (`start_error`). */
 export function reportStartError(node: Node, sup: Proc, id: unknown, reason: unknown): void {
+  if (supervisorChannel.hasSubscribers) publish("start_error", node, sup, id, undefined, reason);
   node.logger.error(
     reportFields("supervisor", sup, id, undefined, reason),
     "supervisor: child failed to start",
@@ -57,16 +76,19 @@ export function reportStartError(node: Node, sup: Proc, id: unknown, reason: unk
 
 /** A child was restarted. */
 export function reportRestarted(node: Node, sup: Proc, id: unknown, pid: Pid | undefined): void {
+  if (supervisorChannel.hasSubscribers) publish("restarted", node, sup, id, pid);
   node.logger.info(reportFields("supervisor", sup, id, pid), "supervisor: child restarted");
 }
 
 /** Stopping a child ended with an unexpected reason (`shutdown_error`). */
 export function reportShutdownError(node: Node, sup: Proc, id: unknown, pid: Pid, reason: unknown): void {
+  if (supervisorChannel.hasSubscribers) publish("shutdown_error", node, sup, id, pid, reason);
   node.logger.error(reportFields("supervisor", sup, id, pid, reason), "supervisor: child shutdown error");
 }
 
 /** Too many restarts: the supervisor gives up and exits `shutdown`. */
 export function reportMaxIntensity(node: Node, sup: Proc, id: unknown, reason: unknown): void {
+  if (supervisorChannel.hasSubscribers) publish("max_intensity", node, sup, id, undefined, reason);
   node.logger.error(
     reportFields("supervisor", sup, id, undefined, reason),
     "supervisor: reached max restart intensity, shutting down",
