@@ -12,10 +12,16 @@ export { parseParentChildSpec, parseParentOptions } from "./supervision/parent/i
 export { type ParsedRegistryOptions, parseRegistryOptions } from "./registry/index.js";
 export {
   Codec,
+  checkClusterName,
+  checkHubName,
+  checkNodeName,
   type DecodeProblem,
   type DecodeResult,
   type Frame,
   FrameTag,
+  MAX_CLUSTER_NAME_LENGTH,
+  MAX_HUB_NAME_LENGTH,
+  MAX_NODE_NAME_LENGTH,
   PROTOCOL_VERSION,
   parseClusterOptions,
   validateFrame,

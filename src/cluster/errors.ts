@@ -123,7 +123,10 @@ export class InvalidNameError extends InvalidOptionError {
   /** What the name was checked as: `"node.name"`, `"cluster"` or `"hubId"`. */
   declare readonly field: string;
   constructor(field: string, rule: string, value: unknown) {
-    const shown = typeof value === "string" && value.length > 80 ? `${value.slice(0, 80)}… (${value.length} characters)` : value;
+    const shown =
+      typeof value === "string" && value.length > 80
+        ? `${value.slice(0, 80)}… (${value.length} characters)`
+        : value;
     super(field, rule, shown, "HV_ERR_INVALID_NAME");
   }
 }

@@ -74,6 +74,8 @@ export class NatsServer {
     readonly maxPayload?: number,
     /** Token every client must present (`--auth`). */
     readonly authToken?: string,
+    /** Configuration text for `-c` (e.g. `natsServerConfig`'s accounts), added to `maxPayload`'s. */
+    readonly config?: string,
   ) {}
 
   /** Client URL, e.g. `nats://127.0.0.1:41234`. */
@@ -109,10 +111,13 @@ export class NatsServer {
       "-n",
       this.name,
     ];
-    if (this.maxPayload !== undefined) {
+    if (this.maxPayload !== undefined || this.config !== undefined) {
       const dir = mkdtempSync(join(tmpdir(), "hv-nats-"));
       const conf = join(dir, "server.conf");
-      writeFileSync(conf, `max_payload: ${this.maxPayload}\n`);
+      // A JSON configuration is one object: the payload limit goes inside it.
+      const settings = this.config === undefined ? {} : (JSON.parse(this.config) as Record<string, unknown>);
+      if (this.maxPayload !== undefined) settings.max_payload = this.maxPayload;
+      writeFileSync(conf, JSON.stringify(settings));
       args.push("-c", conf);
     }
     if (this.authToken !== undefined) args.push("--auth", this.authToken);
@@ -200,7 +205,7 @@ export class NatsServer {
 /** Starts one standalone server on free ports. */
 export async function startNatsServer(
   name = "solo",
-  options: { maxPayload?: number; authToken?: string } = {},
+  options: { maxPayload?: number; authToken?: string; config?: string } = {},
 ): Promise<NatsServer> {
   const server = new NatsServer(
     name,
@@ -209,6 +214,7 @@ export async function startNatsServer(
     undefined,
     options.maxPayload,
     options.authToken,
+    options.config,
   );
   await server.start();
   return server;

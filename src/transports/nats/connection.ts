@@ -37,6 +37,11 @@ export interface FirstConnectPolicy {
   logger: Logger;
   /** True once the transport was closed: stop retrying. */
   cancelled: () => boolean;
+  /**
+   * The connection's inbox prefix unless the caller set one: per node, so that the least-privilege
+   * configuration (`nats-config.ts`) lets a node read its own probe answers and nobody else's.
+   */
+  inboxPrefix?: string;
 }
 
 /** Used when the transport passes no policy: one attempt, as before retries existed. */
@@ -65,6 +70,7 @@ export async function openConnection(
   const options: NodeConnectionOptions = {
     ...DEFAULT_NATS_CONNECTION_OPTIONS,
     name: `hubvisor ${self.cluster}/${self.node}`,
+    ...(policy.inboxPrefix === undefined ? {} : { inboxPrefix: policy.inboxPrefix }),
     ...given,
   };
   const servers = String(options.servers);

@@ -19,6 +19,14 @@ export {
   NatsInvalidNameError,
   NatsTransportClosedError,
 } from "./errors.js";
+export {
+  type NatsNodeUser,
+  type NatsOtherUser,
+  type NatsServerConfigOptions,
+  natsServerConfig,
+  nodeInboxPrefix,
+  nodePermissions,
+} from "./nats-config.js";
 export { NatsTransport } from "./nats-transport.js";
 export {
   DEFAULT_NATS_AUTH_OPTIONS,

@@ -11,6 +11,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { NodeIdentity, Transport, TransportHandlers } from "../../cluster/transport.js";
 import { type NatsTransportStats, openConnection } from "./connection.js";
 import { NatsAlreadyConnectedError, NatsAuthError, NatsTransportClosedError } from "./errors.js";
+import { nodeInboxPrefix } from "./nats-config.js";
 import {
   checkIdentityNames,
   type NatsTransportOptions,
@@ -67,6 +68,7 @@ export class NatsTransport implements Transport {
         timeoutMs: this.host.opts.connectTimeoutMs,
         logger: this.host.opts.logger,
         cancelled: () => this.isClosed(),
+        inboxPrefix: nodeInboxPrefix(this.host.opts.subjectPrefix, self.cluster, self.node),
       });
     } catch (err) {
       this.state = this.isClosed() ? "closed" : "idle";

@@ -124,7 +124,8 @@ export class NatsSession {
       this.directSubjects.set(to, subject);
     }
     const auth = this.auth;
-    if (auth !== undefined) bytes = auth.seal(SealKind.Direct, to, this.membership.get(to)!.incarnation, bytes);
+    if (auth !== undefined)
+      bytes = auth.seal(SealKind.Direct, to, this.membership.get(to)!.incarnation, bytes);
     this.publish(subject, bytes);
   }
 
@@ -470,7 +471,10 @@ export class NatsSession {
   publishHeartbeat(): void {
     if (!this.isOpen() || this.disconnectedAt !== undefined) return;
     try {
-      this.nc.publish(this.subjects.heartbeat(this.self.node), this.control(SealKind.Heartbeat, this.hbBytes));
+      this.nc.publish(
+        this.subjects.heartbeat(this.self.node),
+        this.control(SealKind.Heartbeat, this.hbBytes),
+      );
       this.counters.heartbeatsSent++;
     } catch (err) {
       this.log.debug({ err }, "heartbeat not sent");

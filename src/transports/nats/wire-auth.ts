@@ -25,13 +25,7 @@
  *
  * Imports `node:crypto`, the `NodeIdentity` type.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  randomFillSync,
-  timingSafeEqual,
-} from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual } from "node:crypto";
 import type { NodeIdentity } from "../../cluster/transport.js";
 
 /** What a sealed message is; part of what the tag covers, so one kind never passes for another. */
@@ -165,7 +159,13 @@ export class WireAuth {
    * (`""` for broadcasts, heartbeats and leaves), `toIncarnation` its incarnation (0 when not
    * bound to one), `bind` extra bytes the tag covers without carrying them (a probe's nonce).
    */
-  seal(kind: SealKind, to: string, toIncarnation: number, payload: Uint8Array, bind?: Uint8Array): Uint8Array {
+  seal(
+    kind: SealKind,
+    to: string,
+    toIncarnation: number,
+    payload: Uint8Array,
+    bind?: Uint8Array,
+  ): Uint8Array {
     const encrypt = this.encKey !== undefined && (kind === SealKind.Direct || kind === SealKind.Broadcast);
     const bodyAt = HEADER_BYTES + (encrypt ? NONCE_BYTES : 0);
     const out = Buffer.allocUnsafe(bodyAt + payload.length + TAG_BYTES);
@@ -183,7 +183,11 @@ export class WireAuth {
       const nonce = out.subarray(HEADER_BYTES, bodyAt);
       this.nonce(nonce);
       const c = createCipheriv("aes-256-gcm", this.encKey!, nonce);
-      c.setAAD(bind === undefined ? Buffer.concat([ctx, out.subarray(0, bodyAt)]) : Buffer.concat([ctx, bind, out.subarray(0, bodyAt)]));
+      c.setAAD(
+        bind === undefined
+          ? Buffer.concat([ctx, out.subarray(0, bodyAt)])
+          : Buffer.concat([ctx, bind, out.subarray(0, bodyAt)]),
+      );
       const body = c.update(payload);
       body.copy(out, bodyAt);
       c.final();
@@ -215,7 +219,13 @@ export class WireAuth {
    * `bind` as given to `seal`. Returns the payload and the sender's incarnation and session, or
    * why it was refused. Never throws.
    */
-  open(kind: SealKind, from: string, to: string, bytes: Uint8Array, bind?: Uint8Array): Opened | AuthRejectKind {
+  open(
+    kind: SealKind,
+    from: string,
+    to: string,
+    bytes: Uint8Array,
+    bind?: Uint8Array,
+  ): Opened | AuthRejectKind {
     const encrypt = this.encKey !== undefined && (kind === SealKind.Direct || kind === SealKind.Broadcast);
     const bodyAt = HEADER_BYTES + (encrypt ? NONCE_BYTES : 0);
     if (bytes.length < bodyAt + TAG_BYTES || bytes[0] !== VERSION) return "malformed";
@@ -228,7 +238,11 @@ export class WireAuth {
     if (encrypt) {
       try {
         const d = createDecipheriv("aes-256-gcm", this.encKey!, b.subarray(HEADER_BYTES, bodyAt));
-        d.setAAD(bind === undefined ? Buffer.concat([ctx, b.subarray(0, bodyAt)]) : Buffer.concat([ctx, bind, b.subarray(0, bodyAt)]));
+        d.setAAD(
+          bind === undefined
+            ? Buffer.concat([ctx, b.subarray(0, bodyAt)])
+            : Buffer.concat([ctx, bind, b.subarray(0, bodyAt)]),
+        );
         d.setAuthTag(b.subarray(tagAt));
         const first = d.update(b.subarray(bodyAt, tagAt));
         const last = d.final();
@@ -275,7 +289,9 @@ export class WireAuth {
     if (ctx === undefined) {
       // Lengths first, so that no two (from, to) pairs make the same bytes.
       const c = this.self.cluster;
-      ctx = Buffer.from(enc.encode(`hv1|${kind}|${c.length}:${c}|${from.length}:${from}|${to.length}:${to}|`));
+      ctx = Buffer.from(
+        enc.encode(`hv1|${kind}|${c.length}:${c}|${from.length}:${from}|${to.length}:${to}|`),
+      );
       if (this.contexts.size >= 4 * this.maxSenders) this.contexts.clear();
       this.contexts.set(key, ctx);
     }
