@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^hubvisor$/, replacement: src("index.ts") },
-      { find: /^hubvisor\/(nats|testing|internal)$/, replacement: src("$1.ts") },
+      { find: /^hubvisor\/(nats|testing|internal|observe)$/, replacement: src("$1.ts") },
     ],
   },
   test: {

@@ -46,7 +46,14 @@ export function reportFields(
  * Publishes a report on `hubvisor:supervisor:report` (callers check `hasSubscribers`): every
  * child exit, normal ones included, so that subscribers can count them.
  */
-function publish(kind: string, node: Node, sup: Proc, id: unknown, child: Pid | undefined, reason?: unknown): void {
+function publish(
+  kind: string,
+  node: Node,
+  sup: Proc,
+  id: unknown,
+  child: Pid | undefined,
+  reason?: unknown,
+): void {
   supervisorChannel.publish({
     type: `supervisor:${kind}`,
     node: node.name,
