@@ -16,6 +16,7 @@ import type { Pid } from "../process/pid.js";
 import { GenServer, type ServerBehaviour, StartCrashError } from "../server/index.js";
 import { stopChild } from "../supervision/child-stop.js";
 import { RestartIntensity, WALL_CLOCK } from "../supervision/restart-intensity.js";
+import { type WithChildId, withChildId } from "./child-id.js";
 import type { NormalizedChildSpec } from "./child-spec.js";
 import type { StartItem } from "./messages.js";
 import type { HubErrorReason } from "./results.js";
@@ -80,7 +81,9 @@ export class LocalChildren {
     try {
       let pid: Pid;
       if ("init" in b && typeof b.init === "function") {
-        const r = await GenServer.startLink(b, spec.args, this.startOptions);
+        // Through a copy whose init records the child id (`ProcessHub.childId(ctx)`).
+        const arg: WithChildId = { childId: spec.id, args: spec.args };
+        const r = await GenServer.startLink(withChildId(b), arg, this.startOptions);
         if (!r.ok)
           return "ignore" in r
             ? { id: spec.id, reason: "start_failed", detail: "ignore" }

@@ -10,6 +10,8 @@ import { type Logger, consoleLogger } from "../logger.js";
 import { ExitMessage } from "../process/messages.js";
 import { currentNodeOrDefault, type Node, ProcessContext } from "../process/index.js";
 import type { Pid } from "../process/pid.js";
+import type { Protocol, ServerRef } from "../server/protocol.js";
+import { childIdOf } from "./child-id.js";
 import type { HubChildSpec, NormalizedChildSpec } from "./child-spec.js";
 import { HubAlreadyStartedError, HubStoppedError, NoChildrenError, UnknownHubError } from "./errors.js";
 import { Future } from "./future.js";
@@ -142,6 +144,15 @@ export class ProcessHub {
   /** The hub `hubId` on `node`, or undefined. */
   static whereis(hubId: string, node: Node = currentNodeOrDefault()): ProcessHub | undefined {
     return hubsByNode.get(node)?.get(hubId);
+  }
+
+  /**
+   * The hub child id of the GenServer whose context is `ctx` — a hub child's `init` and every
+   * later callback learn their own id this way (`ProcessHub.childId(ctx)`); undefined for a
+   * server that is no hub child. A `ChildStarter` gets the id as `start(args, { childId })`.
+   */
+  static childId(ctx: ProcessContext): string | undefined {
+    return childIdOf(ctx);
   }
 
   get hubId(): string {
@@ -291,14 +302,27 @@ export class ProcessHub {
     return this.core.registry.lookup(id);
   }
 
+  /**
+   * The pid of child `id` (its first placement), or undefined. With a protocol, `getPid<P>(id)`
+   * is a `ServerRef<P>`, so `GenServer.call` on it is typed (a claim the caller makes: the hub
+   * does not know what protocol a behaviour speaks).
+   */
+  getPid(id: string): Pid | undefined;
+  getPid<P extends Protocol>(id: string): ServerRef<P> | undefined;
   getPid(id: string): Pid | undefined {
     return this.core.registry.getPid(id);
   }
 
+  /** Every placement's pid of child `id`; `getPids<P>(id)`: typed as `getPid<P>`. */
+  getPids(id: string): Pid[];
+  getPids<P extends Protocol>(id: string): ServerRef<P>[];
   getPids(id: string): Pid[] {
     return this.core.registry.getPids(id);
   }
 
+  /** The pid of child `id` on this node, or undefined; `localPid<P>(id)`: typed as `getPid<P>`. */
+  localPid(id: string): Pid | undefined;
+  localPid<P extends Protocol>(id: string): ServerRef<P> | undefined;
   localPid(id: string): Pid | undefined {
     return this.core.registry.localPid(id);
   }
