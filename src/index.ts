@@ -190,6 +190,7 @@ export {
 // Every error class of the hub is public, including ones added later.
 export * from "./hub/errors.js";
 export * from "./hub/strategies/errors.js";
+export * from "./hub/entities/errors.js";
 // Two of them share their class name with a lower layer's error, which keeps the name here (the
 // cluster's `UnknownBehaviourError` above, supervision's `InvalidChildSpecError`); the hub's are
 // renamed below, with its normalized spec and stopped child, whose names supervision's have.
@@ -200,11 +201,16 @@ export {
   type ChildMetadata,
   type ChildStarter,
   type ClusterLike,
+  DEFAULT_ENTITY_OPTIONS,
   DEFAULT_HUB_TUNING,
   DEFAULT_START_OPTIONS,
   DEFAULT_STOP_OPTIONS,
   DEFAULT_STRATEGIES,
   type DistributionStrategy,
+  entity,
+  type EntityDeclaration,
+  type EntityOptions,
+  type EntityStats,
   type FormattedStart,
   type FormattedStop,
   Future,
@@ -220,6 +226,8 @@ export {
   type HubHookName,
   type HubMembership,
   type HubOptions,
+  HubRef,
+  type HubRefOptions,
   type HubRestart,
   type HubShutdown,
   type HubStartOptions,
@@ -234,9 +242,12 @@ export {
   type NodePid,
   type PartitionStrategy,
   ProcessHub,
+  type ProtocolOf,
   type RedundancyMode,
   type RedundancySignal,
   type RedundancyStrategy,
+  type RefCallArgs,
+  type RefCallOptions,
   type StartedChild,
   type StartInitiated,
   type StopInitiated,

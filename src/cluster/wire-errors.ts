@@ -9,6 +9,7 @@
 import { ApplicationStartError } from "../application.js";
 import { HubvisorError, InvalidOptionError } from "../errors.js";
 import * as hubErrors from "../hub/errors.js";
+import * as entityErrors from "../hub/entities/errors.js";
 import { HubPartitionedError } from "../hub/strategies/errors.js";
 import * as processErrors from "../process/errors.js";
 import * as registryErrors from "../registry/errors.js";
@@ -122,6 +123,14 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_HUB_FUTURE_TIMEOUT", hubErrors.FutureTimeoutError],
   ["HV_ERR_HUB_CHILD_SPEC_TOO_LARGE", hubErrors.ChildSpecTooLargeError],
   ["HV_ERR_HUB_PARTITIONED", HubPartitionedError],
+  ["HV_ERR_HUB_ENTITY_NO_OWNER", entityErrors.EntityNoOwnerError],
+  ["HV_ERR_HUB_ENTITY_PARTITIONED", entityErrors.EntityPartitionedError],
+  ["HV_ERR_HUB_ENTITY_OVERFLOW", entityErrors.EntityOverflowError],
+  ["HV_ERR_HUB_ENTITY_TIMEOUT", entityErrors.EntityTimeoutError],
+  ["HV_ERR_HUB_ENTITY_CALL_LOST", entityErrors.EntityCallLostError],
+  ["HV_ERR_HUB_ENTITY_ACTIVATION", entityErrors.EntityActivationError],
+  ["HV_ERR_HUB_SETTLE_TIMEOUT", entityErrors.HubSettleTimeoutError],
+  ["HV_ERR_HUB_CHILD_NOT_RUNNING", entityErrors.ChildNotRunningError],
 ];
 for (const [code, Class] of BUILTIN_CLASSES) registerErrorClass(code, Class);
 

@@ -7,6 +7,7 @@ import type { Logger } from "../logger.js";
 import type { Node, ProcessContext } from "../process/index.js";
 import type { Pid } from "../process/pid.js";
 import type { HubChildSpec } from "./child-spec.js";
+import type { EntityOptions } from "./entities/options.js";
 import type { HubHookHandler, HubHookName } from "./hooks.js";
 import type { HubBehaviour } from "./local-children.js";
 import type { ClusterLike, HubMembership } from "./membership.js";
@@ -40,6 +41,11 @@ export interface HubOptions extends Optional<HubTuning>, HubStrategyOptions {
   linkTo?: Pid | ProcessContext | undefined;
   /** Logger for crash and restart reports. @default the node's logger */
   logger?: Logger | undefined;
+  /**
+   * How references (`hub.ref`) wait and buffer: `callTimeoutMs` (5000), `maxBufferedPerId`
+   * (1000), `maxBuffered` (100000); see `entities/options.ts`. @default those defaults
+   */
+  entities?: EntityOptions | undefined;
 }
 
 /**
@@ -67,7 +73,8 @@ export interface StopInitiated {
 
 /** The hub tunables of `options` (strategy fields are parsed separately). */
 export function stripStrategies(o: HubOptions): Partial<HubTuning> {
-  const { redundancy, partition, migration, synchronization, distribution, ...rest } = o;
+  const { redundancy, partition, migration, synchronization, distribution, entities, ...rest } = o;
+  void entities;
   void redundancy;
   void partition;
   void migration;

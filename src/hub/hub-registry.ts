@@ -74,6 +74,12 @@ export class HubRegistry {
     return placements(byNode)[0]?.pid;
   }
 
+  /** The pid of `id` when it has exactly one placement (the common case), read without allocating. */
+  onlyPid(id: string): Pid | undefined {
+    const byNode = this.index.get(id);
+    return byNode !== undefined && byNode.size === 1 ? byNode.first()?.pid : undefined;
+  }
+
   getPids(id: string): Pid[] {
     const byNode = this.index.get(id);
     return byNode === undefined ? [] : placements(byNode).map((p) => p.pid);
@@ -348,6 +354,11 @@ class Placements {
     if (i < 0) return;
     this.nodes!.splice(i, 1);
     this.entries!.splice(i, 1);
+  }
+
+  /** The inline placement's entry (the only one when `size` is 1). */
+  first(): SliceEntry | undefined {
+    return this.entry0;
   }
 
   values(): SliceEntry[] {

@@ -26,6 +26,11 @@ export {
   UnknownHubBehaviourError,
   UnknownHubError,
 } from "./errors.js";
+export { entity, type EntityDeclaration, type ProtocolOf } from "./entities/entity.js";
+export * from "./entities/errors.js";
+export { DEFAULT_ENTITY_OPTIONS, type EntityOptions, type RefCallOptions } from "./entities/options.js";
+export { HubRef, type RefCallArgs } from "./entities/ref.js";
+export type { EntityStats } from "./entities/router.js";
 export { Future } from "./future.js";
 export { HashRing, hash32 } from "./hash-ring.js";
 export {
@@ -47,7 +52,13 @@ export {
   type StartOptions as HubStartOptions,
   type StopOptions as HubStopOptions,
 } from "./options.js";
-export { type HubOptions, ProcessHub, type StartInitiated, type StopInitiated } from "./process-hub.js";
+export {
+  type HubOptions,
+  type HubRefOptions,
+  ProcessHub,
+  type StartInitiated,
+  type StopInitiated,
+} from "./process-hub.js";
 export {
   type ChildError,
   type FormattedStart,

@@ -6,6 +6,7 @@
  * for a `Future` of a `StartResult` / `StopResult`), answers registry queries locally, and
  * manages hooks. Imports `process`, the root `logger`, and the hub's files.
  */
+import { InvalidOptionError } from "../errors.js";
 import { type Logger, consoleLogger } from "../logger.js";
 import { ExitMessage } from "../process/messages.js";
 import { currentNodeOrDefault, type Node, ProcessContext } from "../process/index.js";
@@ -13,6 +14,11 @@ import type { Pid } from "../process/pid.js";
 import type { Protocol, ServerRef } from "../server/protocol.js";
 import { childIdOf } from "./child-id.js";
 import type { HubChildSpec, NormalizedChildSpec } from "./child-spec.js";
+import type { ProtocolOf } from "./entities/entity.js";
+import { parseEntityOptions, parseTimeout } from "./entities/options.js";
+import { HubRef } from "./entities/ref.js";
+import { EntityRouter, type EntityStats } from "./entities/router.js";
+import { awaitSettled } from "./entities/settle.js";
 import { HubAlreadyStartedError, HubStoppedError, NoChildrenError, UnknownHubError } from "./errors.js";
 import { Future } from "./future.js";
 import { type HookRegistration, type HubHookHandler, type HubHookName, HubHooks } from "./hooks.js";
@@ -40,6 +46,17 @@ import { parseStrategies } from "./strategies/options.js";
 
 export type { HubOptions, HubSupervisorChildSpec, StartInitiated, StopInitiated } from "./hub-options.js";
 
+/** Options of `hub.ref`. */
+export interface HubRefOptions {
+  /** Deadline of each call, cast and send through the reference, in ms. @default `entities.callTimeoutMs` */
+  timeoutMs?: number | undefined;
+  /**
+   * Start the child on its owner when a message finds no instance (a virtual actor): the spec
+   * it starts with, without its id (the reference's). @default undefined (wait for a start)
+   */
+  activate?: Omit<HubChildSpec, "id"> | undefined;
+}
+
 const hubsByNode = new WeakMap<Node, Map<string, ProcessHub>>();
 
 /**
@@ -50,10 +67,14 @@ export class ProcessHub {
   /** @internal */
   readonly core: HubCore;
   readonly hooks: HubHooks;
+  /** @internal */
+  readonly entities: EntityRouter;
 
-  private constructor(core: HubCore) {
+  private constructor(core: HubCore, entities: EntityRouter) {
     this.core = core;
     this.hooks = core.hooks;
+    this.entities = entities;
+    core.onRegistryChanges = (c) => entities.onChanges(c);
   }
 
   /** Starts hub `hubId` on a node. Throws `HubAlreadyStartedError` if it already runs there. */
@@ -74,7 +95,7 @@ export class ProcessHub {
     hooks.publishAs(node.name, hubId);
     const bmap = new Map(Object.entries(behaviours));
     const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger, strategies);
-    const hub = new ProcessHub(core);
+    const hub = new ProcessHub(core, new EntityRouter(core, parseEntityOptions(options.entities)));
     const specs = childSpecs.map((s) => prepareSpec(bmap, s, undefined));
     const handle = linkTo === undefined ? core.handle : supervisedHandle(core, linkTo, () => pid);
     const { pid } = node.spawnHandler(handle, () => core.init(pid), {
@@ -89,6 +110,7 @@ export class ProcessHub {
     if (proc !== undefined) proc.linkedRemoteExitsOnly = true;
     node.onExit(pid, () => {
       core.exited();
+      hub.entities.close();
       if (hubsByNode.get(node)?.get(hubId) === hub) hubsByNode.get(node)!.delete(hubId);
     });
     hubs.set(hubId, hub);
@@ -293,6 +315,63 @@ export class ProcessHub {
     await new Promise<void>((resolve) => this.core.post({ t: "$stop", done: resolve }));
     const proc = node.proc(pid);
     if (proc !== undefined) node.terminate(proc, "normal");
+  }
+
+  // ------------------------------------------------------------------ reaching children by id
+
+  /**
+   * A typed reference to child `id`, valid across moves, restarts and node losses:
+   * `hub.ref<typeof Room>("room-42").call("post", msg)`. `T` is a behaviour or a protocol.
+   * See `HubRef` and `docs/hub-guarantees.md` (what is delivered at most once, what is retried).
+   */
+  ref<T = unknown>(id: string, options: HubRefOptions = {}): HubRef<ProtocolOf<T>> {
+    if (typeof id !== "string" || id.length === 0)
+      throw new InvalidOptionError("id", "a non-empty string", id);
+    const timeoutMs = parseTimeout(options.timeoutMs, this.entities.options.callTimeoutMs);
+    const activate =
+      options.activate === undefined
+        ? undefined
+        : prepareSpec(this.core.behaviours, { ...options.activate, id }, undefined);
+    return new HubRef<ProtocolOf<T>>(this.entities, id, timeoutMs, activate);
+  }
+
+  /**
+   * The pid of `spec.id`, started on its owner first if no instance runs (never
+   * `already_started`: concurrent ensures of one id from every node start one copy). Rejects
+   * with `EntityActivationError` (the start failed), `EntityNoOwnerError` /
+   * `EntityPartitionedError` (not running within `timeoutMs`), `HubStoppedError`.
+   */
+  ensure(spec: HubChildSpec, options: { timeoutMs?: number | undefined } = {}): Promise<Pid> {
+    this.assertAlive();
+    const norm = prepareSpec(this.core.behaviours, spec, undefined);
+    return this.entities.ensure(norm, parseTimeout(options.timeoutMs, this.entities.options.callTimeoutMs));
+  }
+
+  /**
+   * Resolves with a reachable pid of `id` once the registry shows one (at once if it does);
+   * rejects with `ChildNotRunningError` after `timeoutMs` (default `entities.callTimeoutMs`).
+   */
+  whenRunning(id: string, options: { timeoutMs?: number | undefined } = {}): Promise<Pid> {
+    return this.entities.whenRunning(
+      id,
+      parseTimeout(options.timeoutMs, this.entities.options.callTimeoutMs),
+    );
+  }
+
+  /**
+   * Resolves once this hub has settled as far as this node can tell: no membership change
+   * pending or being handled, no start, stop, move or adoption of this node awaiting answers,
+   * every local child on one of its replicas, no registry placement on a node that is not a
+   * member and no id on more nodes than its redundancy allows. Rejects with
+   * `HubSettleTimeoutError` (naming what was still unsettled) after `timeoutMs` (default 30000).
+   */
+  awaitSettled(options: { timeoutMs?: number | undefined } = {}): Promise<void> {
+    return awaitSettled(this.core, parseTimeout(options.timeoutMs, 30_000));
+  }
+
+  /** Counters of references on this node: messages waiting, retried, dropped; starts on demand. */
+  entityStats(): Readonly<EntityStats> {
+    return this.entities.stats;
   }
 
   // ------------------------------------------------------------------ registry queries (local)

@@ -45,6 +45,11 @@ export class Requests {
 
   constructor(private readonly ctx: HubContext) {}
 
+  /** Starts and stops of this node still waiting for answers (moves and adoptions among them). */
+  get pending(): number {
+    return this.collectors.size;
+  }
+
   /** A request number for a request that is not a start or stop (a claim). */
   number(): number {
     return this.next++;

@@ -1,0 +1,52 @@
+/**
+ * `hub.awaitSettled`: whether a hub has settled after a change, as far as one node can tell —
+ * no membership change pending or being handled, none of this node's starts, stops, moves or
+ * adoptions waiting for answers, every local child on one of its replicas (pinned ones where
+ * pinned), no registry placement on a node that is not a member, and no id placed on more nodes
+ * than its redundancy allows. Polled, with a growing interval, because "nothing pending" is the
+ * absence of events. Imports the hub core type and the hub's errors.
+ */
+import { HubStoppedError } from "../errors.js";
+import type { HubCore } from "../hub-core.js";
+import { HubSettleTimeoutError } from "./errors.js";
+
+/** What keeps the hub from being settled on this node now, or null when it is settled. */
+export function settleProblem(core: HubCore): string | null {
+  const view = core.view;
+  if (core.mode === "stopping" || core.mode === "stopped") return "the hub is stopping";
+  if (core.locked || view.scheduled) return "a membership change is being handled";
+  if (view.pendingJoin.size > 0) return `joins pending: ${[...view.pendingJoin.keys()].join(", ")}`;
+  if (view.pendingLeave.size > 0) return `departures pending: ${[...view.pendingLeave].join(", ")}`;
+  if (core.requests.pending > 0) return `${core.requests.pending} start or stop request(s) awaiting answers`;
+  const ring = core.strategies.distribution.type === "consistentHashing";
+  for (const [id, child] of core.children.byId)
+    if (ring && !child.pinned && !view.replicas(id).includes(core.self))
+      return `${id} runs here but belongs on ${view.replicas(id).join(", ")}`;
+  const f = core.strategies.redundancy.factor;
+  const factor = f === "cluster" ? view.members.size + 1 : f;
+  for (const node of core.registry.nodes())
+    if (!view.isMember(node) && core.registry.sliceOf(node).size > 0)
+      return `the registry still lists children of ${node}, not a member`;
+  const reg = core.registry;
+  for (const id of reg.ids()) {
+    if (reg.onlyPid(id) !== undefined) continue;
+    const n = reg.getPids(id).length;
+    if (n > factor) return `${id} runs on ${n} nodes, redundancy allows ${factor}`;
+  }
+  return null;
+}
+
+/** Resolves once `settleProblem` finds nothing; `HubSettleTimeoutError` after `timeoutMs`. */
+export async function awaitSettled(core: HubCore, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let interval = 2;
+  for (;;) {
+    if (!core.alive) throw new HubStoppedError(core.hubId);
+    const problem = settleProblem(core);
+    if (problem === null) return;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new HubSettleTimeoutError(core.hubId, timeoutMs, problem);
+    await new Promise((r) => setTimeout(r, Math.min(interval, left)));
+    interval = Math.min(interval * 2, 50);
+  }
+}

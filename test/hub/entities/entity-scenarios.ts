@@ -1,0 +1,102 @@
+/**
+ * The entity scenarios (reaching hub children by id), written once and run over any transport:
+ * a test file calls `entityScenarios(transport)` with an `EntityTransport` that makes one
+ * `EntityBed` per test — the memory transport with nodes in this process (`memory-bed.ts`), or
+ * NATS with each node its own OS process, killed with SIGKILL (`nats-bed.ts`).
+ *
+ * - Exactly one copy when every node ensures the same ids at once.
+ * - Calls through references issued without pause on every node while a node is killed: every
+ *   call succeeds or fails with a named reason by its deadline, none is answered by an instance
+ *   an earlier reply had already left behind, and with an idempotent message none fails.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { DriveOptions, DriveStats } from "./room.js";
+
+/** What a scenario needs of a transport: hub nodes named `names`, driven by command. */
+export interface EntityBed {
+  /** Starts the nodes (each with a hub whose behaviours include `room`), formed into one hub. */
+  start(names: string[]): Promise<void>;
+  /** `hub.ensure` of each id (behaviour `room`) on `node`; the pids as strings, in order. */
+  ensure(node: string, ids: string[]): Promise<string[]>;
+  /** `driveCalls` on `node`. */
+  drive(node: string, o: DriveOptions): Promise<DriveStats>;
+  /** `hub.awaitSettled` on `node`; resolves with the problem left, or "ok". */
+  settled(node: string, timeoutMs: number): Promise<string>;
+  /** How many children `node` runs, and how many placements its registry holds (all ids). */
+  census(node: string): Promise<{ local: number; placements: number; size: number }>;
+  /** The node dies without a leave (memory: `MemoryNetwork.kill`; NATS: SIGKILL). */
+  kill(node: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface EntityTransport {
+  readonly label: string;
+  bed(): EntityBed;
+  /** Deadline of the calls of the kill scenario, in ms. */
+  readonly callTimeoutMs: number;
+}
+
+const NAMED = /^HV_ERR_HUB_ENTITY_/;
+
+export function entityScenarios(t: EntityTransport): void {
+  describe(`entities over ${t.label}`, () => {
+    let bed: EntityBed | undefined;
+    const setup = () => (bed = t.bed());
+    afterEach(async () => {
+      await bed?.close();
+      bed = undefined;
+    });
+
+    const settledAll = async (b: EntityBed, names: string[]) => {
+      for (const n of names) expect(await b.settled(n, 20_000)).toBe("ok");
+    };
+
+    it("every node ensures the same 40 ids at once: each runs exactly once, every node gets its pid", async () => {
+      const b = setup();
+      const names = ["a", "b", "c"];
+      await b.start(names);
+      const ids = Array.from({ length: 40 }, (_, i) => `e${i}`);
+      const answers = await Promise.all(names.map((n) => b.ensure(n, ids)));
+      for (let i = 0; i < ids.length; i++) {
+        const pids = new Set(answers.map((a) => a[i]));
+        expect(pids.size, `${ids[i]} answered with ${[...pids].join(", ")}`).toBe(1);
+      }
+      await settledAll(b, names);
+      let local = 0;
+      for (const n of names) {
+        const c = await b.census(n);
+        expect(c).toMatchObject({ size: ids.length, placements: ids.length });
+        local += c.local;
+      }
+      expect(local).toBe(ids.length);
+    });
+
+    for (const call of ["peek", "visit"] as const) {
+      const idempotent = call === "peek";
+      it(`${call} (${idempotent ? "idempotent" : "not idempotent"}) through every node while a node is killed: ${idempotent ? "none fails" : "failures are named"}, none is stale`, async () => {
+        const b = setup();
+        const names = ["a", "b", "c"];
+        await b.start(names);
+        const ids = Array.from({ length: 30 }, (_, i) => `r${i}`);
+        await b.ensure("a", ids);
+        await settledAll(b, names);
+        const o: DriveOptions = { ids, durationMs: 3000, call, timeoutMs: t.callTimeoutMs };
+        const survivors = names.filter((n) => n !== "c");
+        const load = survivors.map((n) => b.drive(n, o));
+        void b.drive("c", o).catch(() => {});
+        await new Promise((r) => setTimeout(r, 800));
+        await b.kill("c");
+        const stats = await Promise.all(load);
+        for (const s of stats) {
+          expect(s.ok).toBeGreaterThan(0);
+          expect(s.stale).toBe(0);
+          expect(s.late).toBe(0);
+          for (const code of Object.keys(s.failed)) expect(code).toMatch(NAMED);
+          if (idempotent) expect(s.failed).toEqual({});
+        }
+        await settledAll(b, survivors);
+        for (const n of survivors) expect((await b.census(n)).size).toBe(ids.length);
+      });
+    }
+  });
+}
