@@ -4,8 +4,9 @@
  * `remote*` methods or to the spawner (`dispatchFrame`) after checking its addressing: a pid said
  * to be of this node must name this node; the acting pid of a link, monitor or exit signal, and
  * the process a DOWN is about, must be on the sending node; a `hello` must name the incarnation
- * the transport reported; and an exit signal not sent through a link is refused by a process
- * that takes them only through links (`Proc.linkedRemoteExitsOnly`: a hub). Anything wrong is counted in `stats.rejected` and logged at most once a second;
+ * the transport reported; an exit signal not sent through a link is refused by a process that
+ * takes them only through links (`Proc.linkedRemoteExitsOnly`), and a message whose sender field
+ * names another node by a process that checks it (`Proc.senderField`) — both a hub. Anything wrong is counted in `stats.rejected` and logged at most once a second;
  * valid frames before a damaged tail of a batch are still handled.
  *
  * Imports the root `logger`, `process` (node, pid), its own `codec`, `frames`, `spawner`, `stats`.
@@ -13,6 +14,7 @@
 import type { Logger } from "../logger.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
+import type { Proc } from "../process/proc.js";
 import type { Codec } from "./codec.js";
 import {
   type DemonitorFrame,
@@ -99,9 +101,11 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
   switch (f[0]) {
     case FrameTag.Send:
       if (f[1].node !== me) return "send to a pid of another node";
+      if (!saysSender(node.proc(f[1]), from, f[2])) return SENDER_MISMATCH;
       node.remoteSend(f[1], f[2]);
       return null;
     case FrameTag.SendNamed:
+      if (!saysSender(namedProc(node, f[1]), from, f[2])) return SENDER_MISMATCH;
       node.remoteSendNamed(f[1], f[2]);
       return null;
     case FrameTag.Link:
@@ -141,6 +145,24 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
     default:
       return dispatchControl(ctx, from, f);
   }
+}
+
+const SENDER_MISMATCH = "message naming another sender than its node, to a process that checks";
+
+/**
+ * Whether `msg` may go to `p` from node `from`: true unless `p` checks a sender field
+ * (`Proc.senderField`) and `msg` has that field as a string naming another node.
+ */
+function saysSender(p: Proc | undefined, from: string, msg: unknown): boolean {
+  const field = p?.senderField;
+  if (field === undefined || typeof msg !== "object" || msg === null) return true;
+  const said = (msg as Record<string, unknown>)[field];
+  return typeof said !== "string" || said === from;
+}
+
+function namedProc(node: Node, name: string): Proc | undefined {
+  const pid = node.whereis(name);
+  return pid === undefined ? undefined : node.proc(pid);
 }
 
 function monitorName(ctx: InboundContext, f: MonitorNameFrame): null {

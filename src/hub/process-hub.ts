@@ -107,7 +107,11 @@ export class ProcessHub {
     core.pid = pid;
     // A peer must not stop this node's hub by naming its pid: remote exits only through links.
     const proc = node.proc(pid);
-    if (proc !== undefined) proc.linkedRemoteExitsOnly = true;
+    if (proc !== undefined) {
+      proc.linkedRemoteExitsOnly = true;
+      // Peers' messages say who sent them (`from`): one that names a third node is refused.
+      proc.senderField = "from";
+    }
     node.onExit(pid, () => {
       core.exited();
       hub.entities.close();

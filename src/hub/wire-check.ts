@@ -46,6 +46,9 @@ const failure = (v: unknown) =>
 /** A field's check; `m` is the whole message (for checks that relate two fields). */
 type Check = (v: unknown, m: Fields) => boolean;
 
+/** A node writes only its own slice: every entry it sends is a child running on it (`from`). */
+const ownEntries: Check = (v, m) => (v as unknown[][]).every((e) => (e[7] as Pid).node === m.from);
+
 /** Name of the first field of `m` that fails its check, or null. */
 function fields(m: Fields, spec: Record<string, Check>): string | null {
   for (const k in spec) if (!spec[k]!(m[k], m)) return k;
@@ -80,14 +83,14 @@ const SHAPES: Record<HubWireMsg["t"], Record<string, Check>> = {
   forwarded: { req: int, node: str, to: str, ids: strings },
   stop: { req: reqId, origin: str, ids: strings },
   stopped: { req: int, node: str, ok: strings, missing: strings },
-  delta: { from: str, inc: int, seq: int, up: every(entry), rm: strings },
+  delta: { from: str, inc: int, seq: int, up: (v, m) => every(entry)(v) && ownEntries(v, m), rm: strings },
   slice: {
     from: str,
     inc: int,
     seq: int,
     parts: (v) => int(v) && (v as number) >= 1,
     part: (v, m) => int(v) && (v as number) >= 0 && (v as number) < (m.parts as number),
-    entries: every(entry),
+    entries: (v, m) => every(entry)(v) && ownEntries(v, m),
   },
   syncreq: { from: str },
   load: {

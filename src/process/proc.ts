@@ -45,6 +45,7 @@ class ProcExtra {
   monitoring: Map<string, { ref: Ref; target: Pid }> | null = null;
   name: string | undefined = undefined;
   exitReason: unknown = undefined;
+  senderField: string | undefined = undefined;
 }
 
 const STATUS_MASK = 7;
@@ -120,6 +121,18 @@ export class Proc {
   }
   set linkedRemoteExitsOnly(v: boolean) {
     this.bits = v ? this.bits | LINKED_REMOTE_EXITS_ONLY : this.bits & ~LINKED_REMOTE_EXITS_ONLY;
+  }
+
+  /**
+   * A field that messages from other nodes to this process must fill with the sending node's name
+   * when they have it as a string (`"from"` for a hub, whose peers' messages say who sent them):
+   * the cluster layer refuses one that names another node, so a peer cannot speak for a third.
+   */
+  get senderField(): string | undefined {
+    return this.x === null ? undefined : this.x.senderField;
+  }
+  set senderField(v: string | undefined) {
+    this.extra.senderField = v;
   }
 
   private get extra(): ProcExtra {

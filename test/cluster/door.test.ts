@@ -10,6 +10,7 @@ import { InvalidOptionError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { Node, Pid } from "../../src/process/index.js";
 import { MemoryNetwork } from "../../src/transports/memory/index.js";
+import { checkWire } from "../../src/hub/wire-check.js";
 import { collector } from "./helpers.js";
 
 const started: Cluster[] = [];
@@ -132,5 +133,40 @@ describe("control frames: sender checks", () => {
     a.node.exit(linked, "boom");
     await expect.poll(() => b.node.processInfo(guarded)?.links.length ?? 1).toBe(0);
     expect(b.node.isAlive(guarded)).toBe(true);
+  });
+});
+
+describe("messages to a process that checks its sender field", () => {
+  it("refuses a message whose `from` names another node than the sender, by pid and by name", async () => {
+    const { a, b } = await pair();
+    const box = collector(b.node, { name: "box" });
+    b.node.proc(box.pid)!.senderField = "from";
+    a.node.send(box.pid, { t: "slice", from: "c" });
+    a.node.send({ name: "box", node: "b" }, { t: "slice", from: "c" });
+    await expect.poll(() => b.stats.rejected.misaddressed).toBe(2);
+    a.node.send(box.pid, { t: "slice", from: "a" });
+    a.node.send({ name: "box", node: "b" }, { t: "other" });
+    a.node.send(box.pid, "plain");
+    await expect.poll(() => box.got.length).toBe(3);
+    expect(box.got).toEqual([{ t: "slice", from: "a" }, { t: "other" }, "plain"]);
+  });
+
+  it("a hub refuses a slice or delta that carries entries of children running on another node", () => {
+    const entry = (pidNode: string) => [
+      "id1",
+      "counter",
+      [],
+      "permanent",
+      5000,
+      null,
+      1,
+      new Pid(pidNode, 7, 1),
+    ];
+    const slice = (entries: unknown[]) =>
+      ({ t: "slice", from: "b", inc: 1, seq: 1, part: 0, parts: 1, entries }) as never;
+    expect(checkWire(slice([entry("b")]))).toBe(null);
+    expect(checkWire(slice([entry("b"), entry("c")]))).toBe("slice.entries");
+    const delta = { t: "delta", from: "b", inc: 1, seq: 2, up: [entry("c")], rm: [] } as never;
+    expect(checkWire(delta)).toBe("delta.up");
   });
 });

@@ -26,8 +26,9 @@ const good: HubWireMsg[] = [
   { t: "forwarded", req: 4, node: "b", to: "c", ids: ["x"] },
   { t: "stop", req: null, origin: "a", ids: ["x"] },
   { t: "stopped", req: 1, node: "b", ok: ["x"], missing: [] },
-  { t: "delta", from: "a", inc: 1, seq: 3, up: [entry], rm: ["y"] },
-  { t: "slice", from: "a", inc: 1, seq: 3, part: 0, parts: 1, entries: [entry] },
+  // A node's own children (the entries' pids are on "w").
+  { t: "delta", from: "w", inc: 1, seq: 3, up: [entry], rm: ["y"] },
+  { t: "slice", from: "w", inc: 1, seq: 3, part: 0, parts: 1, entries: [entry] },
   { t: "slice", from: "a", inc: 1, seq: 3, part: 2, parts: 3, entries: [] },
   { t: "syncreq", from: "a" },
   { t: "load", from: "a", load: { children: 1, lagMs: 0.5, memory: 0.1 } },

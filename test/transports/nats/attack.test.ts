@@ -236,6 +236,41 @@ describe("attacker on an open NATS, cluster authenticated and encrypted", () => 
     await h.expectConverged(ids, 20_000);
   });
 
+  it("a member cannot speak for another: a slice naming a third node, or carrying its children, is refused", async () => {
+    const server = await startNatsServer("attack-insider");
+    const cluster = new GuardedNatsCluster(server.url, () => ({ auth: { secret: SECRET } }));
+    const { h, a, b, c, ids } = await bed(cluster);
+    const cEntries = [...c.localChildren()].map(([id, l]) => [
+      id,
+      "counter",
+      [],
+      "permanent",
+      5000,
+      null,
+      1,
+      l.nodes[0]!.pid,
+    ]);
+    expect(cEntries.length).toBeGreaterThan(0);
+    const droppedBefore = a.core.dropped;
+    // As c: an empty slice would drop every child of c from a's registry.
+    b.node.send(a.pid, { t: "slice", from: "c", inc: c.core.inc, seq: 1e9, part: 0, parts: 1, entries: [] });
+    await expect
+      .poll(() => cluster.clusters.get("a")!.stats.rejected.misaddressed, { timeout: 5000 })
+      .toBe(1);
+    // As itself, but claiming c's children as its own.
+    b.node.send(a.pid, {
+      t: "slice",
+      from: "b",
+      inc: b.core.inc,
+      seq: 1e9,
+      part: 0,
+      parts: 1,
+      entries: cEntries,
+    });
+    await expect.poll(() => a.core.dropped, { timeout: 5000 }).toBe(droppedBefore + 1);
+    await h.expectConverged(ids, 20_000);
+  });
+
   it("a node with the wrong secret cannot join (NatsAuthError) and the hub is untouched", async () => {
     const server = await startNatsServer("attack-secret");
     let secret = SECRET;
