@@ -150,9 +150,9 @@ export function validateChildSpec(spec: unknown, options: ValidateOptions = {}):
 /** Fields that `childSpec` lets a caller override, plus GenServer start options. */
 export interface ChildSpecOverrides extends Partial<Omit<ChildSpec, "start">> {
   /** Replaces the generated start function. */
-  start?: StartFunction;
+  start?: StartFunction | undefined;
   /** Options passed to `GenServer.startLink` (a name, an init timeout, trap-exit). @default {} */
-  startOptions?: StartOptions;
+  startOptions?: StartOptions | undefined;
 }
 
 /**

@@ -43,29 +43,29 @@ export type ParentStartFunction = () => StartReturn | Promise<StartReturn>;
  */
 export interface ParentChildSpec {
   /** Unique id among the parent's children; leave it out for an anonymous child. @default undefined */
-  id?: ParentChildId | null;
+  id?: ParentChildId | null | undefined;
   /** Starts the child, linked to the caller. Required. */
   start: ParentStartFunction;
   /** `permanent` always restarts; `transient` restarts unless it exits `normal`; `temporary` never. @default "permanent" */
-  restart?: RestartType;
+  restart?: RestartType | undefined;
   /** Ms allowed to stop after `shutdown`, or `brutal_kill` / `infinity`. @default 5000 (worker), "infinity" (supervisor) */
-  shutdown?: Shutdown;
+  shutdown?: Shutdown | undefined;
   /** Kind of child, for `whichChildren` / `countChildren`. @default "worker" */
-  type?: ChildType;
+  type?: ChildType | undefined;
   /** Modules shown by `whichChildren`. @default [] */
-  modules?: "dynamic" | readonly string[];
+  modules?: "dynamic" | readonly string[] | undefined;
   /** Free value stored with the child, read by `childMeta`, reset to this on restart. @default undefined */
   meta?: unknown;
   /** Ids or pids of already-started siblings: when one of them stops or restarts, so does this child. @default [] */
-  bindsTo?: ChildRef[];
+  bindsTo?: readonly ChildRef[] | undefined;
   /** Children of the same group always stop and restart together. @default undefined */
   shutdownGroup?: unknown;
   /** Removed when it stops and is not restarted (instead of kept with an undefined pid). @default false */
-  ephemeral?: boolean;
+  ephemeral?: boolean | undefined;
   /** Restarts of this child tolerated within `maxSeconds`. @default "infinity" */
-  maxRestarts?: number | "infinity";
+  maxRestarts?: number | "infinity" | undefined;
   /** Window of `maxRestarts`, in seconds. @default 5 */
-  maxSeconds?: number;
+  maxSeconds?: number | undefined;
   /** Ms after which the running child is stopped with reason `timeout` (then handled as a crash). @default "infinity" */
   timeoutMs?: number | "infinity" | undefined;
   /** @deprecated the old spelling of `timeoutMs` (every duration option is `…Ms`); used when `timeoutMs` is not given. */
@@ -176,8 +176,8 @@ function parse(input: unknown): NormalizedParentChildSpec {
 
 /** Parent-only overrides of `parentChildSpec`, plus the GenServer start options. */
 export interface ParentChildSpecOverrides extends Partial<Omit<ParentChildSpec, "start">> {
-  start?: ParentStartFunction;
-  startOptions?: StartOptions;
+  start?: ParentStartFunction | undefined;
+  startOptions?: StartOptions | undefined;
 }
 
 /**

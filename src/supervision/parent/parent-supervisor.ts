@@ -23,7 +23,7 @@ function idText(id: unknown): string {
 
 const SupervisorBehaviour = defineParentServer<{}>()({
   name: "ParentSupervisor",
-  async init(children: ParentChildSpec[], ctx) {
+  async init(children: readonly ParentChildSpec[], ctx) {
     const parent = Parent.of(ctx);
     for (const spec of children) {
       const r = await parent.startChild(spec);
@@ -49,12 +49,15 @@ export type ParentSupervisorOptions = ParentServerOptions;
  * @category supervision
  */
 export const ParentSupervisor = {
-  start(children: ParentChildSpec[] = [], options: ParentSupervisorOptions = {}): Promise<StartResult<Pid>> {
+  start(
+    children: readonly ParentChildSpec[] = [],
+    options: ParentSupervisorOptions = {},
+  ): Promise<StartResult<Pid>> {
     return ParentGenServer.start(SupervisorBehaviour, children, options);
   },
   /** Linked to the calling process, or to `linkTo` (a pid, or an async process's `ctx`). */
   startLink(
-    children: ParentChildSpec[] = [],
+    children: readonly ParentChildSpec[] = [],
     options: ParentSupervisorOptions & LinkOptions = {},
   ): Promise<StartResult<Pid>> {
     return ParentGenServer.startLink(SupervisorBehaviour, children, options);

@@ -31,7 +31,7 @@ export function initializeParent(node: Node, pid: Pid, options: ParentOptions = 
  */
 export async function startAllChildren(
   state: ParentState,
-  specs: ParentChildSpec[],
+  specs: readonly ParentChildSpec[],
 ): Promise<Array<Pid | undefined>> {
   const pids: Array<Pid | undefined> = [];
   for (const spec of specs) {
@@ -90,7 +90,7 @@ export const Parent = {
   childSpec: parentChildSpec,
   handleMessage: (msg: unknown) => current().handleMessage(msg),
   /** `startAllChildren` on the running parent (see the function of that name). */
-  startAllChildren: (specs: ParentChildSpec[]) => startAllChildren(current(), specs),
+  startAllChildren: (specs: readonly ParentChildSpec[]) => startAllChildren(current(), specs),
   startChild: (spec: ParentChildSpec) => current().startChild(spec),
   shutdownChild: (ref: ChildRef) => current().shutdownChild(ref),
   restartChild: (ref: ChildRef) => current().restartChild(ref),

@@ -10,6 +10,8 @@
  */
 import {
   type ApplicationOptions,
+  type ChildSpec,
+  type ChildSpecOverrides,
   Cluster,
   type ClusterOptions,
   type DistributionStrategy,
@@ -29,6 +31,8 @@ import {
   Node,
   type NodeOptions,
   ok,
+  type ParentChildSpec,
+  type ParentChildSpecOverrides,
   type ParentOptions,
   type ParentServerOptions,
   type ParentSupervisorOptions,
@@ -96,6 +100,10 @@ interface Checked {
   HubStopOptions: HubStopOptions;
   NatsTransportOptions: NatsTransportOptions;
   NatsAuthOptions: NatsAuthOptions;
+  ChildSpec: ChildSpec;
+  ChildSpecOverrides: ChildSpecOverrides;
+  ParentChildSpec: ParentChildSpec;
+  ParentChildSpecOverrides: ParentChildSpecOverrides;
 }
 
 export const everyOptionAcceptsUndefined: { [K in keyof Checked]: AcceptsUndefined<Checked[K]> } = {
@@ -130,6 +138,10 @@ export const everyOptionAcceptsUndefined: { [K in keyof Checked]: AcceptsUndefin
   HubStopOptions: true,
   NatsTransportOptions: true,
   NatsAuthOptions: true,
+  ChildSpec: true,
+  ChildSpecOverrides: true,
+  ParentChildSpec: true,
+  ParentChildSpecOverrides: true,
 };
 
 /** Settings as a program reads them: any of them may be missing. */
