@@ -1,0 +1,169 @@
+/**
+ * Fuzzing of the NATS transport's decoders, in process: the control-message reader
+ * (`decodeControl`: heartbeats, leaves, probe answers) and the sealed envelope (`WireAuth.open`).
+ * Nothing throws; what `decodeControl` accepts is well-formed; a sealed message with any bit
+ * flipped, cut short, re-addressed or given to another kind never opens; random bytes never open;
+ * and a window of sequence numbers accepts each one once.
+ */
+import fc from "fast-check";
+import { describe, expect, it, vi } from "vitest";
+import { decodeControl } from "../../../src/transports/nats/control.js";
+import { isNodeName } from "../../../src/transports/nats/membership.js";
+import { type ResolvedAuth, SealKind, WireAuth } from "../../../src/transports/nats/wire-auth.js";
+
+const settings = (encrypt: boolean): ResolvedAuth => ({
+  secret: new TextEncoder().encode("fuzzing secret of some length"),
+  encrypt,
+  maxClockSkewMs: 30_000,
+  joinCheckMs: 0,
+});
+const me = (node: string, incarnation = 7) => ({ cluster: "fz", node, incarnation });
+const kinds = [SealKind.Direct, SealKind.Broadcast, SealKind.Heartbeat, SealKind.Leave, SealKind.Pong];
+
+describe("decodeControl", () => {
+  it("never throws, and what it accepts is a control message of the declared shape", () => {
+    const enc = new TextEncoder();
+    const nearMiss = fc.record(
+      {
+        t: fc.constantFrom("hb", "leave", "x", 1, null),
+        n: fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.constant(undefined)),
+        i: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null)),
+        s: fc.oneof(fc.integer(), fc.double(), fc.constant(undefined), fc.string()),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 100 }),
+          nearMiss.map((o) => enc.encode(JSON.stringify(o))),
+          fc.jsonValue({ maxDepth: 3 }).map((v) => enc.encode(JSON.stringify(v))),
+        ),
+        (bytes) => {
+          const m = decodeControl(bytes);
+          if (m === undefined) return;
+          expect(m.kind === "hb" || m.kind === "leave").toBe(true);
+          expect(typeof m.node === "string" && m.node.length > 0).toBe(true);
+          expect(Number.isFinite(m.incarnation) && Number.isSafeInteger(m.session)).toBe(true);
+        },
+      ),
+      { numRuns: 3000, seed: 1 },
+    );
+  });
+
+  it("names that are not one subject token are refused by the membership check the transport applies", () => {
+    for (const n of ["a.b", "*", "a>", "", "x".repeat(256), "tab\tx"]) expect(isNodeName(n)).toBe(false);
+    expect(isNodeName("x".repeat(255))).toBe(true);
+  });
+});
+
+describe.each([
+  ["authenticated", false],
+  ["encrypted", true],
+])("WireAuth (%s)", (_label, encrypt) => {
+  it("never opens random bytes, and never throws", () => {
+    const rx = new WireAuth(me("b"), settings(encrypt));
+    fc.assert(
+      fc.property(fc.constantFrom(...kinds), fc.uint8Array({ maxLength: 200 }), (kind, bytes) => {
+        expect(typeof rx.open(kind, "a", "b", bytes)).toBe("string");
+      }),
+      { numRuns: 3000, seed: 2 },
+    );
+  });
+
+  it("never opens a sealed message with a bit flipped, cut, re-addressed or read as another kind", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...kinds),
+        fc.uint8Array({ maxLength: 120 }),
+        fc.nat(),
+        fc.nat(7),
+        fc.nat(5),
+        (kind, payload, at, bit, change) => {
+          // Fresh ends each run: a replay window must not be what refuses the mutation.
+          const tx = new WireAuth(me("a"), settings(encrypt));
+          const rx = new WireAuth(me("b"), settings(encrypt));
+          const to = kind === SealKind.Direct ? "b" : "";
+          const bind = kind === SealKind.Pong ? new Uint8Array([1, 2, 3]) : undefined;
+          const sealed = tx.seal(kind, to, kind === SealKind.Direct ? 7 : 0, payload, bind);
+          const bad = Uint8Array.from(sealed);
+          let opened: unknown;
+          if (change === 0) {
+            bad[at % bad.length]! ^= 1 << bit;
+            opened = rx.open(kind, "a", to, bad, bind);
+          } else if (change === 1) {
+            opened = rx.open(kind, "a", to, bad.subarray(0, at % bad.length), bind);
+          } else if (change === 2) {
+            opened = rx.open(kind, "c", to, bad, bind); // another sender token
+          } else if (change === 3) {
+            opened = rx.open(kinds[(kinds.indexOf(kind) + 1) % kinds.length]!, "a", to, bad, bind);
+          } else if (change === 4) {
+            opened = rx.open(
+              kind,
+              "a",
+              to,
+              bad,
+              bind === undefined ? new Uint8Array([9]) : new Uint8Array([1, 2]),
+            );
+          } else {
+            // A frame sealed for another incarnation of b.
+            const other = new WireAuth(me("b", 8), settings(encrypt));
+            opened = kind === SealKind.Direct ? other.open(kind, "a", to, bad, bind) : "misaddressed";
+          }
+          expect(typeof opened).toBe("string");
+          // The untouched message opens, once.
+          const ok = rx.open(kind, "a", to, sealed, bind);
+          expect(typeof ok === "object" && Buffer.from(ok.payload).equals(Buffer.from(payload))).toBe(true);
+          expect(rx.open(kind, "a", to, sealed, bind)).toBe("replay");
+        },
+      ),
+      { numRuns: 1500, seed: 3 },
+    );
+  });
+
+  it("refuses a message stamped beyond maxClockSkewMs and one under another key", () => {
+    const tx = new WireAuth(me("a"), settings(encrypt));
+    const rx = new WireAuth(me("b"), settings(encrypt));
+    const other = new WireAuth(me("a"), {
+      ...settings(encrypt),
+      secret: new TextEncoder().encode("another secret, long enough"),
+    });
+    const now = Date.now();
+    const spy = vi.spyOn(Date, "now").mockReturnValue(now - 31_000);
+    const old = tx.seal(SealKind.Heartbeat, "", 0, new Uint8Array([1]));
+    spy.mockRestore();
+    expect(rx.open(SealKind.Heartbeat, "a", "", old)).toBe("stale");
+    expect(
+      rx.open(SealKind.Heartbeat, "a", "", other.seal(SealKind.Heartbeat, "", 0, new Uint8Array([1]))),
+    ).toBe("key");
+  });
+
+  it("accepts each sequence number once within a 64-wide window, in any order", () => {
+    const tx = new WireAuth(me("a"), settings(encrypt));
+    const rx = new WireAuth(me("b"), settings(encrypt));
+    const sealed = Array.from({ length: 100 }, (_, i) =>
+      tx.seal(SealKind.Broadcast, "", 0, new Uint8Array([i])),
+    );
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(
+          Array.from({ length: 60 }, (_, i) => i + 40),
+          { minLength: 60 },
+        ),
+        (order) => {
+          const fresh = new WireAuth(me("b"), settings(encrypt));
+          fresh.open(SealKind.Broadcast, "a", "", sealed[99]!);
+          for (const i of order) {
+            if (i === 99) continue;
+            expect(typeof fresh.open(SealKind.Broadcast, "a", "", sealed[i]!)).toBe("object");
+          }
+          for (const i of order) expect(fresh.open(SealKind.Broadcast, "a", "", sealed[i]!)).toBe("replay");
+          // Older than the window.
+          expect(fresh.open(SealKind.Broadcast, "a", "", sealed[10]!)).toBe("replay");
+        },
+      ),
+      { numRuns: 200, seed: 4 },
+    );
+    expect(typeof rx.open(SealKind.Broadcast, "a", "", sealed[0]!)).toBe("object");
+  });
+});
