@@ -16,6 +16,7 @@ import {
   parentChildSpec,
   ParentSupervisor,
   type Pid,
+  ProcessHub,
   Supervisor,
   TaskSupervisor,
 } from "../../src/index.js";
@@ -33,6 +34,7 @@ export async function supervisorSpecs(sup: Pid): Promise<void> {
       Supervisor.childSpec("nested", [{ id: "c", start }], { strategy: "one_for_all" }),
       DynamicSupervisor.childSpec("pool"),
       TaskSupervisor.childSpec({ name: "tasks" }),
+      ProcessHub.childSpec({ hubId: "rooms" }),
     ],
     { strategy: "one_for_one" },
   );
