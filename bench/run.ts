@@ -15,6 +15,7 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["hub", () => import("./hub.js")],
   ["hub-nats", () => import("./hub-nats.js")],
   ["hub-strategies", () => import("./hub-strategies.js")],
+  ["hub-entities", () => import("./hub-entities.js")],
   ["nats", () => import("./nats-raw.js")],
 ];
 

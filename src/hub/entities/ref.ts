@@ -40,12 +40,11 @@ export class HubRef<P = unknown> {
    * `EntityOverflowError`, `EntityTimeoutError`, `EntityCallLostError` or
    * `EntityActivationError`; `HubStoppedError` once the hub stopped.
    */
-  call<K extends CallName<P>>(name: K, ...args: RefCallArgs<P, K>): Promise<CallReply<P, K>> {
-    const o = args[1];
+  call<K extends CallName<P>>(name: K, ...args: RefCallArgs<P, K>): Promise<CallReply<P, K>>;
+  // Fixed parameters, not the rest tuple of the signature: no array per call.
+  call(name: string, arg?: unknown, o?: RefCallOptions): Promise<unknown> {
     const timeoutMs = o?.timeoutMs === undefined ? this.timeoutMs : parseTimeout(o.timeoutMs, this.timeoutMs);
-    return this.router.call(this.id, name, args[0], timeoutMs, o?.idempotent, this.activate) as Promise<
-      CallReply<P, K>
-    >;
+    return this.router.call(this.id, name, arg, timeoutMs, o?.idempotent, this.activate);
   }
 
   /** Casts to the child: at most once, buffered while it has no instance, dropped after the deadline. */
