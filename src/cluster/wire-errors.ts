@@ -122,6 +122,7 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_HUB_CHILD_REPLICATION_MISMATCH", hubErrors.ChildReplicationMismatchError],
   ["HV_ERR_HUB_FUTURE_TIMEOUT", hubErrors.FutureTimeoutError],
   ["HV_ERR_HUB_CHILD_SPEC_TOO_LARGE", hubErrors.ChildSpecTooLargeError],
+  ["HV_ERR_HUB_CHILD_START_TIMEOUT", hubErrors.ChildStartTimeoutError],
   ["HV_ERR_HUB_PARTITIONED", HubPartitionedError],
   ["HV_ERR_HUB_ENTITY_NO_OWNER", entityErrors.EntityNoOwnerError],
   ["HV_ERR_HUB_ENTITY_PARTITIONED", entityErrors.EntityPartitionedError],

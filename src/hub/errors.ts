@@ -154,3 +154,17 @@ export class ChildSpecTooLargeError extends HubvisorError {
     this.childId = preview;
   }
 }
+
+/**
+ * A hub child's start (a GenServer's `init`, a `ChildStarter`'s `start`) did not finish within
+ * the hub's `initTimeoutMs`: the child was killed and the start failed with this as its error
+ * (`ChildError.error`), so that one hanging child never holds up its node's hub.
+ */
+export class ChildStartTimeoutError extends HubvisorError {
+  constructor(
+    readonly childId: string,
+    readonly timeoutMs: number,
+  ) {
+    super("HV_ERR_HUB_CHILD_START_TIMEOUT", `child ${show(childId)} did not start within ${timeoutMs} ms`);
+  }
+}

@@ -105,7 +105,14 @@ export class HubCore {
     this.migration = new Migration(this, this.requests, this.ensurer, this.signals);
     this.duplicates = new Duplicates(this, this.migration, this.ensurer, this.signals);
     this.partition = new Partition(this, (m) => this.setMode(m), this.requests, this.ensurer, this.signals);
-    this.placement = new Placement(this, this.ensurer, this.migration, this.duplicates, this.signals);
+    this.placement = new Placement(
+      this,
+      this.ensurer,
+      this.migration,
+      this.duplicates,
+      this.partition,
+      this.signals,
+    );
     this.topology = new Topology(
       this,
       this.view,

@@ -18,6 +18,7 @@ import { stopChild } from "../supervision/child-stop.js";
 import { RestartIntensity, WALL_CLOCK } from "../supervision/restart-intensity.js";
 import { type WithChildId, withChildId } from "./child-id.js";
 import type { NormalizedChildSpec } from "./child-spec.js";
+import { ChildStartTimeoutError } from "./errors.js";
 import type { StartItem } from "./messages.js";
 import type { HubErrorReason } from "./results.js";
 
@@ -57,21 +58,56 @@ export type ExitDecision =
 export class LocalChildren {
   readonly byId = new Map<string, LocalChild>();
   private readonly byPid = new Map<string, string>();
+  /**
+   * Ids whose start (or restart) is under way here, and when it ends. The hub process does not
+   * wait for starts (a hanging `init` must not hold it up): a later message about one of these
+   * ids waits for its start instead (`whenStarted`).
+   */
+  private readonly starting = new Map<string, Promise<void>>();
+  /**
+   * Children started but not yet registered (their start not answered): one that exits now
+   * failed its start (a hot-swapped child that threw taking its state, say) and is not restarted.
+   */
+  private readonly unconfirmed = new Set<string>();
   /** The start options of every GenServer child: one object, not one per start. */
-  private readonly startOptions: { node: Node; linkTo: Pid };
+  private readonly startOptions: { node: Node; linkTo: Pid; timeoutMs: number };
 
   constructor(
     private readonly node: Node,
     private readonly hubPid: Pid,
     private readonly behaviours: ReadonlyMap<string, HubBehaviour>,
-    private readonly limits: { maxRestarts: number; maxSeconds: number },
+    private readonly limits: { maxRestarts: number; maxSeconds: number; initTimeoutMs: number },
     private readonly logger: Logger,
   ) {
-    this.startOptions = { node, linkTo: hubPid };
+    this.startOptions = { node, linkTo: hubPid, timeoutMs: limits.initTimeoutMs };
   }
 
   get size(): number {
     return this.byId.size;
+  }
+
+  /** Runs `task` with `ids` marked as starting here until it settles. */
+  whileStarting<T>(ids: readonly string[], task: () => Promise<T>): Promise<T> {
+    const run = task();
+    const done = run.then(
+      () => {},
+      () => {},
+    );
+    for (const id of ids) this.starting.set(id, done);
+    void done.then(() => {
+      for (const id of ids) if (this.starting.get(id) === done) this.starting.delete(id);
+    });
+    return run;
+  }
+
+  /** When the starts under way of any of `ids` have settled, or null if none is. */
+  whenStarted(ids: Iterable<string>): Promise<unknown> | null {
+    let waits: Array<Promise<void>> | null = null;
+    for (const id of ids) {
+      const p = this.starting.get(id);
+      if (p !== undefined) (waits ??= []).push(p);
+    }
+    return waits === null ? null : Promise.all(waits);
   }
 
   /** Starts one child (not registering it); resolves with its pid or why it failed. */
@@ -84,13 +120,22 @@ export class LocalChildren {
         // Through a copy whose init records the child id (`ProcessHub.childId(ctx)`).
         const arg: WithChildId = { childId: spec.id, args: spec.args };
         const r = await GenServer.startLink(withChildId(b), arg, this.startOptions);
-        if (!r.ok)
-          return "ignore" in r
-            ? { id: spec.id, reason: "start_failed", detail: "ignore" }
-            : { id: spec.id, reason: "start_failed", detail: String(describe(r.error)), error: r.error };
+        if (!r.ok) {
+          if ("ignore" in r) return { id: spec.id, reason: "start_failed", detail: "ignore" };
+          // The GenServer start killed the child when its `init` outlived the timeout.
+          const error = r.error === "timeout" ? this.timedOut(spec.id) : r.error;
+          return { id: spec.id, reason: "start_failed", detail: String(describe(error)), error };
+        }
         pid = r.pid;
       } else {
-        pid = await (b as ChildStarter).start(spec.args, { node: this.node, childId: spec.id });
+        const started = await this.withinInitTimeout(
+          (b as ChildStarter).start(spec.args, { node: this.node, childId: spec.id }),
+        );
+        if (started === undefined) {
+          const error = this.timedOut(spec.id);
+          return { id: spec.id, reason: "start_failed", detail: describe(error), error };
+        }
+        pid = started;
         this.node.link(pid, this.hubPid);
       }
       return { id: spec.id, pid };
@@ -102,14 +147,60 @@ export class LocalChildren {
     }
   }
 
-  /** Starts many children concurrently and records the ones that started. */
-  async startMany(items: readonly StartItem[]): Promise<StartOutcome[]> {
-    const out = await Promise.all(items.map((it) => this.startOne(it.spec)));
-    for (let i = 0; i < out.length; i++) {
-      const o = out[i]!;
-      if ("pid" in o) this.record(items[i]!.spec, o.pid, items[i]!.epoch, items[i]!.pinned, undefined);
-    }
-    return out;
+  /**
+   * Starts many children concurrently and records each as soon as it started (so that its exit,
+   * should it die at once, is not taken for an unknown pid's).
+   */
+  startMany(items: readonly StartItem[]): Promise<StartOutcome[]> {
+    return Promise.all(
+      items.map((it) =>
+        this.startOne(it.spec).then((o) => {
+          if ("pid" in o) {
+            this.record(it.spec, o.pid, it.epoch, it.pinned, undefined);
+            this.unconfirmed.add(it.spec.id);
+          }
+          return o;
+        }),
+      ),
+    );
+  }
+
+  /** A child `startMany` started is registered: from now on its exits are handled by its restart policy. */
+  confirm(id: string): void {
+    this.unconfirmed.delete(id);
+  }
+
+  private timedOut(id: string): ChildStartTimeoutError {
+    const error = new ChildStartTimeoutError(id, this.limits.initTimeoutMs);
+    this.logger.error({ id, timeoutMs: this.limits.initTimeoutMs }, "hub child start timed out");
+    return error;
+  }
+
+  /**
+   * A `ChildStarter`'s pid, or undefined when it did not come within `initTimeoutMs`; a pid that
+   * comes later is killed (nobody will supervise it).
+   */
+  private withinInitTimeout(started: Pid | Promise<Pid>): Promise<Pid | undefined> {
+    if (!(started instanceof Promise)) return Promise.resolve(started);
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const t = setTimeout(() => {
+        late = true;
+        resolve(undefined);
+      }, this.limits.initTimeoutMs);
+      t.unref?.();
+      started.then(
+        (pid) => {
+          clearTimeout(t);
+          if (late) this.node.exit(pid, "kill");
+          else resolve(pid);
+        },
+        (e: unknown) => {
+          clearTimeout(t);
+          if (!late) reject(e);
+        },
+      );
+    });
   }
 
   record(
@@ -134,6 +225,7 @@ export class LocalChildren {
     const child = this.byId.get(id)!;
     this.byPid.delete(pid.key);
     this.byId.delete(id);
+    if (this.unconfirmed.delete(id)) return { kind: "remove", child, why: "exited" };
     const r = child.spec.restart;
     if (r === "temporary" || (r === "transient" && isNormalOrShutdown(reason)))
       return { kind: "remove", child, why: "exited" };
@@ -156,6 +248,7 @@ export class LocalChildren {
     const child = this.byId.get(id);
     if (child === undefined) return Promise.resolve(false);
     this.byId.delete(id);
+    this.unconfirmed.delete(id);
     this.byPid.delete(child.pid.key);
     const exited = stopChild(this.node, this.hubPid, child.pid, child.spec.shutdown, reason);
     return exited instanceof Promise ? exited.then(() => true) : Promise.resolve(true);

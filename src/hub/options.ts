@@ -26,6 +26,12 @@ export interface HubTuning {
   maxForwards: number;
   /** Children started per turn of the hub process, so that huge batches never block the loop. @default 2000 */
   startBatchSize: number;
+  /**
+   * How long one child's start (a GenServer's `init`, a `ChildStarter`'s `start`) may take on its
+   * node before it is killed and fails with `ChildStartTimeoutError`, in ms. Starts never hold
+   * up the hub process meanwhile; this bounds how long the start's caller waits. @default 5000
+   */
+  initTimeoutMs: number;
 }
 
 /** Defaults of `HubTuning`. */
@@ -39,6 +45,7 @@ export const DEFAULT_HUB_TUNING: Readonly<HubTuning> = Object.freeze({
   maxSeconds: 4,
   maxForwards: 3,
   startBatchSize: 2000,
+  initTimeoutMs: 5000,
 });
 
 /** Options of `startChildren` / `startChild`. */
@@ -106,6 +113,7 @@ export function parseHubTuning(input: Partial<HubTuning> | undefined): HubTuning
   if (!Number.isInteger(t.startBatchSize) || t.startBatchSize < 1) {
     throw new InvalidOptionError("startBatchSize", "a positive integer", t.startBatchSize);
   }
+  positiveNumber("initTimeoutMs", t.initTimeoutMs);
   return t;
 }
 

@@ -93,6 +93,11 @@ export class Partition {
     return new Map();
   }
 
+  /** A child that stopped here after quorum was lost (its restart was under way then): parked too. */
+  park(id: string, item: StartItem): void {
+    this.parked.set(id, item);
+  }
+
   /** The sync tick: quorum lost without a membership change (a dynamic window), claims. */
   sync(): Promise<void> | null {
     if (!this.quorum.check(this.ctx.view.members.size + 1) && this.ctx.mode !== "partitioned")

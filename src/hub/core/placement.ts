@@ -19,12 +19,14 @@ import {
   type StopMsg,
   startedMsgs,
 } from "../messages.js";
+import type { LocalChild } from "../local-children.js";
 import type { HubErrorReason } from "../results.js";
 import { giveHandoverState } from "../strategies/handover.js";
 import { addTo, type HubContext, timeouts } from "./context.js";
 import type { Ensurer } from "./ensure.js";
 import type { Duplicates } from "./merge.js";
 import type { Migration } from "./migration.js";
+import type { Partition } from "./partition.js";
 import type { RedundancySignals } from "./signals.js";
 
 /** What this node knows about one child of a start, for `classifyStart`. */
@@ -86,6 +88,7 @@ export class Placement {
     private readonly ensurer: Ensurer,
     private readonly migration: Migration,
     private readonly duplicates: Duplicates,
+    private readonly partition: Pick<Partition, "park">,
     private readonly signals: RedundancySignals,
   ) {}
 
@@ -100,8 +103,15 @@ export class Placement {
     return null;
   }
 
-  async onStart(m: StartMsg): Promise<void> {
+  /**
+   * A start. What runs here already is absorbed and what must start here starts without the hub
+   * process waiting for it (a hanging `init` must not stop it from reading its mailbox); the
+   * answer goes once both are done. A start or stop of an id whose start is under way here
+   * waits for that start, then is handled as if it arrived then.
+   */
+  onStart(m: StartMsg): void {
     const ctx = this.ctx;
+    if (this.deferred(m, m.items.map((w) => w[0]))) return;
     const local: StartItem[] = [];
     const absorb: StartItem[] = [];
     const forward = new Map<string, StartItem[]>();
@@ -121,7 +131,6 @@ export class Placement {
       else if (d.kind === "absorb") absorb.push(it);
       else local.push(it);
     }
-    if (absorb.length > 0) await this.absorb(absorb, m, ok, failed);
     for (const [to, items] of forward) {
       const ids = items.map((i) => i.spec.id);
       ctx.hooks.dispatch("startForwarded", { to, ids });
@@ -129,8 +138,29 @@ export class Placement {
         ctx.send(to, { ...m, items: items.map(itemOut), hops: m.hops + 1, states: m.states });
       else ctx.send(m.origin, { t: "forwarded", req: m.req, node: ctx.self, to, ids });
     }
-    if (local.length > 0) await this.startHere(local, m.states, ok, failed);
-    if (m.req !== null) for (const msg of startedMsgs(m.req, ctx.self, ok, failed)) ctx.send(m.origin, msg);
+    const ids = [...absorb, ...local].map((it) => it.spec.id);
+    const answer = () => {
+      if (m.req !== null) for (const msg of startedMsgs(m.req, ctx.self, ok, failed)) ctx.send(m.origin, msg);
+    };
+    if (ids.length === 0) return answer();
+    void ctx.children
+      .whileStarting(ids, async () => {
+        if (absorb.length > 0) await this.absorb(absorb, m, ok, failed);
+        if (local.length > 0) await this.startHere(local, m.states, ok, failed);
+      })
+      .then(answer, (e: unknown) => {
+        ctx.logger.error({ hub: ctx.hubId, err: e }, "hub start failed unexpectedly");
+        for (const id of ids) if (!ok.some(([i]) => i === id)) failed.push([id, "start_failed", String(e)]);
+        answer();
+      });
+  }
+
+  /** Whether `m` waits for starts under way of some of `ids` (it is handled again after them). */
+  private deferred(m: StartMsg | StopMsg, ids: Iterable<string>): boolean {
+    const wait = this.ctx.children.whenStarted(ids);
+    if (wait === null) return false;
+    void wait.then(() => this.ctx.send(this.ctx.self, m));
+    return true;
   }
 
   private facts(it: StartItem, m: StartMsg, refuse: HubErrorReason | null): StartFacts {
@@ -164,13 +194,26 @@ export class Placement {
     for (const batch of chunks(local, ctx.tuning.startBatchSize)) {
       const outcomes = await ctx.children.startMany(batch);
       const refused = states === undefined ? null : await this.receiveHandover(outcomes, states);
+      // The hub went on while these started: it may have lost quorum or begun to stop since.
+      const gone: HubErrorReason | null =
+        ctx.mode === "partitioned" ? "partitioned" : ctx.mode === "running" ? null : "hub_stopped";
       outcomes.forEach((o, i) => {
         const it = batch[i]!;
-        if ("pid" in o && refused?.has(o.id)) {
+        const current = ctx.children.byId.get(o.id);
+        const mine = "pid" in o && current?.pid.equals(o.pid) === true;
+        if ("pid" in o && gone !== null) {
+          if (mine) void ctx.children.stop(o.id);
+          failed.push([o.id, gone, undefined]);
+        } else if ("pid" in o && refused?.has(o.id)) {
           // The state was not taken: the new copy goes, the old one (with the state) stays.
-          void ctx.children.stop(o.id);
+          if (mine) void ctx.children.stop(o.id);
           failed.push([o.id, "start_failed", "handover state not received"]);
+        } else if ("pid" in o && !mine) {
+          // Exited (not restarted: its start was not answered yet), or was moved or stopped,
+          // while the others of its batch started.
+          failed.push([o.id, "start_failed", "exited during the start"]);
         } else if ("pid" in o) {
+          ctx.children.confirm(o.id);
           ctx.repl.put(o.id, { spec: it.spec, pid: o.pid, epoch: it.epoch });
           ok.push([o.id, o.pid]);
           started.push({ id: o.id, node: ctx.self, pid: o.pid });
@@ -260,6 +303,7 @@ export class Placement {
   /** A stop request: the children stop here, each leaving a tombstone. */
   async onStop(m: StopMsg): Promise<void> {
     const ctx = this.ctx;
+    if (this.deferred(m, m.ids)) return;
     const ok: string[] = [];
     const missing: string[] = [];
     const now = Date.now();
@@ -281,7 +325,7 @@ export class Placement {
   }
 
   /** A local child exited: removed, or restarted in place with the same placement. */
-  onExit(msg: ExitMessage): Promise<void> | undefined {
+  onExit(msg: ExitMessage): void {
     const ctx = this.ctx;
     const d = ctx.children.onExit(msg.from, msg.reason);
     if (d.kind === "ignore") return;
@@ -292,7 +336,26 @@ export class Placement {
       ctx.repl.flush();
       return;
     }
+    // Not awaited, as any start: a restart whose `init` hangs must not hold up the hub.
+    void ctx.children.whileStarting([child.spec.id], () => this.restart(child));
+  }
+
+  private restart(child: LocalChild): Promise<void> {
+    const ctx = this.ctx;
     return ctx.children.startOne(child.spec).then((o) => {
+      if (ctx.mode !== "running") {
+        // Quorum lost or the hub stopping meanwhile: this copy must not run. Without quorum it is
+        // parked with the others that stopped then (their registrations went then too).
+        if ("pid" in o) {
+          ctx.children.record(child.spec, o.pid, child.epoch, child.pinned, child.restarts);
+          void ctx.children.stop(child.spec.id);
+        }
+        if (ctx.mode === "partitioned")
+          this.partition.park(child.spec.id, { spec: child.spec, epoch: child.epoch, pinned: child.pinned });
+        ctx.repl.remove(child.spec.id);
+        ctx.repl.flush();
+        return;
+      }
       if ("pid" in o) {
         ctx.children.record(child.spec, o.pid, child.epoch, child.pinned, child.restarts);
         ctx.repl.put(child.spec.id, { spec: child.spec, pid: o.pid, epoch: child.epoch });
