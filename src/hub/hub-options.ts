@@ -14,10 +14,10 @@ import type { ClusterLike, HubMembership } from "./membership.js";
 import type { HubTuning } from "./options.js";
 import type { HubStrategyOptions } from "./strategies/options.js";
 
-/** Options of `ProcessHub.start`. */
 /** `Partial<T>` whose properties also take `undefined` (for `exactOptionalPropertyTypes`). */
 type Optional<T> = { [K in keyof T]?: T[K] | undefined };
 
+/** Options of `ProcessHub.start`. */
 export interface HubOptions extends Optional<HubTuning>, HubStrategyOptions {
   /** The hub's id; nodes running the same id form one hub. Required. */
   hubId: string;
