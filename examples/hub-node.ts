@@ -16,13 +16,16 @@
  *   their replicas, or out of step between the local registry slice and the local children
  *   (cheap: no digest unless `digest: true`).
  * - `placed { n, exclude? }`: answers once this node's registry holds `n` children, each exactly
- *   once and none on `exclude` (polled every millisecond): the wall-clock `at` lets the
- *   controller time a failover across processes (`performance.timeOrigin + performance.now()`).
+ *   once and none on `exclude` (checked on every registry change, from the hub's registry
+ *   hooks): the wall-clock `at` lets the controller time a failover across processes
+ *   (`performance.timeOrigin + performance.now()`).
+ * - `settled { timeoutMs? }`: answers once `hub.awaitSettled` resolves (`settled: true`, `at`), or
+ *   with the problem it reported.
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
  * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down.
  * It imports the package as a user does (`hubvisor`, `hubvisor/nats`); in this repository tsx maps
- * those names to `src/` through `tsconfig.json`'s `paths`. Its audit (`status`, `placed`) reads the
+ * those names to `src/` through `tsconfig.json`'s `paths`. Its audit (`status`) reads the
  * hub's registry replica through `hub.core`, a member the published types leave out: a check for
  * tests and benchmarks, not something a program needs.
  */
@@ -159,6 +162,70 @@ function status(digest: boolean): Record<string, unknown> {
   };
 }
 
+/**
+ * Placements in this node's registry replica, counted from the hub's registry hooks as they
+ * change (no polling, no scan): how many ids, how many placements in all and per node; `until`
+ * resolves at the first change after which a condition holds.
+ */
+class Placements {
+  private readonly perId = new Map<string, number>();
+  private readonly perNode = new Map<string, number>();
+  private readonly waiters = new Set<() => void>();
+  total = 0;
+
+  constructor(h: ProcessHub) {
+    for (const [id, l] of h.registryDump()) for (const p of l.nodes) this.add(id, p.node);
+    h.registerHook("childRegistered", ({ id, node }) => this.add(id, node), { id: "placements" });
+    h.registerHook("childUnregistered", ({ id, node }) => this.drop(id, node), { id: "placements" });
+  }
+
+  get size(): number {
+    return this.perId.size;
+  }
+
+  on(node: string | undefined): number {
+    return node === undefined ? 0 : (this.perNode.get(node) ?? 0);
+  }
+
+  until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!cond()) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  private add(id: string, node: string): void {
+    this.perId.set(id, (this.perId.get(id) ?? 0) + 1);
+    this.perNode.set(node, (this.perNode.get(node) ?? 0) + 1);
+    this.total++;
+    this.changed();
+  }
+
+  private drop(id: string, node: string): void {
+    const k = (this.perId.get(id) ?? 1) - 1;
+    if (k === 0) this.perId.delete(id);
+    else this.perId.set(id, k);
+    this.perNode.set(node, (this.perNode.get(node) ?? 1) - 1);
+    this.total--;
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+const placements = new Placements(hub);
+
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
 type Command = { cmd: string; id: number } & Record<string, unknown>;
@@ -195,18 +262,18 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     case "placed": {
       const n = Number(c.n);
       const exclude = typeof c.exclude === "string" ? c.exclude : undefined;
-      const deadline = performance.now() + Number(c.timeoutMs ?? 60_000);
-      for (;;) {
-        const reg = hub.core.registry;
-        if (reg.size === n && (exclude === undefined || !reg.nodes().includes(exclude))) {
-          let total = 0;
-          for (const x of reg.nodes()) total += reg.sliceOf(x).size;
-          if (total === n) return { at: now(), ...status(false) };
-        }
-        if (performance.now() > deadline) return { timeout: true, ...status(false) };
-        await new Promise((r) => setTimeout(r, 1));
-      }
+      const done = () => placements.size === n && placements.total === n && placements.on(exclude) === 0;
+      if (done()) return { at: now(), ...status(false) };
+      const ok = await placements.until(done, Number(c.timeoutMs ?? 60_000));
+      return ok ? { at: now(), ...status(false) } : { timeout: true, ...status(false) };
     }
+    case "settled":
+      try {
+        await hub.awaitSettled({ timeoutMs: Number(c.timeoutMs ?? 60_000) });
+        return { settled: true, at: now() };
+      } catch (e) {
+        return { settled: false, problem: String(e) };
+      }
     case "exit":
       await hub.stop();
       await cluster.leave();
@@ -251,6 +318,7 @@ function tracedHooks(line: (kind: string, data: Record<string, unknown>) => void
   ] as const;
   const hooks: Record<string, (d: Record<string, unknown>) => void> = {};
   for (const n of names) hooks[n] = (d) => line(n, d);
-  hooks.postChildrenStart = (d) => line("postChildrenStart", { started: (d.started as unknown[]).length, failed: d.failed });
+  hooks.postChildrenStart = (d) =>
+    line("postChildrenStart", { started: (d.started as unknown[]).length, failed: d.failed });
   return hooks as HubOptions["hooks"];
 }
