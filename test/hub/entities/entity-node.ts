@@ -2,7 +2,8 @@
  * One hub node of the entity tests as its own OS process over NATS (so that a kill is a real
  * SIGKILL), driven through JSON lines: commands on stdin (`{ cmd, id, ... }`), answers on stdout
  * (`{ ev: "reply", id, ... }`). Commands: `ensure { ids }` (the pids as strings), `drive`
- * (`driveCalls`' options; its stats), `settled { timeoutMs }` ("ok" or the problem),
+ * (`driveCalls`' options; its stats), `settled { timeoutMs }` ("ok" or the problem), `crash { ids }`
+ * (kills the local instances of `ids`; how many),
  * `census`, `members`. Prints `{ "ev": "ready" }` once its hub runs.
  *
  *   node --import tsx test/hub/entities/entity-node.ts '{"nats":"nats://127.0.0.1:4333","node":"a","cluster":"x"}'
@@ -61,6 +62,16 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       const dump = hub.registryDump();
       for (const l of dump.values()) placements += l.nodes.length;
       return { local: hub.localChildren().size, placements, size: dump.size };
+    }
+    case "crash": {
+      let killed = 0;
+      for (const id of c.ids as string[]) {
+        const pid = hub.localPid(id);
+        if (pid === undefined) continue;
+        node.exit(pid, "kill");
+        killed++;
+      }
+      return { killed };
     }
     case "members":
       return { members: hub.nodes({ includeLocal: true }) };

@@ -5,6 +5,7 @@
  * NATS with each node its own OS process, killed with SIGKILL (`nats-bed.ts`).
  *
  * - Exactly one copy when every node ensures the same ids at once.
+ * - Idempotent calls through every node while children are killed again and again: none fails.
  * - Calls through references issued without pause on every node while a node is killed: every
  *   call succeeds or fails with a named reason by its deadline, none is answered by an instance
  *   an earlier reply had already left behind, and with an idempotent message none fails.
@@ -24,6 +25,8 @@ export interface EntityBed {
   settled(node: string, timeoutMs: number): Promise<string>;
   /** How many children `node` runs, and how many placements its registry holds (all ids). */
   census(node: string): Promise<{ local: number; placements: number; size: number }>;
+  /** Kills (exit `kill`) the instances of `ids` that run on `node`; returns how many it killed. */
+  crash(node: string, ids: string[]): Promise<number>;
   /** The node dies without a leave (memory: `MemoryNetwork.kill`; NATS: SIGKILL). */
   kill(node: string): Promise<void>;
   close(): Promise<void>;
@@ -69,6 +72,31 @@ export function entityScenarios(t: EntityTransport): void {
         local += c.local;
       }
       expect(local).toBe(ids.length);
+    });
+
+    it("peek (idempotent) through every node while children are killed again and again: none fails, none is stale", async () => {
+      const b = setup();
+      const names = ["a", "b", "c"];
+      await b.start(names);
+      const ids = Array.from({ length: 30 }, (_, i) => `k${i}`);
+      await b.ensure("a", ids);
+      await settledAll(b, names);
+      const load = names.map((n) =>
+        b.drive(n, { ids, durationMs: 2500, call: "peek", timeoutMs: t.callTimeoutMs }),
+      );
+      let killed = 0;
+      for (let round = 0; round < 8; round++) {
+        await new Promise((r) => setTimeout(r, 250));
+        const some = ids.filter((_, i) => i % 8 === round);
+        for (const n of names) killed += await b.crash(n, some);
+      }
+      const stats = await Promise.all(load);
+      expect(killed).toBeGreaterThanOrEqual(ids.length);
+      for (const s of stats) {
+        expect(s.ok).toBeGreaterThan(0);
+        expect(s).toMatchObject({ failed: {}, stale: 0, late: 0 });
+      }
+      await settledAll(b, names);
     });
 
     for (const call of ["peek", "visit"] as const) {

@@ -49,6 +49,18 @@ export class MemoryEntityBed implements EntityBed {
     return { local: hub.localChildren().size, placements, size: hub.registryDump().size };
   }
 
+  async crash(node: string, ids: string[]): Promise<number> {
+    const hub = this.hub(node);
+    let n = 0;
+    for (const id of ids) {
+      const pid = hub.localPid(id);
+      if (pid === undefined) continue;
+      hub.node.exit(pid, "kill");
+      n++;
+    }
+    return n;
+  }
+
   async kill(node: string): Promise<void> {
     this.h.kill(node);
   }

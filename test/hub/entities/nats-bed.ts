@@ -127,6 +127,10 @@ export class NatsEntityBed implements EntityBed {
     return { local: r.local as number, placements: r.placements as number, size: r.size as number };
   }
 
+  async crash(node: string, ids: string[]): Promise<number> {
+    return (await this.node(node).request("crash", { ids })).killed as number;
+  }
+
   async kill(node: string): Promise<void> {
     await this.node(node).kill();
     this.nodes.delete(node);
