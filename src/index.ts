@@ -191,6 +191,7 @@ export {
 export * from "./hub/errors.js";
 export * from "./hub/strategies/errors.js";
 export * from "./hub/entities/errors.js";
+export * from "./hub/durable/errors.js";
 // Two of them share their class name with a lower layer's error, which keeps the name here (the
 // cluster's `UnknownBehaviourError` above, supervision's `InvalidChildSpecError`); the hub's are
 // renamed below, with its normalized spec and stopped child, whose names supervision's have.
@@ -201,12 +202,16 @@ export {
   type ChildMetadata,
   type ChildStarter,
   type ClusterLike,
+  DEFAULT_DURABILITY,
   DEFAULT_ENTITY_OPTIONS,
   DEFAULT_HUB_TUNING,
   DEFAULT_START_OPTIONS,
   DEFAULT_STOP_OPTIONS,
   DEFAULT_STRATEGIES,
   type DistributionStrategy,
+  type DurabilityOptions,
+  type DurableBucket,
+  type DurableStore,
   entity,
   type EntityDeclaration,
   type EntityOptions,
@@ -238,6 +243,7 @@ export {
   type HubStrategyOptions,
   type HubTuning,
   isRedundancySignal,
+  MemoryDurableStore,
   type MigrationStrategy,
   type NodePid,
   type PartitionStrategy,
@@ -251,6 +257,8 @@ export {
   type StartedChild,
   type StartInitiated,
   type StopInitiated,
+  type StoreEntry,
+  type StoreWatch,
   STRATEGY_DEFAULTS,
   type SyncStrategy,
   type TopologyChange,

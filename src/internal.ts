@@ -29,6 +29,13 @@ export {
 export { parseMemoryNetworkOptions } from "./transports/memory/index.js";
 export {
   clusterMembership,
+  type Declared,
+  type DesiredState,
+  Durability,
+  type DurabilityStats,
+  decodeDeclared,
+  declaredKey,
+  encodeDeclared,
   giveHandoverState,
   HashRing,
   HubHooks,

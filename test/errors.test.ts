@@ -69,6 +69,8 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [root.EntityCallLostError, () => new root.EntityCallLostError("r1", "add", "noconnection")],
   [root.EntityActivationError, () => new root.EntityActivationError("r1", "start_failed", "boom")],
   [root.HubSettleTimeoutError, () => new root.HubSettleTimeoutError("h", 10, "joins pending: b")],
+  [root.DurableStoreError, () => new root.DurableStoreError("update", "d.YQ", "store unavailable")],
+  [root.DurableConflictError, () => new root.DurableConflictError("d.YQ", 7)],
   [root.ChildNotRunningError, () => new root.ChildNotRunningError("r1", 10)],
   [root.UnknownRegistryError, () => new root.UnknownRegistryError("R")],
   [root.ViaDuplicateRegistryError, () => new root.ViaDuplicateRegistryError("R")],

@@ -10,6 +10,7 @@ import { ApplicationStartError } from "../application.js";
 import { HubvisorError, InvalidOptionError } from "../errors.js";
 import * as hubErrors from "../hub/errors.js";
 import * as entityErrors from "../hub/entities/errors.js";
+import * as durableErrors from "../hub/durable/errors.js";
 import { HubPartitionedError } from "../hub/strategies/errors.js";
 import * as processErrors from "../process/errors.js";
 import * as registryErrors from "../registry/errors.js";
@@ -132,6 +133,8 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_HUB_ENTITY_ACTIVATION", entityErrors.EntityActivationError],
   ["HV_ERR_HUB_SETTLE_TIMEOUT", entityErrors.HubSettleTimeoutError],
   ["HV_ERR_HUB_CHILD_NOT_RUNNING", entityErrors.ChildNotRunningError],
+  ["HV_ERR_HUB_DURABLE_STORE", durableErrors.DurableStoreError],
+  ["HV_ERR_HUB_DURABLE_CONFLICT", durableErrors.DurableConflictError],
 ];
 for (const [code, Class] of BUILTIN_CLASSES) registerErrorClass(code, Class);
 

@@ -57,6 +57,12 @@ export interface HubHookEvents {
    * `handedOver`: under hot swap, the winner's copy took this copy's data before it stopped.
    */
   duplicateStopped: { id: string; winner: string; epoch: number; stoppedEpoch: number; handedOver: boolean };
+  /**
+   * A durable hub's reconcile round on this node (`durability`): declarations known, declared
+   * children it started because they ran nowhere, local children it stopped because they were
+   * declared stopped.
+   */
+  reconcileRound: { declared: number; started: number; stopped: number; durationMs: number };
 }
 
 /** The name of a hub hook. */

@@ -7,6 +7,7 @@ import type { Logger } from "../logger.js";
 import type { Node, ProcessContext } from "../process/index.js";
 import type { Pid } from "../process/pid.js";
 import type { HubChildSpec } from "./child-spec.js";
+import type { DurabilityOptions } from "./durable/options.js";
 import type { EntityOptions } from "./entities/options.js";
 import type { HubHookHandler, HubHookName } from "./hooks.js";
 import type { HubBehaviour } from "./local-children.js";
@@ -46,6 +47,13 @@ export interface HubOptions extends Optional<HubTuning>, HubStrategyOptions {
    * (1000), `maxBuffered` (100000); see `entities/options.ts`. @default those defaults
    */
   entities?: EntityOptions | undefined;
+  /**
+   * Make the hub durable: what should run is declared in `store` (written before each start and
+   * stop) and reconciled, so it survives restarts of every node and a stop is never undone; see
+   * `durable/options.ts` for `reconcileIntervalMs` (1000), `settleMs` (1000), `writeConcurrency`
+   * (256), `maxRetryDelayMs` (30000). @default undefined (children live in the nodes' memory only)
+   */
+  durability?: DurabilityOptions | undefined;
 }
 
 /**
@@ -73,8 +81,9 @@ export interface StopInitiated {
 
 /** The hub tunables of `options` (strategy fields are parsed separately). */
 export function stripStrategies(o: HubOptions): Partial<HubTuning> {
-  const { redundancy, partition, migration, synchronization, distribution, entities, ...rest } = o;
+  const { redundancy, partition, migration, synchronization, distribution, entities, durability, ...rest } = o;
   void entities;
+  void durability;
   void redundancy;
   void partition;
   void migration;

@@ -14,14 +14,17 @@ import type { Pid } from "../process/pid.js";
 import type { Protocol, ServerRef } from "../server/protocol.js";
 import { childIdOf } from "./child-id.js";
 import type { HubChildSpec, NormalizedChildSpec } from "./child-spec.js";
-import type { ProtocolOf } from "./entities/entity.js";
-import { parseEntityOptions, parseTimeout } from "./entities/options.js";
+import { awaitSettled } from "./entities/settle.js";
 import { HubRef } from "./entities/ref.js";
 import { EntityRouter, type EntityStats } from "./entities/router.js";
-import { awaitSettled } from "./entities/settle.js";
+import { parseEntityOptions, parseTimeout } from "./entities/options.js";
+import type { ProtocolOf } from "./entities/entity.js";
+import { Durability } from "./durable/durability.js";
+import { parseDurability } from "./durable/options.js";
 import { HubAlreadyStartedError, HubStoppedError, NoChildrenError, UnknownHubError } from "./errors.js";
 import { Future } from "./future.js";
 import { type HookRegistration, type HubHookHandler, type HubHookName, HubHooks } from "./hooks.js";
+import { checkHubName } from "../cluster/names.js";
 import { HubCore, HubSignal, hubProcessName } from "./hub-core.js";
 import type { ChildLookup } from "./hub-registry.js";
 import { clusterMembership, NO_PEERS } from "./membership.js";
@@ -69,6 +72,8 @@ export class ProcessHub {
   readonly hooks: HubHooks;
   /** @internal */
   readonly entities: EntityRouter;
+  /** @internal The declarations and reconcile of a durable hub (`durability`), else null. */
+  durable: Durability | null = null;
 
   private constructor(core: HubCore, entities: EntityRouter) {
     this.core = core;
@@ -85,11 +90,13 @@ export class ProcessHub {
     const linkTo = ctx !== undefined ? ctx.self : (options.linkTo as Pid | undefined);
     const membership = options.membership ?? (cluster !== undefined ? clusterMembership(cluster) : NO_PEERS);
     if (typeof hubId !== "string" || hubId.length === 0) throw new UnknownHubError(String(hubId), node.name);
+    checkHubName(hubId);
     let hubs = hubsByNode.get(node);
     if (hubs === undefined) hubsByNode.set(node, (hubs = new Map()));
     if (hubs.has(hubId)) throw new HubAlreadyStartedError(hubId, node.name);
     const tuning = parseHubTuning(stripStrategies(options));
     const strategies = parseStrategies(options);
+    const durability = options.durability === undefined ? undefined : parseDurability(options.durability);
     const logger = options.logger ?? node.logger ?? consoleLogger;
     const hooks = hooksOf(options, logger);
     hooks.publishAs(node.name, hubId);
@@ -112,8 +119,10 @@ export class ProcessHub {
       // Peers' messages say who sent them (`from`): one that names a third node is refused.
       proc.senderField = "from";
     }
+    if (durability !== undefined) hub.durable = new Durability(core, durability);
     node.onExit(pid, () => {
       core.exited();
+      hub.durable?.close();
       hub.entities.close();
       if (hubsByNode.get(node)?.get(hubId) === hub) hubsByNode.get(node)!.delete(hubId);
     });
@@ -249,6 +258,7 @@ export class ProcessHub {
     this.assertQuorum();
     const o = parseStartOptions(options);
     const norm = prepareSpecs(this.core, specs, o.metadata);
+    if (this.durable !== null) for (const s of norm) Durability.check(s);
     const pinned = resolveMapping(this.core, norm, o.childMapping);
     if (o.checkExisting) {
       const existing = this.core.registry.containsChildren(norm.map((n) => n.id));
@@ -262,6 +272,13 @@ export class ProcessHub {
         return Future.resolved(new StartResult([], errs));
       }
     }
+    const usable = () => {
+      this.assertAlive();
+      this.assertQuorum();
+    };
+    // A durable hub stores the declarations before anything starts (src/hub/durable/).
+    if (this.durable !== null)
+      return this.durable.start(norm, { ...o, group: (s) => groupStarts(this.core, s, pinned), usable });
     const groups = groupStarts(this.core, norm, pinned);
     if (!o.awaitable) {
       this.core.requests.start(groups, { timeoutMs: o.timeoutMs });
@@ -271,10 +288,6 @@ export class ProcessHub {
       this.core.requests.start(groups, { timeoutMs: o.timeoutMs, onDone: resolve }),
     );
     if (o.onFailure !== "rollback") return new Future(p);
-    const usable = () => {
-      this.assertAlive();
-      this.assertQuorum();
-    };
     return new Future(p.then((r) => rollback(this.core, r, o.timeoutMs, usable)));
   }
 
@@ -294,6 +307,8 @@ export class ProcessHub {
     const o = parseStopOptions(options);
     if (!Array.isArray(ids) || ids.length === 0) throw new NoChildrenError();
     const unique = [...new Set(ids)];
+    // A durable hub stores the stops before any goes out (src/hub/durable/).
+    if (this.durable !== null) return this.durable.stop(unique, o.awaitable, o.timeoutMs);
     if (!o.awaitable) {
       this.core.requests.stop(unique, { timeoutMs: o.timeoutMs });
       return { status: "stop_initiated" };

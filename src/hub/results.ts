@@ -34,7 +34,9 @@ export type HubErrorReason =
   | "start_failed"
   | "partitioned"
   /** A move or adoption refused while the receiving node's own membership change is pending (retried). */
-  | "topology_pending";
+  | "topology_pending"
+  /** A durable hub could not store the declaration, so nothing was done (`error`: the store's). */
+  | "store_failed";
 
 /** A per-child, per-node failure. `node` is undefined when no node was ever asked. */
 export interface ChildError {

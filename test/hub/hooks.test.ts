@@ -34,6 +34,7 @@ const ALL_HOOKS: { [K in HubHookName]: true } = {
   lockStateChanged: true,
   handoverReceived: true,
   duplicateStopped: true,
+  reconcileRound: true,
 };
 
 interface Fired {

@@ -1,0 +1,92 @@
+/**
+ * Declared children as stored: the key of an id, and the value of its declaration (desired state
+ * running or stopped, the spec to start it with, who wrote it and when), encoded with msgpack.
+ * Decoding checks everything: a value that does not decode, is of another format or version,
+ * belongs to another hub or another key, or carries a spec that does not validate is refused
+ * with the reason, never applied. Imports msgpackr and the hub's child spec check.
+ */
+import { Packr } from "msgpackr";
+import { type NormalizedChildSpec, normalizeChildSpec } from "../child-spec.js";
+
+/** What the hub should do about an id. */
+export type DesiredState = "running" | "stopped";
+
+/** One declaration, as read back from the store. */
+export interface Declared {
+  readonly id: string;
+  readonly desired: DesiredState;
+  /** The spec to start it with (present when running; a stop keeps none). */
+  readonly spec: NormalizedChildSpec | null;
+  /** The store's revision of this declaration: its version. */
+  readonly revision: number;
+  /** Node that wrote it, and when (ms since the epoch): for diagnostics only. */
+  readonly by: string;
+  readonly at: number;
+}
+
+/** Marks our values: a value without it was written by something else. */
+const FORMAT = "hubvisor/declared";
+const VERSION = 1;
+/** Keys of declarations; the id is base64url-encoded (KV keys allow only a few characters). */
+export const DECLARED_PREFIX = "d.";
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function declaredKey(id: string): string {
+  return DECLARED_PREFIX + Buffer.from(id, "utf8").toString("base64url");
+}
+
+/** The id of a declaration key, or null if the key is not one. */
+export function idOfKey(key: string): string | null {
+  if (!key.startsWith(DECLARED_PREFIX)) return null;
+  const b64 = key.slice(DECLARED_PREFIX.length);
+  if (b64.length === 0 || !/^[A-Za-z0-9_-]+$/.test(b64)) return null;
+  const id = Buffer.from(b64, "base64url").toString("utf8");
+  // Not canonical (a different encoding of some id): not ours.
+  return declaredKey(id) === key ? id : null;
+}
+
+export function encodeDeclared(
+  hubId: string,
+  by: string,
+  desired: DesiredState,
+  spec: NormalizedChildSpec | null,
+  id: string,
+): Uint8Array {
+  return packr.pack({ f: FORMAT, v: VERSION, hub: hubId, id, desired, spec, by, at: Date.now() });
+}
+
+/** The declaration in `value`, or the reason it is refused. */
+export function decodeDeclared(
+  hubId: string,
+  key: string,
+  value: Uint8Array,
+  revision: number,
+): Declared | { refused: string } {
+  const id = idOfKey(key);
+  if (id === null) return { refused: "not a declaration key" };
+  let v: unknown;
+  try {
+    v = packr.unpack(value);
+  } catch {
+    return { refused: "does not decode" };
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return { refused: "not a record" };
+  const r = v as Record<string, unknown>;
+  if (r.f !== FORMAT) return { refused: "foreign format" };
+  if (r.v !== VERSION) return { refused: `unknown version ${String(r.v)}` };
+  if (r.hub !== hubId) return { refused: "another hub's declaration" };
+  if (r.id !== id) return { refused: "id does not match its key" };
+  if (r.desired !== "running" && r.desired !== "stopped") return { refused: "bad desired state" };
+  if (typeof r.by !== "string" || typeof r.at !== "number") return { refused: "bad writer fields" };
+  let spec: NormalizedChildSpec | null = null;
+  if (r.desired === "running") {
+    try {
+      spec = normalizeChildSpec(r.spec);
+    } catch {
+      return { refused: "bad spec" };
+    }
+    if (spec.id !== id) return { refused: "spec id does not match its key" };
+  } else if (r.spec !== null && r.spec !== undefined) return { refused: "a stop with a spec" };
+  return { id, desired: r.desired, spec, revision, by: r.by, at: r.at };
+}

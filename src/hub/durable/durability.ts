@@ -1,0 +1,441 @@
+/**
+ * `Durability`: one durable hub on one node. It keeps a replica of the hub's declarations (the
+ * store's watch), writes them with compare-and-set before a start or stop goes out, and runs
+ * reconcile rounds: a child declared running that runs nowhere is started by its owner, a local
+ * child declared stopped is stopped. It lives beside the hub process, on the handle's side (as the
+ * entity router does): it only reads the hub's registry, view and mode, and acts through the
+ * same request dispatch as `startChildren` / `stopChildren`. Imports the hub core's types, the
+ * start grouping, results, the store and its codec.
+ */
+import type { NormalizedChildSpec } from "../child-spec.js";
+import { InvalidHubChildSpecError } from "../errors.js";
+import { Future } from "../future.js";
+import type { HubCore } from "../hub-core.js";
+import type { StartItem } from "../messages.js";
+import { type ChildError, type HubErrorReason, StartResult, StopResult } from "../results.js";
+import { groupStarts, rollback } from "../start-request.js";
+import {
+  type Declared,
+  DECLARED_PREFIX,
+  type DesiredState,
+  decodeDeclared,
+  declaredKey,
+  encodeDeclared,
+  idOfKey,
+} from "./declared.js";
+import { DurableConflictError, DurableStoreError } from "./errors.js";
+import type { ParsedDurability } from "./options.js";
+import type { DurableBucket, StoreEntry, StoreWatch } from "./store.js";
+
+/** Counters of one node's durable hub. */
+export interface DurabilityStats {
+  /** Reconcile rounds that looked (the hub was running and its membership quiet). */
+  rounds: number;
+  /** Declared children this node started because they ran nowhere. */
+  reconciledStarts: number;
+  /** Local children this node stopped because they were declared stopped. */
+  reconciledStops: number;
+  /** Store entries refused (garbled, foreign, another hub's). */
+  refused: number;
+  /** Declaration writes that failed (the store unreachable, or conflicts past the retries). */
+  writeFailures: number;
+}
+
+/** What the start path of the handle gives: its parsed options and how to group specs by node. */
+export interface DurableStartCall {
+  awaitable: boolean;
+  timeoutMs: number;
+  onFailure: "continue" | "rollback";
+  group: (specs: readonly NormalizedChildSpec[]) => Map<string, StartItem[]>;
+  usable: () => void;
+}
+
+/** Start failures that are the child's own (not the network's): the declaration is taken back. */
+const DEFINITE_FAILURES: ReadonlySet<HubErrorReason> = new Set(["start_failed", "unknown_behaviour"]);
+/** Conflicting writers of one key: retries of one declaration before giving up. */
+const MAX_CAS_ATTEMPTS = 8;
+
+interface KeyState {
+  revision: number;
+  /** Whether the key holds a value (a deleted key is written with `create`). */
+  live: boolean;
+}
+
+export class Durability {
+  readonly declared = new Map<string, Declared>();
+  readonly stats: DurabilityStats = { rounds: 0, reconciledStarts: 0, reconciledStops: 0, refused: 0, writeFailures: 0 };
+  private bucket: DurableBucket | null = null;
+  private watcher: StoreWatch | null = null;
+  private readonly keys = new Map<string, KeyState>();
+  private readyResolve!: () => void;
+  /** Resolves once the declarations current at open time are in `declared`. */
+  readonly ready = new Promise<void>((r) => (this.readyResolve = r));
+  private isReady = false;
+  private closed = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  /** Declared ids this node owns that ran nowhere in the previous round. */
+  private missingLast = new Set<string>();
+  /** Local children declared stopped in the previous round. */
+  private stoppedLast = new Set<string>();
+  private readonly inFlight = new Set<string>();
+  private readonly retry = new Map<string, { failures: number; notBefore: number }>();
+  private quietSince = Date.now();
+  private lastRefusedLog = 0;
+
+  constructor(
+    private readonly core: HubCore,
+    readonly options: ParsedDurability,
+  ) {
+    for (const hook of ["preNodeJoin", "preNodeLeave", "postRedistribution"] as const)
+      core.hooks.register(hook, () => this.topologyChanged(), { id: `$durable:${hook}`, priority: 100 });
+    void this.open();
+  }
+
+  /** Refuses what a durable hub cannot keep its promise for. */
+  static check(spec: NormalizedChildSpec): void {
+    // A temporary or transient child leaves for good by exiting; its declaration would start it again.
+    if (spec.restart !== "permanent")
+      throw new InvalidHubChildSpecError("restart", '"permanent" in a durable hub', spec.restart);
+  }
+
+  private async open(): Promise<void> {
+    let delay = 100;
+    while (!this.closed) {
+      try {
+        const bucket = await this.options.store.open(this.core.hubId);
+        if (this.closed) return void bucket.close();
+        this.bucket = bucket;
+        this.watcher = bucket.watch(DECLARED_PREFIX, (e) => this.apply(e));
+        await this.watcher.ready;
+        break;
+      } catch (err) {
+        this.core.logger.warn({ hub: this.core.hubId, err: String(err) }, "durable store not opened; retrying");
+        this.watcher?.stop();
+        this.watcher = null;
+        await this.bucket?.close().catch(() => {});
+        this.bucket = null;
+        await new Promise((r) => setTimeout(r, delay).unref?.());
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+    if (this.closed) return;
+    this.isReady = true;
+    this.readyResolve();
+    this.timer = setInterval(() => this.round(), this.options.reconcileIntervalMs);
+    this.timer.unref?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.watcher?.stop();
+    void this.bucket?.close().catch(() => {});
+  }
+
+  // ------------------------------------------------------------------ the replica of the store
+
+  /** One entry from the watch, or our own write: newer revisions only, refused values never applied. */
+  private apply(e: StoreEntry): void {
+    const known = this.keys.get(e.key);
+    if (known !== undefined && known.revision >= e.revision) return;
+    this.keys.set(e.key, { revision: e.revision, live: e.value !== null });
+    const id = idOfKey(e.key);
+    if (e.value === null) {
+      if (id !== null) this.declared.delete(id);
+      return;
+    }
+    const d = decodeDeclared(this.core.hubId, e.key, e.value, e.revision);
+    if ("refused" in d) return this.refuse(e, d.refused);
+    this.declared.set(d.id, d);
+  }
+
+  private refuse(e: StoreEntry, why: string): void {
+    this.stats.refused++;
+    const now = Date.now();
+    if (now - this.lastRefusedLog < 1000) return;
+    this.lastRefusedLog = now;
+    this.core.logger.warn(
+      { hub: this.core.hubId, key: e.key.slice(0, 80), revision: e.revision, why, refused: this.stats.refused },
+      "durable store entry refused",
+    );
+  }
+
+  /** Writes one declaration by compare-and-set on the revision this node knows, re-reading on conflict. */
+  private async write(id: string, desired: DesiredState, spec: NormalizedChildSpec | null): Promise<void> {
+    const bucket = this.bucket;
+    if (bucket === null || this.closed) throw new DurableStoreError("update", declaredKey(id), "store not open");
+    const key = declaredKey(id);
+    const value = encodeDeclared(this.core.hubId, this.core.self, desired, spec, id);
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const k = this.keys.get(key);
+      try {
+        const revision =
+          k === undefined || !k.live ? await bucket.create(key, value) : await bucket.update(key, value, k.revision);
+        this.apply({ key, value, revision });
+        return;
+      } catch (err) {
+        if (!(err instanceof DurableConflictError)) throw err;
+        // Another writer got there first: our replica is behind; read the key and try again.
+        const cur = await bucket.get(key);
+        if (cur !== null) this.apply(cur);
+      }
+    }
+    throw new DurableConflictError(key, this.keys.get(key)?.revision ?? null);
+  }
+
+  /** Writes declarations, `writeConcurrency` at a time; resolves with the ids that failed and why. */
+  private async writeAll(
+    items: ReadonlyArray<readonly [string, DesiredState, NormalizedChildSpec | null]>,
+    timeoutMs: number,
+  ): Promise<Map<string, unknown>> {
+    const failed = new Map<string, unknown>();
+    const ok = await this.whenReady(timeoutMs);
+    if (!ok) {
+      const err = new DurableStoreError("open", undefined, `store not ready within ${timeoutMs} ms`);
+      for (const [id] of items) failed.set(id, err);
+      this.stats.writeFailures += items.length;
+      return failed;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const [id, desired, spec] = items[next++]!;
+        try {
+          await this.write(id, desired, spec);
+        } catch (err) {
+          failed.set(id, err);
+          this.stats.writeFailures++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.writeConcurrency, items.length) }, worker));
+    if (failed.size > 0)
+      this.core.logger.warn(
+        { hub: this.core.hubId, failed: failed.size, err: String(failed.values().next().value) },
+        "durable declarations not written",
+      );
+    return failed;
+  }
+
+  private whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.isReady) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      void this.ready.then(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ starts and stops of the handle
+
+  /**
+   * A `startChildren` of a durable hub: each child is declared running first, and only the
+   * children whose declaration was stored are started (the others fail with `store_failed`).
+   */
+  start(specs: readonly NormalizedChildSpec[], call: DurableStartCall): { status: "start_initiated" } | Future<StartResult> {
+    const p = this.writeAll(
+      specs.map((s) => [s.id, "running", s] as const),
+      call.timeoutMs,
+    ).then((failed) => this.dispatchStart(specs, failed, call));
+    if (!call.awaitable) {
+      void p;
+      return { status: "start_initiated" };
+    }
+    return new Future(p);
+  }
+
+  private async dispatchStart(
+    specs: readonly NormalizedChildSpec[],
+    failed: Map<string, unknown>,
+    call: DurableStartCall,
+  ): Promise<StartResult> {
+    const storeErrors = storeFailures(failed);
+    const go = specs.filter((s) => !failed.has(s.id));
+    let r: StartResult;
+    if (go.length === 0) r = new StartResult([], storeErrors);
+    else {
+      const blocked = this.blocked(go.map((s) => s.id));
+      if (blocked !== null) r = new StartResult([], [...storeErrors, ...blocked]);
+      else {
+        const sent = await new Promise<StartResult>((resolve) =>
+          this.core.requests.start(call.group(go), { timeoutMs: call.timeoutMs, onDone: resolve }),
+        );
+        r = new StartResult(sent.started, [...sent.errors, ...storeErrors]);
+      }
+    }
+    if (call.onFailure === "rollback" && r.status !== "ok") {
+      r = await rollback(this.core, r, call.timeoutMs, call.usable);
+      // Nothing of a rolled-back call should run, now or after a restart.
+      await this.writeAll(
+        specs.filter((s) => !failed.has(s.id)).map((s) => [s.id, "stopped", null] as const),
+        call.timeoutMs,
+      );
+      return r;
+    }
+    // A child whose own start failed is not declared running: reconcile would start it forever.
+    const definite = r.errors.filter((e) => DEFINITE_FAILURES.has(e.reason) && !failed.has(e.id));
+    if (definite.length > 0 && r.started.every((s) => !definite.some((e) => e.id === s.id)))
+      await this.writeAll(
+        [...new Set(definite.map((e) => e.id))].map((id) => [id, "stopped", null] as const),
+        call.timeoutMs,
+      );
+    return r;
+  }
+
+  /**
+   * A `stopChildren` of a durable hub: each id is declared stopped first (a stop is remembered
+   * until a later start), and only the ids whose declaration was stored are stopped.
+   */
+  stop(ids: readonly string[], awaitable: boolean, timeoutMs: number): { status: "stop_initiated" } | Future<StopResult> {
+    const p = this.writeAll(
+      ids.map((id) => [id, "stopped", null] as const),
+      timeoutMs,
+    ).then(async (failed) => {
+      const storeErrors = storeFailures(failed);
+      const go = ids.filter((id) => !failed.has(id));
+      if (go.length === 0) return new StopResult([], storeErrors);
+      const blocked = this.blocked(go);
+      if (blocked !== null) return new StopResult([], [...storeErrors, ...blocked]);
+      const r = await new Promise<StopResult>((resolve) =>
+        this.core.requests.stop(go, { timeoutMs, onDone: resolve }),
+      );
+      return new StopResult(r.stopped, [...r.errors, ...storeErrors]);
+    });
+    if (!awaitable) {
+      void p;
+      return { status: "stop_initiated" };
+    }
+    return new Future(p);
+  }
+
+  /** The hub stopped or lost quorum while the declarations were written: nothing goes out. */
+  private blocked(ids: readonly string[]): ChildError[] | null {
+    const mode = this.core.mode;
+    if (mode === "running") return null;
+    const reason: HubErrorReason = mode === "partitioned" ? "partitioned" : "hub_stopped";
+    return ids.map((id) => ({ id, node: undefined, reason, detail: `hub ${mode}` }));
+  }
+
+  // ------------------------------------------------------------------ reconcile
+
+  private topologyChanged(): void {
+    this.quietSince = Date.now();
+    // What ran "nowhere" under the old membership proves nothing under the new one.
+    this.missingLast.clear();
+    this.stoppedLast.clear();
+  }
+
+  /**
+   * One round. Acts on what two consecutive rounds agree on, so that a start or a move in
+   * flight (registered a moment later) or a declaration this replica has not yet seen is not
+   * taken for a fact.
+   */
+  round(): void {
+    const core = this.core;
+    // A node killed outright runs no exit hooks: its hub process is simply gone.
+    if (!core.node.isAlive(core.pid)) return this.close();
+    if (!this.isReady || this.closed || core.mode !== "running" || core.locked) return;
+    const now = Date.now();
+    if (now - this.quietSince < this.options.settleMs) return;
+    this.stats.rounds++;
+    const t0 = performance.now();
+    const reg = core.registry;
+    const self = core.self;
+    const missing = new Set<string>();
+    const toStart: NormalizedChildSpec[] = [];
+    for (const d of this.declared.values()) {
+      if (d.desired !== "running" || d.spec === null) continue;
+      if (this.inFlight.has(d.id) || reg.exists(d.id)) continue;
+      // Only the owner starts it: every node sees the same ring once membership is quiet.
+      if (core.view.replicas(d.id)[0] !== self) continue;
+      missing.add(d.id);
+      if (!this.missingLast.has(d.id)) continue;
+      const r = this.retry.get(d.id);
+      if (r !== undefined && r.notBefore > now) continue;
+      toStart.push(d.spec);
+    }
+    this.missingLast = missing;
+    const stopped = new Set<string>();
+    const toStop: string[] = [];
+    for (const id of core.children.byId.keys()) {
+      if (this.declared.get(id)?.desired !== "stopped") continue;
+      stopped.add(id);
+      if (this.stoppedLast.has(id) && !this.inFlight.has(id)) toStop.push(id);
+    }
+    this.stoppedLast = stopped;
+    if (toStart.length > 0) this.reconcileStarts(toStart);
+    if (toStop.length > 0) this.reconcileStops(toStop);
+    core.hooks.dispatch("reconcileRound", {
+      declared: this.declared.size,
+      started: toStart.length,
+      stopped: toStop.length,
+      durationMs: performance.now() - t0,
+    });
+  }
+
+  private reconcileStarts(specs: NormalizedChildSpec[]): void {
+    const core = this.core;
+    for (const s of specs) this.inFlight.add(s.id);
+    this.stats.reconciledStarts += specs.length;
+    const timeoutMs = core.tuning.migrationTimeoutMs;
+    // An ensure: a copy found running at the owner is a success, never `already_started`.
+    core.requests.start(groupStarts(core, specs, undefined), {
+      timeoutMs,
+      ensure: true,
+      onDone: (r) => {
+        for (const s of specs) this.inFlight.delete(s.id);
+        const now = Date.now();
+        for (const s of r.started) this.retry.delete(s.id);
+        for (const e of r.errors) {
+          const prev = this.retry.get(e.id)?.failures ?? 0;
+          const wait = Math.min(this.options.reconcileIntervalMs * 2 ** prev, this.options.maxRetryDelayMs);
+          this.retry.set(e.id, { failures: prev + 1, notBefore: now + wait });
+        }
+        if (r.errors.length > 0)
+          core.logger.warn(
+            { hub: core.hubId, failed: r.errors.length, first: r.errors[0] },
+            "durable reconcile starts failed; retrying later",
+          );
+      },
+    });
+  }
+
+  private reconcileStops(ids: string[]): void {
+    const core = this.core;
+    const bucket = this.bucket;
+    if (bucket === null) return;
+    for (const id of ids) this.inFlight.add(id);
+    // Read back before stopping: a stop acts on the store's word, not on a replica that may lag.
+    void Promise.all(
+      ids.map((id) =>
+        bucket.get(declaredKey(id)).then(
+          (e) => {
+            if (e !== null) this.apply(e);
+            return this.declared.get(id)?.desired === "stopped" ? id : null;
+          },
+          () => null,
+        ),
+      ),
+    ).then((checked) => {
+      const go = checked.filter((id): id is string => id !== null);
+      const done = () => {
+        for (const id of ids) this.inFlight.delete(id);
+      };
+      if (go.length === 0 || core.mode !== "running") return done();
+      this.stats.reconciledStops += go.length;
+      core.requests.stop(go, { timeoutMs: core.tuning.migrationTimeoutMs, onDone: done });
+    });
+  }
+}
+
+function storeFailures(failed: ReadonlyMap<string, unknown>): ChildError[] {
+  return [...failed].map(([id, error]) => ({
+    id,
+    node: undefined,
+    reason: "store_failed" as const,
+    detail: String(error),
+    error,
+  }));
+}

@@ -1,0 +1,65 @@
+/**
+ * `HubOptions.durability`: the store and the reconcile timing, with their defaults in one place.
+ * Imports the store interface and the root errors.
+ */
+import { InvalidOptionError } from "../../errors.js";
+import type { DurableStore } from "./store.js";
+
+/**
+ * A durable hub (`ProcessHub.start({ durability: { store } })`): what should run is declared in
+ * `store` and survives every node; see `docs/hub-guarantees.md` ("Durable hubs").
+ * @category hub
+ */
+export interface DurabilityOptions {
+  /** Where declarations live: `MemoryDurableStore` (one program) or `JetStreamDurableStore` (hubvisor/nats). */
+  store: DurableStore;
+  /** Period of reconcile rounds, in ms. @default 1000 */
+  reconcileIntervalMs?: number | undefined;
+  /**
+   * A reconcile round acts only after the hub's membership has not changed for this long (ms):
+   * registries of nodes that just (re)joined are still filling in. @default 1000
+   */
+  settleMs?: number | undefined;
+  /** Declarations written concurrently by one start or stop call. @default 256 */
+  writeConcurrency?: number | undefined;
+  /**
+   * Longest wait between two reconcile starts of a declared child whose starts keep failing
+   * (the wait doubles from `reconcileIntervalMs`). @default 30000
+   */
+  maxRetryDelayMs?: number | undefined;
+}
+
+export interface ParsedDurability {
+  readonly store: DurableStore;
+  readonly reconcileIntervalMs: number;
+  readonly settleMs: number;
+  readonly writeConcurrency: number;
+  readonly maxRetryDelayMs: number;
+}
+
+export const DEFAULT_DURABILITY = Object.freeze({
+  reconcileIntervalMs: 1000,
+  settleMs: 1000,
+  writeConcurrency: 256,
+  maxRetryDelayMs: 30_000,
+});
+
+export function parseDurability(o: DurabilityOptions): ParsedDurability {
+  if (typeof o !== "object" || o === null) throw new InvalidOptionError("durability", "an object", o);
+  const s = o.store as Partial<DurableStore> | undefined;
+  if (typeof s !== "object" || s === null || typeof s.open !== "function")
+    throw new InvalidOptionError("durability.store", "a DurableStore", s);
+  const num = (field: keyof typeof DEFAULT_DURABILITY, min: number): number => {
+    const v = o[field] ?? DEFAULT_DURABILITY[field];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min)
+      throw new InvalidOptionError(`durability.${field}`, `a number >= ${min}`, v);
+    return v;
+  };
+  return {
+    store: o.store,
+    reconcileIntervalMs: num("reconcileIntervalMs", 10),
+    settleMs: num("settleMs", 0),
+    writeConcurrency: Math.floor(num("writeConcurrency", 1)),
+    maxRetryDelayMs: num("maxRetryDelayMs", 10),
+  };
+}
