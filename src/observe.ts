@@ -20,3 +20,23 @@ export {
   subscribe,
   watchMailboxes,
 } from "./observe/events.js";
+export {
+  type AgentProtocol,
+  type NodeSnapshot,
+  OBSERVER_AGENT_NAME,
+  type ObserverAgent,
+  type ObserverAgentOptions,
+  startObserverAgent,
+} from "./observe/agent.js";
+export type { Labels, MetricFamily, MetricKind } from "./observe/metric-set.js";
+export { exitKind, METRICS, Metrics, type MetricsOptions } from "./observe/metrics.js";
+export type { HubRow, ProcessDetail, ProcessRow, TreeRow } from "./observe/node-view.js";
+export {
+  type ClusterView,
+  DEFAULT_OBSERVE_OPTIONS,
+  type NodeView,
+  type ObserveOptions,
+  type Observer,
+  observe,
+} from "./observe/observer.js";
+export type { CrashRow, EventRow, RestartRow } from "./observe/recorder.js";

@@ -31,6 +31,18 @@ export function trackSupervisor(node: Node, pid: Pid): void {
   });
 }
 
+/** The live supervisors (Supervisor, DynamicSupervisor) of `node`, for observers. */
+export function supervisorsOn(node: Node): Pid[] {
+  const out: Pid[] = [];
+  for (const [key, n] of supervisorNodes) {
+    if (n !== node) continue;
+    // A key is `node.id.creation`; node names may hold dots, numbers never do.
+    const parts = key.split(".");
+    out.push(new Pid(node.name, Number(parts[parts.length - 2]), Number(parts[parts.length - 1])));
+  }
+  return out;
+}
+
 function nodeFor(sup: ServerDest<unknown>): Node {
   if (!(sup instanceof Pid)) return currentNodeOrDefault();
   return supervisorByPid.get(sup) ?? supervisorNodes.get(sup.key) ?? currentNodeOrDefault();

@@ -11,7 +11,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const ENTRY_FILES = ["src/index.ts", "src/nats.ts", "src/testing.ts", "src/internal.ts"];
+const ENTRY_FILES = ["src/index.ts", "src/nats.ts", "src/testing.ts", "src/internal.ts", "src/observe.ts"];
 
 function layerIndexes(dir: string): string[] {
   return readdirSync(join(repo, dir), { withFileTypes: true }).flatMap((d) => {
