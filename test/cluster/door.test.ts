@@ -10,6 +10,7 @@ import { InvalidOptionError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { Node, Pid } from "../../src/process/index.js";
 import { MemoryNetwork } from "../../src/transports/memory/index.js";
+import { ProcessHub } from "../../src/hub/process-hub.js";
 import { checkWire } from "../../src/hub/wire-check.js";
 import { collector } from "./helpers.js";
 
@@ -70,6 +71,17 @@ describe("Cluster.join: names", () => {
     });
     await expect(join(net, "c", "a.b")).rejects.toBeInstanceOf(InvalidNameError);
   });
+});
+
+describe("ProcessHub.start: hub names", () => {
+  it.each([["a dot", "a.b"], ["a space", "a b"], ["256 characters", "h".repeat(256)]])(
+    "refuses a hub id with %s with InvalidNameError (field hubId)",
+    (_what, hubId) => {
+      const node = new Node({ name: "h", logger: silentLogger });
+      expect(() => ProcessHub.start({ hubId, node, logger: silentLogger })).toThrow(InvalidNameError);
+      expect(() => ProcessHub.start({ hubId, node, logger: silentLogger })).toThrow(/hubId/);
+    },
+  );
 });
 
 describe("control frames: sender checks", () => {

@@ -122,7 +122,7 @@ describe("cluster inbound fuzzing (memory inject)", () => {
       ctx.send(m.ping, "pong");
     });
     const got = a.node.spawn(async (ctx) => {
-      ctx.send(box, { ping: ctx.self() });
+      ctx.send(box, { ping: ctx.self });
       await ctx.receive();
     });
     await expect.poll(() => a.node.isAlive(got), { timeout: 5000 }).toBe(false);
