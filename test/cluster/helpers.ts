@@ -20,6 +20,8 @@ export interface ClusterHarness {
   inject?(node: string, bytes: Uint8Array, from: string): void | Promise<void>;
   /** Releases everything the harness started. */
   close?(): Promise<void>;
+  /** The cluster name to use (a harness whose NATS permissions name clusters); else a fresh one. */
+  clusterName?: string;
 }
 
 /** A named way to build harnesses; `features` says which optional members it has. */

@@ -41,7 +41,8 @@ export function clusterScenarios(factory: HarnessFactory): void {
   describe(`cluster scenarios over ${factory.name}`, () => {
     let t: TestCluster;
     beforeEach(async () => {
-      t = new TestCluster(await factory.create(), uniqueClusterName());
+      const harness = await factory.create();
+      t = new TestCluster(harness, harness.clusterName ?? uniqueClusterName());
     });
     afterEach(async () => {
       await t.stop();
