@@ -4,6 +4,11 @@
  * long each step took. Everything runs in this one program; the nodes talk through the cluster
  * layer exactly as they would across machines. With `--nats` (or `HUBVISOR_TRANSPORT=nats`) it
  * runs `demo-nats.ts` instead: the same story with each node a separate OS process over NATS.
+ *
+ * node-a serves the Observer (`hubvisor/observe`) and the demo prints its address; the page stays
+ * up after the story until Ctrl-C. `--exit` (or `DEMO_EXIT=1`) exits at the end instead (CI, the
+ * examples test); `--step` waits for Enter before each kill or join, to watch it on the page.
+ * `OBSERVER_PORT` picks the port (default 4100; a free one if it is taken).
  */
 import {
   Cluster,
@@ -17,6 +22,7 @@ import {
   reply,
   silentLogger,
 } from "hubvisor";
+import { type Observer, observe, startObserverAgent } from "hubvisor/observe";
 
 // `npm start -- --nats` (or HUBVISOR_TRANSPORT=nats): the same demo as OS processes over NATS.
 if (process.argv.includes("--nats") || process.env.HUBVISOR_TRANSPORT === "nats") {
@@ -53,7 +59,27 @@ async function startNode(name: string): Promise<ProcessHub> {
     logger: silentLogger,
   });
   hubs.set(name, hub);
+  await startObserverAgent({ node, cluster });
+  if (observer === undefined) observer = await serveObserver(cluster);
   return hub;
+}
+
+let observer: Observer | undefined;
+const EXIT_AT_END = process.argv.includes("--exit") || process.env.DEMO_EXIT === "1";
+const STEP = process.argv.includes("--step");
+
+async function serveObserver(cluster: Cluster): Promise<Observer> {
+  const port = Number(process.env.OBSERVER_PORT ?? 4100);
+  const o = await observe({ cluster, port }).catch(() => observe({ cluster, port: 0 }));
+  console.log(`Observer: ${o.url}\n`);
+  return o;
+}
+
+/** With `--step`, waits for a line on stdin before the next act. */
+async function step(what: string): Promise<void> {
+  if (!STEP) return;
+  console.log(`press Enter to ${what}`);
+  await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
 }
 
 async function until(cond: () => boolean): Promise<void> {
@@ -110,6 +136,7 @@ await Promise.all(visited.map((id) => GenServer.callOn(a.node, a.getPid(id)!, "v
 console.log(`${visited.length} calls to counters anywhere in the cluster, from node-a: ${ms(t0)}`);
 
 const before = placement(a);
+await step("kill node-c");
 t0 = performance.now();
 network.kill("node-c");
 hubs.delete("node-c");
@@ -121,6 +148,7 @@ console.log(
   `killed node-c: ${restarted} children restarted on their new owners, ${untouched} untouched: ${ms(t0)}  [${spread(a)}]`,
 );
 
+await step("add node-d");
 t0 = performance.now();
 await startNode("node-d");
 await until(() => [...hubs.values()].every((h) => h.nodes().length === 2) && converged(ids));
@@ -149,5 +177,11 @@ console.log(
 
 const tagged = d.tagQuery("room").length;
 console.log(`every registry identical; node-d sees ${tagged} children tagged "room" without a network call`);
+if (!EXIT_AT_END && observer !== undefined) {
+  console.log(`\nthe Observer stays up at ${observer.url} (Ctrl-C to quit; --exit to end here)`);
+  process.stdin.pause();
+  await new Promise(() => {});
+}
 for (const h of hubs.values()) await h.stop();
+await observer?.close();
 process.exit(0);

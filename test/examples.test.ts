@@ -93,7 +93,7 @@ describe("examples", () => {
   }
 
   it("demo.ts runs with a small workload and exits 0", { timeout: RUN_TIMEOUT_MS + 5_000 }, async () => {
-    const run = await runExample("demo.ts", { DEMO_CHILDREN: "200" });
+    const run = await runExample("demo.ts", { DEMO_CHILDREN: "200", DEMO_EXIT: "1", OBSERVER_PORT: "0" });
     expect(run.code, `demo failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
   });
 });
