@@ -21,6 +21,8 @@
  *   (`performance.timeOrigin + performance.now()`).
  * - `settled { timeoutMs? }`: answers once `hub.awaitSettled` resolves (`settled: true`, `at`), or
  *   with the problem it reported.
+ * - `registered { ids }`: how many of `ids` this node's registry holds.
+ * - `durable`: a durable hub's counters (declarations known, reconcile rounds, starts, stops).
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
  * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down.
@@ -42,7 +44,8 @@ import {
   reply,
   silentLogger,
 } from "hubvisor";
-import { NatsTransport } from "hubvisor/nats";
+import { JetStreamDurableStore, NatsTransport } from "hubvisor/nats";
+import { connect } from "@nats-io/transport-node";
 import { nodeTrace } from "./hub-node-trace.js";
 
 /** What the controller passes as the first argument (JSON). */
@@ -55,6 +58,11 @@ export interface HubNodeConfig {
   timings?: Record<string, number>;
   /** Extra hub options (strategies: partition, migration, ...), merged over the ones below. */
   hub?: Partial<HubOptions>;
+  /**
+   * A durable hub whose declarations live in JetStream (the server must run with `-js`), with
+   * these durability options (all but the store).
+   */
+  durable?: { reconcileIntervalMs?: number; settleMs?: number; bucketPrefix?: string };
 }
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as HubNodeConfig;
@@ -90,12 +98,25 @@ const transport = new NatsTransport({
 const cluster = await Cluster.join({ node, cluster: cfg.cluster, transport, logger });
 cluster.on("nodedown", (e) => out({ ev: "nodedown", node: e.node, at: now() }));
 let lastMembers = "";
+// The store gets a connection of its own: the transport's carries the cluster's frames.
+const durability =
+  cfg.durable === undefined
+    ? undefined
+    : {
+        store: new JetStreamDurableStore({
+          connection: await connect({ servers: cfg.nats, reconnectTimeWait: 100, maxReconnectAttempts: -1 }),
+          bucketPrefix: cfg.durable.bucketPrefix,
+        }),
+        reconcileIntervalMs: cfg.durable.reconcileIntervalMs,
+        settleMs: cfg.durable.settleMs,
+      };
 const hub = ProcessHub.start({
   hubId: cfg.hubId ?? "demo",
   cluster,
   behaviours: { counter },
   clusterEventDebounceMs: 10,
   logger,
+  durability,
   ...cfg.hub,
   hooks: {
     ...(trace ? tracedHooks(trace.line) : {}),
@@ -241,6 +262,7 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
         status: r.status,
         started: r.started.length,
         errors: r.errors.length,
+        ...(r.errors.length > 0 ? { firstError: { ...r.errors[0], error: undefined, pid: undefined } } : {}),
         nodes: r.nodes().length,
       };
     }
@@ -274,6 +296,14 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
       } catch (e) {
         return { settled: false, problem: String(e) };
       }
+    case "registered": {
+      const list = c.ids as string[];
+      return { count: hub.containsChildren(list).length };
+    }
+    case "durable": {
+      const d = hub.durable;
+      return d === null ? { error: "not durable" } : { declared: d.declared.size, ...d.stats };
+    }
     case "exit":
       await hub.stop();
       await cluster.leave();

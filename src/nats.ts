@@ -3,3 +3,8 @@
  * transport never load the NATS client.
  */
 export * from "./transports/nats/index.js";
+// The durable hub's store in JetStream; its client libraries load when a bucket is opened.
+export {
+  JetStreamDurableStore,
+  type JetStreamDurableStoreOptions,
+} from "./hub/durable/kv-store.js";

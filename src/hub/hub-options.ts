@@ -50,8 +50,8 @@ export interface HubOptions extends Optional<HubTuning>, HubStrategyOptions {
   /**
    * Make the hub durable: what should run is declared in `store` (written before each start and
    * stop) and reconciled, so it survives restarts of every node and a stop is never undone; see
-   * `durable/options.ts` for `reconcileIntervalMs` (1000), `settleMs` (1000), `writeConcurrency`
-   * (256), `maxRetryDelayMs` (30000). @default undefined (children live in the nodes' memory only)
+   * `durable/options.ts` for `reconcileIntervalMs` (1000), `settleMs` (1000), `graceMs` (5000),
+   * `writeConcurrency` (64), `maxRetryDelayMs` (30000). @default undefined (children live in the nodes' memory only)
    */
   durability?: DurabilityOptions | undefined;
 }

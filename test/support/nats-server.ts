@@ -76,6 +76,8 @@ export class NatsServer {
     readonly authToken?: string,
     /** Configuration text for `-c` (e.g. `natsServerConfig`'s accounts), added to `maxPayload`'s. */
     readonly config?: string,
+    /** JetStream on, storing in this directory (kept across restarts: `-js -sd`). */
+    readonly jetStreamDir?: string,
   ) {}
 
   /** Client URL, e.g. `nats://127.0.0.1:41234`. */
@@ -121,6 +123,7 @@ export class NatsServer {
       args.push("-c", conf);
     }
     if (this.authToken !== undefined) args.push("--auth", this.authToken);
+    if (this.jetStreamDir !== undefined) args.push("-js", "-sd", this.jetStreamDir);
     if (this.routes) {
       args.push(
         "--cluster_name",
@@ -205,7 +208,7 @@ export class NatsServer {
 /** Starts one standalone server on free ports. */
 export async function startNatsServer(
   name = "solo",
-  options: { maxPayload?: number; authToken?: string; config?: string } = {},
+  options: { maxPayload?: number; authToken?: string; config?: string; jetStream?: boolean } = {},
 ): Promise<NatsServer> {
   const server = new NatsServer(
     name,
@@ -215,6 +218,7 @@ export async function startNatsServer(
     options.maxPayload,
     options.authToken,
     options.config,
+    options.jetStream ? mkdtempSync(join(tmpdir(), "hv-js-")) : undefined,
   );
   await server.start();
   return server;
@@ -248,7 +252,11 @@ export class NatsCluster {
 }
 
 /** Starts `size` servers routed to each other and waits for the routes. */
-export async function startNatsCluster(size = 3, clusterName = "hvtest"): Promise<NatsCluster> {
+export async function startNatsCluster(
+  size = 3,
+  clusterName = "hvtest",
+  options: { jetStream?: boolean } = {},
+): Promise<NatsCluster> {
   const ports = await Promise.all(
     Array.from({ length: size }, async () => ({
       client: await freePort(),
@@ -258,11 +266,20 @@ export async function startNatsCluster(size = 3, clusterName = "hvtest"): Promis
   );
   const servers = ports.map(
     (p, i) =>
-      new NatsServer(`s${i + 1}`, p.client, p.monitor, {
-        clusterName,
-        clusterPort: p.cluster,
-        routePorts: ports.filter((_, j) => j !== i).map((q) => q.cluster),
-      }),
+      new NatsServer(
+        `s${i + 1}`,
+        p.client,
+        p.monitor,
+        {
+          clusterName,
+          clusterPort: p.cluster,
+          routePorts: ports.filter((_, j) => j !== i).map((q) => q.cluster),
+        },
+        undefined,
+        undefined,
+        undefined,
+        options.jetStream ? mkdtempSync(join(tmpdir(), `hv-js-s${i + 1}-`)) : undefined,
+      ),
   );
   const cluster = new NatsCluster(servers);
   await Promise.all(servers.map((s) => s.start()));

@@ -52,6 +52,8 @@ export interface DurableStartCall {
 
 /** Start failures that are the child's own (not the network's): the declaration is taken back. */
 const DEFINITE_FAILURES: ReadonlySet<HubErrorReason> = new Set(["start_failed", "unknown_behaviour"]);
+/** Declarations written before their chunk of a start or stop goes out (a hub message's entries). */
+const CHUNK = 1000;
 /** Conflicting writers of one key: retries of one declaration before giving up. */
 const MAX_CAS_ATTEMPTS = 8;
 
@@ -80,6 +82,11 @@ export class Durability {
   private readonly inFlight = new Set<string>();
   private readonly retry = new Map<string, { failures: number; notBefore: number }>();
   private quietSince = Date.now();
+  /**
+   * When this node learnt of declarations written since it opened the store: reconcile leaves
+   * them to the call that wrote them for `graceMs` (the call starts or stops them itself).
+   */
+  private readonly fresh = new Map<string, number>();
   private lastRefusedLog = 0;
 
   constructor(
@@ -147,6 +154,7 @@ export class Durability {
     const d = decodeDeclared(this.core.hubId, e.key, e.value, e.revision);
     if ("refused" in d) return this.refuse(e, d.refused);
     this.declared.set(d.id, d);
+    if (this.isReady) this.fresh.set(d.id, Date.now());
   }
 
   private refuse(e: StoreEntry, why: string): void {
@@ -233,12 +241,11 @@ export class Durability {
   /**
    * A `startChildren` of a durable hub: each child is declared running first, and only the
    * children whose declaration was stored are started (the others fail with `store_failed`).
+   * Declarations are written a chunk at a time and each chunk starts as soon as it is stored, so
+   * that a large call's first children do not wait for its last declarations.
    */
   start(specs: readonly NormalizedChildSpec[], call: DurableStartCall): { status: "start_initiated" } | Future<StartResult> {
-    const p = this.writeAll(
-      specs.map((s) => [s.id, "running", s] as const),
-      call.timeoutMs,
-    ).then((failed) => this.dispatchStart(specs, failed, call));
+    const p = this.startChunks(specs, call);
     if (!call.awaitable) {
       void p;
       return { status: "start_initiated" };
@@ -246,25 +253,24 @@ export class Durability {
     return new Future(p);
   }
 
-  private async dispatchStart(
-    specs: readonly NormalizedChildSpec[],
-    failed: Map<string, unknown>,
-    call: DurableStartCall,
-  ): Promise<StartResult> {
-    const storeErrors = storeFailures(failed);
-    const go = specs.filter((s) => !failed.has(s.id));
-    let r: StartResult;
-    if (go.length === 0) r = new StartResult([], storeErrors);
-    else {
-      const blocked = this.blocked(go.map((s) => s.id));
-      if (blocked !== null) r = new StartResult([], [...storeErrors, ...blocked]);
-      else {
-        const sent = await new Promise<StartResult>((resolve) =>
-          this.core.requests.start(call.group(go), { timeoutMs: call.timeoutMs, onDone: resolve }),
-        );
-        r = new StartResult(sent.started, [...sent.errors, ...storeErrors]);
-      }
+  private async startChunks(specs: readonly NormalizedChildSpec[], call: DurableStartCall): Promise<StartResult> {
+    const sends: Array<Promise<StartResult>> = [];
+    const failed = new Map<string, unknown>();
+    for (let i = 0; i < specs.length; i += CHUNK) {
+      const chunk = specs.slice(i, i + CHUNK);
+      const f = await this.writeAll(
+        chunk.map((s) => [s.id, "running", s] as const),
+        call.timeoutMs,
+      );
+      for (const [id, e] of f) failed.set(id, e);
+      const go = chunk.filter((s) => !f.has(s.id));
+      if (go.length > 0) sends.push(this.sendStart(go, call));
     }
+    const results = await Promise.all(sends);
+    let r = new StartResult(
+      results.flatMap((x) => x.started),
+      [...results.flatMap((x) => x.errors), ...storeFailures(failed)],
+    );
     if (call.onFailure === "rollback" && r.status !== "ok") {
       r = await rollback(this.core, r, call.timeoutMs, call.usable);
       // Nothing of a rolled-back call should run, now or after a restart.
@@ -275,34 +281,59 @@ export class Durability {
       return r;
     }
     // A child whose own start failed is not declared running: reconcile would start it forever.
-    const definite = r.errors.filter((e) => DEFINITE_FAILURES.has(e.reason) && !failed.has(e.id));
-    if (definite.length > 0 && r.started.every((s) => !definite.some((e) => e.id === s.id)))
+    const started = new Set(r.started.map((x) => x.id));
+    const definite = new Set(
+      r.errors.filter((e) => DEFINITE_FAILURES.has(e.reason) && !started.has(e.id)).map((e) => e.id),
+    );
+    if (definite.size > 0)
       await this.writeAll(
-        [...new Set(definite.map((e) => e.id))].map((id) => [id, "stopped", null] as const),
+        [...definite].map((id) => [id, "stopped", null] as const),
         call.timeoutMs,
       );
     return r;
   }
 
+  private sendStart(go: readonly NormalizedChildSpec[], call: DurableStartCall): Promise<StartResult> {
+    const blocked = this.blocked(go.map((s) => s.id));
+    if (blocked !== null) return Promise.resolve(new StartResult([], blocked));
+    // An ensure: the owner's reconcile may have started a child whose declaration it saw before
+    // this start arrived; that copy is this start's success, not `already_started`.
+    return new Promise<StartResult>((resolve) =>
+      this.core.requests.start(call.group(go), { timeoutMs: call.timeoutMs, onDone: resolve, ensure: true }),
+    );
+  }
+
   /**
    * A `stopChildren` of a durable hub: each id is declared stopped first (a stop is remembered
-   * until a later start), and only the ids whose declaration was stored are stopped.
+   * until a later start), and only the ids whose declaration was stored are stopped; a chunk at
+   * a time, as starts.
    */
   stop(ids: readonly string[], awaitable: boolean, timeoutMs: number): { status: "stop_initiated" } | Future<StopResult> {
-    const p = this.writeAll(
-      ids.map((id) => [id, "stopped", null] as const),
-      timeoutMs,
-    ).then(async (failed) => {
-      const storeErrors = storeFailures(failed);
-      const go = ids.filter((id) => !failed.has(id));
-      if (go.length === 0) return new StopResult([], storeErrors);
-      const blocked = this.blocked(go);
-      if (blocked !== null) return new StopResult([], [...storeErrors, ...blocked]);
-      const r = await new Promise<StopResult>((resolve) =>
-        this.core.requests.stop(go, { timeoutMs, onDone: resolve }),
+    const p = (async () => {
+      const sends: Array<Promise<StopResult>> = [];
+      const failed = new Map<string, unknown>();
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const chunk = ids.slice(i, i + CHUNK);
+        const f = await this.writeAll(
+          chunk.map((id) => [id, "stopped", null] as const),
+          timeoutMs,
+        );
+        for (const [id, e] of f) failed.set(id, e);
+        const go = chunk.filter((id) => !f.has(id));
+        if (go.length === 0) continue;
+        const blocked = this.blocked(go);
+        sends.push(
+          blocked !== null
+            ? Promise.resolve(new StopResult([], blocked))
+            : new Promise<StopResult>((resolve) => this.core.requests.stop(go, { timeoutMs, onDone: resolve })),
+        );
+      }
+      const results = await Promise.all(sends);
+      return new StopResult(
+        results.flatMap((x) => x.stopped),
+        [...results.flatMap((x) => x.errors), ...storeFailures(failed)],
       );
-      return new StopResult(r.stopped, [...r.errors, ...storeErrors]);
-    });
+    })();
     if (!awaitable) {
       void p;
       return { status: "stop_initiated" };
@@ -345,8 +376,10 @@ export class Durability {
     const self = core.self;
     const missing = new Set<string>();
     const toStart: NormalizedChildSpec[] = [];
+    const young = now - this.options.graceMs;
+    for (const [id, at] of this.fresh) if (at <= young) this.fresh.delete(id);
     for (const d of this.declared.values()) {
-      if (d.desired !== "running" || d.spec === null) continue;
+      if (d.desired !== "running" || d.spec === null || this.fresh.has(d.id)) continue;
       if (this.inFlight.has(d.id) || reg.exists(d.id)) continue;
       // Only the owner starts it: every node sees the same ring once membership is quiet.
       if (core.view.replicas(d.id)[0] !== self) continue;
@@ -360,7 +393,7 @@ export class Durability {
     const stopped = new Set<string>();
     const toStop: string[] = [];
     for (const id of core.children.byId.keys()) {
-      if (this.declared.get(id)?.desired !== "stopped") continue;
+      if (this.declared.get(id)?.desired !== "stopped" || this.fresh.has(id)) continue;
       stopped.add(id);
       if (this.stoppedLast.has(id) && !this.inFlight.has(id)) toStop.push(id);
     }

@@ -20,7 +20,13 @@ export interface DurabilityOptions {
    * registries of nodes that just (re)joined are still filling in. @default 1000
    */
   settleMs?: number | undefined;
-  /** Declarations written concurrently by one start or stop call. @default 256 */
+  /**
+   * A declaration written while this node runs is left to the call that wrote it (which starts
+   * or stops the child itself) for this long (ms) before reconcile acts on it; declarations
+   * found when the store was opened are acted on at once. @default 5000
+   */
+  graceMs?: number | undefined;
+  /** Declarations written concurrently by one start or stop call. @default 64 */
   writeConcurrency?: number | undefined;
   /**
    * Longest wait between two reconcile starts of a declared child whose starts keep failing
@@ -33,6 +39,7 @@ export interface ParsedDurability {
   readonly store: DurableStore;
   readonly reconcileIntervalMs: number;
   readonly settleMs: number;
+  readonly graceMs: number;
   readonly writeConcurrency: number;
   readonly maxRetryDelayMs: number;
 }
@@ -40,7 +47,8 @@ export interface ParsedDurability {
 export const DEFAULT_DURABILITY = Object.freeze({
   reconcileIntervalMs: 1000,
   settleMs: 1000,
-  writeConcurrency: 256,
+  graceMs: 5000,
+  writeConcurrency: 64,
   maxRetryDelayMs: 30_000,
 });
 
@@ -59,6 +67,7 @@ export function parseDurability(o: DurabilityOptions): ParsedDurability {
     store: o.store,
     reconcileIntervalMs: num("reconcileIntervalMs", 10),
     settleMs: num("settleMs", 0),
+    graceMs: num("graceMs", 0),
     writeConcurrency: Math.floor(num("writeConcurrency", 1)),
     maxRetryDelayMs: num("maxRetryDelayMs", 10),
   };

@@ -53,7 +53,7 @@ class Cl {
       cluster,
       behaviours: { worker: Worker },
       logger: this.logger,
-      durability: { store: this.store, reconcileIntervalMs: 100, settleMs: 200, ...this.extra },
+      durability: { store: this.store, reconcileIntervalMs: 100, settleMs: 200, graceMs: 300, ...this.extra },
     });
     this.hubs.set(name, hub);
     return hub;

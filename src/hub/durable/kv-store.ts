@@ -1,0 +1,168 @@
+/**
+ * `JetStreamDurableStore`: a durable hub's store in NATS JetStream, one key-value bucket per hub
+ * (`hubvisor_<hubId>` by default). Compare-and-set is the bucket's own (`create` / `update` on
+ * a key's last revision, JetStream's expected-last-subject-sequence), the watch is its ordered
+ * consumer over the last value of every key and then every write. Uses only what nats-server
+ * 2.9 supports (no per-key TTL, no multi-key watch, no compression). The client libraries
+ * (`@nats-io/kv`, over `@nats-io/jetstream`) are optional peer dependencies, loaded when a
+ * bucket is first opened, so `hubvisor/nats` loads without them. Imports the store interface and
+ * errors; the NATS types are types only.
+ */
+import type { KV, KvEntry } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { InvalidOptionError } from "../../errors.js";
+import { DurableConflictError, DurableStoreError } from "./errors.js";
+import type { DurableBucket, DurableStore, StoreEntry, StoreWatch } from "./store.js";
+
+/**
+ * Options of `JetStreamDurableStore`.
+ * @category nats
+ */
+export interface JetStreamDurableStoreOptions {
+  /** A connection to a JetStream-enabled server (its own, or the transport's). */
+  connection: NatsConnection;
+  /** Bucket name of hub `hubId` is this prefix then the id (base64url if the id has other characters than `[A-Za-z0-9_-]`). @default "hubvisor_" */
+  bucketPrefix?: string | undefined;
+  /** Copies of the bucket in a JetStream cluster (1, 3 or 5). @default 1 */
+  replicas?: number | undefined;
+  /** Values kept per key (the latest first; history is for operators, the hub reads the latest). @default 1 */
+  history?: number | undefined;
+  /** `"file"` survives a server restart; `"memory"` does not. @default "file" */
+  storage?: "file" | "memory" | undefined;
+  /** Deadline of each read and write, in ms. @default 5000 */
+  timeoutMs?: number | undefined;
+}
+
+const VALID_BUCKET = /^[A-Za-z0-9_-]+$/;
+
+/** @category nats */
+export class JetStreamDurableStore implements DurableStore {
+  readonly kind = "jetstream";
+  private readonly o: Required<Omit<JetStreamDurableStoreOptions, "connection">> & { connection: NatsConnection };
+
+  constructor(options: JetStreamDurableStoreOptions) {
+    if (typeof options !== "object" || options === null || typeof options.connection?.request !== "function")
+      throw new InvalidOptionError("connection", "a NatsConnection", options?.connection);
+    this.o = {
+      connection: options.connection,
+      bucketPrefix: options.bucketPrefix ?? "hubvisor_",
+      replicas: options.replicas ?? 1,
+      history: options.history ?? 1,
+      storage: options.storage ?? "file",
+      timeoutMs: options.timeoutMs ?? 5000,
+    };
+    if (!VALID_BUCKET.test(this.o.bucketPrefix))
+      throw new InvalidOptionError("bucketPrefix", "characters of [A-Za-z0-9_-]", this.o.bucketPrefix);
+    if (![1, 3, 5].includes(this.o.replicas)) throw new InvalidOptionError("replicas", "1, 3 or 5", this.o.replicas);
+  }
+
+  /** The bucket name of hub `hubId`. */
+  bucketName(hubId: string): string {
+    const id = VALID_BUCKET.test(hubId) ? hubId : `b64_${Buffer.from(hubId).toString("base64url")}`;
+    return this.o.bucketPrefix + id;
+  }
+
+  async open(hubId: string): Promise<DurableBucket> {
+    const name = this.bucketName(hubId);
+    try {
+      const [{ Kvm }, { jetstream }] = await Promise.all([import("@nats-io/kv"), import("@nats-io/jetstream")]);
+      const js = jetstream(this.o.connection, { timeout: this.o.timeoutMs });
+      const kv = await new Kvm(js).create(name, {
+        replicas: this.o.replicas,
+        history: this.o.history,
+        storage: this.o.storage as never,
+      });
+      return new KvBucket(kv, this.o.timeoutMs);
+    } catch (err) {
+      throw new DurableStoreError("open", name, describe(err));
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** JetStream's "wrong last sequence": another revision than the one a write was based on. */
+function isConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 10071 || code === 10164 || (err instanceof Error && /wrong last sequence/i.test(err.message));
+}
+
+function toEntry(key: string, e: KvEntry | { key: string; value: Uint8Array; revision: number; operation: string }): StoreEntry {
+  return { key, value: e.operation === "PUT" ? e.value : null, revision: e.revision };
+}
+
+class KvBucket implements DurableBucket {
+  constructor(
+    private readonly kv: KV,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async get(key: string): Promise<StoreEntry | null> {
+    try {
+      const e = await this.kv.get(key);
+      return e === null ? null : toEntry(key, e);
+    } catch (err) {
+      throw new DurableStoreError("get", key, describe(err));
+    }
+  }
+
+  async create(key: string, value: Uint8Array): Promise<number> {
+    try {
+      return await this.kv.create(key, value);
+    } catch (err) {
+      if (isConflict(err)) throw new DurableConflictError(key, null);
+      throw new DurableStoreError("create", key, describe(err));
+    }
+  }
+
+  async update(key: string, value: Uint8Array, revision: number): Promise<number> {
+    try {
+      return await this.kv.update(key, value, revision, this.timeoutMs);
+    } catch (err) {
+      if (isConflict(err)) throw new DurableConflictError(key, revision);
+      throw new DurableStoreError("update", key, describe(err));
+    }
+  }
+
+  watch(prefix: string, onEntry: (entry: StoreEntry) => void): StoreWatch {
+    let stopped = false;
+    let stop: () => void = () => {
+      stopped = true;
+    };
+    const ready = (async () => {
+      try {
+        // With no key yet, nothing will come to say the current values are in: ready at once.
+        const keys = await this.kv.keys(`${prefix}>`);
+        let any = false;
+        for await (const _ of keys) {
+          any = true;
+          break;
+        }
+        keys.stop();
+        const iter = await this.kv.watch({ key: `${prefix}>` });
+        if (stopped) return iter.stop();
+        stop = () => iter.stop();
+        let signal!: () => void;
+        const initial = new Promise<void>((r) => (signal = r));
+        if (!any) signal();
+        void (async () => {
+          for await (const e of iter) {
+            onEntry(toEntry(e.key, e));
+            // `delta`: how many messages the consumer still had to deliver after this one.
+            if (e.delta === 0) signal();
+          }
+        })();
+        await initial;
+      } catch (err) {
+        throw new DurableStoreError("watch", prefix, describe(err));
+      }
+    })();
+    return { ready, stop: () => stop() };
+  }
+
+  async close(): Promise<void> {
+    // The bucket lives on in JetStream; watches are stopped by their owners.
+  }
+}
