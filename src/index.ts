@@ -36,6 +36,7 @@ export {
   formatReason,
   From,
   isAlive,
+  isAliveOn,
   isDownMessage,
   isExitMessage,
   isNormal,

@@ -303,6 +303,11 @@ export class Cluster {
   }
 
   /** @internal */
+  lookup(from: Pid, node: string, target: Pid | string, ref: Ref): void {
+    this.signal(node, [FrameTag.Lookup, from, ref, target]);
+  }
+
+  /** @internal */
   isConnected(node: string): boolean {
     return this.membership.has(node);
   }

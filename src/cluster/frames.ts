@@ -28,6 +28,7 @@ export const FrameTag = {
   Reply: 10,
   SpawnRequest: 11,
   SpawnReply: 12,
+  Lookup: 13,
 } as const;
 export type FrameTag = (typeof FrameTag)[keyof typeof FrameTag];
 
@@ -70,6 +71,12 @@ export type SpawnReplyFrame =
   | readonly [T["SpawnReply"], requestId: number, ok: true, pid: Pid]
   | readonly [T["SpawnReply"], requestId: number, ok: false, error: unknown];
 
+/**
+ * Is `target` (a pid of the receiver, or a name there) a live process? Answered with a `Reply` to
+ * `from` by `ref`: the live pid, or `null`.
+ */
+export type LookupFrame = readonly [T["Lookup"], from: Pid, ref: Ref, target: Pid | string];
+
 /** Every frame kind. */
 export type Frame =
   | HelloFrame
@@ -84,7 +91,8 @@ export type Frame =
   | DownFrame
   | ReplyFrame
   | SpawnRequestFrame
-  | SpawnReplyFrame;
+  | SpawnReplyFrame
+  | LookupFrame;
 
 /** How a field is checked: its kind, or `any` for a payload (messages, reasons, values). */
 type Field = "pid" | "ref" | "string" | "int" | "bool" | "array" | "any";
@@ -103,6 +111,7 @@ const SHAPES: readonly (readonly Field[])[] = [
   /* Reply */ ["pid", "ref", "any"],
   /* SpawnRequest */ ["int", "string", "array"],
   /* SpawnReply */ ["int", "bool", "any"],
+  /* Lookup */ ["pid", "ref", "any"],
 ];
 
 function fits(kind: Field, v: unknown): boolean {
@@ -140,5 +149,7 @@ export function validateFrame(v: unknown): Frame | string {
   }
   if (tag === FrameTag.SpawnReply && v[2] === true && !(v[3] instanceof Pid))
     return "frame 12: ok without a pid";
+  if (tag === FrameTag.Lookup && !(v[3] instanceof Pid) && typeof v[3] !== "string")
+    return "frame 13: the target is neither a pid nor a name";
   return v as unknown as Frame;
 }

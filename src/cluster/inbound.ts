@@ -142,6 +142,11 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
       if (f[1].node !== me) return "reply to a pid of another node";
       node.remoteReply(f[1], f[2], f[3]);
       return null;
+    case FrameTag.Lookup:
+      if (f[1].node !== from) return "lookup from a pid of another node";
+      if (typeof f[3] !== "string" && f[3].node !== me) return "lookup of a pid of another node";
+      node.remoteLookup(f[1], f[2], f[3]);
+      return null;
     default:
       return dispatchControl(ctx, from, f);
   }

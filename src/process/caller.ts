@@ -16,7 +16,7 @@
  * Imports `calls`, `errors`, `id-table`, `pid`, `proc`, `types`; the `Node` type.
  */
 import { CallTable, From, type PendingCall } from "./calls.js";
-import { CallExitError } from "./errors.js";
+import { CallExitError, NotDistributedError } from "./errors.js";
 import type { IdTable } from "./id-table.js";
 import type { NodeCore } from "./node-core.js";
 import { Pid, type Ref } from "./pid.js";
@@ -36,6 +36,14 @@ function CAPTURE_RESOLVERS(resolve: (v: unknown) => void, reject: (e: unknown) =
   capturedReject = reject;
 }
 
+/** The tag that marks a `lookup` in the call table. */
+const LOOKUP = "$lookup";
+const asPid = (v: unknown): Pid | undefined => (v instanceof Pid ? v : undefined);
+const lostNode = (e: unknown): undefined => {
+  if (e instanceof CallExitError && e.reason === "noconnection") return undefined;
+  throw e;
+};
+
 /** What a call made on a killed node waits for: its caller is gone, so nothing ever answers it. */
 const NEVER: Promise<never> = new Promise<never>(() => {});
 
@@ -49,7 +57,8 @@ export class Caller {
     private readonly refs: RefNumbers,
   ) {
     this.table = new CallTable((call) => {
-      if (call.targetProc === null && node.router !== null)
+      // A call to another node monitored its target; a lookup monitored nothing.
+      if (call.targetProc === null && node.router !== null && call.tag !== LOOKUP)
         node.router.demonitor(node.systemPid, call.target, call.ref);
     });
   }
@@ -179,6 +188,38 @@ export class Caller {
         this.table.settle(call, e, true);
       }
     });
+  }
+
+  /**
+   * See `Node.lookup`. A question to another node is a call from the system pid in the call
+   * table: its answer comes back as a reply by ref, and its timeout, the loss of the node
+   * (`noconnection`: nobody there, as far as this node can tell) and a pause are the table's.
+   */
+  lookup(target: Pid | { name: string; node: string }, timeoutMs: number): Promise<Pid | undefined> {
+    if (this.killed) return NEVER;
+    const node = this.node;
+    const where = target.node;
+    if (where === node.name) {
+      const pid = target instanceof Pid ? target : node.whereis(target.name);
+      const p = pid === undefined ? undefined : node.proc(pid);
+      return Promise.resolve(p !== undefined && p.status !== Status.Dead ? p.pid : undefined);
+    }
+    const router = node.router;
+    if (router === null || router.lookup === undefined)
+      return Promise.reject(new NotDistributedError(target instanceof Pid ? target : new Pid(where, 0, 0)));
+    if (!router.isConnected(where)) return Promise.resolve(undefined);
+    const ask = router.lookup;
+    const ref = node.makeRef();
+    const from = node.systemPid;
+    return new Promise<unknown>((resolve, reject) => {
+      const call = this.table.open(from, ref, resolve, reject, target, new Pid(where, 0, 0), null, timeoutMs);
+      call.tag = LOOKUP;
+      try {
+        ask.call(router, from, where, target instanceof Pid ? target : target.name, ref);
+      } catch (e) {
+        this.table.settle(call, e, true);
+      }
+    }).then(asPid, lostNode);
   }
 
   /** See `Node.reply`. */

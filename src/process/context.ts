@@ -30,10 +30,37 @@ export class ProcessContext {
 
   /**
    * Waits for the first message matching `match` (any message without it), leaving the others
-   * queued in order. Resolves `TIMEOUT` after `timeoutMs`.
+   * queued in order. Without a timeout it waits for as long as it takes and resolves the message
+   * (typed `T`: a type guard as `match` infers it); with `timeoutMs` it may also resolve
+   * `TIMEOUT`, and its type says so.
    */
-  receive<T = unknown>(match?: (msg: unknown) => boolean, timeoutMs?: number): Promise<T | Timeout> {
-    return this.node.receive(this.proc, match, timeoutMs) as Promise<T | Timeout>;
+  receive<T>(match: (msg: unknown) => msg is T, timeoutMs?: undefined): Promise<T>;
+  receive<T = unknown>(match?: ((msg: unknown) => boolean) | undefined, timeoutMs?: undefined): Promise<T>;
+  receive<T>(match: (msg: unknown) => msg is T, timeoutMs: number | undefined): Promise<T | Timeout>;
+  receive<T = unknown>(
+    match: ((msg: unknown) => boolean) | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<T | Timeout>;
+  receive(match?: (msg: unknown) => boolean, timeoutMs?: number): Promise<unknown> {
+    return this.node.receive(this.proc, match, timeoutMs);
+  }
+
+  /**
+   * Registers clean-up that runs when this process dies, however it dies: its function returns
+   * or throws, it is killed (`exit(pid, "kill")`), a linked process takes it down, `ctx.stop`.
+   * `fn` gets the exit reason and runs synchronously at the moment of death (the process is
+   * already dead: its name, links and monitors are being released), before its links and
+   * monitors hear of it. A hook that throws (or returns a promise that rejects) is logged and
+   * does not stop the others, which run in registration order. On a process that is already
+   * dead (killed while its code ran on to this line) `fn` runs at once. The only death it misses
+   * is its whole node's (`node.kill()`, a simulated crash of the program). Returns a function
+   * that unregisters `fn`.
+   *
+   * The pattern for a resource the runtime cannot see — a socket, a file handle, a child OS
+   * process: `const socket = net.connect(…); ctx.onExit(() => socket.destroy());`.
+   */
+  onExit(fn: (reason: unknown) => unknown): () => void {
+    return this.node.onProcessExit(this.proc, fn);
   }
 
   send(dest: Dest, msg: unknown): void {

@@ -27,6 +27,7 @@ export const SILENT_ROUTER: RemoteRouter = {
   exit: never,
   down: never,
   reply: never,
+  lookup: never,
   isConnected: () => false,
 };
 

@@ -63,6 +63,13 @@ export class Inbound {
     p?.watchers?.delete(ref.key);
   }
 
+  /** See `Node.remoteLookup`: the live pid behind `target`, or `null`, as a reply. */
+  lookup(from: Pid, ref: Ref, target: Pid | string): void {
+    const p = typeof target === "string" ? this.names.get(target) : this.node.proc(target);
+    const alive = p !== undefined && p.status !== Status.Dead ? p.pid : null;
+    this.node.router?.reply(from, ref, alive);
+  }
+
   /** See `Node.remoteExit`. */
   exit(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
     const p = this.node.proc(to);

@@ -6,6 +6,7 @@
 import {
   currentNodeOrDefault,
   type Dest,
+  type Node,
   type ProcessContext,
   type ProcessInfo,
   type SpawnOptions,
@@ -97,10 +98,26 @@ export function demonitor(ref: Ref, options?: { flush?: boolean }): boolean {
   return currentNodeOrDefault().demonitor(ref, options);
 }
 
-/** Whether a local pid names a live process. */
+/**
+ * Whether a pid of the current node names a live process (OTP's `is_process_alive`, local only:
+ * false for another node's pid). `isAliveOn` answers for any pid.
+ */
 export function isAlive(pid: Pid): boolean {
   return currentNodeOrDefault().isAlive(pid);
 }
+
+/**
+ * Whether `pid` names a live process, wherever it lives, asked through `node`: a pid of `node`
+ * is answered at once, another node's pid by that node over the cluster (false when that node is
+ * not connected). Rejects `CallTimeoutError` if the node does not answer within `timeoutMs`, and
+ * `NotDistributedError` for another node's pid when `node` is in no cluster. OTP has no such
+ * function (`is_process_alive` is local only); this is `node.lookup(pid)` as a boolean.
+ */
+export function isAliveOn(node: Node, pid: Pid, timeoutMs = 5000): Promise<boolean> {
+  return node.lookup(pid, timeoutMs).then(isDefined);
+}
+
+const isDefined = (v: unknown): boolean => v !== undefined;
 
 /** Registers a live process under a local name; `NameTakenError` if taken. */
 export function register(name: string, pid: Pid): void {

@@ -235,6 +235,11 @@ export abstract class NodeCore {
     this.inbound.down(watcher, ref, pid, reason);
   }
 
+  /** Another node's `lookup` of a process of this one: answered with a reply. @internal */
+  remoteLookup(from: Pid, ref: Ref, target: Pid | string): void {
+    this.inbound.lookup(from, ref, target);
+  }
+
   /** @internal */
   remoteReply(to: Pid, ref: Ref, value: unknown): void {
     this.caller.remoteReply(to, ref, value);

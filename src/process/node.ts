@@ -35,6 +35,8 @@ export { type Dest, type ProcessInfo, type SpawnOptions, TIMEOUT, type Timeout }
 
 let defaultNodeInstance: Node | null = null;
 
+const NOOP = (): void => {};
+
 /** The process running right now (synchronously), if any. */
 export function currentProcess(): Pid | null {
   return runningProc()?.pid ?? null;
@@ -205,9 +207,25 @@ export class Node extends NodeCore {
     return this.procs.values().map((p) => p.pid);
   }
 
+  /**
+   * Whether a pid of this node names a live process (OTP's `is_process_alive`, local only): a pid
+   * of another node is never alive here — ask its node with `lookup` (or `isAliveOn`).
+   */
   isAlive(pid: Pid): boolean {
     const p = this.proc(pid);
     return p !== undefined && p.status !== Status.Dead;
+  }
+
+  /**
+   * The live process behind a pid or a name, wherever it is: this node answers for its own (as
+   * `isAlive` / `whereis` do), and the pid's node is asked over the cluster for another one's.
+   * Resolves the pid (for a name, whoever holds it now), or `undefined` when there is none — the
+   * process is dead, the name free, or the node not connected (or lost while asking). Rejects
+   * `CallTimeoutError` when the node does not answer within `timeoutMs`, and
+   * `NotDistributedError` for another node's pid when this node is in no cluster.
+   */
+  lookup(target: Pid | { name: string; node: string }, timeoutMs = 5000): Promise<Pid | undefined> {
+    return this.caller.lookup(target, timeoutMs);
   }
 
   processInfo(pid: Pid): ProcessInfo | undefined {
@@ -333,9 +351,24 @@ export class Node extends NodeCore {
     return p === undefined ? fn() : this.sched.runAs(p, fn);
   }
 
-  /** Registers a callback run when the process exits (used by registries). @internal */
+  /**
+   * Registers a callback run when the process exits (used by registries and behaviours); false
+   * for a dead or unknown pid. Programs use `ctx.onExit`. @internal
+   */
   onExit(pid: Pid, hook: (pid: Pid, reason: unknown) => void): boolean {
     return this.signals.onExit(pid, hook);
+  }
+
+  /** See `ProcessContext.onExit`. @internal */
+  onProcessExit(p: Proc, fn: (reason: unknown) => unknown): () => void {
+    const hook = (_pid: Pid, reason: unknown): unknown => fn(reason);
+    if (p.status === Status.Dead) {
+      // Killed while its code ran on to this line: clean up now, unless the whole node is gone.
+      if (!this.killed) this.signals.runExitHook(hook, p.pid, p.exitReason);
+      return NOOP;
+    }
+    this.signals.addExitHook(p, hook);
+    return () => this.signals.removeExitHook(p, hook);
   }
 
   // ---------------------------------------------------------------- calls

@@ -21,6 +21,12 @@ export interface RemoteRouter {
   down(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void;
   /** A reply to a call made from the remote node. */
   reply(to: Pid, ref: Ref, value: unknown): void;
+  /**
+   * Asks `node` whether `target` (a pid of that node, or a name there) is a live process; the
+   * answer comes back as a reply to `from` by `ref` (`Node.remoteReply`): the live pid, or `null`.
+   * Optional: a node whose router lacks it cannot `lookup` other nodes' processes.
+   */
+  lookup?(from: Pid, node: string, target: Pid | string, ref: Ref): void;
   /** Whether `node` is currently a connected member. */
   isConnected(node: string): boolean;
 }

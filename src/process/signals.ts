@@ -13,7 +13,8 @@
  * `deliver` (EXIT and DOWN messages), `proc` / `isLocal` / `self` / `makeRef`, the router, the
  * logger (a throwing exit hook), and of the call table: the calls to fail.
  *
- * Imports `calls`, `errors`, `id-table`, `messages`, `pid`, `proc`, `scheduler`; the `Node` type.
+ * Imports `calls`, `errors`, `id-table`, `messages`, `pid`, `proc`, `scheduler`, `thenable`; the
+ * `Node` type.
  */
 import { exitChannel } from "../diagnostics.js";
 import type { CallTable } from "./calls.js";
@@ -22,8 +23,9 @@ import type { IdTable } from "./id-table.js";
 import { DownMessage, ExitMessage } from "./messages.js";
 import type { NodeCore } from "./node-core.js";
 import { Pid, type Ref } from "./pid.js";
-import { type Proc, Status } from "./proc.js";
+import { type ExitHook, type Proc, Status } from "./proc.js";
 import { runningNode, runningProc } from "./scheduler.js";
+import { isThenable } from "./thenable.js";
 
 export class Signals {
   private readonly dying: Proc[] = [];
@@ -221,14 +223,29 @@ export class Signals {
   }
 
   /** See `Node.onExit`. */
-  onExit(pid: Pid, hook: (pid: Pid, reason: unknown) => void): boolean {
+  onExit(pid: Pid, hook: ExitHook): boolean {
     const p = this.node.proc(pid);
     if (p === undefined || p.status === Status.Dead) return false;
+    this.addExitHook(p, hook);
+    return true;
+  }
+
+  /** Adds an exit hook to a live process; they run in the order added. */
+  addExitHook(p: Proc, hook: ExitHook): void {
     const hooks = p.exitHooks;
     if (hooks === null) p.exitHooks = hook;
     else if (typeof hooks === "function") p.exitHooks = [hooks, hook];
     else hooks.push(hook);
-    return true;
+  }
+
+  /** Removes one registration of `hook` (a no-op once the process is dead: its hooks ran). */
+  removeExitHook(p: Proc, hook: ExitHook): void {
+    const hooks = p.exitHooks;
+    if (hooks === hook) p.exitHooks = null;
+    else if (Array.isArray(hooks)) {
+      const i = hooks.indexOf(hook);
+      if (i >= 0) hooks.splice(i, 1);
+    }
   }
 
   // ---------------------------------------------------------------- death
@@ -271,12 +288,23 @@ export class Signals {
     }
   }
 
-  private runExitHook(hook: (pid: Pid, reason: unknown) => void, pid: Pid, reason: unknown): void {
+  /**
+   * Runs one exit hook. A hook that throws, or returns a promise that rejects, is logged (the
+   * process is `process`, never `pid`: pino's field) and harms nothing else.
+   */
+  runExitHook(hook: ExitHook, pid: Pid, reason: unknown): void {
+    let r: unknown;
     try {
-      hook(pid, reason);
+      r = hook(pid, reason);
     } catch (e) {
-      this.node.logger.error({ pid: String(pid), err: e }, "exit hook failed");
+      this.hookFailed(pid, e);
+      return;
     }
+    if (isThenable(r)) r.then(undefined, (e: unknown) => this.hookFailed(pid, e));
+  }
+
+  private hookFailed(pid: Pid, e: unknown): void {
+    this.node.logger.error({ process: String(pid), err: e }, "exit hook failed");
   }
 
   private notifyDeath(p: Proc): void {

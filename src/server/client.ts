@@ -1,12 +1,13 @@
 /**
- * The GenServer client functions: `call` (waits for the reply, typed from the protocol), `cast`,
- * `reply` (a deferred reply from anywhere), `stop` (runs `terminate`, waits for the exit) and
- * `whereis`, each addressing a server by pid, local name, `{ name, node }` or via-name; `callOn`
- * / `castOn` through an explicit node. Imports `process`, and its own `protocol`, `errors`,
- * `server-process` (the wire tags).
+ * The GenServer client functions, each in two forms with the same parameters: `call`, `cast`,
+ * `stop` and `whereis` act through the current node (the running process's, else the default
+ * node); `callOn`, `castOn`, `stopOn` and `whereisOn` take the `Node` to act through first — for
+ * programs with several nodes and code outside any process, where the current node is not the
+ * one you mean. Each addresses a server by pid, local name, `{ name, node }` or via-name, and is
+ * typed from the protocol of a `ServerRef`. `reply` answers a deferred call from anywhere.
+ * Imports `process`, and its own `protocol`, `errors`, `server-process` (the wire tags).
  */
 import { CallExitError, NoProcError } from "../process/errors.js";
-import { isNormalOrShutdown } from "../process/exit-reason.js";
 import { currentNodeOrDefault, type Dest, type From, type Node } from "../process/node.js";
 import { Pid } from "../process/pid.js";
 import { StopTimeoutError } from "./errors.js";
@@ -16,6 +17,7 @@ import {
   type CallReply,
   type CastArgs,
   type CastName,
+  type ClientProtocol,
   isViaName,
   type Protocol,
   type ServerDest,
@@ -32,32 +34,71 @@ function resolveDest(dest: ServerDest<unknown> | Dest): Dest | undefined {
  * `CallTimeoutError` after `timeoutMs` (default 5000) and with `CallExitError` (carrying the exit
  * reason: `noproc`, `noconnection`, a crash) when the server is dead or dies first.
  */
-export function call<P extends Protocol, K extends CallName<P>>(
+export function call<P extends Protocol, K extends CallName<ClientProtocol<P>>>(
   server: ServerDest<P>,
   name: K,
-  ...args: CallArgs<P, K>
-): Promise<CallReply<P, K>> {
-  const node = currentNodeOrDefault();
-  return callOn(node, server, name, args[0], args[1] ?? 5000) as Promise<CallReply<P, K>>;
+  ...args: CallArgs<ClientProtocol<P>, K>
+): Promise<CallReply<ClientProtocol<P>, K>>;
+export function call(
+  server: ServerDest<any>,
+  name: string,
+  arg?: unknown,
+  timeoutMs?: number,
+): Promise<unknown> {
+  return callThrough(currentNodeOrDefault(), server, name, arg, timeoutMs);
 }
 
-/** `call` through an explicit node (multi-node programs, code outside any process). */
-export function callOn(node: Node, server: ServerDest<any>, name: string, arg: unknown, timeoutMs = 5000) {
+/** `call` through `node`: typed the same, with the node to call from first. */
+export function callOn<P extends Protocol, K extends CallName<ClientProtocol<P>>>(
+  node: Node,
+  server: ServerDest<P>,
+  name: K,
+  ...args: CallArgs<ClientProtocol<P>, K>
+): Promise<CallReply<ClientProtocol<P>, K>>;
+export function callOn(
+  node: Node,
+  server: ServerDest<any>,
+  name: string,
+  arg?: unknown,
+  timeoutMs?: number,
+): Promise<unknown> {
+  return callThrough(node, server, name, arg, timeoutMs);
+}
+
+function callThrough(
+  node: Node,
+  server: ServerDest<any>,
+  name: string,
+  arg: unknown,
+  timeoutMs = 5000,
+): Promise<unknown> {
   const dest = resolveDest(server);
   if (dest === undefined) return Promise.reject(new CallExitError("noproc", server));
   return node.callTagged(dest, GEN_CALL, name, arg, timeoutMs);
 }
 
 /** Sends a cast. Never fails: a dead or unknown target drops it, as OTP does. */
-export function cast<P extends Protocol, K extends CastName<P>>(
+export function cast<P extends Protocol, K extends CastName<ClientProtocol<P>>>(
   server: ServerDest<P>,
   name: K,
-  ...args: CastArgs<P, K>
-): void {
-  castOn(currentNodeOrDefault(), server, name, args[0]);
+  ...args: CastArgs<ClientProtocol<P>, K>
+): void;
+export function cast(server: ServerDest<any>, name: string, arg?: unknown): void {
+  castThrough(currentNodeOrDefault(), server, name, arg);
 }
 
-export function castOn(node: Node, server: ServerDest<any>, name: string, arg: unknown): void {
+/** `cast` through `node`. */
+export function castOn<P extends Protocol, K extends CastName<ClientProtocol<P>>>(
+  node: Node,
+  server: ServerDest<P>,
+  name: K,
+  ...args: CastArgs<ClientProtocol<P>, K>
+): void;
+export function castOn(node: Node, server: ServerDest<any>, name: string, arg?: unknown): void {
+  castThrough(node, server, name, arg);
+}
+
+function castThrough(node: Node, server: ServerDest<any>, name: string, arg: unknown): void {
   const dest = resolveDest(server);
   if (dest === undefined) return;
   try {
@@ -77,18 +118,27 @@ export function reply(from: From, value: unknown): void {
  * dead; rejects with `CallExitError` (`noproc`) for a dead target, `StopTimeoutError` after
  * `timeoutMs`.
  */
-export async function stop(
+export function stop(
   server: ServerDest<any>,
   reason: unknown = "normal",
   timeoutMs = Number.POSITIVE_INFINITY,
 ) {
-  const node = currentNodeOrDefault();
+  return stopOn(currentNodeOrDefault(), server, reason, timeoutMs);
+}
+
+/** `stop` through `node` (a server on another node of the cluster included). */
+export async function stopOn(
+  node: Node,
+  server: ServerDest<any>,
+  reason: unknown = "normal",
+  timeoutMs = Number.POSITIVE_INFINITY,
+): Promise<void> {
   const dest = resolveDest(server);
   if (dest === undefined) throw new CallExitError("noproc", server);
   try {
     await node.call(dest, (from) => [GEN_STOP, from, reason], timeoutMs);
   } catch (e) {
-    if (e instanceof CallExitError && isNormalOrShutdown(e.reason) && e.reason === reason) return;
+    // The server exited with the reason asked for before the reply left (a remote one, say).
     if (e instanceof CallExitError && e.reason === reason) return;
     if ((e as { code?: string }).code === "HV_ERR_CALL_TIMEOUT")
       throw new StopTimeoutError(server, timeoutMs);
@@ -96,9 +146,18 @@ export async function stop(
   }
 }
 
-/** Resolves a server destination to a pid, if it is alive and local (or a remote pid). */
+/**
+ * The pid behind a server destination: a pid as is when it is another node's (unchecked: ask
+ * `isAliveOn` / `node.lookup`), a pid of this node only while it is alive, a local name's or a
+ * via-name's holder; `undefined` otherwise, and for `{ name, node }` of another node (its name is
+ * not looked up there: `node.lookup({ name, node })` does).
+ */
 export function whereis(server: ServerDest<any>): Pid | undefined {
-  const node = currentNodeOrDefault();
+  return whereisOn(currentNodeOrDefault(), server);
+}
+
+/** `whereis` through `node`: its local names, its processes. */
+export function whereisOn(node: Node, server: ServerDest<any>): Pid | undefined {
   const dest = resolveDest(server);
   if (dest === undefined) return undefined;
   if (dest instanceof Pid) return node.isLocal(dest) ? (node.isAlive(dest) ? dest : undefined) : dest;

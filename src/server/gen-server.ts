@@ -4,7 +4,8 @@
  * concept per file: `behaviour.ts` (what an author writes: callbacks, `defineServer`,
  * `ServerContext`), `server-process.ts` (one running server and how it handles each message),
  * `start.ts` (`start` / `startLink` / `startLinkNow`, which node, which link, a taken name) and
- * `client.ts` (`call`, `cast`, `reply`, `stop`, `whereis`). Imports its own files.
+ * `client.ts` (`call`, `cast`, `reply`, `stop`, `whereis`, and their `…On(node, …)` forms).
+ * Imports its own files.
  */
 export {
   type CallHandlers,
@@ -13,7 +14,7 @@ export {
   type ServerBehaviour,
   ServerContext,
 } from "./behaviour.js";
-export { call, callOn, cast, castOn, reply, stop, whereis } from "./client.js";
+export { call, callOn, cast, castOn, reply, stop, stopOn, whereis, whereisOn } from "./client.js";
 export {
   type LinkOptions,
   linkTarget,

@@ -3,6 +3,14 @@
  */
 import * as GenServerNs from "./gen-server.js";
 
+export {
+  Agent,
+  type AgentChildOptions,
+  type AgentDest,
+  type AgentProtocol,
+  type AgentRef,
+} from "./agent.js";
+
 export { BadReturnError, StartCrashError, StopTimeoutError, UnknownMessageError } from "./errors.js";
 export {
   type CallHandlers,
@@ -22,6 +30,7 @@ export type {
   Protocol,
   ServerDest,
   ServerRef,
+  UntypedPid,
   ViaModule,
   ViaName,
 } from "./protocol.js";
@@ -37,7 +46,11 @@ export {
   stop,
 } from "./results.js";
 
-/** GenServer client functions: `start`, `startLink`, `call`, `cast`, `reply`, `stop`, `whereis`. */
+/**
+ * GenServer client functions: `start`, `startLink`, `call`, `cast`, `reply`, `stop`, `whereis`,
+ * and `callOn`, `castOn`, `stopOn`, `whereisOn`: the same through a given `Node` (first
+ * argument), for programs with several nodes and code outside any process.
+ */
 export const GenServer = {
   start: GenServerNs.start,
   startLink: GenServerNs.startLink,
@@ -47,5 +60,7 @@ export const GenServer = {
   castOn: GenServerNs.castOn,
   reply: GenServerNs.reply,
   stop: GenServerNs.stop,
+  stopOn: GenServerNs.stopOn,
   whereis: GenServerNs.whereis,
+  whereisOn: GenServerNs.whereisOn,
 } as const;

@@ -20,6 +20,11 @@ export interface Protocol {
 // `calls?:` is optional in `Protocol` itself, so an untyped pid (P = Protocol) gets any name.
 export type Calls<P> = P extends { calls?: infer C } ? (C extends undefined ? {} : NonNullable<C>) : {};
 export type Casts<P> = P extends { casts?: infer C } ? (C extends undefined ? {} : NonNullable<C>) : {};
+/**
+ * The protocol a client function checks a call against: `P`, or the untyped `Protocol` for a
+ * destination typed `ServerDest<any>` (any name, any payload), as for an untyped pid.
+ */
+export type ClientProtocol<P> = 0 extends 1 & P ? Protocol : P;
 /** The call names of protocol `P`. */
 export type CallName<P> = keyof Calls<P> & string;
 /** The cast names of protocol `P`. */
@@ -50,8 +55,15 @@ export type CastArgs<P, K extends CastName<P>> = Casts<P>[K] extends (...a: infe
 
 declare const protocolBrand: unique symbol;
 
-/** A pid that is known to speak protocol `P` (a phantom type: at run time, just a `Pid`). */
-export type ServerRef<P> = Pid & { readonly [protocolBrand]?: P };
+/**
+ * A pid that is known to speak protocol `P` (a phantom type: at run time, just a `Pid`). The
+ * brand is required: a plain `Pid` is not a `ServerRef<P>` (only a start gives one, or a cast
+ * that says so), and a `ServerRef<A>` is not a `ServerRef<B>`.
+ */
+export type ServerRef<P> = Pid & { readonly [protocolBrand]: P };
+
+/** A pid that claims no protocol: any call or cast name goes (untyped). */
+export type UntypedPid = Pid & { readonly [protocolBrand]?: undefined };
 
 /**
  * A name resolved through a registry module, like Erlang's `{via, Module, Name}`. `Registry`
@@ -70,8 +82,11 @@ export interface ViaName {
   key: unknown;
 }
 
-/** Where a typed call or cast can go. */
-export type ServerDest<P> = ServerRef<P> | string | { name: string; node: string } | ViaName;
+/**
+ * Where a typed call or cast can go: a `ServerRef<P>`, an untyped pid, a local name, a name on a
+ * node, or a via-name. A `ServerRef` of another protocol does not fit.
+ */
+export type ServerDest<P> = ServerRef<P> | UntypedPid | string | { name: string; node: string } | ViaName;
 
 export function isViaName(v: unknown): v is ViaName {
   return typeof v === "object" && v !== null && "via" in v && "key" in v;

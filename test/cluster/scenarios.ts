@@ -21,6 +21,7 @@ import {
   DownMessage,
   ExitMessage,
   type From,
+  isAliveOn,
   NoProcError,
   Pid,
   Ref,
@@ -420,6 +421,21 @@ export function clusterScenarios(factory: HarnessFactory): void {
         });
       });
     }
+
+    describe("remote lookup", () => {
+      it("answers whether a pid or a name of another node is a live process", async () => {
+        const [a, b] = await t.startAll("a", "b");
+        const box = collector(b!.node, { name: "box" });
+        expect(await a!.node.lookup(box.pid)).toEqual(box.pid);
+        expect(await isAliveOn(a!.node, box.pid)).toBe(true);
+        expect(await a!.node.lookup({ name: "box", node: "b" })).toEqual(box.pid);
+        expect(await a!.node.lookup({ name: "nobody", node: "b" })).toBeUndefined();
+        b!.node.exit(box.pid, "kill");
+        expect(await isAliveOn(a!.node, box.pid)).toBe(false);
+        expect(await a!.node.lookup({ name: "box", node: "b" })).toBeUndefined();
+        expect(a!.node.pendingCalls).toBe(0);
+      });
+    });
 
     describe("remote spawn", () => {
       function registerCounter(c: Cluster): void {

@@ -64,6 +64,7 @@ function templates(): Uint8Array[] {
     [FrameTag.Reply, new Pid("b", 777_777, b.node.creation), ref, 42],
     [FrameTag.SpawnRequest, 1, "no-such-behaviour", [1, 2]],
     [FrameTag.SpawnReply, 123_456, true, from],
+    [FrameTag.Lookup, from, ref, gone],
   ];
   return frames.map((f) => codec.encode(f));
 }

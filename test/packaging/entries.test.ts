@@ -22,6 +22,45 @@ function layerIndexes(dir: string): string[] {
 }
 
 describe("entries", () => {
+  it("the root exports the client API of every node: …On forms, isAliveOn, Agent", async () => {
+    const root = await import("../../src/index.js");
+    expect(typeof root.isAliveOn).toBe("function");
+    expect(Object.keys(root.GenServer).sort()).toEqual(
+      [
+        "call",
+        "callOn",
+        "cast",
+        "castOn",
+        "reply",
+        "start",
+        "startLink",
+        "stop",
+        "stopOn",
+        "whereis",
+        "whereisOn",
+      ].sort(),
+    );
+    expect(Object.keys(root.Agent).sort()).toEqual(
+      [
+        "cast",
+        "castOn",
+        "childSpec",
+        "get",
+        "getAndUpdate",
+        "getAndUpdateOn",
+        "getOn",
+        "start",
+        "startLink",
+        "stop",
+        "stopOn",
+        "update",
+        "updateOn",
+      ].sort(),
+    );
+    expect(typeof root.Node.prototype.lookup).toBe("function");
+    expect(typeof root.ProcessContext.prototype.onExit).toBe("function");
+  });
+
   it("every export of a layer's index is exported by a public entry or by hubvisor/internal", () => {
     const layers = layerIndexes("src").filter((f) => !ENTRY_FILES.includes(f));
     expect(layers.length).toBeGreaterThan(8);
