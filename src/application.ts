@@ -1,9 +1,11 @@
 /**
  * Running a supervision tree as an application: start its root supervisor, and on SIGTERM or
  * SIGINT stop it in order (the root stops its children one at a time in reverse start order,
- * each within its own shutdown timeout), then end the program. If the root exits by itself
- * (restart intensity reached) the program ends with code 1. A second signal during the shutdown,
- * or the overall `shutdownTimeoutMs` passing, forces exit code 1.
+ * each within its own shutdown timeout), then end the program. If the root exits by itself the
+ * program ends with code 1 (restart intensity reached), or 0 if it exited `normal`. A second
+ * signal during the shutdown, or the overall `shutdownTimeoutMs` passing, forces exit code 1.
+ * `stopped` resolves the code before the program ends, and the default exit waits a turn for
+ * what awaits it.
  *
  * Signals and the exit function are injectable, so the whole flow is testable in-process.
  * Imports `process`, `server`, `supervision` and the root `errors`/`logger`.
@@ -13,6 +15,7 @@ import type { Logger } from "./logger.js";
 import { formatReason } from "./process/exit-reason.js";
 import { currentNodeOrDefault, type Node } from "./process/node.js";
 import type { Pid } from "./process/pid.js";
+import { stopOn } from "./server/client.js";
 import type { StartResult } from "./server/results.js";
 import type { ChildSpec } from "./supervision/child-spec.js";
 import type { SupervisorOptions } from "./supervision/options.js";
@@ -32,7 +35,13 @@ export interface ApplicationOptions {
   shutdownTimeoutMs?: number | undefined;
   /** Source of the signals. @default process */
   signalSource?: SignalSource | undefined;
-  /** Ends the program with an exit code. @default process.exit */
+  /**
+   * Ends the program with an exit code, once the application has ended. The default sets
+   * `process.exitCode` and calls `process.exit` on the next turn of the event loop, so that code
+   * awaiting `stopped` (or `stop()`) runs first, up to its first wait on I/O or a timer. Give your
+   * own to finish asynchronous clean-up first (and call `process.exit` after it), or a no-op to
+   * let the program end by itself. @default exit on the next turn
+   */
   exit?: ((code: number) => void) | undefined;
   /** Node the root runs on. @default the current node */
   node?: Node | undefined;
@@ -66,7 +75,12 @@ export interface Application {
   readonly pid: Pid;
   /** Stops the tree in order (as a signal would) and ends the program; resolves the exit code. */
   stop(): Promise<number>;
-  /** Resolves the exit code once the application has ended, whatever ended it. */
+  /**
+   * Resolves the exit code once the application has ended, whatever ended it (never rejects): 0
+   * after an orderly stop or a root that exited `normal` by itself, 1 otherwise.
+   * It resolves before `exit` is called; with the default `exit`, what awaits it runs before the
+   * program ends.
+   */
   readonly stopped: Promise<number>;
 }
 
@@ -104,7 +118,7 @@ function settingsOf(options: ApplicationOptions): Settings {
     signals: options.signals ?? DEFAULT_APPLICATION_OPTIONS.signals,
     timeoutMs: options.shutdownTimeoutMs ?? DEFAULT_APPLICATION_OPTIONS.shutdownTimeoutMs,
     source: options.signalSource ?? process,
-    exit: options.exit ?? ((code: number) => process.exit(code)),
+    exit: options.exit ?? exitNextTurn,
     keepAlive: options.keepAlive ?? DEFAULT_APPLICATION_OPTIONS.keepAlive,
   };
 }
@@ -140,9 +154,9 @@ class ApplicationRun {
   /** Stops the tree in order, once; resolves the exit code (also when the stop was asked before). */
   stop(why: string): Promise<number> {
     if (this.stopping !== null) return this.stopping;
-    this.s.logger.info({ pid: String(this.pid), why }, "application stopping");
+    this.s.logger.info({ process: String(this.pid), why }, "application stopping");
     this.stopping = this.stopRoot().then((code) => {
-      this.s.logger.info({ pid: String(this.pid), code }, "application stopped");
+      this.s.logger.info({ process: String(this.pid), code }, "application stopped");
       this.end(code);
       return code;
     });
@@ -155,25 +169,23 @@ class ApplicationRun {
     const pid = this.pid;
     return new Promise<number>((resolve) => {
       const timer = setTimeout(() => {
-        logger.error({ pid: String(pid), timeoutMs }, "application shutdown timed out, killing the root");
+        logger.error({ process: String(pid), timeoutMs }, "application shutdown timed out, killing the root");
         node.exit(pid, "kill");
         resolve(1);
       }, timeoutMs);
       timer.unref?.();
-      node
-        .call(pid, (from) => ["$gen_stop", from, "shutdown"], Number.POSITIVE_INFINITY)
-        .then(
-          () => {
-            clearTimeout(timer);
-            resolve(0);
-          },
-          (e: unknown) => {
-            clearTimeout(timer);
-            // Already dead (it exited by itself meanwhile): nothing left to stop.
-            logger.warn({ pid: String(pid), err: formatReason(e) }, "application root was not running");
-            resolve(0);
-          },
-        );
+      stopOn(node, pid, "shutdown").then(
+        () => {
+          clearTimeout(timer);
+          resolve(0);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          // Already dead (it exited by itself meanwhile): nothing left to stop.
+          logger.warn({ process: String(pid), err: formatReason(e) }, "application root was not running");
+          resolve(0);
+        },
+      );
     });
   }
 
@@ -186,9 +198,15 @@ class ApplicationRun {
     void this.stop(signal);
   }
 
+  /**
+   * The root exited by itself: 0 for `normal`, else 1 — `shutdown` included, which is how a
+   * supervisor gives up (restart intensity reached), as a permanent OTP application ends its node.
+   */
   private rootExited(reason: unknown): void {
     if (this.stopping !== null) return;
-    this.s.logger.error({ pid: String(this.pid), reason: formatReason(reason) }, "application root exited");
+    const fields = { process: String(this.pid), reason: formatReason(reason) };
+    if (reason === "normal") this.s.logger.info(fields, "application root exited");
+    else this.s.logger.error(fields, "application root exited");
     this.end(reason === "normal" ? 0 : 1);
   }
 
@@ -200,6 +218,15 @@ class ApplicationRun {
     this.resolveStopped(code);
     this.s.exit(code);
   }
+}
+
+/**
+ * The default `exit`: the exit code now, the end on the next turn, after the continuations of
+ * `stopped` (`process.exit` at once would end the program before any of them ran).
+ */
+function exitNextTurn(code: number): void {
+  process.exitCode = code;
+  setImmediate(() => process.exit(code));
 }
 
 /** `runApplication` for a root `Supervisor` over `children` with `supervisorOptions`. */
