@@ -98,7 +98,7 @@ export class HubCore {
     this.self = node.name;
     this.name = hubProcessName(hubId);
     this.registry = new HubRegistry(this.self);
-    this.view = new HubView(this.self, tuning.vnodes, strategies);
+    this.view = new HubView(this.self, tuning.vnodes, strategies, new Set(behaviours.keys()));
     this.requests = new Requests(this);
     this.ensurer = new Ensurer(this, this.requests);
     this.signals = new RedundancySignals(this);
@@ -257,7 +257,7 @@ export class HubCore {
       case "forwarded":
         return this.requests.forwarded(msg.req, msg.node, msg.to, msg.ids);
       case "hello":
-        return this.topology.onHello(msg.from, msg.inc, msg.reply, msg.adopted);
+        return this.topology.onHello(msg.from, msg.inc, msg.reply, msg.adopted, msg.behaviours);
       case "bye":
         return this.topology.onBye(msg.from, msg.inc);
       case "delta":

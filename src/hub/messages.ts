@@ -31,6 +31,11 @@ export interface HelloMsg {
    * its parked children when a member says it adopted it (partition tolerance).
    */
   adopted?: Array<[string, number]>;
+  /**
+   * The behaviours registered with this hub: only they are placed on it. Absent: not said (a
+   * scripted or older peer), taken as every behaviour.
+   */
+  behaviours?: string[];
 }
 
 /** A hub stops gracefully: its peers treat it as gone and adopt its children. */

@@ -232,14 +232,19 @@ export class ProcessHub {
     this.core.post({ t: "$quorum_reset", size });
   }
 
-  /** The nodes that should run `id` (its replicas under the redundancy strategy), owner first. */
-  replicasOf(id: string): string[] {
-    return this.core.view.replicas(id);
+  /**
+   * The nodes that should run `id` (its replicas under the redundancy strategy), owner first: on
+   * the ring of the nodes that registered its behaviour when `id` is registered (or `behaviour`
+   * is given), else on the ring of all members.
+   */
+  replicasOf(id: string, behaviour?: string): string[] {
+    const b = behaviour ?? this.core.registry.lookup(id)?.spec.behaviour;
+    return b === undefined ? this.core.view.replicas(id) : this.core.view.replicasOf(id, b);
   }
 
-  /** The node that owns `id` on the current ring. */
-  ownerOf(id: string): string {
-    return this.core.view.ownerOf(id);
+  /** The node that owns `id` (the first of `replicasOf`; this node when no member can run it). */
+  ownerOf(id: string, behaviour?: string): string {
+    return this.replicasOf(id, behaviour)[0] ?? this.core.self;
   }
 
   // ------------------------------------------------------------------ start / stop

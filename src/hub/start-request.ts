@@ -19,7 +19,6 @@ import {
   UnknownHubBehaviourError,
 } from "./errors.js";
 import type { HubCore } from "./hub-core.js";
-import type { HubBehaviour } from "./local-children.js";
 import { MAX_SPEC_BYTES, type StartItem, specBytes } from "./messages.js";
 import type { StartOptions } from "./options.js";
 import { type HubErrorReason, StartResult, type StopResult } from "./results.js";
@@ -28,7 +27,7 @@ import { type NodeLoad, placeByLoad } from "./strategies/load.js";
 
 /** Normalises and checks one spec (throws a named error); `metadata` is merged under its own. */
 export function prepareSpec(
-  behaviours: ReadonlyMap<string, HubBehaviour>,
+  behaviours: { has(name: string): boolean },
   spec: HubChildSpec,
   metadata: StartOptions["metadata"],
 ): NormalizedChildSpec {
@@ -50,8 +49,10 @@ export function prepareSpecs(
 ): NormalizedChildSpec[] {
   if (!Array.isArray(specs) || specs.length === 0) throw new NoChildrenError();
   const seen = new Set<string>();
+  const known = { has: (b: string) => core.view.anyHas(b) };
   return specs.map((s) => {
-    const n = prepareSpec(core.behaviours, s, metadata);
+    // A behaviour some member registered will do: the child is placed among those members.
+    const n = prepareSpec(known, s, metadata);
     if (seen.has(n.id)) throw new DuplicateChildIdError(n.id);
     seen.add(n.id);
     return n;
@@ -115,8 +116,9 @@ export function groupStarts(
   }
   for (const spec of specs) {
     const byLoadTo = byLoad !== null ? byLoad[next++] : undefined;
-    const pinnedTo = pinned?.get(spec.id) ?? (byLoadTo !== undefined ? [byLoadTo] : undefined);
-    const nodes = pinnedTo ?? core.view.replicas(spec.id);
+    const byLoadOk = byLoadTo !== undefined && core.view.has(byLoadTo, spec.behaviour);
+    const pinnedTo = pinned?.get(spec.id) ?? (byLoadOk ? [byLoadTo] : undefined);
+    const nodes = pinnedTo ?? core.view.replicasOf(spec.id, spec.behaviour);
     const item: StartItem = {
       spec,
       epoch: core.registry.epochOf(spec.id) + 1,

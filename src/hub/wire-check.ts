@@ -67,7 +67,13 @@ const optional = (test: (v: unknown) => boolean) => (v: unknown) => v === undefi
 const strings = every(str);
 
 const SHAPES: Record<HubWireMsg["t"], Record<string, Check>> = {
-  hello: { from: str, inc: int, reply: bool, adopted: optional(every(pair(str, int))) },
+  hello: {
+    from: str,
+    inc: int,
+    reply: bool,
+    adopted: optional(every(pair(str, int))),
+    behaviours: optional(every(str)),
+  },
   bye: { from: str, inc: int },
   claim: { from: str, req: int, ids: every(pair(str, int)) },
   claimed: { from: str, req: int, known: strings },

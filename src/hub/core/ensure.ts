@@ -55,6 +55,11 @@ export class Ensurer {
    * claim of a node that lost quorum must still hear that it was stopped.
    */
   private readonly stopLog = new Map<string, number>();
+  /**
+   * Children that must run but that no member can start (none registered their behaviour): kept,
+   * and ensured again when the hub's membership changes.
+   */
+  private readonly homeless = new Map<string, StartItem>();
 
   constructor(
     private readonly ctx: HubContext,
@@ -94,6 +99,33 @@ export class Ensurer {
     this.stopped.delete(c.id);
   }
 
+  /** `it` must run, but no node registered its behaviour: kept until one joins (`rehome`). */
+  unplaceable(it: StartItem): void {
+    if (this.homeless.has(it.spec.id)) return;
+    this.homeless.set(it.spec.id, it);
+    this.ctx.logger.error(
+      { hub: this.ctx.hubId, id: it.spec.id, behaviour: it.spec.behaviour },
+      "hub child kept without a node: no member registered its behaviour",
+    );
+  }
+
+  /** After a membership change: the children kept without a node go to members that can run them now. */
+  rehome(): void {
+    if (this.homeless.size === 0) return;
+    const groups = new Map<string, StartItem[]>();
+    for (const [id, it] of this.homeless) {
+      if (this.ctx.registry.exists(id)) {
+        this.homeless.delete(id);
+        continue;
+      }
+      const owners = this.ctx.view.replicasOf(id, it.spec.behaviour);
+      if (owners.length === 0) continue;
+      this.homeless.delete(id);
+      for (const n of owners) addTo(groups, n, it);
+    }
+    if (groups.size > 0) this.ensure(groups);
+  }
+
   /** Remembers that a stop request stopped `id` (placement `epoch`) here. */
   tombstone(id: string, epoch: number, at: number): void {
     this.stopped.set(id, { epoch, at });
@@ -107,6 +139,7 @@ export class Ensurer {
    */
   stopRequested(id: string): void {
     this.stopLog.set(id, Date.now());
+    this.homeless.delete(id);
     const e = this.ensuring.get(id);
     if (e !== undefined) e.stopRequested = true;
   }
@@ -189,8 +222,9 @@ export class Ensurer {
       // missing one): the stop stands, whoever else may have forgotten it (a restarted node).
       if (runsElsewhere(id, it.epoch) || seen.has(id) || stopped.has(id) || this.stoppedSince(id, it.epoch))
         continue;
-      for (const owner of it.pinned ? [ctx.view.ownerOf(id)] : ctx.view.replicas(id))
-        addTo(groups, owner, it);
+      const owners = it.pinned ? [ctx.view.ownerOf(id)] : ctx.view.replicasOf(id, it.spec.behaviour);
+      if (owners.length === 0) this.unplaceable(it);
+      for (const owner of owners) addTo(groups, owner, it);
     }
     if (groups.size > 0) this.ensure(groups);
   }

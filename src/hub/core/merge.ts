@@ -92,7 +92,7 @@ export class Duplicates {
     const { children, view, registry, self } = this.ctx;
     const mine = children.byId.get(id);
     if (mine === undefined || this.migration.isHandingOver(id) || this.merging.has(id)) return false;
-    const replicas = view.replicas(id);
+    const replicas = view.replicasOf(id, mine.spec.behaviour);
     // Replicas never stop each other; a guided child's replicas are the nodes it was pinned to.
     if (replicas.length > 1 && (replicas.includes(self) || mine.pinned)) return false;
     for (const np of registry.lookup(id)?.nodes ?? []) {

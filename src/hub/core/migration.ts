@@ -76,7 +76,7 @@ export class Migration {
     const leaving: string[] = [];
     for (const [id, c] of children.byId) {
       if (c.pinned || this.handingOver.has(id)) continue;
-      const replicas = view.replicas(id);
+      const replicas = view.replicasOf(id, c.spec.behaviour);
       if (replicas.includes(self)) {
         if (replicas.length === 1) continue;
         const holders = new Set((registry.lookup(id)?.nodes ?? []).map((np) => np.node));
@@ -96,10 +96,21 @@ export class Migration {
   /** Graceful stop with hot swap: every local child goes to its owner on the ring without this node. */
   async handOverAll(): Promise<void> {
     const ctx = this.ctx;
-    const ring = new HashRing([...ctx.view.members.keys()], ctx.tuning.vnodes);
+    const others = [...ctx.view.members.keys()];
+    // Per behaviour, the ring of the members that registered it (null: none did).
+    const rings = new Map<string, HashRing | null>();
+    const ringFor = (b: string) => {
+      if (!rings.has(b)) {
+        const able = others.filter((n) => ctx.view.has(n, b));
+        rings.set(b, able.length === 0 ? null : new HashRing(able, ctx.tuning.vnodes));
+      }
+      return rings.get(b)!;
+    };
     const groups = new Map<string, StartItem[]>();
     const ids: string[] = [];
     for (const [id, c] of ctx.children.byId) {
+      const ring = ringFor(c.spec.behaviour);
+      if (ring === null) continue;
       ids.push(id);
       for (const n of replicasOf(ring, id, ctx.strategies.redundancy))
         addTo(groups, n, { spec: c.spec, epoch: c.epoch + 1, pinned: false });

@@ -169,7 +169,9 @@ export class Partition {
         epoch: Math.max(it.epoch, ctx.registry.epochOf(id)) + 1,
         pinned: false,
       };
-      for (const n of ctx.view.replicas(id)) addTo(groups, n, item);
+      const owners = ctx.view.replicasOf(id, it.spec.behaviour);
+      if (owners.length === 0) this.ensurer.unplaceable(item);
+      for (const n of owners) addTo(groups, n, item);
     }
     if (groups.size > 0) this.ensurer.ensure(groups);
   }

@@ -166,7 +166,7 @@ export class Placement {
   private facts(it: StartItem, m: StartMsg, refuse: HubErrorReason | null): StartFacts {
     const { view, children, self, tuning } = this.ctx;
     const id = it.spec.id;
-    const owners = it.pinned ? [self] : view.replicas(id);
+    const owners = it.pinned ? [self] : view.replicasOf(id, it.spec.behaviour);
     return {
       refuse,
       ensure: m.ensure,
@@ -276,7 +276,7 @@ export class Placement {
         if (c === undefined || states === undefined || !states.has(it.spec.id)) return true;
         // Replicated: the sender hands its state to every replica, for the ones starting fresh;
         // a replica already running has its own copy of the data, and taking it would count it twice.
-        if (ctx.view.replicas(it.spec.id).length !== 1) return true;
+        if (ctx.view.replicasOf(it.spec.id, it.spec.behaviour).length !== 1) return true;
         const info = { reason: "heal", from: m.origin } as const;
         const took = await giveHandoverState(ctx.node, c.pid, states.get(it.spec.id), timeout, info);
         ctx.hooks.dispatch("handoverReceived", { id: it.spec.id, pid: c.pid, ok: took });

@@ -17,7 +17,10 @@ export class RedundancySignals {
   signal(id: string, pid: Pid, force = false): void {
     const r = this.ctx.strategies.redundancy;
     if (r.factor === 1 || r.signal === "none") return;
-    const mode = modeOf(r, this.ctx.view.replicas(id), this.ctx.self);
+    const behaviour = this.ctx.children.byId.get(id)?.spec.behaviour;
+    const replicas =
+      behaviour === undefined ? this.ctx.view.replicas(id) : this.ctx.view.replicasOf(id, behaviour);
+    const mode = modeOf(r, replicas, this.ctx.self);
     if (!force && this.told.get(id) === mode) return;
     this.told.set(id, mode);
     if (!wantsSignal(r, mode)) return;

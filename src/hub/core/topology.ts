@@ -62,6 +62,8 @@ export class Topology {
   /** A change is being applied: the hub is locked. */
   changing = false;
   private readonly monitors = new Map<string, Ref>();
+  /** The behaviours registered here, announced in every hello. */
+  private readonly behaviours: string[];
 
   constructor(
     private readonly ctx: HubContext,
@@ -72,21 +74,30 @@ export class Topology {
     private readonly partition: Partition,
     private readonly migration: Migration,
     private readonly signals: RedundancySignals,
-  ) {}
+  ) {
+    this.behaviours = [...ctx.behaviours.keys()];
+  }
 
   /** Announces this hub to `node`; `reply` asks for a hello back. */
   hello(node: string, reply: boolean): void {
     const ctx = this.ctx;
-    const msg: HubWireMsg = { t: "hello", from: ctx.self, inc: ctx.inc, reply };
+    const msg: HubWireMsg = { t: "hello", from: ctx.self, inc: ctx.inc, reply, behaviours: this.behaviours };
     const adopted = this.partition.adoptedList();
     if (adopted !== undefined) msg.adopted = adopted;
     ctx.send(node, msg);
   }
 
-  onHello(from: string, inc: number, reply: boolean, adopted: Array<[string, number]> | undefined): void {
+  onHello(
+    from: string,
+    inc: number,
+    reply: boolean,
+    adopted: Array<[string, number]> | undefined,
+    behaviours: string[] | undefined,
+  ): void {
     const { ctx, view } = this;
     if (from === ctx.self) return;
     this.partition.heardHello(from, adopted);
+    if (behaviours !== undefined) view.advertise(from, behaviours);
     if (reply) this.hello(from, false);
     if (view.members.get(from) === inc) {
       if (!this.monitors.has(from)) this.watchHub(from);
@@ -184,6 +195,7 @@ export class Topology {
     const toAdopt = await this.partition.changed(change.members.length, left, joined, leftIncs, orphans);
     ctx.hooks.dispatch("preRedistribution", change);
     const adopted = this.adopt(toAdopt);
+    this.ensurer.rehome();
     const migrated = await this.migration.rebalance();
     this.signals.resignal();
     for (const n of joined) ctx.hooks.dispatch("postNodeJoin", { node: n });
@@ -219,7 +231,9 @@ export class Topology {
     const groups = new Map<string, StartItem[]>();
     for (const [id, e] of orphans) {
       const item: StartItem = { spec: e.spec, epoch: e.epoch + 1, pinned: false };
-      for (const owner of this.view.replicas(id)) addTo(groups, owner, item);
+      const owners = this.view.replicasOf(id, e.spec.behaviour);
+      if (owners.length === 0) this.ensurer.unplaceable(item);
+      for (const owner of owners) addTo(groups, owner, item);
     }
     this.ensurer.ensure(groups);
     return groups.get(this.ctx.self)?.length ?? 0;

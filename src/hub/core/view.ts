@@ -1,6 +1,7 @@
 /**
  * `HubView`: the hub's members as this node sees them — who is in (with their hub incarnations),
- * who is about to join or leave, and the hash ring over the members. The topology part is its
+ * who is about to join or leave, which behaviours each registered, and the hash ring over the
+ * members (and, for a behaviour that only some of them registered, over those). The topology part is its
  * only writer; every other part reads it. Imports the hash ring and the redundancy and gossip
  * strategies.
  */
@@ -19,13 +20,38 @@ export class HubView {
   /** A topology change is scheduled (debounced) and not yet handled. */
   scheduled = false;
   ring: HashRing;
+  /** The behaviours each node's hello announced (this node's own: `ownBehaviours`). */
+  private readonly advertised = new Map<string, ReadonlySet<string>>();
+  /** Per behaviour: the ring of the nodes that registered it (null: all did; undefined: none). */
+  private readonly rings = new Map<string, HashRing | null | undefined>();
 
   constructor(
     readonly self: string,
     private readonly vnodes: number,
     private readonly strategies: HubStrategies,
+    private readonly ownBehaviours: ReadonlySet<string>,
   ) {
     this.ring = new HashRing([self], vnodes);
+  }
+
+  /** `node`'s hello announced these behaviours. */
+  advertise(node: string, behaviours: readonly string[]): void {
+    const before = this.advertised.get(node);
+    if (before !== undefined && before.size === behaviours.length && behaviours.every((b) => before.has(b)))
+      return;
+    this.advertised.set(node, new Set(behaviours));
+    this.rings.clear();
+  }
+
+  /** Whether `node` registered `behaviour` (a node whose hello is not in yet is assumed to). */
+  has(node: string, behaviour: string): boolean {
+    if (node === this.self) return this.ownBehaviours.has(behaviour);
+    return this.advertised.get(node)?.has(behaviour) ?? true;
+  }
+
+  /** Whether this node or a member registered `behaviour`. */
+  anyHas(behaviour: string): boolean {
+    return this.ringFor(behaviour) !== undefined;
   }
 
   /** This node and the members, sorted. */
@@ -36,6 +62,8 @@ export class HubView {
   /** Rebuilds the ring from the members (after a topology change). */
   rebuildRing(): void {
     this.ring = new HashRing(this.names(), this.vnodes);
+    this.rings.clear();
+    for (const n of this.advertised.keys()) if (!this.isMember(n)) this.advertised.delete(n);
   }
 
   /** Owner of `id` on the current ring. */
@@ -43,9 +71,29 @@ export class HubView {
     return this.ring.owner(id) ?? this.self;
   }
 
-  /** The nodes that should run `id` (redundancy strategy), owner first. */
+  /** The nodes that should run `id` (redundancy strategy), owner first, on the ring of all members. */
   replicas(id: string): string[] {
     return replicasOf(this.ring, id, this.strategies.redundancy);
+  }
+
+  /**
+   * The nodes that should run child `id` of `behaviour`: its replicas on the ring of the nodes
+   * that registered the behaviour (the whole ring when all did, the usual case); none when no
+   * node did.
+   */
+  replicasOf(id: string, behaviour: string): string[] {
+    const ring = this.ringFor(behaviour);
+    if (ring === undefined) return [];
+    return replicasOf(ring ?? this.ring, id, this.strategies.redundancy);
+  }
+
+  private ringFor(behaviour: string): HashRing | null | undefined {
+    if (this.rings.has(behaviour)) return this.rings.get(behaviour);
+    const names = this.names();
+    const able = names.filter((n) => this.has(n, behaviour));
+    const ring = able.length === names.length ? null : able.length === 0 ? undefined : new HashRing(able, this.vnodes);
+    this.rings.set(behaviour, ring);
+    return ring;
   }
 
   /** This node or a member. */
