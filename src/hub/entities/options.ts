@@ -19,6 +19,18 @@ export interface EntityOptions {
   maxBufferedPerId?: number | undefined;
   /** The same limit over every id of this hub on this node (`scope: "node"`). @default 100000 */
   maxBuffered?: number | undefined;
+  /**
+   * Children of behaviours declared with `idleTimeoutMs` this node keeps running; beyond it the
+   * least recently used are passivated (see `passivation.ts`). @default Infinity (no cap)
+   */
+  maxActive?: number | undefined;
+  /**
+   * How often this node looks for children to passivate, in ms. @default a quarter of the
+   * shortest `idleTimeoutMs` of the hub's behaviours, within 10 and 1000 (0 here)
+   */
+  passivationSweepMs?: number | undefined;
+  /** How long a passivated child's handed-over data waits here for its next instance, in ms. @default 300000 */
+  passivatedStateTtlMs?: number | undefined;
 }
 
 /** `EntityOptions` with every default filled in. */
@@ -29,6 +41,9 @@ export const DEFAULT_ENTITY_OPTIONS: Readonly<ResolvedEntityOptions> = Object.fr
   callTimeoutMs: 5000,
   maxBufferedPerId: 1000,
   maxBuffered: 100_000,
+  maxActive: Number.POSITIVE_INFINITY,
+  passivationSweepMs: 0,
+  passivatedStateTtlMs: 300_000,
 });
 
 /** Validates `HubOptions.entities`, filling in defaults. */
@@ -43,6 +58,9 @@ export function parseEntityOptions(o: EntityOptions | undefined): ResolvedEntity
   positive("entities.callTimeoutMs", r.callTimeoutMs);
   positiveInteger("entities.maxBufferedPerId", r.maxBufferedPerId);
   positiveInteger("entities.maxBuffered", r.maxBuffered);
+  if (r.maxActive !== Number.POSITIVE_INFINITY) positiveInteger("entities.maxActive", r.maxActive);
+  positive("entities.passivatedStateTtlMs", r.passivatedStateTtlMs);
+  if (r.passivationSweepMs !== 0) positive("entities.passivationSweepMs", r.passivationSweepMs);
   return r;
 }
 

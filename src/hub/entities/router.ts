@@ -38,6 +38,7 @@ import {
   EntityTimeoutError,
 } from "./errors.js";
 import type { ResolvedEntityOptions } from "./options.js";
+import { Passivation } from "./passivation.js";
 
 /** How often waiting messages look for a reachable placement besides registry changes, in ms. */
 const SWEEP_MS = 25;
@@ -85,10 +86,12 @@ export interface EntityStats {
   dropped: number;
   /** Starts on demand sent. */
   activations: number;
+  /** Children this node passivated (idle, or beyond `maxActive`). */
+  passivated: number;
 }
 
 export class EntityRouter {
-  readonly stats: EntityStats = { waiting: 0, retried: 0, dropped: 0, activations: 0 };
+  readonly stats: EntityStats = { waiting: 0, retried: 0, dropped: 0, activations: 0, passivated: 0 };
   private readonly waiting = new Map<string, Waiting[]>();
   private readonly watchers = new Map<string, Set<() => boolean>>();
   private readonly activations = new Map<string, Promise<Pid>>();
@@ -96,11 +99,15 @@ export class EntityRouter {
   private flushQueued = false;
   private sweeper: ReturnType<typeof setInterval> | undefined = undefined;
   private closed = false;
+  /** Stops idle children and those beyond `maxActive` (this node's). */
+  readonly passivation: Passivation;
 
   constructor(
     private readonly core: HubCore,
     readonly options: ResolvedEntityOptions,
-  ) {}
+  ) {
+    this.passivation = new Passivation(core, options, this.stats);
+  }
 
   // ------------------------------------------------------------------ resolution
 
@@ -340,6 +347,7 @@ export class EntityRouter {
 
   /** Registry changes (called in the hub process): waiting messages of those ids get another try. */
   onChanges(changes: readonly RegistryChange[]): void {
+    this.passivation.onChanges(changes);
     if (this.waiting.size === 0 && this.watchers.size === 0) return;
     for (const c of changes)
       if (c.kind !== "unregistered" && (this.waiting.has(c.id) || this.watchers.has(c.id)))
@@ -491,6 +499,7 @@ export class EntityRouter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.passivation.close();
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     const err = new HubStoppedError(this.core.hubId);
     for (const list of [...this.waiting.values()])

@@ -1,9 +1,10 @@
 /**
  * `hub.awaitSettled`: whether a hub has settled after a change, as far as one node can tell —
  * no membership change pending or being handled, none of this node's starts, stops, moves or
- * adoptions waiting for answers, every local child on one of its replicas (pinned ones where
- * pinned), no registry placement on a node that is not a member, and no id placed on more nodes
- * than its redundancy allows. Polled, with a growing interval, because "nothing pending" is the
+ * adoptions waiting for answers, every placement its registry shows on one of the id's replicas
+ * (consistent hashing; this node's pinned children where pinned), no registry placement on a
+ * node that is not a member, and no id placed on more nodes than its redundancy allows. A child
+ * pinned on another node (`childMapping`) looks misplaced here: such a hub does not settle. Polled, with a growing interval, because "nothing pending" is the
  * absence of events. Imports the hub core type and the hub's errors.
  */
 import { HubStoppedError } from "../errors.js";
@@ -29,9 +30,13 @@ export function settleProblem(core: HubCore): string | null {
       return `the registry still lists children of ${node}, not a member`;
   const reg = core.registry;
   for (const id of reg.ids()) {
-    if (reg.onlyPid(id) !== undefined) continue;
-    const n = reg.getPids(id).length;
-    if (n > factor) return `${id} runs on ${n} nodes, redundancy allows ${factor}`;
+    const only = reg.onlyPid(id);
+    const pids = only !== undefined ? [only] : reg.getPids(id);
+    if (pids.length > factor) return `${id} runs on ${pids.length} nodes, redundancy allows ${factor}`;
+    if (!ring || core.children.byId.get(id)?.pinned === true) continue;
+    const replicas = view.replicas(id);
+    for (const p of pids)
+      if (!replicas.includes(p.node)) return `${id} runs on ${p.node}, not one of ${replicas.join(", ")}`;
   }
   return null;
 }

@@ -37,6 +37,8 @@ export interface EntityTransport {
   bed(): EntityBed;
   /** Deadline of the calls of the kill scenario, in ms. */
   readonly callTimeoutMs: number;
+  /** Time each scenario may take, in ms (OS processes on a loaded machine take long to start). */
+  readonly testTimeoutMs: number;
 }
 
 const NAMED = /^HV_ERR_HUB_ENTITY_/;
@@ -54,77 +56,89 @@ export function entityScenarios(t: EntityTransport): void {
       for (const n of names) expect(await b.settled(n, 20_000)).toBe("ok");
     };
 
-    it("every node ensures the same 40 ids at once: each runs exactly once, every node gets its pid", async () => {
-      const b = setup();
-      const names = ["a", "b", "c"];
-      await b.start(names);
-      const ids = Array.from({ length: 40 }, (_, i) => `e${i}`);
-      const answers = await Promise.all(names.map((n) => b.ensure(n, ids)));
-      for (let i = 0; i < ids.length; i++) {
-        const pids = new Set(answers.map((a) => a[i]));
-        expect(pids.size, `${ids[i]} answered with ${[...pids].join(", ")}`).toBe(1);
-      }
-      await settledAll(b, names);
-      let local = 0;
-      for (const n of names) {
-        const c = await b.census(n);
-        expect(c).toMatchObject({ size: ids.length, placements: ids.length });
-        local += c.local;
-      }
-      expect(local).toBe(ids.length);
-    });
-
-    it("peek (idempotent) through every node while children are killed again and again: none fails, none is stale", async () => {
-      const b = setup();
-      const names = ["a", "b", "c"];
-      await b.start(names);
-      const ids = Array.from({ length: 30 }, (_, i) => `k${i}`);
-      await b.ensure("a", ids);
-      await settledAll(b, names);
-      const load = names.map((n) =>
-        b.drive(n, { ids, durationMs: 2500, call: "peek", timeoutMs: t.callTimeoutMs }),
-      );
-      let killed = 0;
-      for (let round = 0; round < 8; round++) {
-        await new Promise((r) => setTimeout(r, 250));
-        const some = ids.filter((_, i) => i % 8 === round);
-        for (const n of names) killed += await b.crash(n, some);
-      }
-      const stats = await Promise.all(load);
-      expect(killed).toBeGreaterThanOrEqual(ids.length);
-      for (const s of stats) {
-        expect(s.ok).toBeGreaterThan(0);
-        expect(s).toMatchObject({ failed: {}, stale: 0, late: 0 });
-      }
-      await settledAll(b, names);
-    });
-
-    for (const call of ["peek", "visit"] as const) {
-      const idempotent = call === "peek";
-      it(`${call} (${idempotent ? "idempotent" : "not idempotent"}) through every node while a node is killed: ${idempotent ? "none fails" : "failures are named"}, none is stale`, async () => {
+    it(
+      "every node ensures the same 40 ids at once: each runs exactly once, every node gets its pid",
+      async () => {
         const b = setup();
         const names = ["a", "b", "c"];
         await b.start(names);
-        const ids = Array.from({ length: 30 }, (_, i) => `r${i}`);
+        const ids = Array.from({ length: 40 }, (_, i) => `e${i}`);
+        const answers = await Promise.all(names.map((n) => b.ensure(n, ids)));
+        for (let i = 0; i < ids.length; i++) {
+          const pids = new Set(answers.map((a) => a[i]));
+          expect(pids.size, `${ids[i]} answered with ${[...pids].join(", ")}`).toBe(1);
+        }
+        await settledAll(b, names);
+        let local = 0;
+        for (const n of names) {
+          const c = await b.census(n);
+          expect(c).toMatchObject({ size: ids.length, placements: ids.length });
+          local += c.local;
+        }
+        expect(local).toBe(ids.length);
+      },
+      t.testTimeoutMs,
+    );
+
+    it(
+      "peek (idempotent) through every node while children are killed again and again: none fails, none is stale",
+      async () => {
+        const b = setup();
+        const names = ["a", "b", "c"];
+        await b.start(names);
+        const ids = Array.from({ length: 30 }, (_, i) => `k${i}`);
         await b.ensure("a", ids);
         await settledAll(b, names);
-        const o: DriveOptions = { ids, durationMs: 3000, call, timeoutMs: t.callTimeoutMs };
-        const survivors = names.filter((n) => n !== "c");
-        const load = survivors.map((n) => b.drive(n, o));
-        void b.drive("c", o).catch(() => {});
-        await new Promise((r) => setTimeout(r, 800));
-        await b.kill("c");
+        const load = names.map((n) =>
+          b.drive(n, { ids, durationMs: 2500, call: "peek", timeoutMs: t.callTimeoutMs }),
+        );
+        let killed = 0;
+        for (let round = 0; round < 8; round++) {
+          await new Promise((r) => setTimeout(r, 250));
+          const some = ids.filter((_, i) => i % 8 === round);
+          for (const n of names) killed += await b.crash(n, some);
+        }
         const stats = await Promise.all(load);
+        expect(killed).toBeGreaterThanOrEqual(ids.length);
         for (const s of stats) {
           expect(s.ok).toBeGreaterThan(0);
-          expect(s.stale).toBe(0);
-          expect(s.late).toBe(0);
-          for (const code of Object.keys(s.failed)) expect(code).toMatch(NAMED);
-          if (idempotent) expect(s.failed).toEqual({});
+          expect(s).toMatchObject({ failed: {}, stale: 0, late: 0 });
         }
-        await settledAll(b, survivors);
-        for (const n of survivors) expect((await b.census(n)).size).toBe(ids.length);
-      });
+        await settledAll(b, names);
+      },
+      t.testTimeoutMs,
+    );
+
+    for (const call of ["peek", "visit"] as const) {
+      const idempotent = call === "peek";
+      it(
+        `${call} (${idempotent ? "idempotent" : "not idempotent"}) through every node while a node is killed: ${idempotent ? "none fails" : "failures are named"}, none is stale`,
+        async () => {
+          const b = setup();
+          const names = ["a", "b", "c"];
+          await b.start(names);
+          const ids = Array.from({ length: 30 }, (_, i) => `r${i}`);
+          await b.ensure("a", ids);
+          await settledAll(b, names);
+          const o: DriveOptions = { ids, durationMs: 3000, call, timeoutMs: t.callTimeoutMs };
+          const survivors = names.filter((n) => n !== "c");
+          const load = survivors.map((n) => b.drive(n, o));
+          void b.drive("c", o).catch(() => {});
+          await new Promise((r) => setTimeout(r, 800));
+          await b.kill("c");
+          const stats = await Promise.all(load);
+          for (const s of stats) {
+            expect(s.ok).toBeGreaterThan(0);
+            expect(s.stale).toBe(0);
+            expect(s.late).toBe(0);
+            for (const code of Object.keys(s.failed)) expect(code).toMatch(NAMED);
+            if (idempotent) expect(s.failed).toEqual({});
+          }
+          await settledAll(b, survivors);
+          for (const n of survivors) expect((await b.census(n)).size).toBe(ids.length);
+        },
+        t.testTimeoutMs,
+      );
     }
   });
 }
