@@ -148,24 +148,19 @@ export class LocalChildren {
   }
 
   /**
-   * Starts many children concurrently and records each as soon as it started (so that its exit,
-   * should it die at once, is not taken for an unknown pid's).
+   * Starts one child and records it as soon as it started (so that its exit, should it die at
+   * once, is not taken for an unknown pid's), unconfirmed until its start is answered.
    */
-  startMany(items: readonly StartItem[]): Promise<StartOutcome[]> {
-    return Promise.all(
-      items.map((it) =>
-        this.startOne(it.spec).then((o) => {
-          if ("pid" in o) {
-            this.record(it.spec, o.pid, it.epoch, it.pinned, undefined);
-            this.unconfirmed.add(it.spec.id);
-          }
-          return o;
-        }),
-      ),
-    );
+  async startRecorded(it: StartItem): Promise<StartOutcome> {
+    const o = await this.startOne(it.spec);
+    if ("pid" in o) {
+      this.record(it.spec, o.pid, it.epoch, it.pinned, undefined);
+      this.unconfirmed.add(it.spec.id);
+    }
+    return o;
   }
 
-  /** A child `startMany` started is registered: from now on its exits are handled by its restart policy. */
+  /** A child `startRecorded` started is registered: from now on its exits are handled by its restart policy. */
   confirm(id: string): void {
     this.unconfirmed.delete(id);
   }

@@ -29,7 +29,9 @@ export interface HubTuning {
   /**
    * How long one child's start (a GenServer's `init`, a `ChildStarter`'s `start`) may take on its
    * node before it is killed and fails with `ChildStartTimeoutError`, in ms. Starts never hold
-   * up the hub process meanwhile; this bounds how long the start's caller waits. @default 5000
+   * up the hub process (nor the answers of the other children of the same start) meanwhile. It
+   * counts from the child's spawn, so it also covers waiting behind the other children of a
+   * large start (up to `startBatchSize` at once) on a busy node. @default 30000
    */
   initTimeoutMs: number;
 }
@@ -45,7 +47,7 @@ export const DEFAULT_HUB_TUNING: Readonly<HubTuning> = Object.freeze({
   maxSeconds: 4,
   maxForwards: 3,
   startBatchSize: 2000,
-  initTimeoutMs: 5000,
+  initTimeoutMs: 30_000,
 });
 
 /** Options of `startChildren` / `startChild`. */

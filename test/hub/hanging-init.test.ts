@@ -36,7 +36,7 @@ afterEach(async () => {
   leave = undefined;
 });
 
-async function twoNodes() {
+async function twoNodes(initTimeoutMs = 300) {
   const { nodes, clusters } = await startMemoryCluster(["ha", "hb"]);
   const hubs = nodes.map((node, i) =>
     ProcessHub.start({
@@ -44,7 +44,7 @@ async function twoNodes() {
       node,
       cluster: clusters[i]!,
       behaviours: { sleepy: Sleepy, late: LateStarter },
-      initTimeoutMs: 300,
+      initTimeoutMs,
       logger: silentLogger,
     }),
   );
@@ -141,5 +141,18 @@ describe("a child whose start hangs", () => {
     // The restart timed out: the child is gone from the node and from the registry.
     await expect.poll(() => a.getPid("flaky")).toBeUndefined();
     expect(a.localChildren().has("flaky")).toBe(false);
+  });
+
+  it("holds up no other child's answer of the same start", async () => {
+    const { hubs } = await twoNodes(60_000);
+    const specs = [
+      { id: "slow", behaviour: "sleepy", args: "hang" },
+      ...Array.from({ length: 5 }, (_, i) => ({ id: `quick${i}`, behaviour: "sleepy", args: "fine" })),
+    ];
+    const mapping = Object.fromEntries(specs.map((s) => [s.id, "hb"]));
+    // The caller waits 2 s per node; the hanging init would be killed only after 60 s.
+    const r = await hubs[0].startChildren(specs, { awaitable: true, childMapping: mapping, timeoutMs: 2000 }).await(10_000);
+    expect(r.started.map((s) => s.id).sort()).toEqual(["quick0", "quick1", "quick2", "quick3", "quick4"]);
+    expect(r.errors.map((e) => [e.id, e.reason])).toEqual([["slow", "node_receive_timeout"]]);
   });
 });

@@ -19,7 +19,7 @@ import {
   type StopMsg,
   startedMsgs,
 } from "../messages.js";
-import type { LocalChild } from "../local-children.js";
+import type { LocalChild, StartOutcome } from "../local-children.js";
 import type { HubErrorReason } from "../results.js";
 import { giveHandoverState } from "../strategies/handover.js";
 import { addTo, type HubContext, timeouts } from "./context.js";
@@ -139,14 +139,16 @@ export class Placement {
       else ctx.send(m.origin, { t: "forwarded", req: m.req, node: ctx.self, to, ids });
     }
     const ids = [...absorb, ...local].map((it) => it.spec.id);
+    // Answers what ended since the last answer (the collector takes a node's answer in parts).
     const answer = () => {
-      if (m.req !== null) for (const msg of startedMsgs(m.req, ctx.self, ok, failed)) ctx.send(m.origin, msg);
+      if (m.req === null || ok.length + failed.length === 0) return;
+      for (const msg of startedMsgs(m.req, ctx.self, ok.splice(0), failed.splice(0))) ctx.send(m.origin, msg);
     };
     if (ids.length === 0) return answer();
     void ctx.children
       .whileStarting(ids, async () => {
         if (absorb.length > 0) await this.absorb(absorb, m, ok, failed);
-        if (local.length > 0) await this.startHere(local, m.states, ok, failed);
+        if (local.length > 0) await this.startHere(local, m.states, ok, failed, answer);
       })
       .then(answer, (e: unknown) => {
         ctx.logger.error({ hub: ctx.hubId, err: e }, "hub start failed unexpectedly");
@@ -181,74 +183,86 @@ export class Placement {
     };
   }
 
-  /** Starts children here in batches; hot-swapped ones get their state before the answer. */
+  /**
+   * Starts children here in batches, each settled as soon as its own start ends (a hot-swapped
+   * one once it took its state): registered, and answered with the others that ended in the same
+   * turn (`answer`, after the registry's delta went out), so that one slow `init` holds up no
+   * other child's answer.
+   */
   private async startHere(
     local: readonly StartItem[],
     states: Array<[string, unknown]> | undefined,
     ok: Array<[string, Pid]>,
     failed: Failure[],
+    answer: () => void,
   ): Promise<void> {
     const ctx = this.ctx;
     ctx.hooks.dispatch("preChildrenStart", { ids: local.map((i) => i.spec.id) });
     const started: Array<{ id: string; node: string; pid: Pid }> = [];
-    for (const batch of chunks(local, ctx.tuning.startBatchSize)) {
-      const outcomes = await ctx.children.startMany(batch);
-      const refused = states === undefined ? null : await this.receiveHandover(outcomes, states);
-      // The hub went on while these started: it may have lost quorum or begun to stop since.
-      const gone: HubErrorReason | null =
-        ctx.mode === "partitioned" ? "partitioned" : ctx.mode === "running" ? null : "hub_stopped";
-      outcomes.forEach((o, i) => {
-        const it = batch[i]!;
-        const current = ctx.children.byId.get(o.id);
-        const mine = "pid" in o && current?.pid.equals(o.pid) === true;
-        if ("pid" in o && gone !== null) {
-          if (mine) void ctx.children.stop(o.id);
-          failed.push([o.id, gone, undefined]);
-        } else if ("pid" in o && refused?.has(o.id)) {
-          // The state was not taken: the new copy goes, the old one (with the state) stays.
-          if (mine) void ctx.children.stop(o.id);
-          failed.push([o.id, "start_failed", "handover state not received"]);
-        } else if ("pid" in o && !mine) {
-          // Exited (not restarted: its start was not answered yet), or was moved or stopped,
-          // while the others of its batch started.
-          failed.push([o.id, "start_failed", "exited during the start"]);
-        } else if ("pid" in o) {
-          ctx.children.confirm(o.id);
-          ctx.repl.put(o.id, { spec: it.spec, pid: o.pid, epoch: it.epoch });
-          ok.push([o.id, o.pid]);
-          started.push({ id: o.id, node: ctx.self, pid: o.pid });
-          this.signals.signal(o.id, o.pid, true);
-        } else
-          failed.push(
-            o.error === undefined ? [o.id, o.reason, o.detail] : [o.id, o.reason, o.detail, o.error],
-          );
+    const failedIds: string[] = [];
+    const given = states === undefined ? undefined : new Map(states);
+    const timeout = timeouts.handoverMs(ctx.strategies);
+    let flushing = false;
+    const flushSoon = () => {
+      if (flushing) return;
+      flushing = true;
+      setImmediate(() => {
+        flushing = false;
+        ctx.repl.flush();
+        answer();
       });
-      ctx.repl.flush();
+    };
+    for (const batch of chunks(local, ctx.tuning.startBatchSize)) {
+      await Promise.all(
+        batch.map(async (it) => {
+          const o = await ctx.children.startRecorded(it);
+          let refused = false;
+          if ("pid" in o && given?.has(o.id)) {
+            const took = await giveHandoverState(ctx.node, o.pid, given.get(o.id), timeout);
+            ctx.hooks.dispatch("handoverReceived", { id: o.id, pid: o.pid, ok: took });
+            refused = !took;
+          }
+          const f = this.settleStart(it, o, refused, ok, started);
+          if (f !== null) {
+            failed.push(f);
+            failedIds.push(f[0]);
+          }
+          flushSoon();
+        }),
+      );
     }
-    ctx.hooks.dispatch("postChildrenStart", { started, failed: failed.map((f) => f[0]) });
+    ctx.repl.flush();
+    ctx.hooks.dispatch("postChildrenStart", { started, failed: failedIds });
   }
 
-  /**
-   * Gives handed-over states to freshly started children (before the start is answered);
-   * returns the ids whose child did not take its state (threw, timed out).
-   */
-  private async receiveHandover(
-    outcomes: ReadonlyArray<{ id: string; pid?: Pid }>,
-    states: Array<[string, unknown]>,
-  ): Promise<Set<string>> {
+  /** One child's start ended: registered (and null), or the failure to answer. */
+  private settleStart(
+    it: StartItem,
+    o: StartOutcome,
+    refused: boolean,
+    ok: Array<[string, Pid]>,
+    started: Array<{ id: string; node: string; pid: Pid }>,
+  ): Failure | null {
     const ctx = this.ctx;
-    const byId = new Map(states);
-    const timeout = timeouts.handoverMs(ctx.strategies);
-    const refused = new Set<string>();
-    await Promise.all(
-      outcomes.map(async (o) => {
-        if (o.pid === undefined || !byId.has(o.id)) return;
-        const ok = await giveHandoverState(ctx.node, o.pid, byId.get(o.id), timeout);
-        if (!ok) refused.add(o.id);
-        ctx.hooks.dispatch("handoverReceived", { id: o.id, pid: o.pid, ok });
-      }),
-    );
-    return refused;
+    if (!("pid" in o))
+      return o.error === undefined ? [o.id, o.reason, o.detail] : [o.id, o.reason, o.detail, o.error];
+    const mine = ctx.children.byId.get(o.id)?.pid.equals(o.pid) === true;
+    // The hub went on while it started: it may have lost quorum or begun to stop since.
+    const gone: HubErrorReason | null =
+      ctx.mode === "partitioned" ? "partitioned" : ctx.mode === "running" ? null : "hub_stopped";
+    if (gone !== null || refused) {
+      // Refused: the state was not taken, so the new copy goes and the old one (with it) stays.
+      if (mine) void ctx.children.stop(o.id);
+      return gone !== null ? [o.id, gone, undefined] : [o.id, "start_failed", "handover state not received"];
+    }
+    // Exited (not restarted: its start was not answered yet), or was moved or stopped meanwhile.
+    if (!mine) return [o.id, "start_failed", "exited during the start"];
+    ctx.children.confirm(o.id);
+    ctx.repl.put(o.id, { spec: it.spec, pid: o.pid, epoch: it.epoch });
+    ok.push([o.id, o.pid]);
+    started.push({ id: o.id, node: ctx.self, pid: o.pid });
+    this.signals.signal(o.id, o.pid, true);
+    return null;
   }
 
   /**
