@@ -167,8 +167,8 @@ export function subscribe(
  * @category observe
  */
 export function watchMailboxes(threshold: number): void {
-  if (!Number.isInteger(threshold) || threshold < 1)
-    throw new InvalidOptionError("threshold", "an integer ≥ 1", threshold);
+  if (!Number.isInteger(threshold) || threshold < 2)
+    throw new InvalidOptionError("threshold", "an integer ≥ 2", threshold);
   mailboxWatch.threshold = threshold;
 }
 

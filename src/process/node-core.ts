@@ -137,9 +137,20 @@ export abstract class NodeCore {
         throw e;
       }
     }
-    if (spawnChannel.hasSubscribers)
-      spawnChannel.publish({ type: "process:spawn", node: this.name, pid: p.pid, parent, name, behaviour });
+    if (spawnChannel.hasSubscribers) this.spawned(p, parent);
     return p;
+  }
+
+  // Publishing lives out of line so that the hot functions stay small enough to inline.
+  private spawned(p: Proc, parent: Pid | undefined): void {
+    spawnChannel.publish({
+      type: "process:spawn",
+      node: this.name,
+      pid: p.pid,
+      parent,
+      name: p.name,
+      behaviour: p.behaviour,
+    });
   }
 
   /** A process of a killed node: dead from birth, in no table, never run. */
@@ -174,8 +185,11 @@ export abstract class NodeCore {
     if (p.status === Status.Dead) return;
     if (p.status === Status.Waiting && this.fibers.offer(p, msg)) return;
     p.push(msg);
-    if (mailboxChannel.hasSubscribers && p.mailboxLength === mailboxWatch.threshold) this.mailboxCrossed(p);
     if (p.status === Status.Idle && !p.queued) this.sched.schedule(p);
+    // An idle process off the run queue had an empty mailbox: only a backlog can cross the
+    // threshold (at least 2), so the common delivery never reads the channel.
+    else if (mailboxChannel.hasSubscribers && p.mailboxLength === mailboxWatch.threshold)
+      this.mailboxCrossed(p);
   }
 
   private mailboxCrossed(p: Proc): void {

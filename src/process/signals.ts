@@ -255,15 +255,7 @@ export class Signals {
     if (p.status === Status.Dead) return;
     p.status = Status.Dead;
     p.exitReason = reason;
-    if (exitChannel.hasSubscribers)
-      exitChannel.publish({
-        type: "process:exit",
-        node: this.node.name,
-        pid: p.pid,
-        reason,
-        name: p.name,
-        behaviour: p.behaviour,
-      });
+    if (exitChannel.hasSubscribers) this.exited(p, reason);
     this.procs.delete(p.pid.id);
     if (p.name !== undefined) {
       if (this.names.get(p.name) === p) this.names.delete(p.name);
@@ -276,6 +268,18 @@ export class Signals {
     p.pendingInit = null;
     this.dying.push(p);
     if (!this.propagating) this.propagate();
+  }
+
+  // Out of line, so that `terminate` stays small enough to inline.
+  private exited(p: Proc, reason: unknown): void {
+    exitChannel.publish({
+      type: "process:exit",
+      node: this.node.name,
+      pid: p.pid,
+      reason,
+      name: p.name,
+      behaviour: p.behaviour,
+    });
   }
 
   private propagate(): void {

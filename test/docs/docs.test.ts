@@ -51,6 +51,7 @@ const ENTRIES: Record<string, string> = {
   "hubvisor/nats": "src/nats.ts",
   "hubvisor/testing": "src/testing.ts",
   "hubvisor/internal": "src/internal.ts",
+  "hubvisor/observe": "src/observe.ts",
 };
 
 /** Every name (values and types) each entry exports, read by the type checker. */

@@ -209,7 +209,7 @@ describe("subscribe", () => {
   });
 
   it("rejects a bad threshold or sampling rate with InvalidOptionError", () => {
-    expect(() => watchMailboxes(0)).toThrow(InvalidOptionError);
+    expect(() => watchMailboxes(1)).toThrow(InvalidOptionError);
     expect(() => sampleCalls(-1)).toThrow(InvalidOptionError);
   });
 });
