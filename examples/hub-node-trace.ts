@@ -31,7 +31,8 @@ export function nodeTrace(node: string): NodeTrace | undefined {
 }
 
 function replacer(_k: string, v: unknown): unknown {
-  if (typeof v === "object" && v !== null && "toString" in v && v.constructor?.name === "Pid") return String(v);
+  if (typeof v === "object" && v !== null && "toString" in v && v.constructor?.name === "Pid")
+    return String(v);
   if (v instanceof Map) return [...v];
   if (v instanceof Set) return [...v];
   return v;

@@ -68,7 +68,11 @@ describe("a child whose start hangs", () => {
       .await(10_000);
     // While `stuck` starts, ha's hub starts, registers and stops other children of its own, and
     // applies hb's registrations.
-    const others = Array.from({ length: 20 }, (_, i) => ({ id: `ok${i}`, behaviour: "sleepy", args: "fine" }));
+    const others = Array.from({ length: 20 }, (_, i) => ({
+      id: `ok${i}`,
+      behaviour: "sleepy",
+      args: "fine",
+    }));
     const mapping = Object.fromEntries(others.map((s) => [s.id, "ha"]));
     const r = await a.startChildren(others, { awaitable: true, childMapping: mapping }).await(10_000);
     expect(r.errors).toEqual([]);
@@ -151,7 +155,9 @@ describe("a child whose start hangs", () => {
     ];
     const mapping = Object.fromEntries(specs.map((s) => [s.id, "hb"]));
     // The caller waits 2 s per node; the hanging init would be killed only after 60 s.
-    const r = await hubs[0].startChildren(specs, { awaitable: true, childMapping: mapping, timeoutMs: 2000 }).await(10_000);
+    const r = await hubs[0]
+      .startChildren(specs, { awaitable: true, childMapping: mapping, timeoutMs: 2000 })
+      .await(10_000);
     expect(r.started.map((s) => s.id).sort()).toEqual(["quick0", "quick1", "quick2", "quick3", "quick4"]);
     expect(r.errors.map((e) => [e.id, e.reason])).toEqual([["slow", "node_receive_timeout"]]);
   });

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Cluster } from "../../src/cluster/index.js";
 import { UnknownHubBehaviourError } from "../../src/hub/errors.js";
-import { type HubBehaviour } from "../../src/hub/local-children.js";
+import type { HubBehaviour } from "../../src/hub/local-children.js";
 import { ProcessHub } from "../../src/hub/process-hub.js";
 import { silentLogger } from "../../src/logger.js";
 import { Node } from "../../src/process/node.js";
@@ -34,7 +34,12 @@ function hubOn(node: Node, cluster: Cluster, behaviours: Record<string, HubBehav
 
 async function join(network: MemoryNetwork, name: string, behaviours: Record<string, HubBehaviour>) {
   const node = new Node({ name, logger: silentLogger });
-  const cluster = await Cluster.join({ node, cluster: "test", transport: network.transport(node), logger: silentLogger });
+  const cluster = await Cluster.join({
+    node,
+    cluster: "test",
+    transport: network.transport(node),
+    logger: silentLogger,
+  });
   return { node, hub: hubOn(node, cluster, behaviours) };
 }
 

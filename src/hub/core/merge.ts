@@ -133,8 +133,7 @@ export class Duplicates {
     if (c === undefined || c.epoch < epoch) {
       // Not running it and not stopped by request: it went elsewhere, and the loser's copy may be
       // the only one left.
-      const gone =
-        c === undefined && !this.ensurer.stoppedSince(id, epoch) && !this.ensurer.stopHeard(id);
+      const gone = c === undefined && !this.ensurer.stoppedSince(id, epoch) && !this.ensurer.stopHeard(id);
       ctx.send(from, { t: "merged", from: ctx.self, id, ok: false, gone });
       return;
     }
@@ -203,7 +202,10 @@ export class Duplicates {
     // Moved, stopped or absorbed an ensure (a new epoch) meanwhile: the question is moot.
     if (mine === undefined || mine.epoch !== g.stoppedEpoch) return;
     if (end === "gone") {
-      ctx.logger.info({ hub: ctx.hubId, id, winner: g.winner }, "hub duplicate kept: the winner no longer runs it");
+      ctx.logger.info(
+        { hub: ctx.hubId, id, winner: g.winner },
+        "hub duplicate kept: the winner no longer runs it",
+      );
       return;
     }
     // No answer: the winner's registration decides, as without the question.

@@ -111,7 +111,13 @@ export class Placement {
    */
   onStart(m: StartMsg): void {
     const ctx = this.ctx;
-    if (this.deferred(m, m.items.map((w) => w[0]))) return;
+    if (
+      this.deferred(
+        m,
+        m.items.map((w) => w[0]),
+      )
+    )
+      return;
     const local: StartItem[] = [];
     const absorb: StartItem[] = [];
     const forward = new Map<string, StartItem[]>();

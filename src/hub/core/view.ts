@@ -91,7 +91,8 @@ export class HubView {
     if (this.rings.has(behaviour)) return this.rings.get(behaviour);
     const names = this.names();
     const able = names.filter((n) => this.has(n, behaviour));
-    const ring = able.length === names.length ? null : able.length === 0 ? undefined : new HashRing(able, this.vnodes);
+    const ring =
+      able.length === names.length ? null : able.length === 0 ? undefined : new HashRing(able, this.vnodes);
     this.rings.set(behaviour, ring);
     return ring;
   }
