@@ -35,6 +35,11 @@ export interface DurabilityStats {
   reconciledStarts: number;
   /** Local children this node stopped because they were declared stopped. */
   reconciledStops: number;
+  /**
+   * Rounds that did not act because the replica could not be shown current (the store
+   * unreachable, or its watch behind the bucket's last write).
+   */
+  staleRounds: number;
   /** Store entries refused (garbled, foreign, another hub's). */
   refused: number;
   /** Declaration writes that failed (the store unreachable, or conflicts past the retries). */
@@ -65,7 +70,23 @@ interface KeyState {
 
 export class Durability {
   readonly declared = new Map<string, Declared>();
-  readonly stats: DurabilityStats = { rounds: 0, reconciledStarts: 0, reconciledStops: 0, refused: 0, writeFailures: 0 };
+  readonly stats: DurabilityStats = {
+    rounds: 0,
+    reconciledStarts: 0,
+    reconciledStops: 0,
+    staleRounds: 0,
+    refused: 0,
+    writeFailures: 0,
+  };
+  /** The highest revision applied to the replica (the watch's and this node's own writes). */
+  private applied = 0;
+  /**
+   * Declared children that are meant not to run now although declared running (passivated
+   * entities, set by the entity layer): reconcile does not start them. @default none
+   */
+  dormant: ((spec: NormalizedChildSpec) => boolean) | null = null;
+  /** A round is checking the store's last revision. */
+  private checking = false;
   private bucket: DurableBucket | null = null;
   private watcher: StoreWatch | null = null;
   private readonly keys = new Map<string, KeyState>();
@@ -144,6 +165,7 @@ export class Durability {
   /** One entry from the watch, or our own write: newer revisions only, refused values never applied. */
   private apply(e: StoreEntry): void {
     const known = this.keys.get(e.key);
+    if (e.revision > this.applied) this.applied = e.revision;
     if (known !== undefined && known.revision >= e.revision) return;
     this.keys.set(e.key, { revision: e.revision, live: e.value !== null });
     const id = idOfKey(e.key);
@@ -359,17 +381,44 @@ export class Durability {
   }
 
   /**
-   * One round. Acts on what two consecutive rounds agree on, so that a start or a move in
-   * flight (registered a moment later) or a declaration this replica has not yet seen is not
-   * taken for a fact.
+   * One round, if the replica is current: it acts only once it has applied the bucket's last
+   * write as read at the start of the round, so a node cut off from the store (or whose watch
+   * lags) starts nothing from a stale replica — a stop it has not seen cannot be undone by it.
    */
   round(): void {
     const core = this.core;
     // A node killed outright runs no exit hooks: its hub process is simply gone.
     if (!core.node.isAlive(core.pid)) return this.close();
-    if (!this.isReady || this.closed || core.mode !== "running" || core.locked) return;
+    if (!this.ready_() || this.checking) return;
+    const bucket = this.bucket!;
+    this.checking = true;
+    bucket.lastRevision().then(
+      (last) => {
+        this.checking = false;
+        if (last <= this.applied) this.act();
+        else this.stats.staleRounds++;
+      },
+      () => {
+        this.checking = false;
+        this.stats.staleRounds++;
+      },
+    );
+  }
+
+  private ready_(): boolean {
+    const core = this.core;
+    if (!this.isReady || this.closed || this.bucket === null || core.mode !== "running" || core.locked) return false;
+    return Date.now() - this.quietSince >= this.options.settleMs;
+  }
+
+  /**
+   * Acts on what two consecutive rounds agree on, so that a start or a move in flight
+   * (registered a moment later) is not taken for a fact.
+   */
+  private act(): void {
+    const core = this.core;
+    if (!this.ready_()) return;
     const now = Date.now();
-    if (now - this.quietSince < this.options.settleMs) return;
     this.stats.rounds++;
     const t0 = performance.now();
     const reg = core.registry;
@@ -380,7 +429,7 @@ export class Durability {
     for (const [id, at] of this.fresh) if (at <= young) this.fresh.delete(id);
     for (const d of this.declared.values()) {
       if (d.desired !== "running" || d.spec === null || this.fresh.has(d.id)) continue;
-      if (this.inFlight.has(d.id) || reg.exists(d.id)) continue;
+      if (this.inFlight.has(d.id) || reg.exists(d.id) || this.dormant?.(d.spec) === true) continue;
       // Only the owner starts it: every node sees the same ring once membership is quiet.
       if (core.view.replicas(d.id)[0] !== self) continue;
       missing.add(d.id);

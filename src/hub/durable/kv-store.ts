@@ -108,6 +108,14 @@ class KvBucket implements DurableBucket {
     }
   }
 
+  async lastRevision(): Promise<number> {
+    try {
+      return (await this.kv.status()).streamInfo.state.last_seq;
+    } catch (err) {
+      throw new DurableStoreError("status", undefined, describe(err));
+    }
+  }
+
   async create(key: string, value: Uint8Array): Promise<number> {
     try {
       return await this.kv.create(key, value);

@@ -75,6 +75,12 @@ class MemoryBucket implements DurableBucket {
     return this.data.keys.get(key) ?? null;
   }
 
+  async lastRevision(): Promise<number> {
+    this.check("status", undefined);
+    this.store.stats.reads++;
+    return this.data.revision;
+  }
+
   async create(key: string, value: Uint8Array): Promise<number> {
     this.check("create", key);
     const cur = this.data.keys.get(key);

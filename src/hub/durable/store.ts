@@ -35,6 +35,11 @@ export interface DurableBucket {
    * every later write in revision order. Keys are `[A-Za-z0-9_=.-]`; `prefix` ends with a dot.
    */
   watch(prefix: string, onEntry: (entry: StoreEntry) => void): StoreWatch;
+  /**
+   * The revision of the bucket's last write (0 if none): a replica that has applied it is
+   * current as of this read.
+   */
+  lastRevision(): Promise<number>;
   /** Releases what the bucket holds on this node (not the data). */
   close(): Promise<void>;
 }

@@ -105,3 +105,72 @@ describe("durable hub over NATS, nodes as OS processes", () => {
     for (const c of counters) expect(c).toMatchObject({ declared: 10_000, refused: 0 });
   }, 180_000);
 });
+
+describe("durable hub on a 3-server JetStream cluster", () => {
+  it("loses no declared child when a JetStream server is killed, and keeps taking writes", async () => {
+    const { startNatsCluster } = await import("../../support/nats-server.js");
+    const { Cluster } = await import("../../../src/cluster/index.js");
+    const { Node } = await import("../../../src/process/node.js");
+    const { ProcessHub } = await import("../../../src/hub/process-hub.js");
+    const { silentLogger } = await import("../../../src/logger.js");
+    const { defineServer, ok } = await import("../../../src/server/index.js");
+    const { MemoryNetwork } = await import("../../../src/transports/memory/index.js");
+    const cl = await startNatsCluster(3, `js${process.pid}`, { jetStream: true });
+    try {
+      // The hub's own cluster is in memory: what is under test is the store.
+      const nc = await connect({ servers: cl.urls, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+      conns.push(nc);
+      const store = new JetStreamDurableStore({ connection: nc, replicas: 3, bucketPrefix: `r3_${process.pid}_` });
+      // A replicated stream needs its servers to agree on a leader first; retry the open briefly.
+      let opened = false;
+      for (let i = 0; i < 50 && !opened; i++)
+        opened = await store.open("warm").then(
+          () => true,
+          () => new Promise<boolean>((r) => setTimeout(() => r(false), 200)),
+        );
+      expect(opened).toBe(true);
+      const W = defineServer<{}>()({ name: "w", init: () => ok({}) });
+      const node = new Node({ name: "r3", logger: silentLogger });
+      const net = new MemoryNetwork();
+      const cluster = await Cluster.join({ node, cluster: "r3", transport: net.transport(node), logger: silentLogger });
+      const hub = ProcessHub.start({
+        hubId: "r3",
+        node,
+        cluster,
+        behaviours: { w: W },
+        logger: silentLogger,
+        durability: { store, reconcileIntervalMs: 100, settleMs: 0 },
+      });
+      const ids = Array.from({ length: 1000 }, (_, i) => ({ id: `r${i}`, behaviour: "w" }));
+      const r = await hub.startChildren(ids, { awaitable: true, timeoutMs: 30_000 }).await();
+      expect(r.errors).toEqual([]);
+      await cl.servers[0]!.kill("SIGKILL");
+      // Every declaration is still there, read through a fresh watch on the survivors.
+      const nc2 = await connect({ servers: cl.urls.slice(1) });
+      conns.push(nc2);
+      const survivors = new JetStreamDurableStore({ connection: nc2, replicas: 3, bucketPrefix: `r3_${process.pid}_` });
+      // The stream elects a new leader after the kill: opening may time out meanwhile.
+      let bucket: Awaited<ReturnType<typeof survivors.open>> | undefined;
+      for (let i = 0; i < 60 && bucket === undefined; i++)
+        bucket = await survivors.open("r3").catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 250)));
+      if (bucket === undefined) throw new Error("bucket not reachable on the surviving servers");
+      const keys = new Set<string>();
+      const w = bucket.watch("d.", (e) => e.value !== null && keys.add(e.key));
+      await w.ready;
+      w.stop();
+      expect(keys.size).toBe(1000);
+      // And the hub still writes: a stop is declared and carried out.
+      await expect
+        .poll(async () => (await hub.stopChildren(["r1"], { awaitable: true, timeoutMs: 10_000 }).await()).status, {
+          timeout: 20_000,
+          interval: 200,
+        })
+        .toBe("ok");
+      expect(hub.localChildren().size).toBe(999);
+      await hub.stop();
+      await cluster.leave();
+    } finally {
+      await cl.stop();
+    }
+  }, 120_000);
+});
