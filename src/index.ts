@@ -188,6 +188,22 @@ export {
   TransportStateError,
   UnknownNodeError,
 } from "./transports/memory/index.js";
+export {
+  NodeThreadStartError,
+  NodeThreadTimeoutError,
+  ThreadNetwork,
+  type ThreadNetworkStats,
+  ThreadTransport,
+  type ThreadTransportStats,
+} from "./transports/threads/index.js";
+export {
+  DEFAULT_NODE_THREADS_OPTIONS,
+  type NodeThreadContext,
+  type NodeThreadMain,
+  NodeThreads,
+  type NodeThreadsOptions,
+  startNodeThreads,
+} from "./threads/index.js";
 // Every error class of the hub is public, including ones added later.
 export * from "./hub/errors.js";
 export * from "./hub/strategies/errors.js";
@@ -200,6 +216,7 @@ export { InvalidChildSpecError } from "./supervision/index.js";
 export {
   type ChildError,
   type ChildLookup,
+  type DrainResult,
   type ChildMetadata,
   type ChildStarter,
   type ClusterLike,

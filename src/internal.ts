@@ -27,6 +27,7 @@ export {
   validateFrame,
 } from "./cluster/index.js";
 export { parseMemoryNetworkOptions } from "./transports/memory/index.js";
+export { parseNodeThreadsOptions } from "./threads/index.js";
 export {
   clusterMembership,
   type Declared,

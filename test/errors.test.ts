@@ -87,6 +87,8 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [root.ClusterClosedError, () => new root.ClusterClosedError("c")],
   [root.UnknownNodeError, () => new root.UnknownNodeError("x")],
   [root.TransportStateError, () => new root.TransportStateError("closed")],
+  [root.NodeThreadStartError, () => new root.NodeThreadStartError("node-0", "no main")],
+  [root.NodeThreadTimeoutError, () => new root.NodeThreadTimeoutError("node-0", 30_000)],
   [root.InvalidHubChildSpecError, () => new root.InvalidHubChildSpecError("id", "a string", 1)],
   [root.UnknownHubBehaviourError, () => new root.UnknownHubBehaviourError("w", "c1")],
   [root.DuplicateChildIdError, () => new root.DuplicateChildIdError("c1")],

@@ -19,6 +19,7 @@ import * as taskErrors from "../server/task-errors.js";
 import * as supervisionErrors from "../supervision/errors.js";
 import * as parentErrors from "../supervision/parent/errors.js";
 import * as memoryErrors from "../transports/memory/errors.js";
+import * as threadErrors from "../transports/threads/errors.js";
 import * as natsErrors from "../transports/nats/errors.js";
 import * as clusterErrors from "./errors.js";
 import { FrameTooLargeError, RemoteError, UnserialisableError } from "./errors.js";
@@ -104,6 +105,8 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   // transports
   ["HV_ERR_UNKNOWN_NODE", memoryErrors.UnknownNodeError],
   ["HV_ERR_TRANSPORT_STATE", memoryErrors.TransportStateError],
+  ["HV_ERR_NODE_THREAD_START", threadErrors.NodeThreadStartError],
+  ["HV_ERR_NODE_THREAD_TIMEOUT", threadErrors.NodeThreadTimeoutError],
   ["HV_ERR_NATS_CONNECT", natsErrors.NatsConnectError],
   ["HV_ERR_NATS_ALREADY_CONNECTED", natsErrors.NatsAlreadyConnectedError],
   ["HV_ERR_NATS_CLOSED", natsErrors.NatsTransportClosedError],

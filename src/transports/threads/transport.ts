@@ -100,11 +100,10 @@ export class ThreadTransport implements Transport {
       this.attached = resolve;
     });
     this.control.on("message", (m: ToEndpoint) => this.onControl(m));
-    // The switchboard closing its end (its thread ended) cuts this node off from every peer too,
-    // and their session ports tell us so one by one; nothing more to do here.
-    this.control.unref();
     this.post({ t: "attach", identity: this.self, local: this.local });
     await ready;
+    // Joined: the ports no longer keep the thread alive (a node's program decides when it ends).
+    this.control.unref();
     if (this.state === "connecting") this.state = "open";
   }
 
