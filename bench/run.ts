@@ -17,6 +17,7 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["hub-strategies", () => import("./hub-strategies.js")],
   ["hub-entities", () => import("./hub-entities.js")],
   ["nats", () => import("./nats-raw.js")],
+  ["wire-auth", () => import("./wire-auth.js")],
 ];
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -74,14 +74,15 @@ describe("Cluster.join: names", () => {
 });
 
 describe("ProcessHub.start: hub names", () => {
-  it.each([["a dot", "a.b"], ["a space", "a b"], ["256 characters", "h".repeat(256)]])(
-    "refuses a hub id with %s with InvalidNameError (field hubId)",
-    (_what, hubId) => {
-      const node = new Node({ name: "h", logger: silentLogger });
-      expect(() => ProcessHub.start({ hubId, node, logger: silentLogger })).toThrow(InvalidNameError);
-      expect(() => ProcessHub.start({ hubId, node, logger: silentLogger })).toThrow(/hubId/);
-    },
-  );
+  it.each([
+    ["a dot", "a.b"],
+    ["a space", "a b"],
+    ["256 characters", "h".repeat(256)],
+  ])("refuses a hub id with %s with InvalidNameError (field hubId)", (_what, hubId) => {
+    const node = new Node({ name: "h", logger: silentLogger });
+    expect(() => ProcessHub.start({ hubId, node, logger: silentLogger })).toThrow(InvalidNameError);
+    expect(() => ProcessHub.start({ hubId, node, logger: silentLogger })).toThrow(/hubId/);
+  });
 });
 
 describe("control frames: sender checks", () => {

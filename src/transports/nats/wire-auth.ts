@@ -4,14 +4,14 @@
  * opened — checked, and decrypted when encryption is on — before anything looks at it.
  *
  * Why an HMAC of a shared secret and not per-node nkey signatures: measured on this project's
- * 2-vCPU VM (`npx tsx bench/wire-auth.ts`), an HMAC-SHA256 seal plus open of a 200-byte frame
- * costs about 4 µs, an Ed25519 sign plus verify with `node:crypto` about 90 µs and with the nkeys
- * library (`@nats-io/nkeys`, pure JavaScript) several milliseconds, against a cross-node call
- * round trip of ~300 µs that carries two frames. Signatures would make every call 60 % slower or
- * worse; the MAC keeps within the 10 % budget. Who may speak for which node is bound by NATS
- * itself: with the generated least-privilege configuration (`nats-config.ts`) each node's NATS
- * user can only publish subjects that carry its own name as the sender token, and the MAC covers
- * that token, so a frame cannot be re-addressed or re-attributed either.
+ * 2-vCPU VM (`npx tsx bench/wire-auth.ts`, CPU time, loaded machine), an HMAC-SHA256 seal plus
+ * open of a 200-byte frame costs 8-13 µs, an Ed25519 sign plus verify with `node:crypto` 120-166
+ * µs and with the nkeys library (`@nats-io/nkeys`, pure JavaScript) 28-30 ms, against a
+ * cross-node call round trip of ~150 µs of CPU that carries two frames. Signatures would triple
+ * the cost of a call; the MAC adds about a third (`BENCHMARKS.md`). Who may speak for which node
+ * is bound by NATS itself: with the generated least-privilege configuration (`nats-config.ts`)
+ * each node's NATS user can only publish subjects that carry its own name as the sender token,
+ * and the MAC covers that token, so a frame cannot be re-addressed or re-attributed either.
  *
  * A sealed message is `header ‖ payload ‖ tag` (see `HEADER_BYTES`); the tag (16 bytes of
  * HMAC-SHA256, or the AES-256-GCM tag) covers the cluster, the kind, the sender and receiver
