@@ -104,6 +104,7 @@ export class ProcessHub {
     const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger, strategies);
     const hub = new ProcessHub(core, new EntityRouter(core, parseEntityOptions(options.entities)));
     const specs = childSpecs.map((s) => prepareSpec(bmap, s, undefined));
+    if (durability !== undefined) for (const s of specs) Durability.check(s);
     const handle = linkTo === undefined ? core.handle : supervisedHandle(core, linkTo, () => pid);
     const { pid } = node.spawnHandler(handle, () => core.init(pid), {
       name: hubProcessName(hubId),
@@ -129,12 +130,14 @@ export class ProcessHub {
     hubs.set(hubId, hub);
     if (specs.length > 0) {
       // Static children: every node asks for them once it knows its peers; owners treat repeats
-      // as already running.
+      // as already running. A durable hub declares them first, keeping a stop made since.
       core.onFirstSettled(() =>
-        core.requests.start(groupStarts(core, specs, undefined), {
-          timeoutMs: tuning.migrationTimeoutMs,
-          ensure: true,
-        }),
+        hub.durable !== null
+          ? void hub.durable.declareStatic(specs)
+          : core.requests.start(groupStarts(core, specs, undefined), {
+              timeoutMs: tuning.migrationTimeoutMs,
+              ensure: true,
+            }),
       );
     }
     return hub;

@@ -371,6 +371,39 @@ export class Durability {
     return ids.map((id) => ({ id, node: undefined, reason, detail: `hub ${mode}` }));
   }
 
+  /**
+   * The `childSpecs` of `ProcessHub.start` in a durable hub: each is declared running unless it
+   * has a declaration already (a stop of a static child is kept across restarts), then those
+   * declared running are started as ensures, as a hub without durability starts them.
+   */
+  async declareStatic(specs: readonly NormalizedChildSpec[]): Promise<void> {
+    const core = this.core;
+    if (!(await this.whenReady(core.tuning.migrationTimeoutMs)) || this.bucket === null) {
+      core.logger.warn({ hub: core.hubId }, "durable store not ready: static children not declared");
+      return;
+    }
+    const bucket = this.bucket;
+    await Promise.all(
+      specs
+        .filter((s) => !this.declared.has(s.id))
+        .map(async (s) => {
+          const key = declaredKey(s.id);
+          const value = encodeDeclared(core.hubId, core.self, "running", s, s.id);
+          try {
+            this.apply({ key, value, revision: await bucket.create(key, value) });
+          } catch (err) {
+            // Another node declared it first (or the store failed): read what is there.
+            if (!(err instanceof DurableConflictError)) return void this.stats.writeFailures++;
+            const cur = await bucket.get(key).catch(() => null);
+            if (cur !== null) this.apply(cur);
+          }
+        }),
+    );
+    const run = specs.filter((s) => this.declared.get(s.id)?.desired === "running");
+    if (run.length > 0 && core.mode === "running")
+      core.requests.start(groupStarts(core, run, undefined), { timeoutMs: core.tuning.migrationTimeoutMs, ensure: true });
+  }
+
   // ------------------------------------------------------------------ reconcile
 
   private topologyChanged(): void {
@@ -431,7 +464,7 @@ export class Durability {
       if (d.desired !== "running" || d.spec === null || this.fresh.has(d.id)) continue;
       if (this.inFlight.has(d.id) || reg.exists(d.id) || this.dormant?.(d.spec) === true) continue;
       // Only the owner starts it: every node sees the same ring once membership is quiet.
-      if (core.view.replicas(d.id)[0] !== self) continue;
+      if (core.view.replicasOf(d.id, d.spec.behaviour)[0] !== self) continue;
       missing.add(d.id);
       if (!this.missingLast.has(d.id)) continue;
       const r = this.retry.get(d.id);

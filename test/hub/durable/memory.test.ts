@@ -37,6 +37,9 @@ class Cl {
   private static seq = 0;
   readonly name = `durable${Cl.seq++}`;
 
+  /** `childSpecs` of every hub started. */
+  statics: Array<{ id: string; behaviour: string; args?: unknown }> = [];
+
   constructor(
     readonly store: MemoryDurableStore,
     readonly extra: Partial<DurabilityOptions> = {},
@@ -52,6 +55,7 @@ class Cl {
       node,
       cluster,
       behaviours: { worker: Worker },
+      childSpecs: this.statics,
       logger: this.logger,
       durability: { store: this.store, reconcileIntervalMs: 100, settleMs: 200, graceMs: 300, ...this.extra },
     });
@@ -206,6 +210,28 @@ describe("durable hub over the memory transport", () => {
     const s = await a!.stopChildren(["c0"], { awaitable: true }).await(10_000);
     expect(s.errors.map((e) => e.reason)).toEqual(["store_failed"]);
     expect(c.copies().get("c0")).toBe(1);
+  });
+
+  it("declares static children once: a stop of one is kept across a full-cluster restart", async () => {
+    const store = new MemoryDurableStore();
+    const before = cluster(store);
+    before.statics = specs(20, "s");
+    const hubs = await before.start(["s1", "s2", "s3"]);
+    await expect.poll(() => before.copies().size, { timeout: 10_000 }).toBe(20);
+    const r = await hubs[0]!.stopChildren(["s0", "s1"], { awaitable: true }).await(10_000);
+    expect(r.errors).toEqual([]);
+    await expect.poll(() => before.copies().size, { timeout: 10_000 }).toBe(18);
+    before.killAll();
+    const after = cluster(store);
+    after.statics = specs(20, "s");
+    const again = await after.start(["s1", "s2", "s3"]);
+    const exact = () => {
+      const c = after.copies();
+      return c.size === 18 && !c.has("s0") && !c.has("s1") && [...c.values()].every((n) => n === 1);
+    };
+    await expect.poll(exact, { timeout: 10_000 }).toBe(true);
+    await rounds(again);
+    expect(exact()).toBe(true);
   });
 
   it("takes back the declaration of a child whose own start failed, and refuses non-permanent children", async () => {
