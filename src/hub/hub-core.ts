@@ -33,6 +33,7 @@ import { HubRegistry, type RegistryChange } from "./hub-registry.js";
 import { type HubBehaviour, LocalChildren } from "./local-children.js";
 import type { HubMembership } from "./membership.js";
 import {
+  type DrainResult,
   type Failure,
   type HubLocalMsg,
   HubSignal,
@@ -305,6 +306,8 @@ export class HubCore {
         return;
       case "$stop":
         return this.onStop(msg.done);
+      case "$drain":
+        return this.onDrain(msg.deadlineMs, msg.done);
       case "$load":
         return this.reportLoad();
       case "$conflicts":
@@ -343,6 +346,30 @@ export class HubCore {
     }
     this.stopTask = this.shutdown();
     return this.stopTask.then(done);
+  }
+
+  /** A drain: every local child to its next owner (by the migration strategy), then a stop. */
+  private onDrain(deadlineMs: number, done: (r: DrainResult) => void): unknown {
+    const total = this.children.size;
+    if (this.stopTask !== null) {
+      void this.stopTask.then(() => done({ migrated: 0, forced: 0 }));
+      return;
+    }
+    if (this.view.members.size === 0 || this.partitioned) {
+      this.stopTask = this.shutdown();
+      void this.stopTask.then(() => done({ migrated: 0, forced: total }));
+      return;
+    }
+    this.setMode("stopping");
+    let migrated = 0;
+    // Not awaited: the hub keeps reading its mailbox (start answers) while it drains.
+    this.stopTask = this.migration
+      .drainAll(deadlineMs)
+      .then((n) => {
+        migrated = n;
+      })
+      .then(() => this.shutdown());
+    void this.stopTask.then(() => done({ migrated, forced: total - migrated }));
   }
 
   private reportLoad(): void {

@@ -48,6 +48,7 @@ export {
   type TopologyChange,
 } from "./hooks.js";
 export { type ChildLookup, HubRegistry, type RegistryChange, type SliceEntry } from "./hub-registry.js";
+export type { DrainResult } from "./messages.js";
 export type { ChildStarter, HubBehaviour } from "./local-children.js";
 export { type ClusterLike, clusterMembership, type HubMembership, NO_PEERS } from "./membership.js";
 export {

@@ -195,6 +195,15 @@ export type HubWireMsg =
   | MergeMsg
   | MergedMsg;
 
+/**
+ * What `hub.drain` did: `migrated` children confirmed started by their new owner, `forced` the
+ * others (stopped with the hub; the members adopt them, without their state).
+ */
+export interface DrainResult {
+  migrated: number;
+  forced: number;
+}
+
 /** Messages the hub process sends itself or gets from its local handle. */
 export type HubLocalMsg =
   | { t: "$topology" }
@@ -203,6 +212,7 @@ export type HubLocalMsg =
   | { t: "$peer_up"; node: string }
   | { t: "$peer_down"; node: string }
   | { t: "$stop"; done: () => void }
+  | { t: "$drain"; deadlineMs: number; done: (r: DrainResult) => void }
   | { t: "$load" }
   | { t: "$conflicts" }
   | { t: "$merge_timeout"; id: string }

@@ -27,6 +27,7 @@ import { type HookRegistration, type HubHookHandler, type HubHookName, HubHooks 
 import { checkHubName } from "../cluster/names.js";
 import { HubCore, HubSignal, hubProcessName } from "./hub-core.js";
 import type { ChildLookup } from "./hub-registry.js";
+import type { DrainResult } from "./messages.js";
 import { clusterMembership, NO_PEERS } from "./membership.js";
 import {
   type HubOptions,
@@ -332,6 +333,27 @@ export class ProcessHub {
   stopChild(id: string, options?: StopOptions & { awaitable?: false }): StopInitiated;
   stopChild(id: string, options?: StopOptions): StopInitiated | Future<StopResult> {
     return this.stopChildren([id], options);
+  }
+
+  /**
+   * Drains this node for a rolling deploy: every local child goes to its owner on the ring
+   * without this node, by the migration strategy (hot swap: with its state), within
+   * `deadlineMs` (default `migrationTimeoutMs`); then the hub stops here. Resolves with how many
+   * children a new owner confirmed (`migrated`) and how many it did not (`forced`: they stop with
+   * the hub and the members adopt them, without their state).
+   */
+  async drain(options: { deadlineMs?: number | undefined } = {}): Promise<DrainResult> {
+    if (!this.isAlive()) return { migrated: 0, forced: 0 };
+    const d = options.deadlineMs;
+    if (d !== undefined && (typeof d !== "number" || !(d > 0) || !Number.isFinite(d)))
+      throw new InvalidOptionError("deadlineMs", "a finite number > 0", d);
+    const deadlineMs = d ?? this.core.tuning.migrationTimeoutMs;
+    const node = this.core.node;
+    const pid = this.core.pid;
+    const r = await new Promise<DrainResult>((done) => this.core.post({ t: "$drain", deadlineMs, done }));
+    const proc = node.proc(pid);
+    if (proc !== undefined) node.terminate(proc, "normal");
+    return r;
   }
 
   /** Stops the hub on this node: its children stop and the other hub nodes adopt them. */

@@ -95,6 +95,33 @@ export class Migration {
 
   /** Graceful stop with hot swap: every local child goes to its owner on the ring without this node. */
   async handOverAll(): Promise<void> {
+    const { ids, groups } = this.leavingGroups();
+    if (ids.length > 0) await this.hotSwap(ids, groups);
+  }
+
+  /**
+   * A drain (`hub.drain`): every local child goes to its owner on the ring without this node, by
+   * the migration strategy, within `deadlineMs`; resolves with how many of them a new owner
+   * confirmed. Cold swap stops each local copy first and leaves its registry entry in place until
+   * the hub's `bye`, so that what no new owner confirmed is adopted then, like any orphan.
+   */
+  async drainAll(deadlineMs: number): Promise<number> {
+    const ctx = this.ctx;
+    const { ids, groups } = this.leavingGroups();
+    if (ids.length === 0) return 0;
+    if (ctx.strategies.migration.type === "hotSwap") return this.hotSwap(ids, groups, deadlineMs);
+    await Promise.all(ids.map((id) => ctx.children.stop(id)));
+    for (const id of ids) this.signals.forget(id);
+    for (const [to, items] of groups)
+      ctx.hooks.dispatch("childrenMigrated", { to, ids: items.map((i) => i.spec.id) });
+    const r = await new Promise<StartResult>((resolve) =>
+      this.requests.start(groups, { timeoutMs: deadlineMs, ensure: true, noForward: true, onDone: resolve }),
+    );
+    return new Set(r.started.map((s) => s.id)).size;
+  }
+
+  /** The local children and, by node, where each goes on the ring without this node (per behaviour). */
+  private leavingGroups(): { ids: string[]; groups: Map<string, StartItem[]> } {
     const ctx = this.ctx;
     const others = [...ctx.view.members.keys()];
     // Per behaviour, the ring of the members that registered it (null: none did).
@@ -115,7 +142,7 @@ export class Migration {
       for (const n of replicasOf(ring, id, ctx.strategies.redundancy))
         addTo(groups, n, { spec: c.spec, epoch: c.epoch + 1, pinned: false });
     }
-    if (ids.length > 0) await this.hotSwap(ids, groups);
+    return { ids, groups };
   }
 
   /**
@@ -123,12 +150,16 @@ export class Migration {
    * their start; each old instance stops once its id started somewhere (confirmed by the start
    * answer, which comes after the state was given to the new child). An id whose start failed
    * or was not confirmed within `retentionMs` keeps running here (the next rebalance retries).
-   * Resolves when every id is settled.
+   * Resolves when every id is settled, with how many moved.
    */
-  private async hotSwap(ids: string[], groups: Map<string, StartItem[]>): Promise<void> {
+  private async hotSwap(
+    ids: string[],
+    groups: Map<string, StartItem[]>,
+    timeoutMs?: number,
+  ): Promise<number> {
     const ctx = this.ctx;
     const m = ctx.strategies.migration;
-    if (m.type !== "hotSwap") return;
+    if (m.type !== "hotSwap") return 0;
     for (const id of ids) this.handingOver.add(id);
     const states = await this.takeStates(ids, m.handoverTimeoutMs);
     if (states.unprepared.size > 0) {
@@ -142,16 +173,13 @@ export class Migration {
         );
     }
     const pids = new Map(ids.map((id) => [id, ctx.children.byId.get(id)?.pid]));
-    await new Promise<void>((resolve) =>
+    return new Promise<number>((resolve) =>
       this.requests.start(groups, {
-        timeoutMs: m.retentionMs,
+        timeoutMs: timeoutMs ?? m.retentionMs,
         ensure: true,
         states: states.data,
         noForward: true,
-        onDone: (r) => {
-          this.swapped(ids, groups, pids, r);
-          resolve();
-        },
+        onDone: (r) => resolve(this.swapped(ids, groups, pids, r)),
       }),
     );
   }
@@ -178,7 +206,7 @@ export class Migration {
     groups: ReadonlyMap<string, StartItem[]>,
     pids: ReadonlyMap<string, unknown>,
     r: StartResult,
-  ): void {
+  ): number {
     const ctx = this.ctx;
     const ok = new Set(r.started.map((s) => s.id));
     const moved = new Set<string>();
@@ -203,5 +231,6 @@ export class Migration {
       const here = items.map((i) => i.spec.id).filter((id) => moved.has(id));
       if (here.length > 0) ctx.hooks.dispatch("childrenMigrated", { to, ids: here });
     }
+    return moved.size;
   }
 }
