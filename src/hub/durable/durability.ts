@@ -137,7 +137,10 @@ export class Durability {
         await this.watcher.ready;
         break;
       } catch (err) {
-        this.core.logger.warn({ hub: this.core.hubId, err: String(err) }, "durable store not opened; retrying");
+        this.core.logger.warn(
+          { hub: this.core.hubId, err: String(err) },
+          "durable store not opened; retrying",
+        );
         this.watcher?.stop();
         this.watcher = null;
         await this.bucket?.close().catch(() => {});
@@ -185,7 +188,13 @@ export class Durability {
     if (now - this.lastRefusedLog < 1000) return;
     this.lastRefusedLog = now;
     this.core.logger.warn(
-      { hub: this.core.hubId, key: e.key.slice(0, 80), revision: e.revision, why, refused: this.stats.refused },
+      {
+        hub: this.core.hubId,
+        key: e.key.slice(0, 80),
+        revision: e.revision,
+        why,
+        refused: this.stats.refused,
+      },
       "durable store entry refused",
     );
   }
@@ -193,14 +202,17 @@ export class Durability {
   /** Writes one declaration by compare-and-set on the revision this node knows, re-reading on conflict. */
   private async write(id: string, desired: DesiredState, spec: NormalizedChildSpec | null): Promise<void> {
     const bucket = this.bucket;
-    if (bucket === null || this.closed) throw new DurableStoreError("update", declaredKey(id), "store not open");
+    if (bucket === null || this.closed)
+      throw new DurableStoreError("update", declaredKey(id), "store not open");
     const key = declaredKey(id);
     const value = encodeDeclared(this.core.hubId, this.core.self, desired, spec, id);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const k = this.keys.get(key);
       try {
         const revision =
-          k === undefined || !k.live ? await bucket.create(key, value) : await bucket.update(key, value, k.revision);
+          k === undefined || !k.live
+            ? await bucket.create(key, value)
+            : await bucket.update(key, value, k.revision);
         this.apply({ key, value, revision });
         return;
       } catch (err) {
@@ -266,7 +278,10 @@ export class Durability {
    * Declarations are written a chunk at a time and each chunk starts as soon as it is stored, so
    * that a large call's first children do not wait for its last declarations.
    */
-  start(specs: readonly NormalizedChildSpec[], call: DurableStartCall): { status: "start_initiated" } | Future<StartResult> {
+  start(
+    specs: readonly NormalizedChildSpec[],
+    call: DurableStartCall,
+  ): { status: "start_initiated" } | Future<StartResult> {
     const p = this.startChunks(specs, call);
     if (!call.awaitable) {
       void p;
@@ -275,7 +290,10 @@ export class Durability {
     return new Future(p);
   }
 
-  private async startChunks(specs: readonly NormalizedChildSpec[], call: DurableStartCall): Promise<StartResult> {
+  private async startChunks(
+    specs: readonly NormalizedChildSpec[],
+    call: DurableStartCall,
+  ): Promise<StartResult> {
     const sends: Array<Promise<StartResult>> = [];
     const failed = new Map<string, unknown>();
     for (let i = 0; i < specs.length; i += CHUNK) {
@@ -330,7 +348,11 @@ export class Durability {
    * until a later start), and only the ids whose declaration was stored are stopped; a chunk at
    * a time, as starts.
    */
-  stop(ids: readonly string[], awaitable: boolean, timeoutMs: number): { status: "stop_initiated" } | Future<StopResult> {
+  stop(
+    ids: readonly string[],
+    awaitable: boolean,
+    timeoutMs: number,
+  ): { status: "stop_initiated" } | Future<StopResult> {
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
       const failed = new Map<string, unknown>();
@@ -347,7 +369,9 @@ export class Durability {
         sends.push(
           blocked !== null
             ? Promise.resolve(new StopResult([], blocked))
-            : new Promise<StopResult>((resolve) => this.core.requests.stop(go, { timeoutMs, onDone: resolve })),
+            : new Promise<StopResult>((resolve) =>
+                this.core.requests.stop(go, { timeoutMs, onDone: resolve }),
+              ),
         );
       }
       const results = await Promise.all(sends);
@@ -401,7 +425,10 @@ export class Durability {
     );
     const run = specs.filter((s) => this.declared.get(s.id)?.desired === "running");
     if (run.length > 0 && core.mode === "running")
-      core.requests.start(groupStarts(core, run, undefined), { timeoutMs: core.tuning.migrationTimeoutMs, ensure: true });
+      core.requests.start(groupStarts(core, run, undefined), {
+        timeoutMs: core.tuning.migrationTimeoutMs,
+        ensure: true,
+      });
   }
 
   // ------------------------------------------------------------------ reconcile
@@ -440,7 +467,8 @@ export class Durability {
 
   private ready_(): boolean {
     const core = this.core;
-    if (!this.isReady || this.closed || this.bucket === null || core.mode !== "running" || core.locked) return false;
+    if (!this.isReady || this.closed || this.bucket === null || core.mode !== "running" || core.locked)
+      return false;
     return Date.now() - this.quietSince >= this.options.settleMs;
   }
 

@@ -38,7 +38,9 @@ const VALID_BUCKET = /^[A-Za-z0-9_-]+$/;
 /** @category nats */
 export class JetStreamDurableStore implements DurableStore {
   readonly kind = "jetstream";
-  private readonly o: Required<Omit<JetStreamDurableStoreOptions, "connection">> & { connection: NatsConnection };
+  private readonly o: Required<Omit<JetStreamDurableStoreOptions, "connection">> & {
+    connection: NatsConnection;
+  };
 
   constructor(options: JetStreamDurableStoreOptions) {
     if (typeof options !== "object" || options === null || typeof options.connection?.request !== "function")
@@ -53,7 +55,8 @@ export class JetStreamDurableStore implements DurableStore {
     };
     if (!VALID_BUCKET.test(this.o.bucketPrefix))
       throw new InvalidOptionError("bucketPrefix", "characters of [A-Za-z0-9_-]", this.o.bucketPrefix);
-    if (![1, 3, 5].includes(this.o.replicas)) throw new InvalidOptionError("replicas", "1, 3 or 5", this.o.replicas);
+    if (![1, 3, 5].includes(this.o.replicas))
+      throw new InvalidOptionError("replicas", "1, 3 or 5", this.o.replicas);
   }
 
   /** The bucket name of hub `hubId`. */
@@ -65,7 +68,10 @@ export class JetStreamDurableStore implements DurableStore {
   async open(hubId: string): Promise<DurableBucket> {
     const name = this.bucketName(hubId);
     try {
-      const [{ Kvm }, { jetstream }] = await Promise.all([import("@nats-io/kv"), import("@nats-io/jetstream")]);
+      const [{ Kvm }, { jetstream }] = await Promise.all([
+        import("@nats-io/kv"),
+        import("@nats-io/jetstream"),
+      ]);
       const js = jetstream(this.o.connection, { timeout: this.o.timeoutMs });
       const kv = await new Kvm(js).create(name, {
         replicas: this.o.replicas,
@@ -86,10 +92,15 @@ function describe(err: unknown): string {
 /** JetStream's "wrong last sequence": another revision than the one a write was based on. */
 function isConflict(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 10071 || code === 10164 || (err instanceof Error && /wrong last sequence/i.test(err.message));
+  return (
+    code === 10071 || code === 10164 || (err instanceof Error && /wrong last sequence/i.test(err.message))
+  );
 }
 
-function toEntry(key: string, e: KvEntry | { key: string; value: Uint8Array; revision: number; operation: string }): StoreEntry {
+function toEntry(
+  key: string,
+  e: KvEntry | { key: string; value: Uint8Array; revision: number; operation: string },
+): StoreEntry {
   return { key, value: e.operation === "PUT" ? e.value : null, revision: e.revision };
 }
 

@@ -33,7 +33,8 @@ export class MemoryDurableStore implements DurableStore {
   async open(hubId: string): Promise<DurableBucket> {
     this.check("open", undefined);
     let data = this.buckets.get(hubId);
-    if (data === undefined) this.buckets.set(hubId, (data = { revision: 0, keys: new Map(), watchers: new Set() }));
+    if (data === undefined)
+      this.buckets.set(hubId, (data = { revision: 0, keys: new Map(), watchers: new Set() }));
     return new MemoryBucket(this, data);
   }
 

@@ -48,7 +48,12 @@ class Cl {
 
   async add(name: string): Promise<ProcessHub> {
     const node = new Node({ name, logger: silentLogger });
-    const cluster = await Cluster.join({ node, cluster: this.name, transport: this.network.transport(node), logger: silentLogger });
+    const cluster = await Cluster.join({
+      node,
+      cluster: this.name,
+      transport: this.network.transport(node),
+      logger: silentLogger,
+    });
     this.clusters.set(name, cluster);
     const hub = ProcessHub.start({
       hubId: "durable",
@@ -66,7 +71,9 @@ class Cl {
   async start(names: string[]): Promise<ProcessHub[]> {
     const hubs: ProcessHub[] = [];
     for (const n of names) hubs.push(await this.add(n));
-    await expect.poll(() => hubs.every((h) => h.nodes().length === names.length - 1), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => hubs.every((h) => h.nodes().length === names.length - 1), { timeout: 10_000 })
+      .toBe(true);
     return hubs;
   }
 
@@ -96,7 +103,11 @@ afterEach(async () => {
   open = [];
 });
 
-function cluster(store = new MemoryDurableStore(), extra: Partial<DurabilityOptions> = {}, logger?: Logger): Cl {
+function cluster(
+  store = new MemoryDurableStore(),
+  extra: Partial<DurabilityOptions> = {},
+  logger?: Logger,
+): Cl {
   const c = new Cl(store, extra, logger);
   open.push(c);
   return c;
@@ -108,7 +119,9 @@ const specs = (n: number, prefix = "c") =>
 /** Resolves once every node ran `rounds` more reconcile rounds. */
 async function rounds(hubs: ProcessHub[], n = 3): Promise<void> {
   const from = hubs.map((h) => h.durable!.stats.rounds);
-  await expect.poll(() => hubs.every((h, i) => h.durable!.stats.rounds >= from[i]! + n), { timeout: 10_000 }).toBe(true);
+  await expect
+    .poll(() => hubs.every((h, i) => h.durable!.stats.rounds >= from[i]! + n), { timeout: 10_000 })
+    .toBe(true);
 }
 
 describe("durable hub over the memory transport", () => {
@@ -118,7 +131,9 @@ describe("durable hub over the memory transport", () => {
     const [a, b] = await before.start(["n1", "n2", "n3"]);
     const r = await a!.startChildren(specs(1000), { awaitable: true }).await(20_000);
     expect(r.errors).toEqual([]);
-    const stopped = specs(1000).filter((_, i) => i % 10 === 0).map((s) => s.id);
+    const stopped = specs(1000)
+      .filter((_, i) => i % 10 === 0)
+      .map((s) => s.id);
     const s = await b!.stopChildren(stopped, { awaitable: true }).await(20_000);
     expect(s.errors).toEqual([]);
     await expect.poll(() => before.copies().size, { timeout: 10_000 }).toBe(900);
@@ -126,7 +141,11 @@ describe("durable hub over the memory transport", () => {
 
     const after = cluster(store);
     const hubs = await after.start(["n1", "n2", "n3"]);
-    const want = new Set(specs(1000).map((x) => x.id).filter((id) => !stopped.includes(id)));
+    const want = new Set(
+      specs(1000)
+        .map((x) => x.id)
+        .filter((id) => !stopped.includes(id)),
+    );
     const exact = () => {
       const c = after.copies();
       return c.size === want.size && [...c].every(([id, n]) => n === 1 && want.has(id));
@@ -146,7 +165,9 @@ describe("durable hub over the memory transport", () => {
     // A child that p1 runs: p2 and p3 adopt it during the partition, p1 keeps its copy.
     const target = [...a!.localChildren().keys()][0]!;
     c.network.partition(["p1"], ["p2", "p3"]);
-    await expect.poll(() => b!.nodes().length === 1 && a!.nodes().length === 0, { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => b!.nodes().length === 1 && a!.nodes().length === 0, { timeout: 10_000 })
+      .toBe(true);
     await expect.poll(() => c.copies().get(target), { timeout: 10_000 }).toBe(2);
     // Stopped on the majority side; p1 never hears the stop request, but reads the declaration.
     const s = await b!.stopChildren([target], { awaitable: true }).await(10_000);
@@ -174,10 +195,20 @@ describe("durable hub over the memory transport", () => {
     expect(r.errors).toEqual([]);
     const enc = new TextEncoder();
     store.inject("durable", declaredKey("garbled"), Uint8Array.of(0xc1, 0xff, 0x00));
-    store.inject("durable", declaredKey("json"), enc.encode(JSON.stringify({ desired: "running", spec: { id: "json", behaviour: "worker" } })));
+    store.inject(
+      "durable",
+      declaredKey("json"),
+      enc.encode(JSON.stringify({ desired: "running", spec: { id: "json", behaviour: "worker" } })),
+    );
     store.inject("durable", "d.not*base64", Uint8Array.of(1));
     // A declaration of another hub, and a garbled value over a running child's declaration.
-    const foreign = encodeDeclared("other-hub", "x", "running", { id: "foreign", behaviour: "worker", args: 1, restart: "permanent", shutdown: 5000, metadata: {} }, "foreign");
+    const foreign = encodeDeclared(
+      "other-hub",
+      "x",
+      "running",
+      { id: "foreign", behaviour: "worker", args: 1, restart: "permanent", shutdown: 5000, metadata: {} },
+      "foreign",
+    );
     store.inject("durable", declaredKey("foreign"), foreign);
     store.inject("durable", declaredKey("kept0"), Uint8Array.of(0x93, 1, 2, 3));
     await expect.poll(() => a!.durable!.stats.refused, { timeout: 5000 }).toBeGreaterThanOrEqual(5);
@@ -237,11 +268,15 @@ describe("durable hub over the memory transport", () => {
   it("takes back the declaration of a child whose own start failed, and refuses non-permanent children", async () => {
     const c = cluster();
     const [a] = await c.start(["f1", "f2"]);
-    const r = await a!.startChildren([{ id: "bad", behaviour: "worker", args: "fail" }], { awaitable: true }).await(10_000);
+    const r = await a!
+      .startChildren([{ id: "bad", behaviour: "worker", args: "fail" }], { awaitable: true })
+      .await(10_000);
     expect(r.errors.map((e) => e.reason)).toEqual(["start_failed"]);
     await expect.poll(() => a!.durable!.declared.get("bad")?.desired).toBe("stopped");
     await rounds([...c.hubs.values()]);
     expect(c.copies().size).toBe(0);
-    expect(() => a!.startChildren([{ id: "t", behaviour: "worker", restart: "transient" }])).toThrow(/durable/);
+    expect(() => a!.startChildren([{ id: "t", behaviour: "worker", restart: "transient" }])).toThrow(
+      /durable/,
+    );
   });
 });

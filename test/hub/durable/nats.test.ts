@@ -120,7 +120,11 @@ describe("durable hub on a 3-server JetStream cluster", () => {
       // The hub's own cluster is in memory: what is under test is the store.
       const nc = await connect({ servers: cl.urls, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
       conns.push(nc);
-      const store = new JetStreamDurableStore({ connection: nc, replicas: 3, bucketPrefix: `r3_${process.pid}_` });
+      const store = new JetStreamDurableStore({
+        connection: nc,
+        replicas: 3,
+        bucketPrefix: `r3_${process.pid}_`,
+      });
       // A replicated stream needs its servers to agree on a leader first; retry the open briefly.
       let opened = false;
       for (let i = 0; i < 50 && !opened; i++)
@@ -132,7 +136,12 @@ describe("durable hub on a 3-server JetStream cluster", () => {
       const W = defineServer<{}>()({ name: "w", init: () => ok({}) });
       const node = new Node({ name: "r3", logger: silentLogger });
       const net = new MemoryNetwork();
-      const cluster = await Cluster.join({ node, cluster: "r3", transport: net.transport(node), logger: silentLogger });
+      const cluster = await Cluster.join({
+        node,
+        cluster: "r3",
+        transport: net.transport(node),
+        logger: silentLogger,
+      });
       const hub = ProcessHub.start({
         hubId: "r3",
         node,
@@ -148,11 +157,17 @@ describe("durable hub on a 3-server JetStream cluster", () => {
       // Every declaration is still there, read through a fresh watch on the survivors.
       const nc2 = await connect({ servers: cl.urls.slice(1) });
       conns.push(nc2);
-      const survivors = new JetStreamDurableStore({ connection: nc2, replicas: 3, bucketPrefix: `r3_${process.pid}_` });
+      const survivors = new JetStreamDurableStore({
+        connection: nc2,
+        replicas: 3,
+        bucketPrefix: `r3_${process.pid}_`,
+      });
       // The stream elects a new leader after the kill: opening may time out meanwhile.
       let bucket: Awaited<ReturnType<typeof survivors.open>> | undefined;
       for (let i = 0; i < 60 && bucket === undefined; i++)
-        bucket = await survivors.open("r3").catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 250)));
+        bucket = await survivors
+          .open("r3")
+          .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 250)));
       if (bucket === undefined) throw new Error("bucket not reachable on the surviving servers");
       const keys = new Set<string>();
       const w = bucket.watch("d.", (e) => e.value !== null && keys.add(e.key));
@@ -161,10 +176,13 @@ describe("durable hub on a 3-server JetStream cluster", () => {
       expect(keys.size).toBe(1000);
       // And the hub still writes: a stop is declared and carried out.
       await expect
-        .poll(async () => (await hub.stopChildren(["r1"], { awaitable: true, timeoutMs: 10_000 }).await()).status, {
-          timeout: 20_000,
-          interval: 200,
-        })
+        .poll(
+          async () => (await hub.stopChildren(["r1"], { awaitable: true, timeoutMs: 10_000 }).await()).status,
+          {
+            timeout: 20_000,
+            interval: 200,
+          },
+        )
         .toBe("ok");
       expect(hub.localChildren().size).toBe(999);
       await hub.stop();
