@@ -34,6 +34,13 @@ export interface HubTuning {
    * large start (up to `startBatchSize` at once) on a busy node. @default 30000
    */
   initTimeoutMs: number;
+  /**
+   * Most children one rebalance moves off this node (a join otherwise moves about 1/N of a large
+   * hub at once); the rest go in the next rounds, `rebalancePauseMs` apart. @default Infinity
+   */
+  maxMovesPerRound: number;
+  /** The pause between two rebalance rounds that `maxMovesPerRound` cut short, in ms. @default 100 */
+  rebalancePauseMs: number;
 }
 
 /** Defaults of `HubTuning`. */
@@ -48,6 +55,8 @@ export const DEFAULT_HUB_TUNING: Readonly<HubTuning> = Object.freeze({
   maxForwards: 3,
   startBatchSize: 2000,
   initTimeoutMs: 30_000,
+  maxMovesPerRound: Number.POSITIVE_INFINITY,
+  rebalancePauseMs: 100,
 });
 
 /** Options of `startChildren` / `startChild`. */
@@ -116,6 +125,12 @@ export function parseHubTuning(input: Partial<HubTuning> | undefined): HubTuning
     throw new InvalidOptionError("startBatchSize", "a positive integer", t.startBatchSize);
   }
   positiveNumber("initTimeoutMs", t.initTimeoutMs);
+  if (
+    t.maxMovesPerRound !== Number.POSITIVE_INFINITY &&
+    (!Number.isInteger(t.maxMovesPerRound) || t.maxMovesPerRound < 1)
+  )
+    throw new InvalidOptionError("maxMovesPerRound", "a positive integer or Infinity", t.maxMovesPerRound);
+  positiveNumber("rebalancePauseMs", t.rebalancePauseMs, true);
   return t;
 }
 

@@ -48,8 +48,13 @@ export class Migration {
   async rebalance(): Promise<number> {
     const ctx = this.ctx;
     if (ctx.mode !== "running") return 0;
-    const { moving, missing, leaving } = this.plan();
+    const { moving, missing, leaving, more } = this.plan(ctx.tuning.maxMovesPerRound);
     if (missing.size > 0) this.ensurer.ensure(missing);
+    // Throttled: the next round moves the next ones.
+    if (more) {
+      const t = setTimeout(() => ctx.post({ t: "$rebalance" }), ctx.tuning.rebalancePauseMs);
+      t.unref?.();
+    }
     if (leaving.length === 0) return 0;
     if (ctx.strategies.migration.type === "hotSwap") {
       // Not awaited: the start answers it waits for arrive through this process's mailbox.
@@ -68,12 +73,16 @@ export class Migration {
     return leaving.length;
   }
 
-  /** What a rebalance moves (to its replicas, a new epoch) and which replicas miss a child that stays. */
-  private plan() {
+  /**
+   * What a rebalance moves (to its replicas, a new epoch: at most `limit` children, `more` when
+   * others wait) and which replicas miss a child that stays.
+   */
+  private plan(limit: number) {
     const { children, view, registry, self } = this.ctx;
     const moving = new Map<string, StartItem[]>();
     const missing = new Map<string, StartItem[]>();
     const leaving: string[] = [];
+    let more = false;
     for (const [id, c] of children.byId) {
       if (c.pinned || this.handingOver.has(id)) continue;
       const replicas = view.replicasOf(id, c.spec.behaviour);
@@ -87,10 +96,14 @@ export class Migration {
       }
       const targets = replicas.filter((n) => view.members.has(n));
       if (targets.length === 0) continue;
+      if (leaving.length >= limit) {
+        more = true;
+        continue;
+      }
       leaving.push(id);
       for (const n of targets) addTo(moving, n, { spec: c.spec, epoch: c.epoch + 1, pinned: false });
     }
-    return { moving, missing, leaving };
+    return { moving, missing, leaving, more };
   }
 
   /** Graceful stop with hot swap: every local child goes to its owner on the ring without this node. */
