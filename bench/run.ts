@@ -10,6 +10,7 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["process", () => import("./process.js")],
   ["supervision", () => import("./supervision.js")],
   ["registry", () => import("./registry.js")],
+  ["observe", () => import("./observe.js")],
   ["parent", () => import("./parent.js")],
   ["cluster", () => import("./cluster.js")],
   ["hub", () => import("./hub.js")],

@@ -20,14 +20,13 @@ import {
   hubRow,
   hubsOf,
   LIMITS,
-  maxMailbox,
   type ProcessDetail,
   type ProcessRow,
   parsePid,
   processDetail,
+  scanMailboxes,
   supervisionTree,
   type TreeRow,
-  topByMailbox,
 } from "./node-view.js";
 import { type CrashRow, type EventRow, Recorder, type RestartRow } from "./recorder.js";
 
@@ -74,19 +73,37 @@ interface AgentState {
   cluster: Cluster | undefined;
   recorder: Recorder;
   actions: boolean;
+  /** The last pass over the processes, reused until a new one is due (`SCAN_BUDGET`). */
+  scan: { at: number; max: number; top: ProcessRow[]; ms: number } | null;
+}
+
+/**
+ * A pass over every process is spaced out so that it takes at most 1/200 of the node's time: on a
+ * node where it takes 10 ms, snapshots within the next 2 s reuse it (their longest mailboxes are
+ * that old at most). On a small node every snapshot scans.
+ */
+const SCAN_BUDGET = 200;
+
+function scanned(s: AgentState): { max: number; top: ProcessRow[] } {
+  const now = performance.now();
+  const last = s.scan;
+  if (last !== null && now - last.at < last.ms * SCAN_BUDGET) return last;
+  s.scan = { at: now, ...scanMailboxes(s.node, LIMITS.topProcesses) };
+  return s.scan;
 }
 
 function snapshot(s: AgentState): NodeSnapshot {
   const { node, cluster } = s;
   const mem = process.memoryUsage();
+  const scan = scanned(s);
   const stats = cluster !== undefined && !cluster.isClosed ? cluster.stats : undefined;
   return {
     node: node.name,
     at: Date.now(),
     processCount: node.processCount,
-    maxMailbox: maxMailbox(node),
+    maxMailbox: scan.max,
     memory: { heapUsed: mem.heapUsed, rss: mem.rss },
-    topMailbox: topByMailbox(node),
+    topMailbox: scan.top,
     topRestarts: s.recorder.topRestarts(LIMITS.topProcesses),
     crashes: [...s.recorder.crashes],
     events: [...s.recorder.events],
@@ -153,7 +170,13 @@ export async function startObserverAgent(options: ObserverAgentOptions): Promise
   const existing = agents.get(node);
   if (existing !== undefined && node.isAlive(existing.pid)) return existing;
   const recorder = new Recorder(node.name);
-  const state: AgentState = { node, cluster: options.cluster, recorder, actions: options.actions === true };
+  const state: AgentState = {
+    node,
+    cluster: options.cluster,
+    recorder,
+    actions: options.actions === true,
+    scan: null,
+  };
   const started = await GenServer.start(Agent, state, { node, name: OBSERVER_AGENT_NAME });
   if (!started.ok) {
     recorder.close();

@@ -56,28 +56,34 @@ export function hubsOf(node: Node): ProcessHub[] {
 
 /** The longest mailbox on `node`: one pass over its processes. */
 export function maxMailbox(node: Node): number {
-  let max = 0;
-  for (const pid of node.processes()) {
-    const n = node.proc(pid)?.mailboxLength ?? 0;
-    if (n > max) max = n;
-  }
-  return max;
+  return scanMailboxes(node, 0).max;
 }
 
 /** The `n` processes with the longest mailboxes (none with an empty one). */
 export function topByMailbox(node: Node, n = LIMITS.topProcesses): ProcessRow[] {
+  return scanMailboxes(node, n).top;
+}
+
+/**
+ * One pass over `node`'s processes: the longest mailbox and the `n` longest non-empty ones, and
+ * how long the pass took (`ms`), so that callers can space passes out on a large node.
+ */
+export function scanMailboxes(node: Node, n: number): { max: number; top: ProcessRow[]; ms: number } {
+  const t0 = performance.now();
+  let max = 0;
   const top: Array<[number, Pid]> = [];
-  for (const pid of node.processes()) {
-    const len = node.proc(pid)?.mailboxLength ?? 0;
-    if (len === 0 || (top.length === n && len <= top[n - 1]![0])) continue;
+  node.forEachMailbox((pid, len) => {
+    if (len > max) max = len;
+    if (n === 0 || len === 0 || (top.length === n && len <= top[n - 1]![0])) return;
     top.push([len, pid]);
-    top.sort((a, b) => b[0] - a[0]);
+    top.sort((x, y) => y[0] - x[0]);
     if (top.length > n) top.pop();
-  }
-  return top.flatMap(([, pid]) => {
+  });
+  const rows = top.flatMap(([, pid]) => {
     const row = processRow(node, pid);
     return row === undefined ? [] : [row];
   });
+  return { max, top: rows, ms: performance.now() - t0 };
 }
 
 export function processRow(node: Node, pid: Pid): ProcessRow | undefined {

@@ -202,6 +202,14 @@ export abstract class NodeCore {
     });
   }
 
+  /**
+   * Calls `fn` with each live process's pid and mailbox length, allocating nothing: how an
+   * observer scans a node of 100k processes without a copy of its table. @internal
+   */
+  forEachMailbox(fn: (pid: Pid, length: number) => void): void {
+    this.procs.forEach((p) => fn(p.pid, p.mailboxLength));
+  }
+
   /** Ends a process with `reason` and propagates its death. @internal */
   terminate(p: Proc, reason: unknown): void {
     this.signals.terminate(p, reason);
