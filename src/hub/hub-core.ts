@@ -283,6 +283,9 @@ export class HubCore {
       case "merged":
         // From the winner, or from the node a losing winner passed the data on to.
         return this.duplicates.merged(msg.id, msg.ok, msg.gone);
+      case "migrate":
+        if (view.isMember(msg.from)) return this.migration.migrateOne(msg.id, msg.to);
+        return;
       case "claim":
         return this.partition.onClaim(msg.from, msg.req, msg.ids);
       case "claimed":

@@ -193,7 +193,16 @@ export type HubWireMsg =
   | SyncReqMsg
   | LoadMsg
   | MergeMsg
-  | MergedMsg;
+  | MergedMsg
+  | MigrateMsg;
+
+/** `hub.migrate`: the node running `id` moves it to `to` (pinned there), by the migration strategy. */
+export interface MigrateMsg {
+  t: "migrate";
+  from: string;
+  id: string;
+  to: string;
+}
 
 /**
  * What `hub.drain` did: `migrated` children confirmed started by their new owner, `forced` the
@@ -244,6 +253,7 @@ const WIRE_TAGS: ReadonlySet<string> = new Set([
   "load",
   "merge",
   "merged",
+  "migrate",
 ]);
 
 /** Shape check for anything arriving from the wire: a tag we know and a string sender. */

@@ -17,6 +17,7 @@ import type { HubChildSpec, NormalizedChildSpec } from "./child-spec.js";
 import { awaitSettled } from "./entities/settle.js";
 import { HubRef } from "./entities/ref.js";
 import { EntityRouter, type EntityStats } from "./entities/router.js";
+import { ChildNotRunningError } from "./entities/errors.js";
 import { parseEntityOptions, parseTimeout } from "./entities/options.js";
 import type { ProtocolOf } from "./entities/entity.js";
 import { Durability } from "./durable/durability.js";
@@ -333,6 +334,33 @@ export class ProcessHub {
   stopChild(id: string, options?: StopOptions & { awaitable?: false }): StopInitiated;
   stopChild(id: string, options?: StopOptions): StopInitiated | Future<StopResult> {
     return this.stopChildren([id], options);
+  }
+
+  /**
+   * Moves child `id` to hub node `node` (this one or a member that registered its behaviour),
+   * by the migration strategy (hot swap: with its state), and pins it there: rebalancing leaves it
+   * (until that node goes). Resolves with its pid there once this node's registry shows it; rejects
+   * with `ChildNotRunningError` if it does not within `timeoutMs` (default `migrationTimeoutMs`).
+   */
+  async migrate(id: string, node: string, options: { timeoutMs?: number | undefined } = {}): Promise<Pid> {
+    this.assertAlive();
+    const core = this.core;
+    const timeoutMs = parseTimeout(options.timeoutMs, core.tuning.migrationTimeoutMs);
+    if (typeof node !== "string" || !core.view.isMember(node))
+      throw new InvalidOptionError("node", "a node of this hub", node);
+    const on = () => core.registry.lookup(id)?.nodes.find((np) => np.node === node)?.pid;
+    const here = on();
+    if (here !== undefined) return here;
+    const runners = core.registry.lookup(id)?.nodes ?? [];
+    if (runners.length === 0) throw new ChildNotRunningError(id, 0);
+    for (const np of runners) core.send(np.node, { t: "migrate", from: core.self, id, to: node });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 5));
+      const pid = on();
+      if (pid !== undefined) return pid;
+      if (Date.now() > deadline) throw new ChildNotRunningError(id, timeoutMs);
+    }
   }
 
   /**

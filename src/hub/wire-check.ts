@@ -109,6 +109,7 @@ const SHAPES: Record<HubWireMsg["t"], Record<string, Check>> = {
   },
   merge: { from: str, id: str, epoch: int, handover: bool },
   merged: { from: str, id: str, ok: bool, gone: bool },
+  migrate: { from: str, id: str, to: str },
 };
 
 /** What is wrong with a message whose tag is a wire tag (`"<tag>.<field>"`), or null. */

@@ -4,6 +4,7 @@
  * the result counts them (`migrated`), and nothing is lost or left running twice.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { InvalidOptionError } from "../../src/errors.js";
 import { ProcessHub } from "../../src/hub/process-hub.js";
 import { silentLogger } from "../../src/logger.js";
 import { GenServer } from "../../src/server/index.js";
@@ -79,5 +80,34 @@ describe("hub.drain", () => {
     await hub.startChildren(specs.slice(0, 3), { awaitable: true }).await(5000);
     expect(await hub.drain()).toEqual({ migrated: 0, forced: 3 });
     expect(hub.isAlive()).toBe(false);
+  });
+});
+
+describe("hub.migrate", () => {
+  for (const type of ["hotSwap", "coldSwap"] as const) {
+    it(`${type}: moves one child to the node named, pinned there`, async () => {
+      const [a, b, c] = await threeNodes({ type });
+      await a.startChildren(specs, { awaitable: true }).await(10_000);
+      const id = specs.map((s) => s.id).find((i) => a.ownerOf(i) === "db")!;
+      await GenServer.callOn(a.node, a.getPid(id)!, "add", 7);
+      const pid = await c.migrate(id, "dc", { timeoutMs: 10_000 });
+      expect(pid.node).toBe("dc");
+      await expect.poll(() => b.localChildren().has(id)).toBe(false);
+      expect(c.localChildren().has(id)).toBe(true);
+      expect(await GenServer.callOn(c.node, pid, "get", undefined)).toBe(type === "hotSwap" ? 7 : 0);
+      // Pinned: the rebalance after the next topology change (a leaves) leaves it on dc,
+      // although db owns it on the ring.
+      await a.stop();
+      await expect.poll(() => b.nodes().join() + c.nodes().join()).toBe("dcdb");
+      await expect.poll(() => b.registryDigest() === c.registryDigest()).toBe(true);
+      expect(c.localChildren().has(id)).toBe(true);
+      expect(b.getPids(id).map((p) => p.node)).toEqual(["dc"]);
+    });
+  }
+
+  it("refuses a node outside the hub, and an id that runs nowhere", async () => {
+    const [a] = await threeNodes({ type: "coldSwap" });
+    await expect(a.migrate("nothing", "db")).rejects.toMatchObject({ code: "HV_ERR_HUB_CHILD_NOT_RUNNING" });
+    await expect(a.migrate("nothing", "elsewhere")).rejects.toBeInstanceOf(InvalidOptionError);
   });
 });

@@ -113,6 +113,29 @@ export class Migration {
   }
 
   /**
+   * `hub.migrate`: moves local child `id` to member `to`, pinned there (rebalancing leaves it),
+   * by the migration strategy. A child not here, being handed over, or a target that is not a
+   * member or did not register its behaviour: nothing happens (the caller's wait times out).
+   */
+  async migrateOne(id: string, to: string): Promise<void> {
+    const ctx = this.ctx;
+    const c = ctx.children.byId.get(id);
+    if (ctx.mode !== "running" || c === undefined || this.handingOver.has(id) || to === ctx.self) return;
+    if (!ctx.view.members.has(to) || !ctx.view.has(to, c.spec.behaviour)) return;
+    const groups = new Map([[to, [{ spec: c.spec, epoch: c.epoch + 1, pinned: true }]]]);
+    if (ctx.strategies.migration.type === "hotSwap") {
+      void this.hotSwap([id], groups);
+      return;
+    }
+    await ctx.children.stop(id);
+    ctx.repl.remove(id);
+    this.signals.forget(id);
+    ctx.hooks.dispatch("childrenMigrated", { to, ids: [id] });
+    ctx.repl.flush();
+    this.ensurer.ensure(groups);
+  }
+
+  /**
    * A drain (`hub.drain`): every local child goes to its owner on the ring without this node, by
    * the migration strategy, within `deadlineMs`; resolves with how many of them a new owner
    * confirmed. Cold swap stops each local copy first and leaves its registry entry in place until
