@@ -101,3 +101,23 @@ describe("a behaviour registered on some nodes only", () => {
     expect(() => x.startChildren(rooms(1))).toThrow(UnknownHubBehaviourError);
   });
 });
+
+describe("a hub node that registers no behaviour (a client-only node)", () => {
+  it("runs no child, even when it owns ids on the ring, and reaches every child by id", async () => {
+    const { nodes, clusters } = await startMemoryCluster(["ca", "cb", "cc"]);
+    const Counter = defineServer<{ calls: { bump(): number } }>()({
+      name: "counter",
+      init: () => ok(0),
+      handleCall: { bump: (_a: undefined, n: number) => ({ reply: n + 1, state: n + 1 }) },
+    });
+    const a = hubOn(nodes[0]!, clusters[0]!, { counter: Counter });
+    const b = hubOn(nodes[1]!, clusters[1]!, { counter: Counter });
+    const client = hubOn(nodes[2]!, clusters[2]!, {});
+    await expect.poll(() => [a, b, client].every((h) => h.nodes().length === 2)).toBe(true);
+    const specs = Array.from({ length: 30 }, (_, i) => ({ id: `n${i}`, behaviour: "counter" }));
+    const r = await client.startChildren(specs, { awaitable: true }).await(10_000);
+    expect(r.errors).toEqual([]);
+    expect(client.localChildren().size).toBe(0);
+    for (const s of specs) expect(await client.ref<typeof Counter>(s.id).call("bump", undefined)).toBe(1);
+  });
+});
