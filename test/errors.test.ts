@@ -98,6 +98,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [root.NoChildrenError, () => new root.NoChildrenError()],
   [root.InvalidChildMappingError, () => new root.InvalidChildMappingError("c1", "z")],
   [root.ChildSpecTooLargeError, () => new root.ChildSpecTooLargeError("c1", 2_000_000, 1_024_000)],
+  [root.ChildStartTimeoutError, () => new root.ChildStartTimeoutError("c1", 30_000)],
   [root.MissingChildMappingError, () => new root.MissingChildMappingError("c1")],
   [root.ChildMappingMismatchError, () => new root.ChildMappingMismatchError("c1")],
   [root.ChildReplicationMismatchError, () => new root.ChildReplicationMismatchError("c1", 1, 2)],
