@@ -1,0 +1,187 @@
+/**
+ * Durable hub benchmarks over NATS JetStream, every hub node a separate OS process
+ * (`examples/hub-node.ts`) on a private `nats-server -js` on a free loopback port:
+ * - start and stop 10k children in one awaited call on 3 nodes, durable against not durable
+ *   (goal: durable at most 2x), medians of 3 (one bed of 3 processes, then the other);
+ * - full-cluster restart: 10k and 100k declared children, every node SIGKILLed, 3 new processes
+ *   started: ms from their spawn (and from all of them joined) until every child runs exactly
+ *   once on its owner;
+ * - raw declaration writes per second to the KV bucket (64 in flight), the cost under a start.
+ * `npm run bench -- hub-durable`.
+ */
+import { connect } from "@nats-io/transport-node";
+import { HubNodeProcess } from "../examples/hub-node-process.js";
+import { JetStreamDurableStore } from "../src/hub/durable/kv-store.js";
+import { startNatsServer } from "../test/support/nats-server.js";
+import { isMain, median, printTable, type Row } from "./common.js";
+
+interface Bed {
+  url: string;
+  cluster: string;
+  durable: boolean;
+  nodes: HubNodeProcess[];
+}
+
+let beds = 0;
+
+async function until(cond: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("benchmark condition not reached in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function converged(b: Bed, n: number): Promise<boolean> {
+  const views = await Promise.all(b.nodes.map((p) => p.request("status")));
+  let local = 0;
+  for (const v of views) {
+    if (
+      (v.members as string[]).length !== b.nodes.length ||
+      v.size !== n ||
+      v.dupes !== 0 ||
+      v.misplaced !== 0
+    )
+      return false;
+    local += v.local as number;
+  }
+  return local === n;
+}
+
+function spawn(b: Bed, prefix: string): Promise<unknown> {
+  b.nodes = ["a", "b", "c"].map(
+    (node) =>
+      new HubNodeProcess({
+        nats: b.url,
+        node,
+        cluster: b.cluster,
+        hubId: "bench",
+        ...(b.durable ? { durable: { bucketPrefix: prefix, reconcileIntervalMs: 250, settleMs: 500 } } : {}),
+      }),
+  );
+  return Promise.all(b.nodes.map((p) => p.ready));
+}
+
+async function bed(url: string, durable: boolean): Promise<Bed> {
+  const b: Bed = { url, cluster: `durbench${process.pid}x${beds}`, durable, nodes: [] };
+  await spawn(b, `bench${process.pid}x${beds++}_`);
+  await until(() => converged(b, 0));
+  return b;
+}
+
+async function close(b: Bed): Promise<void> {
+  await Promise.all(b.nodes.map((p) => p.kill()));
+}
+
+async function startStop(b: Bed, n: number, prefix: string): Promise<{ start: number; stop: number }> {
+  const a = b.nodes[0]!;
+  const r = await a.request("start", { n, prefix });
+  if (r.status !== "ok" || r.started !== n) throw new Error(`start failed: ${JSON.stringify(r)}`);
+  const s = await a.request("stop", { n, prefix });
+  if (s.status !== "ok" || s.stopped !== n) throw new Error(`stop failed: ${JSON.stringify(s)}`);
+  await until(() => converged(b, 0));
+  return { start: r.ms as number, stop: s.ms as number };
+}
+
+/** Full-cluster restart with `n` declared children; the bucket keeps its name across both beds. */
+async function fullRestart(url: string, n: number): Promise<{ fromSpawn: number; fromJoined: number }> {
+  const cluster = `durbench${process.pid}x${beds++}`;
+  const prefix = `bench${process.pid}r${n}_`;
+  const b: Bed = { url, cluster, durable: true, nodes: [] };
+  await spawn(b, prefix);
+  await until(() => converged(b, 0));
+  const r = await b.nodes[0]!.request("start", { n, prefix: "r" });
+  if (r.status !== "ok" || r.started !== n) throw new Error(`start failed: ${JSON.stringify(r)}`);
+  await until(() => converged(b, n));
+  await Promise.all(b.nodes.map((p) => p.kill("SIGKILL")));
+  const t0 = performance.now();
+  await spawn(b, prefix);
+  const joined = performance.now();
+  await until(() => converged(b, n));
+  const done = performance.now();
+  await close(b);
+  return { fromSpawn: done - t0, fromJoined: done - joined };
+}
+
+/** Declaration-sized writes (create) per second to one KV bucket, 64 in flight. */
+async function kvWrites(url: string, n: number): Promise<number> {
+  const nc = await connect({ servers: url });
+  try {
+    const bucket = await new JetStreamDurableStore({ connection: nc }).open(`kvbench${process.pid}`);
+    const value = new Uint8Array(120);
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < n) await bucket.create(`d.k${next++}`, value);
+      }),
+    );
+    return (n * 1000) / (performance.now() - t0);
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function run(): Promise<Row[]> {
+  const server = await startNatsServer("hub-durable-bench", { jetStream: true });
+  const rows: Row[] = [];
+  // Each figure as soon as it is known: a run cut short on a loaded machine keeps what it measured.
+  const push = rows.push.bind(rows);
+  rows.push = (...r: Row[]) => {
+    for (const x of r) process.stderr.write(`hub-durable: ${x.figure}: ${x.value.toFixed(2)} ${x.unit}\n`);
+    return push(...r);
+  };
+  try {
+    rows.push({
+      figure: "KV: declaration writes (create, 64 in flight)",
+      value: await kvWrites(server.url, 10_000),
+      unit: "/s",
+    });
+    // One bed at a time: six node processes at once on this machine's 2 vCPUs starve heartbeats.
+    const runs: Record<"plain" | "durable", Array<{ start: number; stop: number }>> = {
+      plain: [],
+      durable: [],
+    };
+    for (const kind of ["plain", "durable"] as const) {
+      const b = await bed(server.url, kind === "durable");
+      await startStop(b, 1000, "w");
+      for (let i = 0; i < 3; i++) runs[kind].push(await startStop(b, 10_000, `${kind}${i}-`));
+      await close(b);
+    }
+    const m = (k: "plain" | "durable", f: "start" | "stop") => median(runs[k].map((r) => r[f]));
+    for (const f of ["start", "stop"] as const) {
+      rows.push({ figure: `NATS, 3 nodes: ${f} 10,000, not durable`, value: m("plain", f), unit: "ms" });
+      rows.push({ figure: `NATS, 3 nodes: ${f} 10,000, durable`, value: m("durable", f), unit: "ms" });
+      const ratio = m("durable", f) / m("plain", f);
+      rows.push({
+        figure: `durable / not durable, ${f} 10,000`,
+        value: ratio,
+        unit: "x",
+        target: "<= 2x",
+        ok: ratio <= 2,
+      });
+    }
+    for (const n of [10_000, 100_000]) {
+      const r = await fullRestart(server.url, n);
+      const label = n.toLocaleString("en-US");
+      rows.push({
+        figure: `full-cluster restart, ${label} declared: spawn -> all running once`,
+        value: r.fromSpawn,
+        unit: "ms",
+      });
+      rows.push({
+        figure: `full-cluster restart, ${label} declared: joined -> all running once`,
+        value: r.fromJoined,
+        unit: "ms",
+      });
+    }
+  } finally {
+    await server.stop();
+  }
+  return rows;
+}
+
+if (isMain(import.meta.url)) {
+  printTable("hub-durable (NATS JetStream, 3 OS processes)", await run());
+  process.exit(0);
+}
