@@ -207,7 +207,9 @@ export abstract class NodeCore {
    * observer scans a node of 100k processes without a copy of its table. @internal
    */
   forEachMailbox(fn: (pid: Pid, length: number) => void): void {
-    this.procs.forEach((p) => fn(p.pid, p.mailboxLength));
+    this.procs.forEach((p) => {
+      fn(p.pid, p.mailboxLength);
+    });
   }
 
   /** Ends a process with `reason` and propagates its death. @internal */
