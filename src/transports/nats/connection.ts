@@ -122,6 +122,13 @@ export interface NatsTransportStats {
   authRejected: Record<AuthRejectKind, number>;
   /** Times this node found itself frozen past the heartbeat timeout and rejoined under a new session. */
   stalls: number;
+  /**
+   * Times this node's event loop was busy past the heartbeat timeout while the heartbeat thread
+   * kept it up (no rejoin, no peer lost).
+   */
+  busy: number;
+  /** Whether the heartbeat thread runs (see `NatsTransportOptions.heartbeatThread`). */
+  heartbeatThread: boolean;
   heartbeatsSent: number;
   probesSent: number;
   disconnects: number;

@@ -38,6 +38,8 @@ export class NatsTransport implements Transport {
     controlRefused: 0,
     authRejected: { malformed: 0, key: 0, mac: 0, replay: 0, stale: 0, misaddressed: 0 },
     stalls: 0,
+    busy: 0,
+    heartbeatThread: false,
     heartbeatsSent: 0,
     probesSent: 0,
     disconnects: 0,
@@ -140,6 +142,7 @@ export class NatsTransport implements Transport {
       ...this.counters,
       authRejected: { ...this.counters.authRejected },
       probesSent: this.session?.prober?.sent ?? 0,
+      heartbeatThread: this.session?.heartbeatThread ?? false,
     };
   }
 

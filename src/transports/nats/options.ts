@@ -70,6 +70,24 @@ export interface NatsTransportOptions {
    */
   probeMisses?: number | undefined;
   /**
+   * Publish this node's heartbeat from a worker thread with its own NATS connection as well, so
+   * that a node whose event loop is busy for longer than `heartbeatTimeoutMs` (a huge start, a
+   * long computation) stays up for its peers and keeps its own view, for up to `maxBusyMs`. A
+   * SIGSTOP stops the thread too, so a frozen process is still declared down after
+   * `heartbeatTimeoutMs`, and a killed one by the probes. Off by itself with `auth`, with an
+   * existing connection, or with connection options a thread cannot be handed (functions such
+   * as an `authenticator`). Costs a thread (~10 MB) and a connection per node.
+   * @default true
+   */
+  heartbeatThread?: boolean | undefined;
+  /**
+   * How long the heartbeat thread keeps a node whose event loop does not run up: a loop silent
+   * longer is taken as hung, and the peers declare it down `heartbeatTimeoutMs` later. At least
+   * `heartbeatTimeoutMs`.
+   * @default 60000
+   */
+  maxBusyMs?: number | undefined;
+  /**
    * Most peers tracked at once. Heartbeats from further new names are ignored (and counted in
    * `stats().controlRefused`): anyone who can publish on the cluster's subjects could otherwise
    * make a node track, probe and hand children to any number of made-up peers.
@@ -130,6 +148,8 @@ export interface ResolvedNatsTransportOptions {
   probeTimeoutMs: number;
   probeMisses: number;
   maxPeers: number;
+  heartbeatThread: boolean;
+  maxBusyMs: number;
   auth: ResolvedAuth | undefined;
   logger: Logger;
 }
@@ -144,6 +164,8 @@ export const DEFAULT_NATS_TRANSPORT_OPTIONS = Object.freeze({
   probeTimeoutMs: 1000,
   probeMisses: 2,
   maxPeers: 1024,
+  heartbeatThread: true,
+  maxBusyMs: 60_000,
 });
 
 /** Defaults of {@link NatsAuthOptions}. */
@@ -248,6 +270,17 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
   const probeTimeoutMs = positiveInt("probeTimeoutMs", options.probeTimeoutMs ?? d.probeTimeoutMs);
   const probeMisses = positiveInt("probeMisses", options.probeMisses ?? d.probeMisses);
   const maxPeers = positiveInt("maxPeers", options.maxPeers ?? d.maxPeers);
+  const heartbeatThread = options.heartbeatThread ?? d.heartbeatThread;
+  if (typeof heartbeatThread !== "boolean")
+    throw new InvalidOptionError("heartbeatThread", "a boolean", heartbeatThread);
+  const maxBusyMs = positiveInt("maxBusyMs", options.maxBusyMs ?? d.maxBusyMs);
+  if (maxBusyMs < heartbeatTimeoutMs) {
+    throw new InvalidOptionError(
+      "maxBusyMs",
+      `at least heartbeatTimeoutMs (${heartbeatTimeoutMs})`,
+      maxBusyMs,
+    );
+  }
   const auth = parseAuth(options.auth);
   const logger = options.logger ?? consoleLogger;
   if (typeof logger?.warn !== "function" || typeof logger?.error !== "function") {
@@ -263,6 +296,8 @@ export function parseNatsTransportOptions(options: NatsTransportOptions = {}): R
     probeTimeoutMs,
     probeMisses,
     maxPeers,
+    heartbeatThread,
+    maxBusyMs,
     auth,
     logger,
   };

@@ -12,8 +12,13 @@ import type { NodeIdentity, TransportHandlers } from "../../cluster/transport.js
 import type { Logger } from "../../logger.js";
 import type { NatsTransportStats } from "./connection.js";
 import { type ControlMessage, decodeControl, encodeControl } from "./control.js";
+import { clock, HeartbeatThread } from "./heartbeat-thread.js";
 import { Membership } from "./membership.js";
-import type { ResolvedNatsTransportOptions } from "./options.js";
+import {
+  DEFAULT_NATS_CONNECTION_OPTIONS,
+  isNatsConnection,
+  type ResolvedNatsTransportOptions,
+} from "./options.js";
 import { Prober } from "./prober.js";
 import { lastToken, Subjects } from "./subjects.js";
 import { type AuthRejectKind, type Opened, SealKind, WireAuth } from "./wire-auth.js";
@@ -51,6 +56,10 @@ export class NatsSession {
   private disconnectedAt: number | undefined;
   private viewLost = false;
   private lastTick = performance.now();
+  /** Publishes heartbeats while the event loop is busy (see `heartbeat-thread.ts`); absent when off. */
+  private beats: HeartbeatThread | undefined;
+  /** Wall-clock time of the last rejoin after a stall. */
+  private rejoinedAt = Number.NEGATIVE_INFINITY;
   private warnedDuplicate = false;
   /**
    * Peers dropped when this node found itself frozen past the heartbeat timeout: frames from them
@@ -358,6 +367,7 @@ export class NatsSession {
   private onDisconnect(): void {
     this.counters.disconnects++;
     if (this.disconnectedAt === undefined) this.disconnectedAt = performance.now();
+    if (this.beats !== undefined) this.beats.offline = true;
     this.log.warn({ node: this.self.node }, "nats transport lost its NATS connection; reconnecting");
   }
 
@@ -365,6 +375,7 @@ export class NatsSession {
     this.counters.reconnects++;
     const since = this.disconnectedAt;
     this.disconnectedAt = undefined;
+    if (this.beats !== undefined) this.beats.offline = false;
     const now = performance.now();
     if (this.viewLost || (since !== undefined && now - since > this.opts.heartbeatTimeoutMs)) {
       if (!this.viewLost) this.membership.dropAll("connection_lost");
@@ -380,6 +391,7 @@ export class NatsSession {
 
   startTimers(): void {
     this.lastTick = performance.now();
+    this.startHeartbeatThread();
     const { heartbeatIntervalMs, heartbeatTimeoutMs, probeIntervalMs } = this.opts;
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
@@ -410,17 +422,33 @@ export class NatsSession {
   }
 
   /**
-   * Whether this node was frozen (SIGSTOP, a long synchronous stretch) for longer than the
-   * heartbeat timeout: then every peer has declared it down by now. It drops them all, takes a
-   * new session (so no peer can take it for the member it declared down: it rejoins as a new
-   * one) and ignores what they sent before they see the new session. Called first by every
-   * timer and every inbound callback, since after a freeze either may run first.
+   * Whether this node was frozen (SIGSTOP) for longer than the heartbeat timeout: then every peer
+   * has declared it down by now. It drops them all, takes a new session (so no peer can take it
+   * for the member it declared down: it rejoins as a new one) and ignores what they sent before
+   * they see the new session. Called first by every timer and every inbound callback, since after
+   * a freeze either may run first.
+   *
+   * A long stretch of the event loop alone is not a freeze when the heartbeat thread beat all
+   * along meanwhile: the peers kept hearing this node, so it keeps its view (counted in
+   * `stats().busy`). A SIGSTOP freezes that thread too, which it reports (`frozeAt`), so a freeze
+   * is caught even when this loop's own gap stayed under the timeout.
    */
   private checkStall(): boolean {
     const now = performance.now();
     const gap = now - this.lastTick;
-    if (gap <= this.opts.heartbeatTimeoutMs || !this.isOpen()) return false;
+    const beats = this.beats;
+    const froze = beats !== undefined && beats.frozeAt > this.rejoinedAt;
+    if ((gap <= this.opts.heartbeatTimeoutMs && !froze) || !this.isOpen()) return false;
     this.lastTick = now;
+    if (!froze && beats !== undefined && beats.covered(clock() - gap)) {
+      this.counters.busy++;
+      beats.tick();
+      this.log.info(
+        { node: this.self.node, busyMs: Math.round(gap) },
+        "event loop was busy beyond the heartbeat timeout; the heartbeat thread kept this node up",
+      );
+      return false;
+    }
     this.counters.stalls++;
     this.log.warn(
       { node: this.self.node, stalledMs: Math.round(gap) },
@@ -432,8 +460,48 @@ export class NatsSession {
     m.session = (m.session + 1) % 0x7fffffff;
     if (this.auth !== undefined) this.auth.session = m.session;
     this.hbBytes = encodeControl("hb", this.self, m.session);
+    this.rejoinedAt = clock();
+    beats?.rejoined(this.hbBytes, this.rejoinedAt);
     this.publishHeartbeat();
     return true;
+  }
+
+  /**
+   * Starts the heartbeat thread unless it is off, the cluster authenticates its messages (a
+   * sealed heartbeat is numbered in this session's sequence), or the connection was given
+   * (a connection cannot cross threads).
+   */
+  private startHeartbeatThread(): void {
+    const o = this.opts;
+    if (!o.heartbeatThread || this.auth !== undefined || !this.owned || isNatsConnection(o.connection))
+      return;
+    void HeartbeatThread.start({
+      connection: {
+        ...DEFAULT_NATS_CONNECTION_OPTIONS,
+        ...o.connection,
+        name: `hubvisor ${this.self.cluster}/${this.self.node} heartbeat`,
+      },
+      subject: this.subjects.heartbeat(this.self.node),
+      bytes: this.hbBytes,
+      intervalMs: o.heartbeatIntervalMs,
+      timeoutMs: o.heartbeatTimeoutMs,
+      maxBusyMs: o.maxBusyMs,
+      logger: this.log,
+    }).then((t) => {
+      if (t === undefined) return;
+      if (this.isClosed()) void t.stop();
+      else {
+        // A rejoin while it started: it must beat the current session.
+        t.rejoined(this.hbBytes, clock());
+        t.tick();
+        this.beats = t;
+      }
+    });
+  }
+
+  /** Whether the heartbeat thread runs. */
+  get heartbeatThread(): boolean {
+    return this.beats !== undefined;
   }
 
   /** Periodic view maintenance: self-stall, connection loss, silent peers. */
@@ -442,6 +510,7 @@ export class NatsSession {
     if (this.checkStall()) return;
     const now = performance.now();
     this.lastTick = now;
+    this.beats?.tick();
     const timeout = this.opts.heartbeatTimeoutMs;
     if (this.disconnectedAt !== undefined) {
       if (!this.viewLost && now - this.disconnectedAt > timeout) {
@@ -508,6 +577,8 @@ export class NatsSession {
   async shutdown(wasOpen: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    // Before the leave: a heartbeat after it must not bring this node back.
+    await this.stopHeartbeatThread();
     const nc = this.nc;
     if (wasOpen && !nc.isClosed()) {
       try {
@@ -520,7 +591,14 @@ export class NatsSession {
     await this.release();
   }
 
+  private async stopHeartbeatThread(): Promise<void> {
+    const beats = this.beats;
+    this.beats = undefined;
+    await beats?.stop();
+  }
+
   async release(): Promise<void> {
+    await this.stopHeartbeatThread();
     const nc = this.nc;
     this.statusIter?.stop?.();
     if (nc.isClosed()) return;
