@@ -30,7 +30,9 @@ function entry(): URL | string {
   if (extname(here) !== ".ts") return BOOT;
   // Resolved here (the thread's eval code has no module of its own); the ESM build, whose hooks
   // are the ones `import()` uses.
-  const api = createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs");
+  const api = createRequire(import.meta.url)
+    .resolve("tsx/esm/api")
+    .replace(/\.cjs$/, ".mjs");
   const tsx = pathToFileURL(api).href;
   return `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(BOOT.href)}); })`;
 }
@@ -142,9 +144,17 @@ export class NodeThreads {
    * Joins a node of this thread (a `Node`, or a new one by this name) to the threads' cluster:
    * it reaches them, and they it, over the same ports. Left again by `stop()`.
    */
-  async join(node: Node | string, options: Omit<Partial<ClusterOptions>, "node" | "cluster" | "transport"> = {}) {
+  async join(
+    node: Node | string,
+    options: Omit<Partial<ClusterOptions>, "node" | "cluster" | "transport"> = {},
+  ) {
     const n = typeof node === "string" ? new Node({ name: node }) : node;
-    const c = await Cluster.join({ ...options, node: n, cluster: this.cluster, transport: this.network.transport() });
+    const c = await Cluster.join({
+      ...options,
+      node: n,
+      cluster: this.cluster,
+      transport: this.network.transport(),
+    });
     this.joined.push(c);
     return c;
   }

@@ -73,13 +73,15 @@ export const DEFAULT_NODE_THREADS_OPTIONS = Object.freeze({
 
 /** Validates `NodeThreadsOptions` and fills in the defaults. */
 export function parseNodeThreadsOptions(options: NodeThreadsOptions): ResolvedNodeThreadsOptions {
-  if (typeof options !== "object" || options === null) throw new InvalidOptionError("options", "an object", options);
+  if (typeof options !== "object" || options === null)
+    throw new InvalidOptionError("options", "an object", options);
   const d = DEFAULT_NODE_THREADS_OPTIONS;
   const m = options.module;
   if (!(m instanceof URL) && (typeof m !== "string" || m.length === 0)) {
     throw new InvalidOptionError("module", "a module path or file URL", m);
   }
-  const module = m instanceof URL ? m.href : /^[a-z][a-z0-9+.-]*:/i.test(m) ? m : pathToFileURL(resolve(m)).href;
+  const module =
+    m instanceof URL ? m.href : /^[a-z][a-z0-9+.-]*:/i.test(m) ? m : pathToFileURL(resolve(m)).href;
   let names: string[];
   if (options.names !== undefined) {
     if (!Array.isArray(options.names) || options.names.some((n) => typeof n !== "string" || n.length === 0)) {
@@ -92,12 +94,14 @@ export function parseNodeThreadsOptions(options: NodeThreadsOptions): ResolvedNo
     }
   } else {
     const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) throw new InvalidOptionError("threads", "an integer >= 1", threads);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new InvalidOptionError("threads", "an integer >= 1", threads);
     names = Array.from({ length: threads }, (_, i) => `${d.namePrefix}${i}`);
   }
   if (names.length === 0) throw new InvalidOptionError("names", "at least one name", names);
   const cluster = options.cluster ?? d.cluster;
-  if (typeof cluster !== "string" || cluster.length === 0) throw new InvalidOptionError("cluster", "a name", cluster);
+  if (typeof cluster !== "string" || cluster.length === 0)
+    throw new InvalidOptionError("cluster", "a name", cluster);
   const execArgv = options.execArgv ?? process.execArgv;
   if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== "string")) {
     throw new InvalidOptionError("execArgv", "an array of strings", execArgv);

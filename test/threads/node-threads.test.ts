@@ -56,7 +56,9 @@ describe("startNodeThreads", () => {
 
     threads!.kill("c");
     await expect.poll(() => downs, { timeout: 5000 }).toEqual(["c:connection_lost"]);
-    await expect.poll(async () => (await ask<Status>(main, "a", "status")).downs).toEqual(["c:connection_lost"]);
+    await expect
+      .poll(async () => (await ask<Status>(main, "a", "status")).downs)
+      .toEqual(["c:connection_lost"]);
     expect(await threads!.exited("c")).toBe(1);
     expect(main.nodes()).toEqual(["a", "b"]);
   });
@@ -75,7 +77,10 @@ describe("startNodeThreads", () => {
 
   it("fails with NodeThreadStartError when a thread's module has no main", async () => {
     const err = await startNodeThreads({
-      module: new URL("./node-threads.test.ts", import.meta.url).href.replace("node-threads.test", "fixtures/none"),
+      module: new URL("./node-threads.test.ts", import.meta.url).href.replace(
+        "node-threads.test",
+        "fixtures/none",
+      ),
       threads: 1,
       quiet: true,
     }).catch((e: unknown) => e);

@@ -87,10 +87,13 @@ export class ThreadTransport implements Transport {
   }
 
   async connect(self: NodeIdentity, handlers: TransportHandlers, host?: TransportHost): Promise<void> {
-    if (this.state === "closed") throw new TransportStateError("this thread transport was closed; create another one");
+    if (this.state === "closed")
+      throw new TransportStateError("this thread transport was closed; create another one");
     if (this.state !== "idle") throw new TransportStateError("this thread transport is connected already");
     if (host !== undefined && host.name !== self.node) {
-      throw new TransportStateError(`host ${JSON.stringify(host.name)} is not node ${JSON.stringify(self.node)}`);
+      throw new TransportStateError(
+        `host ${JSON.stringify(host.name)} is not node ${JSON.stringify(self.node)}`,
+      );
     }
     this.state = "connecting";
     this.self = { cluster: self.cluster, node: self.node, incarnation: self.incarnation };
