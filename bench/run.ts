@@ -20,6 +20,7 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["hub-durable", () => import("./hub-durable.js")],
   ["nats", () => import("./nats-raw.js")],
   ["wire-auth", () => import("./wire-auth.js")],
+  ["scale", () => import("./scale.js")],
 ];
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("-"));

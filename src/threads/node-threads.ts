@@ -74,7 +74,7 @@ export async function startNodeThreads(options: NodeThreadsOptions): Promise<Nod
       eval: typeof main === "string",
       workerData: data,
       transferList: [control.port, bootFar],
-      execArgv: o.execArgv,
+      ...(o.execArgv !== undefined ? { execArgv: o.execArgv } : {}),
       ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}),
     });
     control.bind(worker);

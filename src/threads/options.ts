@@ -37,7 +37,7 @@ export interface NodeThreadsOptions {
   /**
    * Node.js options of the worker threads. (When hubvisor runs from its TypeScript sources, as in
    * its tests, each thread registers `tsx` itself before loading them.)
-   * @default process.execArgv
+   * @default the process's own (`process.execArgv`, less the flags a thread cannot take)
    */
   execArgv?: readonly string[] | undefined;
   /** Heap limits of each thread (`worker_threads` `resourceLimits`). @default Node's defaults */
@@ -57,7 +57,7 @@ export interface ResolvedNodeThreadsOptions {
   names: string[];
   cluster: string;
   data: unknown;
-  execArgv: string[];
+  execArgv: string[] | undefined;
   resourceLimits: ResourceLimits | undefined;
   startTimeoutMs: number;
   quiet: boolean;
@@ -102,11 +102,12 @@ export function parseNodeThreadsOptions(options: NodeThreadsOptions): ResolvedNo
   const cluster = options.cluster ?? d.cluster;
   if (typeof cluster !== "string" || cluster.length === 0)
     throw new InvalidOptionError("cluster", "a name", cluster);
-  const execArgv = options.execArgv ?? process.execArgv;
-  if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== "string")) {
+  const execArgv = options.execArgv;
+  if (execArgv !== undefined && (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== "string"))) {
     throw new InvalidOptionError("execArgv", "an array of strings", execArgv);
   }
-  const argv = [...execArgv];
+  // Left out, Node hands the thread the process's own flags without the per-process ones.
+  const argv = execArgv === undefined ? undefined : [...execArgv];
   const startTimeoutMs = options.startTimeoutMs ?? d.startTimeoutMs;
   if (typeof startTimeoutMs !== "number" || !(startTimeoutMs > 0)) {
     throw new InvalidOptionError("startTimeoutMs", "a number > 0", startTimeoutMs);
