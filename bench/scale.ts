@@ -172,7 +172,7 @@ export async function run(): Promise<Row[]> {
   });
   const t = await threads();
   const labels = ["0 %", "50 %", "100 %"];
-  t.rates.forEach((v, i) =>
+  t.rates.forEach((v, i) => {
     rows.push({
       figure: `calls/s, a node per core in one process (2 threads), ${labels[i]} cross-thread`,
       value: v,
@@ -189,14 +189,14 @@ export async function run(): Promise<Row[]> {
   const server = await startNatsServer("bench-scale");
   try {
     const n = await overNats(server.url);
-    n.rates.forEach((v, i) =>
+    n.rates.forEach((v, i) => {
       rows.push({
         figure: `calls/s, 2 processes over NATS, ${labels[i]} cross-node`,
         value: v,
         unit: "/s",
         ...(i === 2 ? { target: ">= 300k/s", ok: v >= 300_000, reference: "77k/s before (issue 21)" } : {}),
-      }),
-    );
+      });
+    });
     rows.push({ figure: "call round trip across threads, p50", value: t.rtt[0], unit: "µs" });
     rows.push({ figure: "call round trip across threads, p99", value: t.rtt[1], unit: "µs" });
     rows.push({ figure: "call round trip across processes over NATS, p50", value: n.rtt[0], unit: "µs" });
