@@ -184,8 +184,8 @@ export async function run(): Promise<Row[]> {
             reference: `${(v / solo).toFixed(2)}x one thread`,
           }
         : {}),
-    }),
-  );
+    });
+  });
   const server = await startNatsServer("bench-scale");
   try {
     const n = await overNats(server.url);
