@@ -81,7 +81,8 @@ export interface StopInitiated {
 
 /** The hub tunables of `options` (strategy fields are parsed separately). */
 export function stripStrategies(o: HubOptions): Partial<HubTuning> {
-  const { redundancy, partition, migration, synchronization, distribution, entities, durability, ...rest } = o;
+  const { redundancy, partition, migration, synchronization, distribution, entities, durability, ...rest } =
+    o;
   void entities;
   void durability;
   void redundancy;

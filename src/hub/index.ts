@@ -32,7 +32,13 @@ export { DEFAULT_ENTITY_OPTIONS, type EntityOptions, type RefCallOptions } from 
 export { HubRef, type RefCallArgs } from "./entities/ref.js";
 export type { EntityStats } from "./entities/router.js";
 export { Durability, type DurabilityStats } from "./durable/durability.js";
-export { type Declared, type DesiredState, decodeDeclared, declaredKey, encodeDeclared } from "./durable/declared.js";
+export {
+  type Declared,
+  type DesiredState,
+  decodeDeclared,
+  declaredKey,
+  encodeDeclared,
+} from "./durable/declared.js";
 export * from "./durable/errors.js";
 export { MemoryDurableStore } from "./durable/memory-store.js";
 export { DEFAULT_DURABILITY, type DurabilityOptions } from "./durable/options.js";

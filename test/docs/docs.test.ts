@@ -201,7 +201,10 @@ describe("figures and claims", () => {
       Cluster.join({ node: new Node({ name, logger: silentLogger }), cluster: "docs", transport: nats() });
     await expect(join("a.b")).rejects.toMatchObject({ constructor: InvalidNameError, field: "node.name" });
     await expect(join("a.b")).rejects.toBeInstanceOf(InvalidOptionError);
-    await expect(join("n".repeat(300))).rejects.toMatchObject({ code: "HV_ERR_INVALID_NAME", field: "node.name" });
+    await expect(join("n".repeat(300))).rejects.toMatchObject({
+      code: "HV_ERR_INVALID_NAME",
+      field: "node.name",
+    });
     const direct = nats().connect(
       { cluster: "docs", node: "a.b", incarnation: 1 },
       {

@@ -52,7 +52,6 @@ function watch(child: ChildProcess) {
 }
 
 /** What the page functions see; the test is compiled without the DOM library. */
-// biome-ignore lint/suspicious/noExplicitAny: page code runs in the browser, typed there by nothing here
 type Dom = any;
 /** The page's document, inside functions the browser runs. */
 declare const document: Dom;

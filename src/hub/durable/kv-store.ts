@@ -35,7 +35,11 @@ export interface JetStreamDurableStoreOptions {
 
 const VALID_BUCKET = /^[A-Za-z0-9_-]+$/;
 
-/** @category nats */
+/**
+ * The durable store of a hub on NATS JetStream: one key-value bucket per hub, written with
+ * compare-and-set on revisions (nats-server 2.9 features only).
+ * @category nats
+ */
 export class JetStreamDurableStore implements DurableStore {
   readonly kind = "jetstream";
   private readonly o: Required<Omit<JetStreamDurableStoreOptions, "connection">> & {

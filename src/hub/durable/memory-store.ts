@@ -21,7 +21,12 @@ interface Watcher {
   readonly fn: (e: StoreEntry) => void;
 }
 
-/** @category hub */
+/**
+ * A durable store in this program's memory, with the JetStream store's semantics (revisions,
+ * compare-and-set, watches): for the memory transport and tests (`down` and `inject` simulate an
+ * unreachable store and foreign entries).
+ * @category hub
+ */
 export class MemoryDurableStore implements DurableStore {
   readonly kind = "memory";
   /** While true every operation fails with `DurableStoreError` (a store that cannot be reached). */

@@ -44,6 +44,7 @@ export interface ParsedDurability {
   readonly maxRetryDelayMs: number;
 }
 
+/** Defaults of the `durability` option of a hub (besides its `store`). */
 export const DEFAULT_DURABILITY = Object.freeze({
   reconcileIntervalMs: 1000,
   settleMs: 1000,
