@@ -169,10 +169,22 @@ describe("durable hub on a 3-server JetStream cluster", () => {
           .open("r3")
           .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 250)));
       if (bucket === undefined) throw new Error("bucket not reachable on the surviving servers");
-      const keys = new Set<string>();
-      const w = bucket.watch("d.", (e) => e.value !== null && keys.add(e.key));
-      await w.ready;
-      w.stop();
+      // Reading may time out too until the new leader serves it: read again, a bounded number of times.
+      let keys = new Set<string>();
+      for (let i = 0; i < 60; i++) {
+        const seen = new Set<string>();
+        const w = bucket.watch("d.", (e) => e.value !== null && seen.add(e.key));
+        const read = await w.ready.then(
+          () => true,
+          () => false,
+        );
+        w.stop();
+        if (read) {
+          keys = seen;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
       expect(keys.size).toBe(1000);
       // And the hub still writes: a stop is declared and carried out.
       await expect
