@@ -7,11 +7,9 @@
  * and rebalancing leave alone. Imports the hash ring, the handover and redundancy strategies,
  * the requests, ensure and signals parts, and the context.
  */
-import { HashRing } from "../hash-ring.js";
 import type { StartItem } from "../messages.js";
 import type { StartResult } from "../results.js";
 import { supportsHandover, takeHandoverState } from "../strategies/handover.js";
-import { replicasOf } from "../strategies/redundancy.js";
 import { addTo, type HubContext } from "./context.js";
 import type { Ensurer } from "./ensure.js";
 import type { Requests } from "./requests.js";
@@ -158,25 +156,14 @@ export class Migration {
 
   /** The local children and, by node, where each goes on the ring without this node (per behaviour). */
   private leavingGroups(): { ids: string[]; groups: Map<string, StartItem[]> } {
-    const ctx = this.ctx;
-    const others = [...ctx.view.members.keys()];
-    // Per behaviour, the ring of the members that registered it (null: none did).
-    const rings = new Map<string, HashRing | null>();
-    const ringFor = (b: string) => {
-      if (!rings.has(b)) {
-        const able = others.filter((n) => ctx.view.has(n, b));
-        rings.set(b, able.length === 0 ? null : new HashRing(able, ctx.tuning.vnodes));
-      }
-      return rings.get(b)!;
-    };
+    const { children, view } = this.ctx;
     const groups = new Map<string, StartItem[]>();
     const ids: string[] = [];
-    for (const [id, c] of ctx.children.byId) {
-      const ring = ringFor(c.spec.behaviour);
-      if (ring === null) continue;
+    for (const [id, c] of children.byId) {
+      const to = view.replicasWithoutSelf(id, c.spec.behaviour);
+      if (to.length === 0) continue;
       ids.push(id);
-      for (const n of replicasOf(ring, id, ctx.strategies.redundancy))
-        addTo(groups, n, { spec: c.spec, epoch: c.epoch + 1, pinned: false });
+      for (const n of to) addTo(groups, n, { spec: c.spec, epoch: c.epoch + 1, pinned: false });
     }
     return { ids, groups };
   }

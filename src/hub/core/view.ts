@@ -24,6 +24,8 @@ export class HubView {
   private readonly advertised = new Map<string, ReadonlySet<string>>();
   /** Per behaviour: the ring of the nodes that registered it (null: all did; undefined: none). */
   private readonly rings = new Map<string, HashRing | null | undefined>();
+  /** The same over the members alone (this node leaving: drains, graceful hand-overs). */
+  private readonly ringsWithoutSelf = new Map<string, HashRing | undefined>();
 
   constructor(
     readonly self: string,
@@ -41,6 +43,7 @@ export class HubView {
       return;
     this.advertised.set(node, new Set(behaviours));
     this.rings.clear();
+    this.ringsWithoutSelf.clear();
   }
 
   /** Whether `node` registered `behaviour` (a node whose hello is not in yet is assumed to). */
@@ -63,6 +66,7 @@ export class HubView {
   rebuildRing(): void {
     this.ring = new HashRing(this.names(), this.vnodes);
     this.rings.clear();
+    this.ringsWithoutSelf.clear();
     for (const n of this.advertised.keys()) if (!this.isMember(n)) this.advertised.delete(n);
   }
 
@@ -85,6 +89,16 @@ export class HubView {
     const ring = this.ringFor(behaviour);
     if (ring === undefined) return [];
     return replicasOf(ring ?? this.ring, id, this.strategies.redundancy);
+  }
+
+  /** `replicasOf` on the ring without this node (where its children go when it leaves); none when no member can run it. */
+  replicasWithoutSelf(id: string, behaviour: string): string[] {
+    if (!this.ringsWithoutSelf.has(behaviour)) {
+      const able = [...this.members.keys()].filter((n) => this.has(n, behaviour));
+      this.ringsWithoutSelf.set(behaviour, able.length === 0 ? undefined : new HashRing(able, this.vnodes));
+    }
+    const ring = this.ringsWithoutSelf.get(behaviour);
+    return ring === undefined ? [] : replicasOf(ring, id, this.strategies.redundancy);
   }
 
   private ringFor(behaviour: string): HashRing | null | undefined {
