@@ -13,7 +13,8 @@
  */
 import { generateKeyPairSync, sign, verify } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { createUser } from "@nats-io/nkeys";
+// nkeys through the declared client package (`@nats-io/nkeys` is only a transitive dependency).
+import { nkeys } from "@nats-io/transport-node";
 import { HubNodeProcess } from "../examples/hub-node-process.js";
 import { Cluster } from "../src/cluster/index.js";
 import { silentLogger } from "../src/logger.js";
@@ -81,7 +82,7 @@ export function primitives(): Row[] {
     }),
     unit: "µs",
   });
-  const kp = createUser();
+  const kp = nkeys.createUser();
   rows.push({
     figure: "Ed25519 sign + verify (nkeys, pure JS), 200 B (CPU)",
     value: perOp(100, () => {

@@ -3,7 +3,8 @@
  * and nodes bound to nkeys by it on a real nats-server — a node connects with its own seed and
  * talks to the others; a seed the configuration does not know is refused by the server.
  */
-import { createUser } from "@nats-io/nkeys";
+// nkeys through the declared client package: `@nats-io/nkeys` itself is only a transitive dependency.
+import { nkeys } from "@nats-io/transport-node";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { InvalidOptionError } from "../../../src/errors.js";
 import {
@@ -65,7 +66,7 @@ describe("natsServerConfig", () => {
   });
 
   it("binds each node to its nkey: nodes with their seeds talk, an unknown seed is refused", async () => {
-    const keys = { a: createUser(), b: createUser() };
+    const keys = { a: nkeys.createUser(), b: nkeys.createUser() };
     const config = natsServerConfig({
       cluster: "keyed",
       nodes: (["a", "b"] as const).map((n) => ({ node: n, nkey: keys[n].getPublicKey() })),
@@ -87,7 +88,7 @@ describe("natsServerConfig", () => {
     await expect.poll(() => a.rec.isUp("b") && b.rec.isUp("a"), { timeout: 5000 }).toBe(true);
     a.t.send("b", text("signed in"));
     await expect.poll(() => b.rec.textsFrom("a"), { timeout: 5000 }).toEqual(["signed in"]);
-    const err = await join("z", createUser().getSeed()).catch((e) => e);
+    const err = await join("z", nkeys.createUser().getSeed()).catch((e) => e);
     expect(err).toBeInstanceOf(NatsConnectError);
     expect(String((err as Error).message)).toMatch(/Authorization Violation/i);
   });
