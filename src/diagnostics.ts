@@ -40,6 +40,88 @@ export const clusterChannel = channel("hubvisor:cluster:node");
 export const hubChannel = channel("hubvisor:hub:hook");
 
 /**
+ * Fencing (issue 18): this node lost its lease on a hub's store, so it stops its children of that
+ * hub before the lease can lapse. Published with `publishLeaseLost`.
+ */
+export const leaseLostChannel = channel("hubvisor:hub:lease_lost");
+/**
+ * Fencing (issue 18): a start of a hub child on this node was refused because this node may not
+ * run it now. Published with `publishStartFenced`.
+ */
+export const startFencedChannel = channel("hubvisor:hub:start_fenced");
+
+/** Why a node lost its lease: see `LeaseLostEvent.reason`. */
+export type LeaseLossReason = "renew_failed" | "expired" | "taken";
+
+/** The payload of `hubvisor:hub:lease_lost`. */
+export interface LeaseLostEvent {
+  type: "hub:lease_lost";
+  node: string;
+  /** The hub whose store held the lease. */
+  hub: string;
+  /**
+   * `renew_failed`: the store did not accept a renewal before the safety margin (cut off from
+   * NATS, store unavailable); `expired`: a renewal found the lease already lapsed (the node was
+   * paused or its loop blocked past the lease); `taken`: the store holds another holder's lease
+   * (a compare-and-set lost to a newer revision).
+   */
+  reason: LeaseLossReason;
+  /** Local children of the hub this node stops because of it. */
+  stopped: number;
+  /** The last successful renewal, in ms since the epoch (`undefined`: never held). */
+  renewedAt: number | undefined;
+  /** The store's error, when there was one. */
+  error: unknown;
+}
+
+/** Why a start was fenced: see `StartFencedEvent.reason`. */
+export type StartFenceReason = "no_lease" | "claimed" | "store_unavailable";
+
+/** The payload of `hubvisor:hub:start_fenced`. */
+export interface StartFencedEvent {
+  type: "hub:start_fenced";
+  node: string;
+  hub: string;
+  /** The child whose start was refused. */
+  id: string;
+  /**
+   * `no_lease`: this node holds no valid lease (children park until it has one); `claimed`: the
+   * child's claim names another node whose lease has not lapsed; `store_unavailable`: the claim
+   * could not be read or written.
+   */
+  reason: StartFenceReason;
+  /** The node the claim names, when known. */
+  holder: string | undefined;
+}
+
+/** Publishes a `hub:lease_lost` event if anyone subscribes (the payload is built only then). */
+export function publishLeaseLost(
+  node: string,
+  hub: string,
+  reason: LeaseLossReason,
+  stopped: number,
+  renewedAt: number | undefined,
+  error?: unknown,
+): void {
+  if (!leaseLostChannel.hasSubscribers) return;
+  const e: LeaseLostEvent = { type: "hub:lease_lost", node, hub, reason, stopped, renewedAt, error };
+  leaseLostChannel.publish(e);
+}
+
+/** Publishes a `hub:start_fenced` event if anyone subscribes (the payload is built only then). */
+export function publishStartFenced(
+  node: string,
+  hub: string,
+  id: string,
+  reason: StartFenceReason,
+  holder?: string,
+): void {
+  if (!startFencedChannel.hasSubscribers) return;
+  const e: StartFencedEvent = { type: "hub:start_fenced", node, hub, id, reason, holder };
+  startFencedChannel.publish(e);
+}
+
+/**
  * The mailbox length at which `process:mailbox` fires. Read on every delivery only while the
  * channel has subscribers. Set through `observe`'s `watchMailboxes`.
  */

@@ -13,9 +13,13 @@ import {
   clusterChannel,
   exitChannel,
   hubChannel,
+  type LeaseLostEvent,
+  leaseLostChannel,
   mailboxChannel,
   mailboxWatch,
+  type StartFencedEvent,
   spawnChannel,
+  startFencedChannel,
   supervisorChannel,
 } from "../diagnostics.js";
 import { InvalidOptionError } from "../errors.js";
@@ -104,6 +108,8 @@ export type HubEvent = {
   [K in HubHookName]: { type: "hub:hook"; node: string; hub: string; hook: K; data: HubHookEvents[K] };
 }[HubHookName];
 
+export type { LeaseLostEvent, StartFencedEvent };
+
 /**
  * Every event of the stream, keyed by `type`.
  * @category observe
@@ -116,7 +122,9 @@ export type HubvisorEvent =
   | SupervisorEvent
   | NodeUpEvent
   | NodeDownEvent
-  | HubEvent;
+  | HubEvent
+  | LeaseLostEvent
+  | StartFencedEvent;
 
 /** The diagnostics channel names, for tools that subscribe with `node:diagnostics_channel`. */
 export const EVENT_CHANNELS = Object.freeze([
@@ -127,6 +135,8 @@ export const EVENT_CHANNELS = Object.freeze([
   supervisorChannel.name,
   clusterChannel.name,
   hubChannel.name,
+  leaseLostChannel.name,
+  startFencedChannel.name,
 ] as string[]);
 
 /** Options of `subscribe`. */

@@ -116,6 +116,20 @@ export const METRICS = Object.freeze({
     "{process}",
     "Duplicate hub children stopped after a partition healed.",
   ),
+  leasesLost: f(
+    "counter",
+    "hubvisor_hub_leases_lost_total",
+    "hubvisor.hub.leases_lost",
+    "{event}",
+    "Leases this node lost on a hub's store (fencing), by reason.",
+  ),
+  startsFenced: f(
+    "counter",
+    "hubvisor_hub_starts_fenced_total",
+    "hubvisor.hub.starts_fenced",
+    "{process}",
+    "Hub child starts this node refused under fencing, by reason.",
+  ),
   failover: f(
     "histogram",
     "hubvisor_hub_failover_seconds",
@@ -226,6 +240,10 @@ export class Metrics {
         return s.add(METRICS.nodeEvents, { node, event: "down" });
       case "hub:hook":
         return this.countHub(e);
+      case "hub:lease_lost":
+        return s.add(METRICS.leasesLost, { node, hub: e.hub, reason: e.reason });
+      case "hub:start_fenced":
+        return s.add(METRICS.startsFenced, { node, hub: e.hub, reason: e.reason });
     }
   }
 

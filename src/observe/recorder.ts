@@ -74,6 +74,13 @@ export class Recorder {
         return this.note(e.type, `${String(e.pid)} mailbox reached ${e.length}`);
       case "hub:hook":
         return this.hub(e);
+      case "hub:lease_lost":
+        return this.note(e.type, `${e.hub}: lease lost (${e.reason}), ${e.stopped} stopped`);
+      case "hub:start_fenced":
+        return this.note(
+          e.type,
+          `${e.hub}: start of ${e.id} fenced (${e.reason}${e.holder === undefined ? "" : `, held by ${e.holder}`})`,
+        );
     }
   }
 

@@ -17,6 +17,7 @@ import {
   Supervisor,
 } from "../../src/index.js";
 import { METRICS, Metrics } from "../../src/observe.js";
+import { publishLeaseLost, publishStartFenced } from "../../src/diagnostics.js";
 import { startMemoryCluster } from "../../src/testing.js";
 
 const parse = createRequire(import.meta.url)("parse-prometheus-text-format") as (text: string) => Array<{
@@ -133,6 +134,21 @@ describe("Metrics", () => {
     expect(value(texts[0]!, "hubvisor_transport_bytes_total", { direction: "out" })).toBeGreaterThan(0);
     for (const m of metrics) m.close();
     await Promise.all(hubs.slice(0, 2).map((h) => h.stop()));
+  });
+
+  it("counts fencing events: leases lost and starts fenced, by hub and reason", async () => {
+    const node = new Node({ name: "metrics-fence", logger: silentLogger });
+    const metrics = new Metrics({ node });
+    publishLeaseLost(node.name, "d", "renew_failed", 4, Date.now());
+    publishStartFenced(node.name, "d", "a", "claimed", "other");
+    publishStartFenced(node.name, "d", "b", "claimed", "other");
+    publishStartFenced(node.name, "d", "c", "no_lease");
+    publishStartFenced("another-node", "d", "c", "no_lease");
+    const text = await metrics.prometheus();
+    expect(value(text, "hubvisor_hub_leases_lost_total", { hub: "d", reason: "renew_failed" })).toBe(1);
+    expect(value(text, "hubvisor_hub_starts_fenced_total", { hub: "d", reason: "claimed" })).toBe(2);
+    expect(value(text, "hubvisor_hub_starts_fenced_total", { hub: "d", reason: "no_lease" })).toBe(1);
+    metrics.close();
   });
 
   it("exports through @opentelemetry/api: observable counters and gauges, recorded histograms", async () => {
