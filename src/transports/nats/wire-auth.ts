@@ -25,8 +25,12 @@
  *
  * Imports `node:crypto`, the `NodeIdentity` type.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import type { NodeIdentity } from "../../cluster/transport.js";
+
+const { createCipheriv, createDecipheriv, createHmac, randomFillSync } = nodeCrypto;
+/** `crypto.hash` (Node 20.12+): a one-shot digest with no object to create. */
+const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: "binary") => string }).hash;
 
 /** What a sealed message is; part of what the tag covers, so one kind never passes for another. */
 export const SealKind = {
@@ -120,10 +124,78 @@ function derive(secret: Uint8Array, label: string): Buffer {
   return createHmac("sha256", secret).update(label).digest();
 }
 
+/** SHA-256's block: the HMAC key is padded to it. */
+const BLOCK = 64;
+/** Longest message MAC'd through the reused buffer; a longer one (rare: a big frame) goes through an `Hmac`. */
+const MAX_SCRATCH = 64 * 1024;
+
+/**
+ * HMAC-SHA256 under one key, computed as its definition says — SHA-256 of the outer padded key
+ * and SHA-256 of the inner padded key and the message — with two one-shot `crypto.hash` calls over
+ * buffers laid out once: the padded keys sit at the start of reused buffers, the message is copied
+ * in after them, and the digests come back as 32-character latin1 strings. An `Hmac` object per
+ * message (with its `digest()` Buffer made in C++) cost 3-4 times as much, and was most of what
+ * authentication added to a call round trip (`BENCHMARKS.md`, wire-auth). Same tags as `createHmac`.
+ * @internal exported for its test.
+ */
+export class MacKey {
+  /** The inner padded key, then room for the message. */
+  private inner: Buffer;
+  /** The outer padded key, then the inner digest. */
+  private readonly outer = Buffer.alloc(BLOCK + 32);
+
+  constructor(readonly key: Buffer) {
+    this.inner = Buffer.alloc(BLOCK + 512);
+    // key.length (32) < BLOCK: the key is padded with zeros, XORed with 0x36 / 0x5c.
+    for (let i = 0; i < BLOCK; i++) {
+      const k = i < key.length ? key[i]! : 0;
+      this.inner[i] = k ^ 0x36;
+      this.outer[i] = k ^ 0x5c;
+    }
+  }
+
+  /**
+   * The buffer to write a message of `n` bytes into, from offset `BLOCK`; undefined when it is too
+   * long for the reused buffer (or `crypto.hash` is missing): then use `createHmac(key)`.
+   */
+  input(n: number): Buffer | undefined {
+    if (oneShotHash === undefined || n > MAX_SCRATCH) return undefined;
+    if (BLOCK + n > this.inner.length) {
+      const grown = Buffer.alloc(Math.min(BLOCK + MAX_SCRATCH, 2 * (BLOCK + n)));
+      this.inner.copy(grown, 0, 0, BLOCK);
+      this.inner = grown;
+    }
+    return this.inner;
+  }
+
+  /** The HMAC of the `n` bytes written after `BLOCK` in `input(n)`, as 32 latin1 characters. */
+  digest(n: number): string {
+    const hash = oneShotHash!;
+    // "binary" is latin1: one character per byte.
+    this.outer.write(hash("sha256", this.inner.subarray(0, BLOCK + n), "binary"), BLOCK, 32, "latin1");
+    return hash("sha256", this.outer, "binary");
+  }
+}
+
+/** Whether the first `TAG_BYTES` characters of `tag` are `bytes[at…]`, in time independent of where they differ. */
+function tagEquals(tag: string, bytes: Uint8Array, at: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < TAG_BYTES; i++) diff |= tag.charCodeAt(i) ^ bytes[at + i]!;
+  return diff === 0;
+}
+
+/** Big-endian uint32 at `at` of a plain Uint8Array (no Buffer view to make). */
+function u32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
 /** The key id of a secret in a cluster, as sealed messages carry it (hex, for logs and errors). */
 export function keyIdOf(secret: Uint8Array, cluster: string, encrypt: boolean): number {
   return derive(secret, `hubvisor kid v1 ${cluster} ${encrypt ? "aead" : "mac"}`).readUInt32BE(0);
 }
+
+/** Context prefixes (`kind ‖ cluster ‖ from ‖ to`) of one kind, by the other node's name. */
+type Contexts = Map<string, Buffer>;
 
 /**
  * Seals and opens one node's messages. Not shared between nodes: it holds the node's sequence
@@ -134,12 +206,16 @@ export class WireAuth {
   readonly keyId: number;
   /** This node's transport session, stamped in every header (the transport updates it). */
   session = 0;
-  private readonly macKey: Buffer;
+  private readonly mac: MacKey;
   private readonly encKey: Buffer | undefined;
   private seq = 0;
   private readonly windows = new Map<string, ReplayWindow[]>();
-  /** Context prefixes (`kind ‖ cluster ‖ from ‖ to`) by kind and peer, built once. */
-  private readonly contexts = new Map<string, Buffer>();
+  /** Contexts this node seals under (from itself), by kind, then by receiver (`""`: none). */
+  private readonly sealContexts: Contexts[] = [];
+  /** Contexts this node opens under (to itself or nobody), by kind, then by sender. */
+  private readonly openContexts: Contexts[] = [];
+  /** The header and what the tag covers besides the payload, as GCM's additional data. */
+  private aad = Buffer.alloc(256);
   private nonces = Buffer.alloc(0);
   private nonceAt = 0;
 
@@ -150,8 +226,12 @@ export class WireAuth {
     private readonly maxSenders = 2048,
   ) {
     this.keyId = keyIdOf(opts.secret, self.cluster, opts.encrypt);
-    this.macKey = derive(opts.secret, `hubvisor mac v1 ${self.cluster}`);
+    this.mac = new MacKey(derive(opts.secret, `hubvisor mac v1 ${self.cluster}`));
     this.encKey = opts.encrypt ? derive(opts.secret, `hubvisor aead v1 ${self.cluster}`) : undefined;
+    for (let k = 0; k <= SealKind.Pong; k++) {
+      this.sealContexts.push(new Map());
+      this.openContexts.push(new Map());
+    }
   }
 
   /**
@@ -177,28 +257,34 @@ export class WireAuth {
     out.writeDoubleBE(this.seq++, 18);
     out.writeDoubleBE(Date.now(), 26);
     out.writeDoubleBE(toIncarnation, 34);
-    const ctx = this.context(kind, this.self.node, to);
+    const ctx = this.context(this.sealContexts, kind, to, this.self.node, to);
     const tagAt = bodyAt + payload.length;
     if (encrypt) {
       const nonce = out.subarray(HEADER_BYTES, bodyAt);
       this.nonce(nonce);
       const c = createCipheriv("aes-256-gcm", this.encKey!, nonce);
-      c.setAAD(
-        bind === undefined
-          ? Buffer.concat([ctx, out.subarray(0, bodyAt)])
-          : Buffer.concat([ctx, bind, out.subarray(0, bodyAt)]),
-      );
+      c.setAAD(this.additional(ctx, bind, out, bodyAt));
       const body = c.update(payload);
       body.copy(out, bodyAt);
       c.final();
       c.getAuthTag().copy(out, tagAt);
-    } else {
-      out.set(payload, bodyAt);
-      const h = createHmac("sha256", this.macKey).update(ctx);
+      return out;
+    }
+    out.set(payload, bodyAt);
+    const bindLength = bind === undefined ? 0 : bind.length;
+    const n = ctx.length + bindLength + tagAt;
+    const input = this.mac.input(n);
+    if (input === undefined) {
+      const h = createHmac("sha256", this.mac.key).update(ctx);
       if (bind !== undefined) h.update(bind);
       h.update(out.subarray(0, tagAt));
       h.digest().copy(out, tagAt, 0, TAG_BYTES);
+      return out;
     }
+    ctx.copy(input, BLOCK);
+    if (bind !== undefined) input.set(bind, BLOCK + ctx.length);
+    out.copy(input, BLOCK + ctx.length + bindLength, 0, tagAt);
+    out.write(this.mac.digest(n), tagAt, TAG_BYTES, "latin1");
     return out;
   }
 
@@ -211,7 +297,7 @@ export class WireAuth {
   /** The key id a sealed message carries, or undefined when it is not one. */
   static keyIdIn(bytes: Uint8Array): number | undefined {
     if (WireAuth.kindOf(bytes) === undefined) return undefined;
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32BE(2);
+    return u32(bytes, 2);
   }
 
   /**
@@ -230,40 +316,70 @@ export class WireAuth {
     const bodyAt = HEADER_BYTES + (encrypt ? NONCE_BYTES : 0);
     if (bytes.length < bodyAt + TAG_BYTES || bytes[0] !== VERSION) return "malformed";
     if (bytes[1] !== (kind | (encrypt ? ENCRYPTED : 0))) return "malformed";
-    const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (b.readUInt32BE(2) !== this.keyId) return "key";
-    const tagAt = b.length - TAG_BYTES;
-    const ctx = this.context(kind, from, to);
+    if (u32(bytes, 2) !== this.keyId) return "key";
+    const tagAt = bytes.length - TAG_BYTES;
+    const ctx = this.context(this.openContexts, kind, from, from, to);
+    const bindLength = bind === undefined ? 0 : bind.length;
+    // The header is read from a copy made for the MAC (or the GCM additional data): a Buffer,
+    // without making a Buffer view of each message that arrives.
+    let header: Buffer;
+    let headerAt: number;
     let payload: Uint8Array;
     if (encrypt) {
+      const aad = this.additional(ctx, bind, bytes, bodyAt);
+      header = this.aad;
+      headerAt = ctx.length + bindLength;
       try {
-        const d = createDecipheriv("aes-256-gcm", this.encKey!, b.subarray(HEADER_BYTES, bodyAt));
-        d.setAAD(
-          bind === undefined
-            ? Buffer.concat([ctx, b.subarray(0, bodyAt)])
-            : Buffer.concat([ctx, bind, b.subarray(0, bodyAt)]),
-        );
-        d.setAuthTag(b.subarray(tagAt));
-        const first = d.update(b.subarray(bodyAt, tagAt));
+        const d = createDecipheriv("aes-256-gcm", this.encKey!, bytes.subarray(HEADER_BYTES, bodyAt));
+        d.setAAD(aad);
+        d.setAuthTag(bytes.subarray(tagAt));
+        const first = d.update(bytes.subarray(bodyAt, tagAt));
         const last = d.final();
         payload = last.length === 0 ? first : Buffer.concat([first, last]);
       } catch {
         return "mac";
       }
     } else {
-      const h = createHmac("sha256", this.macKey).update(ctx);
-      if (bind !== undefined) h.update(bind);
-      const mac = h.update(b.subarray(0, tagAt)).digest();
-      if (!timingSafeEqual(mac.subarray(0, TAG_BYTES), b.subarray(tagAt))) return "mac";
-      payload = b.subarray(bodyAt, tagAt);
+      const n = ctx.length + bindLength + tagAt;
+      const input = this.mac.input(n);
+      if (input === undefined) {
+        const h = createHmac("sha256", this.mac.key).update(ctx);
+        if (bind !== undefined) h.update(bind);
+        const mac = h.update(bytes.subarray(0, tagAt)).digest();
+        if (!tagEquals(mac.toString("latin1"), bytes, tagAt)) return "mac";
+        header = Buffer.from(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+        headerAt = 0;
+      } else {
+        ctx.copy(input, BLOCK);
+        if (bind !== undefined) input.set(bind, BLOCK + ctx.length);
+        headerAt = BLOCK + ctx.length + bindLength;
+        input.set(bytes.subarray(0, tagAt), headerAt);
+        if (!tagEquals(this.mac.digest(n), bytes, tagAt)) return "mac";
+        header = input;
+      }
+      payload = bytes.subarray(bodyAt, tagAt);
     }
-    const incarnation = b.readDoubleBE(6);
-    const session = b.readUInt32BE(14);
-    const toIncarnation = b.readDoubleBE(34);
+    const incarnation = header.readDoubleBE(headerAt + 6);
+    const session = header.readUInt32BE(headerAt + 14);
+    const toIncarnation = header.readDoubleBE(headerAt + 34);
     if (kind === SealKind.Direct && toIncarnation !== this.self.incarnation) return "misaddressed";
-    if (Math.abs(Date.now() - b.readDoubleBE(26)) > this.opts.maxClockSkewMs) return "stale";
-    if (!this.window(from, incarnation, session).accept(b.readDoubleBE(18))) return "replay";
+    if (Math.abs(Date.now() - header.readDoubleBE(headerAt + 26)) > this.opts.maxClockSkewMs) return "stale";
+    if (!this.window(from, incarnation, session).accept(header.readDoubleBE(headerAt + 18))) return "replay";
     return { payload, incarnation, session };
+  }
+
+  /**
+   * GCM's additional data: `ctx ‖ bind ‖ bytes[0, bodyAt)` (the header and nonce), laid out in a
+   * reused buffer. Valid until the next call.
+   */
+  private additional(ctx: Buffer, bind: Uint8Array | undefined, bytes: Uint8Array, bodyAt: number): Buffer {
+    const bindLength = bind === undefined ? 0 : bind.length;
+    const n = ctx.length + bindLength + bodyAt;
+    if (n > this.aad.length) this.aad = Buffer.alloc(2 * n);
+    ctx.copy(this.aad, 0);
+    if (bind !== undefined) this.aad.set(bind, ctx.length);
+    this.aad.set(bytes.subarray(0, bodyAt), ctx.length + bindLength);
+    return this.aad.subarray(0, n);
   }
 
   private window(from: string, incarnation: number, session: number): ReplayWindow {
@@ -283,17 +399,21 @@ export class WireAuth {
     return w;
   }
 
-  private context(kind: SealKind, from: string, to: string): Buffer {
-    const key = `${kind} ${from} ${to}`;
-    let ctx = this.contexts.get(key);
+  /**
+   * The context prefix of a message of `kind` from `from` to `to`, built once per peer (`peer`:
+   * the name that varies, the other one being this node's or none).
+   */
+  private context(byKind: Contexts[], kind: SealKind, peer: string, from: string, to: string): Buffer {
+    const map = byKind[kind]!;
+    let ctx = map.get(peer);
     if (ctx === undefined) {
       // Lengths first, so that no two (from, to) pairs make the same bytes.
       const c = this.self.cluster;
       ctx = Buffer.from(
         enc.encode(`hv1|${kind}|${c.length}:${c}|${from.length}:${from}|${to.length}:${to}|`),
       );
-      if (this.contexts.size >= 4 * this.maxSenders) this.contexts.clear();
-      this.contexts.set(key, ctx);
+      if (map.size >= 2 * this.maxSenders) map.clear();
+      map.set(peer, ctx);
     }
     return ctx;
   }

@@ -5,11 +5,12 @@
  * flipped, cut short, re-addressed or given to another kind never opens; random bytes never open;
  * and a window of sequence numbers accepts each one once.
  */
+import { createHmac, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { decodeControl } from "../../../src/transports/nats/control.js";
 import { isNodeName } from "../../../src/transports/nats/membership.js";
-import { type ResolvedAuth, SealKind, WireAuth } from "../../../src/transports/nats/wire-auth.js";
+import { MacKey, type ResolvedAuth, SealKind, WireAuth } from "../../../src/transports/nats/wire-auth.js";
 
 const settings = (encrypt: boolean): ResolvedAuth => ({
   secret: new TextEncoder().encode("fuzzing secret of some length"),
@@ -54,6 +55,37 @@ describe("decodeControl", () => {
   it("names that are not one subject token are refused by the membership check the transport applies", () => {
     for (const n of ["a.b", "*", "a>", "", "x".repeat(256), "tab\tx"]) expect(isNodeName(n)).toBe(false);
     expect(isNodeName("x".repeat(255))).toBe(true);
+  });
+});
+
+describe("MacKey", () => {
+  it("computes HMAC-SHA256 as createHmac does, for messages of any length (the reused buffer grows, then gives way)", () => {
+    const key = randomBytes(32);
+    const mac = new MacKey(key);
+    fc.assert(
+      fc.property(fc.oneof(fc.nat(2000), fc.constantFrom(0, 64 * 1024, 64 * 1024 + 1, 200_000)), (n) => {
+        const message = randomBytes(n);
+        const expected = createHmac("sha256", key).update(message).digest();
+        const input = mac.input(n);
+        if (input === undefined) return; // too long for the buffer: the caller uses createHmac
+        message.copy(input, 64);
+        expect(Buffer.from(mac.digest(n), "latin1").equals(expected)).toBe(true);
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+    expect(mac.input(200_000)).toBeUndefined();
+  });
+
+  it("a frame too long for the reused buffer seals and opens (through createHmac) and a flipped bit does not", () => {
+    const tx = new WireAuth(me("a"), settings(false));
+    const rx = new WireAuth(me("b"), settings(false));
+    const payload = randomBytes(100_000);
+    const sealed = tx.seal(SealKind.Direct, "b", 7, payload);
+    const bad = Uint8Array.from(sealed);
+    bad[50_000]! ^= 4;
+    expect(rx.open(SealKind.Direct, "a", "b", bad)).toBe("mac");
+    const ok = rx.open(SealKind.Direct, "a", "b", sealed);
+    expect(typeof ok === "object" && Buffer.from(ok.payload).equals(payload)).toBe(true);
   });
 });
 
