@@ -57,6 +57,24 @@ function isUnreachable(err: unknown): boolean {
 }
 
 /**
+ * The options a node's connection is opened with: the caller's over the cluster-member defaults.
+ * The heartbeat thread opens its own connection with these too, so that both reconnect and fail
+ * over on the same timing.
+ */
+export function connectionOptions(
+  given: NodeConnectionOptions,
+  self: NodeIdentity,
+  inboxPrefix: string | undefined,
+): NodeConnectionOptions {
+  return {
+    ...DEFAULT_NATS_CONNECTION_OPTIONS,
+    name: `hubvisor ${self.cluster}/${self.node}`,
+    ...(inboxPrefix === undefined ? {} : { inboxPrefix }),
+    ...given,
+  };
+}
+
+/**
  * Uses `given` if it is a connection, otherwise connects, retrying as `policy` says while no
  * server answers. Throws `NatsConnectError` (its message names the cause), or
  * `NatsTransportClosedError` when the transport was closed while waiting.
@@ -67,12 +85,7 @@ export async function openConnection(
   policy: FirstConnectPolicy = ONE_ATTEMPT,
 ): Promise<OpenedConnection> {
   if (isNatsConnection(given)) return { nc: given, owned: false };
-  const options: NodeConnectionOptions = {
-    ...DEFAULT_NATS_CONNECTION_OPTIONS,
-    name: `hubvisor ${self.cluster}/${self.node}`,
-    ...(policy.inboxPrefix === undefined ? {} : { inboxPrefix: policy.inboxPrefix }),
-    ...given,
-  };
+  const options = connectionOptions(given, self, policy.inboxPrefix);
   const servers = String(options.servers);
   // Between attempts, the pause the client itself takes between reconnects.
   const pauseMs = Math.max(10, options.reconnectTimeWait ?? 250);

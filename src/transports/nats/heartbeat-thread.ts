@@ -48,16 +48,13 @@ const { workerData: d, parentPort } = require("node:worker_threads");
 const { connect } = require(d.client);
 const shared = new Float64Array(d.shared);
 const clock = () => performance.timeOrigin + performance.now();
-let bytes = d.bytes;
+let bytes;
+let busyBytes;
 let bytesAt = -Infinity;
 let last = clock();
 let holdFrom = -1;
 (async () => {
   const nc = await connect(d.connection);
-  parentPort.on("message", (m) => {
-    if (m.t === "bytes") { bytes = m.bytes; bytesAt = m.at; }
-    else if (m.t === "stop") nc.close().finally(() => process.exit(0));
-  });
   const beat = () => {
     const now = clock();
     const gap = now - last;
@@ -69,14 +66,23 @@ let holdFrom = -1;
       if (bytesAt < holdFrom) { shared[${BEAT_SINCE}] = Infinity; return; }
       holdFrom = -1;
     }
+    const silent = now - shared[${MAIN_TICK}];
     // A loop silent this long is hung, not busy: stop vouching for it.
-    if (now - shared[${MAIN_TICK}] > d.maxBusyMs || shared[${OFFLINE}] === 1 || nc.isClosed()) { shared[${BEAT_SINCE}] = Infinity; return; }
-    try { nc.publish(d.subject, bytes); } catch { shared[${BEAT_SINCE}] = Infinity; return; }
+    if (silent > d.maxBusyMs || shared[${OFFLINE}] === 1 || nc.isClosed()) { shared[${BEAT_SINCE}] = Infinity; return; }
+    try { nc.publish(d.subject, silent > d.busyAfterMs ? busyBytes : bytes); } catch { shared[${BEAT_SINCE}] = Infinity; return; }
     if (!(shared[${BEAT_SINCE}] <= now)) shared[${BEAT_SINCE}] = now;
     shared[${LAST_BEAT}] = now;
   };
-  setInterval(beat, d.intervalMs);
-  beat();
+  parentPort.on("message", (m) => {
+    if (m.t === "bytes") {
+      const first = bytes === undefined;
+      bytes = m.bytes; busyBytes = m.busy; bytesAt = m.at;
+      // Beats only once the session has joined: a heartbeat before its subscriptions exist
+      // would bring it up for peers whose probes then find nobody.
+      if (first) { last = clock(); setInterval(beat, d.intervalMs); beat(); }
+    }
+    else if (m.t === "stop") nc.close().finally(() => process.exit(0));
+  });
   parentPort.postMessage({ t: "ready" });
 })().catch((err) => {
   parentPort.postMessage({ t: "failed", reason: String(err && err.message || err) });
@@ -85,10 +91,12 @@ let holdFrom = -1;
 
 /** What the thread needs from its session. */
 export interface HeartbeatThreadConfig {
+  /** The thread's connection options: the session's own, so both fail over alike. */
   connection: NodeConnectionOptions;
   subject: string;
-  bytes: Uint8Array;
   intervalMs: number;
+  /** How long the event loop may go without a tick before the heartbeats say busy. */
+  busyAfterMs: number;
   timeoutMs: number;
   maxBusyMs: number;
   logger: Logger;
@@ -112,8 +120,8 @@ export class HeartbeatThread {
         client: createRequire(import.meta.url).resolve("@nats-io/transport-node"),
         connection: config.connection,
         subject: config.subject,
-        bytes: config.bytes,
         intervalMs: config.intervalMs,
+        busyAfterMs: config.busyAfterMs,
         timeoutMs: config.timeoutMs,
         maxBusyMs: config.maxBusyMs,
         shared: this.shared.buffer,
@@ -126,8 +134,9 @@ export class HeartbeatThread {
   }
 
   /**
-   * Starts a heartbeat thread, or resolves `undefined` (logged) when it cannot run: options that
-   * cannot be handed to a thread, or a thread that fails to connect.
+   * Starts a heartbeat thread and resolves once its connection is open, or resolves `undefined`
+   * (logged) when it cannot run: options that cannot be handed to a thread, or a thread that
+   * fails to connect. It beats only from the first `beat` on.
    */
   static async start(config: HeartbeatThreadConfig): Promise<HeartbeatThread | undefined> {
     let t: HeartbeatThread;
@@ -153,9 +162,9 @@ export class HeartbeatThread {
     return undefined;
   }
 
-  /** The node's event loop ran its maintenance now. */
-  tick(): void {
-    this.shared[MAIN_TICK] = clock();
+  /** The node's event loop ran at `at` (wall clock, now by default). */
+  tick(at = clock()): void {
+    this.shared[MAIN_TICK] = at;
   }
 
   /**
@@ -179,9 +188,12 @@ export class HeartbeatThread {
     return this.shared[FROZE]!;
   }
 
-  /** The session rejoined under a new session (at `at`): beat with its heartbeat from now on. */
-  rejoined(bytes: Uint8Array, at: number): void {
-    this.worker.postMessage({ t: "bytes", bytes, at });
+  /**
+   * Beat `heartbeat` from now on (`busy` while the event loop has not ticked for `busyAfterMs`):
+   * the session joined, or rejoined under a new session at `at` (wall clock).
+   */
+  beat(heartbeat: Uint8Array, busy: Uint8Array, at: number): void {
+    this.worker.postMessage({ t: "bytes", bytes: heartbeat, busy, at });
   }
 
   /** Closes the thread's connection and ends it. */

@@ -28,6 +28,8 @@ interface PeerState {
   session: number;
   lastSeen: number;
   misses: number;
+  /** Since when its heartbeats say its event loop is busy (see `probeMiss`); undefined: not busy. */
+  busySince: number | undefined;
 }
 
 /** Result of feeding a liveness message. */
@@ -68,8 +70,11 @@ export class Membership {
     private readonly maxPeers = 1024,
   ) {}
 
-  /** `peer` (in `session`) proved alive at `now` (heartbeat or probe answer). */
-  seen(peer: NodeIdentity, now: number, session = 0): SeenOutcome {
+  /**
+   * `peer` (in `session`) proved alive at `now` (heartbeat or probe answer); `busy` when the
+   * heartbeat came from its heartbeat thread while its event loop was not running.
+   */
+  seen(peer: NodeIdentity, now: number, session = 0, busy = false): SeenOutcome {
     if (peer.node === this.self.node) {
       if (peer.incarnation !== this.self.incarnation) return "duplicate_self";
       // Our own earlier session (a heartbeat sent before a stall, delivered late) is not a namesake.
@@ -82,6 +87,7 @@ export class Membership {
     if (known && known.identity.incarnation === peer.incarnation && known.session === session) {
       known.lastSeen = now;
       known.misses = 0;
+      known.busySince = busy ? (known.busySince ?? now) : undefined;
       return "alive";
     }
     let outcome: SeenOutcome = "up";
@@ -93,7 +99,13 @@ export class Membership {
       outcome = "restarted";
     } else if (this.peers.size >= this.maxPeers) return "full";
     const identity = { cluster: peer.cluster, node: peer.node, incarnation: peer.incarnation };
-    this.peers.set(peer.node, { identity, session, lastSeen: now, misses: 0 });
+    this.peers.set(peer.node, {
+      identity,
+      session,
+      lastSeen: now,
+      misses: 0,
+      busySince: busy ? now : undefined,
+    });
     this.events.up(identity);
     return outcome;
   }
@@ -109,10 +121,16 @@ export class Membership {
     }
   }
 
-  /** A probe of `node` found no responders; true when that made it down. */
-  probeMiss(node: string, incarnation: number, maxMisses: number): boolean {
+  /**
+   * A probe of `node` found no responders at `now`; true when that made it down. Not counted
+   * while its heartbeats say it is busy, for up to `maxBusyMs`: its thread still beats, so the
+   * process lives, and a connection the server dropped while the loop did not read comes back
+   * when it does. A node killed while busy is caught by the heartbeat timeout instead.
+   */
+  probeMiss(node: string, incarnation: number, maxMisses: number, now = 0, maxBusyMs = 0): boolean {
     const known = this.peers.get(node);
     if (!known || known.identity.incarnation !== incarnation) return false;
+    if (known.busySince !== undefined && now - known.busySince <= maxBusyMs) return false;
     known.misses += 1;
     if (known.misses < maxMisses) return false;
     this.peers.delete(node);

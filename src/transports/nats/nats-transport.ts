@@ -18,7 +18,8 @@ import {
   parseNatsTransportOptions,
   type ResolvedNatsTransportOptions,
 } from "./options.js";
-import { NatsSession, type SessionHost } from "./session.js";
+import type { HeartbeatThread } from "./heartbeat-thread.js";
+import { NatsSession, type SessionHost, startHeartbeatThread } from "./session.js";
 
 type State = "idle" | "connecting" | "open" | "closed";
 
@@ -56,7 +57,11 @@ export class NatsTransport implements Transport {
     };
   }
 
-  /** Joins the cluster as `self`: connects (unless given a connection), subscribes, announces. */
+  /**
+   * Joins the cluster as `self`: connects (unless given a connection), subscribes, announces.
+   * Resolves once the heartbeat thread, when it runs, is connected too, so that from the first
+   * moment peers can hear this node a busy event loop does not make it look dead.
+   */
   async connect(self: NodeIdentity, handlers: TransportHandlers): Promise<void> {
     if (this.state === "closed") throw new NatsTransportClosedError();
     if (this.state !== "idle") throw new NatsAlreadyConnectedError();
@@ -64,6 +69,8 @@ export class NatsTransport implements Transport {
     this.state = "connecting";
     const me = { cluster: self.cluster, node: self.node, incarnation: self.incarnation };
     this.self = me;
+    // Beside the session's own connection: the worker takes a while to boot.
+    const thread = startHeartbeatThread(this.host.opts, me);
     let opened: Awaited<ReturnType<typeof openConnection>>;
     try {
       opened = await openConnection(this.host.opts.connection, self, {
@@ -73,28 +80,33 @@ export class NatsTransport implements Transport {
         inboxPrefix: nodeInboxPrefix(this.host.opts.subjectPrefix, self.cluster, self.node),
       });
     } catch (err) {
+      await (await thread)?.stop();
       this.state = this.isClosed() ? "closed" : "idle";
       throw err;
     }
     const session = new NatsSession(opened.nc, opened.owned, me, handlers, this.host);
     this.session = session;
-    if (this.isClosed()) {
-      await session.release();
-      throw new NatsTransportClosedError();
-    }
+    if (this.isClosed()) return this.abandon(session, thread);
     session.subscribe();
     await opened.nc.flush();
-    if (this.isClosed()) {
-      // close() ran while subscribing: its release may have missed these subscriptions.
-      await session.release();
-      throw new NatsTransportClosedError();
-    }
+    // close() ran while subscribing: its release may have missed these subscriptions.
+    if (this.isClosed()) return this.abandon(session, thread);
+    const beats = await thread;
+    if (this.isClosed()) return this.abandon(session, Promise.resolve(beats));
+    if (beats !== undefined) session.adoptHeartbeatThread(beats);
     session.watchStatus();
     session.startTimers();
     this.state = "open";
     session.publishHeartbeat();
     const auth = this.host.opts.auth;
     if (auth !== undefined && auth.joinCheckMs > 0) await this.checkKey(session, auth.joinCheckMs);
+  }
+
+  /** Ends a `connect()` that `close()` overtook: releases what it opened, then throws. */
+  private async abandon(session: NatsSession, thread: Promise<HeartbeatThread | undefined>): Promise<never> {
+    await (await thread)?.stop();
+    await session.release();
+    throw new NatsTransportClosedError();
   }
 
   /** Fails `connect()` with `NatsAuthError` when the others do not share this node's secret. */

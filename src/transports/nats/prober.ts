@@ -20,6 +20,10 @@ export interface ProberHost {
   membership: Membership;
   timeoutMs: number;
   maxMisses: number;
+  /** How long "no responders" is not counted against a peer whose heartbeats say busy. */
+  maxBusyMs: number;
+  /** The clock the membership view runs on (listening time, see `NatsSession.listenNow`). */
+  now(): number;
   /** False while closed or disconnected: outcomes are then ignored. */
   active(): boolean;
   /** A probe answer: the peer (possibly under a new incarnation) is alive. */
@@ -60,7 +64,7 @@ export class Prober {
           this.inFlight.delete(peer.node);
           if (!h.active()) return;
           if (err instanceof RequestError && err.isNoResponders()) {
-            h.membership.probeMiss(peer.node, peer.incarnation, h.maxMisses);
+            h.membership.probeMiss(peer.node, peer.incarnation, h.maxMisses, h.now(), h.maxBusyMs);
           }
         },
       );

@@ -10,15 +10,12 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NodeIdentity, TransportHandlers } from "../../cluster/transport.js";
 import type { Logger } from "../../logger.js";
-import type { NatsTransportStats } from "./connection.js";
+import { connectionOptions, type NatsTransportStats } from "./connection.js";
 import { type ControlMessage, decodeControl, encodeControl } from "./control.js";
 import { clock, HeartbeatThread } from "./heartbeat-thread.js";
 import { Membership } from "./membership.js";
-import {
-  DEFAULT_NATS_CONNECTION_OPTIONS,
-  isNatsConnection,
-  type ResolvedNatsTransportOptions,
-} from "./options.js";
+import { nodeInboxPrefix } from "./nats-config.js";
+import { isNatsConnection, type ResolvedNatsTransportOptions } from "./options.js";
 import { Prober } from "./prober.js";
 import { lastToken, Subjects } from "./subjects.js";
 import { type AuthRejectKind, type Opened, SealKind, WireAuth } from "./wire-auth.js";
@@ -52,10 +49,20 @@ export class NatsSession {
   private statusIter: { stop?: () => void } | undefined;
   private readonly directSubjects = new Map<string, string>();
   private hbBytes: Uint8Array;
+  /** The heartbeat as the heartbeat thread sends it while the event loop does not run. */
+  private hbBusyBytes: Uint8Array;
   private hbScheduled = false;
   private disconnectedAt: number | undefined;
   private viewLost = false;
   private lastTick = performance.now();
+  /**
+   * Listening time (see `listenNow`): when the event loop last ran one of this session's
+   * callbacks, how much time it spent not running beyond `deafAfterMs` at a stretch, and that
+   * threshold (twice the maintenance period, the longest an idle loop normally goes unseen).
+   */
+  private loopAt = performance.now();
+  private deafMs = 0;
+  private readonly deafAfterMs: number;
   /** Publishes heartbeats while the event loop is busy (see `heartbeat-thread.ts`); absent when off. */
   private beats: HeartbeatThread | undefined;
   /** Wall-clock time of the last rejoin after a stall. */
@@ -101,6 +108,8 @@ export class NatsSession {
     // A random first session: a node restarted within the same incarnation number never reuses one.
     this.membership.session = Math.floor(Math.random() * 0x7fffffff);
     this.hbBytes = encodeControl("hb", self, this.membership.session);
+    this.hbBusyBytes = encodeControl("hb", self, this.membership.session, true);
+    this.deafAfterMs = 2 * checkPeriod(this.opts);
     if (this.opts.auth !== undefined) {
       this.auth = new WireAuth(self, this.opts.auth, 2 * this.opts.maxPeers);
       this.auth.session = this.membership.session;
@@ -274,7 +283,7 @@ export class NatsSession {
       this.membership.left(peer, msg.session);
       return;
     }
-    this.onAlive(peer, msg.session);
+    this.onAlive(peer, msg.session, msg.busy);
   }
 
   /**
@@ -330,8 +339,8 @@ export class NatsSession {
     );
   }
 
-  private onAlive(peer: NodeIdentity, session: number): void {
-    const outcome = this.membership.seen(peer, performance.now(), session);
+  private onAlive(peer: NodeIdentity, session: number, busy = false): void {
+    const outcome = this.membership.seen(peer, this.listenNow(), session, busy);
     if (outcome === "invalid") this.refused("peer with an invalid node name", peer.node);
     else if (outcome === "full") this.refused("new peer beyond maxPeers", peer.node);
     else if (outcome === "up" || outcome === "restarted") {
@@ -381,7 +390,7 @@ export class NatsSession {
       if (!this.viewLost) this.membership.dropAll("connection_lost");
     } else {
       // A short outage: we heard nobody meanwhile, which says nothing about the peers.
-      this.membership.refresh(now);
+      this.membership.refresh(this.listenNow());
     }
     this.viewLost = false;
     this.lastTick = now;
@@ -391,8 +400,7 @@ export class NatsSession {
 
   startTimers(): void {
     this.lastTick = performance.now();
-    this.startHeartbeatThread();
-    const { heartbeatIntervalMs, heartbeatTimeoutMs, probeIntervalMs } = this.opts;
+    const { heartbeatIntervalMs, probeIntervalMs } = this.opts;
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -403,7 +411,7 @@ export class NatsSession {
       this.checkStall();
       this.publishHeartbeat();
     });
-    every(Math.max(5, Math.min(heartbeatIntervalMs, Math.floor(heartbeatTimeoutMs / 4))), () => this.check());
+    every(checkPeriod(this.opts), () => this.check());
     if (probeIntervalMs > 0) {
       const prober = new Prober({
         nc: this.nc,
@@ -411,6 +419,8 @@ export class NatsSession {
         membership: this.membership,
         timeoutMs: this.opts.probeTimeoutMs,
         maxMisses: this.opts.probeMisses,
+        maxBusyMs: this.opts.maxBusyMs,
+        now: () => this.listenNow(),
         active: () => !this.isClosed() && this.disconnectedAt === undefined,
         alive: (peer, session) => this.onAlive(peer, session),
         ping: () => this.ping(),
@@ -435,6 +445,7 @@ export class NatsSession {
    */
   private checkStall(): boolean {
     const now = performance.now();
+    this.listen(now);
     const gap = now - this.lastTick;
     const beats = this.beats;
     const froze = beats !== undefined && beats.frozeAt > this.rejoinedAt;
@@ -460,43 +471,43 @@ export class NatsSession {
     m.session = (m.session + 1) % 0x7fffffff;
     if (this.auth !== undefined) this.auth.session = m.session;
     this.hbBytes = encodeControl("hb", this.self, m.session);
+    this.hbBusyBytes = encodeControl("hb", this.self, m.session, true);
     this.rejoinedAt = clock();
-    beats?.rejoined(this.hbBytes, this.rejoinedAt);
+    beats?.beat(this.hbBytes, this.hbBusyBytes, this.rejoinedAt);
     this.publishHeartbeat();
     return true;
   }
 
   /**
-   * Starts the heartbeat thread unless it is off, the cluster authenticates its messages (a
-   * sealed heartbeat is numbered in this session's sequence), or the connection was given
-   * (a connection cannot cross threads).
+   * Takes the heartbeat thread started for this session (see `startHeartbeatThread`) and has it
+   * beat from now on: once the session has subscribed, so that no peer hears a node before its
+   * probes can find it.
    */
-  private startHeartbeatThread(): void {
-    const o = this.opts;
-    if (!o.heartbeatThread || this.auth !== undefined || !this.owned || isNatsConnection(o.connection))
-      return;
-    void HeartbeatThread.start({
-      connection: {
-        ...DEFAULT_NATS_CONNECTION_OPTIONS,
-        ...o.connection,
-        name: `hubvisor ${this.self.cluster}/${this.self.node} heartbeat`,
-      },
-      subject: this.subjects.heartbeat(this.self.node),
-      bytes: this.hbBytes,
-      intervalMs: o.heartbeatIntervalMs,
-      timeoutMs: o.heartbeatTimeoutMs,
-      maxBusyMs: o.maxBusyMs,
-      logger: this.log,
-    }).then((t) => {
-      if (t === undefined) return;
-      if (this.isClosed()) void t.stop();
-      else {
-        // A rejoin while it started: it must beat the current session.
-        t.rejoined(this.hbBytes, clock());
-        t.tick();
-        this.beats = t;
-      }
-    });
+  adoptHeartbeatThread(t: HeartbeatThread): void {
+    this.beats = t;
+    t.tick();
+    t.beat(this.hbBytes, this.hbBusyBytes, clock());
+  }
+
+  /**
+   * The clock the membership view runs on: time this node spent listening. A stretch in which
+   * its event loop did not run (beyond `deafAfterMs`) is left out: the heartbeats its peers sent
+   * meanwhile wait unread in the socket, so their silence then says nothing about them. Without
+   * this a node whose loop was blocked for longer than the heartbeat timeout would, on thawing,
+   * time out every peer whose heartbeats it had not read yet.
+   */
+  private listenNow(): number {
+    const now = performance.now();
+    this.listen(now);
+    return now - this.deafMs;
+  }
+
+  /** The event loop runs this session's code at `now` (performance clock). */
+  private listen(now: number): void {
+    const gap = now - this.loopAt;
+    if (gap > this.deafAfterMs) this.deafMs += gap - this.deafAfterMs;
+    this.loopAt = now;
+    this.beats?.tick(performance.timeOrigin + now);
   }
 
   /** Whether the heartbeat thread runs. */
@@ -510,7 +521,6 @@ export class NatsSession {
     if (this.checkStall()) return;
     const now = performance.now();
     this.lastTick = now;
-    this.beats?.tick();
     const timeout = this.opts.heartbeatTimeoutMs;
     if (this.disconnectedAt !== undefined) {
       if (!this.viewLost && now - this.disconnectedAt > timeout) {
@@ -523,7 +533,7 @@ export class NatsSession {
     // heartbeat waiting in the socket buffer must count before a peer is judged silent.
     setImmediate(() => {
       if (!this.isClosed() && this.disconnectedAt === undefined) {
-        this.membership.expire(performance.now(), timeout);
+        this.membership.expire(this.listenNow(), timeout);
       }
     });
   }
@@ -618,4 +628,39 @@ export class NatsSession {
       if (this.owned) await nc.close().catch(() => {});
     }
   }
+}
+
+/** The period of a session's view maintenance (`NatsSession.check`). */
+function checkPeriod(o: ResolvedNatsTransportOptions): number {
+  return Math.max(5, Math.min(o.heartbeatIntervalMs, Math.floor(o.heartbeatTimeoutMs / 4)));
+}
+
+/**
+ * Starts the heartbeat thread of a node about to join as `self`, connected but not beating yet
+ * (see `NatsSession.adoptHeartbeatThread`), or resolves `undefined` when it does not run: off,
+ * `auth` (a sealed heartbeat is numbered in the session's own sequence), or an existing connection
+ * (a connection cannot cross threads). Its connection has the session's options, so both
+ * reconnect and fail over alike. Started beside the session's own connection: a worker takes
+ * some 100 ms to boot and load the client, more on a loaded machine.
+ */
+export function startHeartbeatThread(
+  o: ResolvedNatsTransportOptions,
+  self: NodeIdentity,
+): Promise<HeartbeatThread | undefined> {
+  if (!o.heartbeatThread || o.auth !== undefined || isNatsConnection(o.connection))
+    return Promise.resolve(undefined);
+  const options = connectionOptions(
+    o.connection,
+    self,
+    nodeInboxPrefix(o.subjectPrefix, self.cluster, self.node),
+  );
+  return HeartbeatThread.start({
+    connection: { ...options, name: `${options.name} heartbeat` },
+    subject: new Subjects(o.subjectPrefix, self.cluster).heartbeat(self.node),
+    intervalMs: o.heartbeatIntervalMs,
+    busyAfterMs: 2 * checkPeriod(o),
+    timeoutMs: o.heartbeatTimeoutMs,
+    maxBusyMs: o.maxBusyMs,
+    logger: o.logger,
+  });
 }
