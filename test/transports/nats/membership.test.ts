@@ -89,6 +89,26 @@ describe("Membership.probeMiss", () => {
     expect(log).toEqual(["up a#1", "down a#1 connection_lost"]);
   });
 
+  it("does not count misses while the peer's heartbeats say busy, for up to maxBusyMs since the first busy one", () => {
+    const { m, log } = view();
+    m.seen(id("a"), 0);
+    m.seen(id("a"), 100, 0, true);
+    m.seen(id("a"), 900, 0, true);
+    expect([m.probeMiss("a", 1, 1, 1000, 1000), m.probeMiss("a", 1, 1, 1100, 1000)]).toEqual([false, false]);
+    expect(m.has("a")).toBe(true);
+    // Busy for longer than maxBusyMs: misses count again.
+    expect(m.probeMiss("a", 1, 1, 1101, 1000)).toBe(true);
+    expect(log).toEqual(["up a#1", "down a#1 connection_lost"]);
+  });
+
+  it("counts misses again once a heartbeat or probe answer says the peer's loop runs", () => {
+    const { m } = view();
+    m.seen(id("a"), 0, 0, true);
+    expect(m.probeMiss("a", 1, 1, 10, 1000)).toBe(false);
+    m.seen(id("a"), 20);
+    expect(m.probeMiss("a", 1, 1, 30, 1000)).toBe(true);
+  });
+
   it("ignores misses for another incarnation or an unknown peer", () => {
     const { m } = view();
     m.seen(id("a", 2), 0);
