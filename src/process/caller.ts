@@ -76,37 +76,77 @@ export class Caller {
     caller: Pid,
   ): Promise<unknown> {
     if (this.killed) return NEVER;
-    const node = this.node;
-    const pid = node.resolve(dest);
+    const pid = this.node.resolve(dest);
     if (pid === undefined) return this.callUnresolved(dest, make, name, arg, timeoutMs, caller);
-    let targetProc: Proc | null = null;
-    if (node.isLocal(pid)) {
-      const p = this.procs.get(pid.id);
-      if (p === undefined || p.status === Status.Dead)
-        return Promise.reject(new CallExitError("noproc", pid));
-      // A process cannot answer while it waits on itself: fail at once, as OTP's `calling_self`.
-      if (p.pid.equals(caller)) return Promise.reject(new CallExitError("calling_self", dest));
-      targetProc = p;
-    } else if (pid.node === node.name) {
-      return Promise.reject(new CallExitError("noproc", pid));
-    } else if (node.router === null || !node.router.isConnected(pid.node)) {
-      return Promise.reject(new CallExitError(node.router === null ? "noproc" : "noconnection", pid));
-    }
-    // A local call's ref is only a number until someone reads it; a remote one travels.
-    const ref = targetProc !== null ? this.refs.next++ : node.makeRef();
+    const target = this.targetOf(pid, dest, caller);
+    if (target instanceof CallExitError) return Promise.reject(target);
     // A shared executor hands out resolve/reject: no closure (and its context) per call.
     const promise = new Promise<unknown>(CAPTURE_RESOLVERS);
-    const call = this.table.open(
-      caller,
-      ref,
-      capturedResolve!,
-      capturedReject!,
-      dest,
-      pid,
-      targetProc,
-      timeoutMs,
-    );
+    const resolve = capturedResolve!;
+    const reject = capturedReject!;
     capturedResolve = capturedReject = undefined;
+    this.open(dest, make, name, arg, timeoutMs, caller, pid, target, resolve, reject);
+    return promise;
+  }
+
+  /**
+   * `call` of a `[tag, from, name, arg]` request that settles the caller's own `resolve` /
+   * `reject` instead of returning a promise (`Node.callTaggedInto`): a layer that keeps its own
+   * promise per call (a hub reference) would otherwise chain one more promise, and one more
+   * microtask, onto every call. Returns the call's deadline (`performance.now()` ms: the caller
+   * need not read the clock again), or the `CallExitError` of a call that cannot go out at all
+   * (`noproc`, `noconnection`, `calling_self`), without calling `reject`.
+   */
+  callInto(
+    dest: Pid,
+    tag: string,
+    name: string,
+    arg: unknown,
+    timeoutMs: number,
+    caller: Pid,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+  ): number | CallExitError {
+    // A killed node's callers are gone: nothing settles, as `call` returns `NEVER`.
+    if (this.killed) return Number.POSITIVE_INFINITY;
+    const target = this.targetOf(dest, dest, caller);
+    if (target instanceof CallExitError) return target;
+    return this.open(dest, tag, name, arg, timeoutMs, caller, dest, target, resolve, reject).deadline;
+  }
+
+  /** The local process a call to `pid` goes to, null for another node, or why it cannot go. */
+  private targetOf(pid: Pid, dest: Dest, caller: Pid): Proc | null | CallExitError {
+    const node = this.node;
+    if (node.isLocal(pid)) {
+      const p = this.procs.get(pid.id);
+      if (p === undefined || p.status === Status.Dead) return new CallExitError("noproc", pid);
+      // A process cannot answer while it waits on itself: fail at once, as OTP's `calling_self`.
+      if (p.pid.equals(caller)) return new CallExitError("calling_self", dest);
+      return p;
+    }
+    if (pid.node === node.name) return new CallExitError("noproc", pid);
+    if (node.router === null || !node.router.isConnected(pid.node))
+      return new CallExitError(node.router === null ? "noproc" : "noconnection", pid);
+    return null;
+  }
+
+  /** Opens the call in the table and sends its request; returns the call. */
+  private open(
+    dest: Dest,
+    make: ((from: From) => unknown) | string,
+    name: string | undefined,
+    arg: unknown,
+    timeoutMs: number,
+    caller: Pid,
+    pid: Pid,
+    targetProc: Proc | null,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+  ): PendingCall {
+    const node = this.node;
+    // A local call's ref is only a number until someone reads it; a remote one travels.
+    const ref = targetProc !== null ? this.refs.next++ : node.makeRef();
+    const call = this.table.open(caller, ref, resolve, reject, dest, pid, targetProc, timeoutMs);
     if (targetProc !== null && typeof make === "string") {
       // A local target gets the call itself as the request (see `PendingCall.tag`). Written out
       // here, not in `request`: inlining `request` would leave `schedule` out of this function.
@@ -114,12 +154,12 @@ export class Caller {
       call.name = name;
       call.arg = arg;
       node.deliver(targetProc, call);
-      return promise;
+      return call;
     }
     const msg = this.request(call, make, name, arg);
     if (targetProc !== null) node.deliver(targetProc, msg);
     else this.sendRemote(call, caller, pid, msg);
-    return promise;
+    return call;
   }
 
   /** The request of a call that travels, or built by `make`; a throwing `make` leaves no call behind. */

@@ -20,7 +20,7 @@
 import { callChannel, sampleCall, timeCall } from "../diagnostics.js";
 import type { From } from "./calls.js";
 import { ProcessContext } from "./context.js";
-import { NoProcError } from "./errors.js";
+import { type CallExitError, NoProcError } from "./errors.js";
 import { fireOverdue, killAll, SILENT_ROUTER } from "./faults.js";
 import { NodeCore } from "./node-core.js";
 import { Pid, type Ref } from "./pid.js";
@@ -398,6 +398,33 @@ export class Node extends NodeCore {
     if (callChannel.hasSubscribers && sampleCall())
       return timeCall(this.name, dest, name, this.caller.call(dest, tag, name, arg, timeoutMs, this.self()));
     return this.caller.call(dest, tag, name, arg, timeoutMs, this.self());
+  }
+
+  /**
+   * `callTagged` to a pid that settles `resolve` / `reject` instead of returning a promise: for
+   * a layer that already holds a promise per call (`hub.ref`), which would otherwise wait on a
+   * second one. Returns the call's deadline (a `performance.now()` time), or the `CallExitError`
+   * of a call that cannot go out (`noproc`, `noconnection`, `calling_self`) instead of calling
+   * `reject`. @internal
+   */
+  callTaggedInto(
+    dest: Pid,
+    tag: string,
+    name: string,
+    arg: unknown,
+    timeoutMs: number,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+  ): number | CallExitError {
+    // A sampled call is timed on its promise (observe's call channel): the rare slow path.
+    if (callChannel.hasSubscribers && sampleCall()) {
+      timeCall(this.name, dest, name, this.caller.call(dest, tag, name, arg, timeoutMs, this.self())).then(
+        resolve,
+        reject,
+      );
+      return performance.now() + timeoutMs;
+    }
+    return this.caller.callInto(dest, tag, name, arg, timeoutMs, this.self(), resolve, reject);
   }
 
   /** Answers a call. Works from any process, any time (deferred replies). */

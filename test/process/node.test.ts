@@ -329,6 +329,60 @@ describe("Node.call and Node.reply", () => {
   });
 });
 
+describe("Node.callTaggedInto", () => {
+  /** A process answering a local tagged call (it receives the call itself) with `arg * 2`. */
+  function taggedDoubler(node: Node): Pid {
+    return node.spawnHandler((msg) => {
+      const call = msg as From & { arg: number };
+      if (call.arg >= 0) node.reply(call, call.arg * 2);
+    }, null).pid;
+  }
+
+  it("settles the given resolve with the reply and returns the call's deadline", async () => {
+    const node = newNode();
+    const pid = taggedDoubler(node);
+    const before = performance.now();
+    const got = new Promise((resolve, reject) => {
+      const deadline = node.callTaggedInto(pid, "$gen_call", "double", 21, 1000, resolve, reject);
+      expect(deadline).toBeGreaterThanOrEqual(before + 1000);
+    });
+    await expect(got).resolves.toBe(42);
+    expect(node.pendingCalls).toBe(0);
+  });
+
+  it("returns CallExitError noproc for a dead target, without calling reject", () => {
+    const node = newNode();
+    const pid = taggedDoubler(node);
+    node.exit(pid, "kill");
+    const rejected: unknown[] = [];
+    const sent = node.callTaggedInto(
+      pid,
+      "$gen_call",
+      "double",
+      1,
+      1000,
+      () => {},
+      (e) => rejected.push(e),
+    );
+    expect(sent).toBeInstanceOf(CallExitError);
+    expect((sent as CallExitError).reason).toBe("noproc");
+    expect(rejected).toEqual([]);
+    expect(node.pendingCalls).toBe(0);
+  });
+
+  it("settles the given reject when the target dies mid-call", async () => {
+    const node = newNode();
+    const pid = taggedDoubler(node);
+    const failed = new Promise((resolve, reject) =>
+      node.callTaggedInto(pid, "$gen_call", "never", -1, 60_000, resolve, reject),
+    );
+    node.exit(pid, "shutdown");
+    const err = await failed.catch((e: unknown) => e);
+    expect((err as CallExitError).reason).toBe("shutdown");
+    expect(node.pendingCalls).toBe(0);
+  });
+});
+
 describe("leak freedom", () => {
   it("leaves no process, name, monitor, pending call or timer after many spawn/exit cycles", async () => {
     const node = newNode();

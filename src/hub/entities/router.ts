@@ -13,10 +13,10 @@
  * (`noconnection`, a stop, a crash) is retried only if its message is idempotent. Every call
  * settles by its deadline: with the reply, or a named error saying why (`errors.ts`).
  *
- * `ensure` starts an id on demand: an awaited start to its owner, where the hub process handles
- * starts one at a time, so of concurrent ensures from every node one starts it and the others
- * are answered with the running copy's pid (`already_started`, read as success). Imports the
- * process errors, the server's wire tags, the hub's start requests and errors.
+ * A call's first delivery settles the caller's promise itself (`Node.callTaggedInto`), so a
+ * reference adds no promise to a pid call. Starting ids on demand is `activation.ts`'s, the
+ * waiting messages are `buffer.ts`'s. Imports the process errors, the server's wire tags, the
+ * hub core type and errors.
  */
 import { CallExitError, CallTimeoutError, NoProcError } from "../../process/errors.js";
 import type { Pid } from "../../process/pid.js";
@@ -25,29 +25,25 @@ import type { NormalizedChildSpec } from "../child-spec.js";
 import { HubStoppedError } from "../errors.js";
 import type { HubCore } from "../hub-core.js";
 import type { RegistryChange } from "../hub-registry.js";
-import type { StartResult } from "../results.js";
-import { groupStarts } from "../start-request.js";
+import { type ActivationHost, Activations } from "./activation.js";
+import { EntityBuffer, Kind, Waiting } from "./buffer.js";
 import { idempotentNames } from "./entity.js";
 import {
   ChildNotRunningError,
-  EntityActivationError,
   EntityCallLostError,
   EntityNoOwnerError,
-  EntityOverflowError,
   EntityPartitionedError,
   EntityTimeoutError,
 } from "./errors.js";
 import type { ResolvedEntityOptions } from "./options.js";
 import { Passivation } from "./passivation.js";
 
+export { Kind } from "./buffer.js";
+
 /** How often waiting messages look for a reachable placement besides registry changes, in ms. */
 const SWEEP_MS = 25;
 /** A message that crashed its instance this many times is not delivered again, idempotent or not. */
 const MAX_CRASH_RETRIES = 2;
-
-/** What a waiting message is: a call (awaits a reply), a cast, or a plain message. */
-export const Kind = { Call: 0, Cast: 1, Send: 2 } as const;
-export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** Exit reasons of an instance that went away rather than failed: a stop, a move, a lost node. */
 function wentAway(reason: unknown): boolean {
@@ -56,24 +52,12 @@ function wentAway(reason: unknown): boolean {
   return Array.isArray(reason) && reason[0] === "shutdown";
 }
 
-/** A message waiting for (or between) deliveries. */
-class Waiting {
-  /** A pid it must not go to again (it was dead there, or its instance left). */
-  avoid: Pid | undefined = undefined;
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  crashes = 0;
-  constructor(
-    readonly id: string,
-    readonly kind: Kind,
-    readonly name: string,
-    readonly arg: unknown,
-    readonly deadline: number,
-    readonly timeoutMs: number,
-    readonly idempotent: boolean | undefined,
-    readonly activate: NormalizedChildSpec | undefined,
-    readonly resolve: (v: unknown) => void,
-    readonly reject: (e: unknown) => void,
-  ) {}
+let capturedResolve: ((v: unknown) => void) | undefined;
+let capturedReject: ((e: unknown) => void) | undefined;
+/** A Promise executor that only hands its resolvers out (read at once): no closure per call. */
+function CAPTURE_RESOLVERS(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 /** Counters of one router, for tests and operators. */
@@ -90,15 +74,15 @@ export interface EntityStats {
   passivated: number;
 }
 
-export class EntityRouter {
+export class EntityRouter implements ActivationHost {
   readonly stats: EntityStats = { waiting: 0, retried: 0, dropped: 0, activations: 0, passivated: 0 };
-  private readonly waiting = new Map<string, Waiting[]>();
+  private readonly buffer: EntityBuffer;
+  private readonly activations: Activations;
   private readonly watchers = new Map<string, Set<() => boolean>>();
-  private readonly activations = new Map<string, Promise<Pid>>();
   private readonly dirty = new Set<string>();
   private flushQueued = false;
   private sweeper: ReturnType<typeof setInterval> | undefined = undefined;
-  private closed = false;
+  closed = false;
   /** Stops idle children and those beyond `maxActive` (this node's). */
   readonly passivation: Passivation;
 
@@ -107,6 +91,8 @@ export class EntityRouter {
     readonly options: ResolvedEntityOptions,
   ) {
     this.passivation = new Passivation(core, options, this.stats);
+    this.buffer = new EntityBuffer(options, this.stats, (w) => this.deadlinePassed(w));
+    this.activations = new Activations(core, this, this.stats);
   }
 
   // ------------------------------------------------------------------ resolution
@@ -138,16 +124,22 @@ export class EntityRouter {
     return node.router?.isConnected(pid.node) === true;
   }
 
-  private idempotent(id: string, name: string, given: boolean | undefined): boolean {
-    if (given !== undefined) return given;
-    const spec = this.core.registry.lookup(id)?.spec;
+  private idempotent(w: Waiting): boolean {
+    if (w.idempotent !== undefined) return w.idempotent;
+    const spec = this.core.registry.lookup(w.id)?.spec;
     if (spec === undefined) return false;
-    return idempotentNames(this.core.behaviours.get(spec.behaviour)).has(name);
+    return idempotentNames(this.core.behaviours.get(spec.behaviour)).has(w.name);
+  }
+
+  /** Why a message that found no instance in time failed. */
+  expired(id: string, timeoutMs: number): Error {
+    if (this.core.partitioned) return new EntityPartitionedError(id, this.core.self);
+    return new EntityNoOwnerError(id, timeoutMs);
   }
 
   // ------------------------------------------------------------------ calls, casts, sends
 
-  /** A call by id (the fast path when a placement is reachable). */
+  /** A call by id: straight to a reachable placement, else it waits for one. */
   call(
     id: string,
     name: string,
@@ -157,15 +149,25 @@ export class EntityRouter {
     activate: NormalizedChildSpec | undefined,
   ): Promise<unknown> {
     if (this.closed) return Promise.reject(new HubStoppedError(this.core.hubId));
+    const promise = new Promise<unknown>(CAPTURE_RESOLVERS);
+    const w = new Waiting(
+      id,
+      Kind.Call,
+      name,
+      arg,
+      Number.NaN,
+      timeoutMs,
+      idempotent,
+      activate,
+      capturedResolve!,
+      capturedReject!,
+    );
+    capturedResolve = capturedReject = undefined;
     const pid = this.pick(id);
-    if (pid === undefined)
-      return this.wait(Kind.Call, id, name, arg, timeoutMs, idempotent, activate, undefined);
-    const started = performance.now();
-    return this.core.node
-      .callTagged(pid, GEN_CALL, name, arg, timeoutMs)
-      .then(undefined, (e: unknown) =>
-        this.failed(e, pid, id, name, arg, started + timeoutMs, timeoutMs, idempotent, activate),
-      );
+    if (pid !== undefined && this.sendCall(w, pid, timeoutMs)) return promise;
+    if (Number.isNaN(w.deadline)) w.deadline = performance.now() + timeoutMs;
+    this.park(w);
+    return promise;
   }
 
   /** A cast (`kind` Cast) or a plain message (`kind` Send) by id: at most once, never an error. */
@@ -179,7 +181,10 @@ export class EntityRouter {
     if (this.closed) return;
     const pid = this.pick(id);
     if (pid !== undefined && this.deliver(kind, pid, name, msg)) return;
-    void this.wait(kind, id, name, msg, this.options.callTimeoutMs, undefined, activate, pid);
+    const t = this.options.callTimeoutMs;
+    const w = new Waiting(id, kind, name, msg, performance.now() + t, t, undefined, activate, noop, noop);
+    w.avoid = pid;
+    this.park(w);
   }
 
   /** Sends a cast or message; false when its local target was already dead (not delivered). */
@@ -193,77 +198,73 @@ export class EntityRouter {
     }
   }
 
-  /** A delivery of a call failed: retried when that is safe, else the named error. */
-  private failed(
-    e: unknown,
-    pid: Pid,
-    id: string,
-    name: string,
-    arg: unknown,
-    deadline: number,
-    timeoutMs: number,
-    idempotent: boolean | undefined,
-    activate: NormalizedChildSpec | undefined,
-    crashes = 0,
-  ): Promise<unknown> {
-    if (e instanceof CallTimeoutError) throw new EntityTimeoutError(id, name, timeoutMs);
-    if (!(e instanceof CallExitError) || e.reason === "calling_self") throw e;
+  /**
+   * Sends call `w` to `pid`, its reply settling the caller's promise directly. False when it
+   * did not go out and must wait (`noproc` at once); a failure after it went out is handled in
+   * `afterFailure`.
+   */
+  private sendCall(w: Waiting, pid: Pid, timeoutMs: number): boolean {
+    const sent = this.core.node.callTaggedInto(pid, GEN_CALL, w.name, w.arg, timeoutMs, w.resolve, (e) =>
+      // Out of the turn that failed it (a process exit settles its callers in a loop).
+      queueMicrotask(() => {
+        if (this.mayRetry(w, pid, e)) this.park(w);
+      }),
+    );
+    if (typeof sent === "number") {
+      // The first delivery's deadline is the call's; a later one keeps it.
+      if (Number.isNaN(w.deadline)) w.deadline = sent;
+      return true;
+    }
+    if (Number.isNaN(w.deadline)) w.deadline = performance.now() + w.timeoutMs;
+    return !this.mayRetry(w, pid, sent);
+  }
+
+  /**
+   * A delivery of call `w` to `pid` failed with `e`: true when it may go again (not delivered,
+   * or idempotent and within the crash bound, and before its deadline); otherwise `w` is
+   * rejected with the named error and false.
+   */
+  private mayRetry(w: Waiting, pid: Pid, e: unknown): boolean {
+    const fail = this.failure(w, e);
+    if (fail !== undefined) {
+      w.reject(fail);
+      return false;
+    }
+    this.stats.retried++;
+    w.avoid = pid;
+    return true;
+  }
+
+  /** The error `w` fails with after `e`, or undefined when it may be delivered again. */
+  private failure(w: Waiting, e: unknown): unknown {
+    if (e instanceof CallTimeoutError) return new EntityTimeoutError(w.id, w.name, w.timeoutMs);
+    if (!(e instanceof CallExitError) || e.reason === "calling_self") return e;
     const reason = e.reason;
     // `noproc`: the pid was dead when the call reached it, so nothing handled it.
     if (reason !== "noproc") {
-      if (!this.idempotent(id, name, idempotent)) throw new EntityCallLostError(id, name, reason);
-      if (!wentAway(reason)) crashes++;
-      if (crashes > MAX_CRASH_RETRIES) throw new EntityCallLostError(id, name, reason);
+      if (!this.idempotent(w)) return new EntityCallLostError(w.id, w.name, reason);
+      if (!wentAway(reason)) w.crashes++;
+      if (w.crashes > MAX_CRASH_RETRIES) return new EntityCallLostError(w.id, w.name, reason);
     }
-    this.stats.retried++;
-    if (deadline - performance.now() <= 0)
-      throw reason === "noproc" ? this.expired(id, timeoutMs) : new EntityCallLostError(id, name, reason);
-    return this.wait(Kind.Call, id, name, arg, timeoutMs, idempotent, activate, pid, deadline, crashes);
+    if (w.deadline - performance.now() <= 0)
+      return reason === "noproc"
+        ? this.expired(w.id, w.timeoutMs)
+        : new EntityCallLostError(w.id, w.name, reason);
+    return undefined;
   }
 
-  /** Why a message that found no instance in time failed. */
-  private expired(id: string, timeoutMs: number): Error {
-    if (this.core.partitioned) return new EntityPartitionedError(id, this.core.self);
-    return new EntityNoOwnerError(id, timeoutMs);
-  }
-
-  /** Parks a message until an instance is reachable or its deadline passes. */
-  private wait(
-    kind: Kind,
-    id: string,
-    name: string,
-    arg: unknown,
-    timeoutMs: number,
-    idempotent: boolean | undefined,
-    activate: NormalizedChildSpec | undefined,
-    avoid: Pid | undefined,
-    deadline = performance.now() + timeoutMs,
-    crashes = 0,
-  ): Promise<unknown> {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<unknown>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const w = new Waiting(id, kind, name, arg, deadline, timeoutMs, idempotent, activate, resolve, reject);
-    w.avoid = avoid;
-    w.crashes = crashes;
-    if (this.attempt(w)) return promise;
-    const list = this.waiting.get(id);
-    const o = this.options;
-    if ((list?.length ?? 0) >= o.maxBufferedPerId)
-      reject(new EntityOverflowError(id, "id", o.maxBufferedPerId));
-    else if (this.stats.waiting >= o.maxBuffered) reject(new EntityOverflowError(id, "node", o.maxBuffered));
-    else {
-      if (list === undefined) this.waiting.set(id, [w]);
-      else list.push(w);
-      this.stats.waiting++;
-      w.timer = setTimeout(() => this.timedOut(w), Math.max(0, deadline - performance.now()));
-      this.startSweeping();
-      if (activate !== undefined && !this.core.registry.exists(id)) this.activateFor(id, activate, deadline);
+  /** `w` waits: sent at once if a placement other than the one it avoids is reachable, else buffered. */
+  private park(w: Waiting): void {
+    if (this.attempt(w)) return;
+    const full = this.buffer.add(w);
+    if (full !== undefined) {
+      if (w.kind === Kind.Call) w.reject(full);
+      else this.stats.dropped++;
+      return;
     }
-    return promise;
+    this.startSweeping();
+    if (w.activate !== undefined && !this.core.registry.exists(w.id))
+      void this.activations.start(w.activate, w.deadline, w.timeoutMs).catch(noop);
   }
 
   /** Delivers a waiting message if an instance is reachable; false if it must keep waiting. */
@@ -274,69 +275,26 @@ export class EntityRouter {
         : this.pick(w.id, w.avoid);
     if (pid === undefined) return false;
     if (w.kind !== Kind.Call) {
-      if (this.deliver(w.kind, pid, w.name, w.arg)) {
-        w.resolve(undefined);
-        return true;
-      }
+      if (this.deliver(w.kind, pid, w.name, w.arg)) return true;
       w.avoid = pid;
       return false;
     }
     const remaining = w.deadline - performance.now();
     if (remaining <= 0) return false;
-    this.core.node
-      .callTagged(pid, GEN_CALL, w.name, w.arg, Math.ceil(remaining))
-      .then(w.resolve, (e: unknown) => {
-        try {
-          const again = this.failed(
-            e,
-            pid,
-            w.id,
-            w.name,
-            w.arg,
-            w.deadline,
-            w.timeoutMs,
-            w.idempotent,
-            w.activate,
-            w.crashes,
-          );
-          again.then(w.resolve, w.reject);
-        } catch (err) {
-          w.reject(err);
-        }
-      });
-    return true;
+    return this.sendCall(w, pid, Math.ceil(remaining));
   }
 
-  private timedOut(w: Waiting): void {
-    if (!this.remove(w)) return;
+  private deadlinePassed(w: Waiting): void {
     if (w.kind === Kind.Call) w.reject(this.expired(w.id, w.timeoutMs));
-    else {
-      this.stats.dropped++;
-      w.resolve(undefined);
-    }
-  }
-
-  private remove(w: Waiting): boolean {
-    const list = this.waiting.get(w.id);
-    const i = list?.indexOf(w) ?? -1;
-    if (i < 0) return false;
-    list!.splice(i, 1);
-    if (list!.length === 0) this.waiting.delete(w.id);
-    this.stats.waiting--;
-    if (w.timer !== undefined) clearTimeout(w.timer);
-    return true;
+    else this.stats.dropped++;
   }
 
   /** Tries every waiting message of `id` (in order); those that went out leave the buffer. */
   private release(id: string, hint?: Pid): void {
-    const list = this.waiting.get(id);
-    if (list !== undefined) {
-      for (const w of [...list]) {
-        if (performance.now() >= w.deadline) continue;
-        if (this.attempt(w, hint)) {
-          this.remove(w);
-        }
-      }
+    for (const w of this.buffer.of(id)) {
+      if (performance.now() >= w.deadline) continue;
+      // Out of the buffer first: a call that fails at once is parked again by `sendCall`'s caller.
+      if (this.attempt(w, hint)) this.buffer.remove(w);
     }
     const ws = this.watchers.get(id);
     if (ws !== undefined) for (const f of [...ws]) if (f()) ws.delete(f);
@@ -348,9 +306,9 @@ export class EntityRouter {
   /** Registry changes (called in the hub process): waiting messages of those ids get another try. */
   onChanges(changes: readonly RegistryChange[]): void {
     this.passivation.onChanges(changes);
-    if (this.waiting.size === 0 && this.watchers.size === 0) return;
+    if (this.buffer.size === 0 && this.watchers.size === 0) return;
     for (const c of changes)
-      if (c.kind !== "unregistered" && (this.waiting.has(c.id) || this.watchers.has(c.id)))
+      if (c.kind !== "unregistered" && (this.buffer.has(c.id) || this.watchers.has(c.id)))
         this.dirty.add(c.id);
     if (this.dirty.size > 0 && !this.flushQueued) {
       this.flushQueued = true;
@@ -374,8 +332,8 @@ export class EntityRouter {
 
   /** The safety net beside registry changes: a placement became reachable again (a node came back). */
   private sweep(): void {
-    for (const id of [...this.waiting.keys(), ...this.watchers.keys()]) this.release(id);
-    if (this.waiting.size === 0 && this.watchers.size === 0 && this.sweeper !== undefined) {
+    for (const id of [...this.buffer.ids(), ...this.watchers.keys()]) this.release(id);
+    if (this.buffer.size === 0 && this.watchers.size === 0 && this.sweeper !== undefined) {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
     }
@@ -391,82 +349,20 @@ export class EntityRouter {
     if (this.closed) return Promise.reject(new HubStoppedError(this.core.hubId));
     const pid = this.pick(spec.id);
     if (pid !== undefined) return Promise.resolve(pid);
-    return this.activateFor(spec.id, spec, performance.now() + timeoutMs, timeoutMs);
+    return this.activations.start(spec, performance.now() + timeoutMs, timeoutMs);
   }
 
-  private activateFor(
-    id: string,
-    spec: NormalizedChildSpec,
-    deadline: number,
-    timeoutMs?: number,
-  ): Promise<Pid> {
-    let p = this.activations.get(id);
-    if (p === undefined) {
-      p = this.activate(spec, deadline, timeoutMs ?? Math.max(1, deadline - performance.now()));
-      this.activations.set(id, p);
-      const done = () => {
-        if (this.activations.get(id) === p) this.activations.delete(id);
-      };
-      p.then(
-        (pid) => {
-          done();
-          this.release(id, pid);
-        },
-        (e: unknown) => {
-          done();
-          this.failWaiting(id, e);
-        },
-      );
-    }
-    return p;
+  /** An activation answered: the messages waiting for `id` go to `pid`. */
+  started(id: string, pid: Pid): void {
+    this.release(id, pid);
   }
 
-  private async activate(spec: NormalizedChildSpec, deadline: number, timeoutMs: number): Promise<Pid> {
-    const core = this.core;
-    const id = spec.id;
-    for (;;) {
-      const found = this.pick(id);
-      if (found !== undefined) return found;
-      if (this.closed) throw new HubStoppedError(core.hubId);
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) throw this.expired(id, timeoutMs);
-      if (core.partitioned) {
-        await sleep(Math.min(remaining, SWEEP_MS));
-        continue;
-      }
-      this.stats.activations++;
-      const r = await new Promise<StartResult>((resolve) =>
-        core.requests.start(groupStarts(core, [spec], undefined), {
-          timeoutMs: Math.ceil(remaining),
-          onDone: resolve,
-        }),
-      );
-      const started = r.started[0]?.nodes ?? [];
-      const running = r.errors.find((e) => e.reason === "already_started" && e.pid !== undefined);
-      const at = started.find((np) => np.node === core.view.ownerOf(id)) ?? started[0];
-      if (at !== undefined) return at.pid;
-      if (running?.pid !== undefined) return running.pid;
-      const hard = r.errors.find((e) => e.reason === "start_failed" || e.reason === "unknown_behaviour");
-      if (hard !== undefined) throw new EntityActivationError(id, hard.reason, hard.detail);
-      // Gone, timed out, settling, stopping: the ring changes; try again after the change.
-      await sleep(
-        Math.min(Math.max(0, deadline - performance.now()), core.tuning.clusterEventDebounceMs + 50),
-      );
-    }
-  }
-
-  /** An activation failed for good: the calls waiting on it fail with its error. */
-  private failWaiting(id: string, e: unknown): void {
-    const list = this.waiting.get(id);
-    if (list === undefined) return;
-    for (const w of [...list]) {
-      if (w.activate === undefined) continue;
-      this.remove(w);
+  /** An activation failed for good: the messages waiting on it fail with its error. */
+  failed(id: string, e: unknown): void {
+    for (const w of this.buffer.of(id)) {
+      if (w.activate === undefined || !this.buffer.remove(w)) continue;
       if (w.kind === Kind.Call) w.reject(e);
-      else {
-        this.stats.dropped++;
-        w.resolve(undefined);
-      }
+      else this.stats.dropped++;
     }
   }
 
@@ -502,15 +398,11 @@ export class EntityRouter {
     this.passivation.close();
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     const err = new HubStoppedError(this.core.hubId);
-    for (const list of [...this.waiting.values()])
-      for (const w of [...list]) {
-        this.remove(w);
-        if (w.kind === Kind.Call) w.reject(err);
-        else w.resolve(undefined);
-      }
+    for (const w of this.buffer.all()) {
+      this.buffer.remove(w);
+      if (w.kind === Kind.Call) w.reject(err);
+    }
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+function noop(): void {}

@@ -15,6 +15,8 @@ import { HubSettleTimeoutError } from "./errors.js";
 export function settleProblem(core: HubCore): string | null {
   const view = core.view;
   if (core.mode === "stopping" || core.mode === "stopped") return "the hub is stopping";
+  // `ProcessHub.start` returns before its process ran `init`: nothing is wired yet.
+  if ((core.children as HubCore["children"] | undefined) === undefined) return "the hub is starting";
   if (core.locked || view.scheduled) return "a membership change is being handled";
   if (view.pendingJoin.size > 0) return `joins pending: ${[...view.pendingJoin.keys()].join(", ")}`;
   if (view.pendingLeave.size > 0) return `departures pending: ${[...view.pendingLeave].join(", ")}`;
