@@ -31,7 +31,17 @@ export {
   startObserverAgent,
 } from "./observe/agent.js";
 export type { Labels, MetricFamily, MetricKind } from "./observe/metric-set.js";
-export { exitKind, METRICS, Metrics, type MetricsOptions } from "./observe/metrics.js";
+export {
+  exitKind,
+  METRICS,
+  Metrics,
+  type MetricsOptions,
+  type OtelBatchResult,
+  type OtelHistogram,
+  type OtelInstrumentOptions,
+  type OtelMeter,
+  type OtelObservable,
+} from "./observe/metrics.js";
 export type { HubRow, ProcessDetail, ProcessRow, TreeRow } from "./observe/node-view.js";
 export {
   type ClusterView,

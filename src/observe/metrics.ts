@@ -3,11 +3,11 @@
  * exits, moves, failovers, sampled call latency) and read from the layers at collection
  * (processes, mailbox length, hub children, cluster traffic, NATS round trip). Exported as
  * Prometheus text (`prometheus()`) and through `@opentelemetry/api` (`bindOpenTelemetry`), an
- * optional peer dependency loaded only when asked for.
+ * optional peer dependency loaded only when asked for. The meter's type is declared here
+ * (`OtelMeter`), not imported, so that the published declarations compile without the package.
  *
  * Imports `events`, `metric-set`, `node-view`; types of `process`, `cluster`, `hub`.
  */
-import type { Meter, Observable } from "@opentelemetry/api";
 import type { Cluster } from "../cluster/cluster.js";
 import { isNormalOrShutdown } from "../process/exit-reason.js";
 import type { Node } from "../process/node.js";
@@ -182,6 +182,41 @@ export const METRICS = Object.freeze({
   ),
 });
 
+/** An OpenTelemetry instrument created by `OtelMeter` (opaque: only passed back to the meter). */
+export type OtelObservable = object;
+
+/** The options hubvisor gives an OpenTelemetry instrument. */
+export interface OtelInstrumentOptions {
+  description?: string;
+  unit?: string;
+}
+
+/** A histogram of `OtelMeter`: `record` is all hubvisor calls. */
+export interface OtelHistogram {
+  record(value: number, attributes?: Labels): void;
+}
+
+/** What a batch observable callback reports into. */
+export interface OtelBatchResult {
+  observe(instrument: OtelObservable, value: number, attributes?: Labels): void;
+}
+
+/**
+ * The part of `@opentelemetry/api`'s `Meter` that `bindOpenTelemetry` uses, declared
+ * structurally so that the published types need no `@opentelemetry/api` (an optional peer
+ * dependency): any real `Meter` is one.
+ * @category observe
+ */
+export interface OtelMeter {
+  createHistogram(name: string, options?: OtelInstrumentOptions): OtelHistogram;
+  createObservableCounter(name: string, options?: OtelInstrumentOptions): OtelObservable;
+  createObservableGauge(name: string, options?: OtelInstrumentOptions): OtelObservable;
+  addBatchObservableCallback(
+    callback: (result: OtelBatchResult) => void | Promise<void>,
+    observables: OtelObservable[],
+  ): void;
+}
+
 /** Options of `new Metrics`. */
 export interface MetricsOptions {
   /** The node to measure (its events, processes and hubs). */
@@ -307,10 +342,10 @@ export class Metrics {
    * `metrics.getMeter("hubvisor")` of `@opentelemetry/api` (install it: an optional peer
    * dependency; without it this rejects).
    */
-  async bindOpenTelemetry(meter?: Meter): Promise<void> {
-    const m = meter ?? (await import("@opentelemetry/api")).metrics.getMeter("hubvisor");
-    const observables = new Map<MetricFamily, Observable>();
-    const histograms = new Map<MetricFamily, ReturnType<Meter["createHistogram"]>>();
+  async bindOpenTelemetry(meter?: OtelMeter): Promise<void> {
+    const m: OtelMeter = meter ?? (await import("@opentelemetry/api")).metrics.getMeter("hubvisor");
+    const observables = new Map<MetricFamily, OtelObservable>();
+    const histograms = new Map<MetricFamily, OtelHistogram>();
     for (const family of Object.values(METRICS)) {
       const opts = { description: family.help, unit: family.unit };
       if (family.kind === "histogram") histograms.set(family, m.createHistogram(family.otel, opts));

@@ -4,6 +4,8 @@
  * what happens (spawns, exits by kind, restarts, hub adoptions and failover after a node is lost).
  */
 import { createRequire } from "node:module";
+import * as otel from "@opentelemetry/api";
+import type { Meter } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
 import {
   defineServer,
@@ -16,7 +18,7 @@ import {
   silentLogger,
   Supervisor,
 } from "../../src/index.js";
-import { METRICS, Metrics } from "../../src/observe.js";
+import { METRICS, Metrics, type OtelMeter } from "../../src/observe.js";
 import { publishLeaseLost, publishStartFenced } from "../../src/diagnostics.js";
 import { startMemoryCluster } from "../../src/testing.js";
 
@@ -181,6 +183,10 @@ describe("Metrics", () => {
     expect(observed).toContainEqual(["hubvisor.processes", node.processCount]);
     // The real API loads (an optional peer dependency, installed here): its no-op meter accepts all.
     await new Metrics({ node }).bindOpenTelemetry();
+    // A real Meter is an OtelMeter (checked by the type-check of this file), and binds.
+    const real: Meter = otel.metrics.getMeter("hubvisor-test");
+    const asDeclared: OtelMeter = real;
+    await new Metrics({ node }).bindOpenTelemetry(asDeclared);
     metrics.close();
   });
 });

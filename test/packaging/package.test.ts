@@ -270,6 +270,50 @@ export async function main(): Promise<number> {
   });
 });
 
+describe("hubvisor/observe's published types", () => {
+  it("compile without @opentelemetry/api installed (an optional peer dependency)", {
+    timeout: BUILD_TIMEOUT_MS,
+  }, async () => {
+    // The consumer has no @opentelemetry/api (compileConsumer links only Node's types, msgpackr
+    // and the NATS client), so any declaration that refers to it fails this compile.
+    const r = await compileConsumer(
+      "observe-without-otel",
+      `import { Node } from "hubvisor";
+import { Metrics, type OtelMeter, observe, subscribe, startObserverAgent } from "hubvisor/observe";
+
+const recorded: number[] = [];
+const meter: OtelMeter = {
+  createHistogram: () => ({ record: (v: number) => void recorded.push(v) }),
+  createObservableCounter: () => ({}),
+  createObservableGauge: () => ({}),
+  addBatchObservableCallback: () => {},
+};
+export async function main(node: Node): Promise<string> {
+  const metrics = new Metrics({ node });
+  await metrics.bindOpenTelemetry(meter);
+  const stop = subscribe((e) => void e.type);
+  stop();
+  void startObserverAgent;
+  void observe;
+  return metrics.prometheus();
+}
+`,
+    );
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  it("import nothing from @opentelemetry in any declaration file (comments may name it)", () => {
+    const refers = /(?:from\s*|import\(\s*|reference types=)["']@opentelemetry\//;
+    const named = tarball.filter(
+      (f) => f.endsWith(".d.ts") && refers.test(readFileSync(join(packageDir, f), "utf8")),
+    );
+    expect(named).toEqual([]);
+    // The pattern does catch a reference where there is one (a check that checks something).
+    expect(refers.test(`import type { Meter } from "@opentelemetry/api";`)).toBe(true);
+  });
+});
+
 describe("options under exactOptionalPropertyTypes", () => {
   it("take an explicit undefined: test/types/exact-optional compiles against the published types", {
     timeout: BUILD_TIMEOUT_MS,
