@@ -20,6 +20,11 @@ export interface SliceEntry {
   spec: NormalizedChildSpec;
   pid: Pid;
   epoch: number;
+  /**
+   * Pinned on this node (a guided start's `childMapping`, `hub.migrate`): placed here whatever
+   * the ring says, so that another node can tell a pinned child from a misplaced one.
+   */
+  pinned?: boolean | undefined;
 }
 
 /** A lookup answer: the spec, every placement (sorted by node) and the metadata. */

@@ -123,7 +123,7 @@ export function itemBytes(it: StartItem): number {
 
 /** Bound of one `WireEntry` (a registry entry in a delta or slice). */
 export function entryBytes(e: SliceEntry): number {
-  return specBytes(e.spec) + 9 + pidBytes(e.pid);
+  return specBytes(e.spec) + 9 + pidBytes(e.pid) + (e.pinned === true ? 2 : 0);
 }
 
 /**

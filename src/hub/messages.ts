@@ -278,8 +278,8 @@ export type WireSpec = [
 type ChildMetadataWire = NormalizedChildSpec["metadata"] | null;
 /** `[...spec, epoch, pinned]` */
 export type WireItem = [...WireSpec, number, 0 | 1];
-/** `[...spec, epoch, pid]` */
-export type WireEntry = [...WireSpec, number, Pid];
+/** `[...spec, epoch, pid]`, then `1` when the child is pinned on its node (absent otherwise). */
+export type WireEntry = [...WireSpec, number, Pid] | [...WireSpec, number, Pid, 1];
 
 function metaOut(s: NormalizedChildSpec): ChildMetadataWire {
   for (const _ in s.metadata) return s.metadata;
@@ -308,9 +308,13 @@ export function itemIn(w: WireItem): StartItem {
 
 export function entryOut(id: string, e: SliceEntry): WireEntry {
   const s = e.spec;
-  return [id, s.behaviour, s.args ?? null, s.restart, s.shutdown, metaOut(s), e.epoch, e.pid];
+  const out: WireEntry = [id, s.behaviour, s.args ?? null, s.restart, s.shutdown, metaOut(s), e.epoch, e.pid];
+  if (e.pinned === true) out.push(1);
+  return out;
 }
 
 export function entryIn(w: WireEntry): [string, SliceEntry] {
-  return [w[0], { spec: specIn(w), epoch: w[6], pid: w[7] }];
+  const entry: SliceEntry = { spec: specIn(w), epoch: w[6], pid: w[7] };
+  if (w[8] === 1) entry.pinned = true;
+  return [w[0], entry];
 }

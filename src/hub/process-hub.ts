@@ -354,13 +354,8 @@ export class ProcessHub {
     const runners = core.registry.lookup(id)?.nodes ?? [];
     if (runners.length === 0) throw new ChildNotRunningError(id, 0);
     for (const np of runners) core.send(np.node, { t: "migrate", from: core.self, id, to: node });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 5));
-      const pid = on();
-      if (pid !== undefined) return pid;
-      if (Date.now() > deadline) throw new ChildNotRunningError(id, timeoutMs);
-    }
+    // Read again on each registry change of `id` (no polling).
+    return this.entities.watch(id, on, timeoutMs);
   }
 
   /**

@@ -22,8 +22,9 @@ function shutdown(v: unknown): boolean {
 }
 
 /** `[id, behaviour, args, restart, shutdown, metadata | null, epoch, last]` */
-function tuple(v: unknown, last: (x: unknown) => boolean): boolean {
-  if (!Array.isArray(v) || v.length !== 8) return false;
+function tuple(v: unknown, last: (x: unknown) => boolean, pinnable = false): boolean {
+  // A registry entry may carry a ninth element: 1, pinned on its node.
+  if (!Array.isArray(v) || (v.length !== 8 && !(pinnable && v.length === 9 && v[8] === 1))) return false;
   return (
     str(v[0]) &&
     str(v[1]) &&
@@ -36,7 +37,7 @@ function tuple(v: unknown, last: (x: unknown) => boolean): boolean {
 }
 
 const item = (v: unknown) => tuple(v, (x) => x === 0 || x === 1);
-const entry = (v: unknown) => tuple(v, (x) => x instanceof Pid);
+const entry = (v: unknown) => tuple(v, (x) => x instanceof Pid, true);
 const pair = (a: (x: unknown) => boolean, b: (x: unknown) => boolean) => (v: unknown) =>
   Array.isArray(v) && v.length === 2 && a(v[0]) && b(v[1]);
 const any = () => true;

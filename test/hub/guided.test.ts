@@ -38,6 +38,19 @@ describe("guided distribution", () => {
     for (const s of list) expect(a.childLookup(s.id)?.nodes.map((n) => n.node)).toEqual([mapping[s.id]]);
   });
 
+  it("under consistent hashing, children pinned off their owners: every node settles", async () => {
+    const a = await hubOf({});
+    const list = specs(6);
+    const elsewhere = (id: string) => ["a", "b", "c"].find((n) => n !== a.ownerOf(id))!;
+    const mapping = Object.fromEntries(list.map((s) => [s.id, elsewhere(s.id)]));
+    const r = await a.startChildren(list, { awaitable: true, childMapping: mapping }).await(5000);
+    expect(r.status).toBe("ok");
+    for (const hub of h!.hubs.values()) {
+      await expect.poll(() => hub.registryDump().size).toBe(list.length);
+      await hub.awaitSettled({ timeoutMs: 5000 });
+    }
+  });
+
   it("refuses a call with a child left unmapped, starting nothing", () =>
     hubOf({ distribution: { type: "guided" } }).then((a) => {
       const list = specs(3);

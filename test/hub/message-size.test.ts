@@ -106,8 +106,9 @@ describe("hub messages split by bytes", () => {
 
   it("deltas and slices: registry entries split with a Chunker fit a frame", () => {
     const c = new Chunker<WireEntry>();
-    for (const it of items(1500, 2048)) {
-      const e = { spec: it.spec, epoch: it.epoch, pid };
+    for (const [i, it] of items(1500, 2048).entries()) {
+      // Every other one pinned: its entry is one element longer.
+      const e = { spec: it.spec, epoch: it.epoch, pid, pinned: i % 2 === 0 };
       c.add(entryOut(it.spec.id, e), entryBytes(e));
     }
     const parts = c.finish();

@@ -16,6 +16,8 @@ const pid = node.spawnHandler(() => undefined, null).pid;
 const spec = normalizeChildSpec({ id: "x", behaviour: "stateful", metadata: { tag: "t" } });
 const item = itemOut({ spec, epoch: 2, pinned: false });
 const entry = entryOut("x", { spec, epoch: 2, pid });
+/** A child pinned on its node: the entry carries a ninth element, 1. */
+const pinnedEntry = entryOut("x", { spec, epoch: 2, pid, pinned: true });
 
 const good: HubWireMsg[] = [
   { t: "hello", from: "a", inc: 1, reply: true, adopted: [["b", 3]] },
@@ -29,6 +31,7 @@ const good: HubWireMsg[] = [
   // A node's own children (the entries' pids are on "w").
   { t: "delta", from: "w", inc: 1, seq: 3, up: [entry], rm: ["y"] },
   { t: "slice", from: "w", inc: 1, seq: 3, part: 0, parts: 1, entries: [entry] },
+  { t: "delta", from: "w", inc: 1, seq: 4, up: [pinnedEntry], rm: [] },
   { t: "slice", from: "a", inc: 1, seq: 3, part: 2, parts: 3, entries: [] },
   { t: "syncreq", from: "a" },
   { t: "load", from: "a", load: { children: 1, lagMs: 0.5, memory: 0.1 } },
@@ -56,6 +59,7 @@ describe("checkWire", () => {
       [{ t: "started", req: 1, node: "b", ok: [["x", "not a pid"]], failed: [] }, "started.ok"],
       [{ t: "delta", from: "a", inc: 1, seq: 1.5, up: [], rm: [] }, "delta.seq"],
       [{ t: "delta", from: "a", inc: 1, seq: 1, up: [item], rm: [] }, "delta.up"],
+      [{ t: "delta", from: "w", inc: 1, seq: 1, up: [[...entry, 2]], rm: [] }, "delta.up"],
       [{ t: "slice", from: "a", inc: 1, seq: 1, part: 0, parts: 1 }, "slice.entries"],
       [{ t: "slice", from: "a", inc: 1, seq: 1, part: 0, parts: 0, entries: [] }, "slice.parts"],
       [{ t: "slice", from: "a", inc: 1, seq: 1, part: 0, parts: -2, entries: [] }, "slice.parts"],

@@ -264,7 +264,7 @@ export class Placement {
     // Exited (not restarted: its start was not answered yet), or was moved or stopped meanwhile.
     if (!mine) return [o.id, "start_failed", "exited during the start"];
     ctx.children.confirm(o.id);
-    ctx.repl.put(o.id, { spec: it.spec, pid: o.pid, epoch: it.epoch });
+    ctx.repl.put(o.id, { spec: it.spec, pid: o.pid, epoch: it.epoch, pinned: it.pinned });
     ok.push([o.id, o.pid]);
     started.push({ id: o.id, node: ctx.self, pid: o.pid });
     this.signals.signal(o.id, o.pid, true);
@@ -311,7 +311,7 @@ export class Placement {
       else {
         if (it.epoch > c.epoch) {
           c.epoch = it.epoch;
-          ctx.repl.put(it.spec.id, { spec: c.spec, pid: c.pid, epoch: it.epoch });
+          ctx.repl.put(it.spec.id, { spec: c.spec, pid: c.pid, epoch: it.epoch, pinned: c.pinned });
           bumped = true;
         }
         ok.push([it.spec.id, c.pid]);
@@ -378,7 +378,12 @@ export class Placement {
       }
       if ("pid" in o) {
         ctx.children.record(child.spec, o.pid, child.epoch, child.pinned, child.restarts);
-        ctx.repl.put(child.spec.id, { spec: child.spec, pid: o.pid, epoch: child.epoch });
+        ctx.repl.put(child.spec.id, {
+          spec: child.spec,
+          pid: o.pid,
+          epoch: child.epoch,
+          pinned: child.pinned,
+        });
         this.signals.signal(child.spec.id, o.pid, true);
       } else {
         ctx.logger.error(

@@ -368,10 +368,19 @@ export class EntityRouter implements ActivationHost {
 
   /** Resolves with a reachable pid of `id` once it has one; `ChildNotRunningError` after `timeoutMs`. */
   whenRunning(id: string, timeoutMs: number): Promise<Pid> {
+    return this.watch(id, () => this.pick(id), timeoutMs);
+  }
+
+  /**
+   * Resolves with what `read` returns once it is defined, read now and again on each registry
+   * change of `id` (and at each sweep: a node that became reachable changes no registry);
+   * `ChildNotRunningError` after `timeoutMs`, `HubStoppedError` once the hub stopped.
+   */
+  watch<T>(id: string, read: () => T | undefined, timeoutMs: number): Promise<T> {
     if (this.closed) return Promise.reject(new HubStoppedError(this.core.hubId));
-    const now = this.pick(id);
+    const now = read();
     if (now !== undefined) return Promise.resolve(now);
-    return new Promise<Pid>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       let set = this.watchers.get(id);
       if (set === undefined) this.watchers.set(id, (set = new Set()));
       const timer = setTimeout(() => {
@@ -380,10 +389,10 @@ export class EntityRouter implements ActivationHost {
         reject(this.closed ? new HubStoppedError(this.core.hubId) : new ChildNotRunningError(id, timeoutMs));
       }, timeoutMs);
       const check = (): boolean => {
-        const pid = this.pick(id);
-        if (pid === undefined) return false;
+        const value = read();
+        if (value === undefined) return false;
         clearTimeout(timer);
-        resolve(pid);
+        resolve(value);
         return true;
       };
       set.add(check);

@@ -2,10 +2,11 @@
  * `hub.awaitSettled`: whether a hub has settled after a change, as far as one node can tell —
  * no membership change pending or being handled, none of this node's starts, stops, moves or
  * adoptions waiting for answers, every placement its registry shows on one of the id's replicas
- * (consistent hashing; this node's pinned children where pinned), no registry placement on a
- * node that is not a member, and no id placed on more nodes than its redundancy allows. A child
- * pinned on another node (`childMapping`) looks misplaced here: such a hub does not settle. Polled, with a growing interval, because "nothing pending" is the
- * absence of events. Imports the hub core type and the hub's errors.
+ * (consistent hashing) or on the node it is pinned to (a guided start's `childMapping`,
+ * `hub.migrate`: the registry entry of a pinned child says so, on every node), no registry
+ * placement on a node that is not a member, and no id placed on more nodes than its redundancy
+ * allows. Polled, with a growing interval, because "nothing pending" is the absence of events.
+ * Imports the hub core type and the hub's errors.
  */
 import { HubStoppedError } from "../errors.js";
 import type { HubCore } from "../hub-core.js";
@@ -35,10 +36,14 @@ export function settleProblem(core: HubCore): string | null {
     const only = reg.onlyPid(id);
     const pids = only !== undefined ? [only] : reg.getPids(id);
     if (pids.length > factor) return `${id} runs on ${pids.length} nodes, redundancy allows ${factor}`;
-    if (!ring || core.children.byId.get(id)?.pinned === true) continue;
-    const replicas = view.replicas(id);
-    for (const p of pids)
+    if (!ring) continue;
+    for (const p of pids) {
+      // A pinned child (guided start, `hub.migrate`) is placed where it was pinned: its node's
+      // registry entry says so.
+      if (reg.sliceOf(p.node).get(id)?.pinned === true) continue;
+      const replicas = view.replicas(id);
       if (!replicas.includes(p.node)) return `${id} runs on ${p.node}, not one of ${replicas.join(", ")}`;
+    }
   }
   return null;
 }
