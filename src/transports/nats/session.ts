@@ -166,6 +166,9 @@ export class NatsSession {
 
   subscribe(): void {
     const { nc, subjects, self } = this;
+    // Senders first heard from now on must have stamped their message after this; taken as the
+    // subscriptions go out (not once the server confirmed them), so no genuine message is refused.
+    this.auth?.listening();
     const frame = (kind: SealKind, from: string, data: Uint8Array) => {
       this.counters.framesReceived++;
       this.checkStall();

@@ -21,7 +21,8 @@
  * receiver's incarnation. Replays are refused three ways: a direct frame names the receiver's
  * incarnation (a frame captured in an earlier life of the receiver does not open); every message
  * carries a time stamp that must be within `maxClockSkewMs` of this node's clock; and each
- * sender's sequence numbers pass a sliding window (64 wide, per incarnation and session).
+ * sender's sequence numbers pass a sliding window (64 wide, per incarnation and session), which
+ * only a message stamped after this node started listening may open (`accept`).
  *
  * Imports `node:crypto`, the `NodeIdentity` type.
  */
@@ -77,9 +78,20 @@ const WINDOWS_PER_SENDER = 4;
 
 const enc = new TextEncoder();
 
+/**
+ * What this node remembers of one sender: a window per recent incarnation and session, and the
+ * earliest time stamp that may open a new window (see `WireAuth.accept`).
+ */
+interface SenderRecord {
+  windows: ReplayWindow[];
+  floor: number;
+}
+
 /** Sliding window of one sender incarnation and session: highest sequence seen, and the 63 before. */
 class ReplayWindow {
   max = -1;
+  /** The latest time stamp accepted in this window (the sender's clock, whole milliseconds). */
+  last = Number.NEGATIVE_INFINITY;
   /** Bit i set: `max - i` was seen. Two 32-bit halves (bitwise operators work on 32 bits). */
   private lo = 0;
   private hi = 0;
@@ -209,7 +221,12 @@ export class WireAuth {
   private readonly mac: MacKey;
   private readonly encKey: Buffer | undefined;
   private seq = 0;
-  private readonly windows = new Map<string, ReplayWindow[]>();
+  private readonly senders = new Map<string, SenderRecord>();
+  /**
+   * The floor of a sender heard for the first time: when this node started listening (see
+   * `listening`), raised to the last message of every sender forgotten since.
+   */
+  private floor = Date.now();
   /** Contexts this node seals under (from itself), by kind, then by receiver (`""`: none). */
   private readonly sealContexts: Contexts[] = [];
   /** Contexts this node opens under (to itself or nobody), by kind, then by sender. */
@@ -232,6 +249,14 @@ export class WireAuth {
       this.sealContexts.push(new Map());
       this.openContexts.push(new Map());
     }
+  }
+
+  /**
+   * This node listens from now on (its subscriptions are going out): a sender heard for the
+   * first time must have stamped its message no earlier than this.
+   */
+  listening(): void {
+    this.floor = Math.max(this.floor, Date.now());
   }
 
   /**
@@ -363,8 +388,9 @@ export class WireAuth {
     const session = header.readUInt32BE(headerAt + 14);
     const toIncarnation = header.readDoubleBE(headerAt + 34);
     if (kind === SealKind.Direct && toIncarnation !== this.self.incarnation) return "misaddressed";
-    if (Math.abs(Date.now() - header.readDoubleBE(headerAt + 26)) > this.opts.maxClockSkewMs) return "stale";
-    if (!this.window(from, incarnation, session).accept(header.readDoubleBE(headerAt + 18))) return "replay";
+    const time = header.readDoubleBE(headerAt + 26);
+    if (Math.abs(Date.now() - time) > this.opts.maxClockSkewMs) return "stale";
+    if (!this.accept(from, incarnation, session, header.readDoubleBE(headerAt + 18), time)) return "replay";
     return { payload, incarnation, session };
   }
 
@@ -382,21 +408,39 @@ export class WireAuth {
     return this.aad.subarray(0, n);
   }
 
-  private window(from: string, incarnation: number, session: number): ReplayWindow {
-    let list = this.windows.get(from);
-    if (list === undefined) {
-      if (this.windows.size >= this.maxSenders) {
-        const oldest = this.windows.keys().next().value;
-        if (oldest !== undefined) this.windows.delete(oldest);
+  /**
+   * Whether `seq` of `from` (incarnation, session), stamped `time`, is new. A message of a sender
+   * incarnation and session that has no window here opens one only when stamped no earlier than
+   * the sender's floor: when this node started listening, or just after the last message of a
+   * window it has since forgotten (time stamps are whole milliseconds). Otherwise a message captured before this node joined (or before it forgot
+   * the window) would pass as new: a departed node's heartbeat, replayed within the clock skew
+   * to a node that joined since, would bring it back. A sender's genuine first messages are
+   * stamped after this node subscribed, up to the clocks' difference.
+   */
+  private accept(from: string, incarnation: number, session: number, seq: number, time: number): boolean {
+    let sender = this.senders.get(from);
+    if (sender === undefined) {
+      if (this.senders.size >= this.maxSenders) {
+        const [oldest, gone] = this.senders.entries().next().value!;
+        this.senders.delete(oldest);
+        for (const w of gone.windows) this.floor = Math.max(this.floor, w.last + 1);
       }
-      list = [];
-      this.windows.set(from, list);
+      sender = { windows: [], floor: this.floor };
+      this.senders.set(from, sender);
     }
-    for (const w of list) if (w.incarnation === incarnation && w.session === session) return w;
-    const w = new ReplayWindow(incarnation, session);
-    list.push(w);
-    if (list.length > WINDOWS_PER_SENDER) list.shift();
-    return w;
+    let w: ReplayWindow | undefined;
+    for (const x of sender.windows) if (x.incarnation === incarnation && x.session === session) w = x;
+    if (w === undefined) {
+      if (!(time >= sender.floor)) return false;
+      w = new ReplayWindow(incarnation, session);
+      sender.windows.push(w);
+      if (sender.windows.length > WINDOWS_PER_SENDER) {
+        sender.floor = Math.max(sender.floor, sender.windows.shift()!.last + 1);
+      }
+    }
+    if (!w.accept(seq)) return false;
+    if (time > w.last) w.last = time;
+    return true;
   }
 
   /**

@@ -273,6 +273,38 @@ describe("attacker on an open NATS, cluster authenticated and encrypted", () => 
     await h.expectConverged(ids, 20_000);
   });
 
+  it("a heartbeat of a departed node, replayed within the clock skew to a node that joined since, is refused", async () => {
+    const server = await startNatsServer("attack-late-replay");
+    const cluster = new GuardedNatsCluster(server.url, () => ({ auth: { secret: SECRET } }));
+    const { h, c, ids } = await bed(cluster);
+    const nc = await attacker(server.url);
+    const captured: Uint8Array[] = [];
+    nc.subscribe(`hv.${cluster.name}.hb.c`, {
+      callback: (_e, m) => {
+        captured.push(m.data);
+      },
+    });
+    await nc.flush();
+    await expect.poll(() => captured.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    // c goes away for good; d joins after it, so d never heard c and holds no window for it.
+    await c.stop();
+    h.hubs.delete("c");
+    await cluster.clusters.get("c")!.leave();
+    cluster.clusters.delete("c");
+    cluster.transports.delete("c");
+    await h.formed(15_000);
+    await h.add("d");
+    await h.formed(15_000);
+    const d = cluster.transports.get("d")!;
+    // Well within maxClockSkewMs (30 s) of their capture: only the replay defence can refuse them.
+    const replays = captured.slice();
+    for (const hb of replays) nc.publish(`hv.${cluster.name}.hb.c`, hb);
+    await nc.flush();
+    await expect.poll(() => d.stats().authRejected.replay, { timeout: 10_000 }).toBe(replays.length);
+    for (const hub of h.hubs.values()) expect(hub.nodes({ includeLocal: true })).toEqual(["a", "b", "d"]);
+    await h.expectConverged(ids, 20_000);
+  });
+
   it("a node with the wrong secret cannot join (NatsAuthError) and the hub is untouched", async () => {
     const server = await startNatsServer("attack-secret");
     let secret = SECRET;

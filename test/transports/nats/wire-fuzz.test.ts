@@ -19,6 +19,15 @@ const settings = (encrypt: boolean): ResolvedAuth => ({
   joinCheckMs: 0,
 });
 const me = (node: string, incarnation = 7) => ({ cluster: "fz", node, incarnation });
+/** What `make` returns, made as if at `time`: a receiver listening since then. */
+function listeningSince<T>(time: number, make: () => T): T {
+  const spy = vi.spyOn(Date, "now").mockReturnValue(time);
+  try {
+    return make();
+  } finally {
+    spy.mockRestore();
+  }
+}
 const kinds = [SealKind.Direct, SealKind.Broadcast, SealKind.Heartbeat, SealKind.Leave, SealKind.Pong];
 
 describe("decodeControl", () => {
@@ -170,7 +179,31 @@ describe.each([
     ).toBe("key");
   });
 
+  it("refuses what a sender stamped before the receiver listened, or in a window it has forgotten", () => {
+    const now = Date.now();
+    const tx = new WireAuth(me("a"), settings(encrypt));
+    const before = listeningSince(now - 1000, () => tx.seal(SealKind.Heartbeat, "", 0, new Uint8Array([1])));
+    const rx = listeningSince(now, () => new WireAuth(me("b"), settings(encrypt)));
+    // Within the clock skew, and the first message of a's session that rx sees: a replay all the same.
+    expect(rx.open(SealKind.Heartbeat, "a", "", before)).toBe("replay");
+    expect(
+      typeof rx.open(SealKind.Heartbeat, "a", "", tx.seal(SealKind.Heartbeat, "", 0, new Uint8Array([2]))),
+    ).toBe("object");
+    const first = tx.seal(SealKind.Heartbeat, "", 0, new Uint8Array([3]));
+    expect(typeof rx.open(SealKind.Heartbeat, "a", "", first)).toBe("object");
+    // a takes four more sessions: rx keeps four windows, so the first session's is forgotten.
+    for (let session = 1; session <= 4; session++) {
+      tx.session = session;
+      const later = listeningSince(now + session, () =>
+        tx.seal(SealKind.Heartbeat, "", 0, new Uint8Array([4])),
+      );
+      expect(typeof rx.open(SealKind.Heartbeat, "a", "", later)).toBe("object");
+    }
+    expect(rx.open(SealKind.Heartbeat, "a", "", first)).toBe("replay");
+  });
+
   it("accepts each sequence number once within a 64-wide window, in any order", () => {
+    const since = Date.now();
     const tx = new WireAuth(me("a"), settings(encrypt));
     const rx = new WireAuth(me("b"), settings(encrypt));
     const sealed = Array.from({ length: 100 }, (_, i) =>
@@ -183,7 +216,7 @@ describe.each([
           { minLength: 60 },
         ),
         (order) => {
-          const fresh = new WireAuth(me("b"), settings(encrypt));
+          const fresh = listeningSince(since, () => new WireAuth(me("b"), settings(encrypt)));
           fresh.open(SealKind.Broadcast, "a", "", sealed[99]!);
           for (const i of order) {
             if (i === 99) continue;
