@@ -63,6 +63,30 @@ export interface HubHookEvents {
    * declared stopped.
    */
   reconcileRound: { declared: number; started: number; stopped: number; durationMs: number };
+  /**
+   * A fenced hub (`durability.fencing`) began a lease session on this node: from now on it may
+   * run children. `waitedMs`: since it began trying (an earlier session or process of this node
+   * had to end first).
+   */
+  leaseAcquired: { session: string; waitedMs: number };
+  /**
+   * This node's lease was not renewed in time (`overdue`: the store unreachable or slow, or the
+   * process frozen past its stop point) or another process wrote it (`overwritten`): its
+   * `stopped` children were stopped; they start again once a new session began.
+   */
+  leaseLost: { session: string; reason: "overdue" | "overwritten"; stopped: number };
+  /**
+   * A start of child `id` on this node was refused by fencing: this node holds no valid lease
+   * (`no_lease`), `holder`'s live lease holds the child's claim (`held`), or the claim could not
+   * be written (`store_failed`).
+   */
+  fencedStartRefused: {
+    id: string;
+    reason: "no_lease" | "held" | "store_failed";
+    holder?: string | undefined;
+  };
+  /** This node took child `id`'s claim from node `from`, whose lease had lapsed or ended. */
+  claimTakenOver: { id: string; from: string };
 }
 
 /** The name of a hub hook. */

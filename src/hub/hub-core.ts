@@ -18,7 +18,7 @@ import type { Logger } from "../logger.js";
 import { DownMessage, ExitMessage } from "../process/messages.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
-import { type HubMode, timeouts } from "./core/context.js";
+import { type HubMode, type StartFence, timeouts } from "./core/context.js";
 import { Ensurer } from "./core/ensure.js";
 import { Duplicates } from "./core/merge.js";
 import { Migration } from "./core/migration.js";
@@ -67,6 +67,8 @@ export class HubCore {
   readonly loads = new Map<string, NodeLoad>();
   /** Messages dropped before handling: not a hub message, or malformed. */
   dropped = 0;
+  /** Fencing of a durable hub (set by the handle before the process starts), else null. */
+  fence: (StartFence & { releaseLease(): Promise<void> }) | null = null;
   /** Told of every registry change after the hub's own handling (the entity router). */
   onRegistryChanges: ((changes: readonly RegistryChange[]) => void) | null = null;
   private currentMode: HubMode = "running";
@@ -422,6 +424,8 @@ export class HubCore {
     for (const t of this.timers) clearInterval(t);
     for (const u of this.unsubscribe) u();
     await this.children.stopAll();
+    // Fenced: the lease is released once nothing runs here, so that peers adopt at once.
+    if (this.fence !== null) await this.fence.releaseLease();
     for (const peer of this.view.members.keys())
       this.send(peer, { t: "bye", from: this.self, inc: this.inc });
     this.setMode("stopped");

@@ -40,6 +40,13 @@ export {
   encodeDeclared,
 } from "./durable/declared.js";
 export * from "./durable/errors.js";
+export { Fence, type FenceRefusal, type FencingStats } from "./durable/fencing.js";
+export {
+  DEFAULT_FENCING,
+  type FenceClock,
+  type FencingOptions,
+  MONOTONIC_CLOCK,
+} from "./durable/fencing-options.js";
 export { MemoryDurableStore } from "./durable/memory-store.js";
 export { DEFAULT_DURABILITY, type DurabilityOptions } from "./durable/options.js";
 export type { DurableBucket, DurableStore, StoreEntry, StoreWatch } from "./durable/store.js";

@@ -21,6 +21,8 @@ import { ChildNotRunningError } from "./entities/errors.js";
 import { parseEntityOptions, parseTimeout } from "./entities/options.js";
 import type { ProtocolOf } from "./entities/entity.js";
 import { Durability } from "./durable/durability.js";
+import { fenceHub } from "./durable/fenced-hub.js";
+import type { Fence } from "./durable/fencing.js";
 import { parseDurability } from "./durable/options.js";
 import { HubAlreadyStartedError, HubStoppedError, NoChildrenError, UnknownHubError } from "./errors.js";
 import { Future } from "./future.js";
@@ -76,6 +78,8 @@ export class ProcessHub {
   readonly entities: EntityRouter;
   /** @internal The declarations and reconcile of a durable hub (`durability`), else null. */
   durable: Durability | null = null;
+  /** @internal The fence of a fenced durable hub (`durability.fencing`), else null. */
+  fence: Fence | null = null;
 
   private constructor(core: HubCore, entities: EntityRouter) {
     this.core = core;
@@ -99,12 +103,25 @@ export class ProcessHub {
     const tuning = parseHubTuning(stripStrategies(options));
     const strategies = parseStrategies(options);
     const durability = options.durability === undefined ? undefined : parseDurability(options.durability);
+    // Fencing promises one copy: replicas are copies by design.
+    if (durability?.fencing != null && strategies.redundancy.factor !== 1)
+      throw new InvalidOptionError(
+        "durability.fencing",
+        "a hub with singularity redundancy",
+        strategies.redundancy.factor,
+      );
     const logger = options.logger ?? node.logger ?? consoleLogger;
     const hooks = hooksOf(options, logger);
     hooks.publishAs(node.name, hubId);
     const bmap = new Map(Object.entries(behaviours));
     const core = new HubCore(hubId, node, membership, bmap, tuning, hooks, logger, strategies);
     const hub = new ProcessHub(core, new EntityRouter(core, parseEntityOptions(options.entities)));
+    // Before the hub process exists: no start may reach it unfenced.
+    const fenced =
+      durability?.fencing != null
+        ? fenceHub(core, durability.store, () => hub.durable, durability.fencing)
+        : null;
+    hub.fence = fenced?.fence ?? null;
     const specs = childSpecs.map((s) => prepareSpec(bmap, s, undefined));
     if (durability !== undefined) for (const s of specs) Durability.check(s);
     const handle = linkTo === undefined ? core.handle : supervisedHandle(core, linkTo, () => pid);
@@ -125,6 +142,7 @@ export class ProcessHub {
     if (durability !== undefined) hub.durable = new Durability(core, durability);
     node.onExit(pid, () => {
       core.exited();
+      fenced?.remove();
       hub.durable?.close();
       hub.entities.close();
       if (hubsByNode.get(node)?.get(hubId) === hub) hubsByNode.get(node)!.delete(hubId);

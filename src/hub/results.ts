@@ -36,7 +36,12 @@ export type HubErrorReason =
   /** A move or adoption refused while the receiving node's own membership change is pending (retried). */
   | "topology_pending"
   /** A durable hub could not store the declaration, so nothing was done (`error`: the store's). */
-  | "store_failed";
+  | "store_failed"
+  /**
+   * A fenced hub (`durability.fencing`) did not start it: the node holds no valid lease, or
+   * another node whose lease is live holds the child's claim (`detail`). Reconcile retries.
+   */
+  | "fenced";
 
 /** A per-child, per-node failure. `node` is undefined when no node was ever asked. */
 export interface ChildError {

@@ -48,6 +48,12 @@ export abstract class NodeCore {
   readonly wheel = new TimerWheel();
   /** Pid used as the sender of calls and signals made from outside any process. */
   readonly systemPid: Pid;
+  /**
+   * Called before every drain of the run queue, before any process handles a message (the
+   * hub's fencing: a node thawed past its lease stops its children before they run). Usually
+   * empty. @internal
+   */
+  readonly runGuards: Array<() => void> = [];
 
   protected readonly procs = new IdTable<Proc>(procId);
   protected readonly names = new Map<string, Proc>();
@@ -71,6 +77,15 @@ export abstract class NodeCore {
     this.caller = new Caller(this, this.procs, this.refs);
     this.signals = new Signals(this, this.procs, this.names, this.caller.table);
     this.inbound = new Inbound(this, this.procs, this.names, this.signals, this.caller.table);
+  }
+
+  /** Adds a run guard (see `runGuards`); returns its removal. @internal */
+  addRunGuard(fn: () => void): () => void {
+    this.runGuards.push(fn);
+    return () => {
+      const i = this.runGuards.indexOf(fn);
+      if (i >= 0) this.runGuards.splice(i, 1);
+    };
   }
 
   // ---------------------------------------------------------------- identity and lookups

@@ -101,6 +101,9 @@ export class Scheduler {
       return;
     }
     this.drainScheduled = false;
+    // Guards may stop processes (synchronously) before anything runs: see `NodeCore.runGuards`.
+    const guards = this.node.runGuards;
+    for (let i = 0; i < guards.length; i++) guards[i]!();
     const rq = this.rq;
     let budget = this.batch;
     while (budget > 0) {

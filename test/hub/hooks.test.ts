@@ -35,6 +35,10 @@ const ALL_HOOKS: { [K in HubHookName]: true } = {
   handoverReceived: true,
   duplicateStopped: true,
   reconcileRound: true,
+  leaseAcquired: true,
+  leaseLost: true,
+  fencedStartRefused: true,
+  claimTakenOver: true,
 };
 
 interface Fired {

@@ -25,6 +25,22 @@ import type { HubView } from "./view.js";
  */
 export type HubMode = "running" | "partitioned" | "stopping" | "stopped";
 
+/**
+ * Fencing as the hub's parts see it (`durable/fencing.ts` implements it; null when the hub is
+ * not fenced): a child starts here only once `acquire` resolved null, and a move hands the
+ * claim to the new node once the local copy has stopped.
+ */
+export interface StartFence {
+  /** Claims `id` for this node (waiting for a lapsed holder); null, or why not. */
+  acquire(id: string): Promise<"no_lease" | "held" | "store_failed" | null>;
+  /** The start that `acquire` allowed has ended (started or not). */
+  settled(id: string): void;
+  /** Whether this node may run fenced children now. */
+  valid(): boolean;
+  /** The local copy of `id` stopped and the child moves to `to`: the claim goes with it. */
+  handOver(id: string, to: string): Promise<void>;
+}
+
 export interface HubContext {
   readonly hubId: string;
   /** This node's name. */
@@ -43,6 +59,8 @@ export interface HubContext {
   readonly repl: Replicator;
   readonly view: HubView;
   readonly mode: HubMode;
+  /** Fencing (a durable hub's `fencing` option), else null. */
+  readonly fence: StartFence | null;
   /** Sends to hub `node` (this node: posts to itself). */
   send(node: string, msg: HubWireMsg): void;
   /** Posts a local command to the hub process. */

@@ -60,6 +60,7 @@ export class Migration {
       return leaving.length;
     }
     await Promise.all(leaving.map((id) => ctx.children.stop(id)));
+    await this.handOverClaims(moving);
     for (const id of leaving) {
       ctx.repl.remove(id);
       this.signals.forget(id);
@@ -126,6 +127,7 @@ export class Migration {
       return;
     }
     await ctx.children.stop(id);
+    await this.handOverClaims(groups);
     ctx.repl.remove(id);
     this.signals.forget(id);
     ctx.hooks.dispatch("childrenMigrated", { to, ids: [id] });
@@ -145,6 +147,7 @@ export class Migration {
     if (ids.length === 0) return 0;
     if (ctx.strategies.migration.type === "hotSwap") return this.hotSwap(ids, groups, deadlineMs);
     await Promise.all(ids.map((id) => ctx.children.stop(id)));
+    await this.handOverClaims(groups);
     for (const id of ids) this.signals.forget(id);
     for (const [to, items] of groups)
       ctx.hooks.dispatch("childrenMigrated", { to, ids: items.map((i) => i.spec.id) });
@@ -195,6 +198,7 @@ export class Migration {
           items.filter((i) => !states.unprepared.has(i.spec.id)),
         );
     }
+    if (ctx.fence !== null) return this.fencedSwap(ids, groups, states.data, timeoutMs ?? m.retentionMs);
     const pids = new Map(ids.map((id) => [id, ctx.children.byId.get(id)?.pid]));
     return new Promise<number>((resolve) =>
       this.requests.start(groups, {
@@ -205,6 +209,61 @@ export class Migration {
         onDone: (r) => resolve(this.swapped(ids, groups, pids, r)),
       }),
     );
+  }
+
+  /**
+   * Fenced, the claims of moving children go to their new nodes once the local copies stopped
+   * (a start there would otherwise wait for this node's lease, which is live).
+   */
+  private async handOverClaims(groups: ReadonlyMap<string, readonly StartItem[]>): Promise<void> {
+    const fence = this.ctx.fence;
+    if (fence === null) return;
+    const writes: Array<Promise<void>> = [];
+    for (const [to, items] of groups) for (const it of items) writes.push(fence.handOver(it.spec.id, to));
+    await Promise.all(writes);
+  }
+
+  /**
+   * Hot swap in a fenced hub: two copies never run at once, so the old copies stop as soon as
+   * their state is taken, their claims go to the new nodes, and then the new copies start with
+   * the state. A new copy that fails to start is not taken back here (the old one is gone):
+   * reconcile starts it again at its owner, from its initial state or its last checkpoint.
+   */
+  private async fencedSwap(
+    ids: readonly string[],
+    groups: Map<string, StartItem[]>,
+    states: ReadonlyMap<string, unknown>,
+    timeoutMs: number,
+  ): Promise<number> {
+    const ctx = this.ctx;
+    const going = new Set<string>();
+    for (const items of groups.values()) for (const it of items) going.add(it.spec.id);
+    // Those without prepared state stay (and keep their claims): the next rebalance tries again.
+    for (const id of ids) if (!going.has(id)) this.handingOver.delete(id);
+    const leaving = ids.filter((id) => going.has(id));
+    await Promise.all(leaving.map((id) => ctx.children.stop(id)));
+    for (const id of leaving) {
+      ctx.repl.remove(id);
+      this.signals.forget(id);
+    }
+    ctx.repl.flush();
+    await this.handOverClaims(groups);
+    const r = await new Promise<StartResult>((resolve) =>
+      this.requests.start(groups, {
+        timeoutMs,
+        ensure: true,
+        states,
+        noForward: true,
+        onDone: resolve,
+      }),
+    );
+    for (const id of leaving) this.handingOver.delete(id);
+    const ok = new Set(r.started.map((s) => s.id));
+    for (const [to, items] of groups) {
+      const here = items.map((i) => i.spec.id).filter((id) => ok.has(id));
+      if (here.length > 0) ctx.hooks.dispatch("childrenMigrated", { to, ids: here });
+    }
+    return ok.size;
   }
 
   private async takeStates(ids: readonly string[], timeoutMs: number) {

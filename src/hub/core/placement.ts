@@ -221,6 +221,13 @@ export class Placement {
     for (const batch of chunks(local, ctx.tuning.startBatchSize)) {
       await Promise.all(
         batch.map(async (it) => {
+          // Fenced: the child's claim must name this node before it starts (src/hub/durable/fencing.ts).
+          const fenced = ctx.fence === null ? null : await ctx.fence.acquire(it.spec.id);
+          if (fenced !== null) {
+            failed.push([it.spec.id, "fenced", fenced]);
+            failedIds.push(it.spec.id);
+            return flushSoon();
+          }
           const o = await ctx.children.startRecorded(it);
           let refused = false;
           if ("pid" in o && given?.has(o.id)) {
@@ -229,6 +236,7 @@ export class Placement {
             refused = !took;
           }
           const f = this.settleStart(it, o, refused, ok, started);
+          ctx.fence?.settled(it.spec.id);
           if (f !== null) {
             failed.push(f);
             failedIds.push(f[0]);
@@ -254,11 +262,19 @@ export class Placement {
       return o.error === undefined ? [o.id, o.reason, o.detail] : [o.id, o.reason, o.detail, o.error];
     const mine = ctx.children.byId.get(o.id)?.pid.equals(o.pid) === true;
     // The hub went on while it started: it may have lost quorum or begun to stop since.
+    // Fenced: the lease may have been lost while it started.
     const gone: HubErrorReason | null =
-      ctx.mode === "partitioned" ? "partitioned" : ctx.mode === "running" ? null : "hub_stopped";
+      ctx.mode === "partitioned"
+        ? "partitioned"
+        : ctx.mode !== "running"
+          ? "hub_stopped"
+          : ctx.fence !== null && !ctx.fence.valid()
+            ? "fenced"
+            : null;
     if (gone !== null || refused) {
       // Refused: the state was not taken, so the new copy goes and the old one (with it) stays.
       if (mine) void ctx.children.stop(o.id);
+      if (gone === "fenced") return [o.id, gone, "no_lease"];
       return gone !== null ? [o.id, gone, undefined] : [o.id, "start_failed", "handover state not received"];
     }
     // Exited (not restarted: its start was not answered yet), or was moved or stopped meanwhile.
@@ -360,11 +376,19 @@ export class Placement {
     void ctx.children.whileStarting([child.spec.id], () => this.restart(child));
   }
 
-  private restart(child: LocalChild): Promise<void> {
+  private async restart(child: LocalChild): Promise<void> {
     const ctx = this.ctx;
-    return ctx.children.startOne(child.spec).then((o) => {
-      if (ctx.mode !== "running") {
-        // Quorum lost or the hub stopping meanwhile: this copy must not run. Without quorum it is
+    // Fenced: the claim is this node's already (no write) unless its lease was lost meanwhile.
+    const fenced = ctx.fence === null ? null : await ctx.fence.acquire(child.spec.id);
+    if (fenced !== null) {
+      ctx.logger.warn({ hub: ctx.hubId, id: child.spec.id, fenced }, "hub child not restarted: fenced");
+      ctx.repl.remove(child.spec.id);
+      ctx.repl.flush();
+      return;
+    }
+    await ctx.children.startOne(child.spec).then((o) => {
+      if (ctx.mode !== "running" || (ctx.fence !== null && !ctx.fence.valid())) {
+        // Quorum or the lease lost, or the hub stopping meanwhile: this copy must not run. Without quorum it is
         // parked with the others that stopped then (their registrations went then too).
         if ("pid" in o) {
           ctx.children.record(child.spec, o.pid, child.epoch, child.pinned, child.restarts);
@@ -394,5 +418,6 @@ export class Placement {
       }
       ctx.repl.flush();
     });
+    ctx.fence?.settled(child.spec.id);
   }
 }

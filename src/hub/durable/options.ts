@@ -3,6 +3,7 @@
  * Imports the store interface and the root errors.
  */
 import { InvalidOptionError } from "../../errors.js";
+import { type FencingOptions, type ParsedFencing, parseFencing } from "./fencing-options.js";
 import type { DurableStore } from "./store.js";
 
 /**
@@ -33,6 +34,12 @@ export interface DurabilityOptions {
    * (the wait doubles from `reconcileIntervalMs`). @default 30000
    */
   maxRetryDelayMs?: number | undefined;
+  /**
+   * At most one copy of each child at any instant, even while failures are being detected: one
+   * lease per node and a claim per child in `store` (`true` for the defaults, or lease timings:
+   * `fencing-options.ts`). Needs singularity redundancy. @default false
+   */
+  fencing?: boolean | FencingOptions | undefined;
 }
 
 export interface ParsedDurability {
@@ -42,6 +49,7 @@ export interface ParsedDurability {
   readonly graceMs: number;
   readonly writeConcurrency: number;
   readonly maxRetryDelayMs: number;
+  readonly fencing: ParsedFencing | null;
 }
 
 /** Defaults of the `durability` option of a hub (besides its `store`). */
@@ -71,5 +79,6 @@ export function parseDurability(o: DurabilityOptions): ParsedDurability {
     graceMs: num("graceMs", 0),
     writeConcurrency: Math.floor(num("writeConcurrency", 1)),
     maxRetryDelayMs: num("maxRetryDelayMs", 10),
+    fencing: parseFencing(o.fencing),
   };
 }
