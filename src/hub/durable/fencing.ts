@@ -333,9 +333,20 @@ export class Fence {
     const { clock, leaseMs, stopMarginMs, renewIntervalMs } = this.options;
     this.validUntil = sent + leaseMs;
     this.stopAt = this.validUntil - stopMarginMs;
-    this.cancelStop?.();
-    this.cancelStop = clock.after(this.stopAt - clock.now(), () => this.check());
+    this.armStop();
     this.scheduleRenew(sent + renewIntervalMs - clock.now());
+  }
+
+  /** The stop timer: a timer may fire a little before its time on this clock, so it re-arms until due. */
+  private armStop(): void {
+    const clock = this.options.clock;
+    this.cancelStop?.();
+    this.cancelStop = clock.after(this.stopAt - clock.now(), () => {
+      this.cancelStop = null;
+      if (this.state !== "valid") return;
+      if (clock.now() >= this.stopAt) this.lose("overdue");
+      else this.armStop();
+    });
   }
 
   private scheduleRenew(inMs: number): void {
@@ -483,8 +494,11 @@ export class Fence {
         if (this.leases.get(node)?.lease.revision !== seen.lease.revision) done(false);
       };
       watchers.add(changed);
+      const due = seen.seenAt + wait;
       const confirm = () => {
         if (this.state === "closed") return done(false);
+        // A timer may fire a little early on this clock: never take over before the wait is over.
+        if (clock.now() < due) return void (cancel = clock.after(due - clock.now(), confirm));
         this.bucket!.get(leaseKey(node)).then(
           (e) => {
             if (e !== null) this.applyLease(e);
@@ -494,7 +508,7 @@ export class Fence {
           () => done(false),
         );
       };
-      cancel = clock.after(seen.seenAt + wait - clock.now(), confirm);
+      cancel = clock.after(due - clock.now(), confirm);
     });
     this.lapses.set(key, p);
     return p;

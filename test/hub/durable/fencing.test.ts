@@ -110,15 +110,24 @@ function cuttable(inner: DurableStore) {
       fail("open");
       const b = await inner.open(hubId);
       const wrapped: DurableBucket = {
-        get: async (k) => (fail("get"), b.get(k)),
-        create: async (k, v) => (fail("create"), b.create(k, v)),
+        get: async (k) => {
+          fail("get");
+          return b.get(k);
+        },
+        create: async (k, v) => {
+          fail("create");
+          return b.create(k, v);
+        },
         update: async (k, v, r) => {
           fail("update");
           if (ctl.hold) await new Promise<void>((res) => ctl.held.push(res));
           return b.update(k, v, r);
         },
         watch: (p, fn) => b.watch(p, fn),
-        lastRevision: async () => (fail("status"), b.lastRevision()),
+        lastRevision: async () => {
+          fail("status");
+          return b.lastRevision();
+        },
         close: () => b.close(),
       };
       return wrapped;

@@ -1,0 +1,257 @@
+/**
+ * Fenced durable hubs over the memory transport and `MemoryDurableStore` (real time, short
+ * leases). A sampler counts, every few milliseconds, the copies of each child on every node —
+ * the frozen one included — and must never find two. Moves hand the claim over (a join under
+ * cold and hot swap); a node frozen and cut off from the store stops its children itself before
+ * its lease ends and the others adopt them only once it has lapsed; back, it begins a new
+ * session and takes its share again. Conditions are polled, never slept on.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { Cluster } from "../../../src/cluster/index.js";
+import { DurableStoreError } from "../../../src/hub/durable/errors.js";
+import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
+import type { DurableBucket, DurableStore } from "../../../src/hub/durable/store.js";
+import type { HubHookEvents } from "../../../src/hub/hooks.js";
+import { ProcessHub } from "../../../src/hub/process-hub.js";
+import { silentLogger } from "../../../src/logger.js";
+import { Node } from "../../../src/process/node.js";
+import { defineServer, ok, reply } from "../../../src/server/index.js";
+import { withHandover } from "../../../src/hub/strategies/handover.js";
+import { MemoryNetwork } from "../../../src/transports/memory/index.js";
+
+const Worker = withHandover(
+  defineServer<{ calls: { get(): unknown } }>()({
+    name: "fenced-worker",
+    init: (args: unknown) => ok(args),
+    handleCall: { get: (_a, s) => reply(s, s) },
+  }),
+  { prepareHandoverState: (s) => s, receiveHandoverState: (data) => data },
+);
+
+const FENCING = { leaseMs: 800, renewIntervalMs: 200, stopMarginMs: 200, takeoverMarginMs: 100 };
+
+/** A store view that fails every operation of one node while `down` (the node cut off from NATS). */
+function cuttable(inner: DurableStore): { store: DurableStore; ctl: { down: boolean } } {
+  const ctl = { down: false };
+  const fail = (op: string) => {
+    if (ctl.down) throw new DurableStoreError(op, undefined, "cut off");
+  };
+  const store: DurableStore = {
+    kind: "cuttable",
+    async open(hubId) {
+      fail("open");
+      const b = await inner.open(hubId);
+      const wrapped: DurableBucket = {
+        get: async (k) => {
+          fail("get");
+          return b.get(k);
+        },
+        create: async (k, v) => {
+          fail("create");
+          return b.create(k, v);
+        },
+        update: async (k, v, r) => {
+          fail("update");
+          return b.update(k, v, r);
+        },
+        watch: (p, fn) => b.watch(p, fn),
+        lastRevision: async () => {
+          fail("status");
+          return b.lastRevision();
+        },
+        close: () => b.close(),
+      };
+      return wrapped;
+    },
+  };
+  return { store, ctl };
+}
+
+type Fired = { [K in keyof HubHookEvents]?: Array<HubHookEvents[K]> };
+
+class Fenced {
+  private static seq = 0;
+  readonly network = new MemoryNetwork({ timeoutMs: 150 });
+  readonly store = new MemoryDurableStore();
+  readonly hubs = new Map<string, ProcessHub>();
+  readonly cuts = new Map<string, { down: boolean }>();
+  readonly fired = new Map<string, Fired>();
+  readonly clusters: Cluster[] = [];
+  readonly name = `fenced${Fenced.seq++}`;
+  /** Most copies of one id seen at one sample, and samples taken. */
+  worst = 0;
+  samples = 0;
+  private sampler: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly migration: "coldSwap" | "hotSwap" = "coldSwap") {}
+
+  async add(name: string): Promise<ProcessHub> {
+    const node = new Node({ name, logger: silentLogger });
+    const cluster = await Cluster.join({
+      node,
+      cluster: this.name,
+      transport: this.network.transport(node),
+      logger: silentLogger,
+    });
+    this.clusters.push(cluster);
+    const cut = cuttable(this.store);
+    this.cuts.set(name, cut.ctl);
+    const fired: Fired = {};
+    this.fired.set(name, fired);
+    const record =
+      <K extends keyof HubHookEvents>(k: K) =>
+      (d: HubHookEvents[K]) =>
+        void ((fired[k] ??= []) as Array<HubHookEvents[K]>).push(d);
+    const hub = ProcessHub.start({
+      hubId: "fenced",
+      node,
+      cluster,
+      behaviours: { worker: Worker },
+      logger: silentLogger,
+      migration: this.migration === "hotSwap" ? { type: "hotSwap" } : { type: "coldSwap" },
+      hooks: {
+        leaseAcquired: record("leaseAcquired"),
+        leaseLost: record("leaseLost"),
+        claimTakenOver: record("claimTakenOver"),
+        fencedStartRefused: record("fencedStartRefused"),
+      },
+      durability: {
+        store: cut.store,
+        reconcileIntervalMs: 100,
+        settleMs: 200,
+        graceMs: 300,
+        fencing: FENCING,
+      },
+    });
+    this.hubs.set(name, hub);
+    return hub;
+  }
+
+  async start(names: string[]): Promise<ProcessHub[]> {
+    const hubs: ProcessHub[] = [];
+    for (const n of names) hubs.push(await this.add(n));
+    await this.formed();
+    return hubs;
+  }
+
+  async formed(): Promise<void> {
+    const n = this.hubs.size;
+    await expect
+      .poll(() => [...this.hubs.values()].every((h) => h.nodes().length === n - 1), { timeout: 10_000 })
+      .toBe(true);
+  }
+
+  /** Copies of each id on every node, from the nodes' own children (a frozen node's too). */
+  copies(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const h of this.hubs.values())
+      if (h.isAlive()) for (const id of h.core.children.byId.keys()) m.set(id, (m.get(id) ?? 0) + 1);
+    return m;
+  }
+
+  /** Samples every 2 ms from now on. */
+  sample(): void {
+    this.sampler = setInterval(() => {
+      this.samples++;
+      for (const c of this.copies().values()) if (c > this.worst) this.worst = c;
+    }, 2);
+  }
+
+  /** Every one of `ids` runs exactly once, and nothing else runs. */
+  runsOnce(ids: readonly string[]): string {
+    const c = this.copies();
+    if (c.size !== ids.length) return `${c.size} running, want ${ids.length}`;
+    for (const id of ids) if (c.get(id) !== 1) return `${id} runs ${c.get(id) ?? 0} times`;
+    return "ok";
+  }
+
+  async close(): Promise<void> {
+    if (this.sampler !== null) clearInterval(this.sampler);
+    for (const [n, cut] of this.cuts) {
+      cut.down = false;
+      this.network.resume(n);
+    }
+    for (const h of this.hubs.values()) await h.stop().catch(() => {});
+    for (const c of this.clusters) await c.leave().catch(() => {});
+  }
+}
+
+let open: Fenced[] = [];
+afterEach(async () => {
+  for (const c of open) await c.close();
+  open = [];
+});
+
+function fenced(migration?: "coldSwap" | "hotSwap"): Fenced {
+  const f = new Fenced(migration);
+  open.push(f);
+  return f;
+}
+
+const specs = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ id: `f${i}`, behaviour: "worker", args: i }));
+const ids = (n: number) => specs(n).map((s) => s.id);
+
+describe("fenced durable hub over the memory transport", () => {
+  for (const migration of ["coldSwap", "hotSwap"] as const)
+    it(`starts every child once and moves children to a joining node by handing their claims over (${migration})`, async () => {
+      const f = fenced(migration);
+      const [a] = await f.start(["a", "b"]);
+      f.sample();
+      const r = await a!.startChildren(specs(40), { awaitable: true, timeoutMs: 10_000 }).await();
+      expect(r.errors).toEqual([]);
+      expect(f.runsOnce(ids(40))).toBe("ok");
+      const c = await f.add("c");
+      await f.formed();
+      await expect
+        .poll(() => c.core.children.size > 0 && f.runsOnce(ids(40)) === "ok", { timeout: 15_000 })
+        .toBe(true);
+      await expect.poll(() => f.runsOnce(ids(40)), { timeout: 15_000 }).toBe("ok");
+      // The claims of what c runs name c; nobody took a claim from a live node, nobody waited.
+      const claims = c
+        .fence!.snapshot()
+        .claims.filter((cl) => cl.node === "c")
+        .map((cl) => cl.id);
+      for (const id of c.core.children.byId.keys()) expect(claims).toContain(id);
+      for (const fired of f.fired.values()) expect(fired.claimTakenOver ?? []).toEqual([]);
+      expect(f.worst).toBe(1);
+      expect(f.samples).toBeGreaterThan(0);
+    });
+
+  it("a node frozen and cut off from the store stops its children itself; the others adopt them after its lease lapsed", async () => {
+    const f = fenced();
+    const [a, b] = await f.start(["a", "b", "c"]);
+    f.sample();
+    const r = await a!.startChildren(specs(30), { awaitable: true, timeoutMs: 10_000 }).await();
+    expect(r.errors).toEqual([]);
+    await expect.poll(() => f.runsOnce(ids(30)), { timeout: 10_000 }).toBe("ok");
+    const onB = [...b!.core.children.byId.keys()];
+    expect(onB.length).toBeGreaterThan(0);
+    // b freezes (its processes) and loses the store; its timers still run, as a node cut off from NATS.
+    f.cuts.get("b")!.down = true;
+    f.network.pause("b");
+    await expect.poll(() => f.fired.get("b")!.leaseLost?.length ?? 0, { timeout: 10_000 }).toBe(1);
+    expect(f.fired.get("b")!.leaseLost![0]).toMatchObject({ reason: "overdue", stopped: onB.length });
+    // a and c run b's children once b's lease lapsed: each taken over from b.
+    await expect
+      .poll(
+        () => {
+          const c = f.copies();
+          return onB.every((id) => c.get(id) === 1);
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(true);
+    const taken = [...f.fired.values()].flatMap((x) => x.claimTakenOver ?? []);
+    expect(taken.map((t) => t.id).sort()).toEqual([...onB].sort());
+    expect(taken.every((t) => t.from === "b")).toBe(true);
+    // b back: a new session, its share again (handed over by the nodes that held it).
+    f.cuts.get("b")!.down = false;
+    f.network.resume("b");
+    await expect.poll(() => f.fired.get("b")!.leaseAcquired?.length ?? 0, { timeout: 10_000 }).toBe(2);
+    await expect
+      .poll(() => b!.core.children.size > 0 && f.runsOnce(ids(30)) === "ok", { timeout: 20_000 })
+      .toBe(true);
+    expect(f.worst).toBe(1);
+  });
+});
