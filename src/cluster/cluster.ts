@@ -25,11 +25,12 @@
  */
 import type { Logger } from "../logger.js";
 import { formatReason } from "../process/exit-reason.js";
-import type { Node } from "../process/node.js";
+import { From, type Node } from "../process/node.js";
 import { Pid, type Ref } from "../process/pid.js";
+import { CallMonitors } from "./call-monitors.js";
 import { Codec } from "./codec.js";
 import { AlreadyJoinedError, ClusterClosedError } from "./errors.js";
-import { type Frame, FrameTag } from "./frames.js";
+import { CALL_FRAMES_VERSION, type Frame, FrameTag } from "./frames.js";
 import { FrameIntake } from "./inbound.js";
 import { type Member, Membership, type MembershipEvents } from "./membership.js";
 import { type ClusterOptions, parseClusterOptions } from "./options.js";
@@ -69,6 +70,8 @@ export class Cluster {
   private readonly spawnTimeoutMs: number;
   /** Monitors made by name from other nodes: ref key → the pid the name resolved to. */
   private readonly nameMonitors = new Map<string, { watcher: Pid; pid: Pid }>();
+  /** Monitors held by calls from other nodes (`Call` frames), which a reply from here ends. */
+  private readonly callMonitors = new CallMonitors();
   private readonly peerVersions = new Map<string, number>();
   private readonly sessions: PeerSessions;
   private readonly intake: FrameIntake;
@@ -99,12 +102,14 @@ export class Cluster {
       spawner: this.spawner,
       peerVersions: this.peerVersions,
       nameMonitors: this.nameMonitors,
+      callMonitors: this.callMonitors,
       signal: (to, frame) => this.signal(to, frame),
     });
     const inbound = {
       node: o.node,
       logger: o.logger,
       nameMonitors: this.nameMonitors,
+      callMonitors: this.callMonitors,
       peerVersions: this.peerVersions,
       spawner: this.spawner,
       hello: (from: string, incarnation: number, answer: boolean) =>
@@ -274,9 +279,61 @@ export class Cluster {
     );
   }
 
+  /**
+   * A call to a process of another node: one `Call` frame (monitor and message) to a peer that
+   * speaks it, else `monitor` then `send`. @internal
+   */
+  call(caller: Pid, target: Pid, ref: Ref, msg: unknown): void {
+    if (!this.speaksCalls(caller, target, ref)) {
+      this.monitor(caller, target, ref);
+      this.send(target, msg);
+      return;
+    }
+    const frame = [FrameTag.Call, caller.id, caller.creation, target.id, target.creation, ref.id, msg] as const;
+    this.outbox.push(target.node, this.codec.encode(frame, "message"));
+  }
+
+  /** A `[tag, from, name, arg]` call: one `GenCall` frame, else as `call`. @internal */
+  callTagged(caller: Pid, target: Pid, ref: Ref, tag: string, name: string, arg: unknown): void {
+    if (!this.speaksCalls(caller, target, ref)) {
+      this.monitor(caller, target, ref);
+      this.send(target, [tag, new From(caller, ref), name, arg]);
+      return;
+    }
+    const frame = [
+      FrameTag.GenCall,
+      caller.id,
+      caller.creation,
+      target.id,
+      target.creation,
+      ref.id,
+      tag,
+      name,
+      arg,
+    ] as const;
+    this.outbox.push(target.node, this.codec.encode(frame, "message"));
+  }
+
+  /**
+   * Whether a call can go as one frame: the peer announced the call frames, and the caller and
+   * the ref are of this node and incarnation (the frame names them by number only).
+   */
+  private speaksCalls(caller: Pid, target: Pid, ref: Ref): boolean {
+    const version = this.peerVersions.get(target.node);
+    return (
+      version !== undefined &&
+      version >= CALL_FRAMES_VERSION &&
+      caller.node === this.self.node &&
+      ref.node === caller.node &&
+      ref.creation === caller.creation
+    );
+  }
+
   /** @internal */
   down(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void {
     if (this.nameMonitors.size > 0) this.nameMonitors.delete(ref.key);
+    // A call's monitor that fired (its target died) is no longer the reply's to end.
+    this.callMonitors.take(ref);
     this.signal(
       watcher.node,
       [FrameTag.Down, watcher, ref, pid, reason],
@@ -290,9 +347,16 @@ export class Cluster {
    * @internal
    */
   reply(to: Pid, ref: Ref, value: unknown): void {
+    // The answer to a `Call` ends its monitor here, and says so (a `CallReply`): no demonitor follows.
+    const target = this.callMonitors.take(ref);
+    if (target !== undefined) this.node.remoteDemonitor(to, target, ref);
+    const ends = target !== undefined && ref.node === to.node && ref.creation === to.creation;
     let bytes: Uint8Array;
     try {
-      bytes = this.codec.encode([FrameTag.Reply, to, ref, value], "reply");
+      bytes = this.codec.encode(
+        ends ? [FrameTag.CallReply, to.id, to.creation, ref.id, value] : [FrameTag.Reply, to, ref, value],
+        "reply",
+      );
     } catch (e) {
       this.counters.unserialisable++;
       const me = new Pid(this.node.name, 0, this.node.creation);

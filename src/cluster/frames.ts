@@ -11,7 +11,13 @@
 import { Pid, Ref } from "../process/pid.js";
 
 /** Version of the frame protocol, announced in `hello`. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+
+/**
+ * The first protocol version with the call frames (`Call`, `GenCall`, `CallReply`): a node sends
+ * them only to peers that announced at least this version, and monitor + send to older ones.
+ */
+export const CALL_FRAMES_VERSION = 3;
 
 /** Tags of the frame kinds. Stable on the wire: never renumber, only append. */
 export const FrameTag = {
@@ -29,6 +35,9 @@ export const FrameTag = {
   SpawnRequest: 11,
   SpawnReply: 12,
   Lookup: 13,
+  Call: 14,
+  GenCall: 15,
+  CallReply: 16,
 } as const;
 export type FrameTag = (typeof FrameTag)[keyof typeof FrameTag];
 
@@ -77,6 +86,50 @@ export type SpawnReplyFrame =
  */
 export type LookupFrame = readonly [T["Lookup"], from: Pid, ref: Ref, target: Pid | string];
 
+/**
+ * A call: `monitor` + `send` in one frame. The caller (a process of the sender) monitors the
+ * target (a process of the receiver) under the call's ref and sends it `msg`. Pids travel as
+ * numbers: the caller and the ref are of the sending node, the target of the receiving one (the
+ * transport names both), so the frame cannot name a pid of a third node. A dead target answers
+ * with a `DOWN noproc` for the ref; a reply from the receiver is a `CallReply`, which also ends
+ * the monitor (no `demonitor` frame follows it).
+ */
+export type CallFrame = readonly [
+  T["Call"],
+  callerId: number,
+  callerCreation: number,
+  targetId: number,
+  targetCreation: number,
+  refId: number,
+  msg: unknown,
+];
+/**
+ * A `GenServer.call`: a `Call` whose message is `[tag, from, name, arg]`, sent as its parts so
+ * that the caller and ref are not written twice; the receiver rebuilds the message.
+ */
+export type GenCallFrame = readonly [
+  T["GenCall"],
+  callerId: number,
+  callerCreation: number,
+  targetId: number,
+  targetCreation: number,
+  refId: number,
+  tag: string,
+  name: string,
+  arg: unknown,
+];
+/**
+ * The answer to a `Call` or `GenCall` from the target's node, which dropped the call's monitor
+ * when it sent this. The caller and the ref are of the receiving node (`to` with `creation`).
+ */
+export type CallReplyFrame = readonly [
+  T["CallReply"],
+  toId: number,
+  creation: number,
+  refId: number,
+  value: unknown,
+];
+
 /** Every frame kind. */
 export type Frame =
   | HelloFrame
@@ -92,7 +145,10 @@ export type Frame =
   | ReplyFrame
   | SpawnRequestFrame
   | SpawnReplyFrame
-  | LookupFrame;
+  | LookupFrame
+  | CallFrame
+  | GenCallFrame
+  | CallReplyFrame;
 
 /** How a field is checked: its kind, or `any` for a payload (messages, reasons, values). */
 type Field = "pid" | "ref" | "string" | "int" | "bool" | "array" | "any";
@@ -112,6 +168,9 @@ const SHAPES: readonly (readonly Field[])[] = [
   /* SpawnRequest */ ["int", "string", "array"],
   /* SpawnReply */ ["int", "bool", "any"],
   /* Lookup */ ["pid", "ref", "any"],
+  /* Call */ ["int", "int", "int", "int", "int", "any"],
+  /* GenCall */ ["int", "int", "int", "int", "int", "string", "string", "any"],
+  /* CallReply */ ["int", "int", "int", "any"],
 ];
 
 function fits(kind: Field, v: unknown): boolean {

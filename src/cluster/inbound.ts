@@ -12,14 +12,17 @@
  * Imports the root `logger`, `process` (node, pid), its own `codec`, `frames`, `spawner`, `stats`.
  */
 import type { Logger } from "../logger.js";
-import type { Node } from "../process/node.js";
-import type { Pid } from "../process/pid.js";
+import { From, type Node } from "../process/node.js";
+import { Pid, Ref } from "../process/pid.js";
 import type { Proc } from "../process/proc.js";
+import type { CallMonitors } from "./call-monitors.js";
 import type { Codec } from "./codec.js";
 import {
+  type CallFrame,
   type DemonitorFrame,
   type Frame,
   FrameTag,
+  type GenCallFrame,
   type HelloFrame,
   type MonitorNameFrame,
   PROTOCOL_VERSION,
@@ -36,6 +39,8 @@ export interface InboundContext {
   logger: Logger;
   /** Monitors made by name from other nodes: ref key → watcher and the pid the name resolved to. */
   nameMonitors: Map<string, { watcher: Pid; pid: Pid }>;
+  /** Monitors held by calls from other nodes, which a reply from this node ends. */
+  callMonitors: CallMonitors;
   /** Protocol version each peer announced. */
   peerVersions: Map<string, number>;
   spawner: Spawner;
@@ -125,7 +130,7 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
       return monitorName(ctx, f);
     case FrameTag.Demonitor:
       if (f[2].node !== me) return "demonitor of a pid of another node";
-      return demonitor(ctx, f);
+      return demonitor(ctx, from, f);
     case FrameTag.Exit:
       if (f[2].node !== me) return "exit signal to a pid of another node";
       if (f[1].node !== from) return "exit signal from a pid of another node";
@@ -141,6 +146,12 @@ export function dispatchFrame(ctx: InboundContext, from: string, f: Frame): stri
     case FrameTag.Reply:
       if (f[1].node !== me) return "reply to a pid of another node";
       node.remoteReply(f[1], f[2], f[3]);
+      return null;
+    case FrameTag.Call:
+    case FrameTag.GenCall:
+      return call(ctx, from, f);
+    case FrameTag.CallReply:
+      node.remoteCallReply(from, f[1], f[2], f[3], f[4]);
       return null;
     case FrameTag.Lookup:
       if (f[1].node !== from) return "lookup from a pid of another node";
@@ -170,6 +181,25 @@ function namedProc(node: Node, name: string): Proc | undefined {
   return pid === undefined ? undefined : node.proc(pid);
 }
 
+/**
+ * A call from `from`: its caller and ref are of `from`, its target of this node, by
+ * construction (the frame carries numbers, not pids). Monitors the target for the caller, as a
+ * `monitor` frame would (a dead target answers `DOWN noproc` and gets no message), remembers the
+ * monitor for the reply that will end it, and delivers the request.
+ */
+function call(ctx: InboundContext, from: string, f: CallFrame | GenCallFrame): string | null {
+  const node = ctx.node;
+  const caller = new Pid(from, f[1], f[2]);
+  const target = new Pid(node.name, f[3], f[4]);
+  const ref = new Ref(from, f[5], f[2]);
+  const msg = f[0] === FrameTag.Call ? f[6] : [f[6], new From(caller, ref), f[7], f[8]];
+  if (!saysSender(node.proc(target), from, msg)) return SENDER_MISMATCH;
+  if (!node.remoteMonitor(caller, target, ref)) return null;
+  ctx.callMonitors.add(ref, target);
+  node.remoteSend(target, msg);
+  return null;
+}
+
 function monitorName(ctx: InboundContext, f: MonitorNameFrame): null {
   const pid = ctx.node.whereis(f[2]);
   if (pid !== undefined) ctx.nameMonitors.set(f[3].key, { watcher: f[1], pid });
@@ -177,8 +207,10 @@ function monitorName(ctx: InboundContext, f: MonitorNameFrame): null {
   return null;
 }
 
-function demonitor(ctx: InboundContext, f: DemonitorFrame): null {
+function demonitor(ctx: InboundContext, from: string, f: DemonitorFrame): null {
   let target = f[2];
+  // A call that timed out, or was answered from elsewhere: its monitor goes (only `from`'s own).
+  if (f[3].node === from) ctx.callMonitors.take(f[3]);
   if (target.id === 0 && target.creation === 0) {
     // A monitor made by name: the target is the pid the name resolved to then.
     const byName = ctx.nameMonitors.get(f[3].key);

@@ -5,12 +5,12 @@
  * `hello` from the same incarnation means the peer dropped this node and took it back while this
  * node never saw it go: the session is reset here too (down, then up), so a break is never seen
  * by one side only. A peer gone takes with it its queued frames, its protocol version, the
- * monitors it made here by name and its pending spawns; then the node fires every link and
+ * monitors it made here by name or by calls, and its pending spawns; then the node fires every link and
  * monitor to it (`node.nodeDown`) and listeners hear `nodedown`.
  *
  * It owns the incarnation whose `hello` opened each session. It asks of the cluster (`SessionHost`)
  * the things a session touches: the node, the membership, the outbox, the spawner, the tables of
- * peer versions and name monitors, and a way to send a `hello`.
+ * peer versions, name monitors and call monitors, and a way to send a `hello`.
  *
  * Imports `process` (node, pid types), its own `frames`, `membership`, `outbox`, `spawner`,
  * `transport` (types).
@@ -18,6 +18,7 @@
 import { clusterChannel } from "../diagnostics.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
+import type { CallMonitors } from "./call-monitors.js";
 import { type Frame, FrameTag, PROTOCOL_VERSION } from "./frames.js";
 import type { Member, Membership } from "./membership.js";
 import type { Outbox } from "./outbox.js";
@@ -36,6 +37,8 @@ export interface SessionHost {
   peerVersions: Map<string, number>;
   /** Monitors made by name from other nodes: ref key → watcher and the pid the name resolved to. */
   nameMonitors: Map<string, { watcher: Pid; pid: Pid }>;
+  /** Monitors held by calls from other nodes (`Call` frames). */
+  callMonitors: CallMonitors;
   /** Queues a system frame to a peer. */
   signal(to: string, frame: Frame): void;
 }
@@ -104,6 +107,7 @@ export class PeerSessions {
     if (h.nameMonitors.size > 0) {
       for (const [k, m] of h.nameMonitors) if (m.watcher.node === name) h.nameMonitors.delete(k);
     }
+    h.callMonitors.forget(name);
     h.spawner.nodeDown(name);
     h.node.nodeDown(name);
     if (clusterChannel.hasSubscribers)

@@ -58,7 +58,7 @@ export class Caller {
   ) {
     this.table = new CallTable((call) => {
       // A call to another node monitored its target; a lookup monitored nothing.
-      if (call.targetProc === null && node.router !== null && call.tag !== LOOKUP)
+      if (call.targetProc === null && node.router !== null && call.tag !== LOOKUP && !call.monitorEnded)
         node.router.demonitor(node.systemPid, call.target, call.ref);
     });
   }
@@ -156,6 +156,10 @@ export class Caller {
       node.deliver(targetProc, call);
       return call;
     }
+    if (targetProc === null && typeof make === "string" && name !== undefined) {
+      this.sendTagged(call, caller, pid, make, name, arg);
+      return promise;
+    }
     const msg = this.request(call, make, name, arg);
     if (targetProc !== null) node.deliver(targetProc, msg);
     else this.sendRemote(call, caller, pid, msg);
@@ -182,8 +186,26 @@ export class Caller {
   private sendRemote(call: PendingCall, caller: Pid, pid: Pid, msg: unknown): void {
     const router = this.node.router!;
     try {
-      router.monitor(caller, pid, call.ref);
-      router.send(pid, msg);
+      if (router.call !== undefined) router.call(caller, pid, call.ref, msg);
+      else {
+        router.monitor(caller, pid, call.ref);
+        router.send(pid, msg);
+      }
+    } catch (e) {
+      // An unserialisable request must not leave the call waiting for its timeout.
+      this.table.settle(call, e, true);
+    }
+  }
+
+  /** A `[tag, from, name, arg]` call to another node: the router builds the request it sends. */
+  private sendTagged(call: PendingCall, caller: Pid, pid: Pid, tag: string, name: string, arg: unknown): void {
+    const router = this.node.router!;
+    if (router.callTagged === undefined) {
+      this.sendRemote(call, caller, pid, [tag, call, name, arg]);
+      return;
+    }
+    try {
+      router.callTagged(caller, pid, call.ref, tag, name, arg);
     } catch (e) {
       // An unserialisable request must not leave the call waiting for its timeout.
       this.table.settle(call, e, true);
@@ -280,6 +302,19 @@ export class Caller {
     if (!this.node.isLocal(to) || ref.node !== this.node.name) return;
     const call = this.table.byRemoteRef(ref.id);
     if (call !== undefined) this.table.settle(call, value, false);
+  }
+
+  /**
+   * The answer to the call `refId` of this node's process number `toId` (this incarnation:
+   * `creation`), from node `from`, which ended the call's monitor when it sent it. Only the
+   * target's node can end that monitor: from another node it is an ordinary reply.
+   */
+  callReply(from: string, toId: number, creation: number, refId: number, value: unknown): void {
+    if (creation !== this.node.creation) return;
+    const call = this.table.byRemoteRef(refId);
+    if (call === undefined || call.pid.id !== toId) return;
+    if (call.target.node === from) call.monitorEnded = true;
+    this.table.settle(call, value, false);
   }
 
   /** `Node.kill`: calls made from now on never settle; waiting ones are forgotten. */

@@ -65,6 +65,11 @@ export class PendingCall extends From {
   arg: unknown = undefined;
   /** A local call whose `From` was sent to another node: indexed by ref, as remote calls are. */
   exposed = false;
+  /**
+   * A call to another node whose monitor that node ended (its reply said so, or the monitor
+   * fired, or the node is gone): settling it owes the target no `demonitor`.
+   */
+  monitorEnded = false;
   /** The list holding this call while it waits. */
   queue: CallList | null = null;
   prev: PendingCall | null = null;

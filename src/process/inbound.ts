@@ -46,15 +46,16 @@ export class Inbound {
   }
 
   /** See `Node.remoteMonitor`. */
-  monitor(watcher: Pid, target: Pid | string, ref: Ref): void {
+  monitor(watcher: Pid, target: Pid | string, ref: Ref): boolean {
     const node = this.node;
     const p = typeof target === "string" ? this.names.get(target) : node.proc(target);
     const pid = typeof target === "string" ? (p?.pid ?? new Pid(node.name, 0, node.creation)) : target;
     if (p === undefined || p.status === Status.Dead) {
       node.router?.down(watcher, ref, pid, "noproc");
-      return;
+      return false;
     }
     (p.watchers ??= new Map()).set(ref.key, { ref, watcher });
+    return true;
   }
 
   /** See `Node.remoteDemonitor`. */
@@ -118,6 +119,7 @@ export class Inbound {
       }
     }
     for (const call of this.calls.select((c) => c.target.node === node)) {
+      call.monitorEnded = true;
       this.calls.settle(call, new CallExitError("noconnection", call.dest), true);
     }
   }

@@ -254,9 +254,12 @@ export abstract class NodeCore {
     this.proc(to)?.removeLink(from);
   }
 
-  /** @internal */
-  remoteMonitor(watcher: Pid, target: Pid | string, ref: Ref): void {
-    this.inbound.monitor(watcher, target, ref);
+  /**
+   * Returns whether the monitor holds (false: the target is dead or unknown, and `watcher` got
+   * its `DOWN noproc`). @internal
+   */
+  remoteMonitor(watcher: Pid, target: Pid | string, ref: Ref): boolean {
+    return this.inbound.monitor(watcher, target, ref);
   }
 
   /** @internal */
@@ -282,6 +285,11 @@ export abstract class NodeCore {
   /** @internal */
   remoteReply(to: Pid, ref: Ref, value: unknown): void {
     this.caller.remoteReply(to, ref, value);
+  }
+
+  /** A reply from node `from` that ended the call's monitor there (see `Caller.callReply`). @internal */
+  remoteCallReply(from: string, toId: number, creation: number, refId: number, value: unknown): void {
+    this.caller.callReply(from, toId, creation, refId, value);
   }
 
   /**

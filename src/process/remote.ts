@@ -19,6 +19,13 @@ export interface RemoteRouter {
   exit(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void;
   /** A monitor fired for a remote watcher. */
   down(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void;
+  /**
+   * A call: `caller` monitors `target` under the call's `ref` and sends it `msg` — `monitor` then
+   * `send`, in one frame where the peer speaks it. Optional: without it a call is those two.
+   */
+  call?(caller: Pid, target: Pid, ref: Ref, msg: unknown): void;
+  /** A call whose request is `[tag, from, name, arg]` (`Node.callTagged`), the same way. Optional. */
+  callTagged?(caller: Pid, target: Pid, ref: Ref, tag: string, name: string, arg: unknown): void;
   /** A reply to a call made from the remote node. */
   reply(to: Pid, ref: Ref, value: unknown): void;
   /**

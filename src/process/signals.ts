@@ -172,6 +172,8 @@ export class Signals {
     if (node.isLocal(watcher)) {
       const call = ref.node === node.name ? this.calls.byRemoteRef(ref.id) : undefined;
       if (call !== undefined) {
+        // The call's monitor fired: the target's node dropped it.
+        if (pid.equals(call.target)) call.monitorEnded = true;
         this.calls.settle(call, new CallExitError(reason, call.dest), true);
         return;
       }

@@ -132,6 +132,9 @@ describe("validateFrame", () => {
       [FrameTag.Exit, pid, pid, "reason", true],
       [FrameTag.Down, pid, ref, pid, "reason"],
       [FrameTag.Reply, pid, ref, 42],
+      [FrameTag.Call, 1, 2, 3, 4, 5, { any: "thing" }],
+      [FrameTag.GenCall, 1, 2, 3, 4, 5, "$gen_call", "get", [1]],
+      [FrameTag.CallReply, 1, 2, 5, 42],
       [FrameTag.SpawnRequest, 1, "b", []],
       [FrameTag.SpawnReply, 1, true, pid],
       [FrameTag.SpawnReply, 1, false, new Error("x")],
@@ -147,5 +150,8 @@ describe("validateFrame", () => {
     expect(validateFrame([FrameTag.Link, pid, "pid"])).toMatch(/element 2 is not a pid/);
     expect(validateFrame([FrameTag.Exit, pid, pid, "r", "yes"])).toMatch(/not a bool/);
     expect(validateFrame([FrameTag.SpawnReply, 1, true, "no pid"])).toMatch(/without a pid/);
+    expect(validateFrame([FrameTag.Call, 1, 2, pid, 4, 5, "m"])).toMatch(/element 3 is not a int/);
+    expect(validateFrame([FrameTag.GenCall, 1, 2, 3, 4, 5, 6, "get", 1])).toMatch(/element 6 is not a string/);
+    expect(validateFrame([FrameTag.CallReply, 1, 2.5, 5, 42])).toMatch(/element 2 is not a int/);
   });
 });

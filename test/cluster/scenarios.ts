@@ -18,6 +18,7 @@ import {
 import { HubvisorError } from "../../src/errors.js";
 import {
   CallExitError,
+  CallTimeoutError,
   DownMessage,
   ExitMessage,
   type From,
@@ -26,6 +27,7 @@ import {
   Pid,
   Ref,
 } from "../../src/process/index.js";
+import { defineServer, GenServer, ok, reply } from "../../src/server/index.js";
 import {
   collector,
   echo,
@@ -35,6 +37,12 @@ import {
   TestCluster,
   uniqueClusterName,
 } from "./helpers.js";
+
+/** A GenServer for the call scenarios: `double(n)` answers `2n`. */
+const Doubler = defineServer<{ calls: { double(n: number): number }; casts: Record<string, never> }>()({
+  init: () => ok(0),
+  handleCall: { double: (n, s) => reply(2 * n, s) },
+});
 
 export function clusterScenarios(factory: HarnessFactory): void {
   const downWithin = factory.downWithinMs ?? 3000;
@@ -153,6 +161,45 @@ export function clusterScenarios(factory: HarnessFactory): void {
         });
         expect(await echo(a!.node, forwarder, { n: 1 })).toEqual({ n: 1 });
         expect(a!.node.pendingCalls).toBe(0);
+      });
+
+      it("sends a call as one frame and its reply as one, which leaves no monitor behind", async () => {
+        const [a, b] = await t.startAll("a", "b");
+        const srv = echoServer(b!.node);
+        const started = await GenServer.start(Doubler, undefined, { node: b!.node });
+        if (!started.ok) throw new Error("the GenServer did not start");
+        const gen = started.pid;
+        // Frames out of `a` for one plain call and one GenServer call, demonitors included (they
+        // are queued as the call settles). Before b's `hello` is heard, a call is monitor + send.
+        const cost = async (): Promise<number> => {
+          const before = a!.stats.framesOut;
+          expect(await echo(a!.node, srv, "x")).toBe("x");
+          expect(await GenServer.callOn(a!.node, gen, "double", 21)).toBe(42);
+          return a!.stats.framesOut - before;
+        };
+        await expect.poll(cost).toBe(2);
+        const answered = b!.stats.framesOut;
+        expect(await GenServer.callOn(a!.node, gen, "double", 2)).toBe(4);
+        expect(b!.stats.framesOut).toBe(answered + 1);
+        expect(b!.node.processInfo(srv)?.monitoredBy).toEqual([]);
+        expect(b!.node.processInfo(gen)?.monitoredBy).toEqual([]);
+        b!.node.exit(gen, "kill");
+        await expect(GenServer.callOn(a!.node, gen, "double", 1)).rejects.toMatchObject({ reason: "noproc" });
+      });
+
+      it("drops a call's monitor on the target's node when the call times out or is answered elsewhere", async () => {
+        const [a, b, c] = await t.startAll("a", "b", "c");
+        const silent = echoServer(b!.node);
+        const late = a!.node.call(silent, (from) => ({ call: true, from, value: 1, hold: true }), 50);
+        await expect(late).rejects.toBeInstanceOf(CallTimeoutError);
+        await expect.poll(() => b!.node.processInfo(silent)?.monitoredBy.length).toBe(0);
+        // b hands each caller to a server on c, which answers from there.
+        const far = echoServer(c!.node);
+        const forwarder = b!.node.spawn(async (ctx) => {
+          for (;;) ctx.send(far, await ctx.receive());
+        });
+        expect(await echo(a!.node, forwarder, "via c")).toBe("via c");
+        await expect.poll(() => b!.node.processInfo(forwarder)?.monitoredBy.length).toBe(0);
       });
 
       it("fails a call to a dead remote pid or a free remote name with noproc", async () => {

@@ -65,6 +65,9 @@ function templates(): Uint8Array[] {
     [FrameTag.SpawnRequest, 1, "no-such-behaviour", [1, 2]],
     [FrameTag.SpawnReply, 123_456, true, from],
     [FrameTag.Lookup, from, ref, gone],
+    [FrameTag.Call, from.id, incA, gone.id, gone.creation, ref.id, { t: "x", n: 1 }],
+    [FrameTag.GenCall, from.id, incA, gone.id, gone.creation, ref.id, "$gen_call", "get", [1]],
+    [FrameTag.CallReply, 777_777, b.node.creation, ref.id, 42],
   ];
   return frames.map((f) => codec.encode(f));
 }
