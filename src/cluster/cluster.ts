@@ -289,7 +289,15 @@ export class Cluster {
       this.send(target, msg);
       return;
     }
-    const frame = [FrameTag.Call, caller.id, caller.creation, target.id, target.creation, ref.id, msg] as const;
+    const frame = [
+      FrameTag.Call,
+      caller.id,
+      caller.creation,
+      target.id,
+      target.creation,
+      ref.id,
+      msg,
+    ] as const;
     this.outbox.push(target.node, this.codec.encode(frame, "message"));
   }
 

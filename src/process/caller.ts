@@ -198,7 +198,14 @@ export class Caller {
   }
 
   /** A `[tag, from, name, arg]` call to another node: the router builds the request it sends. */
-  private sendTagged(call: PendingCall, caller: Pid, pid: Pid, tag: string, name: string, arg: unknown): void {
+  private sendTagged(
+    call: PendingCall,
+    caller: Pid,
+    pid: Pid,
+    tag: string,
+    name: string,
+    arg: unknown,
+  ): void {
     const router = this.node.router!;
     if (router.callTagged === undefined) {
       this.sendRemote(call, caller, pid, [tag, call, name, arg]);

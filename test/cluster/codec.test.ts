@@ -151,7 +151,9 @@ describe("validateFrame", () => {
     expect(validateFrame([FrameTag.Exit, pid, pid, "r", "yes"])).toMatch(/not a bool/);
     expect(validateFrame([FrameTag.SpawnReply, 1, true, "no pid"])).toMatch(/without a pid/);
     expect(validateFrame([FrameTag.Call, 1, 2, pid, 4, 5, "m"])).toMatch(/element 3 is not a int/);
-    expect(validateFrame([FrameTag.GenCall, 1, 2, 3, 4, 5, 6, "get", 1])).toMatch(/element 6 is not a string/);
+    expect(validateFrame([FrameTag.GenCall, 1, 2, 3, 4, 5, 6, "get", 1])).toMatch(
+      /element 6 is not a string/,
+    );
     expect(validateFrame([FrameTag.CallReply, 1, 2.5, 5, 42])).toMatch(/element 2 is not a int/);
   });
 });
