@@ -25,7 +25,7 @@
  */
 import type { Logger } from "../logger.js";
 import { formatReason } from "../process/exit-reason.js";
-import { From, type Node } from "../process/node.js";
+import type { From, Node } from "../process/node.js";
 import { Pid, type Ref } from "../process/pid.js";
 import { CallMonitors } from "./call-monitors.js";
 import { Codec } from "./codec.js";
@@ -283,38 +283,40 @@ export class Cluster {
    * A call to a process of another node: one `Call` frame (monitor and message) to a peer that
    * speaks it, else `monitor` then `send`. @internal
    */
-  call(caller: Pid, target: Pid, ref: Ref, msg: unknown): void {
-    if (!this.speaksCalls(caller, target, ref)) {
-      this.monitor(caller, target, ref);
+  call(target: Pid, from: From, msg: unknown): void {
+    if (!this.speaksCalls(target, from)) {
+      this.monitor(from.pid, target, from.ref);
       this.send(target, msg);
       return;
     }
+    const caller = from.pid;
     const frame = [
       FrameTag.Call,
       caller.id,
       caller.creation,
       target.id,
       target.creation,
-      ref.id,
+      from.refId,
       msg,
     ] as const;
     this.outbox.push(target.node, this.codec.encode(frame, "message"));
   }
 
   /** A `[tag, from, name, arg]` call: one `GenCall` frame, else as `call`. @internal */
-  callTagged(caller: Pid, target: Pid, ref: Ref, tag: string, name: string, arg: unknown): void {
-    if (!this.speaksCalls(caller, target, ref)) {
-      this.monitor(caller, target, ref);
-      this.send(target, [tag, new From(caller, ref), name, arg]);
+  callTagged(target: Pid, from: From, tag: string, name: string, arg: unknown): void {
+    if (!this.speaksCalls(target, from)) {
+      this.monitor(from.pid, target, from.ref);
+      this.send(target, [tag, from, name, arg]);
       return;
     }
+    const caller = from.pid;
     const frame = [
       FrameTag.GenCall,
       caller.id,
       caller.creation,
       target.id,
       target.creation,
-      ref.id,
+      from.refId,
       tag,
       name,
       arg,
@@ -323,18 +325,13 @@ export class Cluster {
   }
 
   /**
-   * Whether a call can go as one frame: the peer announced the call frames, and the caller and
-   * the ref are of this node and incarnation (the frame names them by number only).
+   * Whether a call can go as one frame: the peer announced the call frames, and the caller is of
+   * this node (the frame names it, and the ref, by number only: a `From`'s ref is of its pid's
+   * node and incarnation).
    */
-  private speaksCalls(caller: Pid, target: Pid, ref: Ref): boolean {
+  private speaksCalls(target: Pid, from: From): boolean {
     const version = this.peerVersions.get(target.node);
-    return (
-      version !== undefined &&
-      version >= CALL_FRAMES_VERSION &&
-      caller.node === this.self.node &&
-      ref.node === caller.node &&
-      ref.creation === caller.creation
-    );
+    return version !== undefined && version >= CALL_FRAMES_VERSION && from.pid.node === this.self.node;
   }
 
   /** @internal */

@@ -144,8 +144,8 @@ export class Caller {
     reject: (e: unknown) => void,
   ): PendingCall {
     const node = this.node;
-    // A local call's ref is only a number until someone reads it; a remote one travels.
-    const ref = targetProc !== null ? this.refs.next++ : node.makeRef();
+    // A call's ref is only a number until someone reads it (a remote call's frame carries the number).
+    const ref = this.refs.next++;
     const call = this.table.open(caller, ref, resolve, reject, dest, pid, targetProc, timeoutMs);
     if (targetProc !== null && typeof make === "string") {
       // A local target gets the call itself as the request (see `PendingCall.tag`). Written out
@@ -157,12 +157,12 @@ export class Caller {
       return call;
     }
     if (targetProc === null && typeof make === "string" && name !== undefined) {
-      this.sendTagged(call, caller, pid, make, name, arg);
-      return promise;
+      this.sendTagged(call, pid, make, name, arg);
+      return call;
     }
     const msg = this.request(call, make, name, arg);
     if (targetProc !== null) node.deliver(targetProc, msg);
-    else this.sendRemote(call, caller, pid, msg);
+    else this.sendRemote(call, pid, msg);
     return call;
   }
 
@@ -183,12 +183,12 @@ export class Caller {
     }
   }
 
-  private sendRemote(call: PendingCall, caller: Pid, pid: Pid, msg: unknown): void {
+  private sendRemote(call: PendingCall, pid: Pid, msg: unknown): void {
     const router = this.node.router!;
     try {
-      if (router.call !== undefined) router.call(caller, pid, call.ref, msg);
+      if (router.call !== undefined) router.call(pid, call, msg);
       else {
-        router.monitor(caller, pid, call.ref);
+        router.monitor(call.pid, pid, call.ref);
         router.send(pid, msg);
       }
     } catch (e) {
@@ -198,23 +198,15 @@ export class Caller {
   }
 
   /** A `[tag, from, name, arg]` call to another node: the router builds the request it sends. */
-  private sendTagged(
-    call: PendingCall,
-    caller: Pid,
-    pid: Pid,
-    tag: string,
-    name: string,
-    arg: unknown,
-  ): void {
+  private sendTagged(call: PendingCall, pid: Pid, tag: string, name: string, arg: unknown): void {
     const router = this.node.router!;
     if (router.callTagged === undefined) {
-      this.sendRemote(call, caller, pid, [tag, call, name, arg]);
+      this.sendRemote(call, pid, [tag, call, name, arg]);
       return;
     }
     try {
-      router.callTagged(caller, pid, call.ref, tag, name, arg);
+      router.callTagged(pid, call, tag, name, arg);
     } catch (e) {
-      // An unserialisable request must not leave the call waiting for its timeout.
       this.table.settle(call, e, true);
     }
   }

@@ -3,6 +3,7 @@
  * pid of another node to its `RemoteRouter`; the cluster layer implements it and calls the node's
  * `remote*` inbound methods when frames arrive. Imports `pid`.
  */
+import type { From } from "./calls.js";
 import type { Pid, Ref } from "./pid.js";
 
 /** Outbound operations on processes of other nodes. Each is fire-and-forget, like OTP signals. */
@@ -20,12 +21,13 @@ export interface RemoteRouter {
   /** A monitor fired for a remote watcher. */
   down(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void;
   /**
-   * A call: `caller` monitors `target` under the call's `ref` and sends it `msg` — `monitor` then
-   * `send`, in one frame where the peer speaks it. Optional: without it a call is those two.
+   * A call: its caller (`from.pid`, a local process or the system pid) monitors `target` under
+   * the call's ref (`from.refId`, a ref of this node) and sends it `msg` — `monitor` then `send`,
+   * in one frame where the peer speaks it. Optional: without it a call is those two.
    */
-  call?(caller: Pid, target: Pid, ref: Ref, msg: unknown): void;
+  call?(target: Pid, from: From, msg: unknown): void;
   /** A call whose request is `[tag, from, name, arg]` (`Node.callTagged`), the same way. Optional. */
-  callTagged?(caller: Pid, target: Pid, ref: Ref, tag: string, name: string, arg: unknown): void;
+  callTagged?(target: Pid, from: From, tag: string, name: string, arg: unknown): void;
   /** A reply to a call made from the remote node. */
   reply(to: Pid, ref: Ref, value: unknown): void;
   /**
