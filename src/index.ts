@@ -201,6 +201,7 @@ export {
   type NodeThreadContext,
   type NodeThreadMain,
   NodeThreads,
+  type NodeThreadsNatsOptions,
   type NodeThreadsOptions,
   startNodeThreads,
 } from "./threads/index.js";

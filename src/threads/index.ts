@@ -4,5 +4,10 @@
  */
 export { NodeThreadStartError, NodeThreadTimeoutError } from "../transports/threads/errors.js";
 export { NodeThreads, startNodeThreads } from "./node-threads.js";
-export { DEFAULT_NODE_THREADS_OPTIONS, type NodeThreadsOptions, parseNodeThreadsOptions } from "./options.js";
+export {
+  DEFAULT_NODE_THREADS_OPTIONS,
+  type NodeThreadsNatsOptions,
+  type NodeThreadsOptions,
+  parseNodeThreadsOptions,
+} from "./options.js";
 export type { NodeThreadContext, NodeThreadMain } from "./protocol.js";

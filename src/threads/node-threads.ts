@@ -15,7 +15,8 @@ import { Cluster, type ClusterOptions } from "../cluster/index.js";
 import { Node } from "../process/node.js";
 import { NodeThreadStartError, NodeThreadTimeoutError } from "../transports/threads/errors.js";
 import { ThreadNetwork } from "../transports/threads/network.js";
-import { type NodeThreadsOptions, parseNodeThreadsOptions } from "./options.js";
+import type { Transport } from "../cluster/transport.js";
+import { type NodeThreadsNatsOptions, type NodeThreadsOptions, parseNodeThreadsOptions } from "./options.js";
 import type { BootData, FromThread, ToThread } from "./protocol.js";
 
 const here = fileURLToPath(import.meta.url);
@@ -57,6 +58,7 @@ export async function startNodeThreads(options: NodeThreadsOptions): Promise<Nod
   const network = new ThreadNetwork();
   const main = entry();
   const threads: NodeThread[] = o.names.map((name, index) => {
+    // Over NATS the port stays unbound and unused: the thread's node never attaches to `network`.
     const control = network.workerPort();
     const { port1: boot, port2: bootFar } = new MessageChannel();
     const data: BootData = {
@@ -67,6 +69,7 @@ export async function startNodeThreads(options: NodeThreadsOptions): Promise<Nod
       cluster: o.cluster,
       data: o.data,
       quiet: o.quiet,
+      nats: o.nats,
       control: control.port,
       boot: bootFar,
     };
@@ -77,11 +80,11 @@ export async function startNodeThreads(options: NodeThreadsOptions): Promise<Nod
       ...(o.execArgv !== undefined ? { execArgv: o.execArgv } : {}),
       ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}),
     });
-    control.bind(worker);
+    if (o.nats === undefined) control.bind(worker);
     const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
     return { name, worker, boot, exited };
   });
-  const handle = new NodeThreads(o.cluster, network, threads);
+  const handle = new NodeThreads(o.cluster, network, threads, o.nats);
   try {
     await Promise.all(threads.map((t) => ready(t, o.startTimeoutMs)));
   } catch (e) {
@@ -123,14 +126,21 @@ export class NodeThreads {
   private readonly byName: Map<string, NodeThread>;
   private readonly joined: Cluster[] = [];
   private stopping: Promise<void> | null = null;
+  /** Over NATS: each paused thread's flag (`pause`), 1 while it must stay blocked. */
+  private readonly pauseFlags = new Map<string, Int32Array>();
 
   /** @internal */
   constructor(
     /** The cluster the nodes joined. */
     readonly cluster: string,
-    /** Their switchboard (for `kill`, `pause`, `partition` … by node name). */
+    /**
+     * Their switchboard (for `kill`, `pause`, `partition` … by node name). Over NATS it holds no
+     * node (the threads are reached over NATS); `kill`, `pause` and `resume` of this class still work.
+     */
     readonly network: ThreadNetwork,
     threads: NodeThread[],
+    /** The NATS transport options the threads joined with, if they did. */
+    readonly nats?: NodeThreadsNatsOptions | undefined,
   ) {
     this.byName = new Map(threads.map((t) => [t.name, t]));
   }
@@ -149,12 +159,13 @@ export class NodeThreads {
     options: Omit<Partial<ClusterOptions>, "node" | "cluster" | "transport"> = {},
   ) {
     const n = typeof node === "string" ? new Node({ name: node }) : node;
-    const c = await Cluster.join({
-      ...options,
-      node: n,
-      cluster: this.cluster,
-      transport: this.network.transport(),
-    });
+    let transport: Transport;
+    if (this.nats === undefined) transport = this.network.transport();
+    else {
+      const { NatsTransport } = await import("../transports/nats/nats-transport.js");
+      transport = new NatsTransport({ ...this.nats, ...(options.logger ? { logger: options.logger } : {}) });
+    }
+    const c = await Cluster.join({ ...options, node: n, cluster: this.cluster, transport });
     this.joined.push(c);
     return c;
   }
@@ -167,16 +178,29 @@ export class NodeThreads {
 
   /** Ends a node's thread at once, as SIGKILL would; its peers see it `connection_lost`. */
   kill(name: string): void {
-    this.network.kill(name);
+    if (this.nats === undefined) this.network.kill(name);
+    else void this.byName.get(name)?.worker.terminate();
   }
 
   /** Blocks a node's thread until `resume` (a long synchronous stretch): nobody declares it down. */
   pause(name: string): void {
-    this.network.pause(name);
+    if (this.nats === undefined) return this.network.pause(name);
+    const t = this.byName.get(name);
+    if (t === undefined || this.pauseFlags.has(name)) return;
+    const flag = new SharedArrayBuffer(4);
+    const f = new Int32Array(flag);
+    f[0] = 1;
+    this.pauseFlags.set(name, f);
+    t.boot.postMessage({ t: "pause", flag } satisfies ToThread);
   }
 
   resume(name: string): void {
-    this.network.resume(name);
+    if (this.nats === undefined) return this.network.resume(name);
+    const f = this.pauseFlags.get(name);
+    if (f === undefined) return;
+    this.pauseFlags.delete(name);
+    Atomics.store(f, 0, 0);
+    Atomics.notify(f, 0);
   }
 
   /**
@@ -185,6 +209,7 @@ export class NodeThreads {
    */
   stop(timeoutMs = 5000): Promise<void> {
     this.stopping ??= (async () => {
+      for (const name of [...this.pauseFlags.keys()]) this.resume(name);
       for (const c of this.joined) await c.leave().catch(() => {});
       await Promise.all(
         [...this.byName.values()].map(async (t) => {

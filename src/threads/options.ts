@@ -6,7 +6,18 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ResourceLimits } from "node:worker_threads";
+import type { NodeConnectionOptions } from "@nats-io/transport-node";
 import { InvalidOptionError } from "../errors.js";
+import type { NatsTransportOptions } from "../transports/nats/options.js";
+
+/**
+ * The NATS transport options every node thread joins with (`NodeThreadsOptions.nats`): those of
+ * `NatsTransport` that can cross to a thread — plain data, no logger, no existing connection, no
+ * function such as an `authenticator`.
+ */
+export type NodeThreadsNatsOptions = Omit<NatsTransportOptions, "logger" | "connection"> & {
+  connection?: NodeConnectionOptions | undefined;
+};
 
 /** Options of {@link startNodeThreads}. */
 export interface NodeThreadsOptions {
@@ -50,6 +61,15 @@ export interface NodeThreadsOptions {
   startTimeoutMs?: number | undefined;
   /** Silence the threads' nodes and clusters (`silentLogger`) instead of logging to the console. @default false */
   quiet?: boolean | undefined;
+  /**
+   * Join the node threads to a NATS cluster instead of to each other over `MessagePort`s: each
+   * thread is then a node of `cluster` over NATS with these options (its own connection), beside
+   * the nodes of other processes and machines, so a machine contributes all its cores. Threads
+   * of one process then talk over NATS too (no shortcut between them). Must be structured-
+   * cloneable (no functions, no existing connection).
+   * @default undefined (the thread transport)
+   */
+  nats?: NodeThreadsNatsOptions | undefined;
 }
 
 export interface ResolvedNodeThreadsOptions {
@@ -61,6 +81,7 @@ export interface ResolvedNodeThreadsOptions {
   resourceLimits: ResourceLimits | undefined;
   startTimeoutMs: number;
   quiet: boolean;
+  nats: NodeThreadsNatsOptions | undefined;
 }
 
 /** Defaults of {@link NodeThreadsOptions} (`threads`: `os.availableParallelism()`). */
@@ -114,7 +135,21 @@ export function parseNodeThreadsOptions(options: NodeThreadsOptions): ResolvedNo
   }
   const quiet = options.quiet ?? d.quiet;
   if (typeof quiet !== "boolean") throw new InvalidOptionError("quiet", "a boolean", quiet);
+  const nats = options.nats;
+  if (nats !== undefined) {
+    if (typeof nats !== "object" || nats === null) throw new InvalidOptionError("nats", "an object", nats);
+    const plain = "connection" in nats ? nats.connection : undefined;
+    if (plain !== undefined && (typeof plain !== "object" || plain === null || "publish" in plain)) {
+      throw new InvalidOptionError("nats.connection", "connection options (not a NatsConnection)", plain);
+    }
+    try {
+      structuredClone(nats);
+    } catch {
+      throw new InvalidOptionError("nats", "options a thread can be handed (no functions)", nats);
+    }
+  }
   return {
+    nats,
     quiet,
     module,
     names,

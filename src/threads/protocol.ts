@@ -5,6 +5,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { Cluster } from "../cluster/index.js";
 import type { Node } from "../process/node.js";
+import type { NodeThreadsNatsOptions } from "./options.js";
 
 /** What a node thread's main is given. */
 export interface NodeThreadContext {
@@ -36,11 +37,17 @@ export interface BootData {
   cluster: string;
   data: unknown;
   quiet: boolean;
-  /** Its control port to the `ThreadNetwork`. */
+  /** Join over NATS with these options instead of over the control port. */
+  nats: NodeThreadsNatsOptions | undefined;
+  /** Its control port to the `ThreadNetwork` (unused with `nats`). */
   control: MessagePort;
   /** Its boot port to the starter. */
   boot: MessagePort;
 }
 
 export type FromThread = { t: "ready" } | { t: "failed"; reason: string } | { t: "stopped" };
-export type ToThread = { t: "stop" };
+/**
+ * `pause` (a thread joined over NATS: the thread transport pauses its own) blocks the thread's
+ * event loop while `flag[0]` is 1, as SIGSTOP would stop the node.
+ */
+export type ToThread = { t: "stop" } | { t: "pause"; flag: SharedArrayBuffer };
