@@ -1,7 +1,7 @@
 /**
  * The observer agent: a GenServer registered as `hubvisor.observer` on a node, which answers what
  * the Observer asks of that node — a snapshot, a level of its supervision trees, one process in
- * detail, and (only where `actions` is on) killing a process. The Observer on any node reaches
+ * detail, and (only where `actions` is on) killing a process or draining the node's hubs. The Observer on any node reaches
  * every other node's agent over the cluster, with ordinary calls: no second network. The agent
  * keeps the node's metrics and recent past (`Metrics`, `Recorder`) from the moment it starts.
  *
@@ -13,7 +13,7 @@ import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
 import * as GenServer from "../server/gen-server.js";
 import { defineServer } from "../server/behaviour.js";
-import { ok, reply } from "../server/results.js";
+import { noreply, ok, reply } from "../server/results.js";
 import { Metrics } from "./metrics.js";
 import {
   type HubRow,
@@ -54,8 +54,22 @@ export interface NodeSnapshot {
     framesIn: number;
     framesOut: number;
   } | null;
-  /** Whether this node's agent accepts actions (kill). */
+  /** Whether this node's agent accepts actions (kill, drain). */
   actions: boolean;
+}
+
+/** What the Observer asks to drain: one hub of the node, or all of them (`hub: null`). */
+export interface DrainRequest {
+  hub: string | null;
+  /** Each hub's `drain` deadline (`ProcessHub.drain`); null: the hub's `migrationTimeoutMs`. */
+  deadlineMs: number | null;
+}
+
+/** What a drain did, per hub: children a new owner confirmed (`migrated`) and not (`forced`). */
+export interface DrainReply {
+  ok: boolean;
+  error?: string;
+  hubs?: Array<{ hub: string; migrated: number; forced: number }>;
 }
 
 /** The agent's protocol, as other nodes call it. */
@@ -65,6 +79,7 @@ export interface AgentProtocol {
     tree(of: string | null): TreeRow[];
     process(pid: string): ProcessDetail | null;
     kill(pid: string): { ok: boolean; error?: string };
+    drain(request: DrainRequest): DrainReply;
   };
 }
 
@@ -136,6 +151,32 @@ const Agent = defineServer<AgentProtocol>()({
       s.node.exit(pid, "kill");
       return reply({ ok: true }, s);
     },
+    drain: (request, s, ctx) => {
+      if (!s.actions) return reply({ ok: false, error: "actions are off on this node" }, s);
+      // The request comes over the wire from any member: its shape is checked, not trusted.
+      const { hub, deadlineMs } = (request ?? {}) as Partial<DrainRequest>;
+      if (hub !== null && typeof hub !== "string")
+        return reply({ ok: false, error: "hub: a hub id or null" }, s);
+      if (
+        deadlineMs !== null &&
+        !(typeof deadlineMs === "number" && deadlineMs > 0 && Number.isFinite(deadlineMs))
+      )
+        return reply({ ok: false, error: "deadlineMs: a finite number > 0 or null" }, s);
+      const hubs = hubsOf(s.node).filter((h) => hub === null || h.hubId === hub);
+      if (hubs.length === 0)
+        return reply(
+          { ok: false, error: hub === null ? "no hub runs on this node" : `no hub ${hub} here` },
+          s,
+        );
+      const from = ctx.from!;
+      const options = deadlineMs === null ? {} : { deadlineMs };
+      // Answered when every drain has ended, so that the agent answers snapshots meanwhile.
+      Promise.all(hubs.map(async (h) => ({ hub: h.hubId, ...(await h.drain(options)) }))).then(
+        (done) => s.node.reply(from, { ok: true, hubs: done } satisfies DrainReply),
+        (e: unknown) => s.node.reply(from, { ok: false, error: String((e as Error)?.message ?? e) }),
+      );
+      return noreply(s);
+    },
   },
   terminate: (_r, s) => s.recorder.close(),
 });
@@ -146,7 +187,7 @@ export interface ObserverAgentOptions {
   node: Node;
   /** Its cluster: membership and traffic in snapshots, metrics of the transport. @default undefined */
   cluster?: Cluster | undefined;
-  /** Let the Observer kill this node's processes. @default false */
+  /** Let the Observer kill this node's processes and drain its hubs. @default false */
   actions?: boolean | undefined;
 }
 

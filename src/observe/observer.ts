@@ -6,7 +6,8 @@
  *
  * Access: bound to loopback by default; any other address requires a `token`, and when a token is
  * set every request must carry it (`Authorization: Bearer …`, or `?token=` for the page itself).
- * Read-only unless `actions` is on.
+ * Read-only unless `actions` is on: then the page can kill a process and drain a node's hubs
+ * (`POST /api/kill`, `POST /api/drain`), on nodes whose agent allows actions too.
  *
  * Imports `cluster`, `process` (types), the root `errors`, its own `agent`, `page`.
  */
@@ -31,7 +32,10 @@ export interface ObserveOptions {
   host?: string | undefined;
   /** Secret every request must carry. @default undefined (no token: loopback only) */
   token?: string | undefined;
-  /** Allow killing processes from the page (on nodes whose agent allows it too). @default false */
+  /**
+   * Allow killing processes and draining nodes from the page (on nodes whose agent allows it
+   * too). @default false
+   */
   actions?: boolean | undefined;
   /** How often the page refreshes, in ms. @default 1000 */
   refreshMs?: number | undefined;
@@ -78,6 +82,12 @@ export interface ClusterView {
   actions: boolean;
   nodes: NodeView[];
 }
+
+/**
+ * How long the Observer waits for a drain without an explicit deadline: the hubs' own default
+ * (`migrationTimeoutMs`, 10 s) with room for a hub configured longer.
+ */
+const DRAIN_WAIT_MS = 30_000;
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -180,10 +190,37 @@ export async function observe(options: ObserveOptions): Promise<Observer> {
       case "POST /api/kill":
         if (!o.actions) return send(res, 403, "text/plain", "actions are off\n");
         return json(res, await askAgent(o.node, q("node"), "kill", q("pid"), o.askTimeoutMs));
+      case "POST /api/drain":
+        if (!o.actions) return send(res, 403, "text/plain", "actions are off\n");
+        return drain(res, q("node"), q("hub") || null, q("deadlineMs"));
       case "GET /metrics":
         return send(res, 200, "text/plain; version=0.0.4; charset=utf-8", await agent.metrics.prometheus());
       default:
         return send(res, 404, "text/plain", "not found\n");
+    }
+  }
+
+  /**
+   * Drains `node`'s hubs (or one) through its agent: the node that runs them moves their
+   * children to the other members and stops them there. Answers once the drains end; waits for
+   * at most the deadline and the ask timeout (the drain goes on if the answer comes later).
+   */
+  async function drain(res: ServerResponse, node: string, hub: string | null, deadline: string) {
+    const deadlineMs = deadline === "" ? null : Number(deadline);
+    if (deadlineMs !== null && !(deadlineMs > 0 && Number.isFinite(deadlineMs)))
+      return send(res, 400, "text/plain", "deadlineMs: a finite number > 0\n");
+    if (!members().includes(node)) return send(res, 404, "text/plain", `no node ${node} in the cluster\n`);
+    const wait = (deadlineMs ?? DRAIN_WAIT_MS) + o.askTimeoutMs;
+    try {
+      return json(res, await askAgent(o.node, node, "drain", { hub, deadlineMs }, wait));
+    } catch (e) {
+      const why = String((e as Error)?.message ?? e);
+      return send(
+        res,
+        504,
+        "text/plain",
+        `no answer from ${node} in ${wait} ms (it may still be draining): ${why}\n`,
+      );
     }
   }
 

@@ -2,7 +2,8 @@
  * The Observer's page: one self-contained HTML document (no external resource, no build step)
  * that polls `/api/cluster` every `refreshMs` and draws the nodes, the hub's children by node,
  * the top processes, crashes and events; supervision trees load one level per click
- * (`/api/tree`), a process's detail on demand (`/api/process`). Elements carry `data-*`
+ * (`/api/tree`), a process's detail on demand (`/api/process`); with actions on, a process can be
+ * killed and a node drained (each after a confirmation). Elements carry `data-*`
  * attributes the end-to-end test reads. Imports nothing.
  */
 
@@ -46,9 +47,27 @@ function drawNodes(v) {
     const body = s ? "<div>" + s.processCount.toLocaleString() + " processes</div><div class=muted>max mailbox " + s.maxMailbox +
       " · heap " + kb(s.memory.heapUsed) + "</div><div class=muted>hub children " + s.hubs.reduce((a, h) => a + h.local, 0) + "</div>"
       : "<div class=muted>" + esc(n.status === "down" ? "left the cluster" : (n.error || "no answer")) + "</div>";
-    return "<div class=card data-node=\"" + esc(n.node) + "\" data-status=\"" + n.status + "\"><b>" + esc(n.node) + "</b> <span class=muted>" + n.status + "</span>" + body + "</div>";
+    const drain = !s || !v.actions || !s.actions || s.hubs.length === 0 ? ""
+      : draining.has(n.node) ? "<div class=muted>draining…</div>"
+      : "<div><button class=danger data-drain=\"" + esc(n.node) + "\">drain</button></div>";
+    return "<div class=card data-node=\"" + esc(n.node) + "\" data-status=\"" + n.status + "\"><b>" + esc(n.node) + "</b> <span class=muted>" + n.status + "</span>" + body + drain + "</div>";
   }).join("");
 }
+const draining = new Set();
+$("nodes").addEventListener("click", async (ev) => {
+  const b = ev.target.closest("button[data-drain]");
+  if (!b) return;
+  const node = b.dataset.drain;
+  if (!confirm("Drain " + node + "? Its hub children move to the other nodes, then its hubs stop there.")) return;
+  draining.add(node);
+  b.replaceWith(Object.assign(document.createElement("div"), { className: "muted", textContent: "draining…" }));
+  const r = await api("/api/drain?node=" + encodeURIComponent(node), "POST").catch((e) => ({ ok: false, error: e.message }));
+  draining.delete(node);
+  const n = $("notice");
+  n.dataset.drained = node;
+  n.dataset.ok = String(r.ok);
+  n.textContent = r.ok ? node + " drained: " + r.hubs.map((h) => h.hub + " " + h.migrated + " moved, " + h.forced + " forced").join("; ") : "drain of " + node + " failed: " + r.error;
+});
 function drawHubs(v) {
   const self = v.nodes.find((n) => n.node === v.self && n.snapshot);
   const hubs = self ? self.snapshot.hubs : [];
@@ -143,7 +162,7 @@ export function observerPage(self: string): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title}</title><style>${STYLE}</style></head>
 <body>
-<header><h1>${title}</h1><span id="status" class="muted">loading…</span></header>
+<header><h1>${title}</h1><span id="status" class="muted">loading…</span><span id="notice"></span></header>
 <main>
 <section class="wide"><h2>nodes</h2><div id="nodes" class="nodes"></div></section>
 <section><h2>hub children by node</h2><div id="hubs"></div></section>

@@ -2,7 +2,8 @@
  * The Observer in a real headless Chromium (Debian's `chromium`, driven by playwright-core; no
  * browser download): the demo runs as its own program with `--step`, the page shows its three
  * nodes and the hub's children on each, a supervision tree and a process; then the demo kills
- * node-c and the page shows node-c down and its children on the survivors. With
+ * node-c and the page shows node-c down and its children on the survivors. A second test drains
+ * a node of an in-process cluster from the page (token in the address, actions on). With
  * `HUBVISOR_SCREENSHOTS=1` the screenshots are written to `docs/` (the README links them);
  * otherwise to a temporary folder.
  */
@@ -13,6 +14,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
+import { defineServer, ok, ProcessHub, reply, silentLogger } from "../../src/index.js";
+import { observe, startObserverAgent } from "../../src/observe.js";
+import { startMemoryCluster } from "../../src/testing.js";
+
+const Echo = defineServer<{ calls: { echo(x: number): number } }>()({
+  name: "Echo",
+  init: () => ok(null),
+  handleCall: { echo: (x, s) => reply(x, s) },
+});
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -51,6 +61,21 @@ function watch(child: ChildProcess) {
   };
 }
 
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
 /** What the page functions see; the test is compiled without the DOM library. */
 type Dom = any;
 /** The page's document, inside functions the browser runs. */
@@ -74,18 +99,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the Observer in Chromium", () => {
     const url = (await out.line(/Observer: (http:\/\/\S+)/))[1]!;
     await out.line(/press Enter to kill node-c/);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser ??= await launch();
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(url);
     for (const n of ["node-a", "node-b", "node-c"])
@@ -143,5 +157,76 @@ describe.skipIf(!existsSync(CHROMIUM))("the Observer in Chromium", () => {
       else demo!.once("exit", (c) => resolve(c));
     });
     expect(code, out.text()).toBe(0);
+  });
+  it("drains a node from the page: a confirmed click, with the token, moves its children away", {
+    timeout: 120_000,
+  }, async () => {
+    const { clusters } = await startMemoryCluster(["drain-a", "drain-b", "drain-c"]);
+    const hubs = clusters.map((cluster) =>
+      ProcessHub.start({
+        hubId: "page",
+        cluster,
+        behaviours: { Echo },
+        logger: silentLogger,
+        clusterEventDebounceMs: 5,
+      }),
+    );
+    for (const c of clusters.slice(1)) await startObserverAgent({ node: c.node, cluster: c, actions: true });
+    const end = Date.now() + 30_000;
+    while (!hubs.every((h) => h.nodes().length === 2)) {
+      if (Date.now() > end) throw new Error("no hub membership");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const ids = Array.from({ length: 90 }, (_, i) => `p${i}`);
+    await hubs[0]!
+      .startChildren(
+        ids.map((id) => ({ id, behaviour: "Echo" })),
+        { awaitable: true },
+      )
+      .await(10_000);
+    const onB = hubs[1]!.localChildren().size;
+    expect(onB).toBeGreaterThan(0);
+    const obs = await observe({ cluster: clusters[0]!, port: 0, token: "page-token-1", actions: true });
+    try {
+      browser ??= await launch();
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const asked: string[] = [];
+      page.on("dialog", (d) => {
+        asked.push(d.message());
+        void d.accept();
+      });
+      await page.goto(obs.url);
+      await page.click('button[data-drain="drain-b"]', { timeout: 30_000 });
+      await page.waitForSelector('#notice[data-drained="drain-b"]', { timeout: 30_000 });
+      expect(await page.getAttribute("#notice", "data-ok")).toBe("true");
+      expect(await page.textContent("#notice")).toBe(`drain-b drained: page ${onB} moved, 0 forced`);
+      expect(asked).toEqual([expect.stringContaining("Drain drain-b?")]);
+      await page.waitForFunction(
+        (total) => {
+          const rows = [...document.querySelectorAll("tr[data-hub-node]")] as Dom[];
+          const b = rows.find((r) => r.dataset.hubNode === "drain-b");
+          return (
+            (b === undefined || b.dataset.children === "0") &&
+            rows.reduce((n, r) => n + Number(r.dataset.children), 0) === total
+          );
+        },
+        ids.length,
+        { timeout: 30_000 },
+      );
+      expect(hubs[1]!.isAlive()).toBe(false);
+      // drain-b has no hub left: its card offers no drain any more.
+      await page.waitForFunction(
+        () => document.querySelector('button[data-drain="drain-b"]') === null,
+        null,
+        {
+          timeout: 30_000,
+        },
+      );
+      await page.close();
+    } finally {
+      await obs.close();
+      await Promise.all([hubs[0]!, hubs[2]!].map((h) => h.stop()));
+      await Promise.all(clusters.map((c) => c.leave()));
+    }
   });
 });

@@ -2,7 +2,7 @@
  * The Observer's HTTP side as a browser or a scraper meets it: it sees every node of the cluster
  * from one node (through their agents), shows a lost node as down, serves Prometheus text,
  * refuses to listen beyond loopback without a token and refuses requests without it, and only
- * kills when actions are on.
+ * kills or drains when actions are on.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { defineServer, InvalidOptionError, ok, ProcessHub, reply, silentLogger } from "../../src/index.js";
@@ -168,5 +168,60 @@ describe("observe", () => {
       );
     } else expect(r).toEqual({ ok: false, error: "actions are off on this node" });
     await Promise.all(hubs.map((h) => h.stop()));
+  });
+
+  it("drains a node through its agent, only with actions on and the token", async () => {
+    const { clusters, hubs } = await cluster(["da", "db", "dc"], "drn");
+    await until(
+      async () => hubs.map((h) => h.nodes().length),
+      (n) => n.every((k) => k === 2),
+      "hub membership",
+    );
+    const ids = Array.from({ length: 60 }, (_, i) => `d${i}`);
+    await hubs[0]!
+      .startChildren(
+        ids.map((id) => ({ id, behaviour: "Echo" })),
+        { awaitable: true },
+      )
+      .await(5000);
+    const onB = hubs[1]!.localChildren().size;
+    expect(onB).toBeGreaterThan(0);
+    const token = "drain-token-1";
+    const readOnly = await observe({ cluster: clusters[0]!, port: 0, token });
+    observers.push(readOnly);
+    const base = (o: Observer) => `http://127.0.0.1:${o.port}/api/drain`;
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${base(readOnly)}?node=db`, { method: "POST", headers: auth })).status).toBe(403);
+    await readOnly.close();
+    observers = [];
+    const obs = await observe({ cluster: clusters[0]!, port: 0, token, actions: true });
+    observers.push(obs);
+    const post = (query: string, headers: Record<string, string> = auth) =>
+      fetch(`${base(obs)}?${query}`, { method: "POST", headers });
+    // The token is checked before anything else; bad input is refused before any node is asked.
+    expect((await post("node=db", {})).status).toBe(401);
+    expect((await post("node=db", { authorization: "Bearer drain-token-2" })).status).toBe(401);
+    expect((await post("node=db&deadlineMs=-1")).status).toBe(400);
+    expect((await post("node=nowhere")).status).toBe(404);
+    expect(await (await post("node=db&hub=other")).json()).toEqual({ ok: false, error: "no hub other here" });
+    expect(hubs[1]!.isAlive()).toBe(true);
+
+    const res = await post("node=db&deadlineMs=5000");
+    expect(res.status).toBe(200);
+    const r = await res.json();
+    expect(r).toEqual({ ok: true, hubs: [{ hub: "drn", migrated: onB, forced: 0 }] });
+    // The hub stopped on db; its children run on the other two, and da's registry shows none on db.
+    expect(hubs[1]!.isAlive()).toBe(false);
+    await until(
+      async () => ({
+        running: hubs[0]!.localChildren().size + hubs[2]!.localChildren().size,
+        onDb: ids.filter((id) => hubs[0]!.childLookup(id)?.nodes.some((n) => n.node === "db")).length,
+      }),
+      (v) => v.running === ids.length && v.onDb === 0,
+      "the children on da and dc",
+    );
+    // A node with no hub left has nothing to drain.
+    expect(await (await post("node=db")).json()).toEqual({ ok: false, error: "no hub runs on this node" });
+    await Promise.all([hubs[0]!, hubs[2]!].map((h) => h.stop()));
   });
 });
