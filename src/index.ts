@@ -215,12 +215,16 @@ export * from "./hub/durable/errors.js";
 // renamed below, with its normalized spec and stopped child, whose names supervision's have.
 export { InvalidChildSpecError } from "./supervision/index.js";
 export {
+  type CheckpointFailure,
+  type CheckpointOptions,
+  type CheckpointStats,
   type ChildError,
   type ChildLookup,
   type DrainResult,
   type ChildMetadata,
   type ChildStarter,
   type ClusterLike,
+  DEFAULT_CHECKPOINT_OPTIONS,
   DEFAULT_DURABILITY,
   DEFAULT_ENTITY_OPTIONS,
   DEFAULT_HUB_TUNING,
@@ -285,6 +289,7 @@ export {
   STRATEGY_DEFAULTS,
   type SyncStrategy,
   type TopologyChange,
+  withCheckpoints,
   withHandover,
 } from "./hub/index.js";
 export {

@@ -71,6 +71,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [root.HubSettleTimeoutError, () => new root.HubSettleTimeoutError("h", 10, "joins pending: b")],
   [root.DurableStoreError, () => new root.DurableStoreError("update", "d.YQ", "store unavailable")],
   [root.DurableConflictError, () => new root.DurableConflictError("d.YQ", 7)],
+  [root.CheckpointTooLargeError, () => new root.CheckpointTooLargeError("r1", 300_000, 262_144)],
   [root.ChildNotRunningError, () => new root.ChildNotRunningError("r1", 10)],
   [root.UnknownRegistryError, () => new root.UnknownRegistryError("R")],
   [root.ViaDuplicateRegistryError, () => new root.ViaDuplicateRegistryError("R")],

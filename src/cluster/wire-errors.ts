@@ -138,6 +138,7 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_HUB_CHILD_NOT_RUNNING", entityErrors.ChildNotRunningError],
   ["HV_ERR_HUB_DURABLE_STORE", durableErrors.DurableStoreError],
   ["HV_ERR_HUB_DURABLE_CONFLICT", durableErrors.DurableConflictError],
+  ["HV_ERR_HUB_CHECKPOINT_TOO_LARGE", durableErrors.CheckpointTooLargeError],
 ];
 for (const [code, Class] of BUILTIN_CLASSES) registerErrorClass(code, Class);
 

@@ -8,6 +8,7 @@
 import { hubChannel } from "../diagnostics.js";
 import type { Logger } from "../logger.js";
 import type { Pid } from "../process/pid.js";
+import type { CheckpointFailure } from "./durable/checkpoints.js";
 import type { NodePid } from "./results.js";
 
 /** A topology change as seen by the redistribution hooks. */
@@ -87,6 +88,10 @@ export interface HubHookEvents {
   };
   /** This node took child `id`'s claim from node `from`, whose lease had lapsed or ended. */
   claimTakenOver: { id: string; from: string };
+   * A checkpointed child's state was not stored or restored on this node (`withCheckpoints`):
+   * `reason` says why (`too_large`, `unserialisable`, `store`, `conflict`, `deleted`, `refused`).
+   */
+  checkpointFailed: { id: string; reason: CheckpointFailure; detail: string };
 }
 
 /** The name of a hub hook. */

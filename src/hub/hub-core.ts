@@ -31,6 +31,7 @@ import { HubView } from "./core/view.js";
 import type { HubHooks } from "./hooks.js";
 import { HubRegistry, type RegistryChange } from "./hub-registry.js";
 import { type HubBehaviour, LocalChildren } from "./local-children.js";
+import type { Checkpoints } from "./durable/checkpoints.js";
 import type { HubMembership } from "./membership.js";
 import {
   type DrainResult,
@@ -71,6 +72,8 @@ export class HubCore {
   fence: (StartFence & { releaseLease(): Promise<void> }) | null = null;
   /** Told of every registry change after the hub's own handling (the entity router). */
   onRegistryChanges: ((changes: readonly RegistryChange[]) => void) | null = null;
+  /** A durable hub's checkpoints on this node (set by the handle), else null. */
+  checkpoints: Checkpoints | null = null;
   private currentMode: HubMode = "running";
   private readonly ensurer: Ensurer;
   private readonly signals: RedundancySignals;
@@ -131,7 +134,14 @@ export class HubCore {
   /** Wires the core to its freshly spawned process. Called once, from the process's init. */
   init(pid: Pid): void {
     this.pid = pid;
-    this.children = new LocalChildren(this.node, pid, this.behaviours, this.tuning, this.logger);
+    this.children = new LocalChildren(
+      this.node,
+      pid,
+      this.behaviours,
+      this.tuning,
+      this.logger,
+      () => this.checkpoints,
+    );
     this.repl = new Replicator(
       this.self,
       this.inc,

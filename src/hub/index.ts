@@ -33,6 +33,12 @@ export { HubRef, type RefCallArgs } from "./entities/ref.js";
 export type { EntityStats } from "./entities/router.js";
 export { Durability, type DurabilityStats } from "./durable/durability.js";
 export {
+  type CheckpointOptions,
+  DEFAULT_CHECKPOINT_OPTIONS,
+  withCheckpoints,
+} from "./durable/checkpointed.js";
+export type { CheckpointFailure, CheckpointStats } from "./durable/checkpoints.js";
+export {
   type Declared,
   type DesiredState,
   decodeDeclared,

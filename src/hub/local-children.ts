@@ -18,6 +18,8 @@ import { stopChild } from "../supervision/child-stop.js";
 import { RestartIntensity, WALL_CLOCK } from "../supervision/restart-intensity.js";
 import { type WithChildId, withChildId } from "./child-id.js";
 import type { NormalizedChildSpec } from "./child-spec.js";
+import { checkpointOptionsOf } from "./durable/checkpointed.js";
+import type { Checkpoints } from "./durable/checkpoints.js";
 import { ChildStartTimeoutError } from "./errors.js";
 import type { StartItem } from "./messages.js";
 import type { HubErrorReason } from "./results.js";
@@ -78,6 +80,8 @@ export class LocalChildren {
     private readonly behaviours: ReadonlyMap<string, HubBehaviour>,
     private readonly limits: { maxRestarts: number; maxSeconds: number; initTimeoutMs: number },
     private readonly logger: Logger,
+    /** A durable hub's checkpoints (read before a checkpointed child starts), else null. */
+    private readonly checkpoints: () => Checkpoints | null = () => null,
   ) {
     this.startOptions = { node, linkTo: hubPid, timeoutMs: limits.initTimeoutMs };
   }
@@ -119,6 +123,16 @@ export class LocalChildren {
       if ("init" in b && typeof b.init === "function") {
         // Through a copy whose init records the child id (`ProcessHub.childId(ctx)`).
         const arg: WithChildId = { childId: spec.id, args: spec.args };
+        const cp = checkpointOptionsOf(b);
+        const store = cp === undefined ? null : this.checkpoints();
+        if (store !== null) {
+          // Its last checkpoint first: unreadable, the child does not start (it would lose its state).
+          try {
+            arg.checkpoint = await store.open(spec.id, cp!, this.limits.initTimeoutMs);
+          } catch (error) {
+            return { id: spec.id, reason: "store_failed", detail: describe(error), error };
+          }
+        }
         const r = await GenServer.startLink(withChildId(b), arg, this.startOptions);
         if (!r.ok) {
           if ("ignore" in r) return { id: spec.id, reason: "start_failed", detail: "ignore" };
@@ -220,6 +234,8 @@ export class LocalChildren {
     const child = this.byId.get(id)!;
     this.byPid.delete(pid.key);
     this.byId.delete(id);
+    // A checkpointed child's pending state is written now (its restart here reads after it).
+    void this.checkpoints()?.ended(id);
     if (this.unconfirmed.delete(id)) return { kind: "remove", child, why: "exited" };
     const r = child.spec.restart;
     if (r === "temporary" || (r === "transient" && isNormalOrShutdown(reason)))
@@ -246,7 +262,17 @@ export class LocalChildren {
     this.unconfirmed.delete(id);
     this.byPid.delete(child.pid.key);
     const exited = stopChild(this.node, this.hubPid, child.pid, child.spec.shutdown, reason);
-    return exited instanceof Promise ? exited.then(() => true) : Promise.resolve(true);
+    const cps = checkpointOptionsOf(this.behaviours.get(child.spec.behaviour)) && this.checkpoints();
+    // A checkpointed child's last state is stored before its stop is over (a move's new
+    // instance, or a stop for good's deletion, comes after it).
+    const last = cps ? () => cps.ended(id).then(() => true) : () => true;
+    return exited instanceof Promise ? exited.then(last) : Promise.resolve(last());
+  }
+
+  /** A child stopped here by a stop request: a checkpointed one's stored state goes. */
+  stoppedForGood(spec: NormalizedChildSpec): void {
+    if (checkpointOptionsOf(this.behaviours.get(spec.behaviour)) !== undefined)
+      this.checkpoints()?.stoppedForGood(spec.id);
   }
 
   /** Stops every child (hub shutdown); does not wait longer than each child's budget. */

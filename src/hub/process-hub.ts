@@ -12,7 +12,9 @@ import { ExitMessage } from "../process/messages.js";
 import { currentNodeOrDefault, type Node, ProcessContext } from "../process/index.js";
 import type { Pid } from "../process/pid.js";
 import type { Protocol, ServerRef } from "../server/protocol.js";
-import { childIdOf } from "./child-id.js";
+import { checkpointSlotOf, childIdOf } from "./child-id.js";
+import { checkpointOptionsOf } from "./durable/checkpointed.js";
+import { Checkpoints } from "./durable/checkpoints.js";
 import type { HubChildSpec, NormalizedChildSpec } from "./child-spec.js";
 import { awaitSettled } from "./entities/settle.js";
 import { HubRef } from "./entities/ref.js";
@@ -139,11 +141,16 @@ export class ProcessHub {
       // Peers' messages say who sent them (`from`): one that names a third node is refused.
       proc.senderField = "from";
     }
-    if (durability !== undefined) hub.durable = new Durability(core, durability);
+    if (durability !== undefined) {
+      const durable = new Durability(core, durability);
+      hub.durable = durable;
+      core.checkpoints = new Checkpoints(core, (ms) => durable.openBucket(ms));
+    } else warnCheckpointsWithoutStore(core);
     node.onExit(pid, () => {
       core.exited();
       fenced?.remove();
       hub.durable?.close();
+      core.checkpoints?.close();
       hub.entities.close();
       if (hubsByNode.get(node)?.get(hubId) === hub) hubsByNode.get(node)!.delete(hubId);
     });
@@ -211,6 +218,29 @@ export class ProcessHub {
    */
   static childId(ctx: ProcessContext): string | undefined {
     return childIdOf(ctx);
+  }
+
+  /**
+   * Stores `state` as the last checkpoint of the checkpointed hub child whose context is `ctx`
+   * (`withCheckpoints`, in a durable hub): written at most once per its `debounceMs`, the latest
+   * state winning, and given to its `init` (`lastCheckpoint`) when it starts again after a crash,
+   * a failover, a move or a passivation. Throws `CheckpointTooLargeError` past its `maxBytes`
+   * and `UnserialisableError` for what cannot be encoded (the last stored checkpoint stays).
+   * Does nothing for a server that is no checkpointed child of a durable hub. Store failures are
+   * retried and reported on the hook `checkpointFailed`, never thrown here.
+   */
+  static checkpoint(ctx: ProcessContext, state: unknown): void {
+    const slot = checkpointSlotOf(ctx);
+    if (slot !== undefined) slot.owner.checkpoint(slot, state);
+  }
+
+  /**
+   * The last checkpoint stored for the checkpointed hub child whose context is `ctx`, as read
+   * before this instance started (undefined when there is none: a first start, a start after a
+   * stop, a hub without durability). Read it in `init`.
+   */
+  static lastCheckpoint<S = unknown>(ctx: ProcessContext): S | undefined {
+    return checkpointSlotOf(ctx)?.restored?.state as S | undefined;
   }
 
   get hubId(): string {
@@ -561,6 +591,16 @@ export class ProcessHub {
   private assertQuorum(): void {
     if (this.core.partitioned) throw new HubPartitionedError(this.core.hubId, this.core.self);
   }
+}
+
+/** Checkpointed behaviours keep nothing in a hub without a store: said once, at start. */
+function warnCheckpointsWithoutStore(core: HubCore): void {
+  const names = [...core.behaviours].filter(([, b]) => checkpointOptionsOf(b) !== undefined).map(([n]) => n);
+  if (names.length > 0)
+    core.logger.warn(
+      { hub: core.hubId, behaviours: names },
+      "checkpointed behaviours in a hub without durability: their checkpoints are not kept",
+    );
 }
 
 function hooksOf(options: HubOptions, logger: Logger): HubHooks {

@@ -39,6 +39,7 @@ const ALL_HOOKS: { [K in HubHookName]: true } = {
   leaseLost: true,
   fencedStartRefused: true,
   claimTakenOver: true,
+  checkpointFailed: true,
 };
 
 interface Fired {

@@ -345,9 +345,11 @@ export class Placement {
     const now = Date.now();
     await Promise.all(
       m.ids.map(async (id) => {
-        const epoch = ctx.children.byId.get(id)?.epoch;
+        const child = ctx.children.byId.get(id);
+        const epoch = child?.epoch;
         if (await ctx.children.stop(id)) {
           ok.push(id);
+          if (child !== undefined) ctx.children.stoppedForGood(child.spec);
           if (epoch !== undefined) this.ensurer.tombstone(id, epoch, now);
         } else {
           missing.push(id);

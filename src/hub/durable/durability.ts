@@ -23,6 +23,7 @@ import {
   encodeDeclared,
   idOfKey,
 } from "./declared.js";
+import { checkpointOptionsOf } from "./checkpointed.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
 import type { ParsedDurability } from "./options.js";
 import type { DurableBucket, StoreEntry, StoreWatch } from "./store.js";
@@ -259,6 +260,11 @@ export class Durability {
     return failed;
   }
 
+  /** The bucket once the store is open (waiting up to `timeoutMs`), or null. */
+  async openBucket(timeoutMs: number): Promise<DurableBucket | null> {
+    return (await this.whenReady(timeoutMs)) && !this.closed ? this.bucket : null;
+  }
+
   private whenReady(timeoutMs: number): Promise<boolean> {
     if (this.isReady) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -353,6 +359,8 @@ export class Durability {
     awaitable: boolean,
     timeoutMs: number,
   ): { status: "stop_initiated" } | Future<StopResult> {
+    // The specs declared before the stops (for what their behaviours keep).
+    const specs = new Map(ids.map((id) => [id, this.declared.get(id)?.spec ?? this.core.registry.lookup(id)?.spec]));
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
       const failed = new Map<string, unknown>();
@@ -375,16 +383,25 @@ export class Durability {
         );
       }
       const results = await Promise.all(sends);
-      return new StopResult(
+      const r = new StopResult(
         results.flatMap((x) => x.stopped),
         [...results.flatMap((x) => x.errors), ...storeFailures(failed)],
       );
+      // A checkpointed child that ran nowhere: no node deleted its checkpoint on the stop.
+      for (const e of r.errors)
+        if (e.reason === "not_found" && checkpointOptionsOf(this.behaviourOf(specs.get(e.id))))
+          this.core.checkpoints?.stoppedForGood(e.id);
+      return r;
     })();
     if (!awaitable) {
       void p;
       return { status: "stop_initiated" };
     }
     return new Future(p);
+  }
+
+  private behaviourOf(spec: NormalizedChildSpec | null | undefined): unknown {
+    return spec == null ? undefined : this.core.behaviours.get(spec.behaviour);
   }
 
   /** The hub stopped or lost quorum while the declarations were written: nothing goes out. */

@@ -36,3 +36,21 @@ export class DurableConflictError extends HubvisorError {
     );
   }
 }
+
+/**
+ * A checkpoint (`ProcessHub.checkpoint(ctx, state)`) encodes to more bytes than its behaviour
+ * allows (`withCheckpoints(behaviour, { maxBytes })`): it is not stored, and the last stored one
+ * stays. Thrown to the caller; `childId`, `bytes`, `maxBytes`.
+ */
+export class CheckpointTooLargeError extends HubvisorError {
+  constructor(
+    readonly childId: string,
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      "HV_ERR_HUB_CHECKPOINT_TOO_LARGE",
+      `checkpoint of child ${show(childId)} is ${bytes} bytes encoded, over its limit of ${maxBytes}`,
+    );
+  }
+}

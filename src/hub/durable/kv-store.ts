@@ -149,6 +149,15 @@ class KvBucket implements DurableBucket {
     }
   }
 
+  async delete(key: string, revision?: number): Promise<void> {
+    try {
+      await this.kv.delete(key, revision === undefined ? undefined : { previousSeq: revision });
+    } catch (err) {
+      if (revision !== undefined && isConflict(err)) throw new DurableConflictError(key, revision);
+      throw new DurableStoreError("delete", key, describe(err));
+    }
+  }
+
   watch(prefix: string, onEntry: (entry: StoreEntry) => void): StoreWatch {
     let stopped = false;
     let stop: () => void = () => {

@@ -103,6 +103,14 @@ class MemoryBucket implements DurableBucket {
     return write(this.data, key, value.slice());
   }
 
+  async delete(key: string, revision?: number): Promise<void> {
+    this.check("delete", key);
+    const cur = this.data.keys.get(key);
+    if (revision !== undefined && cur?.revision !== revision) throw new DurableConflictError(key, revision);
+    this.store.stats.writes++;
+    write(this.data, key, null);
+  }
+
   watch(prefix: string, onEntry: (entry: StoreEntry) => void): StoreWatch {
     this.check("watch", prefix);
     // The current values go out first, in revision order, then later writes.

@@ -31,6 +31,11 @@ export interface DurableBucket {
   /** Writes a key whose last revision is `revision`; else `DurableConflictError`. */
   update(key: string, value: Uint8Array, revision: number): Promise<number>;
   /**
+   * Deletes a key (a deletion entry replaces its value; a key never written gets one too), or,
+   * with `revision`, only if the key's last revision is that one (else `DurableConflictError`).
+   */
+  delete(key: string, revision?: number): Promise<void>;
+  /**
    * Delivers, for keys starting with `prefix`, each one's current entry (deletions included), then
    * every later write in revision order. Keys are `[A-Za-z0-9_=.-]`; `prefix` ends with a dot.
    */

@@ -1,0 +1,55 @@
+/**
+ * Checkpoints as stored: the key of a child id (`c.` then the id in base64url, beside the
+ * declarations' `d.` keys and outside their watch), and the record around the state's bytes
+ * (format, version, hub, id, writer, time). The state itself is encoded with the cluster codec,
+ * so pids and the other types that cross the wire survive a checkpoint. Decoding checks
+ * everything: garbled, foreign, another hub's or another key's records are refused with the
+ * reason, never restored. Imports msgpackr and the cluster codec.
+ */
+import { Packr } from "msgpackr";
+import { Codec } from "../../cluster/codec.js";
+
+export const CHECKPOINT_PREFIX = "c.";
+const FORMAT = "hubvisor/checkpoint";
+const VERSION = 1;
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+/** States are bounded by the behaviour's `maxBytes`, checked by the caller; this bound is a backstop. */
+const codec = new Codec(64 * 1024 * 1024);
+
+export function checkpointKey(id: string): string {
+  return CHECKPOINT_PREFIX + Buffer.from(id, "utf8").toString("base64url");
+}
+
+/** The state's bytes (throws `UnserialisableError` for what cannot cross the wire). */
+export function encodeState(state: unknown): Uint8Array {
+  return codec.encode(state, "checkpoint state");
+}
+
+export function encodeCheckpoint(hubId: string, by: string, id: string, state: Uint8Array): Uint8Array {
+  return packr.pack({ f: FORMAT, v: VERSION, hub: hubId, id, by, at: Date.now(), data: state });
+}
+
+/** The state in a stored record, or why it is refused. */
+export function decodeCheckpoint(
+  hubId: string,
+  id: string,
+  value: Uint8Array,
+): { state: unknown; at: number } | { refused: string } {
+  let v: unknown;
+  try {
+    v = packr.unpack(value);
+  } catch {
+    return { refused: "does not decode" };
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return { refused: "not a record" };
+  const r = v as Record<string, unknown>;
+  if (r.f !== FORMAT) return { refused: "foreign format" };
+  if (r.v !== VERSION) return { refused: `unknown version ${String(r.v)}` };
+  if (r.hub !== hubId) return { refused: "another hub's checkpoint" };
+  if (r.id !== id) return { refused: "id does not match its key" };
+  if (typeof r.at !== "number" || !(r.data instanceof Uint8Array)) return { refused: "bad fields" };
+  const d = codec.decode(r.data);
+  if (d.problem !== null || d.values.length !== 1) return { refused: "state does not decode" };
+  return { state: d.values[0], at: r.at };
+}
