@@ -144,6 +144,7 @@ export class ProcessHub {
     if (durability !== undefined) {
       const durable = new Durability(core, durability);
       hub.durable = durable;
+      core.durable = durable;
       core.checkpoints = new Checkpoints(core, (ms) => durable.openBucket(ms));
     } else warnCheckpointsWithoutStore(core);
     node.onExit(pid, () => {
@@ -336,7 +337,12 @@ export class ProcessHub {
     };
     // A durable hub stores the declarations before anything starts (src/hub/durable/).
     if (this.durable !== null)
-      return this.durable.start(norm, { ...o, group: (s) => groupStarts(this.core, s, pinned), usable });
+      return this.durable.start(norm, {
+        ...o,
+        pins: pinned,
+        group: (s) => groupStarts(this.core, s, pinned),
+        usable,
+      });
     const groups = groupStarts(this.core, norm, pinned);
     if (!o.awaitable) {
       this.core.requests.start(groups, { timeoutMs: o.timeoutMs });
@@ -399,8 +405,11 @@ export class ProcessHub {
     const on = () => core.registry.lookup(id)?.nodes.find((np) => np.node === node)?.pid;
     const here = on();
     if (here !== undefined) return here;
-    const runners = core.registry.lookup(id)?.nodes ?? [];
-    if (runners.length === 0) throw new ChildNotRunningError(id, 0);
+    const entry = core.registry.lookup(id);
+    const runners = entry?.nodes ?? [];
+    if (entry === undefined || runners.length === 0) throw new ChildNotRunningError(id, 0);
+    // A durable hub declares the pin first: a restart of the whole hub starts it there again.
+    if (this.durable !== null) await this.durable.declarePin(entry.spec, [node], timeoutMs);
     for (const np of runners) core.send(np.node, { t: "migrate", from: core.self, id, to: node });
     // Read again on each registry change of `id` (no polling).
     return this.entities.watch(id, on, timeoutMs);

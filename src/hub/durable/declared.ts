@@ -1,6 +1,7 @@
 /**
  * Declared children as stored: the key of an id, and the value of its declaration (desired state
- * running or stopped, the spec to start it with, who wrote it and when), encoded with msgpack.
+ * running, stopped or dormant, the spec to start it with, the nodes it is pinned to, who wrote it
+ * and when), encoded with msgpack.
  * Decoding checks everything: a value that does not decode, is of another format or version,
  * belongs to another hub or another key, or carries a spec that does not validate is refused
  * with the reason, never applied. Imports msgpackr and the hub's child spec check.
@@ -8,15 +9,21 @@
 import { Packr } from "msgpackr";
 import { type NormalizedChildSpec, normalizeChildSpec } from "../child-spec.js";
 
-/** What the hub should do about an id. */
-export type DesiredState = "running" | "stopped";
+/**
+ * What the hub should do about an id: run it, keep it stopped, or leave it `dormant` (an entity
+ * passivated for idleness: not started by reconcile, started again on its next activation, its
+ * checkpoint kept).
+ */
+export type DesiredState = "running" | "stopped" | "dormant";
 
 /** One declaration, as read back from the store. */
 export interface Declared {
   readonly id: string;
   readonly desired: DesiredState;
-  /** The spec to start it with (present when running; a stop keeps none). */
+  /** The spec to start it with (present when running or dormant; a stop keeps none). */
   readonly spec: NormalizedChildSpec | null;
+  /** The nodes it is pinned to (`hub.migrate`, `childMapping`), or null. */
+  readonly pin: readonly string[] | null;
   /** The store's revision of this declaration: its version. */
   readonly revision: number;
   /** Node that wrote it, and when (ms since the epoch): for diagnostics only. */
@@ -52,8 +59,20 @@ export function encodeDeclared(
   desired: DesiredState,
   spec: NormalizedChildSpec | null,
   id: string,
+  pin: readonly string[] | null = null,
 ): Uint8Array {
-  return packr.pack({ f: FORMAT, v: VERSION, hub: hubId, id, desired, spec, by, at: Date.now() });
+  const r: Record<string, unknown> = {
+    f: FORMAT,
+    v: VERSION,
+    hub: hubId,
+    id,
+    desired,
+    spec,
+    by,
+    at: Date.now(),
+  };
+  if (pin !== null) r.pin = pin;
+  return packr.pack(r);
 }
 
 /** The declaration in `value`, or the reason it is refused. */
@@ -77,10 +96,14 @@ export function decodeDeclared(
   if (r.v !== VERSION) return { refused: `unknown version ${String(r.v)}` };
   if (r.hub !== hubId) return { refused: "another hub's declaration" };
   if (r.id !== id) return { refused: "id does not match its key" };
-  if (r.desired !== "running" && r.desired !== "stopped") return { refused: "bad desired state" };
+  if (r.desired !== "running" && r.desired !== "stopped" && r.desired !== "dormant")
+    return { refused: "bad desired state" };
   if (typeof r.by !== "string" || typeof r.at !== "number") return { refused: "bad writer fields" };
+  const pin = r.pin ?? null;
+  if (pin !== null && (!Array.isArray(pin) || pin.length === 0 || !pin.every((n) => typeof n === "string")))
+    return { refused: "bad pin" };
   let spec: NormalizedChildSpec | null = null;
-  if (r.desired === "running") {
+  if (r.desired !== "stopped") {
     try {
       spec = normalizeChildSpec(r.spec);
     } catch {
@@ -88,5 +111,5 @@ export function decodeDeclared(
     }
     if (spec.id !== id) return { refused: "spec id does not match its key" };
   } else if (r.spec !== null && r.spec !== undefined) return { refused: "a stop with a spec" };
-  return { id, desired: r.desired, spec, revision, by: r.by, at: r.at };
+  return { id, desired: r.desired, spec, pin: pin as string[] | null, revision, by: r.by, at: r.at };
 }

@@ -13,7 +13,7 @@ import { Future } from "../future.js";
 import type { HubCore } from "../hub-core.js";
 import type { StartItem } from "../messages.js";
 import { type ChildError, type HubErrorReason, StartResult, StopResult } from "../results.js";
-import { groupStarts, rollback } from "../start-request.js";
+import { groupStarts, type PinnedNodes, rollback } from "../start-request.js";
 import {
   type Declared,
   DECLARED_PREFIX,
@@ -54,7 +54,12 @@ export interface DurableStartCall {
   onFailure: "continue" | "rollback";
   group: (specs: readonly NormalizedChildSpec[]) => Map<string, StartItem[]>;
   usable: () => void;
+  /** The call's `childMapping`, declared with each child. */
+  pins?: PinnedNodes | undefined;
 }
+
+/** One declaration to write: id, desired state, spec, pinned nodes. */
+type Declaration = readonly [string, DesiredState, NormalizedChildSpec | null, (readonly string[] | null)?];
 
 /** Start failures that are the child's own (not the network's): the declaration is taken back. */
 const DEFINITE_FAILURES: ReadonlySet<HubErrorReason> = new Set(["start_failed", "unknown_behaviour"]);
@@ -81,11 +86,6 @@ export class Durability {
   };
   /** The highest revision applied to the replica (the watch's and this node's own writes). */
   private applied = 0;
-  /**
-   * Declared children that are meant not to run now although declared running (passivated
-   * entities, set by the entity layer): reconcile does not start them. @default none
-   */
-  dormant: ((spec: NormalizedChildSpec) => boolean) | null = null;
   /** A round is checking the store's last revision. */
   private checking = false;
   private bucket: DurableBucket | null = null;
@@ -201,12 +201,17 @@ export class Durability {
   }
 
   /** Writes one declaration by compare-and-set on the revision this node knows, re-reading on conflict. */
-  private async write(id: string, desired: DesiredState, spec: NormalizedChildSpec | null): Promise<void> {
+  private async write(
+    id: string,
+    desired: DesiredState,
+    spec: NormalizedChildSpec | null,
+    pin: readonly string[] | null = null,
+  ): Promise<void> {
     const bucket = this.bucket;
     if (bucket === null || this.closed)
       throw new DurableStoreError("update", declaredKey(id), "store not open");
     const key = declaredKey(id);
-    const value = encodeDeclared(this.core.hubId, this.core.self, desired, spec, id);
+    const value = encodeDeclared(this.core.hubId, this.core.self, desired, spec, id, pin);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const k = this.keys.get(key);
       try {
@@ -228,7 +233,7 @@ export class Durability {
 
   /** Writes declarations, `writeConcurrency` at a time; resolves with the ids that failed and why. */
   private async writeAll(
-    items: ReadonlyArray<readonly [string, DesiredState, NormalizedChildSpec | null]>,
+    items: ReadonlyArray<Declaration>,
     timeoutMs: number,
   ): Promise<Map<string, unknown>> {
     const failed = new Map<string, unknown>();
@@ -242,9 +247,9 @@ export class Durability {
     let next = 0;
     const worker = async () => {
       while (next < items.length) {
-        const [id, desired, spec] = items[next++]!;
+        const [id, desired, spec, pin] = items[next++]!;
         try {
-          await this.write(id, desired, spec);
+          await this.write(id, desired, spec, pin);
         } catch (err) {
           failed.set(id, err);
           this.stats.writeFailures++;
@@ -258,6 +263,39 @@ export class Durability {
         "durable declarations not written",
       );
     return failed;
+  }
+
+  /**
+   * Declares `spec` running (an `ensure` or `activate` start, before it goes out), unless it is
+   * declared running already. Rejects with the store's error.
+   */
+  async declareRunning(spec: NormalizedChildSpec, timeoutMs: number): Promise<void> {
+    const d = this.declared.get(spec.id);
+    if (d?.desired === "running") return;
+    const failed = await this.writeAll([[spec.id, "running", spec, null]], timeoutMs);
+    const err = failed.get(spec.id);
+    if (err !== undefined) throw err;
+  }
+
+  /**
+   * Declares local children dormant before they are passivated (reconcile does not start a
+   * dormant child; its next activation declares it running). Resolves with the ids declared.
+   */
+  async declareDormant(ids: readonly string[], timeoutMs: number): Promise<Set<string>> {
+    const items: Declaration[] = [];
+    for (const id of ids) {
+      const spec = this.core.children.byId.get(id)?.spec;
+      if (spec !== undefined) items.push([id, "dormant", spec, this.declared.get(id)?.pin ?? null]);
+    }
+    const failed = await this.writeAll(items, timeoutMs);
+    return new Set(items.map((i) => i[0]).filter((id) => !failed.has(id)));
+  }
+
+  /** Declares `id` (running, with `spec`) pinned to `nodes` (`hub.migrate`). Rejects with the store's error. */
+  async declarePin(spec: NormalizedChildSpec, nodes: readonly string[], timeoutMs: number): Promise<void> {
+    const failed = await this.writeAll([[spec.id, "running", spec, nodes]], timeoutMs);
+    const err = failed.get(spec.id);
+    if (err !== undefined) throw err;
   }
 
   /** The bucket once the store is open (waiting up to `timeoutMs`), or null. */
@@ -305,7 +343,7 @@ export class Durability {
     for (let i = 0; i < specs.length; i += CHUNK) {
       const chunk = specs.slice(i, i + CHUNK);
       const f = await this.writeAll(
-        chunk.map((s) => [s.id, "running", s] as const),
+        chunk.map((s) => [s.id, "running", s, call.pins?.get(s.id) ?? null] as const),
         call.timeoutMs,
       );
       for (const [id, e] of f) failed.set(id, e);
@@ -344,9 +382,24 @@ export class Durability {
     if (blocked !== null) return Promise.resolve(new StartResult([], blocked));
     // An ensure: the owner's reconcile may have started a child whose declaration it saw before
     // this start arrived; that copy is this start's success, not `already_started`.
-    return new Promise<StartResult>((resolve) =>
-      this.core.requests.start(call.group(go), { timeoutMs: call.timeoutMs, onDone: resolve, ensure: true }),
-    );
+    const send = (specs: readonly NormalizedChildSpec[], ensure: boolean) =>
+      new Promise<StartResult>((resolve) =>
+        this.core.requests.start(call.group(specs), { timeoutMs: call.timeoutMs, onDone: resolve, ensure }),
+      );
+    return send(go, true).then(async (r) => {
+      // An ensure does not undo a recent stop (an adoption must not); a start the user asked
+      // for after a stop does: those go again as plain starts.
+      const again = new Set(r.errors.filter((e) => e.detail === "stopped since").map((e) => e.id));
+      if (again.size === 0) return r;
+      const r2 = await send(
+        go.filter((s) => again.has(s.id)),
+        false,
+      );
+      return new StartResult(
+        [...r.started, ...r2.started],
+        [...r.errors.filter((e) => !again.has(e.id)), ...r2.errors],
+      );
+    });
   }
 
   /**
@@ -360,7 +413,9 @@ export class Durability {
     timeoutMs: number,
   ): { status: "stop_initiated" } | Future<StopResult> {
     // The specs declared before the stops (for what their behaviours keep).
-    const specs = new Map(ids.map((id) => [id, this.declared.get(id)?.spec ?? this.core.registry.lookup(id)?.spec]));
+    const specs = new Map(
+      ids.map((id) => [id, this.declared.get(id)?.spec ?? this.core.registry.lookup(id)?.spec]),
+    );
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
       const failed = new Map<string, unknown>();
@@ -506,10 +561,15 @@ export class Durability {
     const young = now - this.options.graceMs;
     for (const [id, at] of this.fresh) if (at <= young) this.fresh.delete(id);
     for (const d of this.declared.values()) {
+      // A dormant child (passivated) waits for its next activation.
       if (d.desired !== "running" || d.spec === null || this.fresh.has(d.id)) continue;
-      if (this.inFlight.has(d.id) || reg.exists(d.id) || this.dormant?.(d.spec) === true) continue;
-      // Only the owner starts it: every node sees the same ring once membership is quiet.
-      if (core.view.replicasOf(d.id, d.spec.behaviour)[0] !== self) continue;
+      if (this.inFlight.has(d.id) || reg.exists(d.id)) continue;
+      // Only the owner starts it (the first pinned node that can): every node sees the same
+      // ring once membership is quiet.
+      const spec = d.spec;
+      const pinned = d.pin?.filter((n) => core.view.has(n, spec.behaviour));
+      const target = pinned?.[0] ?? core.view.replicasOf(d.id, spec.behaviour)[0];
+      if (target !== self) continue;
       missing.add(d.id);
       if (!this.missingLast.has(d.id)) continue;
       const r = this.retry.get(d.id);
@@ -540,8 +600,13 @@ export class Durability {
     for (const s of specs) this.inFlight.add(s.id);
     this.stats.reconciledStarts += specs.length;
     const timeoutMs = core.tuning.migrationTimeoutMs;
+    const pins = new Map<string, readonly string[]>();
+    for (const s of specs) {
+      const pin = this.declared.get(s.id)?.pin?.filter((n) => core.view.has(n, s.behaviour));
+      if (pin !== undefined && pin.length > 0) pins.set(s.id, pin);
+    }
     // An ensure: a copy found running at the owner is a success, never `already_started`.
-    core.requests.start(groupStarts(core, specs, undefined), {
+    core.requests.start(groupStarts(core, specs, pins.size > 0 ? pins : undefined), {
       timeoutMs,
       ensure: true,
       onDone: (r) => {

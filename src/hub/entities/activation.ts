@@ -72,6 +72,12 @@ export class Activations {
   private async activate(spec: NormalizedChildSpec, deadline: number, timeoutMs: number): Promise<Pid> {
     const core = this.core;
     const id = spec.id;
+    // A durable hub declares it running first (a passivated one was declared dormant), so that
+    // it survives a restart of the whole hub like any started child.
+    if (core.durable !== null && this.host.pick(id) === undefined)
+      await core.durable.declareRunning(spec, timeoutMs).catch((err: unknown) => {
+        throw new EntityActivationError(id, "store_failed", String(err));
+      });
     for (;;) {
       const found = this.host.pick(id);
       if (found !== undefined) return found;

@@ -89,8 +89,14 @@ export class Passivation {
     }
   }
 
-  private async passivate(ids: string[]): Promise<void> {
+  private async passivate(all: string[]): Promise<void> {
     const core = this.core;
+    // A durable hub declares them dormant first (else reconcile would start them again); those
+    // it could not declare stay up until a later sweep. Their checkpoints stay for the next instance.
+    const declared = await core.durable?.declareDormant(all, this.options.callTimeoutMs);
+    const ids = declared === undefined ? all : all.filter((id) => declared.has(id));
+    for (const id of ids) core.checkpoints?.keep(id);
+    if (ids.length === 0) return;
     await Promise.all(
       ids.map(async (id) => {
         const child = core.children.byId.get(id);
