@@ -88,6 +88,7 @@ export interface HubHookEvents {
   };
   /** This node took child `id`'s claim from node `from`, whose lease had lapsed or ended. */
   claimTakenOver: { id: string; from: string };
+  /**
    * A checkpointed child's state was not stored or restored on this node (`withCheckpoints`):
    * `reason` says why (`too_large`, `unserialisable`, `store`, `conflict`, `deleted`, `refused`).
    */

@@ -54,6 +54,10 @@ function cuttable(inner: DurableStore): { store: DurableStore; ctl: { down: bool
           fail("update");
           return b.update(k, v, r);
         },
+        delete: async (k, r) => {
+          fail("delete");
+          return b.delete(k, r);
+        },
         watch: (p, fn) => b.watch(p, fn),
         lastRevision: async () => {
           fail("status");

@@ -123,6 +123,10 @@ function cuttable(inner: DurableStore) {
           if (ctl.hold) await new Promise<void>((res) => ctl.held.push(res));
           return b.update(k, v, r);
         },
+        delete: async (k, r) => {
+          fail("delete");
+          return b.delete(k, r);
+        },
         watch: (p, fn) => b.watch(p, fn),
         lastRevision: async () => {
           fail("status");
