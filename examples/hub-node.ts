@@ -22,10 +22,12 @@
  * - `settled { timeoutMs? }`: answers once `hub.awaitSettled` resolves (`settled: true`, `at`), or
  *   with the problem it reported.
  * - `registered { ids }`: how many of `ids` this node's registry holds.
- * - `durable`: a durable hub's counters (declarations known, reconcile rounds, starts, stops).
+ * - `durable`: a durable hub's counters (declarations known, reconcile rounds, starts, stops;
+ *   `fencing`: the fence's, when fenced).
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
- * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down.
+ * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down; fenced, `{"ev":"leaseLost",...}`
+ * (with `leaseEnd`, wall-clock ms) and `{"ev":"claimTakenOver","id","from","at"}`.
  * It imports the package as a user does (`hubvisor`, `hubvisor/nats`); in this repository tsx maps
  * those names to `src/` through `tsconfig.json`'s `paths`. Its audit (`status`) reads the
  * hub's registry replica through `hub.core`, a member the published types leave out: a check for
@@ -36,6 +38,7 @@ import { createInterface } from "node:readline";
 import {
   Cluster,
   defineServer,
+  type FencingOptions,
   type HubOptions,
   Node,
   noreply,
@@ -62,7 +65,13 @@ export interface HubNodeConfig {
    * A durable hub whose declarations live in JetStream (the server must run with `-js`), with
    * these durability options (all but the store).
    */
-  durable?: { reconcileIntervalMs?: number; settleMs?: number; bucketPrefix?: string };
+  durable?: {
+    reconcileIntervalMs?: number;
+    settleMs?: number;
+    bucketPrefix?: string;
+    /** Fencing (`durability.fencing`): `true` or lease timings. */
+    fencing?: boolean | FencingOptions;
+  };
 }
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as HubNodeConfig;
@@ -109,6 +118,7 @@ const durability =
         }),
         reconcileIntervalMs: cfg.durable.reconcileIntervalMs,
         settleMs: cfg.durable.settleMs,
+        fencing: cfg.durable.fencing,
       };
 const hub = ProcessHub.start({
   hubId: cfg.hubId ?? "demo",
@@ -120,6 +130,17 @@ const hub = ProcessHub.start({
   ...cfg.hub,
   hooks: {
     ...(trace ? tracedHooks(trace.line) : {}),
+    // Fencing, for the controller: a lost lease (with when it ended, in wall-clock ms) and
+    // every claim taken over from a node whose lease lapsed.
+    leaseLost: (d) =>
+      out({
+        ev: "leaseLost",
+        node: cfg.node,
+        ...d,
+        at: now(),
+        leaseEnd: performance.timeOrigin + (hub.fence?.leaseEnd ?? 0),
+      }),
+    claimTakenOver: (d) => out({ ev: "claimTakenOver", node: cfg.node, ...d, at: now() }),
     postRedistribution: (c) => {
       trace?.line("postRedistribution", { ...c });
       const members = hub.nodes({ includeLocal: true }).join(",");
@@ -275,6 +296,9 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     case "status":
       return status(c.digest === true);
     case "locals":
+      // A fenced node asks its fence first, as its scheduler does before running any process:
+      // thawed past its lease, it stops its children before it could run (or report) them.
+      hub.fence?.check();
       return {
         node: cfg.node,
         ids: [...hub.core.children.byId.keys()],
@@ -302,7 +326,9 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     }
     case "durable": {
       const d = hub.durable;
-      return d === null ? { error: "not durable" } : { declared: d.declared.size, ...d.stats };
+      return d === null
+        ? { error: "not durable" }
+        : { declared: d.declared.size, ...d.stats, fencing: hub.fence?.stats ?? null };
     }
     case "exit":
       await hub.stop();

@@ -1,6 +1,6 @@
 /**
  * `Fence`: fencing of one durable hub on one node — at no instant do two nodes run the same
- * child. One lease per node (`fl.<node>` in the hub's bucket), renewed by compare-and-set every
+ * child. One lease per node (`fl.<node>` in the hub's fencing bucket: `fencingBucket`), renewed by compare-and-set every
  * `renewIntervalMs`, and one claim per child (`fc.<id>`), written by compare-and-set only when
  * the child is placed (a start, a move, an adoption). The rules:
  *
@@ -100,6 +100,15 @@ interface SeenLease {
   readonly seenAt: number;
 }
 
+/**
+ * The bucket of a hub's leases and claims: its own, beside the declarations' (`<hubId>.fencing`;
+ * a hub id has no dot), so that lease renewals do not move the revision a durable hub's
+ * reconcile compares its replica of the declarations with.
+ */
+export function fencingBucket(hubId: string): string {
+  return `${hubId}.fencing`;
+}
+
 const MAX_CAS_ATTEMPTS = 8;
 /** Releases of claims this node no longer needs, per renewal (a background trickle). */
 const SWEEP_PER_ROUND = 128;
@@ -158,6 +167,14 @@ export class Fence {
     return this.valid() ? this.session : null;
   }
 
+  /**
+   * When the current lease ends (or the last one ended), on the fence's clock: `leaseMs` after
+   * the send of its last renewal acknowledged in time.
+   */
+  get leaseEnd(): number {
+    return this.validUntil;
+  }
+
   /** Whether this node may run fenced children now. */
   valid(): boolean {
     return this.state === "valid" && this.options.clock.now() < this.stopAt;
@@ -179,7 +196,7 @@ export class Fence {
     let delay = 100;
     while (this.state === "opening") {
       try {
-        const bucket = await this.store.open(this.host.hubId);
+        const bucket = await this.store.open(fencingBucket(this.host.hubId));
         if (this.state !== "opening") return void bucket.close();
         this.bucket = bucket;
         this.watches.push(bucket.watch(LEASE_PREFIX, (e) => this.applyLease(e)));

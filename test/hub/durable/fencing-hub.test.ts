@@ -28,7 +28,9 @@ const Worker = withHandover(
   { prepareHandoverState: (s) => s, receiveHandoverState: (data) => data },
 );
 
-const FENCING = { leaseMs: 800, renewIntervalMs: 200, stopMarginMs: 200, takeoverMarginMs: 100 };
+// Short for a test, long enough for a loaded machine's event-loop stalls (a stall past the stop
+// margin loses the lease: safe, but the children then stop and start again).
+const FENCING = { leaseMs: 2000, renewIntervalMs: 300, stopMarginMs: 600, takeoverMarginMs: 100 };
 
 /** A store view that fails every operation of one node while `down` (the node cut off from NATS). */
 function cuttable(inner: DurableStore): { store: DurableStore; ctl: { down: boolean } } {
@@ -161,6 +163,19 @@ class Fenced {
     }, 2);
   }
 
+  /** What each node runs and what fencing did, for failure messages. */
+  describe(): string {
+    const parts: string[] = [];
+    for (const [n, h] of this.hubs) {
+      const fired = this.fired.get(n)!;
+      const refused = (fired.fencedStartRefused ?? []).map((r) => `${r.id}:${r.reason}:${r.holder}`);
+      parts.push(
+        `${n}: ${h.core.children.size} running, members ${h.nodes()}, refused [${refused.slice(0, 5)}] (${refused.length}), lost ${JSON.stringify(fired.leaseLost ?? [])}, taken ${(fired.claimTakenOver ?? []).length}, valid ${h.fence?.valid()}, durable ${JSON.stringify(h.durable?.stats)}`,
+      );
+    }
+    return parts.join("; ");
+  }
+
   /** Every one of `ids` runs exactly once, and nothing else runs. */
   runsOnce(ids: readonly string[]): string {
     const c = this.copies();
@@ -208,8 +223,8 @@ describe("fenced durable hub over the memory transport", () => {
       const c = await f.add("c");
       await f.formed();
       await expect
-        .poll(() => c.core.children.size > 0 && f.runsOnce(ids(40)) === "ok", { timeout: 15_000 })
-        .toBe(true);
+        .poll(() => (c.core.children.size > 0 ? f.runsOnce(ids(40)) : f.describe()), { timeout: 15_000 })
+        .toBe("ok");
       await expect.poll(() => f.runsOnce(ids(40)), { timeout: 15_000 }).toBe("ok");
       // The claims of what c runs name c; nobody took a claim from a live node, nobody waited.
       const claims = c

@@ -373,9 +373,9 @@ describe("Fence: leases and claims on scripted time", () => {
     const logger: Logger = { ...silentLogger, warn: (_o, msg) => void warnings.push(msg) };
     const a = fence(world, new Host("a", world, logger), store);
     await world.advance(0);
-    store.inject("fenced", leaseKey("q"), new Uint8Array([1, 2, 3]));
-    store.inject("fenced", claimKey("k"), new TextEncoder().encode("{}"));
-    store.inject("fenced", "fc.not_canonical=", new Uint8Array([0]));
+    store.inject("fenced.fencing", leaseKey("q"), new Uint8Array([1, 2, 3]));
+    store.inject("fenced.fencing", claimKey("k"), new TextEncoder().encode("{}"));
+    store.inject("fenced.fencing", "fc.not_canonical=", new Uint8Array([0]));
     await world.advance(0);
     expect(a.f.stats.rejected).toBe(3);
     expect(warnings).toContain("fencing store entry refused");
