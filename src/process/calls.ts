@@ -11,6 +11,7 @@
  * Imports `pid`, `proc`, `errors`.
  */
 import { CallExitError, CallTimeoutError } from "./errors.js";
+import { IdTable } from "./id-table.js";
 import { type Pid, Ref } from "./pid.js";
 import type { Proc } from "./proc.js";
 
@@ -147,7 +148,8 @@ class CallList {
 
 export class CallTable {
   /** Calls to other nodes, by ref id: their replies and DOWNs arrive by ref. */
-  private readonly remote = new Map<number, PendingCall>();
+  /** An `IdTable`: ref numbers come in sequence and calls settle roughly in order, which churns a `Map`. */
+  private readonly remote = new IdTable<PendingCall>((c) => c.refId);
   private readonly queues = new Map<number, CallList>();
   private readonly untimed = new CallList(Number.POSITIVE_INFINITY, this);
   private idleCheckScheduled = false;
