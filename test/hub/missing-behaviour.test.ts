@@ -119,5 +119,8 @@ describe("a hub node that registers no behaviour (a client-only node)", () => {
     expect(r.errors).toEqual([]);
     expect(client.localChildren().size).toBe(0);
     for (const s of specs) expect(await client.ref<typeof Counter>(s.id).call("bump", undefined)).toBe(1);
+    // Settled as the client sees it: every child on an owner among the nodes that run counters
+    // (the client's own ring position does not count), on the other nodes too.
+    for (const h of [client, a, b]) await h.awaitSettled({ timeoutMs: 10_000 });
   });
 });

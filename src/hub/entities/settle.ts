@@ -23,9 +23,13 @@ export function settleProblem(core: HubCore): string | null {
   if (view.pendingLeave.size > 0) return `departures pending: ${[...view.pendingLeave].join(", ")}`;
   if (core.requests.pending > 0) return `${core.requests.pending} start or stop request(s) awaiting answers`;
   const ring = core.strategies.distribution.type === "consistentHashing";
-  for (const [id, child] of core.children.byId)
-    if (ring && !child.pinned && !view.replicas(id).includes(core.self))
-      return `${id} runs here but belongs on ${view.replicas(id).join(", ")}`;
+  // Owners on the ring of the nodes that run the child's behaviour: a client-only node (or one
+  // lacking a behaviour) is never an owner of it.
+  for (const [id, child] of core.children.byId) {
+    if (!ring || child.pinned) continue;
+    const owners = view.replicasOf(id, child.spec.behaviour);
+    if (!owners.includes(core.self)) return `${id} runs here but belongs on ${owners.join(", ")}`;
+  }
   const f = core.strategies.redundancy.factor;
   const factor = f === "cluster" ? view.members.size + 1 : f;
   for (const node of core.registry.nodes())
@@ -40,8 +44,9 @@ export function settleProblem(core: HubCore): string | null {
     for (const p of pids) {
       // A pinned child (guided start, `hub.migrate`) is placed where it was pinned: its node's
       // registry entry says so.
-      if (reg.sliceOf(p.node).get(id)?.pinned === true) continue;
-      const replicas = view.replicas(id);
+      const entry = reg.sliceOf(p.node).get(id);
+      if (entry === undefined || entry.pinned === true) continue;
+      const replicas = view.replicasOf(id, entry.spec.behaviour);
       if (!replicas.includes(p.node)) return `${id} runs on ${p.node}, not one of ${replicas.join(", ")}`;
     }
   }
