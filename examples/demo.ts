@@ -3,7 +3,8 @@
  * processes (counters). It kills one node, then adds a new one, and prints what moved and how
  * long each step took. Everything runs in this one program; the nodes talk through the cluster
  * layer exactly as they would across machines. With `--nats` (or `HUBVISOR_TRANSPORT=nats`) it
- * runs `demo-nats.ts` instead: the same story with each node a separate OS process over NATS.
+ * runs `demo-nats.ts` instead: the same story with each node a separate OS process over NATS; with
+ * `--threads` (or `HUBVISOR_TRANSPORT=threads`) `demo-threads.ts`: each node a worker thread.
  *
  * node-a serves the Observer (`hubvisor/observe`) and the demo prints its address; the page stays
  * up after the story until Ctrl-C. `--exit` (or `DEMO_EXIT=1`) exits at the end instead (CI, the
@@ -27,6 +28,11 @@ import { type Observer, observe, startObserverAgent } from "hubvisor/observe";
 // `npm start -- --nats` (or HUBVISOR_TRANSPORT=nats): the same demo as OS processes over NATS.
 if (process.argv.includes("--nats") || process.env.HUBVISOR_TRANSPORT === "nats") {
   await import("./demo-nats.js");
+  process.exit(0);
+}
+// `npm start -- --threads` (or HUBVISOR_TRANSPORT=threads): a node per worker thread of this process.
+if (process.argv.includes("--threads") || process.env.HUBVISOR_TRANSPORT === "threads") {
+  await import("./demo-threads.js");
   process.exit(0);
 }
 

@@ -96,4 +96,14 @@ describe("examples", () => {
     const run = await runExample("demo.ts", { DEMO_CHILDREN: "200", DEMO_EXIT: "1", OBSERVER_PORT: "0" });
     expect(run.code, `demo failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
   });
+
+  it("demo.ts --threads (a node per worker thread) runs to the end", {
+    timeout: RUN_TIMEOUT_MS + 5_000,
+  }, async () => {
+    const run = await runExample("demo.ts", { DEMO_CHILDREN: "200", HUBVISOR_TRANSPORT: "threads" });
+    expect(run.code, `demo failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/terminated node-2's thread: [1-9]\d* children restarted/);
+    expect(run.stdout).toMatch(/node-d joined in this thread: [1-9]\d* children moved to it/);
+    expect(run.stdout).toContain("demo-threads: done");
+  });
 });
