@@ -53,6 +53,7 @@ export function primitives(): Row[] {
   const rows: Row[] = [];
   const auth = (encrypt: boolean) => ({
     secret: new TextEncoder().encode(SECRET),
+    acceptSecrets: [],
     encrypt,
     maxClockSkewMs: 30_000,
     joinCheckMs: 0,

@@ -23,14 +23,18 @@
  * The thread runs plain JavaScript given as source (no module of ours to load, so it works the
  * same from the TypeScript sources and from the package) and loads the NATS client by the path
  * resolved here. It needs connection options it can be handed (no functions: an `authenticator`
- * function, or an existing connection, cannot cross threads), and no `auth` (a sealed heartbeat
- * is numbered in the session's own sequence): otherwise the session runs without it. Imports
- * `node:worker_threads`, `node:module`, the logger, the cluster `Transport` types.
+ * function, or an existing connection, cannot cross threads): otherwise the session runs without
+ * it. With `auth` it seals each heartbeat itself (an HMAC, as `WireAuth.seal` does) with what the
+ * session hands it (`ThreadSealing`: key id, MAC key, context, session), numbered in a sequence
+ * stream of its own (stream 1 of `wire-auth.ts`), so the receivers' replay windows take the
+ * thread's heartbeats and the event loop's messages apart. Imports `node:worker_threads`,
+ * `node:module`, the logger, the cluster `Transport` types and the wire layout of `./wire-auth.ts`.
  */
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { NodeConnectionOptions } from "@nats-io/transport-node";
 import type { Logger } from "../../logger.js";
+import { HEADER_BYTES, SealKind, STREAM, TAG_BYTES, type ThreadSealing, WIRE_VERSION } from "./wire-auth.js";
 
 export const MAIN_TICK = 0;
 export const BEAT_SINCE = 1;
@@ -46,10 +50,33 @@ export function clock(): number {
 const SOURCE = `
 const { workerData: d, parentPort } = require("node:worker_threads");
 const { connect } = require(d.client);
+const { createHmac } = require("node:crypto");
 const shared = new Float64Array(d.shared);
 const clock = () => performance.timeOrigin + performance.now();
 let bytes;
 let busyBytes;
+// With auth: what WireAuth.forThread gave, and this thread's own sequence (stream 1).
+let sealing;
+let seq = 0;
+// The layout of WireAuth.seal for a heartbeat: header, payload, truncated HMAC-SHA256 tag over the
+// context and everything before the tag.
+const seal = (payload) => {
+  if (sealing === undefined) return payload;
+  const tagAt = ${HEADER_BYTES} + payload.length;
+  const out = Buffer.allocUnsafe(tagAt + ${TAG_BYTES});
+  out[0] = ${WIRE_VERSION};
+  out[1] = ${SealKind.Heartbeat};
+  out.writeUInt32BE(sealing.keyId, 2);
+  out.writeDoubleBE(sealing.incarnation, 6);
+  out.writeUInt32BE(sealing.session >>> 0, 14);
+  out.writeDoubleBE(${STREAM} + seq++, 18);
+  out.writeDoubleBE(Date.now(), 26);
+  out.writeDoubleBE(0, 34);
+  out.set(payload, ${HEADER_BYTES});
+  const mac = createHmac("sha256", sealing.macKey).update(sealing.context).update(out.subarray(0, tagAt)).digest();
+  mac.copy(out, tagAt, 0, ${TAG_BYTES});
+  return out;
+};
 let bytesAt = -Infinity;
 let last = clock();
 let holdFrom = -1;
@@ -69,14 +96,16 @@ let holdFrom = -1;
     const silent = now - shared[${MAIN_TICK}];
     // A loop silent this long is hung, not busy: stop vouching for it.
     if (silent > d.maxBusyMs || shared[${OFFLINE}] === 1 || nc.isClosed()) { shared[${BEAT_SINCE}] = Infinity; return; }
-    try { nc.publish(d.subject, silent > d.busyAfterMs ? busyBytes : bytes); } catch { shared[${BEAT_SINCE}] = Infinity; return; }
+    try { nc.publish(d.subject, seal(silent > d.busyAfterMs ? busyBytes : bytes)); } catch { shared[${BEAT_SINCE}] = Infinity; return; }
     if (!(shared[${BEAT_SINCE}] <= now)) shared[${BEAT_SINCE}] = now;
     shared[${LAST_BEAT}] = now;
   };
   parentPort.on("message", (m) => {
-    if (m.t === "bytes") {
+    if (m.t === "sealing") sealing = m.sealing;
+    else if (m.t === "bytes") {
       const first = bytes === undefined;
       bytes = m.bytes; busyBytes = m.busy; bytesAt = m.at;
+      if (m.sealing !== undefined) sealing = m.sealing;
       // Beats only once the session has joined: a heartbeat before its subscriptions exist
       // would bring it up for peers whose probes then find nobody.
       if (first) { last = clock(); setInterval(beat, d.intervalMs); beat(); }
@@ -190,10 +219,16 @@ export class HeartbeatThread {
 
   /**
    * Beat `heartbeat` from now on (`busy` while the event loop has not ticked for `busyAfterMs`):
-   * the session joined, or rejoined under a new session at `at` (wall clock).
+   * the session joined, or rejoined under a new session at `at` (wall clock). With `auth`,
+   * `sealing` is what seals them (for that session).
    */
-  beat(heartbeat: Uint8Array, busy: Uint8Array, at: number): void {
-    this.worker.postMessage({ t: "bytes", bytes: heartbeat, busy, at });
+  beat(heartbeat: Uint8Array, busy: Uint8Array, at: number, sealing?: ThreadSealing): void {
+    this.worker.postMessage({ t: "bytes", bytes: heartbeat, busy, at, sealing });
+  }
+
+  /** Seal the heartbeats with `sealing` from now on: the secrets changed (`rotateSecrets`). */
+  reseal(sealing: ThreadSealing): void {
+    this.worker.postMessage({ t: "sealing", sealing });
   }
 
   /** Closes the thread's connection and ends it. */

@@ -12,10 +12,13 @@ import type { NodeIdentity, Transport, TransportHandlers } from "../../cluster/t
 import { type NatsTransportStats, openConnection } from "./connection.js";
 import { NatsAlreadyConnectedError, NatsAuthError, NatsTransportClosedError } from "./errors.js";
 import { nodeInboxPrefix } from "./nats-config.js";
+import { InvalidOptionError } from "../../errors.js";
 import {
   checkIdentityNames,
+  type NatsAuthOptions,
   type NatsTransportOptions,
   parseNatsTransportOptions,
+  parseSecrets,
   type ResolvedNatsTransportOptions,
 } from "./options.js";
 import type { HeartbeatThread } from "./heartbeat-thread.js";
@@ -141,6 +144,25 @@ export class NatsTransport implements Transport {
       this.closing = this.session?.shutdown(wasOpen) ?? Promise.resolve();
     }
     return this.closing;
+  }
+
+  /**
+   * Changes the cluster secrets of this node while it runs (it must have been given `auth`):
+   * seals with `secret` from now on — its heartbeat thread too — and also opens what is sealed
+   * under any of `acceptSecrets`. Rolled over every node in three rounds, a cluster changes its
+   * secret without a restart and without dropping a message (`docs/security.md`, "Rotating the
+   * secret"). Before `connect()` it sets what the node will join with.
+   * @throws InvalidOptionError without `auth`, or for a secret shorter than 16 bytes.
+   */
+  rotateSecrets(secrets: Pick<NatsAuthOptions, "secret" | "acceptSecrets">): void {
+    const auth = this.host.opts.auth;
+    if (auth === undefined) {
+      throw new InvalidOptionError("auth", "given to the transport to rotate its secrets", undefined);
+    }
+    const { secret, acceptSecrets } = parseSecrets(secrets);
+    auth.secret = secret;
+    auth.acceptSecrets = acceptSecrets;
+    this.session?.rotateSecrets(secret, acceptSecrets);
   }
 
   /** Peers currently up in this node's view. */

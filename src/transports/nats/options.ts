@@ -74,8 +74,8 @@ export interface NatsTransportOptions {
    * that a node whose event loop is busy for longer than `heartbeatTimeoutMs` (a huge start, a
    * long computation) stays up for its peers and keeps its own view, for up to `maxBusyMs`. A
    * SIGSTOP stops the thread too, so a frozen process is still declared down after
-   * `heartbeatTimeoutMs`, and a killed one by the probes. Off by itself with `auth`, with an
-   * existing connection, or with connection options a thread cannot be handed (functions such
+   * `heartbeatTimeoutMs`, and a killed one by the probes. With `auth` it seals its heartbeats
+   * itself. Off by itself with an existing connection, or with connection options a thread cannot be handed (functions such
    * as an `authenticator`). Costs a thread (~10 MB) and a connection per node.
    * @default true
    */
@@ -112,9 +112,17 @@ export interface NatsTransportOptions {
 export interface NatsAuthOptions {
   /**
    * The cluster secret, the same on every node: at least 16 bytes (a string counts its UTF-8
-   * bytes). Each message carries an HMAC-SHA256 tag keyed from it. No default.
+   * bytes). Each message carries an HMAC-SHA256 tag keyed from it; during a rotation, the newest
+   * secret (see `acceptSecrets`). No default.
    */
   secret: string | Uint8Array;
+  /**
+   * Further secrets whose messages this node also accepts, without sealing with them: a key
+   * rotation under way (`docs/security.md`, "Rotating the secret"). Each at least 16 bytes.
+   * Changed on a running node with `NatsTransport.rotateSecrets`.
+   * @default []
+   */
+  acceptSecrets?: readonly (string | Uint8Array)[] | undefined;
   /**
    * Also encrypt frames (AES-256-GCM): for clusters whose NATS others can read. Heartbeats are
    * authenticated, not encrypted (they say only who is up). Every node must agree.
@@ -178,23 +186,45 @@ export const DEFAULT_NATS_AUTH_OPTIONS = Object.freeze({
 /** Shortest cluster secret accepted, in bytes. */
 export const MIN_SECRET_BYTES = 16;
 
-function parseAuth(auth: NatsAuthOptions | undefined): ResolvedAuth | undefined {
-  if (auth === undefined) return undefined;
-  if (typeof auth !== "object" || auth === null) throw new InvalidOptionError("auth", "an object", auth);
-  const s = auth.secret;
+/** A secret's bytes (a copy), or `InvalidOptionError` naming `field`. */
+function secretBytes(field: string, s: unknown): Uint8Array {
   const secret = typeof s === "string" ? new TextEncoder().encode(s) : s;
   if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
     throw new InvalidOptionError(
-      "auth.secret",
+      field,
       `a string or Uint8Array of at least ${MIN_SECRET_BYTES} bytes`,
       typeof s === "string" ? `${s.length} characters` : s,
     );
   }
+  return Uint8Array.from(secret);
+}
+
+/** The secrets of `auth` (or of a rotation: `NatsTransport.rotateSecrets`), checked. */
+export function parseSecrets(auth: Pick<NatsAuthOptions, "secret" | "acceptSecrets">): {
+  secret: Uint8Array;
+  acceptSecrets: Uint8Array[];
+} {
+  const secret = secretBytes("auth.secret", auth.secret);
+  const accept = auth.acceptSecrets ?? [];
+  if (!Array.isArray(accept)) {
+    throw new InvalidOptionError("auth.acceptSecrets", "an array of secrets", accept);
+  }
+  return {
+    secret,
+    acceptSecrets: accept.map((a, i) => secretBytes(`auth.acceptSecrets[${i}]`, a)),
+  };
+}
+
+function parseAuth(auth: NatsAuthOptions | undefined): ResolvedAuth | undefined {
+  if (auth === undefined) return undefined;
+  if (typeof auth !== "object" || auth === null) throw new InvalidOptionError("auth", "an object", auth);
+  const { secret, acceptSecrets } = parseSecrets(auth);
   const d = DEFAULT_NATS_AUTH_OPTIONS;
   const encrypt = auth.encrypt ?? d.encrypt;
   if (typeof encrypt !== "boolean") throw new InvalidOptionError("auth.encrypt", "a boolean", encrypt);
   return {
-    secret: Uint8Array.from(secret),
+    secret,
+    acceptSecrets,
     encrypt,
     maxClockSkewMs: positiveInt("auth.maxClockSkewMs", auth.maxClockSkewMs ?? d.maxClockSkewMs),
     joinCheckMs: positiveInt("auth.joinCheckMs", auth.joinCheckMs ?? d.joinCheckMs, true),

@@ -476,7 +476,7 @@ export class NatsSession {
     this.hbBytes = encodeControl("hb", this.self, m.session);
     this.hbBusyBytes = encodeControl("hb", this.self, m.session, true);
     this.rejoinedAt = clock();
-    beats?.beat(this.hbBytes, this.hbBusyBytes, this.rejoinedAt);
+    beats?.beat(this.hbBytes, this.hbBusyBytes, this.rejoinedAt, this.auth?.forThread());
     this.publishHeartbeat();
     return true;
   }
@@ -489,7 +489,7 @@ export class NatsSession {
   adoptHeartbeatThread(t: HeartbeatThread): void {
     this.beats = t;
     t.tick();
-    t.beat(this.hbBytes, this.hbBusyBytes, clock());
+    t.beat(this.hbBytes, this.hbBusyBytes, clock(), this.auth?.forThread());
   }
 
   /**
@@ -511,6 +511,17 @@ export class NatsSession {
     if (gap > this.deafAfterMs) this.deafMs += gap - this.deafAfterMs;
     this.loopAt = now;
     this.beats?.tick(performance.timeOrigin + now);
+  }
+
+  /**
+   * Seals with `secret` from now on and also opens what `acceptSecrets` sealed; the heartbeat
+   * thread too (`NatsTransport.rotateSecrets`).
+   */
+  rotateSecrets(secret: Uint8Array, acceptSecrets: readonly Uint8Array[]): void {
+    const auth = this.auth;
+    if (auth === undefined) return;
+    auth.setSecrets(secret, acceptSecrets);
+    this.beats?.reseal(auth.forThread());
   }
 
   /** Whether the heartbeat thread runs. */
@@ -640,9 +651,9 @@ function checkPeriod(o: ResolvedNatsTransportOptions): number {
 
 /**
  * Starts the heartbeat thread of a node about to join as `self`, connected but not beating yet
- * (see `NatsSession.adoptHeartbeatThread`), or resolves `undefined` when it does not run: off,
- * `auth` (a sealed heartbeat is numbered in the session's own sequence), or an existing connection
- * (a connection cannot cross threads). Its connection has the session's options, so both
+ * (see `NatsSession.adoptHeartbeatThread`), or resolves `undefined` when it does not run: off, or
+ * an existing connection (a connection cannot cross threads). With `auth` it seals its heartbeats
+ * with what the session hands it (`WireAuth.forThread`). Its connection has the session's options, so both
  * reconnect and fail over alike. Started beside the session's own connection: a worker takes
  * some 100 ms to boot and load the client, more on a loaded machine.
  */
@@ -650,8 +661,7 @@ export function startHeartbeatThread(
   o: ResolvedNatsTransportOptions,
   self: NodeIdentity,
 ): Promise<HeartbeatThread | undefined> {
-  if (!o.heartbeatThread || o.auth !== undefined || isNatsConnection(o.connection))
-    return Promise.resolve(undefined);
+  if (!o.heartbeatThread || isNatsConnection(o.connection)) return Promise.resolve(undefined);
   const options = connectionOptions(
     o.connection,
     self,

@@ -5,10 +5,10 @@
  *
  * Why an HMAC of a shared secret and not per-node nkey signatures: measured on this project's
  * 2-vCPU VM (`npx tsx bench/wire-auth.ts`, CPU time, loaded machine), an HMAC-SHA256 seal plus
- * open of a 200-byte frame costs 8-13 µs, an Ed25519 sign plus verify with `node:crypto` 120-166
- * µs and with the nkeys library (`@nats-io/nkeys`, pure JavaScript) 28-30 ms, against a
- * cross-node call round trip of ~150 µs of CPU that carries two frames. Signatures would triple
- * the cost of a call; the MAC adds about a third (`BENCHMARKS.md`). Who may speak for which node
+ * open of a 200-byte frame costs about 4 µs (as computed here, see `MacKey`), an Ed25519 sign
+ * plus verify with `node:crypto` 120-166 µs and with the nkeys library (pure JavaScript) 23-30
+ * ms, against a cross-node call round trip of ~150 µs of CPU that carries two frames. Signatures
+ * would triple the cost of a call; the MAC adds a few per cent (`BENCHMARKS.md`). Who may speak for which node
  * is bound by NATS itself: with the generated least-privilege configuration (`nats-config.ts`)
  * each node's NATS user can only publish subjects that carry its own name as the sender token,
  * and the MAC covers that token, so a frame cannot be re-addressed or re-attributed either.
@@ -16,12 +16,13 @@
  * A sealed message is `header ‖ payload ‖ tag` (see `HEADER_BYTES`); the tag (16 bytes of
  * HMAC-SHA256, or the AES-256-GCM tag) covers the cluster, the kind, the sender and receiver
  * names (the subject tokens, implicit: they cost no bytes) and the whole header. The header
- * carries a key id (a wrong secret is told apart from a forgery), the sender's incarnation and
- * transport session, a sequence number, the sender's clock, and for a direct frame the
- * receiver's incarnation. Replays are refused three ways: a direct frame names the receiver's
+ * carries a key id (which of the node's secrets opens it, during a rotation — see `setSecrets`;
+ * a wrong secret is told apart from a forgery), the sender's incarnation and transport session, a
+ * sequence number (in a stream per sealer: `STREAM`), the sender's clock, and for a direct frame
+ * the receiver's incarnation. Replays are refused three ways: a direct frame names the receiver's
  * incarnation (a frame captured in an earlier life of the receiver does not open); every message
  * carries a time stamp that must be within `maxClockSkewMs` of this node's clock; and each
- * sender's sequence numbers pass a sliding window (64 wide, per incarnation and session), which
+ * sender's sequence numbers pass a sliding window (64 wide, per incarnation, session and stream), which
  * only a message stamped after this node started listening may open (`accept`).
  *
  * Imports `node:crypto`, the `NodeIdentity` type.
@@ -60,21 +61,29 @@ export interface Opened {
 
 /** Resolved authentication settings (see `NatsAuthOptions`). */
 export interface ResolvedAuth {
+  /** Seals (and opens). */
   secret: Uint8Array;
+  /** Also open, never seal: the secrets of a rotation under way (see `docs/security.md`). */
+  acceptSecrets: Uint8Array[];
   encrypt: boolean;
   maxClockSkewMs: number;
   joinCheckMs: number;
 }
 
 const VERSION = 1;
+/** The first byte of every sealed message (for the heartbeat thread, which seals in its own source). */
+export const WIRE_VERSION = VERSION;
 const ENCRYPTED = 0x80;
 /** version, kind, key id, incarnation, session, sequence, time, receiver incarnation. */
 export const HEADER_BYTES = 1 + 1 + 4 + 8 + 4 + 8 + 8 + 8;
 const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 const WINDOW = 64;
-/** Windows kept per sender name: its current and a few earlier incarnations or sessions. */
-const WINDOWS_PER_SENDER = 4;
+/**
+ * Windows kept per sender name: its current and a few earlier incarnations or sessions, each with
+ * a stream of the event loop and one of the heartbeat thread.
+ */
+const WINDOWS_PER_SENDER = 8;
 
 const enc = new TextEncoder();
 
@@ -87,7 +96,10 @@ interface SenderRecord {
   floor: number;
 }
 
-/** Sliding window of one sender incarnation and session: highest sequence seen, and the 63 before. */
+/**
+ * Sliding window of one sender's stream of sequence numbers (an incarnation, a session, and the
+ * sealer: the event loop or the heartbeat thread): highest sequence seen, and the 63 before.
+ */
 class ReplayWindow {
   max = -1;
   /** The latest time stamp accepted in this window (the sender's clock, whole milliseconds). */
@@ -98,6 +110,7 @@ class ReplayWindow {
   constructor(
     readonly incarnation: number,
     readonly session: number,
+    readonly stream: number,
   ) {}
 
   /** Records `seq`; false when it was seen already or is older than the window. */
@@ -209,17 +222,58 @@ export function keyIdOf(secret: Uint8Array, cluster: string, encrypt: boolean): 
 /** Context prefixes (`kind ‖ cluster ‖ from ‖ to`) of one kind, by the other node's name. */
 type Contexts = Map<string, Buffer>;
 
+/** The keys of one secret in one cluster. */
+interface KeySet {
+  keyId: number;
+  mac: MacKey;
+  /** With `encrypt`. */
+  enc: Buffer | undefined;
+}
+
+function keySet(secret: Uint8Array, cluster: string, encrypt: boolean): KeySet {
+  return {
+    keyId: keyIdOf(secret, cluster, encrypt),
+    mac: new MacKey(derive(secret, `hubvisor mac v1 ${cluster}`)),
+    enc: encrypt ? derive(secret, `hubvisor aead v1 ${cluster}`) : undefined,
+  };
+}
+
+/**
+ * Sequence numbers are split in streams, one per sealer of a node's messages, each with its own
+ * replay window at the receivers: `stream × STREAM + n`. Stream 0 is the event loop's, stream 1
+ * the heartbeat thread's (`heartbeat-thread.ts`), which beats on its own while the loop is busy.
+ * 2^48 messages per stream: 9 years at a million a second.
+ */
+export const STREAM = 2 ** 48;
+
+/**
+ * What the heartbeat thread needs to seal this node's heartbeats itself (`WireAuth.forThread`):
+ * the header fields that do not change between beats, the MAC key and the context the tag covers.
+ */
+export interface ThreadSealing {
+  keyId: number;
+  incarnation: number;
+  session: number;
+  macKey: Uint8Array;
+  context: Uint8Array;
+}
+
 /**
  * Seals and opens one node's messages. Not shared between nodes: it holds the node's sequence
  * counter and the replay windows of the senders it heard.
  */
 export class WireAuth {
-  /** This node's key id. */
-  readonly keyId: number;
+  /** The key id this node seals under (its newest secret's). */
+  get keyId(): number {
+    return this.sealing.keyId;
+  }
   /** This node's transport session, stamped in every header (the transport updates it). */
   session = 0;
-  private readonly mac: MacKey;
-  private readonly encKey: Buffer | undefined;
+  /** The newest secret's keys: every message out is sealed with them. */
+  private sealing!: KeySet;
+  /** Every secret's keys, by key id: messages sealed under any of them open. */
+  private keys = new Map<number, KeySet>();
+  private readonly encrypt: boolean;
   private seq = 0;
   private readonly senders = new Map<string, SenderRecord>();
   /**
@@ -242,13 +296,45 @@ export class WireAuth {
     /** Most sender names whose windows are kept (then the oldest goes). */
     private readonly maxSenders = 2048,
   ) {
-    this.keyId = keyIdOf(opts.secret, self.cluster, opts.encrypt);
-    this.mac = new MacKey(derive(opts.secret, `hubvisor mac v1 ${self.cluster}`));
-    this.encKey = opts.encrypt ? derive(opts.secret, `hubvisor aead v1 ${self.cluster}`) : undefined;
+    this.encrypt = opts.encrypt;
+    this.setSecrets(opts.secret, opts.acceptSecrets);
     for (let k = 0; k <= SealKind.Pong; k++) {
       this.sealContexts.push(new Map());
       this.openContexts.push(new Map());
     }
+  }
+
+  /**
+   * Seals with `secret` from now on, and opens what is sealed under it or any of `accept` (a
+   * rotation: see `docs/security.md`). Replay windows are kept: they do not depend on the key.
+   */
+  setSecrets(secret: Uint8Array, accept: readonly Uint8Array[]): void {
+    const c = this.self.cluster;
+    this.sealing = keySet(secret, c, this.encrypt);
+    this.keys = new Map([[this.sealing.keyId, this.sealing]]);
+    for (const s of accept) {
+      const k = keySet(s, c, this.encrypt);
+      if (!this.keys.has(k.keyId)) this.keys.set(k.keyId, k);
+    }
+  }
+
+  /** Whether a message sealed under key id `keyId` would open here. */
+  accepts(keyId: number): boolean {
+    return this.keys.has(keyId);
+  }
+
+  /**
+   * What the heartbeat thread needs to seal this node's heartbeats as stream 1 in the current
+   * session (copies: handed to another thread). Taken again after `setSecrets` or a new session.
+   */
+  forThread(): ThreadSealing {
+    return {
+      keyId: this.sealing.keyId,
+      incarnation: this.self.incarnation,
+      session: this.session,
+      macKey: Uint8Array.from(this.sealing.mac.key),
+      context: Uint8Array.from(this.context(this.sealContexts, SealKind.Heartbeat, "", this.self.node, "")),
+    };
   }
 
   /**
@@ -271,12 +357,13 @@ export class WireAuth {
     payload: Uint8Array,
     bind?: Uint8Array,
   ): Uint8Array {
-    const encrypt = this.encKey !== undefined && (kind === SealKind.Direct || kind === SealKind.Broadcast);
+    const keys = this.sealing;
+    const encrypt = keys.enc !== undefined && (kind === SealKind.Direct || kind === SealKind.Broadcast);
     const bodyAt = HEADER_BYTES + (encrypt ? NONCE_BYTES : 0);
     const out = Buffer.allocUnsafe(bodyAt + payload.length + TAG_BYTES);
     out[0] = VERSION;
     out[1] = kind | (encrypt ? ENCRYPTED : 0);
-    out.writeUInt32BE(this.keyId, 2);
+    out.writeUInt32BE(keys.keyId, 2);
     out.writeDoubleBE(this.self.incarnation, 6);
     out.writeUInt32BE(this.session >>> 0, 14);
     out.writeDoubleBE(this.seq++, 18);
@@ -287,7 +374,7 @@ export class WireAuth {
     if (encrypt) {
       const nonce = out.subarray(HEADER_BYTES, bodyAt);
       this.nonce(nonce);
-      const c = createCipheriv("aes-256-gcm", this.encKey!, nonce);
+      const c = createCipheriv("aes-256-gcm", keys.enc!, nonce);
       c.setAAD(this.additional(ctx, bind, out, bodyAt));
       const body = c.update(payload);
       body.copy(out, bodyAt);
@@ -298,9 +385,9 @@ export class WireAuth {
     out.set(payload, bodyAt);
     const bindLength = bind === undefined ? 0 : bind.length;
     const n = ctx.length + bindLength + tagAt;
-    const input = this.mac.input(n);
+    const input = keys.mac.input(n);
     if (input === undefined) {
-      const h = createHmac("sha256", this.mac.key).update(ctx);
+      const h = createHmac("sha256", keys.mac.key).update(ctx);
       if (bind !== undefined) h.update(bind);
       h.update(out.subarray(0, tagAt));
       h.digest().copy(out, tagAt, 0, TAG_BYTES);
@@ -309,7 +396,7 @@ export class WireAuth {
     ctx.copy(input, BLOCK);
     if (bind !== undefined) input.set(bind, BLOCK + ctx.length);
     out.copy(input, BLOCK + ctx.length + bindLength, 0, tagAt);
-    out.write(this.mac.digest(n), tagAt, TAG_BYTES, "latin1");
+    out.write(keys.mac.digest(n), tagAt, TAG_BYTES, "latin1");
     return out;
   }
 
@@ -337,11 +424,12 @@ export class WireAuth {
     bytes: Uint8Array,
     bind?: Uint8Array,
   ): Opened | AuthRejectKind {
-    const encrypt = this.encKey !== undefined && (kind === SealKind.Direct || kind === SealKind.Broadcast);
+    const encrypt = this.encrypt && (kind === SealKind.Direct || kind === SealKind.Broadcast);
     const bodyAt = HEADER_BYTES + (encrypt ? NONCE_BYTES : 0);
     if (bytes.length < bodyAt + TAG_BYTES || bytes[0] !== VERSION) return "malformed";
     if (bytes[1] !== (kind | (encrypt ? ENCRYPTED : 0))) return "malformed";
-    if (u32(bytes, 2) !== this.keyId) return "key";
+    const keys = this.keys.get(u32(bytes, 2));
+    if (keys === undefined) return "key";
     const tagAt = bytes.length - TAG_BYTES;
     const ctx = this.context(this.openContexts, kind, from, from, to);
     const bindLength = bind === undefined ? 0 : bind.length;
@@ -355,7 +443,7 @@ export class WireAuth {
       header = this.aad;
       headerAt = ctx.length + bindLength;
       try {
-        const d = createDecipheriv("aes-256-gcm", this.encKey!, bytes.subarray(HEADER_BYTES, bodyAt));
+        const d = createDecipheriv("aes-256-gcm", keys.enc!, bytes.subarray(HEADER_BYTES, bodyAt));
         d.setAAD(aad);
         d.setAuthTag(bytes.subarray(tagAt));
         const first = d.update(bytes.subarray(bodyAt, tagAt));
@@ -366,9 +454,9 @@ export class WireAuth {
       }
     } else {
       const n = ctx.length + bindLength + tagAt;
-      const input = this.mac.input(n);
+      const input = keys.mac.input(n);
       if (input === undefined) {
-        const h = createHmac("sha256", this.mac.key).update(ctx);
+        const h = createHmac("sha256", keys.mac.key).update(ctx);
         if (bind !== undefined) h.update(bind);
         const mac = h.update(bytes.subarray(0, tagAt)).digest();
         if (!tagEquals(mac.toString("latin1"), bytes, tagAt)) return "mac";
@@ -379,7 +467,7 @@ export class WireAuth {
         if (bind !== undefined) input.set(bind, BLOCK + ctx.length);
         headerAt = BLOCK + ctx.length + bindLength;
         input.set(bytes.subarray(0, tagAt), headerAt);
-        if (!tagEquals(this.mac.digest(n), bytes, tagAt)) return "mac";
+        if (!tagEquals(keys.mac.digest(n), bytes, tagAt)) return "mac";
         header = input;
       }
       payload = bytes.subarray(bodyAt, tagAt);
@@ -428,11 +516,14 @@ export class WireAuth {
       sender = { windows: [], floor: this.floor };
       this.senders.set(from, sender);
     }
+    const stream = Math.floor(seq / STREAM);
     let w: ReplayWindow | undefined;
-    for (const x of sender.windows) if (x.incarnation === incarnation && x.session === session) w = x;
+    for (const x of sender.windows) {
+      if (x.incarnation === incarnation && x.session === session && x.stream === stream) w = x;
+    }
     if (w === undefined) {
       if (!(time >= sender.floor)) return false;
-      w = new ReplayWindow(incarnation, session);
+      w = new ReplayWindow(incarnation, session, stream);
       sender.windows.push(w);
       if (sender.windows.length > WINDOWS_PER_SENDER) {
         sender.floor = Math.max(sender.floor, sender.windows.shift()!.last + 1);

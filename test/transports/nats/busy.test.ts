@@ -33,8 +33,10 @@ type Stats = { stalls: number; busy: number; heartbeatThread: boolean };
  */
 const TIMINGS = { ...TEST_TIMINGS, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3000 };
 
-async function pair(cluster: string) {
-  const t = testTransport(server.url, TIMINGS);
+async function pair(cluster: string, auth?: { secret: string }) {
+  // With auth, both ends; the child gets it through its timings (spread over its options).
+  const timings = auth === undefined ? TIMINGS : { ...TIMINGS, auth: { ...auth, joinCheckMs: 0 } };
+  const t = testTransport(server.url, timings);
   transports.push(t);
   const rec = new Recorder();
   await t.connect(ident("survivor", 1, cluster), rec);
@@ -43,7 +45,7 @@ async function pair(cluster: string) {
     cluster,
     node: "child",
     incarnation: 1,
-    timings: TIMINGS,
+    timings: timings as unknown as Record<string, number>,
   });
   children.push(child);
   await expect
@@ -84,6 +86,20 @@ describe("NatsTransport: busy is not dead", () => {
     // A node that is truly gone is still caught by the probes.
     child.signal("SIGKILL");
     await expect.poll(() => rec.downs("child"), { timeout: 10_000 }).toEqual(["connection_lost"]);
+  });
+
+  it("with auth too: the heartbeat thread seals its heartbeats, and they keep a blocked node up", async () => {
+    const { t, rec, child, stats } = await pair("busy3", { secret: "busy cluster secret, long enough" });
+    const blockMs = 2 * TIMINGS.heartbeatTimeoutMs;
+    t.send("child", text(`block:${blockMs}`));
+    await expect.poll(() => rec.textsFrom("child"), { timeout: 5000 }).toContain("blocking");
+    t.send("child", text("ping:after"));
+    await expect.poll(() => rec.textsFrom("child"), { timeout: blockMs + 10_000 }).toContain("pong:after:0");
+    expect(await stats()).toMatchObject({ stalls: 0, heartbeatThread: true });
+    expect(rec.downs("child")).toEqual([]);
+    expect(child.saw((e) => e.ev === "down")).toBe(false);
+    // Every heartbeat the survivor heard, the thread's included, opened.
+    expect(Object.values(t.stats().authRejected).every((n) => n === 0)).toBe(true);
   });
 
   it("still declares a SIGSTOPped node down, and it rejoins under a new session after SIGCONT", async () => {

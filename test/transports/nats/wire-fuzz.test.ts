@@ -14,6 +14,7 @@ import { MacKey, type ResolvedAuth, SealKind, WireAuth } from "../../../src/tran
 
 const settings = (encrypt: boolean): ResolvedAuth => ({
   secret: new TextEncoder().encode("fuzzing secret of some length"),
+  acceptSecrets: [],
   encrypt,
   maxClockSkewMs: 30_000,
   joinCheckMs: 0,
@@ -191,8 +192,8 @@ describe.each([
     ).toBe("object");
     const first = tx.seal(SealKind.Heartbeat, "", 0, new Uint8Array([3]));
     expect(typeof rx.open(SealKind.Heartbeat, "a", "", first)).toBe("object");
-    // a takes four more sessions: rx keeps four windows, so the first session's is forgotten.
-    for (let session = 1; session <= 4; session++) {
+    // a takes eight more sessions: rx keeps eight windows, so the first session's is forgotten.
+    for (let session = 1; session <= 8; session++) {
       tx.session = session;
       const later = listeningSince(now + session, () =>
         tx.seal(SealKind.Heartbeat, "", 0, new Uint8Array([4])),
