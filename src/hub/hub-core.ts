@@ -273,7 +273,7 @@ export class HubCore {
       case "forwarded":
         return this.requests.forwarded(msg.req, msg.node, msg.to, msg.ids);
       case "hello":
-        return this.topology.onHello(msg.from, msg.inc, msg.reply, msg.adopted, msg.behaviours);
+        return this.topology.onHello(msg);
       case "bye":
         return this.topology.onBye(msg.from, msg.inc);
       case "delta":

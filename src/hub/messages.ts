@@ -36,6 +36,12 @@ export interface HelloMsg {
    * scripted or older peer), taken as every behaviour.
    */
   behaviours?: string[];
+  /**
+   * Per behaviour registered here whose entity declaration names idempotent messages
+   * (`entity(b, { idempotent })`): `[behaviour, names]`. A node that does not register the
+   * behaviour (a client-only node) learns from it which messages a reference may deliver again.
+   */
+  idempotent?: Array<[string, string[]]>;
 }
 
 /** A hub stops gracefully: its peers treat it as gone and adopt its children. */

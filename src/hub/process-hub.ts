@@ -82,6 +82,8 @@ export class ProcessHub {
   durable: Durability | null = null;
   /** @internal The fence of a fenced durable hub (`durability.fencing`), else null. */
   fence: Fence | null = null;
+  /** Behaviours this node or a member registered: what `ensure` and `activate` may start. */
+  private readonly known = { has: (b: string) => this.core.behaviours.has(b) || this.core.view.anyHas(b) };
 
   private constructor(core: HubCore, entities: EntityRouter) {
     this.core = core;
@@ -460,7 +462,7 @@ export class ProcessHub {
     const activate =
       options.activate === undefined
         ? undefined
-        : prepareSpec(this.core.behaviours, { ...options.activate, id }, undefined);
+        : prepareSpec(this.known, { ...options.activate, id }, undefined);
     return new HubRef<ProtocolOf<T>>(this.entities, id, timeoutMs, activate);
   }
 
@@ -472,7 +474,7 @@ export class ProcessHub {
    */
   ensure(spec: HubChildSpec, options: { timeoutMs?: number | undefined } = {}): Promise<Pid> {
     this.assertAlive();
-    const norm = prepareSpec(this.core.behaviours, spec, undefined);
+    const norm = prepareSpec(this.known, spec, undefined);
     return this.entities.ensure(norm, parseTimeout(options.timeoutMs, this.entities.options.callTimeoutMs));
   }
 

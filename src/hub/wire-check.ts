@@ -74,6 +74,7 @@ const SHAPES: Record<HubWireMsg["t"], Record<string, Check>> = {
     reply: bool,
     adopted: optional(every(pair(str, int))),
     behaviours: optional(every(str)),
+    idempotent: optional(every(pair(str, strings))),
   },
   bye: { from: str, inc: int },
   claim: { from: str, req: int, ids: every(pair(str, int)) },

@@ -21,6 +21,7 @@ const pinnedEntry = entryOut("x", { spec, epoch: 2, pid, pinned: true });
 
 const good: HubWireMsg[] = [
   { t: "hello", from: "a", inc: 1, reply: true, adopted: [["b", 3]] },
+  { t: "hello", from: "a", inc: 1, reply: false, behaviours: ["room"], idempotent: [["room", ["peek"]]] },
   { t: "bye", from: "a", inc: 1 },
   { t: "start", req: 4, origin: "a", items: [item], hops: 0, ensure: false, states: [["x", { n: 1 }]] },
   { t: "start", req: null, origin: "a", items: [], hops: 1, ensure: true },
@@ -47,6 +48,7 @@ describe("checkWire", () => {
   it("names the first broken field", () => {
     const broken: Array<[unknown, string]> = [
       [{ t: "hello", from: 1, inc: 1, reply: true }, "hello.from"],
+      [{ t: "hello", from: "a", inc: 1, reply: true, idempotent: [["room", "peek"]] }, "hello.idempotent"],
       [{ t: "start", req: 1, origin: "a", items: "xyz", hops: 0, ensure: false }, "start.items"],
       [
         { t: "start", req: 1, origin: "a", items: [[...item.slice(0, 7), 5]], hops: 0, ensure: false },

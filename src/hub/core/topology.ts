@@ -11,7 +11,8 @@
 import type { DownMessage } from "../../process/messages.js";
 import type { Ref } from "../../process/pid.js";
 import type { RegistryChange, SliceEntry } from "../hub-registry.js";
-import type { HubWireMsg, StartItem } from "../messages.js";
+import { idempotentNames } from "../entities/entity.js";
+import type { HelloMsg, HubWireMsg, StartItem } from "../messages.js";
 import { addTo, type HubContext } from "./context.js";
 import type { Ensurer } from "./ensure.js";
 import type { Migration } from "./migration.js";
@@ -64,6 +65,8 @@ export class Topology {
   private readonly monitors = new Map<string, Ref>();
   /** The behaviours registered here, announced in every hello. */
   private readonly behaviours: string[];
+  /** Their entity declarations' idempotent messages, announced with them (when any). */
+  private readonly idempotent: Array<[string, string[]]> = [];
 
   constructor(
     private readonly ctx: HubContext,
@@ -76,28 +79,29 @@ export class Topology {
     private readonly signals: RedundancySignals,
   ) {
     this.behaviours = [...ctx.behaviours.keys()];
+    for (const [name, b] of ctx.behaviours) {
+      const names = idempotentNames(b);
+      if (names.size > 0) this.idempotent.push([name, [...names]]);
+    }
   }
 
   /** Announces this hub to `node`; `reply` asks for a hello back. */
   hello(node: string, reply: boolean): void {
     const ctx = this.ctx;
     const msg: HubWireMsg = { t: "hello", from: ctx.self, inc: ctx.inc, reply, behaviours: this.behaviours };
+    if (this.idempotent.length > 0) msg.idempotent = this.idempotent;
     const adopted = this.partition.adoptedList();
     if (adopted !== undefined) msg.adopted = adopted;
     ctx.send(node, msg);
   }
 
-  onHello(
-    from: string,
-    inc: number,
-    reply: boolean,
-    adopted: Array<[string, number]> | undefined,
-    behaviours: string[] | undefined,
-  ): void {
+  onHello(m: HelloMsg): void {
     const { ctx, view } = this;
+    const { from, inc, reply } = m;
     if (from === ctx.self) return;
-    this.partition.heardHello(from, adopted);
-    if (behaviours !== undefined) view.advertise(from, behaviours);
+    this.partition.heardHello(from, m.adopted);
+    if (m.behaviours !== undefined) view.advertise(from, m.behaviours);
+    if (m.idempotent !== undefined) view.learnIdempotent(m.idempotent);
     if (reply) this.hello(from, false);
     if (view.members.get(from) === inc) {
       if (!this.monitors.has(from)) this.watchHub(from);

@@ -22,6 +22,7 @@ export class HubView {
   ring: HashRing;
   /** The behaviours each node's hello announced (this node's own: `ownBehaviours`). */
   private readonly advertised = new Map<string, ReadonlySet<string>>();
+  private readonly idempotentByBehaviour = new Map<string, ReadonlySet<string>>();
   /** Per behaviour: the ring of the nodes that registered it (null: all did; undefined: none). */
   private readonly rings = new Map<string, HashRing | null | undefined>();
   /** The same over the members alone (this node leaving: drains, graceful hand-overs). */
@@ -44,6 +45,20 @@ export class HubView {
     this.advertised.set(node, new Set(behaviours));
     this.rings.clear();
     this.ringsWithoutSelf.clear();
+  }
+
+  /**
+   * Idempotent messages of behaviours as members' hellos declared them: for a behaviour this
+   * node does not register (a client-only node), what a reference may deliver again.
+   */
+  learnIdempotent(declared: ReadonlyArray<[string, string[]]>): void {
+    for (const [behaviour, names] of declared)
+      if (!this.ownBehaviours.has(behaviour)) this.idempotentByBehaviour.set(behaviour, new Set(names));
+  }
+
+  /** The idempotent messages of `behaviour` a member declared (undefined: none heard of). */
+  idempotentOf(behaviour: string): ReadonlySet<string> | undefined {
+    return this.idempotentByBehaviour.get(behaviour);
   }
 
   /** Whether `node` registered `behaviour` (a node whose hello is not in yet is assumed to). */

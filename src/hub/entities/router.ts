@@ -124,11 +124,18 @@ export class EntityRouter implements ActivationHost {
     return node.router?.isConnected(pid.node) === true;
   }
 
+  /**
+   * Whether `w` may be delivered again: the caller's word, else the behaviour's declaration —
+   * this node's if it registered the behaviour, else as a member's hello declared it (a
+   * client-only node registers none).
+   */
   private idempotent(w: Waiting): boolean {
     if (w.idempotent !== undefined) return w.idempotent;
     const spec = this.core.registry.lookup(w.id)?.spec;
     if (spec === undefined) return false;
-    return idempotentNames(this.core.behaviours.get(spec.behaviour)).has(w.name);
+    const own = this.core.behaviours.get(spec.behaviour);
+    if (own !== undefined) return idempotentNames(own).has(w.name);
+    return this.core.view.idempotentOf(spec.behaviour)?.has(w.name) === true;
   }
 
   /** Why a message that found no instance in time failed. */

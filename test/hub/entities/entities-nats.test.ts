@@ -15,5 +15,5 @@ entityScenarios({
   label: "NATS (one OS process per node, SIGKILL)",
   bed: () => new NatsEntityBed(url),
   callTimeoutMs: 5000,
-  testTimeoutMs: 90_000,
+  testTimeoutMs: 150_000,
 });

@@ -3,8 +3,10 @@
  * SIGKILL), driven through JSON lines: commands on stdin (`{ cmd, id, ... }`), answers on stdout
  * (`{ ev: "reply", id, ... }`). Commands: `ensure { ids }` (the pids as strings), `drive`
  * (`driveCalls`' options; its stats), `settled { timeoutMs }` ("ok" or the problem), `crash { ids }`
- * (kills the local instances of `ids`; how many),
- * `census`, `members`. Prints `{ "ev": "ready" }` once its hub runs.
+ * (kills the local instances of `ids`; how many), `drain { deadlineMs }` (`hub.drain`'s result),
+ * `stopDrive` (ends the drives started with `untilStopped`), `census`, `members`. With
+ * `"clientOnly": true` in its config the node's hub registers no behaviour (it runs no child).
+ * Prints `{ "ev": "ready" }` once its hub runs.
  *
  *   node --import tsx test/hub/entities/entity-node.ts '{"nats":"nats://127.0.0.1:4333","node":"a","cluster":"x"}'
  */
@@ -18,7 +20,12 @@ import { NatsTransport } from "../../../src/transports/nats/index.js";
 import { HUB_NATS_TIMINGS } from "../nats-cluster.js";
 import { type DriveOptions, driveCalls, room } from "./room.js";
 
-const cfg = JSON.parse(process.argv[2] ?? "{}") as { nats: string; node: string; cluster: string };
+const cfg = JSON.parse(process.argv[2] ?? "{}") as {
+  nats: string;
+  node: string;
+  cluster: string;
+  clientOnly?: boolean;
+};
 const out = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 const node = new Node({ name: cfg.node, logger: silentLogger });
@@ -32,15 +39,24 @@ const hub = ProcessHub.start({
   hubId: "entities",
   node,
   membership: clusterMembership(cluster),
-  behaviours: { room },
+  behaviours: cfg.clientOnly === true ? {} : { room },
   clusterEventDebounceMs: 10,
   syncIntervalMs: 500,
   discoverIntervalMs: 200,
   logger: silentLogger,
 });
 
+let stopDrives: () => void = () => {};
+let drivesStopped = new Promise<void>((r) => (stopDrives = r));
+
 async function handle(c: Record<string, unknown>): Promise<Record<string, unknown>> {
   switch (c.cmd) {
+    case "stopDrive":
+      stopDrives();
+      drivesStopped = new Promise<void>((r) => (stopDrives = r));
+      return {};
+    case "drain":
+      return { result: await hub.drain({ deadlineMs: Number(c.deadlineMs) }) };
     case "ensure": {
       const ids = c.ids as string[];
       const pids = await Promise.all(
@@ -49,7 +65,13 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       return { pids: pids.map(String) };
     }
     case "drive":
-      return { stats: await driveCalls(hub, c as unknown as DriveOptions) };
+      return {
+        stats: await driveCalls(
+          hub,
+          c as unknown as DriveOptions,
+          c.untilStopped === true ? drivesStopped : undefined,
+        ),
+      };
     case "settled":
       try {
         await hub.awaitSettled({ timeoutMs: Number(c.timeoutMs) });

@@ -9,18 +9,29 @@
  * - Calls through references issued without pause on every node while a node is killed: every
  *   call succeeds or fails with a named reason by its deadline, none is answered by an instance
  *   an earlier reply had already left behind, and with an idempotent message none fails.
+ * - The same through every node and a client-only node (a hub of no behaviour) across a whole
+ *   rolling sequence: a node joins, children crash, a node drains, a node is killed.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { DriveOptions, DriveStats } from "./room.js";
 
 /** What a scenario needs of a transport: hub nodes named `names`, driven by command. */
 export interface EntityBed {
-  /** Starts the nodes (each with a hub whose behaviours include `room`), formed into one hub. */
-  start(names: string[]): Promise<void>;
+  /**
+   * Starts the nodes (each with a hub whose behaviours include `room`; those in `clientOnly`
+   * with a hub of no behaviour, which runs no child), formed into one hub.
+   */
+  start(names: string[], clientOnly?: string[]): Promise<void>;
+  /** Starts one more hub node and waits until every running node counts it a member. */
+  join(node: string): Promise<void>;
+  /** `hub.drain()` on `node` (its hub stops); the result. */
+  drain(node: string, deadlineMs: number): Promise<{ migrated: number; forced: number }>;
   /** `hub.ensure` of each id (behaviour `room`) on `node`; the pids as strings, in order. */
   ensure(node: string, ids: string[]): Promise<string[]>;
-  /** `driveCalls` on `node`. */
-  drive(node: string, o: DriveOptions): Promise<DriveStats>;
+  /** `driveCalls` on `node`; with `untilStopped`, until `stopDrives` (at most `durationMs`). */
+  drive(node: string, o: DriveOptions & { untilStopped?: boolean }): Promise<DriveStats>;
+  /** Ends every drive started with `untilStopped`. */
+  stopDrives(): Promise<void>;
   /** `hub.awaitSettled` on `node`; resolves with the problem left, or "ok". */
   settled(node: string, timeoutMs: number): Promise<string>;
   /** How many children `node` runs, and how many placements its registry holds (all ids). */
@@ -136,6 +147,53 @@ export function entityScenarios(t: EntityTransport): void {
           }
           await settledAll(b, survivors);
           for (const n of survivors) expect((await b.census(n)).size).toBe(ids.length);
+        },
+        t.testTimeoutMs,
+      );
+    }
+
+    for (const call of ["peek", "visit"] as const) {
+      const idempotent = call === "peek";
+      it(
+        `${call} through every node and a client-only node while a node joins, children crash, a node drains and a node is killed: ${idempotent ? "none fails" : "failures are named"}, none is stale`,
+        async () => {
+          const b = setup();
+          // z runs no child: it reaches them only through its registry replica and the owners.
+          await b.start(["a", "b", "c", "z"], ["z"]);
+          const ids = Array.from({ length: 30 }, (_, i) => `m${i}`);
+          await b.ensure("z", ids);
+          await settledAll(b, ["a", "b", "c", "z"]);
+          const o = { ids, durationMs: 120_000, call, timeoutMs: t.callTimeoutMs, untilStopped: true };
+          // a, b and z see the whole sequence; c drives until it drains (its calls then fail with
+          // HubStoppedError, not counted).
+          const load = ["a", "b", "z"].map((n) => b.drive(n, o));
+          void b.drive("c", o).catch(() => {});
+          const pause = () => new Promise((r) => setTimeout(r, 400));
+          await pause();
+          await b.join("d");
+          await pause();
+          let crashed = 0;
+          for (const n of ["a", "b", "c", "d"]) crashed += await b.crash(n, ids.slice(0, 10));
+          expect(crashed).toBeGreaterThan(0);
+          await pause();
+          const drained = await b.drain("c", 10_000);
+          expect(drained.forced).toBe(0);
+          await pause();
+          await b.kill("d");
+          await pause();
+          await b.stopDrives();
+          const stats = await Promise.all(load);
+          for (const s of stats) {
+            expect(s.ok).toBeGreaterThan(0);
+            expect(s.stale).toBe(0);
+            expect(s.late).toBe(0);
+            for (const code of Object.keys(s.failed)) expect(code).toMatch(NAMED);
+            if (idempotent) expect(s.failed).toEqual({});
+          }
+          const survivors = ["a", "b", "z"];
+          await settledAll(b, survivors);
+          for (const n of survivors) expect((await b.census(n)).size).toBe(ids.length);
+          expect((await b.census("z")).local).toBe(0);
         },
         t.testTimeoutMs,
       );

@@ -3,16 +3,40 @@
  * `MemoryNetwork` (the strategy tests' `StrategyHarness`), with `room` registered; a kill is
  * `MemoryNetwork.kill` (the node and all its processes die at once).
  */
+import { expect } from "vitest";
 import { StrategyHarness } from "../strategies/harness.js";
 import type { EntityBed } from "./entity-scenarios.js";
 import { type DriveOptions, type DriveStats, driveCalls, room } from "./room.js";
 
 export class MemoryEntityBed implements EntityBed {
   readonly h = new StrategyHarness({ behaviours: { room } });
+  private readonly drained = new Set<string>();
+  private stop: (() => void) | undefined;
+  private stopped = new Promise<void>((r) => (this.stop = r));
 
-  async start(names: string[]): Promise<void> {
-    for (const n of names) await this.h.add(n);
+  async start(names: string[], clientOnly: string[] = []): Promise<void> {
+    for (const n of names) await this.h.add(n, clientOnly.includes(n) ? { behaviours: {} } : {});
     await this.h.formed();
+  }
+
+  async join(node: string): Promise<void> {
+    await this.h.add(node);
+    const live = () => [...this.h.hubs].filter(([n]) => !this.drained.has(n)).map(([, hub]) => hub);
+    await expect
+      .poll(() => live().every((hub) => hub.nodes({ includeLocal: true }).includes(node)), {
+        timeout: 10_000,
+      })
+      .toBe(true);
+  }
+
+  async drain(node: string, deadlineMs: number) {
+    this.drained.add(node);
+    return this.hub(node).drain({ deadlineMs });
+  }
+
+  async stopDrives(): Promise<void> {
+    this.stop?.();
+    this.stopped = new Promise<void>((r) => (this.stop = r));
   }
 
   private hub(node: string) {
@@ -29,8 +53,8 @@ export class MemoryEntityBed implements EntityBed {
     return pids.map(String);
   }
 
-  drive(node: string, o: DriveOptions): Promise<DriveStats> {
-    return driveCalls(this.hub(node), o);
+  drive(node: string, o: DriveOptions & { untilStopped?: boolean }): Promise<DriveStats> {
+    return driveCalls(this.hub(node), o, o.untilStopped === true ? this.stopped : undefined);
   }
 
   async settled(node: string, timeoutMs: number): Promise<string> {

@@ -23,7 +23,7 @@ class EntityNode {
   private next = 1;
   private stderr = "";
 
-  constructor(config: { nats: string; node: string; cluster: string }) {
+  constructor(config: { nats: string; node: string; cluster: string; clientOnly?: boolean }) {
     this.proc = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify(config)], {
       stdio: ["pipe", "pipe", "pipe"],
       cwd: join(here, "..", "..", ".."),
@@ -86,6 +86,8 @@ class EntityNode {
 
 export class NatsEntityBed implements EntityBed {
   private readonly nodes = new Map<string, EntityNode>();
+  /** Nodes whose hub was drained (stopped): no longer asked about members. */
+  private readonly drained = new Set<string>();
   private readonly cluster = `ent${process.pid}x${seq++}`;
 
   constructor(private readonly url: () => Promise<string>) {}
@@ -96,10 +98,20 @@ export class NatsEntityBed implements EntityBed {
     return n;
   }
 
-  async start(names: string[]): Promise<void> {
+  async start(names: string[], clientOnly: string[] = []): Promise<void> {
     const nats = await this.url();
-    for (const node of names) this.nodes.set(node, new EntityNode({ nats, node, cluster: this.cluster }));
+    for (const node of names)
+      this.nodes.set(
+        node,
+        new EntityNode({ nats, node, cluster: this.cluster, clientOnly: clientOnly.includes(node) }),
+      );
     await Promise.all([...this.nodes.values()].map((n) => n.ready));
+    await this.formed();
+  }
+
+  /** Waits (bounded) until every running hub's members are exactly the running nodes. */
+  private async formed(): Promise<void> {
+    const names = [...this.nodes.keys()].filter((n) => !this.drained.has(n));
     const want = [...names].sort().join();
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -110,11 +122,28 @@ export class NatsEntityBed implements EntityBed {
     }
   }
 
+  async join(node: string): Promise<void> {
+    const n = new EntityNode({ nats: await this.url(), node, cluster: this.cluster });
+    this.nodes.set(node, n);
+    await n.ready;
+    await this.formed();
+  }
+
+  async drain(node: string, deadlineMs: number) {
+    this.drained.add(node);
+    const r = await this.node(node).request("drain", { deadlineMs });
+    return r.result as { migrated: number; forced: number };
+  }
+
+  async stopDrives(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.request("stopDrive").catch(() => {})));
+  }
+
   async ensure(node: string, ids: string[]): Promise<string[]> {
     return (await this.node(node).request("ensure", { ids })).pids as string[];
   }
 
-  async drive(node: string, o: DriveOptions): Promise<DriveStats> {
+  async drive(node: string, o: DriveOptions & { untilStopped?: boolean }): Promise<DriveStats> {
     return (await this.node(node).request("drive", { ...o })).stats as DriveStats;
   }
 

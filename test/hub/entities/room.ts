@@ -2,8 +2,8 @@
  * The child the entity tests reach by id: a room that counts visits and tells which instance
  * answered (a token drawn at `init`, so a restarted or adopted room answers with a new one).
  * `visit` changes state (not idempotent); `peek` does not, and is declared idempotent.
- * `driveCalls` issues calls through references without pause, one loop per id, and counts what
- * came back: replies, failures by error code, failures past their deadline, and answers from an
+ * `driveCalls` issues calls through references without pause, one loop per id (for a duration,
+ * or until told to stop), and counts what came back: replies, failures by error code, failures past their deadline, and answers from an
  * instance an earlier call had already left behind (stale). Used in-process (memory bed) and by
  * the entity node processes over NATS (`entity-node.ts`).
  */
@@ -34,6 +34,7 @@ export const room = entity(
 
 export interface DriveOptions {
   ids: string[];
+  /** How long to call; with `stop`, the longest (it ends when `stop` settles). */
   durationMs: number;
   call: "visit" | "peek";
   timeoutMs: number;
@@ -49,9 +50,16 @@ export interface DriveStats {
   stale: number;
 }
 
-export async function driveCalls(hub: ProcessHub, o: DriveOptions): Promise<DriveStats> {
+export async function driveCalls(
+  hub: ProcessHub,
+  o: DriveOptions,
+  stop?: Promise<void>,
+): Promise<DriveStats> {
   const stats: DriveStats = { ok: 0, failed: {}, late: 0, stale: 0 };
-  const end = performance.now() + o.durationMs;
+  let end = performance.now() + o.durationMs;
+  void stop?.then(() => {
+    end = 0;
+  });
   await Promise.all(
     o.ids.map(async (id) => {
       const ref = hub.ref<typeof room>(id);
