@@ -30,8 +30,12 @@ export class HubNodeProcess {
   private nextId = 1;
   private stderr = "";
 
-  constructor(readonly config: HubNodeConfig) {
-    this.proc = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify(config)], {
+  /** `execArgv`: flags for the node process (`--expose-gc`, `--cpu-prof`, ...). */
+  constructor(
+    readonly config: HubNodeConfig,
+    execArgv: readonly string[] = [],
+  ) {
+    this.proc = spawn(process.execPath, [...execArgv, "--import", "tsx", script, JSON.stringify(config)], {
       stdio: ["pipe", "pipe", "pipe"],
       cwd: repoRoot,
     });

@@ -24,6 +24,9 @@
  * - `registered { ids }`: how many of `ids` this node's registry holds.
  * - `durable`: a durable hub's counters (declarations known, reconcile rounds, starts, stops;
  *   `fencing`: the fence's, when fenced).
+ * - `load`: the longest event-loop delay since the last `load` (ms), the heap used and the RSS
+ *   (bytes, after a full collection when run with `--expose-gc`), and the transport's counters:
+ *   what a scale benchmark reads around a huge start.
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
  * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down; fenced, `{"ev":"leaseLost",...}`
@@ -34,6 +37,7 @@
  * tests and benchmarks, not something a program needs.
  */
 import { createHash } from "node:crypto";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import {
   Cluster,
@@ -267,6 +271,21 @@ class Placements {
 }
 
 const placements = new Placements(hub);
+// The longest stretch the event loop did not turn, for `load`.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+// The longest stalls since the last `load`, as [start, end] on the CPU profile's clock (µs of
+// process.hrtime), to find what ran then in a `--cpu-prof` profile.
+let stalls: Array<[number, number]> = [];
+let lastTurn = process.hrtime.bigint();
+setInterval(() => {
+  const t = process.hrtime.bigint();
+  if (t - lastTurn > 300_000_000n) {
+    stalls.push([Number(lastTurn / 1000n), Number(t / 1000n)]);
+    stalls = stalls.sort((x, y) => y[1] - y[0] - (x[1] - x[0])).slice(0, 5);
+  }
+  lastTurn = t;
+}, 10).unref();
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
@@ -329,6 +348,23 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
       return d === null
         ? { error: "not durable" }
         : { declared: d.declared.size, ...d.stats, fencing: hub.fence?.stats ?? null };
+    }
+    case "load": {
+      const maxLoopDelayMs = loopDelay.max / 1e6;
+      loopDelay.reset();
+      const longest = stalls;
+      stalls = [];
+      (globalThis as { gc?: () => void }).gc?.();
+      const m = process.memoryUsage();
+      return {
+        node: cfg.node,
+        pid: process.pid,
+        maxLoopDelayMs,
+        stalls: longest,
+        heapUsed: m.heapUsed,
+        rss: m.rss,
+        transport: transport.stats(),
+      };
     }
     case "exit":
       await hub.stop();

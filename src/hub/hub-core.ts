@@ -44,6 +44,7 @@ import {
   unsendable,
 } from "./messages.js";
 import type { HubTuning } from "./options.js";
+import { Pacer } from "./pacing.js";
 import { Replicator } from "./replicator.js";
 import { measureLoad, type NodeLoad } from "./strategies/load.js";
 import { type HubStrategies, parseStrategies } from "./strategies/options.js";
@@ -219,7 +220,18 @@ export class HubCore {
     t.unref?.();
   }
 
+  /** Sends `msg` to the hub on `node`, in order, paced in bounded batches (see `pacing.ts`). */
   send(node: string, msg: HubWireMsg): void {
+    this.pacer.send(node, msg);
+  }
+
+  private readonly pacer = new Pacer((node, msg) => this.sendNow(node, msg as HubWireMsg));
+
+  yieldIfDue(): Promise<void> | null {
+    return this.pacer.yieldIfDue();
+  }
+
+  private sendNow(node: string, msg: HubWireMsg): void {
     if (node === this.self) return this.post(msg);
     try {
       this.node.send({ name: this.name, node }, msg);
@@ -249,7 +261,10 @@ export class HubCore {
 
   // ------------------------------------------------------------------ the process handler
 
-  readonly handle = (msg: unknown): unknown => {
+  /** The hub process's handler; past a bounded stretch of work it yields (see `pacing.ts`). */
+  readonly handle = (msg: unknown): unknown => this.pacer.after(this.route(msg));
+
+  private route(msg: unknown): unknown {
     if (msg instanceof HubSignal) return this.onLocal(msg.msg);
     if (msg instanceof ExitMessage) return this.placement.onExit(msg);
     if (msg instanceof DownMessage) return this.topology.onHubDown(msg);
@@ -257,7 +272,7 @@ export class HubCore {
     const bad = checkWire(msg);
     if (bad !== null) return this.drop("a malformed message", { field: bad });
     return this.onWire(msg);
-  };
+  }
 
   private onWire(msg: HubWireMsg): unknown {
     const view = this.view;
@@ -441,6 +456,8 @@ export class HubCore {
     if (this.fence !== null) await this.fence.releaseLease();
     for (const peer of this.view.members.keys())
       this.send(peer, { t: "bye", from: this.self, inc: this.inc });
+    // The last words go now: the node may leave its cluster as soon as this resolves.
+    this.pacer.flush();
     this.setMode("stopped");
     this.requests.failAll("hub_stopped");
   }

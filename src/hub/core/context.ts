@@ -67,6 +67,12 @@ export interface HubContext {
   post(msg: HubLocalMsg): void;
   /** Posts a local command after the topology debounce (and a little more). */
   postLater(msg: HubLocalMsg): void;
+  /**
+   * Null while the hub's work in this macrotask is within its bound, otherwise a promise that
+   * settles once the event loop has turned: long loops (a huge start or stop) await it between
+   * children (see `pacing.ts`).
+   */
+  yieldIfDue(): Promise<void> | null;
 }
 
 /** Every timeout the hub process uses, in one place. */

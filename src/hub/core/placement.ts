@@ -10,7 +10,6 @@
 import type { ExitMessage } from "../../process/messages.js";
 import type { Pid } from "../../process/pid.js";
 import {
-  chunks,
   type Failure,
   itemIn,
   itemOut,
@@ -218,33 +217,42 @@ export class Placement {
         answer();
       });
     };
-    for (const batch of chunks(local, ctx.tuning.startBatchSize)) {
-      await Promise.all(
-        batch.map(async (it) => {
-          // Fenced: the child's claim must name this node before it starts (src/hub/durable/fencing.ts).
-          const fenced = ctx.fence === null ? null : await ctx.fence.acquire(it.spec.id);
-          if (fenced !== null) {
-            failed.push([it.spec.id, "fenced", fenced]);
-            failedIds.push(it.spec.id);
-            return flushSoon();
-          }
-          const o = await ctx.children.startRecorded(it);
-          let refused = false;
-          if ("pid" in o && given?.has(o.id)) {
-            const took = await giveHandoverState(ctx.node, o.pid, given.get(o.id), timeout);
-            ctx.hooks.dispatch("handoverReceived", { id: o.id, pid: o.pid, ok: took });
-            refused = !took;
-          }
-          const f = this.settleStart(it, o, refused, ok, started);
-          ctx.fence?.settled(it.spec.id);
-          if (f !== null) {
-            failed.push(f);
-            failedIds.push(f[0]);
-          }
-          flushSoon();
-        }),
-      );
+    const startOne = async (it: StartItem) => {
+      // Fenced: the child's claim must name this node before it starts (src/hub/durable/fencing.ts).
+      const fenced = ctx.fence === null ? null : await ctx.fence.acquire(it.spec.id);
+      if (fenced !== null) {
+        failed.push([it.spec.id, "fenced", fenced]);
+        failedIds.push(it.spec.id);
+        return flushSoon();
+      }
+      const o = await ctx.children.startRecorded(it);
+      let refused = false;
+      if ("pid" in o && given?.has(o.id)) {
+        const took = await giveHandoverState(ctx.node, o.pid, given.get(o.id), timeout);
+        ctx.hooks.dispatch("handoverReceived", { id: o.id, pid: o.pid, ok: took });
+        refused = !took;
+      }
+      const f = this.settleStart(it, o, refused, ok, started);
+      ctx.fence?.settled(it.spec.id);
+      if (f !== null) {
+        failed.push(f);
+        failedIds.push(f[0]);
+      }
+      flushSoon();
+    };
+    // At most `startBatchSize` starts under way at once, and the event loop turns whenever the
+    // hub has run for its bound (a thousand `init`s in a row can take a second on a busy node).
+    let batch: Promise<void>[] = [];
+    for (const it of local) {
+      batch.push(startOne(it));
+      if (batch.length >= ctx.tuning.startBatchSize) {
+        await Promise.all(batch);
+        batch = [];
+      }
+      const turn = ctx.yieldIfDue();
+      if (turn !== null) await turn;
     }
+    await Promise.all(batch);
     ctx.repl.flush();
     ctx.hooks.dispatch("postChildrenStart", { started, failed: failedIds });
   }
@@ -343,20 +351,26 @@ export class Placement {
     const ok: string[] = [];
     const missing: string[] = [];
     const now = Date.now();
-    await Promise.all(
-      m.ids.map(async (id) => {
-        const child = ctx.children.byId.get(id);
-        const epoch = child?.epoch;
-        if (await ctx.children.stop(id)) {
-          ok.push(id);
-          if (child !== undefined) ctx.children.stoppedForGood(child.spec);
-          if (epoch !== undefined) this.ensurer.tombstone(id, epoch, now);
-        } else {
-          missing.push(id);
-          this.ensurer.stopRequested(id);
-        }
-      }),
-    );
+    const stopOne = async (id: string) => {
+      const child = ctx.children.byId.get(id);
+      const epoch = child?.epoch;
+      if (await ctx.children.stop(id)) {
+        ok.push(id);
+        if (child !== undefined) ctx.children.stoppedForGood(child.spec);
+        if (epoch !== undefined) this.ensurer.tombstone(id, epoch, now);
+      } else {
+        missing.push(id);
+        this.ensurer.stopRequested(id);
+      }
+    };
+    // The event loop turns whenever the hub has run for its bound (see `pacing.ts`).
+    const stopping: Promise<void>[] = [];
+    for (const id of m.ids) {
+      stopping.push(stopOne(id));
+      const turn = ctx.yieldIfDue();
+      if (turn !== null) await turn;
+    }
+    await Promise.all(stopping);
     for (const id of ok) ctx.repl.remove(id);
     ctx.repl.flush();
     if (m.req !== null) ctx.send(m.origin, { t: "stopped", req: m.req, node: ctx.self, ok, missing });
