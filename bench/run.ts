@@ -21,6 +21,7 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["nats", () => import("./nats-raw.js")],
   ["wire-auth", () => import("./wire-auth.js")],
   ["scale", () => import("./scale.js")],
+  ["scale-hub", () => import("./scale-hub.js")],
 ];
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("-"));
