@@ -24,7 +24,10 @@ export interface HubTuning {
   maxSeconds: number;
   /** How many times a start may be forwarded between nodes before the receiver starts it anyway. @default 3 */
   maxForwards: number;
-  /** Children started per turn of the hub process, so that huge batches never block the loop. @default 2000 */
+  /**
+   * Most children of one start message whose starts are under way at once. The event loop is not
+   * held meanwhile: the hub yields every 20 ms of work (`pacing.ts`). @default 2000
+   */
   startBatchSize: number;
   /**
    * How long one child's start (a GenServer's `init`, a `ChildStarter`'s `start`) may take on its
