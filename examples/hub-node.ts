@@ -6,7 +6,7 @@
  *   node --import tsx examples/hub-node.ts '{"nats":"nats://127.0.0.1:4333","node":"node-a","cluster":"demo"}'
  *
  * Commands (`{ cmd, id, ... }`, every answer carries the same `id`):
- * - `start { n, prefix, awaited }`: starts `n` counters `<prefix><i>` from this node in one call
+ * - `start { n, prefix, behaviour? }`: starts `n` counters (or `tally`s) `<prefix><i>` from this node in one call
  *   (awaited: answers with the StartResult's status and counts, timed here).
  * - `stop { ids? | prefix, n }`: stops children in one awaited call, timed here.
  * - `locals`: the ids of the children running on this node, whether it lost quorum, and how
@@ -23,7 +23,9 @@
  *   with the problem it reported.
  * - `registered { ids }`: how many of `ids` this node's registry holds.
  * - `durable`: a durable hub's counters (declarations known, reconcile rounds, starts, stops;
- *   `fencing`: the fence's, when fenced).
+ *   `fencing`: the fence's, when fenced; `checkpoints`: the checkpoints').
+ * - `visit { child }`: calls `visit` on child `child` through a reference (a `tally` keeps its
+ *   count in checkpoints).
  * - `load`: the longest event-loop delay since the last `load` (ms), the heap used and the RSS
  *   (bytes, after a full collection when run with `--expose-gc`), and the transport's counters:
  *   what a scale benchmark reads around a huge start.
@@ -50,6 +52,7 @@ import {
   ProcessHub,
   reply,
   silentLogger,
+  withCheckpoints,
 } from "hubvisor";
 import { JetStreamDurableStore, NatsTransport } from "hubvisor/nats";
 import { connect } from "@nats-io/transport-node";
@@ -87,6 +90,24 @@ const counter = defineServer<{ calls: { visit(): number } }>()({
   handleCall: { visit: (_a, n) => reply(n + 1, n + 1) },
   handleInfo: (_m, n) => noreply(n),
 });
+
+/**
+ * The same counter with crash-safe state (in a durable hub): each visit is checkpointed, and an
+ * instance started after a crash or a failover resumes from the last checkpoint.
+ */
+const tally = withCheckpoints(
+  defineServer<{ calls: { visit(): number } }>()({
+    name: "tally",
+    init: (start: number | null, ctx) => ok(ProcessHub.lastCheckpoint<number>(ctx) ?? start ?? 0),
+    handleCall: {
+      visit: (_a, n, ctx) => {
+        ProcessHub.checkpoint(ctx, n + 1);
+        return reply(n + 1, n + 1);
+      },
+    },
+  }),
+  { debounceMs: 50 },
+);
 
 const out = (obj: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 const now = () => performance.timeOrigin + performance.now();
@@ -127,7 +148,7 @@ const durability =
 const hub = ProcessHub.start({
   hubId: cfg.hubId ?? "demo",
   cluster,
-  behaviours: { counter },
+  behaviours: { counter, tally },
   clusterEventDebounceMs: 10,
   logger,
   durability,
@@ -294,7 +315,8 @@ type Command = { cmd: string; id: number } & Record<string, unknown>;
 async function handle(c: Command): Promise<Record<string, unknown>> {
   switch (c.cmd) {
     case "start": {
-      const specs = ids(String(c.prefix ?? "c"), Number(c.n)).map((id) => ({ id, behaviour: "counter" }));
+      const behaviour = String(c.behaviour ?? "counter");
+      const specs = ids(String(c.prefix ?? "c"), Number(c.n)).map((id) => ({ id, behaviour }));
       const t0 = performance.now();
       const r = await hub.startChildren(specs, { awaitable: true, timeoutMs: 120_000 }).await();
       return {
@@ -345,9 +367,10 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     }
     case "durable": {
       const d = hub.durable;
+      const checkpoints = hub.core.checkpoints?.stats ?? null;
       return d === null
         ? { error: "not durable" }
-        : { declared: d.declared.size, ...d.stats, fencing: hub.fence?.stats ?? null };
+        : { declared: d.declared.size, ...d.stats, fencing: hub.fence?.stats ?? null, checkpoints };
     }
     case "load": {
       const maxLoopDelayMs = loopDelay.max / 1e6;
@@ -366,6 +389,8 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
         transport: transport.stats(),
       };
     }
+    case "visit":
+      return { value: await hub.ref<typeof tally>(String(c.child), { timeoutMs: 10_000 }).call("visit") };
     case "exit":
       await hub.stop();
       await cluster.leave();
