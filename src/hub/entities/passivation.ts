@@ -11,7 +11,9 @@
  * `entities.passivatedStateTtlMs` and gives it to the id's next instance if that starts on this
  * node (`receiveHandoverState` with reason `migration`), before any message reaches it. An
  * instance started elsewhere (the ring changed meanwhile), or after the data expired, starts from
- * its spec's `args`; so does one whose behaviour has no hand-over callbacks. Imports the
+ * its spec's `args`; so does one whose behaviour has no hand-over callbacks. In a durable hub a
+ * child is declared `dormant` before it stops (so reconcile leaves it down) and a checkpointed
+ * one keeps its checkpoint, which its next instance reads wherever it starts. Imports the
  * handover strategy, the hub core type and the entity declaration.
  */
 import type { HubCore } from "../hub-core.js";
