@@ -8,6 +8,7 @@
  * raw NATS publish throughput measured in the same run.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,6 +72,24 @@ async function rtt(orch: Node, node: string, rounds = 3000): Promise<[number, nu
   return [xs[Math.floor(xs.length * 0.5)]!, xs[Math.floor(xs.length * 0.99)]!];
 }
 
+/**
+ * CPU time (user + system, ms) the child processes have used so far, from `/proc` (Linux); NaN
+ * elsewhere. Per call it is a figure a loaded machine bends less than calls/s: the wall time of
+ * a run waits for the cores others hold, its CPU time mostly does not.
+ */
+function cpuMs(children: ChildProcess[]): number {
+  try {
+    let ticks = 0;
+    for (const ch of children) {
+      const fields = readFileSync(`/proc/${ch.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function oneThread(): Promise<number> {
   const node = new Node({ name: "solo", logger: silentLogger });
   await startBenchNode(node, SERVERS);
@@ -101,7 +120,7 @@ async function threads(): Promise<{ rates: number[]; rtt: [number, number] }> {
   }
 }
 
-async function overNats(url: string): Promise<{ rates: number[]; rtt: [number, number] }> {
+async function overNats(url: string): Promise<{ rates: number[]; cpu: number[]; rtt: [number, number] }> {
   const names = ["p0", "p1"];
   const cluster = `scale${process.pid}`;
   const children: ChildProcess[] = names.map((name) =>
@@ -135,11 +154,15 @@ async function overNats(url: string): Promise<{ rates: number[]; rtt: [number, n
     });
     while (c.nodes().length < 2) await new Promise((r) => setTimeout(r, 10));
     const rates: number[] = [];
-    for (const cross of [0, 0.5, 1])
+    const cpu: number[] = [];
+    for (const cross of [0, 0.5, 1]) {
+      const c0 = cpuMs(children);
       rates.push(median([await rate(orch, names, cross), await rate(orch, names, cross)]));
+      cpu.push(((cpuMs(children) - c0) * 1000) / (2 * CALLERS * CALLS));
+    }
     const r = await rtt(orch, "p0");
     await c.leave();
-    return { rates, rtt: r };
+    return { rates, cpu, rtt: r };
   } finally {
     for (const ch of children) ch.kill("SIGKILL");
   }
@@ -195,6 +218,13 @@ export async function run(): Promise<Row[]> {
         value: v,
         unit: "/s",
         ...(i === 2 ? { target: ">= 300k/s", ok: v >= 300_000, reference: "77k/s before (issue 21)" } : {}),
+      });
+    });
+    n.cpu.forEach((v, i) => {
+      rows.push({
+        figure: `CPU per call, both node processes, ${labels[i]} cross-node`,
+        value: v,
+        unit: "µs",
       });
     });
     rows.push({ figure: "call round trip across threads, p50", value: t.rtt[0], unit: "µs" });

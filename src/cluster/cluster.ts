@@ -27,7 +27,6 @@ import type { Logger } from "../logger.js";
 import { formatReason } from "../process/exit-reason.js";
 import type { From, Node } from "../process/node.js";
 import { Pid, type Ref } from "../process/pid.js";
-import { CallMonitors } from "./call-monitors.js";
 import { Codec } from "./codec.js";
 import { AlreadyJoinedError, ClusterClosedError } from "./errors.js";
 import { CALL_FRAMES_VERSION, type Frame, FrameTag } from "./frames.js";
@@ -70,8 +69,6 @@ export class Cluster {
   private readonly spawnTimeoutMs: number;
   /** Monitors made by name from other nodes: ref key → the pid the name resolved to. */
   private readonly nameMonitors = new Map<string, { watcher: Pid; pid: Pid }>();
-  /** Monitors held by calls from other nodes (`Call` frames), which a reply from here ends. */
-  private readonly callMonitors = new CallMonitors();
   private readonly peerVersions = new Map<string, number>();
   private readonly sessions: PeerSessions;
   private readonly intake: FrameIntake;
@@ -102,14 +99,12 @@ export class Cluster {
       spawner: this.spawner,
       peerVersions: this.peerVersions,
       nameMonitors: this.nameMonitors,
-      callMonitors: this.callMonitors,
       signal: (to, frame) => this.signal(to, frame),
     });
     const inbound = {
       node: o.node,
       logger: o.logger,
       nameMonitors: this.nameMonitors,
-      callMonitors: this.callMonitors,
       peerVersions: this.peerVersions,
       spawner: this.spawner,
       hello: (from: string, incarnation: number, answer: boolean) =>
@@ -337,8 +332,6 @@ export class Cluster {
   /** @internal */
   down(watcher: Pid, ref: Ref, pid: Pid, reason: unknown): void {
     if (this.nameMonitors.size > 0) this.nameMonitors.delete(ref.key);
-    // A call's monitor that fired (its target died) is no longer the reply's to end.
-    this.callMonitors.take(ref);
     this.signal(
       watcher.node,
       [FrameTag.Down, watcher, ref, pid, reason],
@@ -353,9 +346,7 @@ export class Cluster {
    */
   reply(to: Pid, ref: Ref, value: unknown): void {
     // The answer to a `Call` ends its monitor here, and says so (a `CallReply`): no demonitor follows.
-    const target = this.callMonitors.take(ref);
-    if (target !== undefined) this.node.remoteDemonitor(to, target, ref);
-    const ends = target !== undefined && ref.node === to.node && ref.creation === to.creation;
+    const ends = this.node.remoteCallEnded(ref) && ref.node === to.node && ref.creation === to.creation;
     let bytes: Uint8Array;
     try {
       bytes = this.codec.encode(

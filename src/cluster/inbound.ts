@@ -13,9 +13,8 @@
  */
 import type { Logger } from "../logger.js";
 import { From, type Node } from "../process/node.js";
-import { Pid, Ref } from "../process/pid.js";
+import { Pid } from "../process/pid.js";
 import type { Proc } from "../process/proc.js";
-import type { CallMonitors } from "./call-monitors.js";
 import type { Codec } from "./codec.js";
 import {
   type CallFrame,
@@ -39,8 +38,6 @@ export interface InboundContext {
   logger: Logger;
   /** Monitors made by name from other nodes: ref key → watcher and the pid the name resolved to. */
   nameMonitors: Map<string, { watcher: Pid; pid: Pid }>;
-  /** Monitors held by calls from other nodes, which a reply from this node ends. */
-  callMonitors: CallMonitors;
   /** Protocol version each peer announced. */
   peerVersions: Map<string, number>;
   spawner: Spawner;
@@ -189,14 +186,12 @@ function namedProc(node: Node, name: string): Proc | undefined {
  */
 function call(ctx: InboundContext, from: string, f: CallFrame | GenCallFrame): string | null {
   const node = ctx.node;
-  const caller = new Pid(from, f[1], f[2]);
   const target = new Pid(node.name, f[3], f[4]);
-  const ref = new Ref(from, f[5], f[2]);
-  const msg = f[0] === FrameTag.Call ? f[6] : [f[6], new From(caller, ref), f[7], f[8]];
+  // The ref is a number of the caller's node and incarnation: built only if someone reads it.
+  const caller = new From(new Pid(from, f[1], f[2]), f[5]);
+  const msg = f[0] === FrameTag.Call ? f[6] : [f[6], caller, f[7], f[8]];
   if (!saysSender(node.proc(target), from, msg)) return SENDER_MISMATCH;
-  if (!node.remoteMonitor(caller, target, ref)) return null;
-  ctx.callMonitors.add(ref, target);
-  node.remoteSend(target, msg);
+  node.remoteCall(target, caller, msg);
   return null;
 }
 
@@ -210,7 +205,7 @@ function monitorName(ctx: InboundContext, f: MonitorNameFrame): null {
 function demonitor(ctx: InboundContext, from: string, f: DemonitorFrame): null {
   let target = f[2];
   // A call that timed out, or was answered from elsewhere: its monitor goes (only `from`'s own).
-  if (f[3].node === from) ctx.callMonitors.take(f[3]);
+  if (f[3].node === from && ctx.node.remoteCallEnded(f[3])) return null;
   if (target.id === 0 && target.creation === 0) {
     // A monitor made by name: the target is the pid the name resolved to then.
     const byName = ctx.nameMonitors.get(f[3].key);

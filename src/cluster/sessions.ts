@@ -10,7 +10,7 @@
  *
  * It owns the incarnation whose `hello` opened each session. It asks of the cluster (`SessionHost`)
  * the things a session touches: the node, the membership, the outbox, the spawner, the tables of
- * peer versions, name monitors and call monitors, and a way to send a `hello`.
+ * peer versions and name monitors, and a way to send a `hello`.
  *
  * Imports `process` (node, pid types), its own `frames`, `membership`, `outbox`, `spawner`,
  * `transport` (types).
@@ -18,7 +18,6 @@
 import { clusterChannel } from "../diagnostics.js";
 import type { Node } from "../process/node.js";
 import type { Pid } from "../process/pid.js";
-import type { CallMonitors } from "./call-monitors.js";
 import { type Frame, FrameTag, PROTOCOL_VERSION } from "./frames.js";
 import type { Member, Membership } from "./membership.js";
 import type { Outbox } from "./outbox.js";
@@ -37,8 +36,6 @@ export interface SessionHost {
   peerVersions: Map<string, number>;
   /** Monitors made by name from other nodes: ref key → watcher and the pid the name resolved to. */
   nameMonitors: Map<string, { watcher: Pid; pid: Pid }>;
-  /** Monitors held by calls from other nodes (`Call` frames). */
-  callMonitors: CallMonitors;
   /** Queues a system frame to a peer. */
   signal(to: string, frame: Frame): void;
 }
@@ -107,7 +104,6 @@ export class PeerSessions {
     if (h.nameMonitors.size > 0) {
       for (const [k, m] of h.nameMonitors) if (m.watcher.node === name) h.nameMonitors.delete(k);
     }
-    h.callMonitors.forget(name);
     h.spawner.nodeDown(name);
     h.node.nodeDown(name);
     if (clusterChannel.hasSubscribers)

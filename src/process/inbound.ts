@@ -11,7 +11,8 @@
  *
  * Imports `calls`, `errors`, `id-table`, `messages`, `pid`, `proc`, `signals`; the `Node` type.
  */
-import type { CallTable } from "./calls.js";
+import type { CallWatches } from "./call-watches.js";
+import type { CallTable, From } from "./calls.js";
 import { CallExitError } from "./errors.js";
 import type { IdTable } from "./id-table.js";
 import { DownMessage } from "./messages.js";
@@ -27,7 +28,21 @@ export class Inbound {
     private readonly names: Map<string, Proc>,
     private readonly signals: Signals,
     private readonly calls: CallTable,
+    private readonly callWatches: CallWatches,
   ) {}
+
+  /** See `Node.remoteCall`. */
+  call(target: Pid, from: From, msg: unknown): boolean {
+    const node = this.node;
+    const p = node.proc(target);
+    if (p === undefined || p.status === Status.Dead) {
+      node.router?.down(from.pid, from.ref, target, "noproc");
+      return false;
+    }
+    this.callWatches.add(from, p);
+    node.deliver(p, msg);
+    return true;
+  }
 
   /** See `Node.remoteSendNamed`. */
   sendNamed(name: string, msg: unknown): void {
@@ -98,6 +113,7 @@ export class Inbound {
 
   /** See `Node.nodeDown`. */
   nodeDown(node: string): void {
+    this.callWatches.forget(node);
     for (const p of this.procs.unordered()) {
       if (p.status === Status.Dead) continue;
       if (p.watchers !== null) {

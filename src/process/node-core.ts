@@ -17,7 +17,9 @@
  */
 import { mailboxChannel, mailboxWatch, spawnChannel } from "../diagnostics.js";
 import { crashReport, type Logger } from "../logger.js";
+import { CallWatches } from "./call-watches.js";
 import { Caller, RefNumbers } from "./caller.js";
+import type { From } from "./calls.js";
 import { NameTakenError } from "./errors.js";
 import { isNormalOrShutdown } from "./exit-reason.js";
 import { Fibers } from "./fibers.js";
@@ -65,6 +67,8 @@ export abstract class NodeCore {
   protected readonly caller: Caller;
   protected readonly signals: Signals;
   private readonly inbound: Inbound;
+  /** The monitors calls from other nodes hold on this node's processes. */
+  protected readonly callWatches = new CallWatches();
 
   constructor(options: NodeOptions = {}) {
     const parsed = parseNodeOptions(options);
@@ -75,8 +79,15 @@ export abstract class NodeCore {
     this.sched = new Scheduler(this, parsed.batch, parsed.yieldEvery);
     this.fibers = new Fibers(this, this.sched, this.wheel);
     this.caller = new Caller(this, this.procs, this.refs);
-    this.signals = new Signals(this, this.procs, this.names, this.caller.table);
-    this.inbound = new Inbound(this, this.procs, this.names, this.signals, this.caller.table);
+    this.signals = new Signals(this, this.procs, this.names, this.caller.table, this.callWatches);
+    this.inbound = new Inbound(
+      this,
+      this.procs,
+      this.names,
+      this.signals,
+      this.caller.table,
+      this.callWatches,
+    );
   }
 
   /** Adds a run guard (see `runGuards`); returns its removal. @internal */
@@ -260,6 +271,24 @@ export abstract class NodeCore {
    */
   remoteMonitor(watcher: Pid, target: Pid | string, ref: Ref): boolean {
     return this.inbound.monitor(watcher, target, ref);
+  }
+
+  /**
+   * A call from another node (`from`: its caller and ref number) to `target`, a process of this
+   * node: the caller monitors the target until the call is answered (`remoteCallEnded`), the
+   * target dies, the caller demonitors or its node goes; then `msg` is delivered. Returns false
+   * when the target is not alive (the caller got `DOWN noproc`, nothing is delivered). @internal
+   */
+  remoteCall(target: Pid, from: From, msg: unknown): boolean {
+    return this.inbound.call(target, from, msg);
+  }
+
+  /**
+   * Ends the monitor of the call `ref` from another node (its answer goes out, or its caller
+   * demonitors). Returns whether there was one. @internal
+   */
+  remoteCallEnded(ref: Ref): boolean {
+    return this.callWatches.end(ref);
   }
 
   /** @internal */

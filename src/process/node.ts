@@ -112,6 +112,7 @@ export class Node extends NodeCore {
     this.fibers.stop();
     this.wheel.stop();
     this.caller.stop();
+    this.callWatches.clear();
   }
 
   // ---------------------------------------------------------------- spawning
@@ -239,7 +240,10 @@ export class Node extends NodeCore {
       mailboxLength: p.mailboxLength,
       links: p.links(),
       monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((m) => m.target),
-      monitoredBy: p.watchers === null ? [] : [...p.watchers.values()].map((w) => w.watcher),
+      monitoredBy: [
+        ...(p.watchers === null ? [] : [...p.watchers.values()].map((w) => w.watcher)),
+        ...this.callWatches.callersOf(p),
+      ],
       name: p.name,
       behaviour: p.behaviour,
       trapExit: p.trapExit,

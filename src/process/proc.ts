@@ -69,6 +69,8 @@ export class Proc {
   private link1: Pid | null = null;
   /** Local calls waiting on this process; lets death fail them without a monitor per call. */
   callersWaiting = 0;
+  /** Calls from other nodes monitoring this process (`CallWatches`); its death looks for them. */
+  remoteCallers = 0;
   /** Free slot for the behaviour driving this process (GenServer state, supervisor…). */
   behaviourState: unknown = undefined;
   /**

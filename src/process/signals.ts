@@ -17,6 +17,7 @@
  * `Node` type.
  */
 import { exitChannel } from "../diagnostics.js";
+import type { CallWatches } from "./call-watches.js";
 import type { CallTable } from "./calls.js";
 import { CallExitError, NotDistributedError, NotInProcessError } from "./errors.js";
 import type { IdTable } from "./id-table.js";
@@ -38,6 +39,7 @@ export class Signals {
     private readonly procs: IdTable<Proc>,
     private readonly names: Map<string, Proc>,
     private readonly calls: CallTable,
+    private readonly callWatches: CallWatches,
   ) {}
 
   /** The pid of the process running now on this node; `NotInProcessError` outside any. */
@@ -326,6 +328,9 @@ export class Signals {
     if (p.watchers !== null) {
       for (const w of p.watchers.values()) this.deliverDown(w.watcher, w.ref, pid, reason);
       p.watchers = null;
+    }
+    if (p.remoteCallers > 0) {
+      for (const from of this.callWatches.takeTarget(p)) this.deliverDown(from.pid, from.ref, pid, reason);
     }
     if (p.monitoring !== null) {
       const node = this.node;

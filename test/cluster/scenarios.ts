@@ -175,9 +175,10 @@ export function clusterScenarios(factory: HarnessFactory): void {
           const before = a!.stats.framesOut;
           expect(await echo(a!.node, srv, "x")).toBe("x");
           expect(await GenServer.callOn(a!.node, gen, "double", 21)).toBe(42);
+
           return a!.stats.framesOut - before;
         };
-        await expect.poll(cost).toBe(2);
+        await expect.poll(cost, { timeout: 10_000 }).toBe(2);
         const answered = b!.stats.framesOut;
         expect(await GenServer.callOn(a!.node, gen, "double", 2)).toBe(4);
         expect(b!.stats.framesOut).toBe(answered + 1);

@@ -126,14 +126,17 @@ export class NatsTransport implements Transport {
 
   /** Sends one frame to `to`; dropped (and counted) unless `to` is up in this node's view. */
   send(to: string, bytes: Uint8Array): void {
-    if (this.state !== "open") this.counters.framesDropped++;
-    else this.session!.send(to, bytes);
+    // Not only once open: while `connect()` waits for the heartbeat thread the session already
+    // hears peers come up, and the cluster's `hello` to them must not be lost (a peer that never
+    // hears it never learns this node's protocol version, nor its session).
+    if (this.session === undefined || this.state === "closed") this.counters.framesDropped++;
+    else this.session.send(to, bytes);
   }
 
   /** Sends one frame to every other node of the cluster (one NATS publish). */
   broadcast(bytes: Uint8Array): void {
-    if (this.state !== "open") this.counters.framesDropped++;
-    else this.session!.broadcast(bytes);
+    if (this.session === undefined || this.state === "closed") this.counters.framesDropped++;
+    else this.session.broadcast(bytes);
   }
 
   /** Announces a graceful leave, unsubscribes, and closes the connection if this transport made it. */
