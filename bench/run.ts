@@ -17,6 +17,7 @@ const areas: Array<[string, () => Promise<{ run: () => Promise<Row[]> }>]> = [
   ["hub-nats", () => import("./hub-nats.js")],
   ["hub-strategies", () => import("./hub-strategies.js")],
   ["hub-entities", () => import("./hub-entities.js")],
+  ["hub-entities-scale", () => import("./hub-entities-scale.js")],
   ["hub-durable", () => import("./hub-durable.js")],
   ["nats", () => import("./nats-raw.js")],
   ["wire-auth", () => import("./wire-auth.js")],
