@@ -177,7 +177,11 @@ async function residency(activations: number, maxActive: number): Promise<Row[]>
   const perNode = (process.memoryUsage().heapUsed - heap0) / 3;
   for (const h of hubs) await h.stop();
   return [
-    { figure: "residency: activations (ids of 1M, first call each)", value: done, unit: `ids, ${failed} failed` },
+    {
+      figure: "residency: activations (ids of 1M, first call each)",
+      value: done,
+      unit: `ids, ${failed} failed`,
+    },
     { figure: "residency: activation throughput, 3 nodes", value: done / seconds, unit: "/s" },
     { figure: `residency: children on the fullest node (maxActive ${maxActive})`, value: most, unit: "" },
     { figure: "residency: passivated (beyond the cap)", value: passivated, unit: "" },
