@@ -93,6 +93,19 @@ export interface HubHookEvents {
    * `reason` says why (`too_large`, `unserialisable`, `store`, `conflict`, `deleted`, `refused`).
    */
   checkpointFailed: { id: string; reason: CheckpointFailure; detail: string };
+  /**
+   * An activation from this node (`hub.ensure`, a reference with `activate`) found child `id`
+   * running at `pid` after asking its owner to start it: `started` when that start started it,
+   * false when a concurrent start (another node's) had. `attempts`: starts sent (more than one
+   * when the ring changed meanwhile); `durationMs`: from the first start to the answer.
+   */
+  childActivated: { id: string; pid: Pid; started: boolean; attempts: number; durationMs: number };
+  /**
+   * This node passivated local children (`entity(behaviour, { idleTimeoutMs })`,
+   * `entities.maxActive`): `idle` ones handled no message for their idle timeout,
+   * `beyondMaxActive` ones were the least recently used past the cap. They are being stopped.
+   */
+  childrenPassivated: { idle: string[]; beyondMaxActive: string[] };
 }
 
 /** The name of a hub hook. */

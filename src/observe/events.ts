@@ -13,13 +13,9 @@ import {
   clusterChannel,
   exitChannel,
   hubChannel,
-  type LeaseLostEvent,
-  leaseLostChannel,
   mailboxChannel,
   mailboxWatch,
-  type StartFencedEvent,
   spawnChannel,
-  startFencedChannel,
   supervisorChannel,
 } from "../diagnostics.js";
 import { InvalidOptionError } from "../errors.js";
@@ -103,12 +99,14 @@ export interface NodeDownEvent {
   reason: PeerDownReason;
 }
 
-/** A hook of hub `hub` fired on `node`: starts, stops, moves, adoptions, duplicates, locks. */
+/**
+ * A hook of hub `hub` fired on `node`: starts, stops, moves, adoptions, duplicates, locks,
+ * reconcile rounds of a durable hub, leases and fenced starts, entity activations and
+ * passivations (`HubHookEvents` lists them with their data).
+ */
 export type HubEvent = {
   [K in HubHookName]: { type: "hub:hook"; node: string; hub: string; hook: K; data: HubHookEvents[K] };
 }[HubHookName];
-
-export type { LeaseLostEvent, StartFencedEvent };
 
 /**
  * Every event of the stream, keyed by `type`.
@@ -122,9 +120,7 @@ export type HubvisorEvent =
   | SupervisorEvent
   | NodeUpEvent
   | NodeDownEvent
-  | HubEvent
-  | LeaseLostEvent
-  | StartFencedEvent;
+  | HubEvent;
 
 /** The diagnostics channel names, for tools that subscribe with `node:diagnostics_channel`. */
 export const EVENT_CHANNELS = Object.freeze([
@@ -135,8 +131,6 @@ export const EVENT_CHANNELS = Object.freeze([
   supervisorChannel.name,
   clusterChannel.name,
   hubChannel.name,
-  leaseLostChannel.name,
-  startFencedChannel.name,
 ] as string[]);
 
 /** Options of `subscribe`. */

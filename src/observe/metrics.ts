@@ -116,19 +116,61 @@ export const METRICS = Object.freeze({
     "{process}",
     "Duplicate hub children stopped after a partition healed.",
   ),
+  reconcileRounds: f(
+    "counter",
+    "hubvisor_hub_reconcile_rounds_total",
+    "hubvisor.hub.reconcile_rounds",
+    "{round}",
+    "Reconcile rounds of a durable hub on this node.",
+  ),
+  reconciled: f(
+    "counter",
+    "hubvisor_hub_reconciled_total",
+    "hubvisor.hub.reconciled",
+    "{process}",
+    "Children a durable hub's reconcile started (ran nowhere) or stopped (declared stopped), by action.",
+  ),
   leasesLost: f(
     "counter",
     "hubvisor_hub_leases_lost_total",
     "hubvisor.hub.leases_lost",
     "{event}",
-    "Leases this node lost on a hub's store (fencing), by reason.",
+    "Leases this node lost (fencing), by reason: overdue, overwritten.",
   ),
   startsFenced: f(
     "counter",
-    "hubvisor_hub_starts_fenced_total",
-    "hubvisor.hub.starts_fenced",
+    "hubvisor_hub_fenced_starts_total",
+    "hubvisor.hub.fenced_starts",
     "{process}",
-    "Hub child starts this node refused under fencing, by reason.",
+    "Child starts on this node refused by fencing, by reason: no_lease, held, store_failed.",
+  ),
+  claimsTakenOver: f(
+    "counter",
+    "hubvisor_hub_claims_taken_over_total",
+    "hubvisor.hub.claims_taken_over",
+    "{process}",
+    "Child claims this node took over from a node whose lease had lapsed or ended (fencing).",
+  ),
+  activations: f(
+    "counter",
+    "hubvisor_hub_activations_total",
+    "hubvisor.hub.activations",
+    "{process}",
+    "Children this node's activations (ensure, a reference with activate) started on their owner.",
+  ),
+  passivations: f(
+    "counter",
+    "hubvisor_hub_passivations_total",
+    "hubvisor.hub.passivations",
+    "{process}",
+    "Children this node passivated, by reason: idle, max_active.",
+  ),
+  checkpointFailures: f(
+    "counter",
+    "hubvisor_hub_checkpoint_failures_total",
+    "hubvisor.hub.checkpoint_failures",
+    "{event}",
+    "Checkpoints of a child's state not stored or restored on this node, by reason.",
   ),
   failover: f(
     "histogram",
@@ -275,20 +317,50 @@ export class Metrics {
         return s.add(METRICS.nodeEvents, { node, event: "down" });
       case "hub:hook":
         return this.countHub(e);
-      case "hub:lease_lost":
-        return s.add(METRICS.leasesLost, { node, hub: e.hub, reason: e.reason });
-      case "hub:start_fenced":
-        return s.add(METRICS.startsFenced, { node, hub: e.hub, reason: e.reason });
     }
   }
 
   private countHub(e: Extract<HubvisorEvent, { type: "hub:hook" }>): void {
-    const labels = { node: this.base.node!, hub: e.hub };
-    if (e.hook === "childrenMigrated") this.set.add(METRICS.hubMoves, labels, e.data.ids.length);
-    else if (e.hook === "duplicateStopped") this.set.add(METRICS.hubDuplicates, labels);
-    else if (e.hook === "postRedistribution") {
-      if (e.data.adopted > 0) this.set.add(METRICS.hubAdoptions, labels, e.data.adopted);
-      if (e.data.left.length > 0) this.histogram(METRICS.failover, e.data.durationMs / 1000, labels);
+    const s = this.set;
+    const node = this.base.node!;
+    const labels = { node, hub: e.hub };
+    switch (e.hook) {
+      case "childrenMigrated":
+        return s.add(METRICS.hubMoves, labels, e.data.ids.length);
+      case "duplicateStopped":
+        return s.add(METRICS.hubDuplicates, labels);
+      case "postRedistribution":
+        if (e.data.adopted > 0) s.add(METRICS.hubAdoptions, labels, e.data.adopted);
+        if (e.data.left.length > 0) this.histogram(METRICS.failover, e.data.durationMs / 1000, labels);
+        return;
+      case "reconcileRound":
+        s.add(METRICS.reconcileRounds, labels);
+        if (e.data.started > 0)
+          s.add(METRICS.reconciled, { node, hub: e.hub, action: "started" }, e.data.started);
+        if (e.data.stopped > 0)
+          s.add(METRICS.reconciled, { node, hub: e.hub, action: "stopped" }, e.data.stopped);
+        return;
+      case "leaseLost":
+        return s.add(METRICS.leasesLost, { node, hub: e.hub, reason: e.data.reason });
+      case "fencedStartRefused":
+        return s.add(METRICS.startsFenced, { node, hub: e.hub, reason: e.data.reason });
+      case "claimTakenOver":
+        return s.add(METRICS.claimsTakenOver, labels);
+      case "checkpointFailed":
+        return s.add(METRICS.checkpointFailures, { node, hub: e.hub, reason: e.data.reason });
+      case "childActivated":
+        if (e.data.started) s.add(METRICS.activations, labels);
+        return;
+      case "childrenPassivated":
+        if (e.data.idle.length > 0)
+          s.add(METRICS.passivations, { node, hub: e.hub, reason: "idle" }, e.data.idle.length);
+        if (e.data.beyondMaxActive.length > 0)
+          s.add(
+            METRICS.passivations,
+            { node, hub: e.hub, reason: "max_active" },
+            e.data.beyondMaxActive.length,
+          );
+        return;
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * `Recorder`: what a node remembers of its recent past for the Observer — the last crash reports,
  * the last notable events (restarts, escalations, nodes up and down, hub moves, adoptions,
- * duplicates, locks) and restart counts per supervised child — fed by the event stream of that
+ * duplicates, locks, reconciles that acted, leases, fenced starts, passivations) and restart counts per supervised child — fed by the event stream of that
  * node. Every store is bounded (`RECORDER_LIMITS`). Imports `events`, `metrics` (`exitKind`), the
  * root `logger`.
  */
@@ -74,13 +74,6 @@ export class Recorder {
         return this.note(e.type, `${String(e.pid)} mailbox reached ${e.length}`);
       case "hub:hook":
         return this.hub(e);
-      case "hub:lease_lost":
-        return this.note(e.type, `${e.hub}: lease lost (${e.reason}), ${e.stopped} stopped`);
-      case "hub:start_fenced":
-        return this.note(
-          e.type,
-          `${e.hub}: start of ${e.id} fenced (${e.reason}${e.holder === undefined ? "" : `, held by ${e.holder}`})`,
-        );
     }
   }
 
@@ -101,6 +94,26 @@ export class Recorder {
       this.note("hub:duplicate", `${h}: duplicate ${e.data.id} stopped`);
     else if (e.hook === "lockStateChanged" && e.data.reason === "partition")
       this.note("hub:partition", `${h}: ${e.data.locked ? "lost" : "regained"} quorum`);
+    else if (e.hook === "reconcileRound" && (e.data.started > 0 || e.data.stopped > 0))
+      this.note("hub:reconciled", `${h}: reconcile started ${e.data.started}, stopped ${e.data.stopped}`);
+    else if (e.hook === "leaseLost")
+      this.note("hub:lease_lost", `${h}: lease lost (${e.data.reason}), ${e.data.stopped} stopped`);
+    else if (e.hook === "leaseAcquired")
+      this.note("hub:lease", `${h}: lease acquired after ${e.data.waitedMs.toFixed(0)} ms`);
+    else if (e.hook === "fencedStartRefused")
+      this.note(
+        "hub:fenced",
+        `${h}: start of ${e.data.id} fenced (${e.data.reason}${e.data.holder === undefined ? "" : `, held by ${e.data.holder}`})`,
+      );
+    else if (e.hook === "claimTakenOver")
+      this.note("hub:claim", `${h}: took ${e.data.id} over from ${e.data.from}`);
+    else if (e.hook === "checkpointFailed")
+      this.note("hub:checkpoint", `${h}: checkpoint of ${e.data.id} failed (${e.data.reason})`);
+    else if (e.hook === "childrenPassivated")
+      this.note(
+        "hub:passivated",
+        `${h}: passivated ${e.data.idle.length} idle, ${e.data.beyondMaxActive.length} beyond maxActive`,
+      );
   }
 
   private note(type: string, text: string): void {

@@ -40,6 +40,8 @@ const ALL_HOOKS: { [K in HubHookName]: true } = {
   fencedStartRefused: true,
   claimTakenOver: true,
   checkpointFailed: true,
+  childActivated: true,
+  childrenPassivated: true,
 };
 
 interface Fired {

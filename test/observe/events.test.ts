@@ -25,7 +25,6 @@ import {
   subscribe,
   watchMailboxes,
 } from "../../src/observe.js";
-import { publishLeaseLost, publishStartFenced } from "../../src/diagnostics.js";
 import { startMemoryCluster } from "../../src/testing.js";
 
 const Echo = defineServer<{ calls: { echo(x: number): number }; casts: { crash(r: string): void } }>()({
@@ -207,50 +206,6 @@ describe("subscribe", () => {
     node.spawn(() => {});
     dcUnsubscribe("hubvisor:process:spawn", fn);
     expect(raw).toHaveLength(1);
-  });
-
-  it("fencing events: hub:lease_lost and hub:start_fenced with their payloads, only to subscribers", () => {
-    const raw: unknown[] = [];
-    const fn = (m: unknown) => raw.push(m);
-    // No subscriber: nothing is published (the channel's own subscribers list stays empty).
-    publishLeaseLost("f1", "h", "renew_failed", 3, 1000);
-    dcSubscribe("hubvisor:hub:lease_lost", fn);
-    dcSubscribe("hubvisor:hub:start_fenced", fn);
-    publishLeaseLost("f1", "h", "taken", 0, undefined);
-    dcUnsubscribe("hubvisor:hub:lease_lost", fn);
-    dcUnsubscribe("hubvisor:hub:start_fenced", fn);
-    expect(raw).toEqual([
-      {
-        type: "hub:lease_lost",
-        node: "f1",
-        hub: "h",
-        reason: "taken",
-        stopped: 0,
-        renewedAt: undefined,
-        error: undefined,
-      },
-    ]);
-    const seen = record("f1");
-    const err = new Error("timeout");
-    publishLeaseLost("f1", "h", "renew_failed", 7, 1234, err);
-    publishStartFenced("f1", "h", "c1", "claimed", "f2");
-    publishStartFenced("f1", "h", "c2", "no_lease");
-    publishStartFenced("f9", "h", "c3", "no_lease");
-    expect(seen).toEqual([
-      {
-        type: "hub:lease_lost",
-        node: "f1",
-        hub: "h",
-        reason: "renew_failed",
-        stopped: 7,
-        renewedAt: 1234,
-        error: err,
-      },
-      { type: "hub:start_fenced", node: "f1", hub: "h", id: "c1", reason: "claimed", holder: "f2" },
-      { type: "hub:start_fenced", node: "f1", hub: "h", id: "c2", reason: "no_lease", holder: undefined },
-    ]);
-    expect(EVENT_CHANNELS).toContain("hubvisor:hub:lease_lost");
-    expect(EVENT_CHANNELS).toContain("hubvisor:hub:start_fenced");
   });
 
   it("rejects a bad threshold or sampling rate with InvalidOptionError", () => {

@@ -19,7 +19,7 @@ import {
   Supervisor,
 } from "../../src/index.js";
 import { METRICS, Metrics, type OtelMeter } from "../../src/observe.js";
-import { publishLeaseLost, publishStartFenced } from "../../src/diagnostics.js";
+import { hubChannel } from "../../src/diagnostics.js";
 import { startMemoryCluster } from "../../src/testing.js";
 
 const parse = createRequire(import.meta.url)("parse-prometheus-text-format") as (text: string) => Array<{
@@ -138,18 +138,37 @@ describe("Metrics", () => {
     await Promise.all(hubs.slice(0, 2).map((h) => h.stop()));
   });
 
-  it("counts fencing events: leases lost and starts fenced, by hub and reason", async () => {
-    const node = new Node({ name: "metrics-fence", logger: silentLogger });
+  it("counts a hub's reconcile rounds, fencing, checkpoint failures, activations and passivations from its hooks", async () => {
+    const node = new Node({ name: "metrics-hooks", logger: silentLogger });
     const metrics = new Metrics({ node });
-    publishLeaseLost(node.name, "d", "renew_failed", 4, Date.now());
-    publishStartFenced(node.name, "d", "a", "claimed", "other");
-    publishStartFenced(node.name, "d", "b", "claimed", "other");
-    publishStartFenced(node.name, "d", "c", "no_lease");
-    publishStartFenced("another-node", "d", "c", "no_lease");
+    // The hooks as the hub publishes them (HubHooks.dispatch), for nodes of this program.
+    const hook = (n: string, hook: string, data: unknown) =>
+      hubChannel.publish({ type: "hub:hook", node: n, hub: "d", hook, data });
+    hook(node.name, "reconcileRound", { declared: 9, started: 2, stopped: 1, durationMs: 1 });
+    hook(node.name, "reconcileRound", { declared: 9, started: 0, stopped: 0, durationMs: 1 });
+    hook(node.name, "leaseLost", { session: "s1", reason: "overdue", stopped: 4 });
+    hook(node.name, "fencedStartRefused", { id: "a", reason: "held", holder: "other" });
+    hook(node.name, "fencedStartRefused", { id: "b", reason: "held", holder: "other" });
+    hook(node.name, "fencedStartRefused", { id: "c", reason: "no_lease" });
+    hook(node.name, "claimTakenOver", { id: "a", from: "other" });
+    hook(node.name, "childActivated", { id: "e", pid: null, started: true, attempts: 1, durationMs: 2 });
+    hook(node.name, "childActivated", { id: "f", pid: null, started: false, attempts: 1, durationMs: 2 });
+    hook(node.name, "childrenPassivated", { idle: ["e", "g"], beyondMaxActive: ["h"] });
+    hook(node.name, "checkpointFailed", { id: "e", reason: "too_large", detail: "" });
+    hook("another-node", "fencedStartRefused", { id: "c", reason: "no_lease" });
     const text = await metrics.prometheus();
-    expect(value(text, "hubvisor_hub_leases_lost_total", { hub: "d", reason: "renew_failed" })).toBe(1);
-    expect(value(text, "hubvisor_hub_starts_fenced_total", { hub: "d", reason: "claimed" })).toBe(2);
-    expect(value(text, "hubvisor_hub_starts_fenced_total", { hub: "d", reason: "no_lease" })).toBe(1);
+    const d = { hub: "d" };
+    expect(value(text, "hubvisor_hub_reconcile_rounds_total", d)).toBe(2);
+    expect(value(text, "hubvisor_hub_reconciled_total", { ...d, action: "started" })).toBe(2);
+    expect(value(text, "hubvisor_hub_reconciled_total", { ...d, action: "stopped" })).toBe(1);
+    expect(value(text, "hubvisor_hub_leases_lost_total", { ...d, reason: "overdue" })).toBe(1);
+    expect(value(text, "hubvisor_hub_fenced_starts_total", { ...d, reason: "held" })).toBe(2);
+    expect(value(text, "hubvisor_hub_fenced_starts_total", { ...d, reason: "no_lease" })).toBe(1);
+    expect(value(text, "hubvisor_hub_claims_taken_over_total", d)).toBe(1);
+    expect(value(text, "hubvisor_hub_activations_total", d)).toBe(1);
+    expect(value(text, "hubvisor_hub_checkpoint_failures_total", { ...d, reason: "too_large" })).toBe(1);
+    expect(value(text, "hubvisor_hub_passivations_total", { ...d, reason: "idle" })).toBe(2);
+    expect(value(text, "hubvisor_hub_passivations_total", { ...d, reason: "max_active" })).toBe(1);
     metrics.close();
   });
 

@@ -587,12 +587,13 @@ export class Durability {
     this.stoppedLast = stopped;
     if (toStart.length > 0) this.reconcileStarts(toStart);
     if (toStop.length > 0) this.reconcileStops(toStop);
-    core.hooks.dispatch("reconcileRound", {
-      declared: this.declared.size,
-      started: toStart.length,
-      stopped: toStop.length,
-      durationMs: performance.now() - t0,
-    });
+    if (core.hooks.has("reconcileRound"))
+      core.hooks.dispatch("reconcileRound", {
+        declared: this.declared.size,
+        started: toStart.length,
+        stopped: toStop.length,
+        durationMs: performance.now() - t0,
+      });
   }
 
   private reconcileStarts(specs: NormalizedChildSpec[]): void {

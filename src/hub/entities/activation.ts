@@ -78,9 +78,14 @@ export class Activations {
       await core.durable.declareRunning(spec, timeoutMs).catch((err: unknown) => {
         throw new EntityActivationError(id, "store_failed", String(err));
       });
+    let attempts = 0;
+    let t0 = 0;
     for (;;) {
       const found = this.host.pick(id);
-      if (found !== undefined) return found;
+      if (found !== undefined) {
+        if (attempts > 0) this.activated(id, found, false, attempts, t0);
+        return found;
+      }
       if (this.host.closed) throw new HubStoppedError(core.hubId);
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw this.host.expired(id, timeoutMs);
@@ -89,9 +94,13 @@ export class Activations {
         continue;
       }
       this.stats.activations++;
+      if (attempts++ === 0) t0 = performance.now();
       const r = await this.startOnOwner(spec, remaining);
       const pid = this.startedPid(id, r);
-      if (pid !== undefined) return pid;
+      if (pid !== undefined) {
+        this.activated(id, pid, r.started.length > 0, attempts, t0);
+        return pid;
+      }
       const hard = r.errors.find((e) => e.reason === "start_failed" || e.reason === "unknown_behaviour");
       if (hard !== undefined) throw new EntityActivationError(id, hard.reason, hard.detail);
       // Gone, timed out, settling, stopping: the ring changes; try again after the change.
@@ -99,6 +108,12 @@ export class Activations {
         Math.min(Math.max(0, deadline - performance.now()), core.tuning.clusterEventDebounceMs + 50),
       );
     }
+  }
+
+  private activated(id: string, pid: Pid, started: boolean, attempts: number, t0: number): void {
+    const hooks = this.core.hooks;
+    if (hooks.has("childActivated"))
+      hooks.dispatch("childActivated", { id, pid, started, attempts, durationMs: performance.now() - t0 });
   }
 
   private startOnOwner(spec: NormalizedChildSpec, remainingMs: number): Promise<StartResult> {

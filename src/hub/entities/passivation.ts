@@ -81,11 +81,15 @@ export class Passivation {
         else active.push([id, last]);
       }
       const over = active.length - this.options.maxActive;
+      const beyond: string[] = [];
       if (over > 0) {
         active.sort((a, b) => a[1] - b[1]);
-        for (let i = 0; i < over; i++) idle.push(active[i]![0]);
+        for (let i = 0; i < over; i++) beyond.push(active[i]![0]);
       }
-      if (idle.length > 0) await this.passivate(idle);
+      if (idle.length + beyond.length === 0) return;
+      if (core.hooks.has("childrenPassivated"))
+        core.hooks.dispatch("childrenPassivated", { idle, beyondMaxActive: beyond });
+      await this.passivate(idle.concat(beyond));
     } finally {
       this.sweeping = false;
     }
