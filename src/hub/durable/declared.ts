@@ -96,6 +96,18 @@ export function decodeDeclared(
   if (r.v !== VERSION) return { refused: `unknown version ${String(r.v)}` };
   if (r.hub !== hubId) return { refused: "another hub's declaration" };
   if (r.id !== id) return { refused: "id does not match its key" };
+  return checkEntry(id, r, revision);
+}
+
+/**
+ * The declaration of `id` in record `r` (a stored declaration, or one entry of a page), or why
+ * it is refused: desired state, writer fields, pin, and a spec that validates and names `id`.
+ */
+export function checkEntry(
+  id: string,
+  r: Record<string, unknown>,
+  revision: number,
+): Declared | { refused: string } {
   if (r.desired !== "running" && r.desired !== "stopped" && r.desired !== "dormant")
     return { refused: "bad desired state" };
   if (typeof r.by !== "string" || typeof r.at !== "number") return { refused: "bad writer fields" };

@@ -14,17 +14,10 @@ import type { HubCore } from "../hub-core.js";
 import type { StartItem } from "../messages.js";
 import { type ChildError, type HubErrorReason, StartResult, StopResult } from "../results.js";
 import { groupStarts, type PinnedNodes, rollback } from "../start-request.js";
-import {
-  type Declared,
-  DECLARED_PREFIX,
-  type DesiredState,
-  decodeDeclared,
-  declaredKey,
-  encodeDeclared,
-  idOfKey,
-} from "./declared.js";
+import { type Declared, DECLARED_PREFIX, type DesiredState, decodeDeclared, idOfKey } from "./declared.js";
 import { checkpointOptionsOf } from "./checkpointed.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
+import { decodePage, encodePage, isPageKey, type PageEntry, pageKeyOf } from "./pages.js";
 import type { ParsedDurability } from "./options.js";
 import type { DurableBucket, StoreEntry, StoreWatch } from "./store.js";
 
@@ -90,7 +83,13 @@ export class Durability {
   private checking = false;
   private bucket: DurableBucket | null = null;
   private watcher: StoreWatch | null = null;
+  /** Revisions of keys of one declaration (the format before pages, still read). */
   private readonly keys = new Map<string, KeyState>();
+  /** Each page's revision and entries as this node last applied them (the base of its next write). */
+  private readonly pages = new Map<
+    string,
+    { revision: number; live: boolean; entries: Map<string, PageEntry> }
+  >();
   private readyResolve!: () => void;
   /** Resolves once the declarations current at open time are in `declared`. */
   readonly ready = new Promise<void>((r) => (this.readyResolve = r));
@@ -168,8 +167,10 @@ export class Durability {
 
   /** One entry from the watch, or our own write: newer revisions only, refused values never applied. */
   private apply(e: StoreEntry): void {
-    const known = this.keys.get(e.key);
     if (e.revision > this.applied) this.applied = e.revision;
+    if (isPageKey(e.key)) return this.applyPage(e);
+    // A key of one declaration (as written before pages): still read.
+    const known = this.keys.get(e.key);
     if (known !== undefined && known.revision >= e.revision) return;
     this.keys.set(e.key, { revision: e.revision, live: e.value !== null });
     const id = idOfKey(e.key);
@@ -179,8 +180,49 @@ export class Durability {
     }
     const d = decodeDeclared(this.core.hubId, e.key, e.value, e.revision);
     if ("refused" in d) return this.refuse(e, d.refused);
+    if ((this.declared.get(d.id)?.revision ?? 0) > d.revision) return;
     this.declared.set(d.id, d);
     if (this.isReady) this.fresh.set(d.id, Date.now());
+  }
+
+  /**
+   * A page: its declarations newer than what the replica holds replace it; a refused page
+   * changes nothing but the revision the next write is based on, a refused entry nothing but
+   * itself (the writer keeps the entry it knew for that id).
+   */
+  private applyPage(e: StoreEntry): void {
+    const known = this.pages.get(e.key);
+    if (known !== undefined && known.revision >= e.revision) return;
+    const prev = known?.entries ?? new Map<string, PageEntry>();
+    if (e.value === null) {
+      this.pages.set(e.key, { revision: e.revision, live: false, entries: new Map() });
+      for (const id of prev.keys())
+        if ((this.declared.get(id)?.revision ?? e.revision) < e.revision) this.declared.delete(id);
+      return;
+    }
+    const p = decodePage(this.core.hubId, e.key, e.value, e.revision);
+    if ("pageRefused" in p) {
+      this.pages.set(e.key, { revision: e.revision, live: true, entries: prev });
+      return this.refuse(e, p.pageRefused);
+    }
+    for (const r of p.refused) {
+      this.refuse(e, `${r.id.slice(0, 40)}: ${r.why}`);
+      const kept = prev.get(r.id);
+      if (kept !== undefined) p.entries.set(r.id, kept);
+    }
+    this.pages.set(e.key, { revision: e.revision, live: true, entries: p.entries });
+    const now = Date.now();
+    for (const d of p.declared) {
+      if ((this.declared.get(d.id)?.revision ?? 0) > d.revision) continue;
+      const old = prev.get(d.id);
+      this.declared.set(d.id, d);
+      // Only the entries this write changed are fresh (a page carries its neighbours too).
+      if (
+        this.isReady &&
+        (old === undefined || old.at !== d.at || old.by !== d.by || old.desired !== d.desired)
+      )
+        this.fresh.set(d.id, now);
+    }
   }
 
   private refuse(e: StoreEntry, why: string): void {
@@ -200,41 +242,49 @@ export class Durability {
     );
   }
 
-  /** Writes one declaration by compare-and-set on the revision this node knows, re-reading on conflict. */
-  private async write(
-    id: string,
-    desired: DesiredState,
-    spec: NormalizedChildSpec | null,
-    pin: readonly string[] | null = null,
-  ): Promise<void> {
+  /**
+   * Writes the declarations of one page by compare-and-set on the page's revision this node
+   * knows, re-reading the page on a conflict and applying them again over what is there (the
+   * latest call wins per id). `onlyIfAbsent`: an id the page holds already is left as it is.
+   */
+  private async writePage(key: string, items: readonly Declaration[], onlyIfAbsent: boolean): Promise<void> {
     const bucket = this.bucket;
-    if (bucket === null || this.closed)
-      throw new DurableStoreError("update", declaredKey(id), "store not open");
-    const key = declaredKey(id);
-    const value = encodeDeclared(this.core.hubId, this.core.self, desired, spec, id, pin);
+    if (bucket === null || this.closed) throw new DurableStoreError("update", key, "store not open");
+    const core = this.core;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const k = this.keys.get(key);
+      const cur = this.pages.get(key);
+      const entries = new Map(cur?.entries);
+      const at = Date.now();
+      for (const [id, desired, spec, pin] of items) {
+        if (onlyIfAbsent && entries.has(id)) continue;
+        entries.set(
+          id,
+          pin ? { desired, spec, pin, by: core.self, at } : { desired, spec, by: core.self, at },
+        );
+      }
+      const value = encodePage(core.hubId, key, entries);
       try {
         const revision =
-          k === undefined || !k.live
+          cur === undefined || !cur.live
             ? await bucket.create(key, value)
-            : await bucket.update(key, value, k.revision);
+            : await bucket.update(key, value, cur.revision);
         this.apply({ key, value, revision });
         return;
       } catch (err) {
         if (!(err instanceof DurableConflictError)) throw err;
-        // Another writer got there first: our replica is behind; read the key and try again.
-        const cur = await bucket.get(key);
-        if (cur !== null) this.apply(cur);
+        // Another writer got there first: our replica is behind; read the page and try again.
+        const now = await bucket.get(key);
+        if (now !== null) this.apply(now);
       }
     }
-    throw new DurableConflictError(key, this.keys.get(key)?.revision ?? null);
+    throw new DurableConflictError(key, this.pages.get(key)?.revision ?? null);
   }
 
   /** Writes declarations, `writeConcurrency` at a time; resolves with the ids that failed and why. */
   private async writeAll(
     items: ReadonlyArray<Declaration>,
     timeoutMs: number,
+    onlyIfAbsent = false,
   ): Promise<Map<string, unknown>> {
     const failed = new Map<string, unknown>();
     const ok = await this.whenReady(timeoutMs);
@@ -244,19 +294,28 @@ export class Durability {
       this.stats.writeFailures += items.length;
       return failed;
     }
+    // One compare-and-set per page touched, `writeConcurrency` pages at a time.
+    const byPage = new Map<string, Declaration[]>();
+    for (const it of items) {
+      const key = pageKeyOf(it[0]);
+      const list = byPage.get(key);
+      if (list === undefined) byPage.set(key, [it]);
+      else list.push(it);
+    }
+    const pages = [...byPage];
     let next = 0;
     const worker = async () => {
-      while (next < items.length) {
-        const [id, desired, spec, pin] = items[next++]!;
+      while (next < pages.length) {
+        const [key, list] = pages[next++]!;
         try {
-          await this.write(id, desired, spec, pin);
+          await this.writePage(key, list, onlyIfAbsent);
         } catch (err) {
-          failed.set(id, err);
-          this.stats.writeFailures++;
+          for (const [id] of list) failed.set(id, err);
+          this.stats.writeFailures += list.length;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.options.writeConcurrency, items.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.options.writeConcurrency, pages.length) }, worker));
     if (failed.size > 0)
       this.core.logger.warn(
         { hub: this.core.hubId, failed: failed.size, err: String(failed.values().next().value) },
@@ -478,22 +537,12 @@ export class Durability {
       core.logger.warn({ hub: core.hubId }, "durable store not ready: static children not declared");
       return;
     }
-    const bucket = this.bucket;
-    await Promise.all(
-      specs
-        .filter((s) => !this.declared.has(s.id))
-        .map(async (s) => {
-          const key = declaredKey(s.id);
-          const value = encodeDeclared(core.hubId, core.self, "running", s, s.id);
-          try {
-            this.apply({ key, value, revision: await bucket.create(key, value) });
-          } catch (err) {
-            // Another node declared it first (or the store failed): read what is there.
-            if (!(err instanceof DurableConflictError)) return void this.stats.writeFailures++;
-            const cur = await bucket.get(key).catch(() => null);
-            if (cur !== null) this.apply(cur);
-          }
-        }),
+    // Only ids no node declared yet (another node may be declaring them at once: the page's
+    // compare-and-set sees its entries, and they are kept).
+    await this.writeAll(
+      specs.filter((s) => !this.declared.has(s.id)).map((s) => [s.id, "running", s, null] as const),
+      core.tuning.migrationTimeoutMs,
+      true,
     );
     const run = specs.filter((s) => this.declared.get(s.id)?.desired === "running");
     if (run.length > 0 && core.mode === "running")
@@ -634,18 +683,20 @@ export class Durability {
     if (bucket === null) return;
     for (const id of ids) this.inFlight.add(id);
     // Read back before stopping: a stop acts on the store's word, not on a replica that may lag.
+    const pages = [...new Set(ids.map(pageKeyOf))];
     void Promise.all(
-      ids.map((id) =>
-        bucket.get(declaredKey(id)).then(
+      pages.map((key) =>
+        bucket.get(key).then(
           (e) => {
             if (e !== null) this.apply(e);
-            return this.declared.get(id)?.desired === "stopped" ? id : null;
+            return true;
           },
-          () => null,
+          () => false,
         ),
       ),
-    ).then((checked) => {
-      const go = checked.filter((id): id is string => id !== null);
+    ).then((read) => {
+      const ok = new Set(pages.filter((_, i) => read[i]));
+      const go = ids.filter((id) => ok.has(pageKeyOf(id)) && this.declared.get(id)?.desired === "stopped");
       const done = () => {
         for (const id of ids) this.inFlight.delete(id);
       };
