@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { HubNodeProcess } from "../../../examples/hub-node-process.js";
 import { DurableConflictError } from "../../../src/hub/durable/errors.js";
 import { JetStreamDurableStore } from "../../../src/hub/durable/kv-store.js";
+import { decodePage } from "../../../src/hub/durable/pages.js";
 import type { StoreEntry } from "../../../src/hub/durable/store.js";
 import { type NatsServer, startNatsServer, stopAllNatsServers } from "../../support/nats-server.js";
 
@@ -173,7 +174,12 @@ describe("durable hub on a 3-server JetStream cluster", () => {
       let keys = new Set<string>();
       for (let i = 0; i < 60; i++) {
         const seen = new Set<string>();
-        const w = bucket.watch("d.", (e) => e.value !== null && seen.add(e.key));
+        // Declarations live in pages (a key per hash bucket of ids): count the ids they hold.
+        const w = bucket.watch("d.", (e) => {
+          if (e.value === null) return;
+          const page = decodePage("r3", e.key, e.value, e.revision);
+          if (!("pageRefused" in page)) for (const d of page.declared) seen.add(d.id);
+        });
         const read = await w.ready.then(
           () => true,
           () => false,
