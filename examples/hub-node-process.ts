@@ -143,3 +143,44 @@ function installExitHook(): void {
     }
   });
 }
+
+/**
+ * How many copies of each child ran at one instant, from `locals` answers of several nodes taken
+ * at different instants. Each answer says a copy began at `since` and still ran at `at` (the
+ * answer's time), so it certainly ran all along between the two; copies on two nodes ran at once
+ * only if those spans overlap. (Counting ids in the answers alone would take a child that moved
+ * between two answers for two copies.)
+ */
+export function copiesAtOnce(
+  answers: ReadonlyArray<Record<string, unknown> | undefined>,
+): Map<string, number> {
+  const spans = new Map<string, Array<[number, number]>>();
+  for (const a of answers) {
+    if (a === undefined) continue;
+    const ids = (a.ids as string[] | undefined) ?? [];
+    const since = a.since as number[] | undefined;
+    const at = typeof a.at === "number" ? a.at : Number.POSITIVE_INFINITY;
+    ids.forEach((id, i) => {
+      const s = spans.get(id);
+      const span: [number, number] = [since?.[i] ?? Number.NEGATIVE_INFINITY, at];
+      if (s === undefined) spans.set(id, [span]);
+      else s.push(span);
+    });
+  }
+  const out = new Map<string, number>();
+  for (const [id, s] of spans) {
+    if (s.length === 1) {
+      out.set(id, 1);
+      continue;
+    }
+    // The most spans over one point: at some span's start, count the spans covering it.
+    let most = 1;
+    for (const [start] of s) {
+      let n = 0;
+      for (const [a, b] of s) if (a <= start && start <= b) n++;
+      most = Math.max(most, n);
+    }
+    out.set(id, most);
+  }
+  return out;
+}

@@ -9,8 +9,9 @@
  * - `start { n, prefix, behaviour? }`: starts `n` counters (or `tally`s) `<prefix><i>` from this node in one call
  *   (awaited: answers with the StartResult's status and counts, timed here).
  * - `stop { ids? | prefix, n }`: stops children in one awaited call, timed here.
- * - `locals`: the ids of the children running on this node, whether it lost quorum, and how
- *   many hub members it sees.
+ * - `locals`: the ids of the children running on this node (with when each copy began, `since`,
+ *   and the answer's time `at`, wall-clock ms), whether it lost quorum, and how many hub members
+ *   it sees.
  * - `status`: this node's view: hub members, local children, registry size, whether it lost
  *   quorum, and the number of ids not running exactly once or not on their owner, placed off
  *   their replicas, or out of step between the local registry slice and the local children
@@ -83,10 +84,21 @@ export interface HubNodeConfig {
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as HubNodeConfig;
 
+/**
+ * When each local child's current copy began (its `init`, wall-clock ms): `locals` reports it, so
+ * that a controller comparing answers taken at different instants can tell two copies that ran
+ * at once from a child that moved between two answers.
+ */
+const startedAt = new Map<string, number>();
+
 /** A stateful process: a counter that remembers its visits. */
 const counter = defineServer<{ calls: { visit(): number } }>()({
   name: "counter",
-  init: (start: number | null) => ok(start ?? 0),
+  init: (start: number | null, ctx) => {
+    const id = ProcessHub.childId(ctx);
+    if (id !== undefined) startedAt.set(id, now());
+    return ok(start ?? 0);
+  },
   handleCall: { visit: (_a, n) => reply(n + 1, n + 1) },
   handleInfo: (_m, n) => noreply(n),
 });
@@ -343,6 +355,8 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
       return {
         node: cfg.node,
         ids: [...hub.core.children.byId.keys()],
+        since: [...hub.core.children.byId.keys()].map((id) => startedAt.get(id) ?? 0),
+        at: now(),
         partitioned: hub.isPartitioned(),
         members: hub.nodes({ includeLocal: true }).length,
       };

@@ -6,7 +6,10 @@
  * gracefully, one node at a time — while starts and stops keep coming from the live nodes. At
  * the end every node must see every other one, no node may have lost quorum, every registry
  * must be identical (digest), and every child must run exactly its replication factor times
- * (`--replication`), on exactly its replicas, none lost, none that was stopped.
+ * (`--replication`), on exactly its replicas, none lost, none that was stopped. With `--fencing`
+ * the hub is durable and fenced (JetStream on the same server) and a child seen on two nodes in
+ * any sample is a violation too (a frozen node does not answer: it runs nothing meanwhile, and
+ * its fence stops its children before it answers again).
  *
  * Quorum strategies (`--partition static | majority | dynamic`): with a single node faulted at a
  * time the others keep quorum as long as N - 1 reach it (3 nodes, quorum 2), so a node that was
@@ -19,11 +22,11 @@
  * `scripts/chaos.ts`); a stop is final only when no fault is under way. Imports the hub-node
  * controller and the test NATS harness.
  */
-import { HubNodeProcess } from "../examples/hub-node-process.js";
+import { copiesAtOnce, HubNodeProcess } from "../examples/hub-node-process.js";
 import type { HubOptions } from "../src/hub/process-hub.js";
 import { type NatsServer, startNatsServer } from "../test/support/nats-server.js";
 import type { ChaosOptions, ChaosReport } from "./chaos.js";
-import { quorumNeeded, rng } from "./chaos.js";
+import { checkFenced, fencingTimings, quorumNeeded, rng } from "./chaos.js";
 
 export interface NatsChaosOptions extends ChaosOptions {
   /** A running NATS server to use; default: a private `nats-server` on free ports. */
@@ -55,7 +58,9 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
   const rand = rng(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   let server: NatsServer | undefined;
-  const url = o.natsUrl ?? (server = await startNatsServer("hubvisor-chaos")).url;
+  // Fenced: a durable hub, whose store is JetStream on the same server.
+  const url =
+    o.natsUrl ?? (server = await startNatsServer("hubvisor-chaos", { jetStream: o.fencing === true })).url;
   const names = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
   const factor = o.replication;
   const copies = Math.min(factor, o.nodes);
@@ -73,7 +78,16 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
   const cluster = `chaos${process.pid}`;
   const procs = new Map<string, HubNodeProcess>();
   const spawnNode = async (name: string) => {
-    const p = new HubNodeProcess({ nats: url, node: name, cluster, hubId: "chaos", hub });
+    const leaseMs = o.leaseMs ?? 3000;
+    const durable = o.fencing
+      ? {
+          reconcileIntervalMs: 300,
+          settleMs: 500,
+          bucketPrefix: `${cluster}_`,
+          fencing: fencingTimings(leaseMs),
+        }
+      : undefined;
+    const p = new HubNodeProcess({ nats: url, node: name, cluster, hubId: "chaos", hub, durable });
     procs.set(name, p);
     await p.ready;
   };
@@ -128,9 +142,9 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
         const asked = live();
         const before = new Set([...joining, ...(faultedNode ? [faultedNode] : [])]);
         const lists = await Promise.all(asked.map((n) => ask(procs.get(n)!, "locals", {}, 1000)));
-        const counts = new Map<string, number>();
-        for (const l of lists)
-          for (const id of (l?.ids as string[]) ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
+        // Copies that ran at one instant (the answers come at different instants: a child moving
+        // between two of them is not two copies).
+        const counts = copiesAtOnce(lists);
         const nowRunning = new Set<string>();
         asked.forEach((n, i) => {
           const l = lists[i];
@@ -283,6 +297,7 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
     if (problem === "ok") report.convergeMs = Date.now() - tHeal;
     else report.violations.push(`did not converge: ${problem}`);
     if (problem !== "ok") report.duplicatesAfter = lastOver;
+    checkFenced(o, report);
   } finally {
     await Promise.all([...procs.values()].map((p) => p.exit(3000).catch(() => {})));
     await server?.stop();

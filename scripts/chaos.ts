@@ -24,6 +24,9 @@
 import { pathToFileURL } from "node:url";
 import { Cluster } from "../src/cluster/index.js";
 import { clusterMembership } from "../src/hub/membership.js";
+import { MemoryDurableStore } from "../src/hub/durable/memory-store.js";
+import type { DurabilityOptions } from "../src/hub/durable/options.js";
+import type { DurableStore } from "../src/hub/durable/store.js";
 import { type HubOptions, ProcessHub } from "../src/hub/process-hub.js";
 import type { PartitionStrategy } from "../src/hub/strategies/options.js";
 import { silentLogger } from "../src/logger.js";
@@ -52,6 +55,12 @@ export interface ChaosOptions {
    * way; `settled` only when, besides, no id runs twice and the hub is fully formed.
    */
   stopsWhen: "healthy" | "settled";
+  /**
+   * A durable hub with fencing (`durability.fencing`, leases of `leaseMs`): then a child seen on
+   * two nodes in any sample is a violation, not only after convergence.
+   */
+  fencing?: boolean | undefined;
+  leaseMs?: number | undefined;
   log: (line: string) => void;
 }
 
@@ -86,6 +95,28 @@ const DEFAULTS: ChaosOptions = {
   stopsWhen: "settled",
   log: (l) => console.log(l),
 };
+
+/** The durability option of a fenced chaos run (leases of `leaseMs`, quick reconcile). */
+export function fencedDurability(store: DurableStore, leaseMs: number): DurabilityOptions {
+  return {
+    store,
+    reconcileIntervalMs: 300,
+    settleMs: 500,
+    fencing: fencingTimings(leaseMs),
+  };
+}
+
+export function fencingTimings(leaseMs: number) {
+  return { leaseMs, renewIntervalMs: leaseMs / 4, stopMarginMs: leaseMs / 4, takeoverMarginMs: 300 };
+}
+
+/** With fencing, a duplicate at any instant is a violation. */
+export function checkFenced(o: ChaosOptions, r: ChaosReport): void {
+  if (o.fencing && r.duplicatesDuringMax > 0)
+    r.violations.push(
+      `fenced, yet ${r.duplicatesDuringMax} ids ran on two nodes in one sample (${r.duplicateSamples} id-samples)`,
+    );
+}
 
 /** A small seeded PRNG (mulberry32). */
 export function rng(seed: number): () => number {
@@ -132,6 +163,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     clusterEventDebounceMs: 10,
     syncIntervalMs: 300,
     discoverIntervalMs: 100,
+    durability: o.fencing ? fencedDurability(new MemoryDurableStore(), o.leaseMs ?? 3000) : undefined,
   };
   let onHub: (name: string, hub: ProcessHub) => void = () => {};
   const startNode = async (name: string) => {
@@ -411,6 +443,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
 
   // Killed nodes take their hubs, children and timers with them: nothing is left to stop.
   for (const n of names) network.kill(n);
+  checkFenced(o, report);
   return report;
 }
 
@@ -430,6 +463,8 @@ const USAGE = `npm run chaos -- [options]
   --settle-ms MS       give up converging after (default ${DEFAULTS.settleTimeoutMs})
   --nats               hub nodes as OS processes over NATS (SIGKILL, SIGSTOP/SIGCONT, restart)
   --nats-url URL       with --nats: use this server instead of a private nats-server
+  --fencing            a durable hub with fencing (JetStream with --nats): a duplicate at any instant is a violation
+  --lease-ms MS        with --fencing: the lease (default 3000)
   CHAOS_FAULT=K        only this fault: kill | pause | short-pause | partition (memory transport)
   CHAOS_DEBUG=1        logs faults, a heartbeat and resurrected children (memory transport)`;
 
@@ -444,8 +479,9 @@ function parseArgs(argv: string[]): Partial<NatsChaosOptions> & { nats?: boolean
       console.log(USAGE);
       process.exit(0);
     }
-    if (k === "nats") {
-      out.nats = true;
+    if (k === "nats" || k === "fencing") {
+      if (k === "nats") out.nats = true;
+      else out.fencing = true;
       i--;
       continue;
     }
@@ -462,6 +498,7 @@ function parseArgs(argv: string[]): Partial<NatsChaosOptions> & { nats?: boolean
     else if (k === "gap-ms") out.faultGapMs = Number(v);
     else if (k === "settle-ms") out.settleTimeoutMs = Number(v);
     else if (k === "nats-url") out.natsUrl = v;
+    else if (k === "lease-ms") out.leaseMs = Number(v);
     else throw new Error(`unknown option --${k}`);
   }
   const nodes = out.nodes ?? DEFAULTS.nodes;
@@ -477,7 +514,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const o = { ...DEFAULTS, ...opts };
   console.log(
-    `chaos${opts.nats ? " over NATS (OS processes)" : ""}: ${o.nodes} nodes, ${o.children} children, ${o.durationMs} ms of faults, partition ${o.partition.type}, replication ${o.replication}, ${o.migration}, stops when ${o.stopsWhen}, seed ${o.seed}`,
+    `chaos${opts.nats ? " over NATS (OS processes)" : ""}: ${o.nodes} nodes, ${o.children} children, ${o.durationMs} ms of faults, partition ${o.partition.type}, replication ${o.replication}, ${o.migration}, stops when ${o.stopsWhen}, seed ${o.seed}${o.fencing ? `, fenced (lease ${o.leaseMs ?? 3000} ms)` : ""}`,
   );
   const r = opts.nats ? await (await import("./chaos-nats.js")).runChaosNats(o) : await runChaos(opts);
   console.log(

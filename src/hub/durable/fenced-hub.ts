@@ -22,6 +22,7 @@ export function fenceHub(
     self: core.self,
     logger: core.logger,
     hooks: core.hooks,
+    alive: () => core.node.isAlive(core.pid),
     holds: (id) => core.children.byId.has(id) || core.children.whenStarted([id]) !== null,
     stopAll: () => stopEverything(core),
     releasable(id) {

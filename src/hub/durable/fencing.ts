@@ -54,6 +54,8 @@ export interface FenceHost {
   readonly self: string;
   readonly logger: Logger;
   readonly hooks: HubHooks;
+  /** Whether the hub still runs here (a node killed outright runs no exit hook to say it does not). */
+  alive(): boolean;
   /** Whether a child `id` runs or is starting on this node. */
   holds(id: string): boolean;
   /**
@@ -373,6 +375,8 @@ export class Fence {
 
   private async renew(): Promise<void> {
     if (this.state !== "valid" || this.renewing) return;
+    // Its hub is gone (the node was killed): the lease must lapse, not be kept alive by a timer.
+    if (!this.host.alive()) return this.close();
     const clock = this.options.clock;
     const session = this.session;
     const sent = clock.now();

@@ -156,6 +156,10 @@ class Host implements FenceHost {
       this.hooks.register(h, (data) => this.events.push({ at: world.t, hook: h, data }));
   }
 
+  alive(): boolean {
+    return true;
+  }
+
   holds(id: string): boolean {
     return this.running.has(id);
   }
