@@ -5,7 +5,16 @@
  * Three nodes start thousands of counters; node-c is SIGKILLed; node-d joins. It prints what moved
  * and how long each step took. Imports the controller of `hub-node.ts` and the nats-server harness
  * of the tests.
+ *
+ * The Observer: every node process runs the observer agent, and this program joins the cluster
+ * over NATS as a node of its own that runs no hub (as `hubvisor observe` does) and serves the page,
+ * so the page stays up while node-c is killed. It prints the address and keeps the page and the
+ * nodes up after the story until Ctrl-C; `--exit` (or `DEMO_EXIT=1`) ends with the story.
+ * `OBSERVER_PORT` picks the port (default 4100; a free one if it is taken).
  */
+import { Cluster, Node, silentLogger } from "hubvisor";
+import { NatsTransport } from "hubvisor/nats";
+import { type Observer, observe } from "hubvisor/observe";
 import { type NatsServer, startNatsServer } from "../test/support/nats-server.js";
 import { HubNodeProcess } from "./hub-node-process.js";
 
@@ -18,6 +27,7 @@ if (url === undefined) {
   url = server.url;
 }
 const cluster = `demo${process.pid}`;
+const EXIT_AT_END = process.argv.includes("--exit") || process.env.DEMO_EXIT === "1";
 const nodes = new Map<string, HubNodeProcess>();
 const ms = (t0: number) => `${(performance.now() - t0).toFixed(0)} ms`;
 
@@ -26,7 +36,7 @@ async function until(cond: () => Promise<boolean>): Promise<void> {
 }
 
 function spawnNode(name: string): HubNodeProcess {
-  const p = new HubNodeProcess({ nats: url!, node: name, cluster });
+  const p = new HubNodeProcess({ nats: url!, node: name, cluster, observe: true });
   nodes.set(name, p);
   return p;
 }
@@ -65,7 +75,22 @@ function spread(pl: Map<string, string>): string {
 console.log(
   `hubvisor demo over NATS (${server ? `private nats-server at ${url}` : url}): a ProcessHub over 3 OS processes, ${CHILDREN.toLocaleString("en-US")} stateful counters\n`,
 );
+/** Joins the cluster as a node without a hub and serves the Observer there. */
+async function serveObserver(): Promise<{ observer: Observer; cluster: Cluster }> {
+  const node = new Node({ name: "observer", logger: silentLogger });
+  const transport = new NatsTransport({ connection: { servers: url! }, logger: silentLogger });
+  const joined = await Cluster.join({ node, cluster, transport, logger: silentLogger });
+  const port = Number(process.env.OBSERVER_PORT ?? 4100);
+  const observer = await observe({ cluster: joined, port }).catch(() =>
+    observe({ cluster: joined, port: 0 }),
+  );
+  console.log(`Observer: ${observer.url}\n`);
+  return { observer, cluster: joined };
+}
+
+let watching: { observer: Observer; cluster: Cluster } | undefined;
 try {
+  watching = await serveObserver();
   let t0 = performance.now();
   for (const n of ["node-a", "node-b", "node-c"]) spawnNode(n);
   await Promise.all([...nodes.values()].map((p) => p.ready));
@@ -108,7 +133,13 @@ try {
   const digests = await Promise.all([...nodes.values()].map((p) => p.request("status", { digest: true })));
   const same = digests.every((v) => v.digest === digests[0]!.digest);
   console.log(`every registry identical across the 3 processes: ${same}`);
+  if (!EXIT_AT_END) {
+    console.log(`\nthe Observer stays up at ${watching.observer.url} (Ctrl-C to quit; --exit to end here)`);
+    await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  }
 } finally {
+  await watching?.observer.close();
+  await watching?.cluster.leave().catch(() => {});
   await Promise.all([...nodes.values()].map((p) => p.exit()));
   await server?.stop();
 }

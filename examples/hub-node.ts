@@ -31,6 +31,7 @@
  *   (bytes, after a full collection when run with `--expose-gc`), and the transport's counters:
  *   what a scale benchmark reads around a huge start.
  * - `exit`: stops the hub gracefully and leaves the cluster.
+ * With `observe: true` it runs the observer agent of `hubvisor/observe`.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
  * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down; fenced, `{"ev":"leaseLost",...}`
  * (with `leaseEnd`, wall-clock ms) and `{"ev":"claimTakenOver","id","from","at"}`.
@@ -56,6 +57,7 @@ import {
   withCheckpoints,
 } from "hubvisor";
 import { JetStreamDurableStore, NatsTransport } from "hubvisor/nats";
+import { startObserverAgent } from "hubvisor/observe";
 import { connect } from "@nats-io/transport-node";
 import { nodeTrace } from "./hub-node-trace.js";
 
@@ -69,6 +71,8 @@ export interface HubNodeConfig {
   timings?: Record<string, number>;
   /** Extra hub options (strategies: partition, migration, ...), merged over the ones below. */
   hub?: Partial<HubOptions>;
+  /** Start the observer agent (`hubvisor/observe`), so that an Observer can see this node. */
+  observe?: boolean;
   /**
    * A durable hub whose declarations live in JetStream (the server must run with `-js`), with
    * these durability options (all but the store).
@@ -142,6 +146,8 @@ const transport = new NatsTransport({
   connection: { servers: cfg.nats, reconnectTimeWait: 100 },
 });
 const cluster = await Cluster.join({ node, cluster: cfg.cluster, transport, logger });
+// The observer agent, for an Observer anywhere in the cluster (the NATS demo serves one).
+if (cfg.observe === true) await startObserverAgent({ node, cluster });
 cluster.on("nodedown", (e) => out({ ev: "nodedown", node: e.node, at: now() }));
 let lastMembers = "";
 // The store gets a connection of its own: the transport's carries the cluster's frames.
