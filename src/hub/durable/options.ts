@@ -27,7 +27,7 @@ export interface DurabilityOptions {
    * found when the store was opened are acted on at once. @default 5000
    */
   graceMs?: number | undefined;
-  /** Declarations written concurrently by one start or stop call. @default 64 */
+  /** Pages of declarations written concurrently by one start or stop call. @default 64 */
   writeConcurrency?: number | undefined;
   /**
    * Longest wait between two reconcile starts of a declared child whose starts keep failing
