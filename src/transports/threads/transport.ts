@@ -112,7 +112,9 @@ export class ThreadTransport implements Transport {
 
   send(to: string, bytes: Uint8Array): void {
     const s = this.sessions.get(to);
-    if (s === undefined || this.state !== "open") {
+    // A session can come up while `connect` is still finishing: the cluster's `hello` to that
+    // peer goes out then, or the peer never learns this node's protocol version.
+    if (s === undefined || this.state === "closed") {
       this.stats.framesDropped++;
       return;
     }
