@@ -103,7 +103,7 @@ describe("imports shown to users", () => {
     expect(inside).toEqual([]);
   });
 
-  it("name entries that exist and names they export", () => {
+  it("name entries that exist and names they export", { timeout: 120_000 }, () => {
     const exportsOf = entryExports();
     const wrong: string[] = [];
     let seen = 0;

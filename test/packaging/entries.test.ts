@@ -61,7 +61,9 @@ describe("entries", () => {
     expect(typeof root.ProcessContext.prototype.onExit).toBe("function");
   });
 
-  it("every export of a layer's index is exported by a public entry or by hubvisor/internal", () => {
+  it("every export of a layer's index is exported by a public entry or by hubvisor/internal", {
+    timeout: 120_000,
+  }, () => {
     const layers = layerIndexes("src").filter((f) => !ENTRY_FILES.includes(f));
     expect(layers.length).toBeGreaterThan(8);
     const program = ts.createProgram(
