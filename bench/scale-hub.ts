@@ -75,13 +75,14 @@ async function scale(url: string, n: number, rows: Row[]): Promise<void> {
     const base = await load(nodes);
     const label = n.toLocaleString("en-US");
     const t0 = performance.now();
-    const r = await nodes[0]!.request("start", { n, prefix: "k" });
-    if (r.status !== "ok" || r.started !== n) throw new Error(`start failed: ${JSON.stringify(r)}`);
+    const r = await nodes[0]!.request("start", { n, prefix: "k", timeoutMs: 900_000 });
+    if (r.status !== "ok" || r.started !== n)
+      throw new Error(`start failed: ${JSON.stringify(r)}; nodedown events: ${downs(nodes)}`);
     await placed(nodes, n, 600_000);
     const agreed = performance.now() - t0;
     const full = await load(nodes);
     if (!(await converged(nodes, n))) throw new Error("registries hold duplicates or misplaced children");
-    const s = await nodes[0]!.request("stop", { n, prefix: "k" });
+    const s = await nodes[0]!.request("stop", { n, prefix: "k", timeoutMs: 900_000 });
     if (s.status !== "ok" || s.stopped !== n) throw new Error(`stop failed: ${JSON.stringify(s)}`);
     await placed(nodes, 0, 600_000);
     const after = await load(nodes);

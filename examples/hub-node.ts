@@ -6,9 +6,10 @@
  *   node --import tsx examples/hub-node.ts '{"nats":"nats://127.0.0.1:4333","node":"node-a","cluster":"demo"}'
  *
  * Commands (`{ cmd, id, ... }`, every answer carries the same `id`):
- * - `start { n, prefix, behaviour? }`: starts `n` counters (or `tally`s) `<prefix><i>` from this node in one call
- *   (awaited: answers with the StartResult's status and counts, timed here).
- * - `stop { ids? | prefix, n }`: stops children in one awaited call, timed here.
+ * - `start { n, prefix, behaviour?, timeoutMs? }`: starts `n` counters (or `tally`s) `<prefix><i>`
+ *   from this node in one call (awaited: answers with the StartResult's status and counts, timed
+ *   here).
+ * - `stop { ids? | prefix, n, timeoutMs? }`: stops children in one awaited call, timed here.
  * - `locals`: the ids of the children running on this node (with when each copy began, `since`,
  *   and the answer's time `at`, wall-clock ms), whether it lost quorum, and how many hub members
  *   it sees.
@@ -27,6 +28,7 @@
  *   `fencing`: the fence's, when fenced; `checkpoints`: the checkpoints').
  * - `visit { child }`: calls `visit` on child `child` through a reference (a `tally` keeps its
  *   count in checkpoints).
+ * - `block { ms }`: blocks the event loop for `ms` right after answering (a busy node).
  * - `load`: the longest event-loop delay since the last `load` (ms), the heap used and the RSS
  *   (bytes, after a full collection when run with `--expose-gc`), and the transport's counters:
  *   what a scale benchmark reads around a huge start.
@@ -336,7 +338,8 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
       const behaviour = String(c.behaviour ?? "counter");
       const specs = ids(String(c.prefix ?? "c"), Number(c.n)).map((id) => ({ id, behaviour }));
       const t0 = performance.now();
-      const r = await hub.startChildren(specs, { awaitable: true, timeoutMs: 120_000 }).await();
+      const timeoutMs = Number(c.timeoutMs ?? 120_000);
+      const r = await hub.startChildren(specs, { awaitable: true, timeoutMs }).await();
       return {
         ms: performance.now() - t0,
         status: r.status,
@@ -349,7 +352,9 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     case "stop": {
       const list = Array.isArray(c.ids) ? (c.ids as string[]) : ids(String(c.prefix ?? "c"), Number(c.n));
       const t0 = performance.now();
-      const r = await hub.stopChildren(list, { awaitable: true, timeoutMs: 120_000 }).await();
+      const r = await hub
+        .stopChildren(list, { awaitable: true, timeoutMs: Number(c.timeoutMs ?? 120_000) })
+        .await();
       return { ms: performance.now() - t0, status: r.status, stopped: r.stopped.length };
     }
     case "status":
@@ -392,11 +397,24 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
         ? { error: "not durable" }
         : { declared: d.declared.size, ...d.stats, fencing: hub.fence?.stats ?? null, checkpoints };
     }
+    case "block": {
+      // A long synchronous computation, started once this answer is out.
+      const ms = Number(c.ms);
+      setTimeout(() => {
+        const end = performance.now() + ms;
+        while (performance.now() < end) {
+          // the event loop does not turn
+        }
+      }, 0);
+      return { blocking: ms };
+    }
     case "load": {
-      const maxLoopDelayMs = loopDelay.max / 1e6;
-      loopDelay.reset();
+      // The histogram records a stretch at its own next tick, which may come after this
+      // command: the stalls seen by the 10 ms timer count too (each is reported once, either way).
       const longest = stalls;
       stalls = [];
+      const maxLoopDelayMs = Math.max(loopDelay.max / 1e6, ...longest.map(([a, b]) => (b - a) / 1000));
+      loopDelay.reset();
       (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();
       return {
