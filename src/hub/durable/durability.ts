@@ -17,7 +17,8 @@ import { groupStarts, type PinnedNodes, rollback } from "../start-request.js";
 import { type Declared, DECLARED_PREFIX, type DesiredState, decodeDeclared, idOfKey } from "./declared.js";
 import { checkpointOptionsOf } from "./checkpointed.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
-import { decodePage, encodePage, isPageKey, type PageEntry, pageKeyOf } from "./pages.js";
+import { hash32 } from "../hash-ring.js";
+import { decodePage, encodePage, isPageKey, PAGE_COUNT, type PageEntry, pageKeyOf } from "./pages.js";
 import type { ParsedDurability } from "./options.js";
 import type { DurableBucket, StoreEntry, StoreWatch } from "./store.js";
 
@@ -399,8 +400,9 @@ export class Durability {
   ): Promise<StartResult> {
     const sends: Array<Promise<StartResult>> = [];
     const failed = new Map<string, unknown>();
-    for (let i = 0; i < specs.length; i += CHUNK) {
-      const chunk = specs.slice(i, i + CHUNK);
+    const byPage = inPageOrder(specs, (s) => s.id);
+    for (let i = 0; i < byPage.length; i += CHUNK) {
+      const chunk = byPage.slice(i, i + CHUNK);
       const f = await this.writeAll(
         chunk.map((s) => [s.id, "running", s, call.pins?.get(s.id) ?? null] as const),
         call.timeoutMs,
@@ -478,8 +480,9 @@ export class Durability {
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
       const failed = new Map<string, unknown>();
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const chunk = ids.slice(i, i + CHUNK);
+      const byPage = inPageOrder(ids, (id) => id);
+      for (let i = 0; i < byPage.length; i += CHUNK) {
+        const chunk = byPage.slice(i, i + CHUNK);
         const f = await this.writeAll(
           chunk.map((id) => [id, "stopped", null] as const),
           timeoutMs,
@@ -705,6 +708,18 @@ export class Durability {
       core.requests.stop(go, { timeoutMs: core.tuning.migrationTimeoutMs, onDone: done });
     });
   }
+}
+
+/**
+ * `items` ordered by the page of their id, so that each chunk of a large call touches few pages
+ * (in call order, each chunk of 1000 ids would touch most of the 1024 pages: a write per page
+ * per chunk).
+ */
+function inPageOrder<T>(items: readonly T[], id: (t: T) => string): T[] {
+  if (items.length <= CHUNK) return [...items];
+  const keyed = items.map((t) => [hash32(id(t)) % PAGE_COUNT, t] as const);
+  keyed.sort((a, b) => a[0] - b[0]);
+  return keyed.map((k) => k[1]);
 }
 
 function storeFailures(failed: ReadonlyMap<string, unknown>): ChildError[] {
