@@ -54,6 +54,20 @@ export interface EntityTransport {
 
 const NAMED = /^HV_ERR_HUB_ENTITY_/;
 
+/**
+ * What every drive must show: replies, none stale, no failure past its deadline, every failure
+ * a named entity error, and none at all with an idempotent message.
+ */
+function expectOutcomes(stats: DriveStats[], idempotent: boolean): void {
+  for (const s of stats) {
+    expect(s.ok).toBeGreaterThan(0);
+    expect(s.stale).toBe(0);
+    expect(s.late).toBe(0);
+    for (const code of Object.keys(s.failed)) expect(code).toMatch(NAMED);
+    if (idempotent) expect(s.failed).toEqual({});
+  }
+}
+
 export function entityScenarios(t: EntityTransport): void {
   describe(`entities over ${t.label}`, () => {
     let bed: EntityBed | undefined;
@@ -138,13 +152,7 @@ export function entityScenarios(t: EntityTransport): void {
           await new Promise((r) => setTimeout(r, 800));
           await b.kill("c");
           const stats = await Promise.all(load);
-          for (const s of stats) {
-            expect(s.ok).toBeGreaterThan(0);
-            expect(s.stale).toBe(0);
-            expect(s.late).toBe(0);
-            for (const code of Object.keys(s.failed)) expect(code).toMatch(NAMED);
-            if (idempotent) expect(s.failed).toEqual({});
-          }
+          expectOutcomes(stats, idempotent);
           await settledAll(b, survivors);
           for (const n of survivors) expect((await b.census(n)).size).toBe(ids.length);
         },
@@ -183,13 +191,7 @@ export function entityScenarios(t: EntityTransport): void {
           await pause();
           await b.stopDrives();
           const stats = await Promise.all(load);
-          for (const s of stats) {
-            expect(s.ok).toBeGreaterThan(0);
-            expect(s.stale).toBe(0);
-            expect(s.late).toBe(0);
-            for (const code of Object.keys(s.failed)) expect(code).toMatch(NAMED);
-            if (idempotent) expect(s.failed).toEqual({});
-          }
+          expectOutcomes(stats, idempotent);
           const survivors = ["a", "b", "z"];
           await settledAll(b, survivors);
           for (const n of survivors) expect((await b.census(n)).size).toBe(ids.length);
