@@ -2,7 +2,8 @@
  * Durable hub benchmarks over NATS JetStream, every hub node a separate OS process
  * (`examples/hub-node.ts`) on a private `nats-server -js` on a free loopback port:
  * - start and stop 10k children in one awaited call on 3 nodes, durable against not durable
- *   (goal: durable at most 2x), medians of 3 (one bed of 3 processes, then the other);
+ *   (goal: durable at most 2x), and durable with fencing, medians of 3 (one bed of 3 processes
+ *   at a time); the lease traffic of fencing (by design: per node, nothing per child);
  * - full-cluster restart: 10k and 100k declared children, every node SIGKILLed, 3 new processes
  *   started: ms from their spawn (and from all of them joined) until every child runs exactly
  *   once on its owner;
@@ -11,6 +12,7 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { HubNodeProcess } from "../examples/hub-node-process.js";
+import { DEFAULT_FENCING } from "../src/hub/durable/fencing-options.js";
 import { JetStreamDurableStore } from "../src/hub/durable/kv-store.js";
 import { startNatsServer } from "../test/support/nats-server.js";
 import { isMain, median, printTable, type Row } from "./common.js";
@@ -19,6 +21,8 @@ interface Bed {
   url: string;
   cluster: string;
   durable: boolean;
+  /** A durable hub with fencing (`durability.fencing: true`, the default timings). */
+  fenced?: boolean;
   nodes: HubNodeProcess[];
 }
 
@@ -56,14 +60,23 @@ function spawn(b: Bed, prefix: string): Promise<unknown> {
         node,
         cluster: b.cluster,
         hubId: "bench",
-        ...(b.durable ? { durable: { bucketPrefix: prefix, reconcileIntervalMs: 250, settleMs: 500 } } : {}),
+        ...(b.durable
+          ? {
+              durable: {
+                bucketPrefix: prefix,
+                reconcileIntervalMs: 250,
+                settleMs: 500,
+                fencing: b.fenced === true,
+              },
+            }
+          : {}),
       }),
   );
   return Promise.all(b.nodes.map((p) => p.ready));
 }
 
-async function bed(url: string, durable: boolean): Promise<Bed> {
-  const b: Bed = { url, cluster: `durbench${process.pid}x${beds}`, durable, nodes: [] };
+async function bed(url: string, durable: boolean, fenced = false): Promise<Bed> {
+  const b: Bed = { url, cluster: `durbench${process.pid}x${beds}`, durable, fenced, nodes: [] };
   await spawn(b, `bench${process.pid}x${beds++}_`);
   await until(() => converged(b, 0));
   return b;
@@ -138,20 +151,29 @@ export async function run(): Promise<Row[]> {
       unit: "/s",
     });
     // One bed at a time: six node processes at once on this machine's 2 vCPUs starve heartbeats.
-    const runs: Record<"plain" | "durable", Array<{ start: number; stop: number }>> = {
-      plain: [],
-      durable: [],
-    };
-    for (const kind of ["plain", "durable"] as const) {
-      const b = await bed(server.url, kind === "durable");
+    type Kind = "plain" | "durable" | "fenced";
+    const runs: Record<Kind, Array<{ start: number; stop: number }>> = { plain: [], durable: [], fenced: [] };
+    // HUB_DURABLE_KINDS=fenced (say) measures only some beds; HUB_DURABLE_RESTART=0 skips the restarts.
+    const kinds = (process.env.HUB_DURABLE_KINDS ?? "plain,durable,fenced").split(",") as Kind[];
+    for (const kind of kinds) {
+      const b = await bed(server.url, kind !== "plain", kind === "fenced");
       await startStop(b, 1000, "w");
       for (let i = 0; i < 3; i++) runs[kind].push(await startStop(b, 10_000, `${kind}${i}-`));
       await close(b);
     }
-    const m = (k: "plain" | "durable", f: "start" | "stop") => median(runs[k].map((r) => r[f]));
+    const m = (k: Kind, f: "start" | "stop") => median(runs[k].map((r) => r[f]));
     for (const f of ["start", "stop"] as const) {
-      rows.push({ figure: `NATS, 3 nodes: ${f} 10,000, not durable`, value: m("plain", f), unit: "ms" });
-      rows.push({ figure: `NATS, 3 nodes: ${f} 10,000, durable`, value: m("durable", f), unit: "ms" });
+      if (runs.plain.length > 0)
+        rows.push({ figure: `NATS, 3 nodes: ${f} 10,000, not durable`, value: m("plain", f), unit: "ms" });
+      if (runs.durable.length > 0)
+        rows.push({ figure: `NATS, 3 nodes: ${f} 10,000, durable`, value: m("durable", f), unit: "ms" });
+      if (runs.fenced.length > 0)
+        rows.push({
+          figure: `NATS, 3 nodes: ${f} 10,000, durable and fenced`,
+          value: m("fenced", f),
+          unit: "ms",
+        });
+      if (runs.plain.length === 0 || runs.durable.length === 0) continue;
       const ratio = m("durable", f) / m("plain", f);
       rows.push({
         figure: `durable / not durable, ${f} 10,000`,
@@ -161,6 +183,20 @@ export async function run(): Promise<Row[]> {
         ok: ratio <= 2,
       });
     }
+    // Lease traffic is by design, not measured: one renewal per node every renewIntervalMs
+    // (leaseMs / 3, leaseMs 30 s by default), nothing per child; claims are written at placements.
+    const renewalsPerNodeMinute = 60_000 / (DEFAULT_FENCING.leaseMs / 3);
+    rows.push({
+      figure: "fencing: lease writes per node per minute (defaults)",
+      value: renewalsPerNodeMinute,
+      unit: "/min",
+    });
+    rows.push({
+      figure: "fencing: lease writes per child per minute, 10,000 children on 3 nodes",
+      value: (3 * renewalsPerNodeMinute) / 10_000,
+      unit: "/min",
+    });
+    if (process.env.HUB_DURABLE_RESTART === "0") return rows;
     for (const n of [10_000, 100_000]) {
       const r = await fullRestart(server.url, n);
       const label = n.toLocaleString("en-US");
