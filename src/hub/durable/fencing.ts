@@ -1,8 +1,9 @@
 /**
  * `Fence`: fencing of one durable hub on one node — at no instant do two nodes run the same
- * child. One lease per node (`fl.<node>` in the hub's fencing bucket: `fencingBucket`), renewed by compare-and-set every
- * `renewIntervalMs`, and one claim per child (`fc.<id>`), written by compare-and-set only when
- * the child is placed (a start, a move, an adoption). The rules:
+ * child. One lease per node (`fl.<node>` in the hub's fencing bucket, `fencingBucket`),
+ * renewed by compare-and-set every `renewIntervalMs`, and one claim per child (`fc.<id>`),
+ * written by compare-and-set only when the child is placed (a start, a move, an adoption). The
+ * rules:
  *
  * - A node runs a child only while its lease is valid and the child's claim names it (this
  *   session of it). A lease is valid until `leaseMs` after the *send* of its last renewal whose
