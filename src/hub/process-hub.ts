@@ -22,6 +22,7 @@ import { EntityRouter, type EntityStats } from "./entities/router.js";
 import { ChildNotRunningError } from "./entities/errors.js";
 import { parseEntityOptions, parseTimeout } from "./entities/options.js";
 import type { ProtocolOf } from "./entities/entity.js";
+import { checkpointBucket } from "./durable/checkpoint-bucket.js";
 import { Durability } from "./durable/durability.js";
 import { fenceHub } from "./durable/fenced-hub.js";
 import type { Fence } from "./durable/fencing.js";
@@ -147,7 +148,7 @@ export class ProcessHub {
       const durable = new Durability(core, durability);
       hub.durable = durable;
       core.durable = durable;
-      core.checkpoints = new Checkpoints(core, (ms) => durable.openBucket(ms));
+      core.checkpoints = new Checkpoints(core, checkpointBucket(durable, durability.store, hubId));
     } else warnCheckpointsWithoutStore(core);
     node.onExit(pid, () => {
       core.exited();

@@ -1,6 +1,6 @@
 /**
- * Checkpoints as stored: the key of a child id (`c.` then the id in base64url, beside the
- * declarations' `d.` keys and outside their watch), and the record around the state's bytes
+ * Checkpoints as stored: the key of a child id (`c.` then the id in base64url, in the hub's
+ * checkpoints bucket, `checkpoint-bucket.ts`), and the record around the state's bytes
  * (format, version, hub, id, writer, time). The state itself is encoded with the cluster codec,
  * so pids and the other types that cross the wire survive a checkpoint. Decoding checks
  * everything: garbled, foreign, another hub's or another key's records are refused with the

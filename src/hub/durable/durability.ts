@@ -96,6 +96,7 @@ export class Durability {
   readonly ready = new Promise<void>((r) => (this.readyResolve = r));
   private isReady = false;
   private closed = false;
+  private readonly closers: Array<() => void> = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   /** Declared ids this node owns that ran nowhere in the previous round. */
   private missingLast = new Set<string>();
@@ -157,7 +158,19 @@ export class Durability {
     this.timer.unref?.();
   }
 
+  /** Closed with its hub: nothing more is read or written. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Runs `fn` when this closes (at once if it has). */
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closers.push(fn);
+  }
+
   close(): void {
+    if (!this.closed) for (const fn of this.closers.splice(0)) fn();
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.watcher?.stop();

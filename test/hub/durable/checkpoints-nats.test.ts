@@ -6,6 +6,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { HubNodeProcess } from "../../../examples/hub-node-process.js";
+import { checkpointsBucketName } from "../../../src/hub/durable/checkpoint-bucket.js";
 import { checkpointKey, decodeCheckpoint } from "../../../src/hub/durable/checkpoint-record.js";
 import { JetStreamDurableStore } from "../../../src/hub/durable/kv-store.js";
 import { startNatsServer, stopAllNatsServers } from "../../support/nats-server.js";
@@ -51,7 +52,7 @@ describe("checkpoints of a durable hub over NATS, nodes as OS processes", () => 
     const bucket = await new JetStreamDurableStore({
       connection: nc,
       bucketPrefix: durable.bucketPrefix,
-    }).open("cp");
+    }).open(checkpointsBucketName("cp"));
     const stored = async () => {
       const e = await bucket.get(checkpointKey("t7"));
       if (e === null || e.value === null) return null;

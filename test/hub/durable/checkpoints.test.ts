@@ -14,6 +14,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Cluster } from "../../../src/cluster/index.js";
 import { checkpointKey, decodeCheckpoint } from "../../../src/hub/durable/checkpoint-record.js";
+import { checkpointsBucketName } from "../../../src/hub/durable/checkpoint-bucket.js";
 import { withCheckpoints } from "../../../src/hub/durable/checkpointed.js";
 import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
 import { entity } from "../../../src/hub/entities/entity.js";
@@ -116,7 +117,7 @@ class Bed {
 
   /** The decoded stored checkpoint of `id` (null: none or deleted). */
   async stored(id: string): Promise<unknown> {
-    const bucket = await this.store.open("cp");
+    const bucket = await this.store.open(checkpointsBucketName("cp"));
     const e = await bucket.get(checkpointKey(id));
     if (e === null || e.value === null) return null;
     const d = decodeCheckpoint("cp", id, e.value);
@@ -242,7 +243,8 @@ describe("checkpoints of a durable hub (memory transport)", () => {
     const logger = recording();
     const b = bed(store, {}, logger);
     const [a] = await b.start(["g1", "g2"]);
-    store.inject("cp", checkpointKey("t7"), Uint8Array.of(0xc1, 0xff));
+    await store.open(checkpointsBucketName("cp"));
+    store.inject(checkpointsBucketName("cp"), checkpointKey("t7"), Uint8Array.of(0xc1, 0xff));
     await a!.startChildren([{ id: "t7", behaviour: "tally", args: 9 }], { awaitable: true }).await(5000);
     expect(await b.call("g1", "t7", "get")).toBe(9);
     expect(b.failed).toContainEqual(expect.objectContaining({ id: "t7", reason: "refused" }));
@@ -268,6 +270,23 @@ describe("checkpoints of a durable hub (memory transport)", () => {
 });
 
 describe("declarations of entities and pins (memory transport)", () => {
+  it("keeps reconciling while children checkpoint (checkpoints do not make the declarations' replica look stale)", async () => {
+    const b = bed();
+    const hubs = await b.start(["k1", "k2"]);
+    await hubs[0]!
+      .startChildren([{ id: "t9", behaviour: "tally", args: 0 }], { awaitable: true })
+      .await(5000);
+    for (let i = 1; i <= 5; i++) {
+      await b.call("k1", "t9", "add", 1);
+      await expect.poll(() => b.stored("t9"), { timeout: 5000 }).toBe(i);
+    }
+    // Rounds act again after the last checkpoint write, on every node.
+    const acted = hubs.map((h) => h.durable!.stats.rounds);
+    await expect
+      .poll(() => hubs.every((h, i) => h.durable!.stats.rounds >= acted[i]! + 3), { timeout: 10_000 })
+      .toBe(true);
+  });
+
   it("restarts ensured children after a full-cluster restart, not dormant ones until activated", async () => {
     const store = new MemoryDurableStore();
     const before = bed(store);
