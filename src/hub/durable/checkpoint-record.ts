@@ -6,14 +6,14 @@
  * everything: garbled, foreign, another hub's or another key's records are refused with the
  * reason, never restored. Imports msgpackr and the cluster codec.
  */
-import { Packr } from "msgpackr";
 import { Codec } from "../../cluster/codec.js";
+import { openRecord, recordPackr } from "./stored-record.js";
 
 export const CHECKPOINT_PREFIX = "c.";
 const FORMAT = "hubvisor/checkpoint";
 const VERSION = 1;
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+const packr = recordPackr;
 /** States are bounded by the behaviour's `maxBytes`, checked by the caller; this bound is a backstop. */
 const codec = new Codec(64 * 1024 * 1024);
 
@@ -36,18 +36,9 @@ export function decodeCheckpoint(
   id: string,
   value: Uint8Array,
 ): { state: unknown; at: number } | { refused: string } {
-  let v: unknown;
-  try {
-    v = packr.unpack(value);
-  } catch {
-    return { refused: "does not decode" };
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return { refused: "not a record" };
-  const r = v as Record<string, unknown>;
-  if (r.f !== FORMAT) return { refused: "foreign format" };
-  if (r.v !== VERSION) return { refused: `unknown version ${String(r.v)}` };
-  if (r.hub !== hubId) return { refused: "another hub's checkpoint" };
-  if (r.id !== id) return { refused: "id does not match its key" };
+  const opened = openRecord(value, { format: FORMAT, version: VERSION, hubId, id, kind: "checkpoint" });
+  if ("refused" in opened) return opened;
+  const r = opened.record;
   if (typeof r.at !== "number" || !(r.data instanceof Uint8Array)) return { refused: "bad fields" };
   const d = codec.decode(r.data);
   if (d.problem !== null || d.values.length !== 1) return { refused: "state does not decode" };

@@ -6,8 +6,8 @@
  * belongs to another hub or another key, or carries a spec that does not validate is refused
  * with the reason, never applied. Imports msgpackr and the hub's child spec check.
  */
-import { Packr } from "msgpackr";
 import { type NormalizedChildSpec, normalizeChildSpec } from "../child-spec.js";
+import { openRecord, recordPackr } from "./stored-record.js";
 
 /**
  * What the hub should do about an id: run it, keep it stopped, or leave it `dormant` (an entity
@@ -37,7 +37,7 @@ const VERSION = 1;
 /** Keys of declarations; the id is base64url-encoded (KV keys allow only a few characters). */
 export const DECLARED_PREFIX = "d.";
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+const packr = recordPackr;
 
 export function declaredKey(id: string): string {
   return DECLARED_PREFIX + Buffer.from(id, "utf8").toString("base64url");
@@ -84,18 +84,9 @@ export function decodeDeclared(
 ): Declared | { refused: string } {
   const id = idOfKey(key);
   if (id === null) return { refused: "not a declaration key" };
-  let v: unknown;
-  try {
-    v = packr.unpack(value);
-  } catch {
-    return { refused: "does not decode" };
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return { refused: "not a record" };
-  const r = v as Record<string, unknown>;
-  if (r.f !== FORMAT) return { refused: "foreign format" };
-  if (r.v !== VERSION) return { refused: `unknown version ${String(r.v)}` };
-  if (r.hub !== hubId) return { refused: "another hub's declaration" };
-  if (r.id !== id) return { refused: "id does not match its key" };
+  const opened = openRecord(value, { format: FORMAT, version: VERSION, hubId, id, kind: "declaration" });
+  if ("refused" in opened) return opened;
+  const r = opened.record;
   return checkEntry(id, r, revision);
 }
 
