@@ -69,9 +69,13 @@ $("nodes").addEventListener("click", async (ev) => {
   n.textContent = r.ok ? node + " drained: " + r.hubs.map((h) => h.hub + " " + h.migrated + " moved, " + h.forced + " forced").join("; ") : "drain of " + node + " failed: " + r.error;
 });
 function drawHubs(v) {
-  const self = v.nodes.find((n) => n.node === v.self && n.snapshot);
-  const hubs = self ? self.snapshot.hubs : [];
-  $("hubs").innerHTML = hubs.length === 0 ? "<p class=muted>no hub on " + esc(v.self) + "</p>" : hubs.map((h) => {
+  // Each hub as one of its members sees it: this node's replica when it runs the hub, otherwise
+  // the first node up that does (an Observer on a client-only node, as hubvisor observe, runs none).
+  const seen = new Map();
+  const from = v.nodes.filter((n) => n.snapshot).sort((a, b) => (b.node === v.self) - (a.node === v.self));
+  for (const n of from) for (const h of n.snapshot.hubs) if (!seen.has(h.hub)) seen.set(h.hub, h);
+  const hubs = Array.from(seen.values()).sort((a, b) => (a.hub < b.hub ? -1 : 1));
+  $("hubs").innerHTML = hubs.length === 0 ? "<p class=muted>no hub in the cluster</p>" : hubs.map((h) => {
     const total = Object.values(h.byNode).reduce((a, b) => a + b, 0) || 1;
     const names = Array.from(new Set(v.nodes.map((n) => n.node).concat(Object.keys(h.byNode)))).sort();
     return "<h2>hub " + esc(h.hub) + (h.partitioned ? " · partitioned" : "") + (h.locked ? " · redistributing" : "") + "</h2><table data-hub=\"" + esc(h.hub) + "\"><tr><th>node</th><th class=num>children</th><th></th></tr>" +

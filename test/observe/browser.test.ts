@@ -3,7 +3,9 @@
  * browser download): the demo runs as its own program with `--step`, the page shows its three
  * nodes and the hub's children on each, a supervision tree and a process; then the demo kills
  * node-c and the page shows node-c down and its children on the survivors. A second test drains
- * a node of an in-process cluster from the page (token in the address, actions on). With
+ * a node of an in-process cluster from the page (token in the address, actions on). A third runs
+ * the NATS demo (`demo.ts --nats`: a nats-server and node OS processes) and checks the page its
+ * client-only node serves after the story: node-c down, every child on the survivors. With
  * `HUBVISOR_SCREENSHOTS=1` the screenshots are written to `docs/` (the README links them);
  * otherwise to a temporary folder.
  */
@@ -201,6 +203,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the Observer in Chromium", () => {
       expect(await page.getAttribute("#notice", "data-ok")).toBe("true");
       expect(await page.textContent("#notice")).toBe(`drain-b drained: page ${onB} moved, 0 forced`);
       expect(asked).toEqual([expect.stringContaining("Drain drain-b?")]);
+      await page.screenshot({ path: join(shots, "observer-drain.png"), fullPage: true });
       await page.waitForFunction(
         (total) => {
           const rows = [...document.querySelectorAll("tr[data-hub-node]")] as Dom[];
@@ -227,6 +230,54 @@ describe.skipIf(!existsSync(CHROMIUM))("the Observer in Chromium", () => {
       await obs.close();
       await Promise.all([hubs[0]!, hubs[2]!].map((h) => h.stop()));
       await Promise.all(clusters.map((c) => c.leave()));
+    }
+  });
+
+  it("the NATS demo's Observer, served by its client-only node, shows node-c down and every child elsewhere", {
+    timeout: 240_000,
+  }, async () => {
+    const total = 300;
+    const nats = spawn(process.execPath, ["--import", "tsx", join("examples", "demo.ts"), "--nats"], {
+      cwd: root,
+      env: { ...process.env, DEMO_CHILDREN: String(total), OBSERVER_PORT: "0" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out = watch(nats);
+    try {
+      const url = (await out.line(/Observer: (http:\/\/\S+)/, 120_000))[1]!;
+      // The story has ended (kill, join, registries compared); the page stays up until Ctrl-C.
+      await out.line(/the Observer stays up at/, 180_000);
+      expect(out.text()).toContain("every registry identical across the 3 processes: true");
+
+      browser ??= await launch();
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      await page.goto(url);
+      for (const n of ["node-a", "node-b", "node-d"])
+        await page.waitForSelector(`.card[data-node="${n}"][data-status="up"]`, { timeout: 30_000 });
+      await page.waitForFunction(
+        (want) => {
+          const rows = [...document.querySelectorAll("tr[data-hub-node]")] as Dom[];
+          const c = rows.find((r) => r.dataset.hubNode === "node-c");
+          const sum = rows.reduce((s, r) => s + Number(r.dataset.children), 0);
+          return (c === undefined || c.dataset.children === "0") && sum === want;
+        },
+        total,
+        { timeout: 30_000 },
+      );
+      const counts = await hubCounts(page);
+      for (const n of ["node-a", "node-b", "node-d"]) expect(counts[n]).toBeGreaterThan(0);
+      // node-c was SIGKILLed: the page shows it down (or gone), never up.
+      expect(await page.$('.card[data-node="node-c"][data-status="up"]')).toBeNull();
+      await page.close();
+
+      nats.kill("SIGINT");
+      const code = await new Promise<number | null>((resolve) => {
+        if (nats.exitCode !== null) resolve(nats.exitCode);
+        else nats.once("exit", (c) => resolve(c));
+      });
+      expect(code, out.text()).toBe(0);
+    } finally {
+      if (nats.exitCode === null) nats.kill("SIGKILL");
     }
   });
 });
