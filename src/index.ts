@@ -273,6 +273,7 @@ export {
   type FenceRefusal,
   type MigrationStrategy,
   type NodePid,
+  type OpenBucketOptions,
   type PartitionStrategy,
   ProcessHub,
   type ProtocolOf,

@@ -55,7 +55,13 @@ export {
 } from "./durable/fencing-options.js";
 export { MemoryDurableStore } from "./durable/memory-store.js";
 export { DEFAULT_DURABILITY, type DurabilityOptions } from "./durable/options.js";
-export type { DurableBucket, DurableStore, StoreEntry, StoreWatch } from "./durable/store.js";
+export type {
+  DurableBucket,
+  DurableStore,
+  OpenBucketOptions,
+  StoreEntry,
+  StoreWatch,
+} from "./durable/store.js";
 export { Future } from "./future.js";
 export { HashRing, hash32 } from "./hash-ring.js";
 export {

@@ -199,7 +199,7 @@ export class Fence {
     let delay = 100;
     while (this.state === "opening") {
       try {
-        const bucket = await this.store.open(fencingBucket(this.host.hubId));
+        const bucket = await this.store.open(fencingBucket(this.host.hubId), { currentReads: true });
         if (this.state !== "opening") return void bucket.close();
         this.bucket = bucket;
         this.watches.push(bucket.watch(LEASE_PREFIX, (e) => this.applyLease(e)));

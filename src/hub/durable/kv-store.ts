@@ -12,7 +12,7 @@ import type { KV, KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { InvalidOptionError } from "../../errors.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
-import type { DurableBucket, DurableStore, StoreEntry, StoreWatch } from "./store.js";
+import type { DurableBucket, DurableStore, OpenBucketOptions, StoreEntry, StoreWatch } from "./store.js";
 
 /**
  * Options of `JetStreamDurableStore`.
@@ -69,7 +69,7 @@ export class JetStreamDurableStore implements DurableStore {
     return this.o.bucketPrefix + id;
   }
 
-  async open(hubId: string): Promise<DurableBucket> {
+  async open(hubId: string, options: OpenBucketOptions = {}): Promise<DurableBucket> {
     const name = this.bucketName(hubId);
     try {
       const [{ Kvm }, { jetstream }] = await Promise.all([
@@ -81,6 +81,9 @@ export class JetStreamDurableStore implements DurableStore {
         replicas: this.o.replicas,
         history: this.o.history,
         storage: this.o.storage as never,
+        // Without direct gets, a get is a request to the stream's leader: current on a
+        // replicated bucket. The client honours this even for a bucket created with them.
+        ...(options.currentReads === true ? { allow_direct: false } : {}),
       });
       return new KvBucket(kv, this.o.timeoutMs);
     } catch (err) {

@@ -8,7 +8,7 @@
  * errors.
  */
 import { DurableConflictError, DurableStoreError } from "./errors.js";
-import type { DurableBucket, DurableStore, StoreEntry, StoreWatch } from "./store.js";
+import type { DurableBucket, DurableStore, OpenBucketOptions, StoreEntry, StoreWatch } from "./store.js";
 
 interface MemoryBucketData {
   revision: number;
@@ -35,7 +35,8 @@ export class MemoryDurableStore implements DurableStore {
   readonly stats = { reads: 0, writes: 0 };
   private readonly buckets = new Map<string, MemoryBucketData>();
 
-  async open(hubId: string): Promise<DurableBucket> {
+  /** Every read of the memory store is current: `currentReads` changes nothing. */
+  async open(hubId: string, _options?: OpenBucketOptions): Promise<DurableBucket> {
     this.check("open", undefined);
     let data = this.buckets.get(hubId);
     if (data === undefined)

@@ -49,9 +49,21 @@ export interface DurableBucket {
   close(): Promise<void>;
 }
 
+/** How a bucket is opened. */
+export interface OpenBucketOptions {
+  /**
+   * Every `get` returns the value of the bucket's last acknowledged write (default false). A
+   * replicated JetStream bucket otherwise lets any replica answer a get ("direct get"), and a
+   * lagging follower answers with an older value: harmless where a compare-and-set write decides
+   * (declarations, checkpoints), not where a read alone decides (fencing: "this lease has not
+   * been renewed for its whole term").
+   */
+  currentReads?: boolean;
+}
+
 /** Opens one bucket per hub id. */
 export interface DurableStore {
   /** A short name for logs. */
   readonly kind: string;
-  open(hubId: string): Promise<DurableBucket>;
+  open(hubId: string, options?: OpenBucketOptions): Promise<DurableBucket>;
 }

@@ -4,6 +4,7 @@
  * declared children, 1k of them stopped, all SIGKILLed and started again: every declared child
  * runs again exactly once, on its owner, and none of the stopped ones. Conditions are polled.
  */
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { HubNodeProcess } from "../../../examples/hub-node-process.js";
@@ -134,6 +135,12 @@ describe("durable hub on a 3-server JetStream cluster", () => {
           () => new Promise<boolean>((r) => setTimeout(() => r(false), 200)),
         );
       expect(opened).toBe(true);
+      // Fencing decides on reads alone, so its bucket is opened for current reads: gets go to
+      // the stream's leader, never to a possibly lagging replica (no direct gets).
+      await store.open("fenced", { currentReads: true });
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info(`KV_${store.bucketName("fenced")}`)).config.allow_direct).toBe(false);
+      expect((await jsm.streams.info(`KV_${store.bucketName("warm")}`)).config.allow_direct).toBe(true);
       const W = defineServer<{}>()({ name: "w", init: () => ok({}) });
       const node = new Node({ name: "r3", logger: silentLogger });
       const net = new MemoryNetwork();
