@@ -66,6 +66,11 @@ import { nodeTrace } from "./hub-node-trace.js";
 /** What the controller passes as the first argument (JSON). */
 export interface HubNodeConfig {
   nats: string;
+  /**
+   * The NATS URL of the durable store's connection; default `nats`. The chaos run gives each
+   * connection a relay of its own, to cut a node off from its peers alone or from JetStream too.
+   */
+  storeNats?: string;
   node: string;
   cluster: string;
   hubId?: string;
@@ -158,7 +163,11 @@ const durability =
     ? undefined
     : {
         store: new JetStreamDurableStore({
-          connection: await connect({ servers: cfg.nats, reconnectTimeWait: 100, maxReconnectAttempts: -1 }),
+          connection: await connect({
+            servers: cfg.storeNats ?? cfg.nats,
+            reconnectTimeWait: 100,
+            maxReconnectAttempts: -1,
+          }),
           bucketPrefix: cfg.durable.bucketPrefix,
         }),
         reconcileIntervalMs: cfg.durable.reconcileIntervalMs,

@@ -2,8 +2,9 @@
  * The chaos run over a real NATS (`npm run chaos -- --nats`): N hub nodes as OS processes
  * (`examples/hub-node.ts`, driven through `examples/hub-node-process.ts`) on one `nats-server`
  * (a private one on free loopback ports unless `--nats-url`), thousands of children, then for a
- * fixed time random faults — SIGKILL and restart a node, SIGSTOP and SIGCONT one, restart one
- * gracefully, one node at a time — while starts and stops keep coming from the live nodes. At
+ * fixed time faults — SIGKILL and restart a node, SIGSTOP and SIGCONT one, restart one
+ * gracefully, cut one off from the network, one node at a time — while starts and stops keep
+ * coming from the live nodes. At
  * the end every node must see every other one, no node may have lost quorum, every registry
  * must be identical (digest), and every child must run exactly its replication factor times
  * (`--replication`), on exactly its replicas, none lost, none that was stopped. With `--fencing`
@@ -16,21 +17,46 @@
  * not faulted and had joined the hub must never report it lost quorum; and a node that reports
  * it lost quorum (a restarted one before it meets its peers, a paused one that timed its peers
  * out) must run no child — two samples in a row, as it stops its children asynchronously.
- * What the memory run checks on a network split — every node of the minority side notices it,
- * stops on the side keeping quorum are final — cannot be checked here: the OS processes share
- * one NATS server and are never split (partitions are a memory-transport fault,
- * `scripts/chaos.ts`); a stop is final only when no fault is under way. Imports the hub-node
- * controller and the test NATS harness.
+ * Partitions: each node reaches the NATS server through two relays of its own (`chaos-link.ts`),
+ * one for its transport's connections, one for its durable store's. A `partition` cuts both: the
+ * node is alone, cut off from its peers and from JetStream, so a fenced node loses its lease for
+ * real (its renewals time out) while it runs on — the case fencing exists for, which a pause
+ * only imitates (a frozen node runs nothing). A `split` cuts only the transport's relay: the node
+ * and its peers each take the others for dead while all still reach JetStream, where the claims
+ * must keep every child where it runs. The cut is a black hole (no reset); its heal lets the held
+ * bytes through late or resets the connections (a seeded coin). The hub-level split of the
+ * memory run — every node of a minority side notices it, stops on the side keeping quorum are
+ * final — is not checked here: one node at a time is cut off, and a stop is final only when no
+ * fault is under way.
+ *
+ * `--faults kill,pause,partition,split,restart` runs those kinds in that order, round and round
+ * (the node is still a seeded pick), and fails the run if the time did not allow each once;
+ * without it each fault's kind is a seeded pick among kill, pause and restart (the mix the
+ * earlier runs and their seeds had). Imports the hub-node
+ * controller, the test NATS harness and the relay.
  */
 import { copiesAtOnce, HubNodeProcess } from "../examples/hub-node-process.js";
 import type { HubOptions } from "../src/hub/process-hub.js";
 import { type NatsServer, startNatsServer } from "../test/support/nats-server.js";
 import type { ChaosOptions, ChaosReport } from "./chaos.js";
 import { checkFenced, fencingTimings, quorumNeeded, rng } from "./chaos.js";
+import { CuttableLink } from "./chaos-link.js";
+
+/** The faults of the NATS chaos run (see the module comment). */
+export const NATS_FAULTS = ["kill", "pause", "partition", "split", "restart"] as const;
+export type NatsFault = (typeof NATS_FAULTS)[number];
 
 export interface NatsChaosOptions extends ChaosOptions {
   /** A running NATS server to use; default: a private `nats-server` on free ports. */
   natsUrl?: string;
+  /** These kinds in this order, round and round; default: a seeded pick among all of them. */
+  faults?: NatsFault[] | undefined;
+}
+
+/** The relays of one node: its transport's connections, and its durable store's. */
+interface NodeLinks {
+  transport: CuttableLink;
+  store: CuttableLink;
 }
 
 /** How long a resumed node may take to notice it was frozen and rejoin before it must be whole again. */
@@ -77,6 +103,19 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
   };
   const cluster = `chaos${process.pid}`;
   const procs = new Map<string, HubNodeProcess>();
+  /** Every node process of the run, the replaced ones too: their fencing events count. */
+  const spawned: HubNodeProcess[] = [];
+  const target = new URL(url.replace(/^nats:/, "http:"));
+  const links = new Map<string, NodeLinks>();
+  const linksOf = (name: string): NodeLinks => {
+    let l = links.get(name);
+    if (l === undefined) {
+      const to = { host: target.hostname, port: Number(target.port) };
+      l = { transport: new CuttableLink(to), store: new CuttableLink(to) };
+      links.set(name, l);
+    }
+    return l;
+  };
   const spawnNode = async (name: string) => {
     const leaseMs = o.leaseMs ?? 3000;
     const durable = o.fencing
@@ -87,13 +126,23 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
           fencing: fencingTimings(leaseMs),
         }
       : undefined;
-    const p = new HubNodeProcess({ nats: url, node: name, cluster, hubId: "chaos", hub, durable });
+    const l = linksOf(name);
+    const p = new HubNodeProcess({
+      nats: await l.transport.url(),
+      storeNats: await l.store.url(),
+      node: name,
+      cluster,
+      hubId: "chaos",
+      hub,
+      durable,
+    });
     procs.set(name, p);
+    spawned.push(p);
     await p.ready;
   };
   const report: ChaosReport = {
     operations: { starts: 0, stops: 0, refused: 0 },
-    faults: { kill: 0, pause: 0, partition: 0, restart: 0 },
+    faults: { kill: 0, pause: 0, partition: 0, restart: 0, split: 0 },
     duplicatesDuringMax: 0,
     duplicateSamples: 0,
     duplicatesAfter: 0,
@@ -214,11 +263,15 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
     })();
 
     const t0 = Date.now();
+    let faultNo = 0;
     while (Date.now() - t0 < o.durationMs) {
       await sleep(o.faultGapMs);
       const up = live();
       if (up.length <= 2) continue;
-      const kind = pick(["kill", "pause", "restart"] as const);
+      const kind = o.faults
+        ? o.faults[faultNo % o.faults.length]!
+        : pick(["kill", "pause", "restart"] as const);
+      faultNo++;
       const n = pick(up);
       const p = procs.get(n)!;
       faulty = true;
@@ -230,6 +283,19 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
         process.kill(p.pid!, "SIGSTOP");
         await sleep(o.faultMs);
         process.kill(p.pid!, "SIGCONT");
+        resumedAt.set(n, Date.now());
+      } else if (kind === "partition" || kind === "split") {
+        // The node runs on and answers the controller; only its network is gone.
+        const l = linksOf(n);
+        const cut = kind === "partition" ? [l.transport, l.store] : [l.transport];
+        for (const link of cut) link.sever();
+        if (kind === "partition") report.faults.partition++;
+        else report.faults.split = (report.faults.split ?? 0) + 1;
+        await sleep(o.faultMs);
+        const mode = rand() < 0.5 ? "resume" : "reset";
+        for (const link of cut) link.heal(mode);
+        o.log(`${Date.now() - t0} ms: healed ${n} (${mode})`);
+        // Like a thawed node, a healed one finds itself declared down and rejoins.
         resumedAt.set(n, Date.now());
       } else {
         down.add(n);
@@ -295,11 +361,29 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
       await sleep(250);
     }
     if (problem === "ok") report.convergeMs = Date.now() - tHeal;
-    else report.violations.push(`did not converge: ${problem}`);
+    else {
+      report.violations.push(`did not converge: ${problem}`);
+      // What each node saw, for the diagnosis (durable counters, fence, its registry view).
+      for (const n of names) {
+        const p = procs.get(n)!;
+        const [d, s] = await Promise.all([ask(p, "durable", {}, 3000), ask(p, "status", {}, 3000)]);
+        o.log(`${n}: ${JSON.stringify({ ...s, durable: d })}`);
+      }
+    }
     if (problem !== "ok") report.duplicatesAfter = lastOver;
     checkFenced(o, report);
+    for (const kind of o.faults ?? []) {
+      const done = kind === "split" ? (report.faults.split ?? 0) : (report.faults[kind] ?? 0);
+      if (done === 0) report.violations.push(`no ${kind} fault ran: the duration is too short for --faults`);
+    }
+    if (o.fencing) {
+      const count = (ev: string) =>
+        spawned.reduce((k, p) => k + p.events.filter((e) => e.ev === ev).length, 0);
+      report.fencing = { leaseLost: count("leaseLost"), claimTakenOver: count("claimTakenOver") };
+    }
   } finally {
     await Promise.all([...procs.values()].map((p) => p.exit(3000).catch(() => {})));
+    await Promise.all([...links.values()].flatMap((l) => [l.transport.close(), l.store.close()]));
     await server?.stop();
   }
   return report;

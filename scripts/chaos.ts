@@ -33,7 +33,7 @@ import { silentLogger } from "../src/logger.js";
 import { Node } from "../src/process/node.js";
 import { defineServer, noreply, ok, reply } from "../src/server/index.js";
 import { MemoryNetwork } from "../src/transports/memory/index.js";
-import type { NatsChaosOptions } from "./chaos-nats.js";
+import type { NatsChaosOptions, NatsFault } from "./chaos-nats.js";
 
 export interface ChaosOptions {
   nodes: number;
@@ -67,8 +67,21 @@ export interface ChaosOptions {
 export interface ChaosReport {
   /** `majorityStops`: children stopped for good on the quorum side during a partition. */
   operations: { starts: number; stops: number; refused: number; majorityStops?: number };
-  /** `shortPause`: pauses just past the failure-detection timeout (also counted in `pause`). */
-  faults: { kill: number; pause: number; partition: number; restart?: number; shortPause?: number };
+  /**
+   * `shortPause`: pauses just past the failure-detection timeout (also counted in `pause`);
+   * `split` (NATS): a node cut off from its peers while it still reaches JetStream (`partition`
+   * there cuts it off from both).
+   */
+  faults: {
+    kill: number;
+    pause: number;
+    partition: number;
+    restart?: number;
+    shortPause?: number;
+    split?: number;
+  };
+  /** Fenced NATS runs: leases the nodes lost, claims they took over from a lapsed lease. */
+  fencing?: { leaseLost: number; claimTakenOver: number };
   /** Most ids running more than their factor in one sample, during the faults. */
   duplicatesDuringMax: number;
   /** Id-samples over the factor during the faults (sum over samples). */
@@ -461,8 +474,12 @@ const USAGE = `npm run chaos -- [options]
   --fault-ms MS        how long a fault lasts (default ${DEFAULTS.faultMs})
   --gap-ms MS          time between faults (default ${DEFAULTS.faultGapMs})
   --settle-ms MS       give up converging after (default ${DEFAULTS.settleTimeoutMs})
-  --nats               hub nodes as OS processes over NATS (SIGKILL, SIGSTOP/SIGCONT, restart)
+  --nats               hub nodes as OS processes over NATS (SIGKILL, SIGSTOP/SIGCONT, restart,
+                       a node cut off from NATS, from its peers only)
   --nats-url URL       with --nats: use this server instead of a private nats-server
+  --faults K,K,...     with --nats: these kinds in this order, round and round, each at least once
+                       (kill | pause | partition | split | restart; default a seeded pick
+                       of kill, pause, restart)
   --fencing            a durable hub with fencing (JetStream with --nats): a duplicate at any instant is a violation
   --lease-ms MS        with --fencing: the lease (default 3000)
   CHAOS_FAULT=K        only this fault: kill | pause | short-pause | partition (memory transport)
@@ -499,6 +516,7 @@ function parseArgs(argv: string[]): Partial<NatsChaosOptions> & { nats?: boolean
     else if (k === "settle-ms") out.settleTimeoutMs = Number(v);
     else if (k === "nats-url") out.natsUrl = v;
     else if (k === "lease-ms") out.leaseMs = Number(v);
+    else if (k === "faults") out.faults = v.split(",") as NatsFault[];
     else throw new Error(`unknown option --${k}`);
   }
   const nodes = out.nodes ?? DEFAULTS.nodes;
@@ -521,8 +539,10 @@ async function main(): Promise<void> {
     `operations: ${r.operations.starts} starts, ${r.operations.stops} stops (${r.operations.majorityStops ?? 0} on the quorum side during partitions), ${r.operations.refused} refused calls`,
   );
   console.log(
-    `faults: ${r.faults.kill} kills+restarts, ${r.faults.pause} pauses (${r.faults.shortPause ?? 0} just past the detection timeout), ${r.faults.partition} partitions, ${r.faults.restart ?? 0} graceful restarts`,
+    `faults: ${r.faults.kill} kills+restarts, ${r.faults.pause} pauses (${r.faults.shortPause ?? 0} just past the detection timeout), ${r.faults.partition} partitions${opts.nats ? ` (cut off from NATS), ${r.faults.split ?? 0} splits (from the peers only)` : ""}, ${r.faults.restart ?? 0} graceful restarts`,
   );
+  if (r.fencing)
+    console.log(`fencing: ${r.fencing.leaseLost} leases lost, ${r.fencing.claimTakenOver} claims taken over`);
   console.log(
     `duplicates during faults: max ${r.duplicatesDuringMax} ids in one sample, ${r.duplicateSamples} id-samples`,
   );
