@@ -624,9 +624,12 @@ export class Fence {
     let n = 0;
     for (const id of this.named) {
       if (n >= SWEEP_PER_ROUND) break;
-      if (!this.idle(id)) continue;
+      if (this.serials.has(id) || !this.idle(id)) continue;
       n++;
       void this.serial(id, async () => {
+        // Checked again in its turn, but not for queued claim work: this task is that work now
+        // (checking `serials` here too released nothing, ever: a node kept the claims of children
+        // it had stopped, and their new owners were refused as long as it lived).
         const c = this.claims.get(id);
         if (c === undefined || c.node !== this.host.self || !this.idle(id)) return;
         await this.writeClaim(id, c, null, null).catch(() => {});
@@ -634,10 +637,9 @@ export class Fence {
     }
   }
 
+  /** Neither being claimed, nor run (or started) here, nor needed here by the declarations. */
   private idle(id: string): boolean {
-    return (
-      !this.acquiring.has(id) && !this.serials.has(id) && !this.host.holds(id) && this.host.releasable(id)
-    );
+    return !this.acquiring.has(id) && !this.host.holds(id) && this.host.releasable(id);
   }
 
   private async writeClaim(id: string, prev: Claim | undefined, node: string | null, session: string | null) {

@@ -4,7 +4,8 @@
  * node is frozen). A holder cut off from the store stops its children before its lease ends and
  * the taker claims them only after the lease lapsed; a frozen holder stops its children at its
  * first check after the thaw; an acknowledgement that comes too late does not extend a lease; a
- * hand-over and a released lease let the next node claim at once; a restarted process under the
+ * hand-over and a released lease let the next node claim at once, as does a claim its live holder
+ * gave up (it neither runs nor needs it); a restarted process under the
  * same name waits for the old one's lease; garbled entries are refused.
  */
 import { describe, expect, it } from "vitest";
@@ -333,6 +334,27 @@ describe("Fence: leases and claims on scripted time", () => {
     expect(await start(b, "y")).toBeNull();
     expect(world.t).toBe(t);
     expect(b.host.fired("claimTakenOver")).toEqual([{ id: "y", from: "a" }]);
+    a.f.close();
+    b.f.close();
+  });
+
+  it("a claim its live holder neither runs nor needs is released at a renewal; the next node claims it at once", async () => {
+    const world = new World();
+    const store = new MemoryDurableStore();
+    const a = fence(world, new Host("a", world), store);
+    const b = fence(world, new Host("b", world), store);
+    await world.advance(0);
+    expect(await start(a, "x")).toBeNull();
+    // x stopped on a without a hand-over (its start failed, a stop, a move whose claim write
+    // failed): a renews on and keeps its lease, but must not keep x's claim.
+    a.host.running.delete("x");
+    await world.advance(1100);
+    expect(a.f.snapshot().claims.find((c) => c.id === "x")?.node ?? null).toBeNull();
+    const t = world.t;
+    expect(await start(b, "x")).toBeNull();
+    expect(world.t).toBe(t);
+    expect(b.host.fired("claimTakenOver")).toEqual([]);
+    expect(a.f.valid()).toBe(true);
     a.f.close();
     b.f.close();
   });
