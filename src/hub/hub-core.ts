@@ -32,6 +32,7 @@ import type { HubHooks } from "./hooks.js";
 import { HubRegistry, type RegistryChange } from "./hub-registry.js";
 import { type HubBehaviour, LocalChildren } from "./local-children.js";
 import type { Checkpoints } from "./durable/checkpoints.js";
+import type { ParkedHandovers } from "./durable/parked-handover.js";
 import type { Durability } from "./durable/durability.js";
 import type { HubMembership } from "./membership.js";
 import {
@@ -76,6 +77,8 @@ export class HubCore {
   onRegistryChanges: ((changes: readonly RegistryChange[]) => void) | null = null;
   /** A durable hub's checkpoints on this node (set by the handle), else null. */
   checkpoints: Checkpoints | null = null;
+  /** A fenced hub's parked hot-swap states (set by the handle), else null. */
+  handovers: ParkedHandovers | null = null;
   /** A durable hub's declarations (set by the handle; the entity layer declares through it), else null. */
   durable: Durability | null = null;
   private currentMode: HubMode = "running";

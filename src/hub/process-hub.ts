@@ -15,6 +15,7 @@ import type { Protocol, ServerRef } from "../server/protocol.js";
 import { checkpointSlotOf, childIdOf } from "./child-id.js";
 import { checkpointOptionsOf } from "./durable/checkpointed.js";
 import { Checkpoints } from "./durable/checkpoints.js";
+import { ParkedHandovers } from "./durable/parked-handover.js";
 import type { HubChildSpec, NormalizedChildSpec } from "./child-spec.js";
 import { awaitSettled } from "./entities/settle.js";
 import { HubRef } from "./entities/ref.js";
@@ -148,7 +149,10 @@ export class ProcessHub {
       const durable = new Durability(core, durability);
       hub.durable = durable;
       core.durable = durable;
-      core.checkpoints = new Checkpoints(core, checkpointBucket(durable, durability.store, hubId));
+      const bucket = checkpointBucket(durable, durability.store, hubId);
+      core.checkpoints = new Checkpoints(core, bucket);
+      // Fenced, a hot swap stops the old copy before the new one starts: its state waits there.
+      if (fenced !== null) core.handovers = new ParkedHandovers(hubId, node.name, logger, bucket);
     } else warnCheckpointsWithoutStore(core);
     node.onExit(pid, () => {
       core.exited();

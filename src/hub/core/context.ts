@@ -12,6 +12,7 @@ import type { HubHooks } from "../hooks.js";
 import type { HubRegistry } from "../hub-registry.js";
 import type { HubBehaviour, LocalChildren } from "../local-children.js";
 import type { HubLocalMsg, HubWireMsg, StartItem } from "../messages.js";
+import type { ParkedHandovers } from "../durable/parked-handover.js";
 import type { HubTuning } from "../options.js";
 import type { Replicator } from "../replicator.js";
 import { type HubStrategies, STRATEGY_DEFAULTS } from "../strategies/options.js";
@@ -61,6 +62,8 @@ export interface HubContext {
   readonly mode: HubMode;
   /** Fencing (a durable hub's `fencing` option), else null. */
   readonly fence: StartFence | null;
+  /** Fenced: where a hot swap parks the state it moves (`durable/parked-handover.ts`), else null. */
+  readonly handovers: ParkedHandovers | null;
   /** Sends to hub `node` (this node: posts to itself). */
   send(node: string, msg: HubWireMsg): void;
   /** Posts a local command to the hub process. */

@@ -225,9 +225,11 @@ export class Migration {
 
   /**
    * Hot swap in a fenced hub: two copies never run at once, so the old copies stop as soon as
-   * their state is taken, their claims go to the new nodes, and then the new copies start with
-   * the state. A new copy that fails to start is not taken back here (the old one is gone):
-   * reconcile starts it again at its owner, from its initial state or its last checkpoint.
+   * their state is taken and parked in the store, their claims go to the new nodes, and then the
+   * new copies start with the state. A new copy that fails to start is not taken back here (the
+   * old one is gone): reconcile starts it again at its owner, and that start takes the parked
+   * state (`durable/parked-handover.ts`). A child whose state could not be parked stays here,
+   * running, like one whose state was not prepared (the next rebalance tries again).
    */
   private async fencedSwap(
     ids: readonly string[],
@@ -236,8 +238,13 @@ export class Migration {
     timeoutMs: number,
   ): Promise<number> {
     const ctx = this.ctx;
+    const parked = await this.park(ids, states, timeoutMs);
     const going = new Set<string>();
-    for (const items of groups.values()) for (const it of items) going.add(it.spec.id);
+    for (const [n, items] of groups) {
+      const moving = items.filter((it) => parked.has(it.spec.id));
+      groups.set(n, moving);
+      for (const it of moving) going.add(it.spec.id);
+    }
     // Those without prepared state stay (and keep their claims): the next rebalance tries again.
     for (const id of ids) if (!going.has(id)) this.handingOver.delete(id);
     const leaving = ids.filter((id) => going.has(id));
@@ -264,6 +271,30 @@ export class Migration {
       if (here.length > 0) ctx.hooks.dispatch("childrenMigrated", { to, ids: here });
     }
     return ok.size;
+  }
+
+  /**
+   * Parks each handed-over state in the store; resolves the ids that may move: those parked, and
+   * those without a state (no handover behaviour: nothing to lose).
+   */
+  private async park(
+    ids: readonly string[],
+    states: ReadonlyMap<string, unknown>,
+    timeoutMs: number,
+  ): Promise<Set<string>> {
+    const ctx = this.ctx;
+    const ok = new Set(ids.filter((id) => !states.has(id)));
+    const store = ctx.handovers;
+    const failed: string[] = [];
+    await Promise.all(
+      [...states].map(async ([id, data]) => {
+        if (store !== null && (await store.park(id, data, timeoutMs))) ok.add(id);
+        else failed.push(id);
+      }),
+    );
+    if (failed.length > 0)
+      ctx.logger.warn({ hub: ctx.hubId, ids: failed }, "hub handover state not parked: the children stay");
+    return ok;
   }
 
   private async takeStates(ids: readonly string[], timeoutMs: number) {

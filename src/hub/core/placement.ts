@@ -18,9 +18,10 @@ import {
   type StopMsg,
   startedMsgs,
 } from "../messages.js";
+import type { ParkedState } from "../durable/parked-handover.js";
 import type { LocalChild, StartOutcome } from "../local-children.js";
 import type { HubErrorReason } from "../results.js";
-import { giveHandoverState } from "../strategies/handover.js";
+import { giveHandoverState, supportsHandover } from "../strategies/handover.js";
 import { addTo, type HubContext, timeouts } from "./context.js";
 import type { Ensurer } from "./ensure.js";
 import type { Duplicates } from "./merge.js";
@@ -225,14 +226,36 @@ export class Placement {
         failedIds.push(it.spec.id);
         return flushSoon();
       }
+      // Fenced, a hot swap's state waits in the store until a copy took it (`parked-handover.ts`).
+      const id = it.spec.id;
+      const store = supportsHandover(ctx.behaviours.get(it.spec.behaviour)) ? ctx.handovers : null;
+      let parked: ParkedState | undefined;
+      if (store !== null && !given?.has(id)) {
+        try {
+          parked = await store.find(id, timeout);
+        } catch (err) {
+          ctx.fence?.settled(id);
+          failed.push([id, "store_failed", "parked handover state not read", err]);
+          failedIds.push(id);
+          return flushSoon();
+        }
+      }
       const o = await ctx.children.startRecorded(it);
-      let refused = false;
-      if ("pid" in o && given?.has(o.id)) {
-        const took = await giveHandoverState(ctx.node, o.pid, given.get(o.id), timeout);
+      let refused: string | null = null;
+      let cleared = false;
+      const data = given?.has(id) ? { data: given.get(id) } : parked;
+      if ("pid" in o && data !== undefined) {
+        const took = await giveHandoverState(ctx.node, o.pid, data.data, timeout);
         ctx.hooks.dispatch("handoverReceived", { id: o.id, pid: o.pid, ok: took });
-        refused = !took;
+        if (!took) refused = "handover state not received";
+        // Taken once: a start counts only once the parked state is gone from the store.
+        else if (store !== null && !(await store.taken(id, parked?.revision, timeout)))
+          refused = "parked handover state not cleared";
+        else cleared = store !== null;
       }
       const f = this.settleStart(it, o, refused, ok, started);
+      // The copy that took the state goes after all (its lease lapsed meanwhile): park it again.
+      if (f !== null && cleared && data !== undefined) void store?.park(id, data.data, timeout);
       ctx.fence?.settled(it.spec.id);
       if (f !== null) {
         failed.push(f);
@@ -261,7 +284,8 @@ export class Placement {
   private settleStart(
     it: StartItem,
     o: StartOutcome,
-    refused: boolean,
+    /** Why the new copy must go although it started (its handed-over state), else null. */
+    refused: string | null,
     ok: Array<[string, Pid]>,
     started: Array<{ id: string; node: string; pid: Pid }>,
   ): Failure | null {
@@ -279,11 +303,11 @@ export class Placement {
           : ctx.fence !== null && !ctx.fence.valid()
             ? "fenced"
             : null;
-    if (gone !== null || refused) {
+    if (gone !== null || refused !== null) {
       // Refused: the state was not taken, so the new copy goes and the old one (with it) stays.
       if (mine) void ctx.children.stop(o.id);
       if (gone === "fenced") return [o.id, gone, "no_lease"];
-      return gone !== null ? [o.id, gone, undefined] : [o.id, "start_failed", "handover state not received"];
+      return gone !== null ? [o.id, gone, undefined] : [o.id, "start_failed", refused ?? undefined];
     }
     // Exited (not restarted: its start was not answered yet), or was moved or stopped meanwhile.
     if (!mine) return [o.id, "start_failed", "exited during the start"];
@@ -356,7 +380,10 @@ export class Placement {
       const epoch = child?.epoch;
       if (await ctx.children.stop(id)) {
         ok.push(id);
-        if (child !== undefined) ctx.children.stoppedForGood(child.spec);
+        if (child !== undefined) {
+          ctx.children.stoppedForGood(child.spec);
+          if (supportsHandover(ctx.behaviours.get(child.spec.behaviour))) ctx.handovers?.dropped(id);
+        }
         if (epoch !== undefined) this.ensurer.tombstone(id, epoch, now);
       } else {
         missing.push(id);

@@ -16,6 +16,7 @@ import { type ChildError, type HubErrorReason, StartResult, StopResult } from ".
 import { groupStarts, type PinnedNodes, rollback } from "../start-request.js";
 import { type Declared, DECLARED_PREFIX, type DesiredState, decodeDeclared, idOfKey } from "./declared.js";
 import { checkpointOptionsOf } from "./checkpointed.js";
+import { supportsHandover } from "../strategies/handover.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
 import { hash32 } from "../hash-ring.js";
 import { decodePage, encodePage, isPageKey, PAGE_COUNT, type PageEntry, pageKeyOf } from "./pages.js";
@@ -517,10 +518,14 @@ export class Durability {
         results.flatMap((x) => x.stopped),
         [...results.flatMap((x) => x.errors), ...storeFailures(failed)],
       );
-      // A checkpointed child that ran nowhere: no node deleted its checkpoint on the stop.
-      for (const e of r.errors)
-        if (e.reason === "not_found" && checkpointOptionsOf(this.behaviourOf(specs.get(e.id))))
-          this.core.checkpoints?.stoppedForGood(e.id);
+      // A checkpointed child that ran nowhere: no node deleted its checkpoint on the stop (nor
+      // the state a failed fenced hot swap parked).
+      for (const e of r.errors) {
+        if (e.reason !== "not_found") continue;
+        const b = this.behaviourOf(specs.get(e.id));
+        if (checkpointOptionsOf(b)) this.core.checkpoints?.stoppedForGood(e.id);
+        if (supportsHandover(b)) this.core.handovers?.dropped(e.id);
+      }
       return r;
     })();
     if (!awaitable) {

@@ -4,12 +4,15 @@
  * the frozen one included — and must never find two. Moves hand the claim over (a join under
  * cold and hot swap); a node frozen and cut off from the store stops its children itself before
  * its lease ends and the others adopt them only once it has lapsed; back, it begins a new
- * session and takes its share again. Conditions are polled, never slept on.
+ * session and takes its share again. A hot swap whose new copy fails to start keeps the live
+ * state: parked in the store, it reaches the next copy that starts. Conditions are polled, never
+ * slept on.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Cluster } from "../../../src/cluster/index.js";
 import { DurableStoreError } from "../../../src/hub/durable/errors.js";
 import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
+import { parkedHandoverKey } from "../../../src/hub/durable/parked-handover.js";
 import type { DurableBucket, DurableStore } from "../../../src/hub/durable/store.js";
 import type { HubHookEvents } from "../../../src/hub/hooks.js";
 import { ProcessHub } from "../../../src/hub/process-hub.js";
@@ -26,6 +29,25 @@ const Worker = withHandover(
     handleCall: { get: (_a, s) => reply(s, s) },
   }),
   { prepareHandoverState: (s) => s, receiveHandoverState: (data) => data },
+);
+
+/** How many of the next `keeper` starts fail in `init` (a new copy that cannot start). */
+const refuse = { next: 0 };
+
+type KeeperProtocol = { calls: { bump(): number; get(): number } };
+
+/** A counter that hands its count over; its `init` fails while `refuse.next` says so. */
+const Keeper = withHandover(
+  defineServer<KeeperProtocol>()({
+    name: "keeper",
+    init: (start: number) => {
+      if (refuse.next <= 0) return ok(start);
+      refuse.next--;
+      return { stop: "this copy cannot start" };
+    },
+    handleCall: { bump: (_a, n) => reply(n + 1, n + 1), get: (_a, n) => reply(n, n) },
+  }),
+  { receiveHandoverState: (data: number) => data },
 );
 
 // Short for a test, long enough for a loaded machine's event-loop stalls (a stall past the stop
@@ -112,7 +134,7 @@ class Fenced {
       hubId: "fenced",
       node,
       cluster,
-      behaviours: { worker: Worker },
+      behaviours: { worker: Worker, keeper: Keeper },
       logger: silentLogger,
       migration: this.migration === "hotSwap" ? { type: "hotSwap" } : { type: "coldSwap" },
       hooks: {
@@ -120,6 +142,7 @@ class Fenced {
         leaseLost: record("leaseLost"),
         claimTakenOver: record("claimTakenOver"),
         fencedStartRefused: record("fencedStartRefused"),
+        handoverReceived: record("handoverReceived"),
       },
       durability: {
         store: cut.store,
@@ -197,6 +220,7 @@ class Fenced {
 
 let open: Fenced[] = [];
 afterEach(async () => {
+  refuse.next = 0;
   for (const c of open) await c.close();
   open = [];
 });
@@ -272,5 +296,87 @@ describe("fenced durable hub over the memory transport", () => {
       .poll(() => b!.core.children.size > 0 && f.runsOnce(ids(30)) === "ok", { timeout: 20_000 })
       .toBe(true);
     expect(f.worst).toBe(1);
+  });
+});
+
+describe("fenced hot swap whose new copy fails to start", () => {
+  /** Starts keeper `k` (at 0), bumps it `n` times; resolves the node it runs on and the other. */
+  async function keeperAt5(f: Fenced): Promise<{ from: ProcessHub; to: ProcessHub; toName: string }> {
+    const [a] = await f.start(["a", "b"]);
+    const r = await a!
+      .startChildren([{ id: "k", behaviour: "keeper", args: 0 }], { awaitable: true, timeoutMs: 10_000 })
+      .await();
+    expect(r.errors).toEqual([]);
+    for (let i = 0; i < 5; i++) await a!.ref<KeeperProtocol>("k", { timeoutMs: 5000 }).call("bump");
+    const [fromName, toName] = f.hubs.get("a")!.core.children.byId.has("k") ? ["a", "b"] : ["b", "a"];
+    return { from: f.hubs.get(fromName!)!, to: f.hubs.get(toName!)!, toName: toName! };
+  }
+
+  /** The count of keeper `k` once it runs exactly once, on `on`. */
+  async function countOn(f: Fenced, on: ProcessHub): Promise<number> {
+    await expect
+      .poll(() => (on.core.children.byId.has("k") ? f.runsOnce(["k"]) : f.describe()), { timeout: 20_000 })
+      .toBe("ok");
+    return on.ref<KeeperProtocol>("k", { timeoutMs: 5000 }).call("get");
+  }
+
+  it("keeps the live state: parked in the store, it reaches the copy that starts next", async () => {
+    const f = fenced("hotSwap");
+    const { from, to, toName } = await keeperAt5(f);
+    f.sample();
+    // The hot swap's own start fails (the new copy's init), and the old copy is gone.
+    refuse.next = 1;
+    await from.migrate("k", toName, { timeoutMs: 20_000 }).catch(() => {});
+    // Reconcile starts it again on its pinned node, and that start takes the parked state.
+    expect(await countOn(f, to)).toBe(5);
+    const received = (f.fired.get(toName)!.handoverReceived ?? []).filter((h) => h.id === "k");
+    expect(received.map((h) => h.ok)).toEqual([true]);
+    expect(to.core.handovers!.stats.taken).toBe(1);
+    expect(f.worst, f.describe()).toBeLessThanOrEqual(1);
+    // Taken once: nothing is left parked for a later start.
+    const bucket = await f.store.open("fenced.checkpoints");
+    expect((await bucket.get(parkedHandoverKey("k")))?.value ?? null).toBeNull();
+  });
+
+  it("a successful fenced hot swap leaves nothing parked", async () => {
+    const f = fenced("hotSwap");
+    const { from, to, toName } = await keeperAt5(f);
+    await from.migrate("k", toName, { timeoutMs: 20_000 });
+    expect(await countOn(f, to)).toBe(5);
+    expect(from.core.handovers!.stats.parked).toBe(1);
+    const bucket = await f.store.open("fenced.checkpoints");
+    expect((await bucket.get(parkedHandoverKey("k")))?.value ?? null).toBeNull();
+  });
+
+  it("a child stopped for good drops its parked state: a later start begins from its args", async () => {
+    const f = fenced("hotSwap");
+    const { from, toName } = await keeperAt5(f);
+    // Every copy refuses: the state stays parked while reconcile keeps trying.
+    refuse.next = 1_000_000;
+    await from.migrate("k", toName, { timeoutMs: 500 }).catch(() => {});
+    const bucket = await f.store.open("fenced.checkpoints");
+    await expect.poll(async () => (await bucket.get(parkedHandoverKey("k")))?.value != null).toBe(true);
+    const a = f.hubs.get("a")!;
+    await a.stopChildren(["k"], { awaitable: true, timeoutMs: 10_000 }).await();
+    await expect
+      .poll(async () => (await bucket.get(parkedHandoverKey("k")))?.value ?? null, { timeout: 10_000 })
+      .toBeNull();
+    refuse.next = 0;
+    // The node that tried last holds the claim until its next renewal gives it up.
+    await expect
+      .poll(
+        async () => {
+          const r = await a
+            .startChildren([{ id: "k", behaviour: "keeper", args: 100 }], {
+              awaitable: true,
+              timeoutMs: 10_000,
+            })
+            .await();
+          return r.errors.map((e) => e.reason).filter((why) => why !== "already_started");
+        },
+        { timeout: 10_000, interval: 200 },
+      )
+      .toEqual([]);
+    expect(await a.ref<KeeperProtocol>("k", { timeoutMs: 5000 }).call("get")).toBe(100);
   });
 });
