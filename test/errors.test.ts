@@ -109,6 +109,7 @@ const samples: Array<[ErrorClass, () => root.HubvisorError]> = [
   [nats.NatsTransportClosedError, () => new nats.NatsTransportClosedError()],
   [nats.NatsInvalidNameError, () => new nats.NatsInvalidNameError("cluster", "a.b")],
   [nats.NatsAuthError, () => new nats.NatsAuthError("c", "0a0b0c0d", "none")],
+  [nats.NatsWireVersionError, () => new nats.NatsWireVersionError("c", 2, 1)],
 ];
 
 /** Classes that take their code as an argument: the code is their subclass's or the remote's. */

@@ -112,6 +112,7 @@ const BUILTIN_CLASSES: Array<[string, ErrorClass]> = [
   ["HV_ERR_NATS_CLOSED", natsErrors.NatsTransportClosedError],
   ["HV_ERR_NATS_INVALID_NAME", natsErrors.NatsInvalidNameError],
   ["HV_ERR_NATS_AUTH", natsErrors.NatsAuthError],
+  ["HV_ERR_NATS_WIRE_VERSION", natsErrors.NatsWireVersionError],
   // hub
   ["HV_ERR_HUB_INVALID_CHILD_SPEC", hubErrors.InvalidHubChildSpecError],
   ["HV_ERR_HUB_UNKNOWN_BEHAVIOUR", hubErrors.UnknownHubBehaviourError],

@@ -127,7 +127,8 @@ export interface NatsTransportStats {
   controlRefused: number;
   /**
    * Messages that failed authentication (only with `auth`), by why: not a sealed message
-   * (`malformed`), another secret (`key`), a forged or damaged tag (`mac`), a replay (`replay`:
+   * (`malformed`), one sealed under another wire version (`version`: a node of another hubvisor
+   * release), another secret (`key`), a forged or damaged tag (`mac`), a replay (`replay`:
    * a sequence number seen before; `stale`: stamped beyond `maxClockSkewMs`), or a direct frame
    * sealed for another incarnation of this node (`misaddressed`). Dropped, never acted on, and
    * logged at most once a second.

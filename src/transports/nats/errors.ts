@@ -84,3 +84,23 @@ export class NatsAuthError extends HubvisorError {
     this.theirs = theirs;
   }
 }
+
+/**
+ * With `auth`, `connect()` heard other nodes of the cluster but only messages sealed under another
+ * wire version (`theirs`; this node's is `ours`): nodes of a hubvisor release whose sealed messages
+ * this one cannot judge (version 2 numbers each sender's messages in streams, version 1 does not).
+ * The node does not join; the others never see it up. Upgrade the whole cluster, or keep the
+ * versions apart (another cluster name).
+ */
+export class NatsWireVersionError extends HubvisorError {
+  readonly ours: number;
+  readonly theirs: number;
+  constructor(cluster: string, ours: number, theirs: number) {
+    super(
+      "HV_ERR_NATS_WIRE_VERSION",
+      `the nodes of cluster ${JSON.stringify(cluster)} seal their messages under wire version ${theirs}, this node under ${ours}: it cannot join`,
+    );
+    this.ours = ours;
+    this.theirs = theirs;
+  }
+}

@@ -18,6 +18,7 @@ export {
   NatsConnectError,
   NatsInvalidNameError,
   NatsTransportClosedError,
+  NatsWireVersionError,
 } from "./errors.js";
 export {
   type NatsNodeUser,

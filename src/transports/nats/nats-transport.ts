@@ -10,7 +10,12 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { NodeIdentity, Transport, TransportHandlers } from "../../cluster/transport.js";
 import { type NatsTransportStats, openConnection } from "./connection.js";
-import { NatsAlreadyConnectedError, NatsAuthError, NatsTransportClosedError } from "./errors.js";
+import {
+  NatsAlreadyConnectedError,
+  NatsAuthError,
+  NatsTransportClosedError,
+  NatsWireVersionError,
+} from "./errors.js";
 import { nodeInboxPrefix } from "./nats-config.js";
 import { InvalidOptionError } from "../../errors.js";
 import {
@@ -23,6 +28,7 @@ import {
 } from "./options.js";
 import type { HeartbeatThread } from "./heartbeat-thread.js";
 import { NatsSession, type SessionHost, startHeartbeatThread } from "./session.js";
+import { WIRE_VERSION } from "./wire-auth.js";
 
 type State = "idle" | "connecting" | "open" | "closed";
 
@@ -40,7 +46,7 @@ export class NatsTransport implements Transport {
     framesDropped: 0,
     framesStale: 0,
     controlRefused: 0,
-    authRejected: { malformed: 0, key: 0, mac: 0, replay: 0, stale: 0, misaddressed: 0 },
+    authRejected: { malformed: 0, version: 0, key: 0, mac: 0, replay: 0, stale: 0, misaddressed: 0 },
     stalls: 0,
     busy: 0,
     heartbeatThread: false,
@@ -112,7 +118,10 @@ export class NatsTransport implements Transport {
     throw new NatsTransportClosedError();
   }
 
-  /** Fails `connect()` with `NatsAuthError` when the others do not share this node's secret. */
+  /**
+   * Fails `connect()` with `NatsAuthError` when the others do not share this node's secret, and
+   * with `NatsWireVersionError` when they seal under another wire version.
+   */
   private async checkKey(session: NatsSession, ms: number): Promise<void> {
     const check = await session.keyCheck(ms);
     if (this.isClosed()) throw new NatsTransportClosedError();
@@ -120,6 +129,7 @@ export class NatsTransport implements Transport {
     this.state = "closed";
     this.closing = session.shutdown(false);
     await this.closing;
+    if ("version" in check) throw new NatsWireVersionError(session.self.cluster, WIRE_VERSION, check.version);
     const ours = session.auth!.keyId.toString(16).padStart(8, "0");
     throw new NatsAuthError(session.self.cluster, ours, check.theirs);
   }

@@ -21,7 +21,8 @@ import { lastToken, Subjects } from "./subjects.js";
 import { type AuthRejectKind, type Opened, SealKind, WireAuth } from "./wire-auth.js";
 
 /** What `connect()` learnt about the other nodes' secret (see `NatsAuthOptions.joinCheckMs`). */
-export type KeyCheck = { ok: true } | { ok: false; theirs: string };
+/** What `keyCheck` found: `theirs` is a key id, or `"none"`; `version`, a wire version other than this node's. */
+export type KeyCheck = { ok: true } | { ok: false; theirs: string } | { ok: false; version: number };
 
 const EMPTY = new Uint8Array(0);
 /** A probe nonce longer than this is not one of ours: such a probe is not answered. */
@@ -79,9 +80,13 @@ export class NatsSession {
   private lastMismatchAnswer = 0;
   /** Present when the cluster authenticates its messages. */
   readonly auth: WireAuth | undefined;
-  /** A peer verified, and a foreign key id heard (`"none"`: an unauthenticated peer), for `keyCheck`. */
+  /**
+   * A peer verified, a foreign key id heard (`"none"`: an unauthenticated peer) and a foreign wire
+   * version, for `keyCheck`.
+   */
   private verifiedPeer = false;
   private foreignKey: string | undefined;
+  private foreignVersion: number | undefined;
 
   constructor(
     readonly nc: NatsConnection,
@@ -126,7 +131,9 @@ export class NatsSession {
     while (!this.verifiedPeer && performance.now() < deadline && !this.isClosed()) {
       await new Promise((r) => setTimeout(r, Math.min(10, ms)));
     }
-    if (this.verifiedPeer || this.foreignKey === undefined) return { ok: true };
+    if (this.verifiedPeer) return { ok: true };
+    if (this.foreignVersion !== undefined) return { ok: false, version: this.foreignVersion };
+    if (this.foreignKey === undefined) return { ok: true };
     return { ok: false, theirs: this.foreignKey };
   }
 
@@ -178,9 +185,9 @@ export class NatsSession {
       }
       const auth = this.auth;
       if (auth !== undefined) {
-        const opened = auth.open(kind, from, kind === SealKind.Direct ? self.node : "", data);
+        const opened = auth.openPayload(kind, from, kind === SealKind.Direct ? self.node : "", data);
         if (typeof opened === "string") return this.authRefused(opened, from);
-        data = opened.payload;
+        data = opened;
       }
       this.emit("frame", () => this.handlers.frame(from, data));
     };
@@ -300,12 +307,19 @@ export class NatsSession {
     const auth = this.auth;
     const sealedKind = WireAuth.kindOf(data);
     if (auth === undefined) {
-      if (sealedKind === undefined || from === this.self.node) return undefined;
+      const sealed = sealedKind !== undefined || WireAuth.otherVersionIn(data) !== undefined;
+      if (!sealed || from === this.self.node) return undefined;
       this.mismatch(from, "authenticated");
       this.refused("authenticated control message (set auth to join that cluster)", from);
       return null;
     }
     if (sealedKind !== SealKind.Heartbeat && sealedKind !== SealKind.Leave) {
+      const version = WireAuth.otherVersionIn(data);
+      if (version !== undefined) {
+        if (from !== this.self.node) this.mismatch(from, undefined, version);
+        this.authRefused("version", from);
+        return null;
+      }
       if (from !== this.self.node && sealedKind === undefined) this.mismatch(from, "none");
       this.authRefused("malformed", from);
       return null;
@@ -321,9 +335,11 @@ export class NatsSession {
     return opened;
   }
 
-  private mismatch(from: string, theirs: string): void {
+  /** A peer under another key (`theirs`) or wire version: evidence for `keyCheck`, answered. */
+  private mismatch(from: string, theirs: string | undefined, version?: number): void {
     if (this.membership.has(from)) return;
-    this.foreignKey ??= theirs;
+    if (theirs !== undefined) this.foreignKey ??= theirs;
+    if (version !== undefined) this.foreignVersion ??= version;
     const now = performance.now();
     if (now - this.lastMismatchAnswer < 100) return;
     this.lastMismatchAnswer = now;

@@ -50,8 +50,11 @@ export const SealKind = {
 } as const;
 export type SealKind = (typeof SealKind)[keyof typeof SealKind];
 
-/** Why a message did not open. */
-export type AuthRejectKind = "malformed" | "key" | "mac" | "replay" | "stale" | "misaddressed";
+/**
+ * Why a message did not open. `version`: a sealed message of another wire version (a node of an
+ * older or newer hubvisor), told apart from `malformed` so that `connect()` can name it.
+ */
+export type AuthRejectKind = "malformed" | "version" | "key" | "mac" | "replay" | "stale" | "misaddressed";
 
 /** A message that opened: its payload and who sent it (incarnation and session, from the header). */
 export interface Opened {
@@ -71,9 +74,17 @@ export interface ResolvedAuth {
   joinCheckMs: number;
 }
 
-const VERSION = 1;
-/** The first byte of every sealed message (for the heartbeat thread, which seals in its own source). */
+/**
+ * The first byte of every sealed message. 2 since the sequence number carries a stream (`STREAM`):
+ * a version-1 node keeps one window per incarnation and session, so it would refuse the heartbeat
+ * thread's stream as replays or old, and open the event loop's only by chance. Nodes of different
+ * versions do not open each other's messages (`version`), and `connect()` says so
+ * (`NatsWireVersionError`). Exported for the heartbeat thread, which seals in its own source.
+ */
+const VERSION = 2;
 export const WIRE_VERSION = VERSION;
+/** Version bytes below this one are taken for another version of a sealed message: an unsealed message starts with `{` (a control message) or a MessagePack array. */
+const VERSIONS_BELOW = 0x20;
 const ENCRYPTED = 0x80;
 /** version, kind, key id, incarnation, session, sequence, time, receiver incarnation. */
 export const HEADER_BYTES = 1 + 1 + 4 + 8 + 4 + 8 + 8 + 8;
@@ -154,52 +165,87 @@ function derive(secret: Uint8Array, label: string): Buffer {
 const BLOCK = 64;
 /** Longest message MAC'd through the reused buffer; a longer one (rare: a big frame) goes through an `Hmac`. */
 const MAX_SCRATCH = 64 * 1024;
+/** Exact-length views of the reused buffer are kept for messages up to this long. */
+const MAX_CACHED_VIEW = 2048;
 
 /**
  * HMAC-SHA256 under one key, computed as its definition says — SHA-256 of the outer padded key
  * and SHA-256 of the inner padded key and the message — with two one-shot `crypto.hash` calls over
  * buffers laid out once: the padded keys sit at the start of reused buffers, the message is copied
- * in after them, and the digests come back as 32-character latin1 strings. An `Hmac` object per
- * message (with its `digest()` Buffer made in C++) cost 3-4 times as much, and was most of what
- * authentication added to a call round trip (`BENCHMARKS.md`, wire-auth). Same tags as `createHmac`.
+ * in after them (or laid out after `ipad` where it is built: `WireAuth.seal`), and the digests come
+ * back as 32-character latin1 strings. An `Hmac` object per message (with its `digest()` Buffer
+ * made in C++) cost 3-4 times as much, and was most of what authentication added to a call round
+ * trip (`BENCHMARKS.md`, wire-auth). Same tags as `createHmac`.
  * @internal exported for its test.
  */
 export class MacKey {
+  /** The inner padded key: what the hashed input starts with. */
+  readonly ipad = new Uint8Array(BLOCK);
   /** The inner padded key, then room for the message. */
-  private inner: Buffer;
+  private inner!: Buffer;
+  /** `inner` for reading a copied header's fields (see `fields`). */
+  private innerFields!: DataView;
+  /** Views of `inner` from 0 by length, made once: `crypto.hash` takes the exact bytes to hash. */
+  private views: (Uint8Array | undefined)[] = [];
   /** The outer padded key, then the inner digest. */
-  private readonly outer = Buffer.alloc(BLOCK + 32);
+  private readonly outer = new Uint8Array(BLOCK + 32);
 
   constructor(readonly key: Buffer) {
-    this.inner = Buffer.alloc(BLOCK + 512);
     // key.length (32) < BLOCK: the key is padded with zeros, XORed with 0x36 / 0x5c.
     for (let i = 0; i < BLOCK; i++) {
       const k = i < key.length ? key[i]! : 0;
-      this.inner[i] = k ^ 0x36;
+      this.ipad[i] = k ^ 0x36;
       this.outer[i] = k ^ 0x5c;
     }
+    this.grow(BLOCK + 512);
   }
 
   /**
-   * The buffer to write a message of `n` bytes into, from offset `BLOCK`; undefined when it is too
-   * long for the reused buffer (or `crypto.hash` is missing): then use `createHmac(key)`.
+   * The buffer to write a message of `n` bytes into, from offset `BLOCK` (with `TAG_BYTES` to spare
+   * after it: a sealed message is copied whole, tag included); undefined when it is too long for
+   * the reused buffer (or `crypto.hash` is missing): then use `createHmac(key)`.
    */
   input(n: number): Buffer | undefined {
     if (oneShotHash === undefined || n > MAX_SCRATCH) return undefined;
-    if (BLOCK + n > this.inner.length) {
-      const grown = Buffer.alloc(Math.min(BLOCK + MAX_SCRATCH, 2 * (BLOCK + n)));
-      this.inner.copy(grown, 0, 0, BLOCK);
-      this.inner = grown;
+    if (BLOCK + n + TAG_BYTES > this.inner.length) {
+      this.grow(Math.min(BLOCK + MAX_SCRATCH + TAG_BYTES, 2 * (BLOCK + n + TAG_BYTES)));
     }
     return this.inner;
   }
 
+  /** `input`, read big-endian: the fields of a header copied into it. Valid until `input` grows it. */
+  get fields(): DataView {
+    return this.innerFields;
+  }
+
   /** The HMAC of the `n` bytes written after `BLOCK` in `input(n)`, as 32 latin1 characters. */
   digest(n: number): string {
-    const hash = oneShotHash!;
+    const m = BLOCK + n;
+    let view = m <= MAX_CACHED_VIEW ? this.views[m] : undefined;
+    if (view === undefined) {
+      view = new Uint8Array(this.inner.buffer, this.inner.byteOffset, m);
+      if (m <= MAX_CACHED_VIEW) this.views[m] = view;
+    }
     // "binary" is latin1: one character per byte.
-    this.outer.write(hash("sha256", this.inner.subarray(0, BLOCK + n), "binary"), BLOCK, 32, "latin1");
-    return hash("sha256", this.outer, "binary");
+    return this.finish(oneShotHash!("sha256", view, "binary"));
+  }
+
+  /**
+   * The HMAC of a message, given the inner digest (SHA-256 of `ipad` and the message, as 32 latin1
+   * characters): SHA-256 of the outer padded key and that digest.
+   */
+  finish(innerDigest: string): string {
+    const outer = this.outer;
+    for (let i = 0; i < 32; i++) outer[BLOCK + i] = innerDigest.charCodeAt(i);
+    return oneShotHash!("sha256", outer, "binary");
+  }
+
+  private grow(bytes: number): void {
+    const grown = Buffer.alloc(bytes);
+    grown.set(this.ipad, 0);
+    this.inner = grown;
+    this.innerFields = new DataView(grown.buffer, grown.byteOffset, grown.length);
+    this.views = [];
   }
 }
 
@@ -229,6 +275,11 @@ interface KeySet {
   mac: MacKey;
   /** With `encrypt`. */
   enc: Buffer | undefined;
+  /**
+   * What a message this node seals under these keys starts with, by kind, then by receiver (`""`:
+   * none): the inner padded key and the context, laid out once (see `WireAuth.seal`).
+   */
+  prefixes: Map<string, Uint8Array>[];
 }
 
 function keySet(secret: Uint8Array, cluster: string, encrypt: boolean): KeySet {
@@ -236,8 +287,16 @@ function keySet(secret: Uint8Array, cluster: string, encrypt: boolean): KeySet {
     keyId: keyIdOf(secret, cluster, encrypt),
     mac: new MacKey(derive(secret, `hubvisor mac v1 ${cluster}`)),
     enc: encrypt ? derive(secret, `hubvisor aead v1 ${cluster}`) : undefined,
+    prefixes: Array.from({ length: SealKind.Pong + 1 }, () => new Map()),
   };
 }
+
+/**
+ * Sealed messages are laid out in slabs of this size, one after the other, each a view handed to
+ * the NATS client as is (as `Buffer.allocUnsafe` does with its pool, without a Buffer per message);
+ * a slab goes to the garbage collector with its last message.
+ */
+const SLAB_BYTES = 32 * 1024;
 
 /**
  * Sequence numbers are split in streams, one per sealer of a node's messages, each with its own
@@ -288,8 +347,20 @@ export class WireAuth {
   private readonly openContexts: Contexts[] = [];
   /** The header and what the tag covers besides the payload, as GCM's additional data. */
   private aad = Buffer.alloc(256);
+  /** `aad` for reading the header's fields. */
+  private aadFields = new DataView(this.aad.buffer, this.aad.byteOffset, this.aad.length);
   private nonces = Buffer.alloc(0);
   private nonceAt = 0;
+  /** The slab sealed messages are laid out in (see `SLAB_BYTES`), and where its free part starts. */
+  private slab = new Uint8Array(0);
+  private slabFields = new DataView(this.slab.buffer);
+  private slabAt = 0;
+  /** Where `lay` put the last message: the slab, or a buffer of its own for a big one. */
+  private out = this.slab;
+  private outFields = this.slabFields;
+  /** The sender's incarnation and session of the message `openPayload` opened last. */
+  private openedIncarnation = 0;
+  private openedSession = 0;
 
   constructor(
     private readonly self: NodeIdentity,
@@ -350,6 +421,7 @@ export class WireAuth {
    * Seals `payload` from this node. `to` is the receiver's name for a direct frame or a pong
    * (`""` for broadcasts, heartbeats and leaves), `toIncarnation` its incarnation (0 when not
    * bound to one), `bind` extra bytes the tag covers without carrying them (a probe's nonce).
+   * The result is a view that this node never writes again.
    */
   seal(
     kind: SealKind,
@@ -359,31 +431,43 @@ export class WireAuth {
     bind?: Uint8Array,
   ): Uint8Array {
     const keys = this.sealing;
-    const encrypt = keys.enc !== undefined && (kind === SealKind.Direct || kind === SealKind.Broadcast);
-    const bodyAt = HEADER_BYTES + (encrypt ? NONCE_BYTES : 0);
-    const out = Buffer.allocUnsafe(bodyAt + payload.length + TAG_BYTES);
-    out[0] = VERSION;
-    out[1] = kind | (encrypt ? ENCRYPTED : 0);
-    out.writeUInt32BE(keys.keyId, 2);
-    out.writeDoubleBE(this.self.incarnation, 6);
-    out.writeUInt32BE(this.session >>> 0, 14);
-    out.writeDoubleBE(this.seq++, 18);
-    out.writeDoubleBE(Date.now(), 26);
-    out.writeDoubleBE(toIncarnation, 34);
-    const ctx = this.context(this.sealContexts, kind, to, this.self.node, to);
-    const tagAt = bodyAt + payload.length;
-    if (encrypt) {
-      const nonce = out.subarray(HEADER_BYTES, bodyAt);
-      this.nonce(nonce);
-      const c = createCipheriv("aes-256-gcm", keys.enc!, nonce);
-      c.setAAD(this.additional(ctx, bind, out, bodyAt));
-      const body = c.update(payload);
-      body.copy(out, bodyAt);
-      c.final();
-      c.getAuthTag().copy(out, tagAt);
-      return out;
+    if (keys.enc !== undefined && (kind === SealKind.Direct || kind === SealKind.Broadcast)) {
+      return this.sealEncrypted(keys, kind, to, toIncarnation, payload, bind);
     }
-    out.set(payload, bodyAt);
+    if (bind !== undefined || oneShotHash === undefined || payload.length > MAX_SCRATCH) {
+      return this.sealApart(keys, kind, to, toIncarnation, payload, bind);
+    }
+    // Laid out as the MAC reads it — inner padded key, context, header, payload — so that it is
+    // hashed where it is built, with the tag written after it; what goes out starts at the header.
+    const prefix = this.prefix(keys, kind, to);
+    const headAt = prefix.length;
+    const bodyAt = headAt + HEADER_BYTES;
+    const tagAt = bodyAt + payload.length;
+    const end = tagAt + TAG_BYTES;
+    const at = this.lay(end);
+    const out = this.out;
+    out.set(prefix, at);
+    this.header(this.outFields, at + headAt, kind, keys.keyId, toIncarnation);
+    out.set(payload, at + bodyAt);
+    const tag = keys.mac.finish(oneShotHash("sha256", new Uint8Array(out.buffer, at, tagAt), "binary"));
+    for (let i = 0; i < TAG_BYTES; i++) out[at + tagAt + i] = tag.charCodeAt(i);
+    return new Uint8Array(out.buffer, at + headAt, end - headAt);
+  }
+
+  /** `seal` of a message bound to extra bytes (a pong) or too long for the MAC's reused buffer. */
+  private sealApart(
+    keys: KeySet,
+    kind: SealKind,
+    to: string,
+    toIncarnation: number,
+    payload: Uint8Array,
+    bind: Uint8Array | undefined,
+  ): Uint8Array {
+    const tagAt = HEADER_BYTES + payload.length;
+    const out = Buffer.allocUnsafe(tagAt + TAG_BYTES);
+    this.header(new DataView(out.buffer, out.byteOffset, HEADER_BYTES), 0, kind, keys.keyId, toIncarnation);
+    out.set(payload, HEADER_BYTES);
+    const ctx = this.context(this.sealContexts, kind, to, this.self.node, to);
     const bindLength = bind === undefined ? 0 : bind.length;
     const n = ctx.length + bindLength + tagAt;
     const input = keys.mac.input(n);
@@ -394,11 +478,83 @@ export class WireAuth {
       h.digest().copy(out, tagAt, 0, TAG_BYTES);
       return out;
     }
-    ctx.copy(input, BLOCK);
+    input.set(ctx, BLOCK);
     if (bind !== undefined) input.set(bind, BLOCK + ctx.length);
-    out.copy(input, BLOCK + ctx.length + bindLength, 0, tagAt);
+    input.set(out.subarray(0, tagAt), BLOCK + ctx.length + bindLength);
     out.write(keys.mac.digest(n), tagAt, TAG_BYTES, "latin1");
     return out;
+  }
+
+  /** `seal` with AES-256-GCM: header, nonce, ciphertext, tag; the context is additional data. */
+  private sealEncrypted(
+    keys: KeySet,
+    kind: SealKind,
+    to: string,
+    toIncarnation: number,
+    payload: Uint8Array,
+    bind: Uint8Array | undefined,
+  ): Uint8Array {
+    const bodyAt = HEADER_BYTES + NONCE_BYTES;
+    const tagAt = bodyAt + payload.length;
+    const end = tagAt + TAG_BYTES;
+    const at = this.lay(end);
+    const out = this.out;
+    this.header(this.outFields, at, kind | ENCRYPTED, keys.keyId, toIncarnation);
+    const nonce = new Uint8Array(out.buffer, at + HEADER_BYTES, NONCE_BYTES);
+    this.nonce(nonce);
+    const ctx = this.context(this.sealContexts, kind, to, this.self.node, to);
+    const c = createCipheriv("aes-256-gcm", keys.enc!, nonce);
+    c.setAAD(this.additional(ctx, bind, out, at, bodyAt));
+    out.set(c.update(payload), at + bodyAt);
+    c.final();
+    out.set(c.getAuthTag(), at + tagAt);
+    return new Uint8Array(out.buffer, at, end);
+  }
+
+  /** Writes a header at `at` of `into`: the next sequence number, this node's clock. */
+  private header(into: DataView, at: number, kindByte: number, keyId: number, toIncarnation: number): void {
+    into.setUint8(at, VERSION);
+    into.setUint8(at + 1, kindByte);
+    into.setUint32(at + 2, keyId);
+    into.setFloat64(at + 6, this.self.incarnation);
+    into.setUint32(at + 14, this.session >>> 0);
+    into.setFloat64(at + 18, this.seq++);
+    into.setFloat64(at + 26, Date.now());
+    into.setFloat64(at + 34, toIncarnation);
+  }
+
+  /** Room for `n` bytes: its offset in `out`, which is the slab, or a buffer of its own when big. */
+  private lay(n: number): number {
+    if (n > SLAB_BYTES >> 3) {
+      this.out = new Uint8Array(n);
+      this.outFields = new DataView(this.out.buffer);
+      return 0;
+    }
+    if (this.slabAt + n > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_BYTES);
+      this.slabFields = new DataView(this.slab.buffer);
+      this.slabAt = 0;
+    }
+    this.out = this.slab;
+    this.outFields = this.slabFields;
+    const at = this.slabAt;
+    this.slabAt += n;
+    return at;
+  }
+
+  /** The inner padded key and context a message of `kind` to `to` sealed under `keys` starts with. */
+  private prefix(keys: KeySet, kind: SealKind, to: string): Uint8Array {
+    const map = keys.prefixes[kind]!;
+    let prefix = map.get(to);
+    if (prefix === undefined) {
+      const ctx = this.context(this.sealContexts, kind, to, this.self.node, to);
+      prefix = new Uint8Array(BLOCK + ctx.length);
+      prefix.set(keys.mac.ipad, 0);
+      prefix.set(ctx, BLOCK);
+      if (map.size >= 2 * this.maxSenders) map.clear();
+      map.set(to, prefix);
+    }
+    return prefix;
   }
 
   /** The kind a sealed message says it is, or undefined when it is not one (read before opening). */
@@ -414,6 +570,18 @@ export class WireAuth {
   }
 
   /**
+   * The wire version of a message sealed under another version than this node's (it starts with
+   * a small version byte and a known kind), or undefined: sealed under this one, or not sealed.
+   */
+  static otherVersionIn(bytes: Uint8Array): number | undefined {
+    if (bytes.length < HEADER_BYTES + TAG_BYTES) return undefined;
+    const version = bytes[0]!;
+    const kind = bytes[1]! & ~ENCRYPTED;
+    if (version === VERSION || version === 0 || version >= VERSIONS_BELOW) return undefined;
+    return kind >= SealKind.Direct && kind <= SealKind.Pong ? version : undefined;
+  }
+
+  /**
    * Opens a message of `kind` that `from` (the sender token of its subject) published; `to` and
    * `bind` as given to `seal`. Returns the payload and the sender's incarnation and session, or
    * why it was refused. Never throws.
@@ -425,24 +593,42 @@ export class WireAuth {
     bytes: Uint8Array,
     bind?: Uint8Array,
   ): Opened | AuthRejectKind {
+    const payload = this.openPayload(kind, from, to, bytes, bind);
+    if (typeof payload === "string") return payload;
+    return { payload, incarnation: this.openedIncarnation, session: this.openedSession };
+  }
+
+  /**
+   * `open` for who needs the payload only (cluster frames, one per message: no result object).
+   * The payload is a view of `bytes`.
+   */
+  openPayload(
+    kind: SealKind,
+    from: string,
+    to: string,
+    bytes: Uint8Array,
+    bind?: Uint8Array,
+  ): Uint8Array | AuthRejectKind {
     const encrypt = this.encrypt && (kind === SealKind.Direct || kind === SealKind.Broadcast);
     const bodyAt = HEADER_BYTES + (encrypt ? NONCE_BYTES : 0);
-    if (bytes.length < bodyAt + TAG_BYTES || bytes[0] !== VERSION) return "malformed";
+    if (bytes.length < bodyAt + TAG_BYTES) return "malformed";
+    if (bytes[0] !== VERSION) return WireAuth.otherVersionIn(bytes) === undefined ? "malformed" : "version";
     if (bytes[1] !== (kind | (encrypt ? ENCRYPTED : 0))) return "malformed";
-    const keys = this.keys.get(u32(bytes, 2));
+    const keyId = u32(bytes, 2);
+    const keys = keyId === this.sealing.keyId ? this.sealing : this.keys.get(keyId);
     if (keys === undefined) return "key";
     const tagAt = bytes.length - TAG_BYTES;
     const ctx = this.context(this.openContexts, kind, from, from, to);
     const bindLength = bind === undefined ? 0 : bind.length;
-    // The header is read from a copy made for the MAC (or the GCM additional data): a Buffer,
-    // without making a Buffer view of each message that arrives.
-    let header: Buffer;
-    let headerAt: number;
+    // The header is read from the copy made for the MAC (or the GCM additional data), where a
+    // DataView already is, rather than through a view made of each message that arrives.
+    let fields: DataView;
+    let at: number;
     let payload: Uint8Array;
     if (encrypt) {
-      const aad = this.additional(ctx, bind, bytes, bodyAt);
-      header = this.aad;
-      headerAt = ctx.length + bindLength;
+      const aad = this.additional(ctx, bind, bytes, 0, bodyAt);
+      fields = this.aadFields;
+      at = ctx.length + bindLength;
       try {
         const d = createDecipheriv("aes-256-gcm", keys.enc!, bytes.subarray(HEADER_BYTES, bodyAt));
         d.setAAD(aad);
@@ -455,45 +641,58 @@ export class WireAuth {
       }
     } else {
       const n = ctx.length + bindLength + tagAt;
-      const input = keys.mac.input(n);
+      const mac = keys.mac;
+      const input = mac.input(n);
       if (input === undefined) {
-        const h = createHmac("sha256", keys.mac.key).update(ctx);
+        const h = createHmac("sha256", mac.key).update(ctx);
         if (bind !== undefined) h.update(bind);
-        const mac = h.update(bytes.subarray(0, tagAt)).digest();
-        if (!tagEquals(mac.toString("latin1"), bytes, tagAt)) return "mac";
-        header = Buffer.from(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-        headerAt = 0;
+        const digest = h.update(bytes.subarray(0, tagAt)).digest();
+        if (!tagEquals(digest.toString("latin1"), bytes, tagAt)) return "mac";
+        fields = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+        at = 0;
       } else {
-        ctx.copy(input, BLOCK);
+        input.set(ctx, BLOCK);
         if (bind !== undefined) input.set(bind, BLOCK + ctx.length);
-        headerAt = BLOCK + ctx.length + bindLength;
-        input.set(bytes.subarray(0, tagAt), headerAt);
-        if (!tagEquals(keys.mac.digest(n), bytes, tagAt)) return "mac";
-        header = input;
+        at = BLOCK + ctx.length + bindLength;
+        // Whole, tag included (`input` has room for it): no view of `bytes` to make.
+        input.set(bytes, at);
+        if (!tagEquals(mac.digest(n), bytes, tagAt)) return "mac";
+        fields = mac.fields;
       }
       payload = bytes.subarray(bodyAt, tagAt);
     }
-    const incarnation = header.readDoubleBE(headerAt + 6);
-    const session = header.readUInt32BE(headerAt + 14);
-    const toIncarnation = header.readDoubleBE(headerAt + 34);
-    if (kind === SealKind.Direct && toIncarnation !== this.self.incarnation) return "misaddressed";
-    const time = header.readDoubleBE(headerAt + 26);
+    const incarnation = fields.getFloat64(at + 6);
+    const session = fields.getUint32(at + 14);
+    if (kind === SealKind.Direct && fields.getFloat64(at + 34) !== this.self.incarnation)
+      return "misaddressed";
+    const time = fields.getFloat64(at + 26);
     if (Math.abs(Date.now() - time) > this.opts.maxClockSkewMs) return "stale";
-    if (!this.accept(from, incarnation, session, header.readDoubleBE(headerAt + 18), time)) return "replay";
-    return { payload, incarnation, session };
+    if (!this.accept(from, incarnation, session, fields.getFloat64(at + 18), time)) return "replay";
+    this.openedIncarnation = incarnation;
+    this.openedSession = session;
+    return payload;
   }
 
   /**
-   * GCM's additional data: `ctx ‖ bind ‖ bytes[0, bodyAt)` (the header and nonce), laid out in a
-   * reused buffer. Valid until the next call.
+   * GCM's additional data: `ctx ‖ bind ‖ bytes[at, at + headerLength)` (the header and nonce), laid
+   * out in a reused buffer. Valid until the next call.
    */
-  private additional(ctx: Buffer, bind: Uint8Array | undefined, bytes: Uint8Array, bodyAt: number): Buffer {
+  private additional(
+    ctx: Buffer,
+    bind: Uint8Array | undefined,
+    bytes: Uint8Array,
+    at: number,
+    headerLength: number,
+  ): Buffer {
     const bindLength = bind === undefined ? 0 : bind.length;
-    const n = ctx.length + bindLength + bodyAt;
-    if (n > this.aad.length) this.aad = Buffer.alloc(2 * n);
+    const n = ctx.length + bindLength + headerLength;
+    if (n > this.aad.length) {
+      this.aad = Buffer.alloc(2 * n);
+      this.aadFields = new DataView(this.aad.buffer, this.aad.byteOffset, this.aad.length);
+    }
     ctx.copy(this.aad, 0);
     if (bind !== undefined) this.aad.set(bind, ctx.length);
-    this.aad.set(bytes.subarray(0, bodyAt), ctx.length + bindLength);
+    this.aad.set(bytes.subarray(at, at + headerLength), ctx.length + bindLength);
     return this.aad.subarray(0, n);
   }
 
@@ -554,7 +753,7 @@ export class WireAuth {
     return ctx;
   }
 
-  private nonce(into: Buffer): void {
+  private nonce(into: Uint8Array): void {
     if (this.nonceAt + NONCE_BYTES > this.nonces.length) {
       this.nonces = randomFillSync(Buffer.allocUnsafe(NONCE_BYTES * 256));
       this.nonceAt = 0;

@@ -8,7 +8,12 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { InvalidOptionError } from "../../../src/errors.js";
-import { NatsAuthError, type NatsTransport } from "../../../src/transports/nats/index.js";
+import {
+  NatsAuthError,
+  type NatsTransport,
+  NatsWireVersionError,
+} from "../../../src/transports/nats/index.js";
+import { SealKind, WIRE_VERSION, WireAuth } from "../../../src/transports/nats/wire-auth.js";
 import { type NatsServer, startNatsServer, stopAllNatsServers } from "../../support/nats-server.js";
 import { ident, Recorder, testTransport, text } from "./recorder.js";
 
@@ -191,6 +196,45 @@ describe("NatsTransport auth: a node that does not share the secret", () => {
     expect(careless.t.stats().controlRefused).toBeGreaterThan(0);
   });
 
+  it("nodes of another wire version refuse each other: NatsWireVersionError at join, `version` once up", async () => {
+    const c = `auth${++seq}`;
+    // A node of wire version 1 (before sequence numbers carried a stream), as the others hear it:
+    // its heartbeats have version 1's layout, which is version 2's with the first byte 1. Its MAC
+    // is not looked at: a message of another version is refused before.
+    const old = new WireAuth(ident("old", 1, c), {
+      secret: new TextEncoder().encode(SECRET),
+      acceptSecrets: [],
+      encrypt: false,
+      maxClockSkewMs: 30_000,
+      joinCheckMs: 0,
+    });
+    const beat = () => {
+      const sealed = Uint8Array.from(
+        old.seal(SealKind.Heartbeat, "", 0, text(JSON.stringify({ t: "hb", n: "old", i: 1, s: 1 }))),
+      );
+      sealed[0] = 1;
+      return sealed;
+    };
+    const nc = await outsider();
+    const beating = setInterval(() => nc.publish(`hv.${c}.hb.old`, beat()), 20);
+    try {
+      const err = await join(c, "new").catch((e) => e);
+      expect(err).toBeInstanceOf(NatsWireVersionError);
+      expect(err).toMatchObject({ code: "HV_ERR_NATS_WIRE_VERSION", ours: WIRE_VERSION, theirs: 1 });
+      // A node already up (it heard a peer of its own version) stays, and refuses the old one's
+      // heartbeats by version: counted, never taken up.
+      const c2 = `auth${++seq}`;
+      const a = await join(c2, "a");
+      const b = await join(c2, "b");
+      await expect.poll(() => a.rec.isUp("b") && b.rec.isUp("a"), { timeout: 5000 }).toBe(true);
+      nc.publish(`hv.${c2}.hb.old`, beat());
+      await expect.poll(() => a.t.stats().authRejected.version, { timeout: 5000 }).toBeGreaterThan(0);
+      expect(a.rec.isUp("old")).toBe(false);
+    } finally {
+      clearInterval(beating);
+    }
+  });
+
   it("a node alone with auth joins after joinCheckMs", async () => {
     const started = performance.now();
     await join(`auth${++seq}`, "alone");
@@ -211,7 +255,8 @@ describe("NatsTransport auth: forgeries and replays", () => {
     nc.publish(`hv.${c}.hb.b`, hb("b")); // b restarted (another incarnation)
     nc.publish(`hv.${c}.node.a.b`, text("forged frame"));
     nc.publish(`hv.${c}.all.b`, text("forged broadcast"));
-    const junk = new Uint8Array(80).fill(1); // sealed-looking: version 1, kind 1, key id 0x01010101
+    const junk = new Uint8Array(80).fill(1); // sealed-looking: kind 1, key id 0x01010101
+    junk[0] = WIRE_VERSION;
     nc.publish(`hv.${c}.node.a.b`, junk);
     await nc.flush();
     await expect.poll(() => a.t.stats().authRejected.malformed, { timeout: 5000 }).toBe(5);

@@ -10,7 +10,13 @@ import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { decodeControl } from "../../../src/transports/nats/control.js";
 import { isNodeName } from "../../../src/transports/nats/membership.js";
-import { MacKey, type ResolvedAuth, SealKind, WireAuth } from "../../../src/transports/nats/wire-auth.js";
+import {
+  MacKey,
+  type ResolvedAuth,
+  SealKind,
+  WIRE_VERSION,
+  WireAuth,
+} from "../../../src/transports/nats/wire-auth.js";
 
 const settings = (encrypt: boolean): ResolvedAuth => ({
   secret: new TextEncoder().encode("fuzzing secret of some length"),
@@ -161,6 +167,27 @@ describe.each([
       ),
       { numRuns: 1500, seed: 3 },
     );
+  });
+
+  it("refuses a message of another wire version as `version`, not as malformed", () => {
+    const tx = new WireAuth(me("a"), settings(encrypt));
+    const rx = new WireAuth(me("b"), settings(encrypt));
+    for (const kind of kinds) {
+      const to = kind === SealKind.Direct ? "b" : "";
+      const sealed = Uint8Array.from(tx.seal(kind, to, 7, new Uint8Array([1, 2, 3]), new Uint8Array([9])));
+      for (const version of [1, WIRE_VERSION + 1]) {
+        sealed[0] = version;
+        expect(WireAuth.kindOf(sealed)).toBeUndefined();
+        expect(WireAuth.otherVersionIn(sealed)).toBe(version);
+        expect(rx.open(kind, "a", to, sealed, new Uint8Array([9]))).toBe("version");
+      }
+    }
+    // Unsealed messages are not taken for another version: a control message, a frame, nothing.
+    expect(
+      WireAuth.otherVersionIn(new TextEncoder().encode(`{"t":"hb","n":"a","i":1,"s":1}${" ".repeat(64)}`)),
+    ).toBeUndefined();
+    expect(WireAuth.otherVersionIn(new Uint8Array(80).fill(0x94))).toBeUndefined();
+    expect(WireAuth.otherVersionIn(new Uint8Array(80))).toBeUndefined();
   });
 
   it("refuses a message stamped beyond maxClockSkewMs and one under another key", () => {
