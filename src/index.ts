@@ -233,6 +233,7 @@ export {
   DEFAULT_STRATEGIES,
   type DistributionStrategy,
   type DurabilityOptions,
+  type DurableBlobs,
   type DurableBucket,
   type DurableStore,
   entity,

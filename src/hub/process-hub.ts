@@ -23,7 +23,7 @@ import { EntityRouter, type EntityStats } from "./entities/router.js";
 import { ChildNotRunningError } from "./entities/errors.js";
 import { parseEntityOptions, parseTimeout } from "./entities/options.js";
 import type { ProtocolOf } from "./entities/entity.js";
-import { checkpointBucket } from "./durable/checkpoint-bucket.js";
+import { checkpointBlobs, checkpointBucket } from "./durable/checkpoint-bucket.js";
 import { Durability } from "./durable/durability.js";
 import { fenceHub } from "./durable/fenced-hub.js";
 import type { Fence } from "./durable/fencing.js";
@@ -150,7 +150,7 @@ export class ProcessHub {
       hub.durable = durable;
       core.durable = durable;
       const bucket = checkpointBucket(durable, durability.store, hubId);
-      core.checkpoints = new Checkpoints(core, bucket);
+      core.checkpoints = new Checkpoints(core, bucket, checkpointBlobs(durability.store, hubId));
       // Fenced, a hot swap stops the old copy before the new one starts: its state waits there.
       if (fenced !== null) core.handovers = new ParkedHandovers(hubId, node.name, logger, bucket);
     } else warnCheckpointsWithoutStore(core);

@@ -7,10 +7,27 @@
  * Imports the store types and the durability's handle.
  */
 import type { Durability } from "./durability.js";
-import type { DurableBucket, DurableStore } from "./store.js";
+import type { DurableBlobs, DurableBucket, DurableStore } from "./store.js";
 
 export function checkpointsBucketName(hubId: string): string {
   return `${hubId}.checkpoints`;
+}
+
+/**
+ * The store's blobs for checkpoints too large for an entry (JetStream's object store of the same
+ * name), opened on first use; null if the store has none. A failed open is retried by the next
+ * call. Rejects with `DurableStoreError`.
+ */
+export function checkpointBlobs(store: DurableStore, hubId: string): () => Promise<DurableBlobs | null> {
+  let opening: Promise<DurableBlobs | null> | undefined;
+  return () => {
+    if (store.openBlobs === undefined) return Promise.resolve(null);
+    opening ??= store.openBlobs(checkpointsBucketName(hubId)).catch((err: unknown) => {
+      opening = undefined;
+      throw err;
+    });
+    return opening;
+  };
 }
 
 /** A wait for the checkpoints' bucket, bounded by the caller's deadline (null: not open). */

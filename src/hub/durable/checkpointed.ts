@@ -22,7 +22,9 @@ export interface CheckpointOptions {
   debounceMs?: number | undefined;
   /**
    * Largest encoded checkpoint, in bytes; a larger one throws `CheckpointTooLargeError` and is
-   * not stored. At most 1000000 (a checkpoint is one NATS message, 1 MiB by default).
+   * not stored. At most 33554432 (32 MiB). One that does not fit a store entry (a NATS message,
+   * 1 MiB by default) is written to the store's blobs (JetStream's object store, `@nats-io/obj`),
+   * the entry pointing at it; a store without blobs fails its write (`checkpointFailed`, `store`).
    * @default 262144 (256 KiB)
    */
   maxBytes?: number | undefined;
@@ -40,8 +42,8 @@ export const DEFAULT_CHECKPOINT_OPTIONS: ResolvedCheckpointOptions = Object.free
   maxBytes: 262_144,
 });
 
-/** The largest `maxBytes` accepted: what fits one message of a default NATS server with its record. */
-const MAX_BYTES_LIMIT = 1_000_000;
+/** The largest `maxBytes` accepted: within the codec's bound, and a few seconds of writing on NATS. */
+const MAX_BYTES_LIMIT = 32 * 1024 * 1024;
 const DECL = "hubCheckpoint";
 
 /**

@@ -13,14 +13,28 @@
  * pending checkpoint written at once; a stop asks for it (`ended`) before the next instance
  * reads. A child stopped for good (`stopChildren`, a reconcile stop) has its key deleted here,
  * after its last write. Failures go to the hook `checkpointFailed` (and so to
- * `hubvisor:hub:hook`) and to `stats`. Imports the hub core type, the store, the record codec.
+ * `hubvisor:hub:hook`) and to `stats`.
+ *
+ * A record larger than one store entry (`DurableBlobs.inlineMax`: a NATS message) is written as
+ * a blob first (JetStream's object store), under a fresh name, and the entry, written by the
+ * same compare-and-set, points at it; the blob the entry pointed at before is deleted once the
+ * new entry is in, and a blob whose entry lost its compare-and-set is deleted at once. Imports
+ * the hub core type, the store, the record codec.
  */
+import { randomBytes } from "node:crypto";
 import { UnserialisableError } from "../../cluster/errors.js";
 import type { HubCore } from "../hub-core.js";
-import { checkpointKey, decodeCheckpoint, encodeCheckpoint, encodeState } from "./checkpoint-record.js";
+import {
+  checkpointKey,
+  decodeCheckpoint,
+  decodeState,
+  encodeCheckpoint,
+  encodeCheckpointRef,
+  encodeState,
+} from "./checkpoint-record.js";
 import type { ResolvedCheckpointOptions } from "./checkpointed.js";
 import { CheckpointTooLargeError, DurableConflictError, DurableStoreError } from "./errors.js";
-import type { DurableBucket } from "./store.js";
+import type { DurableBlobs, DurableBucket, StoreEntry } from "./store.js";
 
 /** Why a checkpoint was not stored or restored (hook `checkpointFailed`). */
 export type CheckpointFailure =
@@ -62,6 +76,8 @@ export class CheckpointSlot {
   failures = 0;
   /** No more writes (deleted under it, or its child stopped for good). */
   closed = false;
+  /** The blob the entry at `revision` points at (its state was too large for the entry), else null. */
+  blob: string | null = null;
 
   constructor(
     readonly owner: Checkpoints,
@@ -80,6 +96,11 @@ const FLUSH_WAIT_MS = 1000;
 const MAX_ATTEMPTS = 3;
 /** Longest wait before retrying a write the store failed, in ms. */
 const MAX_RETRY_MS = 30_000;
+/**
+ * Records up to this size are written in the entry without asking for the blobs, which are
+ * opened (an object store created) only once a hub has a state this large.
+ */
+const SURELY_INLINE = 64 * 1024;
 
 export class Checkpoints {
   readonly stats: CheckpointStats = { written: 0, bytes: 0, restored: 0, deleted: 0, failures: 0 };
@@ -93,6 +114,8 @@ export class Checkpoints {
     private readonly core: HubCore,
     /** The durable hub's bucket once open, and a wait for it (bounded by the caller's deadline). */
     private readonly bucket: (timeoutMs: number) => Promise<DurableBucket | null>,
+    /** The store's blobs for states too large for an entry; null if the store has none. Rejects with `DurableStoreError`. */
+    private readonly blobs: () => Promise<DurableBlobs | null> = async () => null,
   ) {}
 
   /** Reads child `id`'s last checkpoint for the instance about to start here. Rejects with `DurableStoreError`. */
@@ -106,7 +129,7 @@ export class Checkpoints {
     if (e === null || e.value === null)
       slot = new CheckpointSlot(this, id, options, undefined, e?.revision ?? null);
     else {
-      const d = decodeCheckpoint(this.core.hubId, id, e.value);
+      const d = await this.stateOf(id, e.value);
       if ("refused" in d) {
         this.fail(id, "refused", d.refused);
         slot = new CheckpointSlot(this, id, options, undefined, e.revision);
@@ -114,9 +137,23 @@ export class Checkpoints {
         this.stats.restored++;
         slot = new CheckpointSlot(this, id, options, { state: d.state }, e.revision);
       }
+      slot.blob = blobOf(this.core.hubId, id, e);
     }
     this.slots.set(id, slot);
     return slot;
+  }
+
+  /** The state a stored record holds or points at (reading its blob), or why it is refused. */
+  private async stateOf(id: string, value: Uint8Array): Promise<{ state: unknown } | { refused: string }> {
+    const d = decodeCheckpoint(this.core.hubId, id, value);
+    if (!("obj" in d)) return d;
+    const blobs = await this.blobs();
+    if (blobs === null) return { refused: "its state is in a blob and the store has none" };
+    const bytes = await blobs.get(d.obj);
+    if (bytes === null) return { refused: `its blob ${d.obj} is missing` };
+    if (bytes.length !== d.size)
+      return { refused: `its blob ${d.obj} has ${bytes.length} bytes, not ${d.size}` };
+    return decodeState(bytes);
   }
 
   /** `ProcessHub.checkpoint`: encodes now (throwing on misuse), writes when the debounce allows. */
@@ -162,16 +199,30 @@ export class Checkpoints {
   /** One write by compare-and-set, re-reading on conflicts. Never rejects. */
   private async put(slot: CheckpointSlot, state: Uint8Array): Promise<void> {
     const key = checkpointKey(slot.id);
-    const value = encodeCheckpoint(this.core.hubId, this.core.self, slot.id, state);
+    const hubId = this.core.hubId;
+    let value = encodeCheckpoint(hubId, this.core.self, slot.id, state);
+    /** The blob this write made, until an entry points at it. */
+    let made: string | null = null;
     try {
       const bucket = await this.bucket(0);
       if (bucket === null) throw new DurableStoreError("update", key, "store not open");
+      const blobs = value.length > SURELY_INLINE ? await this.blobs() : null;
+      if (blobs !== null && value.length > blobs.inlineMax) {
+        // A fresh name: the blob the entry points at now stays whole until the entry moves on.
+        made = `${key}.${randomBytes(9).toString("base64url")}`;
+        await blobs.put(made, state);
+        value = encodeCheckpointRef(hubId, this.core.self, slot.id, made, state.length);
+      }
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         try {
           slot.revision =
             slot.revision === null
               ? await bucket.create(key, value)
               : await bucket.update(key, value, slot.revision);
+          const before = slot.blob;
+          slot.blob = made;
+          made = null;
+          if (before !== null) this.dropBlob(slot.id, before);
           slot.failures = 0;
           this.stats.written++;
           this.stats.bytes += state.length;
@@ -186,6 +237,7 @@ export class Checkpoints {
             return this.fail(slot.id, "deleted", "key deleted since this instance read it");
           }
           slot.revision = cur?.revision ?? null;
+          slot.blob = cur === null ? null : blobOf(hubId, slot.id, cur);
         }
       }
       this.fail(slot.id, "conflict", `${MAX_ATTEMPTS} other writers in a row`);
@@ -194,7 +246,25 @@ export class Checkpoints {
       slot.failures++;
       slot.pending ??= state;
       this.fail(slot.id, "store", err instanceof Error ? err.message : String(err));
+    } finally {
+      // Written for an entry that never pointed at it.
+      if (made !== null) this.dropBlob(slot.id, made);
     }
+  }
+
+  /** Deletes a blob no entry points at any more (a failure leaves it behind, with a warning). */
+  private dropBlob(id: string, name: string): void {
+    void (async () => {
+      try {
+        await (await this.blobs())?.delete(name);
+      } catch (err) {
+        this.fail(
+          id,
+          "store",
+          `blob ${name} not deleted: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    })();
   }
 
   /**
@@ -240,7 +310,11 @@ export class Checkpoints {
       try {
         const bucket = await this.bucket(0);
         if (bucket === null) throw new DurableStoreError("delete", checkpointKey(id), "store not open");
+        // Without a slot here (it ran nowhere), the entry says whether a blob goes with it.
+        const e = slot === undefined ? await bucket.get(checkpointKey(id)) : null;
+        const blob = slot !== undefined ? slot.blob : e === null ? null : blobOf(this.core.hubId, id, e);
         await bucket.delete(checkpointKey(id));
+        if (blob !== null) this.dropBlob(id, blob);
         this.stats.deleted++;
       } catch (err) {
         this.fail(id, "store", `delete: ${err instanceof Error ? err.message : String(err)}`);
@@ -268,4 +342,11 @@ export class Checkpoints {
       "hub checkpoint failed",
     );
   }
+}
+
+/** The blob a stored entry points at, else null (an inline state, a deletion, a refused record). */
+function blobOf(hubId: string, id: string, e: StoreEntry): string | null {
+  if (e.value === null) return null;
+  const d = decodeCheckpoint(hubId, id, e.value);
+  return "obj" in d ? d.obj : null;
 }

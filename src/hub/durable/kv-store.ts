@@ -3,16 +3,26 @@
  * (`hubvisor_<hubId>` by default). Compare-and-set is the bucket's own (`create` / `update` on
  * a key's last revision, JetStream's expected-last-subject-sequence), the watch is its ordered
  * consumer over the last value of every key and then every write. Uses only what nats-server
- * 2.9 supports (no per-key TTL, no multi-key watch, no compression). The client libraries
- * (`@nats-io/kv`, over `@nats-io/jetstream`) are optional peer dependencies, loaded when a
- * bucket is first opened, so `hubvisor/nats` loads without them. Imports the store interface and
- * errors; the NATS types are types only.
+ * 2.9 supports (no per-key TTL, no multi-key watch, no compression). Values larger than one
+ * message (checkpoints past the server's `max_payload`) go to a JetStream object store of the
+ * same name (`openBlobs`, `@nats-io/obj`: chunked, with a digest the client checks on reading).
+ * The client libraries (`@nats-io/kv`, `@nats-io/obj`, over `@nats-io/jetstream`) are optional
+ * peer dependencies, loaded when a bucket is first opened, so `hubvisor/nats` loads without
+ * them. Imports the store interface and errors; the NATS types are types only.
  */
 import type { KV, KvEntry } from "@nats-io/kv";
+import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { InvalidOptionError } from "../../errors.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
-import type { DurableBucket, DurableStore, OpenBucketOptions, StoreEntry, StoreWatch } from "./store.js";
+import type {
+  DurableBlobs,
+  DurableBucket,
+  DurableStore,
+  OpenBucketOptions,
+  StoreEntry,
+  StoreWatch,
+} from "./store.js";
 
 /**
  * Options of `JetStreamDurableStore`.
@@ -90,7 +100,63 @@ export class JetStreamDurableStore implements DurableStore {
       throw new DurableStoreError("open", name, describe(err));
     }
   }
+
+  /** The object store of `name` (a hub's bucket id, as for `open`), created if missing. */
+  async openBlobs(name: string): Promise<DurableBlobs> {
+    const bucket = this.bucketName(name);
+    try {
+      const [{ Objm }, { jetstream }] = await Promise.all([
+        import("@nats-io/obj"),
+        import("@nats-io/jetstream"),
+      ]);
+      const js = jetstream(this.o.connection, { timeout: this.o.timeoutMs });
+      const os = await new Objm(js).create(bucket, {
+        replicas: this.o.replicas,
+        storage: this.o.storage as never,
+      });
+      const maxPayload = this.o.connection.info?.max_payload ?? 1024 * 1024;
+      return new ObjBlobs(os, Math.max(1024, maxPayload - MESSAGE_MARGIN));
+    } catch (err) {
+      throw new DurableStoreError("open", bucket, describe(err));
+    }
+  }
 }
+
+class ObjBlobs implements DurableBlobs {
+  constructor(
+    private readonly os: ObjectStore,
+    readonly inlineMax: number,
+  ) {}
+
+  async put(name: string, value: Uint8Array): Promise<void> {
+    try {
+      await this.os.putBlob({ name }, value);
+    } catch (err) {
+      throw new DurableStoreError("put", name, describe(err));
+    }
+  }
+
+  async get(name: string): Promise<Uint8Array | null> {
+    try {
+      return await this.os.getBlob(name);
+    } catch (err) {
+      throw new DurableStoreError("get", name, describe(err));
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    try {
+      await this.os.delete(name);
+    } catch (err) {
+      // Already gone is what a deletion wants.
+      if (/not found/i.test(describe(err))) return;
+      throw new DurableStoreError("delete", name, describe(err));
+    }
+  }
+}
+
+/** Room left in a message for its headers and the record around a value (bytes). */
+const MESSAGE_MARGIN = 4096;
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -8,7 +8,14 @@
  * errors.
  */
 import { DurableConflictError, DurableStoreError } from "./errors.js";
-import type { DurableBucket, DurableStore, OpenBucketOptions, StoreEntry, StoreWatch } from "./store.js";
+import type {
+  DurableBlobs,
+  DurableBucket,
+  DurableStore,
+  OpenBucketOptions,
+  StoreEntry,
+  StoreWatch,
+} from "./store.js";
 
 interface MemoryBucketData {
   revision: number;
@@ -34,6 +41,46 @@ export class MemoryDurableStore implements DurableStore {
   /** Writes and reads so far (for tests and benchmarks). */
   readonly stats = { reads: 0, writes: 0 };
   private readonly buckets = new Map<string, MemoryBucketData>();
+  private readonly blobs = new Map<string, Map<string, Uint8Array>>();
+
+  constructor(
+    /**
+     * The largest bucket entry (bytes), past which checkpoints go to the blobs, as past a NATS
+     * server's message size. @default 1044480 (1 MiB less 4 KiB)
+     */
+    readonly inlineMax = 1_044_480,
+  ) {}
+
+  /** Named large values beside the buckets, like JetStream's object store. */
+  async openBlobs(name: string): Promise<DurableBlobs> {
+    this.check("open", name);
+    let m = this.blobs.get(name);
+    if (m === undefined) this.blobs.set(name, (m = new Map()));
+    const named = m;
+    return {
+      inlineMax: this.inlineMax,
+      put: async (k, v) => {
+        this.check("put", k);
+        this.stats.writes++;
+        named.set(k, v.slice());
+      },
+      get: async (k) => {
+        this.check("get", k);
+        this.stats.reads++;
+        return named.get(k) ?? null;
+      },
+      delete: async (k) => {
+        this.check("delete", k);
+        this.stats.writes++;
+        named.delete(k);
+      },
+    };
+  }
+
+  /** The names of blob set `name` (tests: what was left behind). */
+  blobNames(name: string): string[] {
+    return [...(this.blobs.get(name)?.keys() ?? [])];
+  }
 
   /** Every read of the memory store is current: `currentReads` changes nothing. */
   async open(hubId: string, _options?: OpenBucketOptions): Promise<DurableBucket> {

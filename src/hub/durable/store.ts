@@ -61,9 +61,26 @@ export interface OpenBucketOptions {
   currentReads?: boolean;
 }
 
+/**
+ * Named values too large for a bucket's entries, written whole (JetStream's object store): where
+ * checkpoints over `inlineMax` go, their bucket entry pointing at them. Every failing operation
+ * rejects with `DurableStoreError`.
+ */
+export interface DurableBlobs {
+  /** The largest value a bucket entry of this store holds, in bytes; larger ones go here. */
+  readonly inlineMax: number;
+  put(name: string, value: Uint8Array): Promise<void>;
+  /** The value, or null if there is none under `name`. */
+  get(name: string): Promise<Uint8Array | null>;
+  /** Deletes `name` (nothing if there is none). */
+  delete(name: string): Promise<void>;
+}
+
 /** Opens one bucket per hub id. */
 export interface DurableStore {
   /** A short name for logs. */
   readonly kind: string;
+  /** The blobs of `name` (a bucket name), for a store that has a place for large values. */
+  openBlobs?(name: string): Promise<DurableBlobs>;
   open(hubId: string, options?: OpenBucketOptions): Promise<DurableBucket>;
 }

@@ -57,7 +57,7 @@ describe("checkpoints of a durable hub over NATS, nodes as OS processes", () => 
       const e = await bucket.get(checkpointKey("t7"));
       if (e === null || e.value === null) return null;
       const d = decodeCheckpoint("cp", "t7", e.value);
-      return "refused" in d ? d.refused : d.state;
+      return "refused" in d ? d.refused : "obj" in d ? d.obj : d.state;
     };
     await expect.poll(stored, { timeout: 10_000, interval: 100 }).toBe(5);
 

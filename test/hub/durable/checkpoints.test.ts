@@ -121,7 +121,7 @@ class Bed {
     const e = await bucket.get(checkpointKey(id));
     if (e === null || e.value === null) return null;
     const d = decodeCheckpoint("cp", id, e.value);
-    return "refused" in d ? { refused: d.refused } : d.state;
+    return "refused" in d ? { refused: d.refused } : "obj" in d ? { obj: d.obj } : d.state;
   }
 
   /** A call to child `id` from node `on` (through a reference: it waits for an instance). */
