@@ -56,6 +56,7 @@ export {
 export { MemoryDurableStore } from "./durable/memory-store.js";
 export { DEFAULT_DURABILITY, type DurabilityOptions } from "./durable/options.js";
 export type {
+  DurableBlobs,
   DurableBucket,
   DurableStore,
   OpenBucketOptions,
