@@ -9,7 +9,7 @@
  * to the node processes (a CPU profile of each: `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { HubNodeProcess } from "../examples/hub-node-process.js";
-import { startNatsServer } from "../test/support/nats-server.js";
+import { type NatsServer, startNatsServer } from "../test/support/nats-server.js";
 import { isMain, printTable, type Row } from "./common.js";
 
 type Nodes = HubNodeProcess[];
@@ -64,7 +64,25 @@ async function load(nodes: Nodes): Promise<{ lagMs: number; heap: number; rss: n
 const downs = (nodes: Nodes) =>
   nodes.reduce((s, p) => s + p.events.filter((e) => e.ev === "nodedown").length, 0);
 
-async function scale(url: string, n: number, rows: Row[]): Promise<void> {
+/**
+ * What a failed step leaves to read: every nodedown event (who, whom, why, when), each node's
+ * transport counters (disconnects, stalls, busy stretches) and the server's last log lines
+ * (slow consumers, stale connections).
+ */
+async function diagnose(nodes: Nodes, server: NatsServer): Promise<void> {
+  for (const p of nodes)
+    for (const e of p.events) if (e.ev === "nodedown") console.error(`nodedown ${JSON.stringify(e)}`);
+  const stats = await Promise.race([
+    Promise.all(nodes.map((p) => p.request("load"))),
+    new Promise<null>((r) => setTimeout(() => r(null), 60_000)),
+  ]);
+  for (const l of stats ?? [])
+    console.error(`${l.node} transport ${JSON.stringify(l.transport)} stalls ${JSON.stringify(l.stalls)}`);
+  console.error(`nats-server log:\n${server.recentLog()}`);
+}
+
+async function scale(server: NatsServer, n: number, rows: Row[]): Promise<void> {
+  const url = server.url;
   const cluster = `scalehub${process.pid}n${n}`;
   const nodes = ["a", "b", "c"].map(
     (node) => new HubNodeProcess({ nats: url, node, cluster, hubId: "scale" }, ["--expose-gc", ...flags]),
@@ -83,7 +101,8 @@ async function scale(url: string, n: number, rows: Row[]): Promise<void> {
     const full = await load(nodes);
     if (!(await converged(nodes, n))) throw new Error("registries hold duplicates or misplaced children");
     const s = await nodes[0]!.request("stop", { n, prefix: "k", timeoutMs: 900_000 });
-    if (s.status !== "ok" || s.stopped !== n) throw new Error(`stop failed: ${JSON.stringify(s)}`);
+    if (s.status !== "ok" || s.stopped !== n)
+      throw new Error(`stop failed: ${JSON.stringify(s)}; nodedown events: ${downs(nodes)}`);
     await placed(nodes, 0, 600_000);
     const after = await load(nodes);
     rows.push(
@@ -102,6 +121,9 @@ async function scale(url: string, n: number, rows: Row[]): Promise<void> {
         ok: downs(nodes) === 0,
       },
     );
+  } catch (e) {
+    await diagnose(nodes, server);
+    throw e;
   } finally {
     // Leave gracefully first: a node killed outright writes no CPU profile.
     await Promise.race([
@@ -117,7 +139,7 @@ export async function run(): Promise<Row[]> {
   const server = await startNatsServer("scale-hub");
   const rows: Row[] = [];
   try {
-    for (const n of sizes) await scale(server.url, n, rows);
+    for (const n of sizes) await scale(server, n, rows);
   } finally {
     await server.stop();
   }

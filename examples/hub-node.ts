@@ -35,7 +35,7 @@
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * With `observe: true` it runs the observer agent of `hubvisor/observe`.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
- * `{"ev":"nodedown","node","at"}` when the cluster reports a peer down; fenced, `{"ev":"leaseLost",...}`
+ * `{"ev":"nodedown","node","reason","by","at"}` when the cluster reports a peer down; fenced, `{"ev":"leaseLost",...}`
  * (with `leaseEnd`, wall-clock ms) and `{"ev":"claimTakenOver","id","from","at"}`.
  * It imports the package as a user does (`hubvisor`, `hubvisor/nats`); in this repository tsx maps
  * those names to `src/` through `tsconfig.json`'s `paths`. Its audit (`status`) reads the
@@ -155,7 +155,9 @@ const transport = new NatsTransport({
 const cluster = await Cluster.join({ node, cluster: cfg.cluster, transport, logger });
 // The observer agent, for an Observer anywhere in the cluster (the NATS demo serves one).
 if (cfg.observe === true) await startObserverAgent({ node, cluster });
-cluster.on("nodedown", (e) => out({ ev: "nodedown", node: e.node, at: now() }));
+cluster.on("nodedown", (e) =>
+  out({ ev: "nodedown", node: e.node, reason: e.reason, by: cfg.node, at: now() }),
+);
 let lastMembers = "";
 // The store gets a connection of its own: the transport's carries the cluster's frames.
 const durability =
@@ -341,6 +343,23 @@ const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `
 
 type Command = { cmd: string; id: number } & Record<string, unknown>;
 
+/**
+ * A failed call's errors in brief: how many per reason and per node, and the first few (without
+ * pids or error values), so a controller sees why without receiving a million entries.
+ */
+function errorSummary(errors: ReadonlyArray<{ id: string; node?: string | undefined; reason: string }>) {
+  if (errors.length === 0) return {};
+  const reasons: Record<string, number> = {};
+  const nodes: Record<string, number> = {};
+  for (const e of errors) {
+    reasons[e.reason] = (reasons[e.reason] ?? 0) + 1;
+    const n = e.node ?? "-";
+    nodes[n] = (nodes[n] ?? 0) + 1;
+  }
+  const firstErrors = errors.slice(0, 3).map((e) => ({ id: e.id, node: e.node, reason: e.reason }));
+  return { errors: errors.length, reasons, nodes, firstErrors };
+}
+
 async function handle(c: Command): Promise<Record<string, unknown>> {
   switch (c.cmd) {
     case "start": {
@@ -354,7 +373,7 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
         status: r.status,
         started: r.started.length,
         errors: r.errors.length,
-        ...(r.errors.length > 0 ? { firstError: { ...r.errors[0], error: undefined, pid: undefined } } : {}),
+        ...errorSummary(r.errors),
         nodes: r.nodes().length,
       };
     }
@@ -364,7 +383,12 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
       const r = await hub
         .stopChildren(list, { awaitable: true, timeoutMs: Number(c.timeoutMs ?? 120_000) })
         .await();
-      return { ms: performance.now() - t0, status: r.status, stopped: r.stopped.length };
+      return {
+        ms: performance.now() - t0,
+        status: r.status,
+        stopped: r.stopped.length,
+        ...errorSummary(r.errors),
+      };
     }
     case "status":
       return status(c.digest === true);

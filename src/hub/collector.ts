@@ -13,6 +13,8 @@ abstract class Collector<R> {
   protected readonly pending = new Map<string, Set<string>>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private done = false;
+  /** False while a paced call is still adding what it waits for (see `open`). */
+  private sealed = true;
 
   constructor(
     private readonly timeoutMs: number,
@@ -80,9 +82,24 @@ abstract class Collector<R> {
     this.maybeFinish();
   }
 
+  /**
+   * A paced call adds its ids over several turns: until `seal`, answers and failures are
+   * recorded but the collector does not finish (it would, between two nodes' ids, with nothing
+   * pending).
+   */
+  open(): void {
+    this.sealed = false;
+  }
+
+  /** Everything expected is added: finishes now if nothing is pending. */
+  seal(): void {
+    this.sealed = true;
+    this.maybeFinish();
+  }
+
   /** Finishes when nothing is pending (also right after construction with no work). */
   maybeFinish(): void {
-    if (this.done || this.pending.size > 0) return;
+    if (this.done || !this.sealed || this.pending.size > 0) return;
     this.done = true;
     this.onDone(this.result());
   }

@@ -112,7 +112,7 @@ export class HubCore {
     this.name = hubProcessName(hubId);
     this.registry = new HubRegistry(this.self);
     this.view = new HubView(this.self, tuning.vnodes, strategies, new Set(behaviours.keys()));
-    this.requests = new Requests(this);
+    this.requests = new Requests(this, () => this.pacer.due());
     this.ensurer = new Ensurer(this, this.requests);
     this.signals = new RedundancySignals(this);
     this.migration = new Migration(this, this.requests, this.ensurer, this.signals);
@@ -156,6 +156,7 @@ export class HubCore {
       (n, m) => this.send(n, m),
       () => this.view.syncTargets(),
       (c) => this.fireChanges(c),
+      () => this.pacer.yieldIfDue(),
     );
     this.unsubscribe.push(this.membership.onPeerUp((n) => this.post({ t: "$peer_up", node: n })));
     this.unsubscribe.push(this.membership.onPeerDown((n) => this.post({ t: "$peer_down", node: n })));
@@ -305,7 +306,11 @@ export class HubCore {
         if (view.members.has(msg.from)) this.loads.set(msg.from, msg.load);
         return;
       case "slice":
-        if (view.knows(msg.from)) this.repl.onSlice(msg);
+        // A large slice is applied in paced steps; the hub waits for them (see `onSlice`).
+        if (view.knows(msg.from)) return this.repl.onSlice(msg);
+        return;
+      case "version":
+        if (view.knows(msg.from)) this.repl.onVersion(msg);
         return;
       case "syncreq":
         // A joiner gets our deltas before its join is handled here: a gap it sees must heal too.
@@ -361,8 +366,9 @@ export class HubCore {
     const lost = this.partition.sync();
     if (lost !== null) return lost;
     this.topology.sweep();
-    // Anti-entropy: to every member, or under gossip to `recipients` random ones (what gossip is for).
-    this.repl.sendSlice(this.view.syncTargets());
+    // Anti-entropy: to every member, or under gossip to `recipients` random ones (what gossip is
+    // for), where this node's slice is; a member whose copy is behind asks for the whole slice.
+    this.repl.sendVersion(this.view.syncTargets());
     this.ensurer.tick(Date.now());
     return this.migration.rebalance();
   }

@@ -4,16 +4,18 @@
  *
  * Convergence model: the registry is the union of one *slice* per hub node, and each node is the
  * only writer of its own slice (the children it really runs). A node streams changes to its
- * slice as numbered deltas and, periodically, its whole slice (anti-entropy). A replica applies a
- * delta only in sequence; a gap makes it ask for the whole slice, which replaces its copy. A node
+ * slice as numbered deltas and, periodically, where its slice is (anti-entropy: `version`). A
+ * replica applies a delta only in sequence; a gap, or a version ahead of its copy, makes it ask
+ * for the whole slice, which replaces its copy. A node
  * that leaves takes its slice with it. So once the messages stop, every replica holds exactly the
  * slices their writers hold: all registries are identical. Entries carry an `epoch` (raised on
  * every fresh start of the id) so that when two nodes briefly both list an id, everyone agrees on
- * which spec and metadata are newest. Imports `process/pid`, `child-spec`, `results`.
+ * which spec and metadata are newest. Imports `process/pid`, `child-spec`, `results`, `steps`.
  */
 import type { Pid } from "../process/pid.js";
 import type { ChildMetadata, NormalizedChildSpec } from "./child-spec.js";
 import type { NodePid } from "./results.js";
+import { runAll, STEP, type Steps } from "./steps.js";
 
 /** One placement of one child in one node's slice. */
 export interface SliceEntry {
@@ -251,6 +253,21 @@ export class HubRegistry {
     entries: ReadonlyArray<readonly [string, SliceEntry]>,
     changes?: RegistryChange[],
   ): boolean {
+    return runAll(this.replaceSliceSteps(node, incarnation, seq, entries, changes));
+  }
+
+  /**
+   * `replaceSlice` in steps of `STEP` entries (a slice of a million-child hub takes seconds to
+   * apply). Between steps the copy is part old, part new, as while deltas arrive; the caller
+   * applies nothing else of `node` until the steps are done.
+   */
+  *replaceSliceSteps(
+    node: string,
+    incarnation: number,
+    seq: number,
+    entries: ReadonlyArray<readonly [string, SliceEntry]>,
+    changes?: RegistryChange[],
+  ): Steps<boolean> {
     if (node === this.self) return false;
     const slice = this.slices.get(node);
     if (slice !== undefined && slice.incarnation === incarnation && seq < slice.seq) return false;
@@ -260,9 +277,22 @@ export class HubRegistry {
     }
     const s = this.slices.get(node)!;
     s.seq = seq;
-    const incoming = new Map(entries);
-    for (const id of [...s.entries.keys()]) if (!incoming.has(id)) this.remove(node, id, changes);
-    for (const [id, e] of incoming) this.put(node, id, e, changes);
+    const incoming = new Set<string>();
+    for (let i = 0; i < entries.length; i++) {
+      incoming.add(entries[i]![0]);
+      if (i % STEP === STEP - 1) yield;
+    }
+    let i = 0;
+    for (const id of [...s.entries.keys()]) {
+      if (!incoming.has(id)) this.remove(node, id, changes);
+      if (++i % STEP === 0) yield;
+    }
+    // In order, the last of a repeated id winning (as a Map built from them would).
+    for (let j = 0; j < entries.length; j++) {
+      const [id, e] = entries[j]!;
+      this.put(node, id, e, changes);
+      if (j % STEP === STEP - 1) yield;
+    }
     return true;
   }
 

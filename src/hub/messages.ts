@@ -133,7 +133,20 @@ export interface SliceMsg {
   entries: WireEntry[];
 }
 
-/** Asks for the whole slice (a delta arrived out of sequence). */
+/**
+ * Anti-entropy: the sender's slice is at `seq` of incarnation `inc`. A replica that holds less of
+ * it (a delta at the tail lost, or the slice dropped) asks for the whole slice (`syncreq`); one
+ * that is current does nothing, so a steady hub exchanges a few bytes per round instead of its
+ * whole registry.
+ */
+export interface VersionMsg {
+  t: "version";
+  from: string;
+  inc: number;
+  seq: number;
+}
+
+/** Asks for the whole slice (a delta arrived out of sequence, or a `version` showed this replica behind). */
 export interface SyncReqMsg {
   t: "syncreq";
   from: string;
@@ -196,6 +209,7 @@ export type HubWireMsg =
   | StoppedMsg
   | DeltaMsg
   | SliceMsg
+  | VersionMsg
   | SyncReqMsg
   | LoadMsg
   | MergeMsg
@@ -255,6 +269,7 @@ const WIRE_TAGS: ReadonlySet<string> = new Set([
   "stopped",
   "delta",
   "slice",
+  "version",
   "syncreq",
   "load",
   "merge",

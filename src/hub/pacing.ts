@@ -56,9 +56,14 @@ export class Pacer {
     return isThenable(result) ? Promise.resolve(result).then(() => turn) : turn;
   }
 
+  /** Whether the hub (and its callers' side of starts and stops) ran its bound in this macrotask. */
+  due(): boolean {
+    return this.elapsed() >= TURN_MS;
+  }
+
   /** Null within the bound, otherwise a promise that settles once the event loop has turned. */
   yieldIfDue(): Promise<void> | null {
-    if (this.elapsed() < TURN_MS) return null;
+    if (!this.due()) return null;
     return new Promise<void>((resolve) => setImmediate(resolve));
   }
 

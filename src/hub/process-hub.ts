@@ -34,7 +34,7 @@ import { type HookRegistration, type HubHookHandler, type HubHookName, HubHooks 
 import { checkHubName } from "../cluster/names.js";
 import { HubCore, HubSignal, hubProcessName } from "./hub-core.js";
 import type { ChildLookup } from "./hub-registry.js";
-import type { DrainResult } from "./messages.js";
+import type { DrainResult, StartItem } from "./messages.js";
 import { clusterMembership, NO_PEERS } from "./membership.js";
 import {
   type HubOptions,
@@ -43,7 +43,14 @@ import {
   type StopInitiated,
   stripStrategies,
 } from "./hub-options.js";
-import { groupStarts, prepareSpec, prepareSpecs, resolveMapping, rollback } from "./start-request.js";
+import {
+  groupStarts,
+  groupStartSteps,
+  prepareSpec,
+  prepareSpecs,
+  resolveMapping,
+  rollback,
+} from "./start-request.js";
 import {
   parseHubTuning,
   parseStartOptions,
@@ -350,13 +357,14 @@ export class ProcessHub {
         group: (s) => groupStarts(this.core, s, pinned),
         usable,
       });
-    const groups = groupStarts(this.core, norm, pinned);
+    // Grouped and sent in paced steps: a million children must not hold the event loop.
+    const group = (into: Map<string, StartItem[]>) => groupStartSteps(this.core, norm, pinned, into);
     if (!o.awaitable) {
-      this.core.requests.start(groups, { timeoutMs: o.timeoutMs });
+      this.core.requests.startCall(group, { timeoutMs: o.timeoutMs });
       return { status: "start_initiated" };
     }
     const p = new Promise<StartResult>((resolve) =>
-      this.core.requests.start(groups, { timeoutMs: o.timeoutMs, onDone: resolve }),
+      this.core.requests.startCall(group, { timeoutMs: o.timeoutMs, onDone: resolve }),
     );
     if (o.onFailure !== "rollback") return new Future(p);
     return new Future(p.then((r) => rollback(this.core, r, o.timeoutMs, usable)));
@@ -381,12 +389,12 @@ export class ProcessHub {
     // A durable hub stores the stops before any goes out (src/hub/durable/).
     if (this.durable !== null) return this.durable.stop(unique, o.awaitable, o.timeoutMs);
     if (!o.awaitable) {
-      this.core.requests.stop(unique, { timeoutMs: o.timeoutMs });
+      this.core.requests.stopCall(unique, { timeoutMs: o.timeoutMs });
       return { status: "stop_initiated" };
     }
     return new Future(
       new Promise<StopResult>((resolve) =>
-        this.core.requests.stop(unique, { timeoutMs: o.timeoutMs, onDone: resolve }),
+        this.core.requests.stopCall(unique, { timeoutMs: o.timeoutMs, onDone: resolve }),
       ),
     );
   }

@@ -1,10 +1,16 @@
 /**
  * `Replicator`: keeps the other hub nodes' copies of this node's registry slice current. Local
  * changes are buffered and flushed as numbered deltas; the whole slice is sent to a node that
- * joins, to one that reports a gap, and to everyone on every anti-entropy tick. Deltas and slice
- * parts are split by count and by bytes (`Chunker`), so that no message outgrows a frame.
- * Incoming deltas and slice parts are applied to the local `HubRegistry` (see its header for why
- * this converges). Imports `hub-registry`, `messages`.
+ * joins and to one that asks for it (a gap in the deltas, or a `version` that showed its copy
+ * behind). Anti-entropy is that `version`: every round each node tells the others where its
+ * slice is, a few bytes instead of the whole slice (at a million children, 25 MB to each peer
+ * every round, and seconds of CPU to encode and apply, was most of what a steady hub did). Deltas
+ * and slice parts are split by count and by bytes (`Chunker`), so that no message outgrows a
+ * frame. A large slice is built and applied in bounded steps (`steps.ts`): built from a copy
+ * taken at its `seq`, with the deltas of changes made meanwhile held back until its parts are
+ * out, so that a replica receives it before them. Incoming deltas and slice parts are applied to
+ * the local `HubRegistry` (see its header for why this converges). Imports `hub-registry`,
+ * `messages`, `steps`.
  */
 import type { DeltaOutcome, HubRegistry, RegistryChange, SliceEntry } from "./hub-registry.js";
 import {
@@ -16,11 +22,16 @@ import {
   type HubWireMsg,
   idChunks,
   type SliceMsg,
+  type VersionMsg,
   type WireEntry,
 } from "./messages.js";
+import { paced, runAll, STEP, type Steps } from "./steps.js";
 
 /** After this long without the slice asked for, a gap asks again (the request or reply was lost). */
 const RESYNC_AGAIN_MS = 1000;
+
+/** A slice of more entries than this is built and applied in paced steps. */
+const PACED_SLICE = 4 * STEP;
 
 export class Replicator {
   private seq = 0;
@@ -29,8 +40,11 @@ export class Replicator {
   /** Slice parts being assembled, per sender. */
   private readonly partial = new Map<
     string,
-    { inc: number; seq: number; got: number; entries: Array<[string, SliceEntry]> }
+    { inc: number; seq: number; got: number; at: number; entries: Array<[string, SliceEntry]> }
   >();
+
+  /** The nodes a slice being built goes to (null: none being built; deltas wait meanwhile). */
+  private building: Set<string> | null = null;
 
   /** When we last asked each sender for its whole slice after a gap (until the slice comes). */
   private readonly asked = new Map<string, number>();
@@ -42,6 +56,8 @@ export class Replicator {
     private readonly send: (node: string, msg: HubWireMsg) => void,
     private readonly peers: () => Iterable<string>,
     private readonly onChanges: (changes: RegistryChange[]) => void,
+    /** The hub's pacer: null within its bound, else a promise of the next turn. */
+    private readonly yieldIfDue: () => Promise<void> | null = () => null,
   ) {}
 
   /** Records a child running here (new, restarted or migrated in). */
@@ -62,9 +78,12 @@ export class Replicator {
     this.onChanges(changes);
   }
 
-  /** Sends buffered changes to every peer as numbered deltas. */
+  /**
+   * Sends buffered changes to every peer as numbered deltas; while a slice is being built they
+   * wait for it (it goes first, at the `seq` its copy was taken).
+   */
   flush(): void {
-    if (this.up.size === 0 && this.rm.size === 0) return;
+    if (this.building !== null || (this.up.size === 0 && this.rm.size === 0)) return;
     const msgs: DeltaMsg[] = [];
     for (const rm of idChunks(this.rm))
       msgs.push({ t: "delta", from: this.self, inc: this.inc, seq: ++this.seq, up: [], rm });
@@ -77,21 +96,45 @@ export class Replicator {
     for (const peer of this.peers()) for (const m of msgs) this.send(peer, m);
   }
 
-  /** Sends the whole slice (after flushing) to `nodes`. */
+  /** Anti-entropy: tells `nodes` where this slice is (they ask for it if their copy is behind). */
+  sendVersion(nodes: Iterable<string>): void {
+    this.flush();
+    // A slice being built is this round's news for its targets; the others hear next round.
+    if (this.building !== null) return;
+    const m: VersionMsg = { t: "version", from: this.self, inc: this.inc, seq: this.seq };
+    for (const n of nodes) this.send(n, m);
+  }
+
+  /** Sends the whole slice (after flushing) to `nodes`: at once if small, else in paced steps. */
   sendSlice(nodes: Iterable<string>): void {
     this.flush();
     const targets = [...nodes];
     if (targets.length === 0) return;
-    const wire = new Chunker<WireEntry>();
-    for (const [id, e] of this.registry.localSlice()) wire.add(entryOut(id, e), entryBytes(e));
-    const parts = wire.finish();
+    if (this.building !== null) {
+      // The copy being built is as good for them: the deltas after it reach every peer.
+      for (const n of targets) this.building.add(n);
+      return;
+    }
+    const slice = this.registry.localSlice();
+    const seq = this.seq;
+    if (slice.size <= PACED_SLICE) return this.sendParts(runAll(sliceParts(slice)), targets, seq);
+    const to = new Set(targets);
+    this.building = to;
+    void paced(sliceParts([...slice]), this.yieldIfDue, (parts) => {
+      this.building = null;
+      this.sendParts(parts, [...to], seq);
+      this.flush();
+    });
+  }
+
+  private sendParts(parts: WireEntry[][], targets: readonly string[], seq: number): void {
     if (parts.length === 0) parts.push([]);
     parts.forEach((entries, part) => {
       const m: SliceMsg = {
         t: "slice",
         from: this.self,
         inc: this.inc,
-        seq: this.seq,
+        seq,
         part,
         parts: parts.length,
         entries,
@@ -100,38 +143,60 @@ export class Replicator {
     });
   }
 
+  /** A peer's `version`: asks for its slice when this copy is behind (and not arriving now). */
+  onVersion(m: VersionMsg): void {
+    const v = this.registry.sliceVersion(m.from);
+    if (v !== undefined && v.incarnation === m.inc && v.seq >= m.seq) return;
+    const p = this.partial.get(m.from);
+    if (p !== undefined && p.inc === m.inc && performance.now() - p.at < RESYNC_AGAIN_MS) return;
+    this.ask(m.from);
+  }
+
+  /** Asks `node` for its whole slice, once per episode (see `RESYNC_AGAIN_MS`). */
+  private ask(node: string): void {
+    const at = this.asked.get(node);
+    const now = performance.now();
+    if (at !== undefined && now - at <= RESYNC_AGAIN_MS) return;
+    this.asked.set(node, now);
+    this.send(node, { t: "syncreq", from: this.self });
+  }
+
   onDelta(m: DeltaMsg): DeltaOutcome {
     const changes: RegistryChange[] = [];
     const r = this.registry.applyDelta(m.from, m.inc, m.seq, m.up.map(entryIn), m.rm, changes);
     this.onChanges(changes);
     // One request per gap episode: every further delta of the same burst is a gap too, and
     // each request would cost the sender a whole slice.
-    if (r === "gap") {
-      const at = this.asked.get(m.from);
-      const now = performance.now();
-      if (at === undefined || now - at > RESYNC_AGAIN_MS) {
-        this.asked.set(m.from, now);
-        this.send(m.from, { t: "syncreq", from: this.self });
-      }
-    }
+    if (r === "gap") this.ask(m.from);
     return r;
   }
 
-  onSlice(m: SliceMsg): void {
+  /**
+   * One part of a peer's slice; the last one replaces this replica's copy, in paced steps when
+   * large (the promise then settles once it is applied: the hub process waits for it, so no
+   * delta of that peer is applied to a half-replaced copy).
+   */
+  onSlice(m: SliceMsg): Promise<void> | undefined {
     let p = this.partial.get(m.from);
     if (p === undefined || p.inc !== m.inc || p.seq !== m.seq || m.part === 0) {
-      p = { inc: m.inc, seq: m.seq, got: 0, entries: [] };
+      p = { inc: m.inc, seq: m.seq, got: 0, at: 0, entries: [] };
       this.partial.set(m.from, p);
     }
     if (m.part !== p.got) return; // a part went missing: wait for the next full slice
     p.got++;
+    p.at = performance.now();
     for (const e of m.entries) p.entries.push(entryIn(e));
     if (p.got < m.parts) return;
     this.partial.delete(m.from);
     this.asked.delete(m.from);
     const changes: RegistryChange[] = [];
-    this.registry.replaceSlice(m.from, m.inc, m.seq, p.entries, changes);
-    this.onChanges(changes);
+    const steps = this.registry.replaceSliceSteps(m.from, m.inc, m.seq, p.entries, changes);
+    if (p.entries.length <= PACED_SLICE) {
+      runAll(steps);
+      this.onChanges(changes);
+      return;
+    }
+    return paced(steps, this.yieldIfDue, () => this.onChanges(changes));
   }
 
   /** Forgets partial state of a node that left. */
@@ -139,4 +204,15 @@ export class Replicator {
     this.partial.delete(node);
     this.asked.delete(node);
   }
+}
+
+/** The wire parts of a slice's entries, built `STEP` entries at a time. */
+function* sliceParts(entries: Iterable<readonly [string, SliceEntry]>): Steps<WireEntry[][]> {
+  const wire = new Chunker<WireEntry>();
+  let i = 0;
+  for (const [id, e] of entries) {
+    wire.add(entryOut(id, e), entryBytes(e));
+    if (++i % STEP === 0) yield;
+  }
+  return wire.finish();
 }

@@ -22,6 +22,7 @@ import type { HubCore } from "./hub-core.js";
 import { MAX_SPEC_BYTES, type StartItem, specBytes } from "./messages.js";
 import type { StartOptions } from "./options.js";
 import { type HubErrorReason, StartResult, type StopResult } from "./results.js";
+import { runAll, STEP, type Steps } from "./steps.js";
 import { HubPartitionedError } from "./strategies/errors.js";
 import { type NodeLoad, placeByLoad } from "./strategies/load.js";
 
@@ -105,6 +106,17 @@ export function groupStarts(
   pinned: PinnedNodes | undefined,
 ): Map<string, StartItem[]> {
   const groups = new Map<string, StartItem[]>();
+  runAll(groupStartSteps(core, specs, pinned, groups));
+  return groups;
+}
+
+/** `groupStarts` into `groups`, in steps of `STEP` specs (a paced call of the handle). */
+export function* groupStartSteps(
+  core: HubCore,
+  specs: readonly NormalizedChildSpec[],
+  pinned: PinnedNodes | undefined,
+  groups: Map<string, StartItem[]>,
+): Steps {
   const dist = core.strategies.distribution;
   let byLoad: string[] | null = null;
   let next = 0;
@@ -114,7 +126,8 @@ export function groupStarts(
       loads.set(n, core.loads.get(n) ?? { children: 0, lagMs: 0, memory: 0 });
     byLoad = placeByLoad(loads, specs.filter((s) => !pinned?.has(s.id)).length, dist.weights);
   }
-  for (const spec of specs) {
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!;
     const byLoadTo = byLoad !== null ? byLoad[next++] : undefined;
     const byLoadOk = byLoadTo !== undefined && core.view.has(byLoadTo, spec.behaviour);
     const pinnedTo = pinned?.get(spec.id) ?? (byLoadOk ? [byLoadTo] : undefined);
@@ -125,8 +138,8 @@ export function groupStarts(
       pinned: pinnedTo !== undefined,
     };
     for (const node of nodes) addTo(groups, node, item);
+    if (i % STEP === STEP - 1) yield;
   }
-  return groups;
 }
 
 /** Start errors after which the child may run on that node anyway: a rollback stops it there too. */

@@ -100,6 +100,7 @@ const SHAPES: Record<HubWireMsg["t"], Record<string, Check>> = {
     part: (v, m) => int(v) && (v as number) >= 0 && (v as number) < (m.parts as number),
     entries: (v, m) => every(entry)(v) && ownEntries(v, m),
   },
+  version: { from: str, inc: int, seq: int },
   syncreq: { from: str },
   load: {
     from: str,

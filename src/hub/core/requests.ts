@@ -4,12 +4,16 @@
  * of messages grouped by target node. The only part the hub handle (`ProcessHub`) calls from
  * outside the hub process: it runs on the caller's stack, which is safe because it only adds a
  * collector and sends messages — every answer comes back through the hub process's mailbox.
- * Imports the collectors, the hub messages and the context.
+ * The handle's calls (`startCall`, `stopCall`) run in paced steps, in call order (`StepQueue`):
+ * grouping a million ids by owner is seconds of work, which must not hold the node's event loop
+ * (the hub's own requests, a few ids at a time, run at once). Imports the collectors, the hub
+ * messages, the results, `steps` and the context.
  */
 import type { Pid } from "../../process/pid.js";
 import { StartCollector, StopCollector } from "../collector.js";
-import { chunks, idChunks, itemOut, type StartItem, type StartMsg, startChunks } from "../messages.js";
-import type { HubErrorReason, StartResult, StopResult } from "../results.js";
+import { CHUNK, chunks, idChunks, itemOut, type StartItem, type StartMsg, startChunks } from "../messages.js";
+import { type HubErrorReason, StartResult, StopResult } from "../results.js";
+import { runAll, STEP, StepQueue, type Steps } from "../steps.js";
 import type { HubContext } from "./context.js";
 import { addTo } from "./context.js";
 
@@ -35,6 +39,16 @@ export interface DispatchStopOptions {
   also?: ReadonlyMap<string, Iterable<string>>;
 }
 
+/** Whether a paced call may go on (false once the hub stopped: nothing more goes out). */
+type Live = () => boolean;
+const ALWAYS: Live = () => true;
+
+/**
+ * Ids or items cut into messages at a time: one message's worth (`CHUNK`), so that windows split
+ * a call into the same messages as the whole list would, unless large specs split them further.
+ */
+const CHUNK_WINDOW = CHUNK;
+
 type Failures = ReadonlyArray<readonly [string, HubErrorReason, string | undefined, unknown?]>;
 
 export class Requests {
@@ -42,12 +56,27 @@ export class Requests {
   /** Items of pending start requests, so a redirect can re-send them. */
   private readonly items = new Map<number, Map<string, StartItem>>();
   private next = 1;
+  /** The handle's calls whose caller-side steps are not done. */
+  private readonly calls: StepQueue;
 
-  constructor(private readonly ctx: HubContext) {}
+  /** `due`: whether the current macrotask ran the pacer's bound (see `steps.ts`). */
+  constructor(
+    private readonly ctx: HubContext,
+    due: () => boolean = () => false,
+  ) {
+    this.calls = new StepQueue(due, (err) =>
+      ctx.logger.error({ hub: ctx.hubId, err }, "hub start or stop failed on the calling node"),
+    );
+  }
 
   /** Starts and stops of this node still waiting for answers (moves and adoptions among them). */
   get pending(): number {
-    return this.collectors.size;
+    return this.collectors.size + this.calls.length;
+  }
+
+  /** Calls of the handle whose caller-side steps (grouping, sending) are not done. */
+  get queuedCalls(): number {
+    return this.calls.length;
   }
 
   /** A request number for a request that is not a start or stop (a claim). */
@@ -57,13 +86,37 @@ export class Requests {
 
   /** Sends starts grouped by target node; with `onDone`, collects the answers. */
   start(groups: ReadonlyMap<string, StartItem[]>, o: DispatchStartOptions): void {
+    runAll(this.startSteps(groups, o, ALWAYS));
+  }
+
+  /**
+   * The handle's start, in paced steps after the calls before it: `group` fills the groups by
+   * target node, then the start goes out as `start` sends it. Once the hub stopped, the ids not
+   * sent yet fail with `hub_stopped`.
+   */
+  startCall(group: (into: Map<string, StartItem[]>) => Steps, o: DispatchStartOptions): void {
+    const live = () => this.ctx.mode !== "stopped";
+    const self = this;
+    this.calls.run(
+      (function* () {
+        const groups = new Map<string, StartItem[]>();
+        yield* group(groups);
+        if (live()) return yield* self.startSteps(groups, o, live);
+        const errors = [...groups.values()].flatMap((l) =>
+          l.map((it) => ({ id: it.spec.id, node: undefined, reason: "hub_stopped" as const })),
+        );
+        o.onDone?.(new StartResult([], errors));
+      })(),
+    );
+  }
+
+  private *startSteps(groups: ReadonlyMap<string, StartItem[]>, o: DispatchStartOptions, live: Live): Steps {
     const ctx = this.ctx;
     let req: number | null = null;
     const onDone = o.onDone;
     if (onDone !== undefined) {
       const r = (req = this.next++);
       const items = new Map<string, StartItem>();
-      for (const list of groups.values()) for (const it of list) items.set(it.spec.id, it);
       this.items.set(r, items);
       const col = new StartCollector(o.timeoutMs, (res) => {
         this.collectors.delete(r);
@@ -71,28 +124,40 @@ export class Requests {
         onDone(res);
       });
       this.collectors.set(r, col);
+      col.open();
       for (const [node, list] of groups)
-        col.expect(
-          node,
-          list.map((i) => i.spec.id),
-        );
+        for (let i = 0; i < list.length; i += STEP) {
+          const part = list.slice(i, i + STEP);
+          for (const it of part) items.set(it.spec.id, it);
+          col.expect(
+            node,
+            part.map((it) => it.spec.id),
+          );
+          yield;
+        }
       this.failGone(col, groups.keys());
-      col.maybeFinish();
+      // The hub stopped while the ids were being added: it failed only those added by then.
+      if (!live()) col.failAll("hub_stopped");
+      col.seal();
     }
     const hops = o.noForward ? ctx.tuning.maxForwards : 0;
     for (const [node, list] of groups) {
-      for (const items of startChunks(list, o.states)) {
-        const msg: StartMsg = {
-          t: "start",
-          req,
-          origin: ctx.self,
-          items: items.map(itemOut),
-          hops,
-          ensure: !!o.ensure,
-        };
-        const st = statesOf(items, o.states);
-        if (st !== undefined) msg.states = st;
-        ctx.send(node, msg);
+      for (let i = 0; i < list.length; i += CHUNK_WINDOW) {
+        for (const items of startChunks(list.slice(i, i + CHUNK_WINDOW), o.states)) {
+          if (!live()) return;
+          const msg: StartMsg = {
+            t: "start",
+            req,
+            origin: ctx.self,
+            items: items.map(itemOut),
+            hops,
+            ensure: !!o.ensure,
+          };
+          const st = statesOf(items, o.states);
+          if (st !== undefined) msg.states = st;
+          ctx.send(node, msg);
+          yield;
+        }
       }
     }
   }
@@ -102,14 +167,34 @@ export class Requests {
    * members this registry lists it on, and the nodes of `also`; with `onDone`, collects the answers.
    */
   stop(ids: readonly string[], o: DispatchStopOptions): void {
+    runAll(this.stopSteps(ids, o, ALWAYS));
+  }
+
+  /** The handle's stop, in paced steps after the calls before it (see `startCall`). */
+  stopCall(ids: readonly string[], o: DispatchStopOptions): void {
+    this.calls.run(this.stopSteps(ids, o, () => this.ctx.mode !== "stopped"));
+  }
+
+  private *stopSteps(ids: readonly string[], o: DispatchStopOptions, live: Live): Steps {
     const ctx = this.ctx;
     const groups = new Map<string, string[]>();
-    for (const id of ids) {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
       const targets = new Set<string>(ctx.view.replicas(id));
       for (const np of ctx.registry.lookup(id)?.nodes ?? [])
         if (ctx.view.isMember(np.node)) targets.add(np.node);
       for (const n of o.also?.get(id) ?? []) targets.add(n);
       for (const n of targets) addTo(groups, n, id);
+      if (i % STEP === STEP - 1) yield;
+    }
+    if (!live()) {
+      o.onDone?.(
+        new StopResult(
+          [],
+          ids.map((id) => ({ id, node: undefined, reason: "hub_stopped" })),
+        ),
+      );
+      return;
     }
     let req: number | null = null;
     const onDone = o.onDone;
@@ -120,21 +205,39 @@ export class Requests {
         onDone(res);
       });
       this.collectors.set(r, col);
-      for (const [node, list] of groups) col.expect(node, list);
+      col.open();
+      for (const [node, list] of groups)
+        for (let i = 0; i < list.length; i += STEP) {
+          col.expect(node, list.slice(i, i + STEP));
+          yield;
+        }
       this.failGone(col, groups.keys());
-      col.maybeFinish();
+      // The hub stopped while the ids were being added: it failed only those added by then.
+      if (!live()) col.failAll("hub_stopped");
+      col.seal();
     }
     for (const [node, list] of groups)
-      for (const part of idChunks(list)) ctx.send(node, { t: "stop", req, origin: ctx.self, ids: part });
+      for (let i = 0; i < list.length; i += CHUNK_WINDOW)
+        for (const part of idChunks(list.slice(i, i + CHUNK_WINDOW))) {
+          if (!live()) return;
+          ctx.send(node, { t: "stop", req, origin: ctx.self, ids: part });
+          yield;
+        }
     // Every other member hears the stop too, unanswered: this node's registry may not show a
     // copy another member runs (its slice not yet here after a rejoin), and a copy the stop
     // missed would live on, and be moved and replicated, after a stop that reported success.
     for (const node of ctx.view.members.keys()) {
       const mine = groups.get(node);
-      const rest = mine === undefined ? ids : withoutAll(ids, mine);
-      if (rest.length > 0)
-        for (const part of idChunks(rest))
+      const skip = mine === undefined || mine.length === 0 ? null : new Set(mine);
+      for (let i = 0; i < ids.length; i += CHUNK_WINDOW) {
+        const window = ids.slice(i, i + CHUNK_WINDOW);
+        const rest = skip === null ? window : window.filter((id) => !skip.has(id));
+        for (const part of idChunks(rest)) {
+          if (!live()) return;
           ctx.send(node, { t: "stop", req: null, origin: ctx.self, ids: part });
+          yield;
+        }
+      }
     }
   }
 
@@ -202,10 +305,4 @@ function statesOf(
   const st: Array<[string, unknown]> = [];
   for (const it of items) if (states.has(it.spec.id)) st.push([it.spec.id, states.get(it.spec.id)]);
   return st.length > 0 ? st : undefined;
-}
-
-function withoutAll(ids: readonly string[], drop: readonly string[]): string[] {
-  if (drop.length === ids.length) return [];
-  const d = new Set(drop);
-  return ids.filter((id) => !d.has(id));
 }

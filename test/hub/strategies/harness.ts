@@ -2,10 +2,11 @@
  * Test harness of the hub strategy tests: hubs on a `MemoryNetwork` (partition, heal, kill,
  * pause) with per-hub strategy options, and `placementProblem`, the generalised invariant:
  * every id runs exactly on its replicas (or, for placed children, exactly once), no pid is dead,
- * and every registry is identical.
+ * and every registry is identical; `scriptedHub`, one real hub node beside peers a test scripts.
  */
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import { Cluster } from "../../../src/cluster/index.js";
+import type { HubWireMsg } from "../../../src/hub/messages.js";
 import { clusterMembership, type HubMembership } from "../../../src/hub/membership.js";
 import { type HubOptions, ProcessHub } from "../../../src/hub/process-hub.js";
 import { withHandover } from "../../../src/hub/strategies/handover.js";
@@ -83,6 +84,29 @@ export function scriptedMembership() {
     for (const l of down) l(n);
   };
   return { membership, lose };
+}
+
+/** Hub `a` with scripted peers; `sent` records every hub message a sends to another node. */
+export function scriptedHub(hubId: string, extra: Partial<HubOptions> = {}) {
+  const { membership, lose } = scriptedMembership();
+  const node = new Node({ name: "a", logger: silentLogger });
+  const sent: Array<{ to: string; msg: HubWireMsg }> = [];
+  const send = node.send.bind(node);
+  vi.spyOn(node, "send").mockImplementation((dest, msg) => {
+    const to = (dest as { node?: unknown }).node;
+    if (typeof to === "string" && to !== "a") sent.push({ to, msg: msg as HubWireMsg });
+    else send(dest, msg);
+  });
+  const hub = ProcessHub.start({
+    hubId,
+    node,
+    membership,
+    behaviours,
+    logger: silentLogger,
+    clusterEventDebounceMs: 5,
+    ...extra,
+  });
+  return { hub, core: hub.core, node, sent, lose };
 }
 
 /** Hub timings of the strategy tests: quick debounce, sync and discovery. */

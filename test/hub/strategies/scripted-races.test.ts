@@ -6,39 +6,14 @@
  * running the id does not hand the state to that copy a second time; a retry after two refusing
  * replicas ignores both refusers' stale slices; a pending joiner's `syncreq` is answered.
  */
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { normalizeChildSpec } from "../../../src/hub/child-spec.js";
 import { HashRing } from "../../../src/hub/hash-ring.js";
 import { entryOut, type HubWireMsg, itemOut, type StartMsg } from "../../../src/hub/messages.js";
-import { type HubOptions, ProcessHub } from "../../../src/hub/process-hub.js";
-import { silentLogger } from "../../../src/logger.js";
-import { Node } from "../../../src/process/node.js";
+import type { ProcessHub } from "../../../src/hub/process-hub.js";
 import { Pid } from "../../../src/process/pid.js";
 import { GenServer } from "../../../src/server/index.js";
-import { behaviours, scriptedMembership } from "./harness.js";
-
-/** Hub `a` with scripted peers; `sent` records every hub message a sends to another node. */
-function scriptedHub(hubId: string, extra: Partial<HubOptions> = {}) {
-  const { membership, lose } = scriptedMembership();
-  const node = new Node({ name: "a", logger: silentLogger });
-  const sent: Array<{ to: string; msg: HubWireMsg }> = [];
-  const send = node.send.bind(node);
-  vi.spyOn(node, "send").mockImplementation((dest, msg) => {
-    const to = (dest as { node?: unknown }).node;
-    if (typeof to === "string" && to !== "a") sent.push({ to, msg: msg as HubWireMsg });
-    else send(dest, msg);
-  });
-  const hub = ProcessHub.start({
-    hubId,
-    node,
-    membership,
-    behaviours,
-    logger: silentLogger,
-    clusterEventDebounceMs: 5,
-    ...extra,
-  });
-  return { hub, core: hub.core, node, sent, lose };
-}
+import { scriptedHub } from "./harness.js";
 
 const spec = (id: string) => normalizeChildSpec({ id, behaviour: "stateful" });
 const ensureMsg = (
@@ -223,7 +198,7 @@ describe("a move or adoption reaching a node whose peers' departure is pending",
 });
 
 describe("the anti-entropy round under gossip", () => {
-  it("sends the whole slice to `recipients` random members, not to all (push sends it to all)", async () => {
+  it("sends this node's slice version to `recipients` random members, not to all (push sends it to all)", async () => {
     for (const [sync, want] of [
       [{ type: "gossip", recipients: 1, intervalMs: 60_000 }, 1],
       [{ type: "push" }, 4],
@@ -234,11 +209,11 @@ describe("the anti-entropy round under gossip", () => {
       const { core, sent } = s;
       for (const [i, p] of peers.entries()) core.post({ t: "hello", from: p, inc: 30 + i, reply: false });
       await expect.poll(() => hub!.nodes().length).toBe(4);
-      const before = sent.filter((m) => m.msg.t === "slice").length;
+      const before = sent.filter((m) => m.msg.t === "version").length;
       core.post({ t: "$sync" } as never);
-      // A round's slices go out synchronously when the hub handles the tick: wait for the first.
-      await expect.poll(() => sent.filter((m) => m.msg.t === "slice").length).toBeGreaterThan(before);
-      expect(sent.filter((m) => m.msg.t === "slice").length - before).toBe(want);
+      // A round's versions go out synchronously when the hub handles the tick: wait for the first.
+      await expect.poll(() => sent.filter((m) => m.msg.t === "version").length).toBeGreaterThan(before);
+      expect(sent.filter((m) => m.msg.t === "version").length - before).toBe(want);
       for (const p of peers) lose(p);
       await expect.poll(() => hub!.nodes().length).toBe(0);
       await hub.stop();

@@ -1,0 +1,96 @@
+/**
+ * Registry replication (`src/hub/replicator.ts`) as a peer sees it, with one real hub node `a`
+ * beside scripted peers (see `scriptedHub`): anti-entropy sends where a slice is (`version`), and
+ * a replica asks for the whole slice only when its copy is behind; a large slice goes out before
+ * the deltas of the changes made while it was built, so the peer applies them in sequence.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { HubWireMsg } from "../../src/hub/messages.js";
+import type { ProcessHub } from "../../src/hub/process-hub.js";
+import { scriptedHub, specs } from "./strategies/harness.js";
+
+let hub: ProcessHub | undefined;
+let lose: ((n: string) => void) | undefined;
+let peers: string[] = [];
+afterEach(async () => {
+  for (const p of peers) lose?.(p);
+  if (hub !== undefined) await expect.poll(() => hub!.nodes().length).toBe(0);
+  await hub?.stop();
+  hub = undefined;
+  lose = undefined;
+  peers = [];
+});
+
+type Sent = Array<{ to: string; msg: HubWireMsg }>;
+const to = (sent: Sent, node: string, t: HubWireMsg["t"]) =>
+  sent.filter((m) => m.to === node && m.msg.t === t).map((m) => m.msg);
+
+describe("anti-entropy by version", () => {
+  it("a replica asks for a peer's whole slice when the peer's version is ahead of its copy, not when it is current", async () => {
+    const s = scriptedHub("replicator-version", { syncIntervalMs: 60_000 });
+    ({ hub, lose } = s);
+    peers = ["x"];
+    const { core, sent } = s;
+    core.post({ t: "hello", from: "x", inc: 30, reply: false });
+    await expect.poll(() => hub!.nodes().join()).toBe("x");
+    core.post({ t: "slice", from: "x", inc: 30, seq: 3, part: 0, parts: 1, entries: [] });
+    core.post({ t: "version", from: "x", inc: 30, seq: 3 });
+    // x's syncreq is handled after both (one mailbox, in order): its answer marks the point.
+    const slices = to(sent, "x", "slice").length;
+    core.post({ t: "syncreq", from: "x" });
+    await expect.poll(() => to(sent, "x", "slice").length).toBeGreaterThan(slices);
+    expect(to(sent, "x", "syncreq")).toHaveLength(0);
+    core.post({ t: "version", from: "x", inc: 30, seq: 4 });
+    await expect.poll(() => to(sent, "x", "syncreq").length).toBe(1);
+  });
+
+  it("a round sends this node's version, not its slice", async () => {
+    const s = scriptedHub("replicator-round", { syncIntervalMs: 60_000 });
+    ({ hub, lose } = s);
+    peers = ["x"];
+    const { core, sent } = s;
+    core.post({ t: "hello", from: "x", inc: 31, reply: false });
+    await expect.poll(() => hub!.nodes().join()).toBe("x");
+    const slices = to(sent, "x", "slice").length;
+    core.post({ t: "$sync" } as never);
+    await expect.poll(() => to(sent, "x", "version").length).toBe(1);
+    expect(to(sent, "x", "slice")).toHaveLength(slices);
+  });
+});
+
+describe("a large slice", () => {
+  it("goes out whole before the deltas of changes made while it was built, which follow in sequence", async () => {
+    const s = scriptedHub("replicator-large", { syncIntervalMs: 60_000 });
+    ({ hub, lose } = s);
+    const { core, sent } = s;
+    const n = 20_000;
+    const r = await hub!.startChildren(specs(n), { awaitable: true }).await(60_000);
+    expect(r.started).toHaveLength(n);
+    peers = ["x"];
+    // x joins, running no behaviour (nothing moves to it), and a sends it the whole slice;
+    // right behind, children stop here (deltas).
+    core.post({ t: "hello", from: "x", inc: 32, reply: false, behaviours: [] });
+    hub!.stopChildren(
+      specs(200).map((c) => c.id),
+      { awaitable: false },
+    );
+    await expect.poll(() => hub!.localChildren().size, { timeout: 30_000 }).toBe(n - 200);
+    const parts = () => to(sent, "x", "slice") as Array<Extract<HubWireMsg, { t: "slice" }>>;
+    await expect.poll(() => parts().length, { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect.poll(() => parts().length).toBe(parts()[0]!.parts);
+    const seq = parts()[0]!.seq;
+    // Taken when x's hello was handled, before the stops: every child.
+    expect(parts().reduce((k, p) => k + p.entries.length, 0)).toBe(n);
+    // Every delta x got before the slice's last part is at or below the slice's seq; the ones
+    // after it continue from there without a gap.
+    const x = sent.filter((m) => m.to === "x").map((m) => m.msg);
+    const last = x.lastIndexOf(parts().at(-1)!);
+    const deltas = (from: number, until: number) =>
+      x.slice(from, until).filter((m): m is Extract<HubWireMsg, { t: "delta" }> => m.t === "delta");
+    for (const d of deltas(0, last)) expect(d.seq).toBeLessThanOrEqual(seq);
+    await expect.poll(() => deltas(last, sent.length).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(deltas(last, sent.length).map((d) => d.seq)).toEqual(
+      deltas(last, sent.length).map((_d, i) => seq + 1 + i),
+    );
+  });
+});
