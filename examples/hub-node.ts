@@ -30,7 +30,8 @@
  *   count in checkpoints).
  * - `block { ms }`: blocks the event loop for `ms` right after answering (a busy node).
  * - `load`: the longest event-loop delay since the last `load` (ms), the heap used and the RSS
- *   (bytes, after a full collection when run with `--expose-gc`), and the transport's counters:
+ *   (bytes, after a full collection when run with `--expose-gc`), the children running here, and
+ *   the transport's counters:
  *   what a scale benchmark reads around a huge start.
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * With `observe: true` it runs the observer agent of `hubvisor/observe`.
@@ -457,6 +458,7 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
         stalls: longest,
         heapUsed: m.heapUsed,
         rss: m.rss,
+        local: hub.core.children.size,
         transport: transport.stats(),
       };
     }
