@@ -16,6 +16,13 @@ type Nodes = HubNodeProcess[];
 /** More flags for the node processes (`HV_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`). */
 const flags = (process.env.HV_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
 
+/**
+ * Above this many children the full audit (`converged`, and `placed`'s answer: every id on its
+ * ring owner, counted on each node) is left out: at a million it holds each node's loop for
+ * 20-55 s, which is the audit's cost, not the hub's. `placed` still checks every id registered once.
+ */
+const AUDIT_UP_TO = Number(process.env.HV_SCALE_AUDIT_UP_TO ?? 300_000);
+
 async function until(cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
@@ -29,7 +36,8 @@ async function until(cond: () => Promise<boolean>, timeoutMs: number): Promise<v
  * registry hooks (`placed`), since a full audit of 300k entries would itself stall the nodes.
  */
 async function placed(nodes: Nodes, n: number, timeoutMs: number): Promise<void> {
-  const all = await Promise.all(nodes.map((p) => p.request("placed", { n, timeoutMs })));
+  const audit = n <= AUDIT_UP_TO;
+  const all = await Promise.all(nodes.map((p) => p.request("placed", { n, timeoutMs, audit })));
   const late = all.find((r) => r.timeout === true);
   if (late !== undefined) throw new Error(`registry not complete in time: ${JSON.stringify(late)}`);
 }
@@ -115,13 +123,6 @@ async function diagnose(nodes: Nodes, server: NatsServer): Promise<void> {
   console.error(`nats-server log:\n${server.recentLog()}`);
 }
 
-/**
- * Above this many children the full audit (`converged`: every id on its ring owner, counted on
- * each node) is left out after the start: at a million it holds each node's loop for 20-55 s,
- * which is the audit's cost, not the hub's. `placed` still checks every id registered once.
- */
-const AUDIT_UP_TO = Number(process.env.HV_SCALE_AUDIT_UP_TO ?? 300_000);
-
 async function scale(server: NatsServer, n: number, rows: Row[]): Promise<void> {
   const url = server.url;
   const cluster = `scalehub${process.pid}n${n}`;
@@ -200,7 +201,9 @@ async function failover(
   const t0 = performance.timeOrigin + performance.now();
   await c.kill("SIGKILL");
   const done = await Promise.all(
-    [a, b].map((p) => p.request("placed", { n, exclude: c.name, timeoutMs: 600_000 })),
+    [a, b].map((p) =>
+      p.request("placed", { n, exclude: c.name, timeoutMs: 600_000, audit: n <= AUDIT_UP_TO }),
+    ),
   );
   const late = done.find((d) => d.timeout === true);
   if (late !== undefined) throw new Error(`failover not complete in time: ${JSON.stringify(late)}`);
