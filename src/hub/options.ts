@@ -10,7 +10,10 @@ import type { ChildMetadata } from "./child-spec.js";
 export interface HubTuning {
   /** Virtual nodes per member on the hash ring. More = evener spread, slower ring rebuilds. @default 256 */
   vnodes: number;
-  /** Period of the full-slice anti-entropy push to every peer, in ms. @default 5000 */
+  /**
+   * Period of the anti-entropy round, in ms: each node sends every peer where its registry slice
+   * is, and a peer whose copy is behind asks for the whole slice. @default 5000
+   */
   syncIntervalMs: number;
   /** Period of re-announcing this hub to cluster members that have not answered, in ms. @default 2000 */
   discoverIntervalMs: number;

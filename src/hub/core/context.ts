@@ -87,7 +87,7 @@ export const timeouts = {
   },
   /** How long a move, an adoption or a claim waits for its answers. */
   migrationMs: (t: HubTuning): number => t.migrationTimeoutMs,
-  /** The sync period: full slices, tombstone expiry, rebalancing. */
+  /** The sync period: slice versions (anti-entropy), tombstone expiry, rebalancing. */
   syncMs(t: HubTuning, s: HubStrategies): number {
     const sync = s.synchronization;
     return sync.type === "gossip" ? sync.intervalMs : t.syncIntervalMs;

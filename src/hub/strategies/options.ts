@@ -55,10 +55,11 @@ export type MigrationStrategy =
 
 /**
  * Synchronization: how registry changes reach the other nodes.
- * - `push` (default): every change is pushed to every hub node, plus the full-slice
- *   anti-entropy every `syncIntervalMs` (a hub tunable).
+ * - `push` (default): every change is pushed to every hub node, plus the anti-entropy every
+ *   `syncIntervalMs` (a hub tunable): each node tells the others where its slice is, and one
+ *   whose copy is behind asks for the whole slice.
  * - `gossip`: changes go to `recipients` random nodes, and every node that applies a change
- *   relays it to `recipients` more; the anti-entropy slice goes to `recipients` random nodes
+ *   relays it to `recipients` more; the anti-entropy version goes to `recipients` random nodes
  *   every `intervalMs`. Fewer messages per change in large clusters, slower to converge.
  */
 export type SyncStrategy =
