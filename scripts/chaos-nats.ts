@@ -80,6 +80,43 @@ async function ask(
   return r === undefined || "error" in r ? undefined : r;
 }
 
+/**
+ * For each node cut off from NATS: its children stop when it loses its lease (event `leaseLost`,
+ * its time `at`), and another node takes the first of them over (`claimTakenOver` from it) only
+ * after that, by the one clock of this machine. The least gap over the partitions (null: no
+ * takeover from a cut-off node); a takeover before the stop, or none after a lease lost in a
+ * partition, is a violation.
+ */
+function partitionMargin(
+  partitions: ReadonlyArray<{ node: string; from: number; healed: number }>,
+  lost: ReadonlyArray<Record<string, unknown>>,
+  taken: ReadonlyArray<Record<string, unknown>>,
+  report: ChaosReport,
+): number | null {
+  let least: number | null = null;
+  for (const p of partitions) {
+    const stop = lost.find(
+      (e) => e.node === p.node && (e.at as number) >= p.from && (e.at as number) <= p.healed,
+    );
+    const first = taken
+      .filter((e) => e.from === p.node && (e.at as number) >= p.from && (e.at as number) <= p.healed)
+      .map((e) => e.at as number)
+      .sort((a, b) => a - b)[0];
+    if (first === undefined) continue;
+    if (stop === undefined) {
+      report.violations.push(
+        `${p.node}'s children were taken over while it was cut off, and it never lost its lease`,
+      );
+      continue;
+    }
+    const gap = first - (stop.at as number);
+    if (gap < 0)
+      report.violations.push(`${p.node}'s child taken over ${-gap} ms before it stopped its children`);
+    least = least === null ? gap : Math.min(least, gap);
+  }
+  return least;
+}
+
 export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
   const rand = rng(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
@@ -182,6 +219,8 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
 
     let stopFlag = false;
     let faulty = false;
+    let rounds = 0;
+    let answers = 0;
     let lastDups = 0;
     /** Nodes that reported lost quorum with children still running in the previous sample. */
     let runningPartitioned = new Set<string>();
@@ -191,6 +230,8 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
         const asked = live();
         const before = new Set([...joining, ...(faultedNode ? [faultedNode] : [])]);
         const lists = await Promise.all(asked.map((n) => ask(procs.get(n)!, "locals", {}, 1000)));
+        rounds++;
+        answers += lists.filter((l) => l !== undefined).length;
         // Copies that ran at one instant (the answers come at different instants: a child moving
         // between two of them is not two copies).
         const counts = copiesAtOnce(lists);
@@ -264,6 +305,8 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
 
     const t0 = Date.now();
     let faultNo = 0;
+    /** When each node was cut off from NATS, and healed (wall clock, as the nodes' events). */
+    const partitions: Array<{ node: string; from: number; healed: number }> = [];
     while (Date.now() - t0 < o.durationMs) {
       await sleep(o.faultGapMs);
       const up = live();
@@ -288,12 +331,14 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
         // The node runs on and answers the controller; only its network is gone.
         const l = linksOf(n);
         const cut = kind === "partition" ? [l.transport, l.store] : [l.transport];
+        const cutAt = Date.now();
         for (const link of cut) link.sever();
         if (kind === "partition") report.faults.partition++;
         else report.faults.split = (report.faults.split ?? 0) + 1;
         await sleep(o.faultMs);
         const mode = rand() < 0.5 ? "resume" : "reset";
         for (const link of cut) link.heal(mode);
+        if (kind === "partition") partitions.push({ node: n, from: cutAt, healed: Date.now() });
         o.log(`${Date.now() - t0} ms: healed ${n} (${mode})`);
         // Like a thawed node, a healed one finds itself declared down and rejoins.
         resumedAt.set(n, Date.now());
@@ -317,6 +362,7 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
     }
     stopFlag = true;
     await Promise.all([sampler, ops]);
+    report.samples = { rounds, answers };
 
     // ---------------------------------------------------------------- convergence and checks
     /** Ids running more than their factor in the last full listing. */
@@ -377,9 +423,14 @@ export async function runChaosNats(o: NatsChaosOptions): Promise<ChaosReport> {
       if (done === 0) report.violations.push(`no ${kind} fault ran: the duration is too short for --faults`);
     }
     if (o.fencing) {
-      const count = (ev: string) =>
-        spawned.reduce((k, p) => k + p.events.filter((e) => e.ev === ev).length, 0);
-      report.fencing = { leaseLost: count("leaseLost"), claimTakenOver: count("claimTakenOver") };
+      const all = spawned.flatMap((p) => p.events);
+      const lost = all.filter((e) => e.ev === "leaseLost");
+      const taken = all.filter((e) => e.ev === "claimTakenOver");
+      report.fencing = {
+        leaseLost: lost.length,
+        claimTakenOver: taken.length,
+        partitionMarginMs: partitionMargin(partitions, lost, taken, report),
+      };
     }
   } finally {
     await Promise.all([...procs.values()].map((p) => p.exit(3000).catch(() => {})));

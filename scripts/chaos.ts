@@ -80,8 +80,15 @@ export interface ChaosReport {
     shortPause?: number;
     split?: number;
   };
-  /** Fenced NATS runs: leases the nodes lost, claims they took over from a lapsed lease. */
-  fencing?: { leaseLost: number; claimTakenOver: number };
+  /**
+   * Fenced NATS runs: leases the nodes lost, claims they took over from a lapsed lease, and for
+   * the children of a node cut off from NATS, the least time between its own stop of them (its
+   * lease lost) and their first takeover elsewhere, by the machine's one clock (ms; negative
+   * would be two copies; null: no such takeover).
+   */
+  fencing?: { leaseLost: number; claimTakenOver: number; partitionMarginMs: number | null };
+  /** NATS runs: sampling rounds, and the nodes' answers they got (a paused node answers none). */
+  samples?: { rounds: number; answers: number };
   /** Most ids running more than their factor in one sample, during the faults. */
   duplicatesDuringMax: number;
   /** Id-samples over the factor during the faults (sum over samples). */
@@ -542,7 +549,11 @@ async function main(): Promise<void> {
     `faults: ${r.faults.kill} kills+restarts, ${r.faults.pause} pauses (${r.faults.shortPause ?? 0} just past the detection timeout), ${r.faults.partition} partitions${opts.nats ? ` (cut off from NATS), ${r.faults.split ?? 0} splits (from the peers only)` : ""}, ${r.faults.restart ?? 0} graceful restarts`,
   );
   if (r.fencing)
-    console.log(`fencing: ${r.fencing.leaseLost} leases lost, ${r.fencing.claimTakenOver} claims taken over`);
+    console.log(
+      `fencing: ${r.fencing.leaseLost} leases lost, ${r.fencing.claimTakenOver} claims taken over; a node cut off from NATS stopped its children ${r.fencing.partitionMarginMs === null ? "(no takeover from one)" : `at least ${Math.round(r.fencing.partitionMarginMs)} ms before another node took the first over`}`,
+    );
+  if (r.samples)
+    console.log(`samples: ${r.samples.rounds} rounds over every live node, ${r.samples.answers} answers`);
   console.log(
     `duplicates during faults: max ${r.duplicatesDuringMax} ids in one sample, ${r.duplicateSamples} id-samples`,
   );

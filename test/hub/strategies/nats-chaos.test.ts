@@ -4,7 +4,9 @@
  * restart, SIGSTOP/SIGCONT and graceful restarts with starts and stops going on; then every child
  * must run exactly its replication factor times on its replicas, none lost, none stopped for good
  * come back, every registry identical; with a quorum strategy, the two nodes left while one is
- * faulted keep quorum, and a node without quorum runs no child.
+ * faulted keep quorum, and a node without quorum runs no child. Fenced, with a node cut off from
+ * NATS (its relays severed: it loses its lease while it runs on) and then from its peers only:
+ * no child on two nodes in any sample, and every child once after the heals.
  */
 import { describe, expect, it } from "vitest";
 import { type NatsChaosOptions, runChaosNats } from "../../../scripts/chaos-nats.js";
@@ -63,4 +65,26 @@ describe("chaos over NATS (short)", () => {
     expect(r.faults.pause).toBe(1);
     expect(r.children).toBeGreaterThan(0);
   }, 90_000);
+
+  it("fenced: a node cut off from NATS, then one cut off from its peers; never two copies, all back once", async () => {
+    const r = await runChaosNats({
+      ...short,
+      children: 200,
+      // Room for both: each takes the gap, the fault and 600 ms of rejoining.
+      durationMs: 7000,
+      faultMs: 5000,
+      faultGapMs: 500,
+      fencing: true,
+      leaseMs: 2500,
+      settleTimeoutMs: 60_000,
+      faults: ["partition", "split"],
+    });
+    expect(r.violations).toEqual([]);
+    expect(r.faults.partition).toBeGreaterThanOrEqual(1);
+    expect(r.faults.split).toBeGreaterThanOrEqual(1);
+    // Cut off from JetStream past its lease, the node lost it for real.
+    expect(r.fencing?.leaseLost).toBeGreaterThanOrEqual(1);
+    expect(r.duplicatesDuringMax).toBe(0);
+    expect(r.convergeMs).toBeGreaterThanOrEqual(0);
+  }, 150_000);
 });
