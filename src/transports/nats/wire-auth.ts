@@ -5,16 +5,17 @@
  *
  * Why an HMAC of a shared secret and not per-node nkey signatures: measured on this project's
  * 2-vCPU VM (`npx tsx bench/wire-auth.ts`, CPU time, loaded machine), an HMAC-SHA256 seal plus
- * open of a 200-byte frame costs about 4 µs (as computed here, see `MacKey`), an Ed25519 sign
- * plus verify with `node:crypto` 120-166 µs and with the nkeys library (pure JavaScript) 23-30
- * ms, against a cross-node call round trip of ~150 µs of CPU that carries two frames. Signatures
- * would triple the cost of a call; authentication as built adds 11-18 % of its CPU on the loaded
- * machine, the two MACs about 7 µs of it (`BENCHMARKS.md`). Who may speak for which node
+ * open of a 200-byte frame costs about 3 µs (as computed here, see `MacKey` and `seal`), an
+ * Ed25519 sign plus verify with `node:crypto` 120-166 µs and with the nkeys library (pure
+ * JavaScript) 23-30 ms, against a cross-node call round trip of ~120 µs of CPU that carries two
+ * frames. Signatures would triple the cost of a call; authentication as built adds 7-19 % of its
+ * CPU on the loaded machine (`BENCHMARKS.md`, wire-auth). Who may speak for which node
  * is bound by NATS itself: with the generated least-privilege configuration (`nats-config.ts`)
  * each node's NATS user can only publish subjects that carry its own name as the sender token,
  * and the MAC covers that token, so a frame cannot be re-addressed or re-attributed either.
  *
- * A sealed message is `header ‖ payload ‖ tag` (see `HEADER_BYTES`); the tag (16 bytes of
+ * A sealed message is `header ‖ payload ‖ tag` (see `HEADER_BYTES`; the header's first byte is
+ * the wire version, `WIRE_VERSION`); the tag (16 bytes of
  * HMAC-SHA256, or the AES-256-GCM tag) covers the cluster, the kind, the sender and receiver
  * names (the subject tokens, implicit: they cost no bytes) and the whole header. The header
  * carries a key id (which of the node's secrets opens it, during a rotation — see `setSecrets`;
