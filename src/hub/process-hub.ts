@@ -385,16 +385,17 @@ export class ProcessHub {
     this.assertQuorum();
     const o = parseStopOptions(options);
     if (!Array.isArray(ids) || ids.length === 0) throw new NoChildrenError();
-    const unique = [...new Set(ids)];
     // A durable hub stores the stops before any goes out (src/hub/durable/).
-    if (this.durable !== null) return this.durable.stop(unique, o.awaitable, o.timeoutMs);
+    if (this.durable !== null) return this.durable.stop([...new Set(ids)], o.awaitable, o.timeoutMs);
+    // Repeated ids are dropped in the paced steps (a million ids take seconds to dedupe).
+    const unique = ids.slice();
     if (!o.awaitable) {
-      this.core.requests.stopCall(unique, { timeoutMs: o.timeoutMs });
+      this.core.requests.stopCall(unique, { timeoutMs: o.timeoutMs, dedupe: true });
       return { status: "stop_initiated" };
     }
     return new Future(
       new Promise<StopResult>((resolve) =>
-        this.core.requests.stopCall(unique, { timeoutMs: o.timeoutMs, onDone: resolve }),
+        this.core.requests.stopCall(unique, { timeoutMs: o.timeoutMs, onDone: resolve, dedupe: true }),
       ),
     );
   }

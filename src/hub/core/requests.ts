@@ -37,6 +37,8 @@ export interface DispatchStopOptions {
   onDone?: (r: StopResult) => void;
   /** More nodes to ask per id (a rollback names the nodes a start went to). */
   also?: ReadonlyMap<string, Iterable<string>>;
+  /** `ids` may repeat one: each is stopped (and reported) once, in its first place. */
+  dedupe?: boolean;
 }
 
 /** Whether a paced call may go on (false once the hub stopped: nothing more goes out). */
@@ -175,11 +177,18 @@ export class Requests {
     this.calls.run(this.stopSteps(ids, o, () => this.ctx.mode !== "stopped"));
   }
 
-  private *stopSteps(ids: readonly string[], o: DispatchStopOptions, live: Live): Steps {
+  private *stopSteps(given: readonly string[], o: DispatchStopOptions, live: Live): Steps {
     const ctx = this.ctx;
     const groups = new Map<string, string[]>();
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
+    const seen = o.dedupe === true ? new Set<string>() : null;
+    const ids: string[] = seen === null ? (given as string[]) : [];
+    for (let i = 0; i < given.length; i++) {
+      const id = given[i]!;
+      if (seen !== null) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        ids.push(id);
+      }
       const targets = new Set<string>(ctx.view.replicas(id));
       for (const np of ctx.registry.lookup(id)?.nodes ?? [])
         if (ctx.view.isMember(np.node)) targets.add(np.node);

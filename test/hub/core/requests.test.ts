@@ -3,7 +3,8 @@
  * scale that needs pacing, on three hub nodes over the memory transport: a start and a stop of
  * 20,000 children in one awaited call each answer with every child (the collectors finish), the
  * calling node's event loop turns while the call is still being grouped and sent (a chain of
- * `setImmediate` ticks sees it queued), and a stop made right after a start never overtakes it.
+ * `setImmediate` ticks sees it queued), a stop made right after a start never overtakes it, and
+ * a stop naming an id twice reports it once.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessHub } from "../../../src/hub/process-hub.js";
@@ -97,5 +98,13 @@ describe("Requests: the handle's calls in paced steps", () => {
         timeout: 60_000,
       })
       .toBe(true);
+  });
+
+  it("a stop naming an id more than once stops and reports it once, in its first place", async () => {
+    const [a] = await threeHubs("paced-dedupe");
+    await a!.startChildren(specs(3), { awaitable: true }).await(10_000);
+    const r = await a!.stopChildren(["k2", "k0", "k2", "k1", "k0"], { awaitable: true }).await(10_000);
+    expect(r.status).toBe("ok");
+    expect(r.stopped.map((s) => s.id)).toEqual(["k2", "k0", "k1"]);
   });
 });
