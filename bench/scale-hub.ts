@@ -64,6 +64,7 @@ interface NodeLoad {
   heapUsed: number;
   rss: number;
   local: number;
+  transport: { disconnects: number };
 }
 
 /** Every node's `load`: the longest loop delay since the last call, heap and RSS summed, per node. */
@@ -175,6 +176,13 @@ async function stop(nodes: Nodes, n: number, label: string, rows: Row[]): Promis
   rows.push(
     { figure: `stop ${label} children, one awaited call`, value: s.ms as number, unit: "ms" },
     { figure: `${label}: longest event-loop delay, stop`, value: after.lagMs, unit: "ms" },
+    {
+      figure: `${label}: NATS disconnects, all nodes (start and stop)`,
+      value: after.each.reduce((k, l) => k + l.transport.disconnects, 0),
+      unit: "",
+      target: "0",
+      ok: after.each.every((l) => l.transport.disconnects === 0),
+    },
     {
       figure: `${label}: nodedown events (nothing died)`,
       value: downs(nodes),
