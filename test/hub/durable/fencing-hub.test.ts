@@ -54,11 +54,19 @@ const Keeper = withHandover(
 // margin loses the lease: safe, but the children then stop and start again).
 const FENCING = { leaseMs: 2000, renewIntervalMs: 300, stopMarginMs: 600, takeoverMarginMs: 100 };
 
-/** A store view that fails every operation of one node while `down` (the node cut off from NATS). */
-function cuttable(inner: DurableStore): { store: DurableStore; ctl: { down: boolean } } {
-  const ctl = { down: false };
-  const fail = (op: string) => {
+/**
+ * A store view that fails every operation of one node while `down` (the node cut off from NATS),
+ * and its writes of keys starting with `refusing` (one kind of record the store will not take).
+ */
+function cuttable(inner: DurableStore): {
+  store: DurableStore;
+  ctl: { down: boolean; refusing: string | null };
+} {
+  const ctl: { down: boolean; refusing: string | null } = { down: false, refusing: null };
+  const fail = (op: string, key?: string) => {
     if (ctl.down) throw new DurableStoreError(op, undefined, "cut off");
+    if (key !== undefined && ctl.refusing !== null && key.startsWith(ctl.refusing))
+      throw new DurableStoreError(op, key, "refused");
   };
   const store: DurableStore = {
     kind: "cuttable",
@@ -71,11 +79,11 @@ function cuttable(inner: DurableStore): { store: DurableStore; ctl: { down: bool
           return b.get(k);
         },
         create: async (k, v) => {
-          fail("create");
+          fail("create", k);
           return b.create(k, v);
         },
         update: async (k, v, r) => {
-          fail("update");
+          fail("update", k);
           return b.update(k, v, r);
         },
         delete: async (k, r) => {
@@ -102,7 +110,7 @@ class Fenced {
   readonly network = new MemoryNetwork({ timeoutMs: 150 });
   readonly store = new MemoryDurableStore();
   readonly hubs = new Map<string, ProcessHub>();
-  readonly cuts = new Map<string, { down: boolean }>();
+  readonly cuts = new Map<string, { down: boolean; refusing: string | null }>();
   readonly fired = new Map<string, Fired>();
   readonly clusters: Cluster[] = [];
   readonly name = `fenced${Fenced.seq++}`;
@@ -336,6 +344,23 @@ describe("fenced hot swap whose new copy fails to start", () => {
     // Taken once: nothing is left parked for a later start.
     const bucket = await f.store.open("fenced.checkpoints");
     expect((await bucket.get(parkedHandoverKey("k")))?.value ?? null).toBeNull();
+  });
+
+  it("a child whose state cannot be parked is not moved: it runs on where it was, with its state", async () => {
+    const f = fenced("hotSwap");
+    const { from, to, toName } = await keeperAt5(f);
+    const fromName = toName === "a" ? "b" : "a";
+    f.sample();
+    f.cuts.get(fromName)!.refusing = "h.";
+    await expect(from.migrate("k", toName, { timeoutMs: 1500 })).rejects.toThrow();
+    expect(from.core.children.byId.has("k")).toBe(true);
+    expect(f.runsOnce(["k"])).toBe("ok");
+    expect(await countOn(f, from)).toBe(5);
+    // The store takes it again: the next move goes through, with the state.
+    f.cuts.get(fromName)!.refusing = null;
+    await from.migrate("k", toName, { timeoutMs: 20_000 });
+    expect(await countOn(f, to)).toBe(5);
+    expect(f.worst).toBeLessThanOrEqual(1);
   });
 
   it("a successful fenced hot swap leaves nothing parked", async () => {
