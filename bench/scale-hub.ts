@@ -13,6 +13,10 @@ import { type NatsServer, startNatsServer } from "../test/support/nats-server.js
 import { isMain, printTable, type Row } from "./common.js";
 
 type Nodes = HubNodeProcess[];
+/** How long the start and the stop wait for every answer (`HV_SCALE_CALL_MS`, default 300 s). */
+const CALL_MS = Number(process.env.HV_SCALE_CALL_MS ?? 300_000);
+// The nodes' warnings and errors (a failed send, a caller-side step that threw) for `diagnose`.
+process.env.HUBVISOR_NODE_WARN ??= "1";
 /** More flags for the node processes (`HV_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`). */
 const flags = (process.env.HV_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
 
@@ -120,7 +124,10 @@ async function diagnose(nodes: Nodes, server: NatsServer): Promise<void> {
     new Promise<null>((r) => setTimeout(() => r(null), 60_000)),
   ]);
   for (const l of stats ?? [])
-    console.error(`${l.node} transport ${JSON.stringify(l.transport)} stalls ${JSON.stringify(l.stalls)}`);
+    console.error(
+      `${l.node} hub ${JSON.stringify(l.hub)} transport ${JSON.stringify(l.transport)} stalls ${JSON.stringify(l.stalls)}`,
+    );
+  for (const p of nodes) if (p.stderrTail !== "") console.error(`${p.name} stderr:\n${p.stderrTail}`);
   console.error(`nats-server log:\n${server.recentLog()}`);
 }
 
@@ -136,7 +143,7 @@ async function scale(server: NatsServer, n: number, rows: Row[]): Promise<void> 
     const base = await load(nodes);
     const label = n.toLocaleString("en-US");
     const t0 = performance.now();
-    const r = await nodes[0]!.request("start", { n, prefix: "k", timeoutMs: 900_000 });
+    const r = await nodes[0]!.request("start", { n, prefix: "k", timeoutMs: CALL_MS });
     if (r.status !== "ok" || r.started !== n)
       throw new Error(`start failed: ${JSON.stringify(r)}; nodedown events: ${downs(nodes)}`);
     await placed(nodes, n, 600_000);
@@ -168,7 +175,7 @@ async function scale(server: NatsServer, n: number, rows: Row[]): Promise<void> 
 }
 
 async function stop(nodes: Nodes, n: number, label: string, rows: Row[]): Promise<void> {
-  const s = await nodes[0]!.request("stop", { n, prefix: "k", timeoutMs: 900_000 });
+  const s = await nodes[0]!.request("stop", { n, prefix: "k", timeoutMs: CALL_MS });
   if (s.status !== "ok" || s.stopped !== n)
     throw new Error(`stop failed: ${JSON.stringify(s)}; nodedown events: ${downs(nodes)}`);
   await placed(nodes, 0, 600_000);

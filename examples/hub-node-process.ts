@@ -107,6 +107,11 @@ export class HubNodeProcess {
     });
   }
 
+  /** The last 8000 characters the node wrote to stderr (its warnings, with HUBVISOR_NODE_WARN=1). */
+  get stderrTail(): string {
+    return this.stderr;
+  }
+
   /** Sends a signal without waiting (SIGSTOP / SIGCONT to freeze and thaw the node). */
   signal(sig: NodeJS.Signals): void {
     this.proc.kill(sig);

@@ -48,6 +48,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import {
   Cluster,
+  consoleLogger,
   defineServer,
   type FencingOptions,
   type HubOptions,
@@ -138,7 +139,9 @@ const now = () => performance.timeOrigin + performance.now();
 
 // HUBVISOR_TRACE_DIR: every hook and log line of this node to a file (diagnosing chaos runs).
 const trace = nodeTrace(cfg.node);
-const logger = trace?.logger ?? silentLogger;
+// HUBVISOR_NODE_WARN=1: warnings and errors to stderr (a benchmark prints them when a step fails).
+const warnLogger = { ...consoleLogger, info: () => {}, debug: () => {} };
+const logger = trace?.logger ?? (process.env.HUBVISOR_NODE_WARN === "1" ? warnLogger : silentLogger);
 const node = new Node({ name: cfg.node, logger });
 const transport = new NatsTransport({
   heartbeatIntervalMs: 500,
@@ -462,6 +465,12 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
         heapUsed: m.heapUsed,
         rss: m.rss,
         local: hub.core.children.size,
+        // What the hub still waits for: requests awaiting answers, handle calls still being sent.
+        hub: {
+          pending: hub.core.requests.pending,
+          queuedCalls: hub.core.requests.queuedCalls,
+          registry: hub.core.registry.size,
+        },
         transport: transport.stats(),
       };
     }
