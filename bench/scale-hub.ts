@@ -4,9 +4,13 @@
  * settings) on a private `nats-server`, then stopped in one call. Figures: start and stop time
  * (timed in the calling node), time until every registry agrees, heap and RSS per child summed
  * over the nodes (after a full collection), the longest event-loop delay of any node during the
- * start and during the stop, and the `nodedown` events the nodes reported (must be 0: nothing
- * died). `npx tsx bench/scale-hub.ts` or `npm run bench -- scale-hub`; `HV_NODE_FLAGS` adds flags
- * to the node processes (a CPU profile of each: `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * start and during the stop, heap and RSS per hub child on each node, the NATS disconnects and
+ * the `nodedown` events the nodes reported (must be 0: nothing died). `HV_SCALE_FAILOVER=1`
+ * SIGKILLs node c after the start instead of stopping, and times until a and b run every child.
+ * A failed step prints the nodedowns, each node's transport counters, stalls, warnings and what
+ * its hub waits for, and the server's log. `npx tsx bench/scale-hub.ts` or `npm run bench --
+ * scale-hub`; `HV_NODE_FLAGS` adds flags to the node processes (a CPU profile of each:
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { HubNodeProcess } from "../examples/hub-node-process.js";
 import { type NatsServer, startNatsServer } from "../test/support/nats-server.js";
