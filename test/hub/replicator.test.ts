@@ -59,7 +59,9 @@ describe("anti-entropy by version", () => {
 });
 
 describe("a large slice", () => {
-  it("goes out whole before the deltas of changes made while it was built, which follow in sequence", async () => {
+  it("goes out whole before the deltas of changes made while it was built, which follow in sequence", {
+    timeout: 120_000,
+  }, async () => {
     const s = scriptedHub("replicator-large", { syncIntervalMs: 60_000 });
     ({ hub, lose } = s);
     const { core, sent } = s;
