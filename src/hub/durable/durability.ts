@@ -18,8 +18,17 @@ import { type Declared, DECLARED_PREFIX, type DesiredState, decodeDeclared, idOf
 import { checkpointOptionsOf } from "./checkpointed.js";
 import { supportsHandover } from "../strategies/handover.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
-import { hash32 } from "../hash-ring.js";
-import { decodePage, encodePage, isPageKey, PAGE_COUNT, type PageEntry, pageKeyOf } from "./pages.js";
+import {
+  decodePage,
+  EMPTY_PAGE,
+  encodePage,
+  isPageKey,
+  type PageRecords,
+  packRecord,
+  pageKeyOf,
+  pageOf,
+  withRecords,
+} from "./pages.js";
 import type { ParsedDurability } from "./options.js";
 import type { DurableBucket, StoreEntry, StoreWatch } from "./store.js";
 
@@ -88,10 +97,7 @@ export class Durability {
   /** Revisions of keys of one declaration (the format before pages, still read). */
   private readonly keys = new Map<string, KeyState>();
   /** Each page's revision and entries as this node last applied them (the base of its next write). */
-  private readonly pages = new Map<
-    string,
-    { revision: number; live: boolean; entries: Map<string, PageEntry> }
-  >();
+  private readonly pages = new Map<string, { revision: number; live: boolean; entries: PageRecords }>();
   private readyResolve!: () => void;
   /** Resolves once the declarations current at open time are in `declared`. */
   readonly ready = new Promise<void>((r) => (this.readyResolve = r));
@@ -208,35 +214,27 @@ export class Durability {
   private applyPage(e: StoreEntry): void {
     const known = this.pages.get(e.key);
     if (known !== undefined && known.revision >= e.revision) return;
-    const prev = known?.entries ?? new Map<string, PageEntry>();
+    const prev = known?.entries ?? EMPTY_PAGE;
     if (e.value === null) {
-      this.pages.set(e.key, { revision: e.revision, live: false, entries: new Map() });
-      for (const id of prev.keys())
+      this.pages.set(e.key, { revision: e.revision, live: false, entries: EMPTY_PAGE });
+      for (const id of prev.ids)
         if ((this.declared.get(id)?.revision ?? e.revision) < e.revision) this.declared.delete(id);
       return;
     }
-    const p = decodePage(this.core.hubId, e.key, e.value, e.revision);
+    const p = decodePage(this.core.hubId, e.key, e.value, e.revision, prev);
     if ("pageRefused" in p) {
       this.pages.set(e.key, { revision: e.revision, live: true, entries: prev });
       return this.refuse(e, p.pageRefused);
     }
-    for (const r of p.refused) {
-      this.refuse(e, `${r.id.slice(0, 40)}: ${r.why}`);
-      const kept = prev.get(r.id);
-      if (kept !== undefined) p.entries.set(r.id, kept);
-    }
-    this.pages.set(e.key, { revision: e.revision, live: true, entries: p.entries });
+    for (const r of p.refused) this.refuse(e, `${r.id.slice(0, 40)}: ${r.why}`);
+    this.pages.set(e.key, { revision: e.revision, live: true, entries: p.page });
+    // Only the entries this write changed come back (a page carries its neighbours too): those
+    // are fresh, left to the call that wrote them.
     const now = Date.now();
     for (const d of p.declared) {
       if ((this.declared.get(d.id)?.revision ?? 0) > d.revision) continue;
-      const old = prev.get(d.id);
       this.declared.set(d.id, d);
-      // Only the entries this write changed are fresh (a page carries its neighbours too).
-      if (
-        this.isReady &&
-        (old === undefined || old.at !== d.at || old.by !== d.by || old.desired !== d.desired)
-      )
-        this.fresh.set(d.id, now);
+      if (this.isReady) this.fresh.set(d.id, now);
     }
   }
 
@@ -268,16 +266,21 @@ export class Durability {
     const core = this.core;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const cur = this.pages.get(key);
-      const entries = new Map(cur?.entries);
       const at = Date.now();
-      for (const [id, desired, spec, pin] of items) {
-        if (onlyIfAbsent && entries.has(id)) continue;
-        entries.set(
+      const changes = new Map<string, Uint8Array>();
+      for (const [id, desired, spec, pin] of items)
+        changes.set(
           id,
-          pin ? { desired, spec, pin, by: core.self, at } : { desired, spec, by: core.self, at },
+          packRecord(
+            id,
+            pin ? { desired, spec, pin, by: core.self, at } : { desired, spec, by: core.self, at },
+          ),
         );
-      }
-      const value = encodePage(core.hubId, key, entries);
+      const value = encodePage(
+        core.hubId,
+        key,
+        withRecords(cur?.entries ?? EMPTY_PAGE, changes, onlyIfAbsent),
+      );
       try {
         const revision =
           cur === undefined || !cur.live
@@ -295,11 +298,18 @@ export class Durability {
     throw new DurableConflictError(key, this.pages.get(key)?.revision ?? null);
   }
 
-  /** Writes declarations, `writeConcurrency` at a time; resolves with the ids that failed and why. */
+  /**
+   * Writes declarations, one compare-and-set per page they touch, `writeConcurrency` pages at a
+   * time; resolves with the ids that failed and why. With `chunk`, the pages are grouped (in the
+   * order given) into chunks of about `CHUNK` declarations, and each chunk's declarations that
+   * were stored go to `chunk` as soon as its last page is written, while later pages are still
+   * being written: a large start's first children start before its last declarations are stored.
+   */
   private async writeAll(
     items: ReadonlyArray<Declaration>,
     timeoutMs: number,
     onlyIfAbsent = false,
+    chunk?: (stored: Declaration[]) => void,
   ): Promise<Map<string, unknown>> {
     const failed = new Map<string, unknown>();
     const ok = await this.whenReady(timeoutMs);
@@ -309,7 +319,6 @@ export class Durability {
       this.stats.writeFailures += items.length;
       return failed;
     }
-    // One compare-and-set per page touched, `writeConcurrency` pages at a time.
     const byPage = new Map<string, Declaration[]>();
     for (const it of items) {
       const key = pageKeyOf(it[0]);
@@ -317,17 +326,33 @@ export class Durability {
       if (list === undefined) byPage.set(key, [it]);
       else list.push(it);
     }
-    const pages = [...byPage];
+    interface Chunk {
+      pending: number;
+      items: Declaration[];
+    }
+    const pages: Array<{ key: string; list: Declaration[]; chunk: Chunk | undefined }> = [];
+    let open: Chunk | undefined;
+    for (const [key, list] of byPage) {
+      if (chunk !== undefined && (open === undefined || open.items.length >= CHUNK))
+        open = { pending: 0, items: [] };
+      if (open !== undefined) {
+        open.pending++;
+        for (const it of list) open.items.push(it);
+      }
+      pages.push({ key, list, chunk: open });
+    }
     let next = 0;
     const worker = async () => {
       while (next < pages.length) {
-        const [key, list] = pages[next++]!;
+        const page = pages[next++]!;
         try {
-          await this.writePage(key, list, onlyIfAbsent);
+          await this.writePage(page.key, page.list, onlyIfAbsent);
         } catch (err) {
-          for (const [id] of list) failed.set(id, err);
-          this.stats.writeFailures += list.length;
+          for (const [id] of page.list) failed.set(id, err);
+          this.stats.writeFailures += page.list.length;
         }
+        const c = page.chunk;
+        if (c !== undefined && --c.pending === 0) chunk!(c.items.filter((it) => !failed.has(it[0])));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.writeConcurrency, pages.length) }, worker));
@@ -413,18 +438,20 @@ export class Durability {
     call: DurableStartCall,
   ): Promise<StartResult> {
     const sends: Array<Promise<StartResult>> = [];
-    const failed = new Map<string, unknown>();
-    const byPage = inPageOrder(specs, (s) => s.id);
-    for (let i = 0; i < byPage.length; i += CHUNK) {
-      const chunk = byPage.slice(i, i + CHUNK);
-      const f = await this.writeAll(
-        chunk.map((s) => [s.id, "running", s, call.pins?.get(s.id) ?? null] as const),
-        call.timeoutMs,
-      );
-      for (const [id, e] of f) failed.set(id, e);
-      const go = chunk.filter((s) => !f.has(s.id));
-      if (go.length > 0) sends.push(this.sendStart(go, call));
-    }
+    const failed = await this.writeAll(
+      inPageOrder(specs, (s) => s.id).map((s) => [s.id, "running", s, call.pins?.get(s.id) ?? null] as const),
+      call.timeoutMs,
+      false,
+      (stored) => {
+        if (stored.length > 0)
+          sends.push(
+            this.sendStart(
+              stored.map((d) => d[2]!),
+              call,
+            ),
+          );
+      },
+    );
     const results = await Promise.all(sends);
     let r = new StartResult(
       results.flatMap((x) => x.started),
@@ -493,26 +520,23 @@ export class Durability {
     );
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
-      const failed = new Map<string, unknown>();
-      const byPage = inPageOrder(ids, (id) => id);
-      for (let i = 0; i < byPage.length; i += CHUNK) {
-        const chunk = byPage.slice(i, i + CHUNK);
-        const f = await this.writeAll(
-          chunk.map((id) => [id, "stopped", null] as const),
-          timeoutMs,
-        );
-        for (const [id, e] of f) failed.set(id, e);
-        const go = chunk.filter((id) => !f.has(id));
-        if (go.length === 0) continue;
-        const blocked = this.blocked(go);
-        sends.push(
-          blocked !== null
-            ? Promise.resolve(new StopResult([], blocked))
-            : new Promise<StopResult>((resolve) =>
-                this.core.requests.stop(go, { timeoutMs, onDone: resolve }),
-              ),
-        );
-      }
+      const failed = await this.writeAll(
+        inPageOrder(ids, (id) => id).map((id) => [id, "stopped", null] as const),
+        timeoutMs,
+        false,
+        (stored) => {
+          if (stored.length === 0) return;
+          const go = stored.map((d) => d[0]);
+          const blocked = this.blocked(go);
+          sends.push(
+            blocked !== null
+              ? Promise.resolve(new StopResult([], blocked))
+              : new Promise<StopResult>((resolve) =>
+                  this.core.requests.stop(go, { timeoutMs, onDone: resolve }),
+                ),
+          );
+        },
+      );
       const results = await Promise.all(sends);
       const r = new StopResult(
         results.flatMap((x) => x.stopped),
@@ -735,7 +759,7 @@ export class Durability {
  */
 function inPageOrder<T>(items: readonly T[], id: (t: T) => string): T[] {
   if (items.length <= CHUNK) return [...items];
-  const keyed = items.map((t) => [hash32(id(t)) % PAGE_COUNT, t] as const);
+  const keyed = items.map((t) => [pageOf(id(t)), t] as const);
   keyed.sort((a, b) => a[0] - b[0]);
   return keyed.map((k) => k[1]);
 }

@@ -3,23 +3,36 @@
  * `PAGE_COUNT` keys (`d.=<hex>`, a form no single declaration's key takes, since base64url has no
  * `=`), so that a start or stop of many children writes one compare-and-set per page it touches
  * instead of one per child: 10,000 children are about 1,000 writes, 100 children about 100.
- * A page maps ids to entries of the same shape as a single declaration; decoding checks the page
- * (format, version, hub, its own key) and then every entry as a single declaration is checked
- * (`checkEntry`), plus that the id belongs on this page. A page that fails is refused as a whole;
- * an entry that fails is refused alone. Imports msgpackr, the hash of the ring and `declared.ts`.
+ *
+ * Every node applies every page written (its watch, and its own writes), and a page holds every id
+ * ever declared on it (a stop is kept), while a call changes a few of them. So a page is laid out
+ * to be compared, not decoded: a msgpack envelope around one binary run of records, each
+ * `id length ‖ id ‖ entry length ‖ entry` (lengths as big-endian uint32, the entry msgpack of the
+ * same shape as a single declaration). A writer copies the records it does not change, in their
+ * order, and appends new ids; a node applying a page compares each record with the one it holds
+ * at the same place (a native memcmp) and decodes and checks only the records that differ.
+ * Decoding whole pages made each write cost its page's size on every node: most of what
+ * durability added to a start or stop (`BENCHMARKS.md`, hub-durable).
+ *
+ * Decoding checks the envelope (format, version, hub, its own key) and then every changed record
+ * as a single declaration is checked (`checkEntry`), plus that the id belongs on this page and is
+ * not on it twice. A page that fails is refused as a whole; a record that fails is refused alone,
+ * and an id this node held that the page lacks keeps its record (see `keepMissing`). Pages of version 1 (entries as nested maps)
+ * are still read. Imports msgpackr, the hash of the ring and `declared.ts`.
  */
-import { Packr } from "msgpackr";
 import type { NormalizedChildSpec } from "../child-spec.js";
 import { hash32 } from "../hash-ring.js";
 import { checkEntry, type Declared, type DesiredState } from "./declared.js";
+import { recordPackr } from "./stored-record.js";
 
 /** Pages per hub: at 1M declared children about 1,000 entries (~150 KB) a page. */
 export const PAGE_COUNT = 1024;
 export const PAGE_PREFIX = "d.=";
 const FORMAT = "hubvisor/declared-page";
-const VERSION = 1;
+/** 2: records in one binary run. 1: entries as nested maps (read, never written). */
+const VERSION = 2;
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+const packr = recordPackr;
 
 /** One declaration in a page, as written. */
 export interface PageEntry {
@@ -30,34 +43,121 @@ export interface PageEntry {
   readonly at: number;
 }
 
+/**
+ * A page's records as this node holds them: one run of records (`starts[i]` to `starts[i + 1]` is
+ * record i, `ids[i]` its id) and where each id is. `index` may name ids past `ids.length` (it is
+ * shared with the page's later versions, which only append): look ids up with `positionOf`.
+ */
+export interface PageRecords {
+  readonly ids: readonly string[];
+  readonly run: Uint8Array;
+  readonly starts: readonly number[];
+  readonly index: Map<string, number>;
+}
+
+export const EMPTY_PAGE: PageRecords = { ids: [], run: new Uint8Array(0), starts: [0], index: new Map() };
+
+/** Where `id` is on `page`, or -1. */
+export function positionOf(page: PageRecords, id: string): number {
+  const j = page.index.get(id);
+  return j !== undefined && j < page.ids.length && page.ids[j] === id ? j : -1;
+}
+
 export function pageKeyOf(id: string): string {
-  return PAGE_PREFIX + (hash32(id) % PAGE_COUNT).toString(16);
+  return PAGE_PREFIX + pageOf(id).toString(16);
+}
+
+/** The page number of `id` (what `pageKeyOf` names in hex). */
+export function pageOf(id: string): number {
+  return hash32(id) % PAGE_COUNT;
 }
 
 export function isPageKey(key: string): boolean {
   return key.startsWith(PAGE_PREFIX);
 }
 
-export function encodePage(hubId: string, key: string, entries: ReadonlyMap<string, PageEntry>): Uint8Array {
-  const e: Record<string, PageEntry> = {};
-  for (const [id, entry] of entries) e[id] = entry;
-  return packr.pack({ f: FORMAT, v: VERSION, hub: hubId, key, e });
+/** The record of `id` with `entry`, as a page carries it. */
+export function packRecord(id: string, entry: PageEntry): Uint8Array {
+  const body = packr.pack(entry);
+  const idLength = Buffer.byteLength(id, "utf8");
+  const rec = Buffer.allocUnsafe(8 + idLength + body.length);
+  rec.writeUInt32BE(idLength, 0);
+  rec.write(id, 4, "utf8");
+  rec.writeUInt32BE(body.length, 4 + idLength);
+  rec.set(body, 8 + idLength);
+  return rec;
 }
 
-/** A decoded page: its declarations (at the page's revision) and the entries refused in it. */
+/**
+ * The run of `page` with `changes` (id → record) applied: changed ids keep their place, new ones
+ * go at the end; with `onlyIfAbsent`, ids on the page already are left as they are.
+ */
+export function withRecords(
+  page: PageRecords,
+  changes: ReadonlyMap<string, Uint8Array>,
+  onlyIfAbsent = false,
+): Uint8Array {
+  const at = new Map<number, Uint8Array>();
+  const added: Uint8Array[] = [];
+  let length = page.run.length;
+  for (const [id, rec] of changes) {
+    const j = positionOf(page, id);
+    if (j < 0) {
+      added.push(rec);
+      length += rec.length;
+    } else if (!onlyIfAbsent) {
+      at.set(j, rec);
+      length += rec.length - (page.starts[j + 1]! - page.starts[j]!);
+    }
+  }
+  const out = Buffer.allocUnsafe(length);
+  let o = 0;
+  let from = 0;
+  for (const j of [...at.keys()].sort((x, y) => x - y)) {
+    out.set(page.run.subarray(from, page.starts[j]), o);
+    o += page.starts[j]! - from;
+    const rec = at.get(j)!;
+    out.set(rec, o);
+    o += rec.length;
+    from = page.starts[j + 1]!;
+  }
+  out.set(page.run.subarray(from), o);
+  o += page.run.length - from;
+  for (const rec of added) {
+    out.set(rec, o);
+    o += rec.length;
+  }
+  return out;
+}
+
+/** A page whose records are `run`. */
+export function encodePage(hubId: string, key: string, run: Uint8Array): Uint8Array {
+  return packr.pack({ f: FORMAT, v: VERSION, hub: hubId, key, r: run });
+}
+
+/** A decoded page: its records, the declarations that changed, and the records refused in it. */
 export interface DecodedPage {
-  readonly entries: Map<string, PageEntry>;
+  /** The page's records (without those refused, with `prev`'s records of ids the page lacks). */
+  readonly page: PageRecords;
+  /** The declarations whose records differ from `prev` (all of them without it), at the page's revision. */
   readonly declared: Declared[];
-  /** Entries refused, with why (their ids' earlier declarations stay in force). */
+  /** Records refused, with why (their ids' earlier declarations stay in force). */
   readonly refused: Array<{ readonly id: string; readonly why: string }>;
 }
 
-/** The page in `value`, or why it is refused as a whole. */
+/**
+ * The page in `value`, or why it is refused as a whole. `prev`: the records this node holds for
+ * the page; a record equal to the one at the same place there is neither decoded nor checked
+ * again. A writer keeps every id at its place and appends new ones, so an id found elsewhere is
+ * refused (`out of place`), as is one on the page twice. The page returned holds one copy of the
+ * run (it keeps neither `value`'s buffer alive nor earlier copies).
+ */
 export function decodePage(
   hubId: string,
   key: string,
   value: Uint8Array,
   revision: number,
+  prev: PageRecords = EMPTY_PAGE,
 ): DecodedPage | { pageRefused: string } {
   let v: unknown;
   try {
@@ -68,33 +168,153 @@ export function decodePage(
   if (typeof v !== "object" || v === null || Array.isArray(v)) return { pageRefused: "not a record" };
   const r = v as Record<string, unknown>;
   if (r.f !== FORMAT) return { pageRefused: "foreign format" };
+  if (r.v === 1) return decodeNested(hubId, key, r, revision, prev);
   if (r.v !== VERSION) return { pageRefused: `unknown version ${String(r.v)}` };
   if (r.hub !== hubId) return { pageRefused: "another hub's page" };
   if (r.key !== key) return { pageRefused: "page does not match its key" };
-  if (typeof r.e !== "object" || r.e === null || Array.isArray(r.e)) return { pageRefused: "no entries" };
-  const out: DecodedPage = { entries: new Map(), declared: [], refused: [] };
-  for (const [id, raw] of Object.entries(r.e as Record<string, unknown>)) {
-    if (pageKeyOf(id) !== key) {
-      out.refused.push({ id, why: "on the wrong page" });
+  if (!(r.r instanceof Uint8Array)) return { pageRefused: "no records" };
+  const run = copyOf(r.r);
+  const ids: string[] = [];
+  const starts = [0];
+  const declared: Declared[] = [];
+  const refused: Array<{ id: string; why: string }> = [];
+  /** Ids appended by this write (not on `prev`). */
+  const appended = new Map<string, number>();
+  /** Records kept, as [start, end] in `run`, when one was refused (the run is rebuilt). */
+  let kept: Array<[string, number, number]> | undefined;
+  const prevRun = prev.run;
+  const prevStarts = prev.starts;
+  const prevCount = prev.ids.length;
+  let at = 0;
+  for (let i = 0; at < run.length; i++) {
+    if (at + 8 > run.length) return { pageRefused: "truncated record" };
+    const idLength = run.readUInt32BE(at);
+    const entryAt = at + 8 + idLength;
+    if (entryAt > run.length) return { pageRefused: "truncated record" };
+    const end = entryAt + run.readUInt32BE(entryAt - 4);
+    if (end > run.length) return { pageRefused: "truncated record" };
+    const start = at;
+    at = end;
+    if (i < prevCount && sameRange(run, start, end, prevRun, prevStarts[i]!, prevStarts[i + 1]!)) {
+      ids.push(prev.ids[i]!);
+      starts.push(end);
+      kept?.push([prev.ids[i]!, start, end]);
       continue;
     }
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      out.refused.push({ id, why: "not a record" });
+    const id = run.toString("utf8", start + 4, entryAt - 4);
+    let why: string | undefined;
+    let entry: unknown;
+    const j = positionOf(prev, id);
+    if (j >= 0 ? j !== ids.length : ids.length < prevCount) why = "out of place";
+    else if (appended.has(id)) why = "twice on the page";
+    else if (pageKeyOf(id) !== key) why = "on the wrong page";
+    else {
+      try {
+        entry = packr.unpack(run.subarray(entryAt, end));
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) why = "not a record";
+      } catch {
+        why = "does not decode";
+      }
+    }
+    const d = why === undefined ? checkEntry(id, entry as Record<string, unknown>, revision) : undefined;
+    if (d !== undefined && "refused" in d) why = d.refused;
+    if (why !== undefined || d === undefined || "refused" in d) {
+      refused.push({ id, why: why ?? "refused" });
+      kept ??= ids.map((x, k) => [x, starts[k]!, starts[k + 1]!]);
+      // Its place on the page stays taken (by prev's record, if there was one, below).
+      ids.push(id);
+      starts.push(end);
       continue;
     }
-    const d = checkEntry(id, raw as Record<string, unknown>, revision);
-    if ("refused" in d) {
-      out.refused.push({ id, why: d.refused });
-      continue;
-    }
-    out.declared.push(d);
-    out.entries.set(id, {
-      desired: d.desired,
-      spec: d.spec,
-      ...(d.pin === null ? {} : { pin: d.pin }),
-      by: d.by,
-      at: d.at,
-    });
+    if (j < 0) appended.set(id, ids.length);
+    declared.push(d);
+    ids.push(id);
+    starts.push(end);
+    kept?.push([id, start, end]);
   }
-  return out;
+  if (kept === undefined && ids.length >= prevCount) {
+    const index = prevCount === 0 ? new Map<string, number>() : prev.index;
+    for (const [id, k] of appended) index.set(id, k);
+    return { page: { ids, run, starts, index }, declared, refused };
+  }
+  return {
+    page: rebuilt(run, kept ?? ids.map((x, k) => [x, starts[k]!, starts[k + 1]!]), prev),
+    declared,
+    refused,
+  };
+}
+
+/**
+ * A page of the records `kept` (ranges of `run`) and of `prev`'s records whose ids they lack: a
+ * writer never takes an id off a page, so a missing id is a refused (garbled) record or a
+ * foreign writer's, and its declaration stays in force here; the next write carries it again.
+ */
+function rebuilt(
+  run: Uint8Array,
+  kept: ReadonlyArray<readonly [string, number, number]>,
+  prev: PageRecords,
+): PageRecords {
+  const have = new Set(kept.map((k) => k[0]));
+  const parts: Uint8Array[] = kept.map(([, s, e]) => run.subarray(s, e));
+  const ids = kept.map((k) => k[0]);
+  for (let j = 0; j < prev.ids.length; j++) {
+    if (have.has(prev.ids[j]!)) continue;
+    ids.push(prev.ids[j]!);
+    parts.push(prev.run.subarray(prev.starts[j], prev.starts[j + 1]));
+  }
+  const out = Buffer.concat(parts);
+  const starts = [0];
+  for (const p of parts) starts.push(starts[starts.length - 1]! + p.length);
+  return { ids, run: out, starts, index: new Map(ids.map((id, k) => [id, k])) };
+}
+
+/** A page of version 1: entries as nested maps, each checked; kept as records from then on. */
+function decodeNested(
+  hubId: string,
+  key: string,
+  r: Record<string, unknown>,
+  revision: number,
+  prev: PageRecords,
+): DecodedPage | { pageRefused: string } {
+  if (r.hub !== hubId) return { pageRefused: "another hub's page" };
+  if (r.key !== key) return { pageRefused: "page does not match its key" };
+  if (typeof r.e !== "object" || r.e === null || Array.isArray(r.e)) return { pageRefused: "no entries" };
+  const declared: Declared[] = [];
+  const refused: Array<{ id: string; why: string }> = [];
+  const recs: Uint8Array[] = [];
+  const kept: Array<[string, number, number]> = [];
+  let length = 0;
+  for (const [id, raw] of Object.entries(r.e as Record<string, unknown>)) {
+    let why: string | undefined;
+    if (pageKeyOf(id) !== key) why = "on the wrong page";
+    else if (typeof raw !== "object" || raw === null || Array.isArray(raw)) why = "not a record";
+    else {
+      const d = checkEntry(id, raw as Record<string, unknown>, revision);
+      if ("refused" in d) why = d.refused;
+      else {
+        declared.push(d);
+        const rec = packRecord(id, raw as PageEntry);
+        recs.push(rec);
+        kept.push([id, length, length + rec.length]);
+        length += rec.length;
+        continue;
+      }
+    }
+    refused.push({ id, why });
+  }
+  return { page: rebuilt(Buffer.concat(recs), kept, prev), declared, refused };
+}
+
+/** Whether `a[as, ae)` and `b[bs, be)` hold the same bytes. */
+function sameRange(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): boolean {
+  if (ae - as !== be - bs) return false;
+  for (let i = as, k = bs; i < ae; i++, k++) if (a[i] !== b[k]) return false;
+  return true;
+}
+
+/** A copy of the page's run in a Buffer of its own (the page keeps it, not `value`'s buffer). */
+function copyOf(value: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafeSlow(value.length);
+  b.set(value);
+  return b;
 }

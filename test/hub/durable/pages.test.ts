@@ -14,8 +14,12 @@ import {
   decodePage,
   encodePage,
   PAGE_COUNT,
+  EMPTY_PAGE,
   type PageEntry,
+  type PageRecords,
+  packRecord,
   pageKeyOf,
+  withRecords,
 } from "../../../src/hub/durable/pages.js";
 import { ProcessHub } from "../../../src/hub/process-hub.js";
 import { type Logger, silentLogger } from "../../../src/logger.js";
@@ -41,36 +45,125 @@ function samePage(n: number): string[] {
   return out;
 }
 
+/** The run of a page of `entries` (id → entry), in that order. */
+function runOf(entries: ReadonlyArray<readonly [string, PageEntry]>): Uint8Array {
+  return withRecords(EMPTY_PAGE, new Map(entries.map(([id, e]) => [id, packRecord(id, e)])));
+}
+
+/** A run of records laid out by hand (any ids, any bytes). */
+function rawRun(recs: readonly Uint8Array[]): Uint8Array {
+  return Buffer.concat(recs);
+}
+
+const packed = (v: unknown) => new Packr({ useRecords: false, moreTypes: false }).pack(v);
+
 describe("pages of declarations", () => {
   it("round-trips a page and refuses bad pages as a whole", () => {
     const ids = samePage(3);
     const key = pageKeyOf(ids[0]!);
-    const page = encodePage("h", key, new Map(ids.map((id) => [id, entry(id)])));
+    const page = encodePage("h", key, runOf(ids.map((id) => [id, entry(id)])));
     const d = decodePage("h", key, page, 7);
     expect("pageRefused" in d).toBe(false);
     if ("pageRefused" in d) return;
     expect(d.declared.map((x) => [x.id, x.revision, x.desired])).toEqual(ids.map((id) => [id, 7, "running"]));
+    expect(d.page.ids).toEqual(ids);
     expect(decodePage("other", key, page, 7)).toEqual({ pageRefused: "another hub's page" });
     expect(decodePage("h", `${key}0`, page, 7)).toEqual({ pageRefused: "page does not match its key" });
     expect(decodePage("h", key, Uint8Array.of(0x93, 1), 7)).toEqual({ pageRefused: "does not decode" });
-    const foreign = new Packr({ useRecords: false }).pack({ f: "something/else", e: {} });
-    expect(decodePage("h", key, foreign, 7)).toEqual({ pageRefused: "foreign format" });
+    expect(decodePage("h", key, packed({ f: "something/else", e: {} }), 7)).toEqual({
+      pageRefused: "foreign format",
+    });
+    // A run cut in the middle of a record: the page is refused, not half applied.
+    const cut = packRecord(ids[0]!, entry(ids[0]!)).subarray(0, 12);
+    expect(decodePage("h", key, encodePage("h", key, cut), 7)).toEqual({ pageRefused: "truncated record" });
   });
 
-  it("refuses a misplaced or invalid entry alone", () => {
+  it("refuses a misplaced, invalid or repeated record alone", () => {
     const [a, b] = samePage(2) as [string, string];
     const key = pageKeyOf(a);
     let elsewhere = "y0";
     for (let i = 1; pageKeyOf(elsewhere) === key; i++) elsewhere = `y${i}`;
-    const entries = new Map<string, PageEntry>([
-      [a, entry(a)],
-      [b, { ...entry(b), spec: { ...spec(b), id: "not-b" } }],
-      [elsewhere, entry(elsewhere)],
+    const run = rawRun([
+      packRecord(a, entry(a)),
+      packRecord(b, { ...entry(b), spec: { ...spec(b), id: "not-b" } }),
+      packRecord(elsewhere, entry(elsewhere)),
+      packRecord(a, { ...entry(a), desired: "stopped", spec: null }),
     ]);
-    const d = decodePage("h", key, encodePage("h", key, entries), 3);
+    const d = decodePage("h", key, encodePage("h", key, run), 3);
     if ("pageRefused" in d) throw new Error(d.pageRefused);
-    expect(d.declared.map((x) => x.id)).toEqual([a]);
-    expect(d.refused.map((r) => r.id).sort()).toEqual([b, elsewhere].sort());
+    expect(d.declared.map((x) => [x.id, x.desired])).toEqual([[a, "running"]]);
+    expect(d.refused.map((r) => r.id).sort()).toEqual([a, b, elsewhere].sort());
+    expect(d.page.ids).toEqual([a]);
+  });
+
+  it("decodes only the records that changed, and keeps a refused record's earlier bytes", () => {
+    const [a, b, c] = samePage(3) as [string, string, string];
+    const key = pageKeyOf(a);
+    const d1 = decodePage(
+      "h",
+      key,
+      encodePage(
+        "h",
+        key,
+        runOf([
+          [a, entry(a)],
+          [b, entry(b)],
+        ]),
+      ),
+      1,
+    );
+    if ("pageRefused" in d1) throw new Error(d1.pageRefused);
+    // b stopped, c added, a unchanged: only b and c come back, at the new revision; b keeps its place.
+    const second = withRecords(
+      d1.page,
+      new Map([
+        [b, packRecord(b, { desired: "stopped", spec: null, by: "n2", at: 2 })],
+        [c, packRecord(c, entry(c))],
+      ]),
+    );
+    const d2 = decodePage("h", key, encodePage("h", key, second), 2, d1.page);
+    if ("pageRefused" in d2) throw new Error(d2.pageRefused);
+    expect(d2.declared.map((x) => [x.id, x.desired, x.revision])).toEqual([
+      [b, "stopped", 2],
+      [c, "running", 2],
+    ]);
+    expect(d2.page.ids).toEqual([a, b, c]);
+    // A call that declares only what is absent leaves a as it is.
+    expect(Buffer.from(withRecords(d2.page, new Map([[a, packRecord(a, entry(c))]]), true))).toEqual(
+      Buffer.from(d2.page.run),
+    );
+    // The same page again changes nothing and decodes nothing.
+    const same = decodePage("h", key, encodePage("h", key, d2.page.run), 3, d2.page);
+    if ("pageRefused" in same) throw new Error(same.pageRefused);
+    expect(same.declared).toEqual([]);
+    expect(same.page.ids).toEqual([a, b, c]);
+    // A garbled record in a's place is refused alone; the page keeps a's earlier record.
+    const recOf = (p: PageRecords, k: number) => p.run.subarray(p.starts[k], p.starts[k + 1]);
+    const garbled = rawRun([Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0), recOf(d2.page, 1), recOf(d2.page, 2)]);
+    const d3 = decodePage("h", key, encodePage("h", key, garbled), 4, d2.page);
+    if ("pageRefused" in d3) throw new Error(d3.pageRefused);
+    expect(d3.refused.length).toBe(1);
+    expect(d3.declared).toEqual([]);
+    expect([...d3.page.ids].sort()).toEqual([a, b, c].sort());
+    expect(Buffer.from(recOf(d3.page, d3.page.ids.indexOf(a)))).toEqual(Buffer.from(recOf(d2.page, 0)));
+    // A page that drops b (a writer never does) keeps b's record and declaration.
+    const dropped = rawRun([recOf(d2.page, 0), recOf(d2.page, 2)]);
+    const d4 = decodePage("h", key, encodePage("h", key, dropped), 5, d2.page);
+    if ("pageRefused" in d4) throw new Error(d4.pageRefused);
+    expect([...d4.page.ids].sort()).toEqual([a, b, c].sort());
+  });
+
+  it("still reads a page of version 1 (entries as nested maps)", () => {
+    const [a] = samePage(1) as [string];
+    const key = pageKeyOf(a);
+    const v1 = packed({ f: "hubvisor/declared-page", v: 1, hub: "h", key, e: { [a]: entry(a) } });
+    const d = decodePage("h", key, v1, 5);
+    if ("pageRefused" in d) throw new Error(d.pageRefused);
+    expect(d.declared.map((x) => [x.id, x.desired, x.spec?.behaviour])).toEqual([[a, "running", "w"]]);
+    // What a node writes next is of the current version, with the same declaration.
+    const again = decodePage("h", key, encodePage("h", key, d.page.run), 6);
+    if ("pageRefused" in again) throw new Error(again.pageRefused);
+    expect(again.declared.map((x) => [x.id, x.desired])).toEqual([[a, "running"]]);
   });
 });
 
