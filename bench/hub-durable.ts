@@ -7,7 +7,9 @@
  * - full-cluster restart: 10k and 100k declared children, every node SIGKILLed, 3 new processes
  *   started: ms from their spawn (and from all of them joined) until every child runs exactly
  *   once on its owner;
- * - raw declaration writes per second to the KV bucket (64 in flight), the cost under a start.
+ * - raw declaration writes per second to the KV bucket (64 in flight), the cost under a start;
+ * - checkpoint throughput: 1,000 checkpointed children (`tally`, debounce 50 ms) visited
+ *   continuously from one node for 5 s: checkpoints stored per second on the 3 nodes.
  * `npm run bench -- hub-durable`.
  */
 import { connect } from "@nats-io/transport-node";
@@ -116,6 +118,54 @@ async function fullRestart(url: string, n: number): Promise<{ fromSpawn: number;
   return { fromSpawn: done - t0, fromJoined: done - joined };
 }
 
+/** Checkpoints stored per second (all nodes) while `n` tallies are visited for `ms` from node a. */
+async function checkpointThroughput(url: string, n: number, ms: number): Promise<Row[]> {
+  const b = await bed(url, true);
+  try {
+    const a = b.nodes[0]!;
+    const r = await a.request("start", { n, prefix: "t", behaviour: "tally" });
+    if (r.status !== "ok") throw new Error(`start failed: ${JSON.stringify(r)}`);
+    const written = async () => {
+      const stats = await Promise.all(b.nodes.map((p) => p.request("durable")));
+      let count = 0;
+      let bytes = 0;
+      for (const s of stats) {
+        const c = s.checkpoints as { written: number; bytes: number } | null;
+        count += c?.written ?? 0;
+        bytes += c?.bytes ?? 0;
+      }
+      return { count, bytes };
+    };
+    const before = await written();
+    const t0 = performance.now();
+    const v = await a.request("visits", { prefix: "t", n, ms });
+    // The last debounced writes land within the debounce after the visits end.
+    await new Promise((res) => setTimeout(res, 200));
+    const after = await written();
+    const seconds = (performance.now() - t0) / 1000;
+    const label = n.toLocaleString("en-US");
+    return [
+      {
+        figure: `checkpoints stored, ${label} tallies visited (debounce 50 ms), 3 nodes`,
+        value: (after.count - before.count) / seconds,
+        unit: "/s",
+      },
+      {
+        figure: "checkpoint visits (calls through references) meanwhile",
+        value: (v.calls as number) / seconds,
+        unit: "/s",
+      },
+      {
+        figure: "checkpoint size, mean",
+        value: (after.bytes - before.bytes) / Math.max(1, after.count - before.count),
+        unit: "B",
+      },
+    ];
+  } finally {
+    await close(b);
+  }
+}
+
 /** Declaration-sized writes (create) per second to one KV bucket, 64 in flight. */
 async function kvWrites(url: string, n: number): Promise<number> {
   const nc = await connect({ servers: url });
@@ -153,8 +203,10 @@ export async function run(): Promise<Row[]> {
     // One bed at a time: six node processes at once on this machine's 2 vCPUs starve heartbeats.
     type Kind = "plain" | "durable" | "fenced";
     const runs: Record<Kind, Array<{ start: number; stop: number }>> = { plain: [], durable: [], fenced: [] };
-    // HUB_DURABLE_KINDS=fenced (say) measures only some beds; HUB_DURABLE_RESTART=0 skips the restarts.
-    const kinds = (process.env.HUB_DURABLE_KINDS ?? "plain,durable,fenced").split(",") as Kind[];
+    // HUB_DURABLE_KINDS=fenced (say) measures only some beds (none: empty); HUB_DURABLE_RESTART=0 skips the restarts.
+    const kinds = (process.env.HUB_DURABLE_KINDS ?? "plain,durable,fenced")
+      .split(",")
+      .filter(Boolean) as Kind[];
     for (const kind of kinds) {
       const b = await bed(server.url, kind !== "plain", kind === "fenced");
       await startStop(b, 1000, "w");
@@ -196,6 +248,9 @@ export async function run(): Promise<Row[]> {
       value: (3 * renewalsPerNodeMinute) / 10_000,
       unit: "/min",
     });
+    // HUB_DURABLE_CHECKPOINTS=0 skips the checkpoint throughput.
+    if (process.env.HUB_DURABLE_CHECKPOINTS !== "0")
+      rows.push(...(await checkpointThroughput(server.url, 1000, 5000)));
     if (process.env.HUB_DURABLE_RESTART === "0") return rows;
     for (const n of [10_000, 100_000]) {
       const r = await fullRestart(server.url, n);

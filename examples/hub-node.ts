@@ -28,6 +28,8 @@
  *   `fencing`: the fence's, when fenced; `checkpoints`: the checkpoints').
  * - `visit { child }`: calls `visit` on child `child` through a reference (a `tally` keeps its
  *   count in checkpoints).
+ * - `visits { prefix, n, ms }`: calls `visit` on children `<prefix>0` … `<prefix><n-1>` for `ms`
+ *   ms, each child's calls one after the other, all children at once; answers with the calls made.
  * - `block { ms }`: blocks the event loop for `ms` right after answering (a busy node).
  * - `load`: the longest event-loop delay since the last `load` (ms), the heap used and the RSS
  *   (bytes, after a full collection when run with `--expose-gc`), the children running here, and
@@ -473,6 +475,20 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
         },
         transport: transport.stats(),
       };
+    }
+    case "visits": {
+      const end = Date.now() + (c.ms as number);
+      let calls = 0;
+      await Promise.all(
+        Array.from({ length: c.n as number }, async (_, i) => {
+          const ref = hub.ref<typeof tally>(`${String(c.prefix)}${i}`, { timeoutMs: 10_000 });
+          while (Date.now() < end) {
+            await ref.call("visit");
+            calls++;
+          }
+        }),
+      );
+      return { calls };
     }
     case "visit":
       return { value: await hub.ref<typeof tally>(String(c.child), { timeoutMs: 10_000 }).call("visit") };
