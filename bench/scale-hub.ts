@@ -129,7 +129,7 @@ async function diagnose(nodes: Nodes, server: NatsServer): Promise<void> {
   ]);
   for (const l of stats ?? [])
     console.error(
-      `${l.node} hub ${JSON.stringify(l.hub)} transport ${JSON.stringify(l.transport)} stalls ${JSON.stringify(l.stalls)}`,
+      `${l.node} hub ${JSON.stringify(l.hub)} cluster ${JSON.stringify(l.cluster)} transport ${JSON.stringify(l.transport)} stalls ${JSON.stringify(l.stalls)}`,
     );
   for (const p of nodes) if (p.stderrTail !== "") console.error(`${p.name} stderr:\n${p.stderrTail}`);
   console.error(`nats-server log:\n${server.recentLog()}`);

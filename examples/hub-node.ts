@@ -32,9 +32,10 @@
  *   ms, each child's calls one after the other, all children at once; answers with the calls made.
  * - `block { ms }`: blocks the event loop for `ms` right after answering (a busy node).
  * - `load`: the longest event-loop delay since the last `load` (ms), the heap used and the RSS
- *   (bytes, after a full collection when run with `--expose-gc`), the children running here, and
- *   the transport's counters:
- *   what a scale benchmark reads around a huge start.
+ *   (bytes, after a full collection when run with `--expose-gc`), the children running here,
+ *   what the hub waits for (`hub`: its requests per node, its unsent outbox, the hub messages
+ *   sent and handled per type and peer), and the cluster's and the transport's counters: what a
+ *   scale benchmark reads around a huge start, and prints when a step fails.
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * With `observe: true` it runs the observer agent of `hubvisor/observe`.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
@@ -472,7 +473,14 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
           pending: hub.core.requests.pending,
           queuedCalls: hub.core.requests.queuedCalls,
           registry: hub.core.registry.size,
+          // Unsent messages of the hub's pacer, what each request waits for on which node, and
+          // the hub messages sent and handled per type and peer (a's out.start.c against c's
+          // in.start.a tells a message lost on the way from one never sent).
+          outbox: hub.core.outboxLength,
+          requests: hub.core.requests.describe(),
+          wire: hub.core.wire.snapshot(),
         },
+        cluster: cluster.stats,
         transport: transport.stats(),
       };
     }
@@ -521,10 +529,11 @@ out({ ev: "ready", node: cfg.node, pid: process.pid });
 
 /** The hub hooks a trace records (the membership ones, and every child placed, moved or stopped). */
 function tracedHooks(line: (kind: string, data: Record<string, unknown>) => void): HubOptions["hooks"] {
+  // HUBVISOR_TRACE_CHILDREN=0: not the hooks of every child (a million children's registrations
+  // are millions of synchronous writes per node, which stall it), only batches and membership.
+  const perChild = process.env.HUBVISOR_TRACE_CHILDREN === "0" ? [] : (["childRegistered", "childUnregistered", "pidUpdated"] as const);
   const names = [
-    "childRegistered",
-    "childUnregistered",
-    "pidUpdated",
+    ...perChild,
     "childrenMigrated",
     "startForwarded",
     "lockStateChanged",

@@ -15,6 +15,13 @@ abstract class Collector<R> {
   private done = false;
   /** False while a paced call is still adding what it waits for (see `open`). */
   private sealed = true;
+  /** When the collector began, and when each node last answered it (`Date.now()`). */
+  readonly since = Date.now();
+  private readonly heardAt = new Map<string, number>();
+  /** When the last message of the request went out (null: still being sent). */
+  private sentAt: number | null = null;
+  /** When what a silent node still owes was last sent to it again (see `quiet`). */
+  private readonly resentAt = new Map<string, number>();
 
   constructor(
     private readonly timeoutMs: number,
@@ -28,6 +35,48 @@ abstract class Collector<R> {
   /** Nodes the collector still waits on. */
   waitingOn(): string[] {
     return [...this.pending.keys()];
+  }
+
+  /**
+   * What the collector still waits for, per node: how many ids, and for how long the node has
+   * not answered (since its last answer, or since the collector began).
+   */
+  waiting(now = Date.now()): Array<{ node: string; ids: number; silentMs: number }> {
+    return [...this.pending].map(([node, set]) => ({
+      node,
+      ids: set.size,
+      silentMs: now - (this.heardAt.get(node) ?? this.since),
+    }));
+  }
+
+  /** Every message of the request went out: from now on a node's silence counts (see `quiet`). */
+  sentAll(): void {
+    this.sentAt = Date.now();
+  }
+
+  /**
+   * The nodes silent for `ms` or more since the request's last message went out, their last
+   * answer and the last time their ids were sent again, with the ids they still owe: a message
+   * lost on the way (a frame in flight across a reconnect of the node's NATS connection, which
+   * its peers do not see as a node down) is otherwise never answered. Each is counted as sent
+   * again now. Nothing while the request is still being sent.
+   */
+  quiet(ms: number, now = Date.now()): Array<{ node: string; ids: string[]; silentMs: number }> {
+    if (this.sentAt === null || this.done) return [];
+    const out: Array<{ node: string; ids: string[]; silentMs: number }> = [];
+    for (const [node, set] of this.pending) {
+      if (set.size === 0) continue;
+      const last = Math.max(this.sentAt, this.heardAt.get(node) ?? 0, this.resentAt.get(node) ?? 0);
+      if (now - last < ms) continue;
+      this.resentAt.set(node, now);
+      out.push({ node, ids: [...set], silentMs: now - Math.max(this.sentAt, this.heardAt.get(node) ?? 0) });
+    }
+    return out;
+  }
+
+  /** `node` answered (part of) what it was asked. */
+  protected heard(node: string): void {
+    this.heardAt.set(node, Date.now());
   }
 
   /** Starts waiting for `ids` on `node`. */
@@ -46,6 +95,7 @@ abstract class Collector<R> {
   forwarded(node: string, to: string, ids: readonly string[]): void {
     const set = this.pending.get(node);
     if (set === undefined) return;
+    this.heard(node);
     const moved: string[] = [];
     for (const id of ids) if (set.delete(id)) moved.push(id);
     if (moved.length > 0) this.expect(to, moved);
@@ -112,6 +162,8 @@ abstract class Collector<R> {
 export class StartCollector extends Collector<StartResult> {
   private readonly ok = new Map<string, NodePid[]>();
   private readonly errors: ChildError[] = [];
+  /** Ids whose start was sent again (see `quiet`). */
+  readonly resent = new Set<string>();
 
   constructor(timeoutMs: number, onDone: (r: StartResult) => void, preErrors: ChildError[] = []) {
     super(timeoutMs, onDone);
@@ -123,6 +175,7 @@ export class StartCollector extends Collector<StartResult> {
     ok: ReadonlyArray<readonly [string, Pid]>,
     failed: ReadonlyArray<readonly [string, HubErrorReason, string | undefined, unknown?]>,
   ): void {
+    this.heard(node);
     for (const [id, pid] of ok) {
       if (!this.answered(node, id)) continue;
       const list = this.ok.get(id);
@@ -130,6 +183,9 @@ export class StartCollector extends Collector<StartResult> {
       else list.push({ node, pid });
     }
     for (const [id, reason, detail, value] of failed) {
+      // A start sent again goes as an ensure, which a node refuses while its own membership
+      // change is pending: not an answer to the call (it is sent again after the next quiet spell).
+      if (reason === "topology_pending" && this.resent.has(id)) continue;
       if (!this.answered(node, id)) continue;
       const e: ChildError = { id, node, reason };
       if (detail !== undefined) e.detail = detail;
@@ -166,6 +222,7 @@ export class StopCollector extends Collector<StopResult> {
   }
 
   answeredStop(node: string, ok: readonly string[], missing: readonly string[]): void {
+    this.heard(node);
     for (const id of ok) {
       if (!this.answered(node, id)) continue;
       const list = this.stopped.get(id);

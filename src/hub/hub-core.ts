@@ -50,6 +50,7 @@ import { Replicator } from "./replicator.js";
 import { measureLoad, type NodeLoad } from "./strategies/load.js";
 import { type HubStrategies, parseStrategies } from "./strategies/options.js";
 import { checkWire } from "./wire-check.js";
+import { WireCounts } from "./wire-counts.js";
 
 export type { HubMode } from "./core/context.js";
 export { HubSignal } from "./messages.js";
@@ -71,6 +72,8 @@ export class HubCore {
   readonly loads = new Map<string, NodeLoad>();
   /** Messages dropped before handling: not a hub message, or malformed. */
   dropped = 0;
+  /** Hub messages sent to and handled from each peer, by type (diagnostics: see `wire-counts.ts`). */
+  readonly wire = new WireCounts();
   /** Fencing of a durable hub (set by the handle before the process starts), else null. */
   fence: (StartFence & { releaseLease(): Promise<void> }) | null = null;
   /** Told of every registry change after the hub's own handling (the entity router). */
@@ -235,10 +238,16 @@ export class HubCore {
     return this.pacer.yieldIfDue();
   }
 
+  /** Messages waiting in the pacer's outbox (diagnostics). */
+  get outboxLength(): number {
+    return this.pacer.waiting;
+  }
+
   private sendNow(node: string, msg: HubWireMsg): void {
     if (node === this.self) return this.post(msg);
     try {
       this.node.send({ name: this.name, node }, msg);
+      this.wire.sent(node, msg);
     } catch (e) {
       // A start answer whose failure values do not encode goes again without them (their
       // printable details stay): the starter must hear the answer.
@@ -275,6 +284,7 @@ export class HubCore {
     if (!isWireMsg(msg)) return this.drop("a message that is not a hub message");
     const bad = checkWire(msg);
     if (bad !== null) return this.drop("a malformed message", { field: bad });
+    this.wire.received(msg);
     return this.onWire(msg);
   }
 

@@ -77,17 +77,27 @@ export class Pacer {
     }
   }
 
+  /** Messages waiting in the outbox (diagnostics). */
+  get waiting(): number {
+    return this.outbox.length;
+  }
+
   private readonly drain = (): void => {
     const start = performance.now();
     const box = this.outbox;
     let i = 0;
-    while (i < box.length && performance.now() - start < TURN_MS) {
-      const [node, msg] = box[i++]!;
-      this.sendNow(node, msg);
+    try {
+      while (i < box.length && performance.now() - start < TURN_MS) {
+        const [node, msg] = box[i++]!;
+        this.sendNow(node, msg);
+      }
+    } finally {
+      // A send that threw (a bug; it propagates) must not leave the outbox stuck for good:
+      // `draining` would stay set and every later message of this hub would wait in it.
+      box.splice(0, i);
+      if (box.length > 0) setImmediate(this.drain);
+      else this.draining = false;
     }
-    box.splice(0, i);
-    if (box.length > 0) setImmediate(this.drain);
-    else this.draining = false;
   };
 
   /** Sends everything waiting in the outbox now. */

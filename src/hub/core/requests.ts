@@ -51,15 +51,33 @@ const ALWAYS: Live = () => true;
  */
 const CHUNK_WINDOW = CHUNK;
 
+/**
+ * How long a start or stop may wait on a node that answers nothing, once all of it was sent,
+ * before what the node still owes is sent to it again and a warning names it (ms).
+ */
+export const QUIET_MS = 10_000;
+
 type Failures = ReadonlyArray<readonly [string, HubErrorReason, string | undefined, unknown?]>;
 
 export class Requests {
   private readonly collectors = new Map<number, StartCollector | StopCollector>();
   /** Items of pending start requests, so a redirect can re-send them. */
   private readonly items = new Map<number, Map<string, StartItem>>();
+  /**
+   * Requests whose unanswered part is sent again to a silent node (see `checkQuiet`), with the
+   * hops their starts went with: the handle's plain starts and stops (moves and adoptions, which
+   * carry states or ensure, have their own retries).
+   */
+  private readonly resendable = new Map<number, { hops: number }>();
   private next = 1;
   /** The handle's calls whose caller-side steps are not done. */
   private readonly calls: StepQueue;
+  /**
+   * A request waiting this long on a node that answered none of it (or nothing more) since it
+   * was all sent is sent again there and named in a warning (see `checkQuiet`). Mutable for tests.
+   */
+  quietMs = QUIET_MS;
+  private quietTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** `due`: whether the current macrotask ran the pacer's bound (see `steps.ts`). */
   constructor(
@@ -79,6 +97,81 @@ export class Requests {
   /** Calls of the handle whose caller-side steps (grouping, sending) are not done. */
   get queuedCalls(): number {
     return this.calls.length;
+  }
+
+  /**
+   * What each start or stop of this node waits for: per node, how many ids and for how long
+   * the node has said nothing (diagnostics: a `status` answer, a hang's post-mortem).
+   */
+  describe(): Array<{ req: number; kind: "start" | "stop"; ageMs: number; waiting: ReturnType<StartCollector["waiting"]> }> {
+    const now = Date.now();
+    return [...this.collectors].map(([req, col]) => ({
+      req,
+      kind: col instanceof StartCollector ? "start" : "stop",
+      ageMs: now - col.since,
+      waiting: col.waiting(now),
+    }));
+  }
+
+  /** Keeps `checkQuiet` running while a collector waits. */
+  private watchQuiet(): void {
+    if (this.quietTimer !== null) return;
+    this.quietTimer = setTimeout(this.checkQuiet, this.quietMs / 2);
+    this.quietTimer.unref?.();
+  }
+
+  /**
+   * A request all sent that waits on a node silent for `quietMs` sends the node what it still
+   * owes again (a start as an ensure: a child already running there counts as started, one
+   * stopped since is not started again; a stop as is), and names it in a warning. NATS core
+   * delivers at most once: frames in flight when a node's connection drops (its client's ping
+   * after a long stall, the server's write deadline) are lost, and a reconnect within the
+   * heartbeat timeout is no node down, so without this the call would wait for its timeout
+   * (issue 21: a 1M start with 205,268 ids of node c never answered).
+   */
+  private readonly checkQuiet = (): void => {
+    this.quietTimer = null;
+    const now = Date.now();
+    for (const [req, col] of [...this.collectors]) {
+      const again = this.resendable.get(req);
+      for (const q of col.quiet(this.quietMs, now)) {
+        const call = col instanceof StartCollector ? "start" : "stop";
+        this.ctx.logger.warn(
+          {
+            hub: this.ctx.hubId,
+            req,
+            call,
+            node: q.node,
+            ids: q.ids.length,
+            silentMs: q.silentMs,
+            ageMs: now - col.since,
+            resent: again !== undefined,
+          },
+          "hub request waits on a node that has not answered: sending its part again",
+        );
+        if (again !== undefined) this.resend(req, col, q.node, q.ids, again.hops);
+      }
+    }
+    if (this.collectors.size > 0) this.watchQuiet();
+  };
+
+  private resend(req: number, col: StartCollector | StopCollector, node: string, ids: string[], hops: number): void {
+    const self = this.ctx.self;
+    if (col instanceof StopCollector) {
+      for (const part of idChunks(ids)) this.ctx.send(node, { t: "stop", req, origin: self, ids: part });
+      return;
+    }
+    const items = this.items.get(req);
+    if (items === undefined) return;
+    const list: StartItem[] = [];
+    for (const id of ids) {
+      const it = items.get(id);
+      if (it === undefined) continue;
+      col.resent.add(id);
+      list.push(it);
+    }
+    for (const part of startChunks(list))
+      this.ctx.send(node, { t: "start", req, origin: self, items: part.map(itemOut), hops, ensure: true });
   }
 
   /** A request number for a request that is not a start or stop (a claim). */
@@ -123,9 +216,11 @@ export class Requests {
       const col = new StartCollector(o.timeoutMs, (res) => {
         this.collectors.delete(r);
         this.items.delete(r);
+        this.resendable.delete(r);
         onDone(res);
       });
       this.collectors.set(r, col);
+      this.watchQuiet();
       col.open();
       for (const [node, list] of groups)
         for (let i = 0; i < list.length; i += STEP) {
@@ -143,6 +238,7 @@ export class Requests {
       col.seal();
     }
     const hops = o.noForward ? ctx.tuning.maxForwards : 0;
+    if (req !== null && !o.ensure && o.states === undefined) this.resendable.set(req, { hops });
     for (const [node, list] of groups) {
       for (let i = 0; i < list.length; i += CHUNK_WINDOW) {
         for (const items of startChunks(list.slice(i, i + CHUNK_WINDOW), o.states)) {
@@ -162,6 +258,7 @@ export class Requests {
         }
       }
     }
+    if (req !== null) this.collectors.get(req)?.sentAll();
   }
 
   /**
@@ -211,9 +308,12 @@ export class Requests {
       const r = (req = this.next++);
       const col = new StopCollector(ids, o.timeoutMs, (res) => {
         this.collectors.delete(r);
+        this.resendable.delete(r);
         onDone(res);
       });
+      this.resendable.set(r, { hops: 0 });
       this.collectors.set(r, col);
+      this.watchQuiet();
       col.open();
       for (const [node, list] of groups)
         for (let i = 0; i < list.length; i += STEP) {
@@ -232,6 +332,7 @@ export class Requests {
           ctx.send(node, { t: "stop", req, origin: ctx.self, ids: part });
           yield;
         }
+    if (req !== null) this.collectors.get(req)?.sentAll();
     // Every other member hears the stop too, unanswered: this node's registry may not show a
     // copy another member runs (its slice not yet here after a rejoin), and a copy the stop
     // missed would live on, and be moved and replicated, after a stop that reported success.
