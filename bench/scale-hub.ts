@@ -73,6 +73,7 @@ interface NodeLoad {
   rss: number;
   local: number;
   transport: { disconnects: number };
+  hub: { resentIds: number };
 }
 
 /** Every node's `load`: the longest loop delay since the last call, heap and RSS summed, per node. */
@@ -110,6 +111,28 @@ function perNode(label: string, base: NodeLoad[], full: NodeLoad[], n: number): 
       },
     ];
   });
+}
+
+/**
+ * The NATS disconnects of the nodes so far (each loses the frames in flight to it) and the ids
+ * a caller sent again to a node silent on them (the hub's recovery of such a loss).
+ */
+function wireRows(label: string, each: NodeLoad[]): Row[] {
+  const disconnects = each.reduce((k, l) => k + l.transport.disconnects, 0);
+  return [
+    {
+      figure: `${label}: NATS disconnects, all nodes`,
+      value: disconnects,
+      unit: "",
+      target: "0",
+      ok: disconnects === 0,
+    },
+    {
+      figure: `${label}: ids sent again to a silent node`,
+      value: each.reduce((k, l) => k + l.hub.resentIds, 0),
+      unit: "",
+    },
+  ];
 }
 
 const downs = (nodes: Nodes) =>
@@ -162,6 +185,7 @@ async function scale(server: NatsServer, n: number, rows: Row[]): Promise<void> 
       { figure: `${label}: RSS per child (3 nodes summed)`, value: (full.rss - base.rss) / n, unit: "B" },
       ...perNode(label, base.each, full.each, n),
       { figure: `${label}: longest event-loop delay, start`, value: full.lagMs, unit: "ms" },
+      ...wireRows(`${label}, start`, full.each),
     );
     if (process.env.HV_SCALE_FAILOVER === "1") await failover(nodes, n, label, full.each, rows);
     else await stop(nodes, n, label, rows);
@@ -187,13 +211,7 @@ async function stop(nodes: Nodes, n: number, label: string, rows: Row[]): Promis
   rows.push(
     { figure: `stop ${label} children, one awaited call`, value: s.ms as number, unit: "ms" },
     { figure: `${label}: longest event-loop delay, stop`, value: after.lagMs, unit: "ms" },
-    {
-      figure: `${label}: NATS disconnects, all nodes (start and stop)`,
-      value: after.each.reduce((k, l) => k + l.transport.disconnects, 0),
-      unit: "",
-      target: "0",
-      ok: after.each.every((l) => l.transport.disconnects === 0),
-    },
+    ...wireRows(`${label}, start and stop`, after.each),
     {
       figure: `${label}: nodedown events (nothing died)`,
       value: downs(nodes),
@@ -239,6 +257,7 @@ async function failover(
       unit: "ms",
     },
     { figure: `${label}: longest event-loop delay, failover`, value: after.lagMs, unit: "ms" },
+    ...wireRows(`${label}, start and failover (a, b)`, after.each),
     {
       figure: "failover: nodedown events other than c's",
       value: others,

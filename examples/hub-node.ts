@@ -477,6 +477,7 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
           // the hub messages sent and handled per type and peer (a's out.start.c against c's
           // in.start.a tells a message lost on the way from one never sent).
           outbox: hub.core.outboxLength,
+          resentIds: hub.core.requests.resentIds,
           requests: hub.core.requests.describe(),
           wire: hub.core.wire.snapshot(),
         },
@@ -531,7 +532,10 @@ out({ ev: "ready", node: cfg.node, pid: process.pid });
 function tracedHooks(line: (kind: string, data: Record<string, unknown>) => void): HubOptions["hooks"] {
   // HUBVISOR_TRACE_CHILDREN=0: not the hooks of every child (a million children's registrations
   // are millions of synchronous writes per node, which stall it), only batches and membership.
-  const perChild = process.env.HUBVISOR_TRACE_CHILDREN === "0" ? [] : (["childRegistered", "childUnregistered", "pidUpdated"] as const);
+  const perChild =
+    process.env.HUBVISOR_TRACE_CHILDREN === "0"
+      ? []
+      : (["childRegistered", "childUnregistered", "pidUpdated"] as const);
   const names = [
     ...perChild,
     "childrenMigrated",

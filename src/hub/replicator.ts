@@ -27,8 +27,14 @@ import {
 } from "./messages.js";
 import { paced, runAll, STEP, type Steps } from "./steps.js";
 
-/** After this long without the slice asked for, a gap asks again (the request or reply was lost). */
-const RESYNC_AGAIN_MS = 1000;
+/**
+ * After this long without the slice asked for, a gap asks again (the request or reply was lost);
+ * each further ask of the same episode waits twice as long, up to `RESYNC_MAX_MS`. A slice of a
+ * million entries takes seconds to build, send and read, and every delta meanwhile is a gap:
+ * asking each second made a node send a peer its whole slice 17 times in a 1M start (issue 21).
+ */
+export const RESYNC_AGAIN_MS = 1000;
+const RESYNC_MAX_MS = 16_000;
 
 /** A slice of more entries than this is built and applied in paced steps. */
 const PACED_SLICE = 4 * STEP;
@@ -46,8 +52,11 @@ export class Replicator {
   /** The nodes a slice being built goes to (null: none being built; deltas wait meanwhile). */
   private building: Set<string> | null = null;
 
-  /** When we last asked each sender for its whole slice after a gap (until the slice comes). */
-  private readonly asked = new Map<string, number>();
+  /**
+   * When we last asked each sender for its whole slice after a gap, and how long to wait before
+   * asking again (until the slice comes).
+   */
+  private readonly asked = new Map<string, { at: number; wait: number }>();
 
   constructor(
     private readonly self: string,
@@ -152,12 +161,18 @@ export class Replicator {
     this.ask(m.from);
   }
 
-  /** Asks `node` for its whole slice, once per episode (see `RESYNC_AGAIN_MS`). */
+  /**
+   * Asks `node` for its whole slice: not while its parts are arriving, and again in the same
+   * episode only after a wait that doubles each time (see `RESYNC_AGAIN_MS`).
+   */
   private ask(node: string): void {
-    const at = this.asked.get(node);
     const now = performance.now();
-    if (at !== undefined && now - at <= RESYNC_AGAIN_MS) return;
-    this.asked.set(node, now);
+    const p = this.partial.get(node);
+    if (p !== undefined && p.got > 0 && now - p.at < RESYNC_AGAIN_MS) return;
+    const last = this.asked.get(node);
+    if (last !== undefined && now - last.at <= last.wait) return;
+    const wait = last === undefined ? RESYNC_AGAIN_MS : Math.min(2 * last.wait, RESYNC_MAX_MS);
+    this.asked.set(node, { at: now, wait });
     this.send(node, { t: "syncreq", from: this.self });
   }
 

@@ -58,6 +58,35 @@ describe("anti-entropy by version", () => {
   });
 });
 
+describe("asking for a slice after a gap", () => {
+  it("a replica does not ask again while the slice it asked for is arriving, however many deltas show the gap", async () => {
+    const s = scriptedHub("replicator-gap", { syncIntervalMs: 60_000 });
+    ({ hub, lose } = s);
+    peers = ["x"];
+    const { core, sent } = s;
+    core.post({ t: "hello", from: "x", inc: 33, reply: false });
+    await expect.poll(() => hub!.nodes().join()).toBe("x");
+    core.post({ t: "slice", from: "x", inc: 33, seq: 3, part: 0, parts: 1, entries: [] });
+    const delta = (seq: number) => core.post({ t: "delta", from: "x", inc: 33, seq, up: [], rm: [] });
+    // A gap (4 is missing): a asks for x's whole slice.
+    delta(5);
+    await expect.poll(() => to(sent, "x", "syncreq").length).toBe(1);
+    // x's slice (taken at 20) comes in 10 parts, 250 ms apart, with older deltas (gaps, sent
+    // before x had the request) in between: 2.5 s, in which asking every second would have made
+    // x build and send its whole slice twice more. The deltas after the slice apply in sequence.
+    const parts = 10;
+    for (let part = 0; part < parts; part++) {
+      delta(6 + part);
+      core.post({ t: "slice", from: "x", inc: 33, seq: 20, part, parts, entries: [] });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    delta(21);
+    delta(22);
+    await expect.poll(() => hub!.core.registry.sliceVersion("x")?.seq).toBe(22);
+    expect(to(sent, "x", "syncreq")).toHaveLength(1);
+  });
+});
+
 describe("a large slice", () => {
   it("goes out whole before the deltas of changes made while it was built, which follow in sequence", {
     timeout: 120_000,

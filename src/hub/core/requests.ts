@@ -77,6 +77,8 @@ export class Requests {
    * was all sent is sent again there and named in a warning (see `checkQuiet`). Mutable for tests.
    */
   quietMs = QUIET_MS;
+  /** Ids sent again to a silent node so far (see `checkQuiet`). */
+  resentIds = 0;
   private quietTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** `due`: whether the current macrotask ran the pacer's bound (see `steps.ts`). */
@@ -103,7 +105,12 @@ export class Requests {
    * What each start or stop of this node waits for: per node, how many ids and for how long
    * the node has said nothing (diagnostics: a `status` answer, a hang's post-mortem).
    */
-  describe(): Array<{ req: number; kind: "start" | "stop"; ageMs: number; waiting: ReturnType<StartCollector["waiting"]> }> {
+  describe(): Array<{
+    req: number;
+    kind: "start" | "stop";
+    ageMs: number;
+    waiting: ReturnType<StartCollector["waiting"]>;
+  }> {
     const now = Date.now();
     return [...this.collectors].map(([req, col]) => ({
       req,
@@ -155,8 +162,15 @@ export class Requests {
     if (this.collectors.size > 0) this.watchQuiet();
   };
 
-  private resend(req: number, col: StartCollector | StopCollector, node: string, ids: string[], hops: number): void {
+  private resend(
+    req: number,
+    col: StartCollector | StopCollector,
+    node: string,
+    ids: string[],
+    hops: number,
+  ): void {
     const self = this.ctx.self;
+    this.resentIds += ids.length;
     if (col instanceof StopCollector) {
       for (const part of idChunks(ids)) this.ctx.send(node, { t: "stop", req, origin: self, ids: part });
       return;

@@ -33,7 +33,14 @@ async function threeHubs(hubId: string, warnings: Warning[]): Promise<ProcessHub
   for (const name of ["a", "b", "c"]) {
     const { node, membership } = await cluster.addNode(name);
     hubs.push(
-      ProcessHub.start({ hubId, node, membership, behaviours: { counter }, logger, clusterEventDebounceMs: 5 }),
+      ProcessHub.start({
+        hubId,
+        node,
+        membership,
+        behaviours: { counter },
+        logger,
+        clusterEventDebounceMs: 5,
+      }),
     );
   }
   await expect.poll(() => hubs.every((h) => h.nodes().length === 2), { timeout: 10_000 }).toBe(true);
@@ -50,7 +57,9 @@ async function loseToC(a: ProcessHub, t: "start" | "stop", msgs: () => number): 
   const net = cluster!.network;
   net.setDropRate(1, "a", "c");
   await expect
-    .poll(() => (a.core.wire.out[t]?.c?.msgs ?? 0) >= msgs() && a.core.outboxLength === 0, { timeout: 10_000 })
+    .poll(() => (a.core.wire.out[t]?.c?.msgs ?? 0) >= msgs() && a.core.outboxLength === 0, {
+      timeout: 10_000,
+    })
     .toBe(true);
   await new Promise((r) => setTimeout(r, 50));
   net.setDropRate(0, "a", "c");
