@@ -59,14 +59,20 @@ abstract class Collector<R> {
    * answer and the last time their ids were sent again, with the ids they still owe: a message
    * lost on the way (a frame in flight across a reconnect of the node's NATS connection, which
    * its peers do not see as a node down) is otherwise never answered. Each is counted as sent
-   * again now. Nothing while the request is still being sent.
+   * again now. Nothing while the request is still being sent; silence counts from `notBefore`
+   * at the earliest (when the caller last had a backlog, see `Requests.checkQuiet`).
    */
-  quiet(ms: number, now = Date.now()): Array<{ node: string; ids: string[]; silentMs: number }> {
+  quiet(
+    ms: number,
+    now = Date.now(),
+    notBefore = 0,
+  ): Array<{ node: string; ids: string[]; silentMs: number }> {
     if (this.sentAt === null || this.done) return [];
     const out: Array<{ node: string; ids: string[]; silentMs: number }> = [];
     for (const [node, set] of this.pending) {
       if (set.size === 0) continue;
-      const last = Math.max(this.sentAt, this.heardAt.get(node) ?? 0, this.resentAt.get(node) ?? 0);
+      const heard = this.heardAt.get(node) ?? 0;
+      const last = Math.max(notBefore, this.sentAt, heard, this.resentAt.get(node) ?? 0);
       if (now - last < ms) continue;
       this.resentAt.set(node, now);
       out.push({ node, ids: [...set], silentMs: now - Math.max(this.sentAt, this.heardAt.get(node) ?? 0) });

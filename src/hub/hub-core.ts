@@ -115,7 +115,13 @@ export class HubCore {
     this.name = hubProcessName(hubId);
     this.registry = new HubRegistry(this.self);
     this.view = new HubView(this.self, tuning.vnodes, strategies, new Set(behaviours.keys()));
-    this.requests = new Requests(this, () => this.pacer.due());
+    this.requests = new Requests(
+      this,
+      () => this.pacer.due(),
+      () =>
+        this.pacer.waiting +
+        (this.pid === undefined ? 0 : (this.node.processInfo(this.pid)?.mailboxLength ?? 0)),
+    );
     this.ensurer = new Ensurer(this, this.requests);
     this.signals = new RedundancySignals(this);
     this.migration = new Migration(this, this.requests, this.ensurer, this.signals);

@@ -55,7 +55,7 @@ const CHUNK_WINDOW = CHUNK;
  * How long a start or stop may wait on a node that answers nothing, once all of it was sent,
  * before what the node still owes is sent to it again and a warning names it (ms).
  */
-export const QUIET_MS = 10_000;
+export const QUIET_MS = 15_000;
 
 type Failures = ReadonlyArray<readonly [string, HubErrorReason, string | undefined, unknown?]>;
 
@@ -80,11 +80,19 @@ export class Requests {
   /** Ids sent again to a silent node so far (see `checkQuiet`). */
   resentIds = 0;
   private quietTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When `checkQuiet` last saw a backlog (silence counts from then on). */
+  private busyAt = 0;
 
-  /** `due`: whether the current macrotask ran the pacer's bound (see `steps.ts`). */
+  /**
+   * `due`: whether the current macrotask ran the pacer's bound (see `steps.ts`); `backlog`: the
+   * messages this hub has still to send or to handle (its pacer's outbox, its mailbox), while
+   * which a node's silence proves nothing: our messages may not have left, its answers may wait
+   * in our mailbox (a 1M start's own 338 start messages hold up every answer for seconds).
+   */
   constructor(
     private readonly ctx: HubContext,
     due: () => boolean = () => false,
+    private readonly backlog: () => number = () => 0,
   ) {
     this.calls = new StepQueue(due, (err) =>
       ctx.logger.error({ hub: ctx.hubId, err }, "hub start or stop failed on the calling node"),
@@ -123,7 +131,7 @@ export class Requests {
   /** Keeps `checkQuiet` running while a collector waits. */
   private watchQuiet(): void {
     if (this.quietTimer !== null) return;
-    this.quietTimer = setTimeout(this.checkQuiet, this.quietMs / 2);
+    this.quietTimer = setTimeout(this.checkQuiet, Math.min(1000, this.quietMs / 4));
     this.quietTimer.unref?.();
   }
 
@@ -139,26 +147,30 @@ export class Requests {
   private readonly checkQuiet = (): void => {
     this.quietTimer = null;
     const now = Date.now();
-    for (const [req, col] of [...this.collectors]) {
-      const again = this.resendable.get(req);
-      for (const q of col.quiet(this.quietMs, now)) {
-        const call = col instanceof StartCollector ? "start" : "stop";
-        this.ctx.logger.warn(
-          {
-            hub: this.ctx.hubId,
-            req,
-            call,
-            node: q.node,
-            ids: q.ids.length,
-            silentMs: q.silentMs,
-            ageMs: now - col.since,
-            resent: again !== undefined,
-          },
-          "hub request waits on a node that has not answered: sending its part again",
-        );
-        if (again !== undefined) this.resend(req, col, q.node, q.ids, again.hops);
+    if (this.backlog() > 0) this.busyAt = now;
+    else
+      for (const [req, col] of [...this.collectors]) {
+        const again = this.resendable.get(req);
+        for (const q of col.quiet(this.quietMs, now, this.busyAt)) {
+          const call = col instanceof StartCollector ? "start" : "stop";
+          this.ctx.logger.warn(
+            {
+              hub: this.ctx.hubId,
+              req,
+              call,
+              node: q.node,
+              ids: q.ids.length,
+              silentMs: q.silentMs,
+              ageMs: now - col.since,
+              resent: again !== undefined && q.node !== this.ctx.self,
+            },
+            "hub request waits on a node that has not answered: sending its part again",
+          );
+          // This node's own part went through its mailbox, which loses nothing.
+          if (again !== undefined && q.node !== this.ctx.self)
+            this.resend(req, col, q.node, q.ids, again.hops);
+        }
       }
-    }
     if (this.collectors.size > 0) this.watchQuiet();
   };
 
