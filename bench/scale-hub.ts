@@ -73,7 +73,7 @@ interface NodeLoad {
   rss: number;
   local: number;
   transport: { disconnects: number };
-  hub: { resentIds: number };
+  hub: { resentIds: number; wire: { out: Record<string, Record<string, { msgs: number }>> } };
 }
 
 /** Every node's `load`: the longest loop delay since the last call, heap and RSS summed, per node. */
@@ -130,6 +130,15 @@ function wireRows(label: string, each: NodeLoad[]): Row[] {
     {
       figure: `${label}: ids sent again to a silent node`,
       value: each.reduce((k, l) => k + l.hub.resentIds, 0),
+      unit: "",
+    },
+    {
+      // Whole registry slices asked for (a replica behind): each is up to 25 MB at 1M.
+      figure: `${label}: slice messages sent, all nodes`,
+      value: each.reduce(
+        (k, l) => k + Object.values(l.hub.wire.out.slice ?? {}).reduce((m, c) => m + c.msgs, 0),
+        0,
+      ),
       unit: "",
     },
   ];
