@@ -8,7 +8,8 @@
  * the `nodedown` events the nodes reported (must be 0: nothing died). `HV_SCALE_FAILOVER=1`
  * SIGKILLs node c after the start instead of stopping, and times until a and b run every child.
  * A failed step prints the nodedowns, each node's transport counters, stalls, warnings and what
- * its hub waits for, and the server's log. `npx tsx bench/scale-hub.ts` or `npm run bench --
+ * its hub waits for, and the server's log. `HV_SCALE_RECONNECT_AT=8000,12000` drops node c's NATS
+ * connection at those ms into the start (a loss the hub must recover from). `npx tsx bench/scale-hub.ts` or `npm run bench --
  * scale-hub`; `HV_NODE_FLAGS` adds flags to the node processes (a CPU profile of each:
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
@@ -179,7 +180,14 @@ async function scale(server: NatsServer, n: number, rows: Row[]): Promise<void> 
     const base = await load(nodes);
     const label = n.toLocaleString("en-US");
     const t0 = performance.now();
+    // HV_SCALE_RECONNECT_AT=8000,12000: node c's NATS connection drops and reconnects at these
+    // ms after the start call (the frames in flight to it are lost; the caller must send again).
+    const drops = (process.env.HV_SCALE_RECONNECT_AT ?? "")
+      .split(",")
+      .filter((x) => x !== "")
+      .map((ms) => setTimeout(() => void nodes[2]!.request("reconnect"), Number(ms)));
     const r = await nodes[0]!.request("start", { n, prefix: "k", timeoutMs: CALL_MS });
+    for (const d of drops) clearTimeout(d);
     if (r.status !== "ok" || r.started !== n)
       throw new Error(`start failed: ${JSON.stringify(r)}; nodedown events: ${downs(nodes)}`);
     await placed(nodes, n, 600_000);

@@ -31,6 +31,7 @@
  * - `visits { prefix, n, ms }`: calls `visit` on children `<prefix>0` … `<prefix><n-1>` for `ms`
  *   ms, each child's calls one after the other, all children at once; answers with the calls made.
  * - `block { ms }`: blocks the event loop for `ms` right after answering (a busy node).
+ * - `reconnect`: the transport's NATS connection drops and reconnects (frames in flight are lost).
  * - `load`: the longest event-loop delay since the last `load` (ms), the heap used and the RSS
  *   (bytes, after a full collection when run with `--expose-gc`), the children running here,
  *   what the hub waits for (`hub`: its requests per node, its unsent outbox, the hub messages
@@ -451,6 +452,11 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
       }, 0);
       return { blocking: ms };
     }
+    case "reconnect":
+      // The NATS client drops its connection and reconnects: what it had in flight is lost (the
+      // hub's recovery of lost start and stop messages is tested with it).
+      await transport.connection?.reconnect();
+      return { reconnected: true };
     case "load": {
       // The histogram records a stretch at its own next tick, which may come after this
       // command: the stalls seen by the 10 ms timer count too (each is reported once, either way).
