@@ -19,6 +19,7 @@ import { checkpointOptionsOf } from "./checkpointed.js";
 import { supportsHandover } from "../strategies/handover.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
 import {
+  adopt,
   decodePage,
   EMPTY_PAGE,
   encodePage,
@@ -27,6 +28,7 @@ import {
   packRecord,
   pageKeyOf,
   pageOf,
+  type Rewritten,
   withRecords,
 } from "./pages.js";
 import type { ParsedDurability } from "./options.js";
@@ -238,6 +240,32 @@ export class Durability {
     }
   }
 
+  /**
+   * This node's own write of page `key`, stored at `revision`: the replica takes the page as it was
+   * built and the declarations as given, without decoding what was just encoded (unless the
+   * watch brought this write, or a later one, first: then it is applied already).
+   */
+  private applyOwn(
+    key: string,
+    revision: number,
+    w: Rewritten,
+    byId: ReadonlyMap<string, Declaration>,
+    at: number,
+  ): void {
+    if (revision > this.applied) this.applied = revision;
+    const known = this.pages.get(key);
+    if (known !== undefined && known.revision >= revision) return;
+    this.pages.set(key, { revision, live: true, entries: adopt(w) });
+    const now = Date.now();
+    const by = this.core.self;
+    for (const id of w.written) {
+      if ((this.declared.get(id)?.revision ?? 0) > revision) continue;
+      const [, desired, spec, pin] = byId.get(id)!;
+      this.declared.set(id, { id, desired, spec, pin: pin ?? null, revision, by, at });
+      if (this.isReady) this.fresh.set(id, now);
+    }
+  }
+
   private refuse(e: StoreEntry, why: string): void {
     this.stats.refused++;
     const now = Date.now();
@@ -267,8 +295,11 @@ export class Durability {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const cur = this.pages.get(key);
       const at = Date.now();
+      // The last declaration of an id in a call wins.
+      const byId = new Map<string, Declaration>();
+      for (const it of items) byId.set(it[0], it);
       const changes = new Map<string, Uint8Array>();
-      for (const [id, desired, spec, pin] of items)
+      for (const [id, [, desired, spec, pin]] of byId)
         changes.set(
           id,
           packRecord(
@@ -276,17 +307,14 @@ export class Durability {
             pin ? { desired, spec, pin, by: core.self, at } : { desired, spec, by: core.self, at },
           ),
         );
-      const value = encodePage(
-        core.hubId,
-        key,
-        withRecords(cur?.entries ?? EMPTY_PAGE, changes, onlyIfAbsent),
-      );
+      const w = withRecords(cur?.entries ?? EMPTY_PAGE, changes, onlyIfAbsent);
+      const value = encodePage(core.hubId, key, w.run);
       try {
         const revision =
           cur === undefined || !cur.live
             ? await bucket.create(key, value)
             : await bucket.update(key, value, cur.revision);
-        this.apply({ key, value, revision });
+        this.applyOwn(key, revision, w, byId, at);
         return;
       } catch (err) {
         if (!(err instanceof DurableConflictError)) throw err;

@@ -88,46 +88,79 @@ export function packRecord(id: string, entry: PageEntry): Uint8Array {
   return rec;
 }
 
+/** A page rewritten by this node: its run (what to store), the page once stored, what changed. */
+export interface Rewritten {
+  readonly run: Uint8Array;
+  /** Ids `changes` added at the end, with their places: `page.index` is not told of them until `adopt`. */
+  readonly appended: ReadonlyArray<readonly [string, number]>;
+  /** Ids whose records were written (not those `onlyIfAbsent` left). */
+  readonly written: readonly string[];
+  readonly ids: readonly string[];
+  readonly starts: readonly number[];
+  /** The page it was built on. */
+  readonly base: PageRecords;
+}
+
 /**
- * The run of `page` with `changes` (id → record) applied: changed ids keep their place, new ones
- * go at the end; with `onlyIfAbsent`, ids on the page already are left as they are.
+ * `page` with `changes` (id → record) applied: changed ids keep their place, new ones go at the
+ * end; with `onlyIfAbsent`, ids on the page already are left as they are. Changes nothing of
+ * `page`.
  */
 export function withRecords(
   page: PageRecords,
   changes: ReadonlyMap<string, Uint8Array>,
   onlyIfAbsent = false,
-): Uint8Array {
+): Rewritten {
   const at = new Map<number, Uint8Array>();
+  const appended: Array<[string, number]> = [];
   const added: Uint8Array[] = [];
+  const written: string[] = [];
+  const ids = page.ids.slice();
   let length = page.run.length;
   for (const [id, rec] of changes) {
     const j = positionOf(page, id);
     if (j < 0) {
+      appended.push([id, ids.length]);
+      ids.push(id);
       added.push(rec);
+      written.push(id);
       length += rec.length;
     } else if (!onlyIfAbsent) {
       at.set(j, rec);
+      written.push(id);
       length += rec.length - (page.starts[j + 1]! - page.starts[j]!);
     }
   }
-  const out = Buffer.allocUnsafe(length);
+  const run = Buffer.allocUnsafeSlow(length);
+  const starts = [0];
   let o = 0;
-  let from = 0;
-  for (const j of [...at.keys()].sort((x, y) => x - y)) {
-    out.set(page.run.subarray(from, page.starts[j]), o);
-    o += page.starts[j]! - from;
-    const rec = at.get(j)!;
-    out.set(rec, o);
-    o += rec.length;
-    from = page.starts[j + 1]!;
+  for (let j = 0; j < page.ids.length; j++) {
+    const rec = at.get(j);
+    if (rec === undefined) {
+      run.set(page.run.subarray(page.starts[j], page.starts[j + 1]), o);
+      o += page.starts[j + 1]! - page.starts[j]!;
+    } else {
+      run.set(rec, o);
+      o += rec.length;
+    }
+    starts.push(o);
   }
-  out.set(page.run.subarray(from), o);
-  o += page.run.length - from;
   for (const rec of added) {
-    out.set(rec, o);
+    run.set(rec, o);
     o += rec.length;
+    starts.push(o);
   }
-  return out;
+  return { run, appended, written, ids, starts, base: page };
+}
+
+/**
+ * The page `w` makes once it is stored (the writer's replica takes it without decoding what it
+ * just encoded): the page's index learns the appended ids.
+ */
+export function adopt(w: Rewritten): PageRecords {
+  const index = w.base.ids.length === 0 ? new Map<string, number>() : w.base.index;
+  for (const [id, j] of w.appended) index.set(id, j);
+  return { ids: w.ids, run: w.run, starts: w.starts, index };
 }
 
 /** A page whose records are `run`. */

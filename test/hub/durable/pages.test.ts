@@ -11,6 +11,7 @@ import { Packr } from "msgpackr";
 import { Cluster } from "../../../src/cluster/index.js";
 import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
 import {
+  adopt,
   decodePage,
   encodePage,
   PAGE_COUNT,
@@ -19,6 +20,7 @@ import {
   type PageRecords,
   packRecord,
   pageKeyOf,
+  positionOf,
   withRecords,
 } from "../../../src/hub/durable/pages.js";
 import { ProcessHub } from "../../../src/hub/process-hub.js";
@@ -47,7 +49,7 @@ function samePage(n: number): string[] {
 
 /** The run of a page of `entries` (id → entry), in that order. */
 function runOf(entries: ReadonlyArray<readonly [string, PageEntry]>): Uint8Array {
-  return withRecords(EMPTY_PAGE, new Map(entries.map(([id, e]) => [id, packRecord(id, e)])));
+  return withRecords(EMPTY_PAGE, new Map(entries.map(([id, e]) => [id, packRecord(id, e)]))).run;
 }
 
 /** A run of records laid out by hand (any ids, any bytes). */
@@ -121,17 +123,24 @@ describe("pages of declarations", () => {
         [c, packRecord(c, entry(c))],
       ]),
     );
-    const d2 = decodePage("h", key, encodePage("h", key, second), 2, d1.page);
+    expect(second.written).toEqual([b, c]);
+    const d2 = decodePage("h", key, encodePage("h", key, second.run), 2, d1.page);
     if ("pageRefused" in d2) throw new Error(d2.pageRefused);
     expect(d2.declared.map((x) => [x.id, x.desired, x.revision])).toEqual([
       [b, "stopped", 2],
       [c, "running", 2],
     ]);
     expect(d2.page.ids).toEqual([a, b, c]);
+    // The writer's own page, taken without decoding, is the page every reader decodes.
+    const own = adopt(second);
+    expect(own.ids).toEqual(d2.page.ids);
+    expect(own.starts).toEqual(d2.page.starts);
+    expect(Buffer.from(own.run)).toEqual(Buffer.from(d2.page.run));
+    expect(positionOf(own, c)).toBe(2);
     // A call that declares only what is absent leaves a as it is.
-    expect(Buffer.from(withRecords(d2.page, new Map([[a, packRecord(a, entry(c))]]), true))).toEqual(
-      Buffer.from(d2.page.run),
-    );
+    const absent = withRecords(d2.page, new Map([[a, packRecord(a, entry(c))]]), true);
+    expect(absent.written).toEqual([]);
+    expect(Buffer.from(absent.run)).toEqual(Buffer.from(d2.page.run));
     // The same page again changes nothing and decodes nothing.
     const same = decodePage("h", key, encodePage("h", key, d2.page.run), 3, d2.page);
     if ("pageRefused" in same) throw new Error(same.pageRefused);
