@@ -12,7 +12,13 @@
  */
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { ObjectStore } from "@nats-io/obj";
-import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
 import { InvalidOptionError } from "../../errors.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
 import type {
@@ -95,7 +101,11 @@ export class JetStreamDurableStore implements DurableStore {
         // replicated bucket. The client honours this even for a bucket created with them.
         ...(options.currentReads === true ? { allow_direct: false } : {}),
       });
-      return new KvBucket(kv, this.o.timeoutMs);
+      return new KvBucket(
+        kv,
+        this.o.timeoutMs,
+        new CasWriter(this.o.connection, `$KV.${name}`, this.o.timeoutMs),
+      );
     } catch (err) {
       throw new DurableStoreError("open", name, describe(err));
     }
@@ -194,10 +204,114 @@ function toEntry(
   return { key, value: e.operation === "PUT" ? e.value : null, revision: e.revision };
 }
 
+/** Keys the KV client takes as they are (`validateKey`): the others go through it. */
+const PLAIN_KEY = /^[-/=\w]+(\.[-/=\w]+)*$/;
+/** JetStream's header for a compare-and-set on a subject's last sequence (0: no value yet). */
+const EXPECTED_LAST = "Nats-Expected-Last-Subject-Sequence";
+/** JetStream's error code for a compare-and-set that lost. */
+const WRONG_LAST_SEQUENCE = 10071;
+
+/**
+ * Compare-and-set writes to one bucket, published straight to the bucket's stream with a reply
+ * subject of one subscription of its own, and matched by a number: the hub writes its pages of
+ * declarations through this. The KV client's `update` made each write a request with a timer, a
+ * deferred and three errors with stack traces (one built on every success, when the request is
+ * cleaned up): half of what a page write cost the calling node (a profile of
+ * `bench/hub-durable.ts`). A reply that is not an acknowledgement, or none within the timeout,
+ * fails the write with a `DurableStoreError`; a lost compare-and-set with `DurableConflictError`.
+ * The reply subject is a fresh inbox (random, as the client's own): another publisher cannot aim
+ * at it without reading this connection's traffic.
+ */
+class CasWriter {
+  private sub: Subscription | null = null;
+  private readonly inbox = `${createInbox()}.`;
+  private next = 0;
+  private readonly waiting = new Map<
+    number,
+    { key: string; resolve: (seq: number) => void; reject: (e: Error) => void; deadline: number }
+  >();
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+  private readonly decoder = new TextDecoder();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjectPrefix: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Whether `key` can be written here (else: through the KV client). */
+  takes(key: string): boolean {
+    return PLAIN_KEY.test(key) && !this.nc.isClosed();
+  }
+
+  /** Writes `value` at `key` if its last revision is `expected` (0: none); resolves with the new revision. */
+  write(key: string, value: Uint8Array, expected: number): Promise<number> {
+    if (this.sub === null) {
+      this.sub = this.nc.subscribe(`${this.inbox}*`, { callback: (_err, msg) => this.answer(msg) });
+      this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, this.timeoutMs / 4)));
+      this.sweeper.unref?.();
+    }
+    const n = ++this.next;
+    const h = headers();
+    h.set(EXPECTED_LAST, String(expected));
+    return new Promise((resolve, reject) => {
+      this.waiting.set(n, { key, resolve, reject, deadline: Date.now() + this.timeoutMs });
+      try {
+        this.nc.publish(`${this.subjectPrefix}.${key}`, value, { reply: `${this.inbox}${n}`, headers: h });
+      } catch (err) {
+        this.waiting.delete(n);
+        reject(new DurableStoreError("update", key, describe(err)));
+      }
+    });
+  }
+
+  private answer(msg: Msg): void {
+    const n = Number(msg.subject.slice(this.inbox.length));
+    const w = this.waiting.get(n);
+    if (w === undefined) return;
+    this.waiting.delete(n);
+    if (msg.data.length === 0) {
+      const why = msg.headers?.code === 503 ? "no responders (JetStream unavailable)" : "empty reply";
+      return w.reject(new DurableStoreError("update", w.key, why));
+    }
+    let ack: { seq?: unknown; error?: { err_code?: unknown; description?: unknown } };
+    try {
+      ack = JSON.parse(this.decoder.decode(msg.data));
+    } catch {
+      return w.reject(new DurableStoreError("update", w.key, "garbled acknowledgement"));
+    }
+    if (ack.error !== undefined) {
+      if (ack.error.err_code === WRONG_LAST_SEQUENCE) return w.reject(new DurableConflictError(w.key, null));
+      return w.reject(new DurableStoreError("update", w.key, String(ack.error.description ?? "refused")));
+    }
+    if (typeof ack.seq !== "number") return w.reject(new DurableStoreError("update", w.key, "no sequence"));
+    w.resolve(ack.seq);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [n, w] of this.waiting) {
+      if (w.deadline > now) continue;
+      this.waiting.delete(n);
+      w.reject(new DurableStoreError("update", w.key, `no acknowledgement within ${this.timeoutMs} ms`));
+    }
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+    this.sub = null;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
+    for (const w of this.waiting.values()) w.reject(new DurableStoreError("update", w.key, "bucket closed"));
+    this.waiting.clear();
+  }
+}
+
 class KvBucket implements DurableBucket {
   constructor(
     private readonly kv: KV,
     private readonly timeoutMs: number,
+    private readonly writer: CasWriter,
   ) {}
 
   async get(key: string): Promise<StoreEntry | null> {
@@ -218,6 +332,14 @@ class KvBucket implements DurableBucket {
   }
 
   async create(key: string, value: Uint8Array): Promise<number> {
+    if (this.writer.takes(key)) {
+      try {
+        return await this.writer.write(key, value, 0);
+      } catch (err) {
+        // A key whose last entry is a deletion has a revision: the KV client's create handles it.
+        if (!(err instanceof DurableConflictError)) throw err;
+      }
+    }
     try {
       return await untraced(() => this.kv.create(key, value));
     } catch (err) {
@@ -227,6 +349,14 @@ class KvBucket implements DurableBucket {
   }
 
   async update(key: string, value: Uint8Array, revision: number): Promise<number> {
+    if (this.writer.takes(key)) {
+      try {
+        return await this.writer.write(key, value, revision);
+      } catch (err) {
+        if (err instanceof DurableConflictError) throw new DurableConflictError(key, revision);
+        throw err;
+      }
+    }
     try {
       return await untraced(() => this.kv.update(key, value, revision, this.timeoutMs));
     } catch (err) {
@@ -282,5 +412,6 @@ class KvBucket implements DurableBucket {
 
   async close(): Promise<void> {
     // The bucket lives on in JetStream; watches are stopped by their owners.
+    this.writer.close();
   }
 }

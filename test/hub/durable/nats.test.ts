@@ -1,6 +1,6 @@
 /**
- * The JetStream store and durable hubs over NATS: the store's compare-and-set and watch against
- * a real `nats-server -js`; then three hub node processes (`examples/hub-node.ts`) with 10k
+ * The JetStream store and durable hubs over NATS: the store's compare-and-set (a create over a
+ * deleted key, a write with the stream gone) and watch against a real `nats-server -js`; then three hub node processes (`examples/hub-node.ts`) with 10k
  * declared children, 1k of them stopped, all SIGKILLed and started again: every declared child
  * runs again exactly once, on its owner, and none of the stopped ones. Conditions are polled.
  */
@@ -8,7 +8,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { HubNodeProcess } from "../../../examples/hub-node-process.js";
-import { DurableConflictError } from "../../../src/hub/durable/errors.js";
+import { DurableConflictError, DurableStoreError } from "../../../src/hub/durable/errors.js";
 import { JetStreamDurableStore } from "../../../src/hub/durable/kv-store.js";
 import { decodePage } from "../../../src/hub/durable/pages.js";
 import type { StoreEntry } from "../../../src/hub/durable/store.js";
@@ -63,6 +63,17 @@ describe("JetStreamDurableStore", () => {
     await expect.poll(() => seen.length).toBe(3);
     expect(seen[2]).toMatchObject({ key: "d.b", revision: r3 });
     w.stop();
+
+    // A key whose last entry is a deletion is created again (its revision is not 0 any more).
+    await bucket.delete("d.b");
+    const r4 = await bucket.create("d.b", bytes("b3"));
+    expect(r4).toBeGreaterThan(r3);
+    expect(new TextDecoder().decode((await bucket.get("d.b"))!.value!)).toBe("b3");
+    // With the bucket's stream gone, a write fails with the store's named error, not a hang.
+    await (await jetstreamManager(nc)).streams.delete(`KV_hubvisor_unit${process.pid}`);
+    await expect(bucket.update("d.a", bytes("4"), r2)).rejects.toBeInstanceOf(DurableStoreError);
+    await expect(bucket.create("d.c", bytes("c"))).rejects.toBeInstanceOf(DurableStoreError);
+    await bucket.close();
   });
 });
 
