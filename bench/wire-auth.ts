@@ -9,7 +9,10 @@
  * OS processes (`examples/hub-node.ts`), each both in wall time and in CPU time (this process's
  * for the call, which holds both nodes; the three hub processes' from `/proc` for the hub), since
  * on a shared, loaded machine wall time mostly measures the neighbours. Goal: auth ≤ 10 % slower.
- * The call pairs take turns in batches of 300 calls (`8 × WIRE_AUTH_ROUNDS` batches each);
+ * The call pairs take turns in batches of 300 calls (`8 × WIRE_AUTH_ROUNDS` batches each); besides
+ * the ratio of the medians, the call prints the median of the ratios of each round's batches
+ * (`paired`): the three batches of a round run within a second, so the load's drift, which
+ * moves the medians of a mode by more than auth costs, mostly cancels in them.
  * `WIRE_AUTH_HUB=0` leaves the hub out.
  * `node --expose-gc --import tsx bench/wire-auth.ts`, or `npm run bench -- wire-auth`.
  */
@@ -314,8 +317,27 @@ export async function run(): Promise<Row[]> {
         });
       }
     };
+    /** The median and middle half of `xs[mode][r] / xs.off[r]`, round by round. */
+    const paired = (figure: string, xs: Record<Mode, number[]>) => {
+      for (const mode of ["on", "encrypted"] as const) {
+        const q = xs[mode].map((v, r) => v / xs.off[r]!).sort((a, b) => a - b);
+        if (q.length === 0) continue;
+        const at = (f: number) => q[Math.floor(f * (q.length - 1))]!.toFixed(3);
+        const v = median(q);
+        rows.push({
+          figure: `${figure}, auth ${mode} ÷ off, paired by round`,
+          value: v,
+          unit: "x",
+          target: "<= 1.10",
+          ok: v <= 1.1,
+          reference: `${q.length} rounds, middle half ${at(0.25)}-${at(0.75)}`,
+        });
+      }
+    };
     add("cross-node call RTT over NATS (wall)", "µs", calls);
     add("cross-node call RTT over NATS (CPU, both nodes)", "µs", callCpu);
+    paired("cross-node call RTT over NATS (wall)", calls);
+    paired("cross-node call RTT over NATS (CPU, both nodes)", callCpu);
     add("NATS hub: start 10,000 children (wall)", "ms", starts);
     add("NATS hub: start 10,000 children (CPU, 3 nodes)", "ms", startCpu);
     add("NATS hub: stop 10,000 children (wall)", "ms", stops);
