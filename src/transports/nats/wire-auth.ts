@@ -8,8 +8,9 @@
  * open of a 200-byte frame costs about 3 µs (as computed here, see `MacKey` and `seal`), an
  * Ed25519 sign plus verify with `node:crypto` 120-166 µs and with the nkeys library (pure
  * JavaScript) 23-30 ms, against a cross-node call round trip of ~120 µs of CPU that carries two
- * frames. Signatures would triple the cost of a call; authentication as built adds 7-19 % of its
- * CPU on the loaded machine (`BENCHMARKS.md`, wire-auth). Who may speak for which node
+ * frames. Signatures would triple the cost of a call; authentication as built adds about 12 % of
+ * its CPU and 8 % of its wall time, nearly all of it the hashes (`BENCHMARKS.md`, "wire-auth on a
+ * quiet machine"). Who may speak for which node
  * is bound by NATS itself: with the generated least-privilege configuration (`nats-config.ts`)
  * each node's NATS user can only publish subjects that carry its own name as the sender token,
  * and the MAC covers that token, so a frame cannot be re-addressed or re-attributed either.
