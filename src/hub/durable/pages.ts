@@ -206,6 +206,7 @@ export function decodePage(
   if (r.hub !== hubId) return { pageRefused: "another hub's page" };
   if (r.key !== key) return { pageRefused: "page does not match its key" };
   if (!(r.r instanceof Uint8Array)) return { pageRefused: "no records" };
+  const page = Number.parseInt(key.slice(PAGE_PREFIX.length), 16);
   const run = copyOf(r.r);
   const ids: string[] = [];
   const starts = [0];
@@ -240,7 +241,7 @@ export function decodePage(
     const j = positionOf(prev, id);
     if (j >= 0 ? j !== ids.length : ids.length < prevCount) why = "out of place";
     else if (appended.has(id)) why = "twice on the page";
-    else if (pageKeyOf(id) !== key) why = "on the wrong page";
+    else if (pageOf(id) !== page) why = "on the wrong page";
     else {
       try {
         entry = packr.unpack(run.subarray(entryAt, end));
