@@ -2,9 +2,9 @@
  * Durable hub benchmarks over NATS JetStream, every hub node a separate OS process
  * (`examples/hub-node.ts`) on a private `nats-server -js` on a free loopback port:
  * - start and stop 10k children in one awaited call on 3 nodes, durable against not durable
- *   (goal: durable at most 2x), and durable with fencing, medians of 3 (one bed of 3 processes
- *   at a time, the kinds taking turns, a fresh bed per run); the lease traffic of fencing (by
- *   design: per node, nothing per child);
+ *   (goal: durable at most 2x), and durable with fencing, medians of 3 after a warm-up (one bed
+ *   of 3 processes at a time); the lease traffic of fencing (by design: per node, nothing per
+ *   child);
  * - full-cluster restart: 10k and 100k declared children, every node SIGKILLed, 3 new processes
  *   started: ms from their spawn (and from all of them joined) until every child runs exactly
  *   once on its owner;
@@ -208,15 +208,14 @@ export async function run(): Promise<Row[]> {
     const kinds = (process.env.HUB_DURABLE_KINDS ?? "plain,durable,fenced")
       .split(",")
       .filter(Boolean) as Kind[];
-    // The kinds take turns (a fresh bed for each run): a load that drifts during the run bends
-    // every kind alike, not the last one measured.
-    for (let i = 0; i < 3; i++) {
-      for (const kind of kinds) {
-        const b = await bed(server.url, kind !== "plain", kind === "fenced");
-        await startStop(b, 1000, "w");
-        runs[kind].push(await startStop(b, 10_000, `${kind}${i}-`));
-        await close(b);
-      }
+    // A bed per kind, warmed up (its processes' code compiled by a start and stop of 1,000 and
+    // of 10,000 first: a fresh process runs its first 10,000 at half speed, durable or not).
+    for (const kind of kinds) {
+      const b = await bed(server.url, kind !== "plain", kind === "fenced");
+      await startStop(b, 1000, "w");
+      await startStop(b, 10_000, "warm-");
+      for (let i = 0; i < 3; i++) runs[kind].push(await startStop(b, 10_000, `${kind}${i}-`));
+      await close(b);
     }
     const m = (k: Kind, f: "start" | "stop") => median(runs[k].map((r) => r[f]));
     for (const f of ["start", "stop"] as const) {
