@@ -8,10 +8,10 @@
  * child, each running once.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { ProcessHub } from "../../../src/hub/process-hub.js";
+import type { ProcessHub } from "../../../src/hub/process-hub.js";
 import { type Logger, silentLogger } from "../../../src/logger.js";
-import { MemoryHubCluster } from "../memory-cluster.js";
-import { counter } from "../scenarios.js";
+import type { MemoryHubCluster } from "../memory-cluster.js";
+import { counterHubs, counterSpecs } from "./counter-hubs.js";
 
 let cluster: MemoryHubCluster | undefined;
 let hubs: ProcessHub[] = [];
@@ -28,26 +28,12 @@ interface Warning {
 }
 
 async function threeHubs(hubId: string, warnings: Warning[]): Promise<ProcessHub[]> {
-  cluster = new MemoryHubCluster();
   const logger: Logger = { ...silentLogger, warn: (fields, msg) => warnings.push({ msg, fields }) };
-  for (const name of ["a", "b", "c"]) {
-    const { node, membership } = await cluster.addNode(name);
-    hubs.push(
-      ProcessHub.start({
-        hubId,
-        node,
-        membership,
-        behaviours: { counter },
-        logger,
-        clusterEventDebounceMs: 5,
-      }),
-    );
-  }
-  await expect.poll(() => hubs.every((h) => h.nodes().length === 2), { timeout: 10_000 }).toBe(true);
+  ({ cluster, hubs } = await counterHubs(hubId, logger));
   return hubs;
 }
 
-const specs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `k${i}`, behaviour: "counter" }));
+const specs = counterSpecs;
 
 /**
  * Drops every frame between a and c until a has handed all its messages of type `t` for c to

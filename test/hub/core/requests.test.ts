@@ -7,10 +7,9 @@
  * a stop naming an id twice reports it once.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { ProcessHub } from "../../../src/hub/process-hub.js";
-import { silentLogger } from "../../../src/logger.js";
-import { MemoryHubCluster } from "../memory-cluster.js";
-import { counter } from "../scenarios.js";
+import type { ProcessHub } from "../../../src/hub/process-hub.js";
+import type { MemoryHubCluster } from "../memory-cluster.js";
+import { counterHubs, counterSpecs } from "./counter-hubs.js";
 
 let cluster: MemoryHubCluster | undefined;
 let hubs: ProcessHub[] = [];
@@ -22,25 +21,11 @@ afterEach(async () => {
 });
 
 async function threeHubs(hubId: string): Promise<ProcessHub[]> {
-  cluster = new MemoryHubCluster();
-  for (const name of ["a", "b", "c"]) {
-    const { node, membership } = await cluster.addNode(name);
-    hubs.push(
-      ProcessHub.start({
-        hubId,
-        node,
-        membership,
-        behaviours: { counter },
-        logger: silentLogger,
-        clusterEventDebounceMs: 5,
-      }),
-    );
-  }
-  await expect.poll(() => hubs.every((h) => h.nodes().length === 2), { timeout: 10_000 }).toBe(true);
+  ({ cluster, hubs } = await counterHubs(hubId));
   return hubs;
 }
 
-const specs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `k${i}`, behaviour: "counter" }));
+const specs = counterSpecs;
 
 /**
  * Counts the macrotasks in which `a`'s handle still had a call being grouped or sent: a chain of
