@@ -292,21 +292,22 @@ export class Durability {
     const bucket = this.bucket;
     if (bucket === null || this.closed) throw new DurableStoreError("update", key, "store not open");
     const core = this.core;
+    // The records are packed once (a conflict re-reads the page, not the call's declarations);
+    // the last declaration of an id in a call wins.
+    const at = Date.now();
+    const byId = new Map<string, Declaration>();
+    for (const it of items) byId.set(it[0], it);
+    const changes = new Map<string, Uint8Array>();
+    for (const [id, [, desired, spec, pin]] of byId)
+      changes.set(
+        id,
+        packRecord(
+          id,
+          pin ? { desired, spec, pin, by: core.self, at } : { desired, spec, by: core.self, at },
+        ),
+      );
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const cur = this.pages.get(key);
-      const at = Date.now();
-      // The last declaration of an id in a call wins.
-      const byId = new Map<string, Declaration>();
-      for (const it of items) byId.set(it[0], it);
-      const changes = new Map<string, Uint8Array>();
-      for (const [id, [, desired, spec, pin]] of byId)
-        changes.set(
-          id,
-          packRecord(
-            id,
-            pin ? { desired, spec, pin, by: core.self, at } : { desired, spec, by: core.self, at },
-          ),
-        );
       const w = withRecords(cur?.entries ?? EMPTY_PAGE, changes, onlyIfAbsent);
       const value = encodePage(core.hubId, key, w.run);
       try {

@@ -172,7 +172,6 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** JetStream's "wrong last sequence": another revision than the one a write was based on. */
 /**
  * Calls `fn` (a request of the NATS client) without capturing stack traces. Unless its connection
  * was made with `noAsyncTraces`, the client builds two errors with stack traces for every request
@@ -190,11 +189,13 @@ function untraced<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** JetStream's error codes of "wrong last sequence": another revision than the one a write was based on. */
+const WRONG_LAST_SEQUENCE: ReadonlySet<unknown> = new Set([10071, 10164]);
+
+/** JetStream's "wrong last sequence": another revision than the one a write was based on. */
 function isConflict(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return (
-    code === 10071 || code === 10164 || (err instanceof Error && /wrong last sequence/i.test(err.message))
-  );
+  return WRONG_LAST_SEQUENCE.has(code) || (err instanceof Error && /wrong last sequence/i.test(err.message));
 }
 
 function toEntry(
@@ -208,8 +209,6 @@ function toEntry(
 const PLAIN_KEY = /^[-/=\w]+(\.[-/=\w]+)*$/;
 /** JetStream's header for a compare-and-set on a subject's last sequence (0: no value yet). */
 const EXPECTED_LAST = "Nats-Expected-Last-Subject-Sequence";
-/** JetStream's error code for a compare-and-set that lost. */
-const WRONG_LAST_SEQUENCE = 10071;
 
 /**
  * Compare-and-set writes to one bucket, published straight to the bucket's stream with a reply
@@ -228,7 +227,13 @@ class CasWriter {
   private next = 0;
   private readonly waiting = new Map<
     number,
-    { key: string; resolve: (seq: number) => void; reject: (e: Error) => void; deadline: number }
+    {
+      key: string;
+      expected: number;
+      resolve: (seq: number) => void;
+      reject: (e: Error) => void;
+      deadline: number;
+    }
   >();
   private sweeper: ReturnType<typeof setInterval> | null = null;
   private readonly decoder = new TextDecoder();
@@ -255,7 +260,7 @@ class CasWriter {
     const h = headers();
     h.set(EXPECTED_LAST, String(expected));
     return new Promise((resolve, reject) => {
-      this.waiting.set(n, { key, resolve, reject, deadline: Date.now() + this.timeoutMs });
+      this.waiting.set(n, { key, expected, resolve, reject, deadline: Date.now() + this.timeoutMs });
       try {
         this.nc.publish(`${this.subjectPrefix}.${key}`, value, { reply: `${this.inbox}${n}`, headers: h });
       } catch (err) {
@@ -281,7 +286,8 @@ class CasWriter {
       return w.reject(new DurableStoreError("update", w.key, "garbled acknowledgement"));
     }
     if (ack.error !== undefined) {
-      if (ack.error.err_code === WRONG_LAST_SEQUENCE) return w.reject(new DurableConflictError(w.key, null));
+      if (WRONG_LAST_SEQUENCE.has(ack.error.err_code))
+        return w.reject(new DurableConflictError(w.key, w.expected === 0 ? null : w.expected));
       return w.reject(new DurableStoreError("update", w.key, String(ack.error.description ?? "refused")));
     }
     if (typeof ack.seq !== "number") return w.reject(new DurableStoreError("update", w.key, "no sequence"));
@@ -349,14 +355,7 @@ class KvBucket implements DurableBucket {
   }
 
   async update(key: string, value: Uint8Array, revision: number): Promise<number> {
-    if (this.writer.takes(key)) {
-      try {
-        return await this.writer.write(key, value, revision);
-      } catch (err) {
-        if (err instanceof DurableConflictError) throw new DurableConflictError(key, revision);
-        throw err;
-      }
-    }
+    if (this.writer.takes(key)) return this.writer.write(key, value, revision);
     try {
       return await untraced(() => this.kv.update(key, value, revision, this.timeoutMs));
     } catch (err) {

@@ -17,8 +17,8 @@
  * Decoding checks the envelope (format, version, hub, its own key) and then every changed record
  * as a single declaration is checked (`checkEntry`), plus that the id belongs on this page and is
  * not on it twice. A page that fails is refused as a whole; a record that fails is refused alone,
- * and an id this node held that the page lacks keeps its record (see `keepMissing`). Pages of version 1 (entries as nested maps)
- * are still read. Imports msgpackr, the hash of the ring and `declared.ts`.
+ * and an id this node held that the page lacks keeps its record (see `rebuilt`). Pages of
+ * version 1 (entries as nested maps) are still read. Imports msgpackr, the hash of the ring and `declared.ts`.
  */
 import type { NormalizedChildSpec } from "../child-spec.js";
 import { hash32 } from "../hash-ring.js";
