@@ -108,12 +108,6 @@ const enc = new TextEncoder();
 interface SenderRecord {
   windows: ReplayWindow[];
   floor: number;
-  /**
-   * The window of this sender's last accepted message: nearly every message belongs to the same
-   * one as the one before, so the list is searched only when the stream, session or incarnation
-   * changes.
-   */
-  last: ReplayWindow | undefined;
 }
 
 /**
@@ -197,8 +191,6 @@ export class MacKey {
   private views: (Uint8Array | undefined)[] = [];
   /** The outer padded key, then the inner digest. */
   private readonly outer = new Uint8Array(BLOCK + 32);
-  /** The context that `input` wrote after the padded key and that is still there. */
-  private laidContext: Uint8Array | undefined;
 
   constructor(readonly key: Buffer) {
     // key.length (32) < BLOCK: the key is padded with zeros, XORed with 0x36 / 0x5c.
@@ -213,18 +205,12 @@ export class MacKey {
   /**
    * The buffer to write a message of `n` bytes into, from offset `BLOCK` (with `TAG_BYTES` to spare
    * after it: a sealed message is copied whole, tag included); undefined when it is too long for
-   * the reused buffer (or `crypto.hash` is missing): then use `createHmac(key)`. With `ctx`, the
-   * message starts with it and it is in place: written only when another context was there, since
-   * a node mostly hears the same few peers and nothing written after a context overwrites it.
+   * the reused buffer (or `crypto.hash` is missing): then use `createHmac(key)`.
    */
-  input(n: number, ctx?: Uint8Array): Buffer | undefined {
+  input(n: number): Buffer | undefined {
     if (oneShotHash === undefined || n > MAX_SCRATCH) return undefined;
     if (BLOCK + n + TAG_BYTES > this.inner.length) {
       this.grow(Math.min(BLOCK + MAX_SCRATCH + TAG_BYTES, 2 * (BLOCK + n + TAG_BYTES)));
-    }
-    if (ctx !== this.laidContext) {
-      if (ctx !== undefined) this.inner.set(ctx, BLOCK);
-      this.laidContext = ctx;
     }
     return this.inner;
   }
@@ -262,7 +248,6 @@ export class MacKey {
     this.inner = grown;
     this.innerFields = new DataView(grown.buffer, grown.byteOffset, grown.length);
     this.views = [];
-    this.laidContext = undefined;
   }
 }
 
@@ -487,7 +472,7 @@ export class WireAuth {
     const ctx = this.context(this.sealContexts, kind, to, this.self.node, to);
     const bindLength = bind === undefined ? 0 : bind.length;
     const n = ctx.length + bindLength + tagAt;
-    const input = keys.mac.input(n, ctx);
+    const input = keys.mac.input(n);
     if (input === undefined) {
       const h = createHmac("sha256", keys.mac.key).update(ctx);
       if (bind !== undefined) h.update(bind);
@@ -495,6 +480,7 @@ export class WireAuth {
       h.digest().copy(out, tagAt, 0, TAG_BYTES);
       return out;
     }
+    input.set(ctx, BLOCK);
     if (bind !== undefined) input.set(bind, BLOCK + ctx.length);
     input.set(out.subarray(0, tagAt), BLOCK + ctx.length + bindLength);
     out.write(keys.mac.digest(n), tagAt, TAG_BYTES, "latin1");
@@ -658,7 +644,7 @@ export class WireAuth {
     } else {
       const n = ctx.length + bindLength + tagAt;
       const mac = keys.mac;
-      const input = mac.input(n, ctx);
+      const input = mac.input(n);
       if (input === undefined) {
         const h = createHmac("sha256", mac.key).update(ctx);
         if (bind !== undefined) h.update(bind);
@@ -667,6 +653,7 @@ export class WireAuth {
         fields = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
         at = 0;
       } else {
+        input.set(ctx, BLOCK);
         if (bind !== undefined) input.set(bind, BLOCK + ctx.length);
         at = BLOCK + ctx.length + bindLength;
         // Whole, tag included (`input` has room for it): no view of `bytes` to make.
@@ -728,30 +715,24 @@ export class WireAuth {
         this.senders.delete(oldest);
         for (const w of gone.windows) this.floor = Math.max(this.floor, w.last + 1);
       }
-      sender = { windows: [], floor: this.floor, last: undefined };
+      sender = { windows: [], floor: this.floor };
       this.senders.set(from, sender);
     }
-    const stream = seq < STREAM ? 0 : Math.floor(seq / STREAM);
-    let w = sender.last;
-    if (w === undefined || w.incarnation !== incarnation || w.session !== session || w.stream !== stream) {
-      w = undefined;
-      for (const x of sender.windows) {
-        if (x.incarnation === incarnation && x.session === session && x.stream === stream) w = x;
-      }
-      if (w === undefined) {
-        if (!(time >= sender.floor)) return false;
-        w = new ReplayWindow(incarnation, session, stream);
-        sender.windows.push(w);
-        if (sender.windows.length > WINDOWS_PER_SENDER) {
-          const gone = sender.windows.shift()!;
-          sender.floor = Math.max(sender.floor, gone.last + 1);
-          if (sender.last === gone) sender.last = undefined;
-        }
+    const stream = Math.floor(seq / STREAM);
+    let w: ReplayWindow | undefined;
+    for (const x of sender.windows) {
+      if (x.incarnation === incarnation && x.session === session && x.stream === stream) w = x;
+    }
+    if (w === undefined) {
+      if (!(time >= sender.floor)) return false;
+      w = new ReplayWindow(incarnation, session, stream);
+      sender.windows.push(w);
+      if (sender.windows.length > WINDOWS_PER_SENDER) {
+        sender.floor = Math.max(sender.floor, sender.windows.shift()!.last + 1);
       }
     }
     if (!w.accept(seq)) return false;
     if (time > w.last) w.last = time;
-    sender.last = w;
     return true;
   }
 

@@ -1,7 +1,8 @@
 /**
  * What `WireAuth.open` keeps between messages, checked against interleavings the transport
- * produces: the replay window of a sender's last message (looked up first), and the context left
- * in the MAC's buffer by the last message opened (written again only when it changes). Senders
+ * produces: the replay windows of each sender (by incarnation, session and stream), and the
+ * MAC's reused buffer with each message's context (any state kept there from one message to the
+ * next must not let another's pass). Senders
  * that alternate between the event loop's stream and the heartbeat thread's, between sessions,
  * and between names must open each message once and refuse every replay, re-attribution and bit
  * flip, in any order of arrival.
