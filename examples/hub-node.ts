@@ -37,6 +37,8 @@
  *   what the hub waits for (`hub`: its requests per node, its unsent outbox, the hub messages
  *   sent and handled per type and peer), and the cluster's and the transport's counters: what a
  *   scale benchmark reads around a huge start, and prints when a step fails.
+ * - `profile { file? }`: starts the V8 CPU profiler in this process; with `file`, stops it and
+ *   writes the profile there (a `.cpuprofile`, for the part of a benchmark between the two).
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * With `observe: true` it runs the observer agent of `hubvisor/observe`.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
@@ -48,6 +50,8 @@
  * tests and benchmarks, not something a program needs.
  */
 import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { Session as InspectorSession } from "node:inspector/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import {
@@ -368,6 +372,9 @@ function errorSummary(errors: ReadonlyArray<{ id: string; node?: string | undefi
   return { errors: errors.length, reasons, nodes, firstErrors };
 }
 
+/** The CPU profiler's session while `profile` runs. */
+let profiler: InspectorSession | undefined;
+
 async function handle(c: Command): Promise<Record<string, unknown>> {
   switch (c.cmd) {
     case "start": {
@@ -507,6 +514,19 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     }
     case "visit":
       return { value: await hub.ref<typeof tally>(String(c.child), { timeoutMs: 10_000 }).call("visit") };
+    case "profile": {
+      profiler ??= new InspectorSession();
+      if (c.file === undefined) {
+        profiler.connect();
+        await profiler.post("Profiler.enable");
+        await profiler.post("Profiler.start");
+        return { profiling: true };
+      }
+      const { profile } = await profiler.post("Profiler.stop");
+      profiler.disconnect();
+      writeFileSync(String(c.file), JSON.stringify(profile));
+      return { written: String(c.file) };
+    }
     case "exit":
       await hub.stop();
       await cluster.leave();

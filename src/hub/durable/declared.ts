@@ -29,6 +29,12 @@ export interface Declared {
   /** Node that wrote it, and when (ms since the epoch): for diagnostics only. */
   readonly by: string;
   readonly at: number;
+  /**
+   * When a node's replica took it (ms since the epoch, its own clock), or 0 (decoded alone, or
+   * taken before the replica first caught up): reconcile leaves declarations this young to the
+   * call that wrote them.
+   */
+  learnt: number;
 }
 
 /** Marks our values: a value without it was written by something else. */
@@ -114,5 +120,14 @@ export function checkEntry(
     }
     if (spec.id !== id) return { refused: "spec id does not match its key" };
   } else if (r.spec !== null && r.spec !== undefined) return { refused: "a stop with a spec" };
-  return { id, desired: r.desired, spec, pin: pin as string[] | null, revision, by: r.by, at: r.at };
+  return {
+    id,
+    desired: r.desired,
+    spec,
+    pin: pin as string[] | null,
+    revision,
+    by: r.by,
+    at: r.at,
+    learnt: 0,
+  };
 }

@@ -114,11 +114,6 @@ export class Durability {
   private readonly inFlight = new Set<string>();
   private readonly retry = new Map<string, { failures: number; notBefore: number }>();
   private quietSince = Date.now();
-  /**
-   * When this node learnt of declarations written since it opened the store: reconcile leaves
-   * them to the call that wrote them for `graceMs` (the call starts or stops them itself).
-   */
-  private readonly fresh = new Map<string, number>();
   private lastRefusedLog = 0;
 
   constructor(
@@ -204,8 +199,10 @@ export class Durability {
     const d = decodeDeclared(this.core.hubId, e.key, e.value, e.revision);
     if ("refused" in d) return this.refuse(e, d.refused);
     if ((this.declared.get(d.id)?.revision ?? 0) > d.revision) return;
+    // Declarations written since this node opened the store are left to the call that wrote
+    // them for `graceMs` (the call starts or stops them itself).
+    if (this.isReady) d.learnt = Date.now();
     this.declared.set(d.id, d);
-    if (this.isReady) this.fresh.set(d.id, Date.now());
   }
 
   /**
@@ -235,8 +232,8 @@ export class Durability {
     const now = Date.now();
     for (const d of p.declared) {
       if ((this.declared.get(d.id)?.revision ?? 0) > d.revision) continue;
+      if (this.isReady) d.learnt = now;
       this.declared.set(d.id, d);
-      if (this.isReady) this.fresh.set(d.id, now);
     }
   }
 
@@ -261,8 +258,8 @@ export class Durability {
     for (const id of w.written) {
       if ((this.declared.get(id)?.revision ?? 0) > revision) continue;
       const [, desired, spec, pin] = byId.get(id)!;
-      this.declared.set(id, { id, desired, spec, pin: pin ?? null, revision, by, at });
-      if (this.isReady) this.fresh.set(id, now);
+      const learnt = this.isReady ? now : 0;
+      this.declared.set(id, { id, desired, spec, pin: pin ?? null, revision, by, at, learnt });
     }
   }
 
@@ -682,10 +679,9 @@ export class Durability {
     const missing = new Set<string>();
     const toStart: NormalizedChildSpec[] = [];
     const young = now - this.options.graceMs;
-    for (const [id, at] of this.fresh) if (at <= young) this.fresh.delete(id);
     for (const d of this.declared.values()) {
       // A dormant child (passivated) waits for its next activation.
-      if (d.desired !== "running" || d.spec === null || this.fresh.has(d.id)) continue;
+      if (d.desired !== "running" || d.spec === null || d.learnt > young) continue;
       if (this.inFlight.has(d.id) || reg.exists(d.id)) continue;
       // Only the owner starts it (the first pinned node that can): every node sees the same
       // ring once membership is quiet.
@@ -703,7 +699,8 @@ export class Durability {
     const stopped = new Set<string>();
     const toStop: string[] = [];
     for (const id of core.children.byId.keys()) {
-      if (this.declared.get(id)?.desired !== "stopped" || this.fresh.has(id)) continue;
+      const d = this.declared.get(id);
+      if (d?.desired !== "stopped" || d.learnt > young) continue;
       stopped.add(id);
       if (this.stoppedLast.has(id) && !this.inFlight.has(id)) toStop.push(id);
     }
@@ -783,7 +780,7 @@ export class Durability {
 
 /**
  * `items` ordered by the page of their id, so that each chunk of a large call touches few pages
- * (in call order, each chunk of 1000 ids would touch most of the 1024 pages: a write per page
+ * (in call order, each chunk of 1000 ids would touch most of the 256 pages: a write per page
  * per chunk).
  */
 function inPageOrder<T>(items: readonly T[], id: (t: T) => string): T[] {

@@ -1,36 +1,53 @@
 /**
  * Pages of declarations: the declarations of a durable hub grouped by a hash of their ids into
- * `PAGE_COUNT` keys (`d.=<hex>`, a form no single declaration's key takes, since base64url has no
- * `=`), so that a start or stop of many children writes one compare-and-set per page it touches
- * instead of one per child: 10,000 children are about 1,000 writes, 100 children about 100.
+ * `PAGE_COUNT` keys (`d.=3.<hex>`, a form no single declaration's key takes, since base64url has
+ * no `=`), so that a start or stop of many children writes one compare-and-set per page it
+ * touches instead of one per child: 10,000 children are 256 writes, 100 children about 90.
  *
  * Every node applies every page written (its watch, and its own writes), and a page holds every id
  * ever declared on it (a stop is kept), while a call changes a few of them. So a page is laid out
  * to be compared, not decoded: a msgpack envelope around one binary run of records, each
- * `id length ‖ id ‖ entry length ‖ entry` (lengths as big-endian uint32, the entry msgpack of the
- * same shape as a single declaration). A writer copies the records it does not change, in their
- * order, and appends new ids; a node applying a page compares each record with the one it holds
- * at the same place (a native memcmp) and decodes and checks only the records that differ.
- * Decoding whole pages made each write cost its page's size on every node: most of what
- * durability added to a start or stop (`BENCHMARKS.md`, hub-durable).
+ * `id length ‖ id ‖ entry length ‖ entry` (lengths as big-endian uint32). A writer copies the
+ * records it does not change, in their order, and appends new ids; a node applying a page
+ * compares each record with the one it holds at the same place and decodes and checks only the
+ * records that differ. Decoding whole pages made each write cost its page's size on every node:
+ * most of what durability added to a start or stop (`BENCHMARKS.md`, hub-durable).
+ *
+ * An entry is a msgpack array, `[desired, at, by, spec, pin?]` with `spec` as
+ * `[behaviour, args, restart, shutdown, metadata]` (its id is the record's) and `desired` and
+ * `restart` as small numbers: half the bytes of the same entry as a map, which every write
+ * rewrites, stores and sends to every node for each of its page's neighbours.
  *
  * Decoding checks the envelope (format, version, hub, its own key) and then every changed record
  * as a single declaration is checked (`checkEntry`), plus that the id belongs on this page and is
  * not on it twice. A page that fails is refused as a whole; a record that fails is refused alone,
- * and an id this node held that the page lacks keeps its record (see `rebuilt`). Pages of
- * version 1 (entries as nested maps) are still read. Imports msgpackr, the hash of the ring and `declared.ts`.
+ * and an id this node held that the page lacks keeps its record (see `rebuilt`).
+ *
+ * Pages of the earlier layout are still read, never written: 1024 keys `d.=<hex>`, version 2
+ * (entries as msgpack maps in the same run of records) and version 1 (entries as nested maps).
+ * Their declarations stay in force until a later write (on a page of this layout, at a higher
+ * revision) replaces them. Imports msgpackr, the hash of the ring and `declared.ts`.
  */
 import type { NormalizedChildSpec } from "../child-spec.js";
 import { hash32 } from "../hash-ring.js";
 import { checkEntry, type Declared, type DesiredState } from "./declared.js";
 import { recordPackr } from "./stored-record.js";
 
-/** Pages per hub: at 1M declared children about 1,000 entries (~150 KB) a page. */
-export const PAGE_COUNT = 1024;
+/**
+ * Pages per hub: at 1M declared children about 3,900 records (~160-210 KB with small specs) a
+ * page, well under NATS's 1 MB message. Fewer, larger pages than the first layout's 1024: a large
+ * call writes a quarter of the messages, which every node and the server handle one by one.
+ */
+export const PAGE_COUNT = 256;
+/** Every page key, of either layout. */
 export const PAGE_PREFIX = "d.=";
+/** Keys of pages of this layout. */
+const KEY_PREFIX = "d.=3.";
+/** Pages of the first layout (`d.=<hex>`, versions 1 and 2): read, never written. */
+const LEGACY_PAGE_COUNT = 1024;
 const FORMAT = "hubvisor/declared-page";
-/** 2: records in one binary run. 1: entries as nested maps (read, never written). */
-const VERSION = 2;
+/** 3: records with entries as arrays, under `KEY_PREFIX`. */
+const VERSION = 3;
 
 const packr = recordPackr;
 
@@ -64,7 +81,7 @@ export function positionOf(page: PageRecords, id: string): number {
 }
 
 export function pageKeyOf(id: string): string {
-  return PAGE_PREFIX + pageOf(id).toString(16);
+  return KEY_PREFIX + pageOf(id).toString(16);
 }
 
 /** The page number of `id` (what `pageKeyOf` names in hex). */
@@ -76,9 +93,59 @@ export function isPageKey(key: string): boolean {
   return key.startsWith(PAGE_PREFIX);
 }
 
+/** The page a page key names, and whether it is of the first layout; null if it names none. */
+function layoutOf(key: string): { page: number; legacy: boolean } | null {
+  const legacy = !key.startsWith(KEY_PREFIX);
+  const hex = key.slice(legacy ? PAGE_PREFIX.length : KEY_PREFIX.length);
+  if (!/^[0-9a-f]{1,3}$/.test(hex)) return null;
+  const page = Number.parseInt(hex, 16);
+  return page < (legacy ? LEGACY_PAGE_COUNT : PAGE_COUNT) ? { page, legacy } : null;
+}
+
+const DESIRED: readonly DesiredState[] = ["running", "stopped", "dormant"];
+const RESTART: readonly NormalizedChildSpec["restart"][] = ["permanent", "transient", "temporary"];
+
 /** The record of `id` with `entry`, as a page carries it. */
 export function packRecord(id: string, entry: PageEntry): Uint8Array {
-  const body = packr.pack(entry);
+  const s = entry.spec;
+  const e: unknown[] = [
+    DESIRED.indexOf(entry.desired),
+    entry.at,
+    entry.by,
+    s === null ? null : [s.behaviour, s.args, RESTART.indexOf(s.restart), s.shutdown, s.metadata],
+  ];
+  if (entry.pin) e.push(entry.pin);
+  return framed(id, packr.pack(e));
+}
+
+/** The record of `id` as pages of the first layout carry it (the entry as a map). */
+function packLegacyRecord(id: string, entry: PageEntry): Uint8Array {
+  return framed(id, packr.pack(entry));
+}
+
+/**
+ * The entry of a record of this layout as the map `checkEntry` reads, or why it is refused. A code
+ * out of range is refused here: read as a missing field it would take its default.
+ */
+function unpackEntry(id: string, bytes: Uint8Array): Record<string, unknown> | string {
+  const a: unknown = packr.unpack(bytes);
+  if (!Array.isArray(a) || (a.length !== 4 && a.length !== 5)) return "not a record";
+  const desired = DESIRED[a[0] as number];
+  if (desired === undefined) return "bad desired state";
+  const sp: unknown = a[3];
+  let spec: Record<string, unknown> | null = null;
+  if (sp !== null) {
+    if (!Array.isArray(sp) || sp.length !== 5) return "bad spec";
+    const restart = RESTART[sp[2] as number];
+    if (restart === undefined) return "bad spec";
+    spec = { id, behaviour: sp[0], args: sp[1], restart, shutdown: sp[3], metadata: sp[4] };
+  }
+  const e: Record<string, unknown> = { desired, at: a[1], by: a[2], spec };
+  if (a.length === 5) e.pin = a[4];
+  return e;
+}
+
+function framed(id: string, body: Uint8Array): Uint8Array {
   const idLength = Buffer.byteLength(id, "utf8");
   const rec = Buffer.allocUnsafe(8 + idLength + body.length);
   rec.writeUInt32BE(idLength, 0);
@@ -201,12 +268,15 @@ export function decodePage(
   if (typeof v !== "object" || v === null || Array.isArray(v)) return { pageRefused: "not a record" };
   const r = v as Record<string, unknown>;
   if (r.f !== FORMAT) return { pageRefused: "foreign format" };
-  if (r.v === 1) return decodeNested(hubId, key, r, revision, prev);
-  if (r.v !== VERSION) return { pageRefused: `unknown version ${String(r.v)}` };
+  const layout = layoutOf(key);
+  if (layout === null) return { pageRefused: "not a page key" };
+  const { page, legacy } = layout;
+  if (legacy && r.v === 1) return decodeNested(hubId, key, r, revision, prev, page);
+  if (r.v !== (legacy ? 2 : VERSION)) return { pageRefused: `unknown version ${String(r.v)}` };
   if (r.hub !== hubId) return { pageRefused: "another hub's page" };
   if (r.key !== key) return { pageRefused: "page does not match its key" };
   if (!(r.r instanceof Uint8Array)) return { pageRefused: "no records" };
-  const page = Number.parseInt(key.slice(PAGE_PREFIX.length), 16);
+  const count = legacy ? LEGACY_PAGE_COUNT : PAGE_COUNT;
   const run = copyOf(r.r);
   const ids: string[] = [];
   const starts = [0];
@@ -238,14 +308,22 @@ export function decodePage(
     const id = run.toString("utf8", start + 4, entryAt - 4);
     let why: string | undefined;
     let entry: unknown;
-    const j = positionOf(prev, id);
+    // A changed record mostly keeps its id's place: the index is asked only when it does not.
+    const j = i < prevCount && prev.ids[i] === id ? i : positionOf(prev, id);
     if (j >= 0 ? j !== ids.length : ids.length < prevCount) why = "out of place";
     else if (appended.has(id)) why = "twice on the page";
-    else if (pageOf(id) !== page) why = "on the wrong page";
+    else if (hash32(id) % count !== page) why = "on the wrong page";
     else {
       try {
-        entry = packr.unpack(run.subarray(entryAt, end));
-        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) why = "not a record";
+        const bytes = run.subarray(entryAt, end);
+        if (legacy) {
+          entry = packr.unpack(bytes);
+          if (typeof entry !== "object" || entry === null || Array.isArray(entry)) why = "not a record";
+        } else {
+          const e = unpackEntry(id, bytes);
+          if (typeof e === "string") why = e;
+          else entry = e;
+        }
       } catch {
         why = "does not decode";
       }
@@ -302,13 +380,17 @@ function rebuilt(
   return { ids, run: out, starts, index: new Map(ids.map((id, k) => [id, k])) };
 }
 
-/** A page of version 1: entries as nested maps, each checked; kept as records from then on. */
+/**
+ * A page of version 1 (first layout): entries as nested maps, each checked; kept as records of
+ * version 2 from then on (what a later write of the same key, by a node of that version, holds).
+ */
 function decodeNested(
   hubId: string,
   key: string,
   r: Record<string, unknown>,
   revision: number,
   prev: PageRecords,
+  page: number,
 ): DecodedPage | { pageRefused: string } {
   if (r.hub !== hubId) return { pageRefused: "another hub's page" };
   if (r.key !== key) return { pageRefused: "page does not match its key" };
@@ -320,14 +402,14 @@ function decodeNested(
   let length = 0;
   for (const [id, raw] of Object.entries(r.e as Record<string, unknown>)) {
     let why: string | undefined;
-    if (pageKeyOf(id) !== key) why = "on the wrong page";
+    if (hash32(id) % LEGACY_PAGE_COUNT !== page) why = "on the wrong page";
     else if (typeof raw !== "object" || raw === null || Array.isArray(raw)) why = "not a record";
     else {
       const d = checkEntry(id, raw as Record<string, unknown>, revision);
       if ("refused" in d) why = d.refused;
       else {
         declared.push(d);
-        const rec = packRecord(id, raw as PageEntry);
+        const rec = packLegacyRecord(id, raw as PageEntry);
         recs.push(rec);
         kept.push([id, length, length + rec.length]);
         length += rec.length;

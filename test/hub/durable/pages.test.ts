@@ -9,6 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { Packr } from "msgpackr";
 import { Cluster } from "../../../src/cluster/index.js";
+import { hash32 } from "../../../src/hub/hash-ring.js";
 import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
 import {
   adopt,
@@ -59,6 +60,17 @@ function rawRun(recs: readonly Uint8Array[]): Uint8Array {
 
 const packed = (v: unknown) => new Packr({ useRecords: false, moreTypes: false }).pack(v);
 
+/** A record framed by hand: `id` with `entry` packed as given (any shape, any layout). */
+function framed(id: string, entry: unknown): Buffer {
+  const body = packed(entry);
+  const r = Buffer.alloc(8 + id.length + body.length);
+  r.writeUInt32BE(id.length, 0);
+  r.write(id, 4);
+  r.writeUInt32BE(body.length, 4 + id.length);
+  r.set(body, 8 + id.length);
+  return r;
+}
+
 describe("pages of declarations", () => {
   it("round-trips a page and refuses bad pages as a whole", () => {
     const ids = samePage(3);
@@ -70,7 +82,12 @@ describe("pages of declarations", () => {
     expect(d.declared.map((x) => [x.id, x.revision, x.desired])).toEqual(ids.map((id) => [id, 7, "running"]));
     expect(d.page.ids).toEqual(ids);
     expect(decodePage("other", key, page, 7)).toEqual({ pageRefused: "another hub's page" });
-    expect(decodePage("h", `${key}0`, page, 7)).toEqual({ pageRefused: "page does not match its key" });
+    let other = "y0";
+    for (let i = 1; pageKeyOf(other) === key; i++) other = `y${i}`;
+    expect(decodePage("h", pageKeyOf(other), page, 7)).toEqual({
+      pageRefused: "page does not match its key",
+    });
+    expect(decodePage("h", `${key}00`, page, 7)).toEqual({ pageRefused: "not a page key" });
     expect(decodePage("h", key, Uint8Array.of(0x93, 1), 7)).toEqual({ pageRefused: "does not decode" });
     expect(decodePage("h", key, packed({ f: "something/else", e: {} }), 7)).toEqual({
       pageRefused: "foreign format",
@@ -87,15 +104,44 @@ describe("pages of declarations", () => {
     for (let i = 1; pageKeyOf(elsewhere) === key; i++) elsewhere = `y${i}`;
     const run = rawRun([
       packRecord(a, entry(a)),
-      packRecord(b, { ...entry(b), spec: { ...spec(b), id: "not-b" } }),
+      packRecord(b, { ...entry(b), spec: { ...spec(b), behaviour: "" } }),
       packRecord(elsewhere, entry(elsewhere)),
       packRecord(a, { ...entry(a), desired: "stopped", spec: null }),
     ]);
     const d = decodePage("h", key, encodePage("h", key, run), 3);
     if ("pageRefused" in d) throw new Error(d.pageRefused);
     expect(d.declared.map((x) => [x.id, x.desired])).toEqual([[a, "running"]]);
-    expect(d.refused.map((r) => r.id).sort()).toEqual([a, b, elsewhere].sort());
+    expect(d.refused.map((r) => [r.id, r.why]).sort()).toEqual(
+      [
+        [a, "twice on the page"],
+        [b, "bad spec"],
+        [elsewhere, "on the wrong page"],
+      ].sort(),
+    );
     expect(d.page.ids).toEqual([a]);
+  });
+
+  it("refuses entries whose codes or shape are out of range, instead of taking defaults", () => {
+    const [a] = samePage(1) as [string];
+    const key = pageKeyOf(a);
+    const good = ["w", 1, 0, 5000, {}];
+    const why = (e: unknown[]) => {
+      const d = decodePage("h", key, encodePage("h", key, framed(a, e)), 1);
+      if ("pageRefused" in d) throw new Error(d.pageRefused);
+      return d.declared.length === 1 ? "ok" : d.refused[0]?.why;
+    };
+    expect(why([0, 1, "n1", good])).toBe("ok");
+    expect(why([0, 1, "n1", good, ["n2"]])).toBe("ok");
+    // A restart code past the three: read as a missing field, it would become "permanent".
+    expect(why([0, 1, "n1", ["w", 1, 3, 5000, {}]])).toBe("bad spec");
+    expect(why([7, 1, "n1", good])).toBe("bad desired state");
+    expect(why([0, 1, "n1", ["w", 1, 0, 5000]])).toBe("bad spec");
+    expect(why([0, 1, "n1", ["w", 1, 0, -1, {}]])).toBe("bad spec");
+    expect(why([1, 1, "n1", good])).toBe("a stop with a spec");
+    expect(why([0, "1", "n1", good])).toBe("bad writer fields");
+    expect(why([0, 1, "n1", good, []])).toBe("bad pin");
+    expect(why([0, 1, "n1"])).toBe("not a record");
+    expect(why([0, 1, "n1", good, ["n2"], "more"])).toBe("not a record");
   });
 
   it("decodes only the records that changed, and keeps a refused record's earlier bytes", () => {
@@ -162,17 +208,45 @@ describe("pages of declarations", () => {
     expect([...d4.page.ids].sort()).toEqual([a, b, c].sort());
   });
 
-  it("still reads a page of version 1 (entries as nested maps)", () => {
+  it("still reads pages of the first layout (1024 keys; versions 1 and 2), never as this layout's", () => {
     const [a] = samePage(1) as [string];
-    const key = pageKeyOf(a);
-    const v1 = packed({ f: "hubvisor/declared-page", v: 1, hub: "h", key, e: { [a]: entry(a) } });
-    const d = decodePage("h", key, v1, 5);
+    const legacyKey = `d.=${(hash32(a) % 1024).toString(16)}`;
+    const v1 = packed({ f: "hubvisor/declared-page", v: 1, hub: "h", key: legacyKey, e: { [a]: entry(a) } });
+    const d = decodePage("h", legacyKey, v1, 5);
     if ("pageRefused" in d) throw new Error(d.pageRefused);
     expect(d.declared.map((x) => [x.id, x.desired, x.spec?.behaviour])).toEqual([[a, "running", "w"]]);
-    // What a node writes next is of the current version, with the same declaration.
-    const again = decodePage("h", key, encodePage("h", key, d.page.run), 6);
-    if ("pageRefused" in again) throw new Error(again.pageRefused);
-    expect(again.declared.map((x) => [x.id, x.desired])).toEqual([[a, "running"]]);
+    // Version 2: the same records, each entry a map; a later write of that key (by a node of
+    // that version) is compared with the records kept from version 1.
+    const v2 = (run: Uint8Array) =>
+      packed({ f: "hubvisor/declared-page", v: 2, hub: "h", key: legacyKey, r: run });
+    const same = decodePage("h", legacyKey, v2(d.page.run), 6, d.page);
+    if ("pageRefused" in same) throw new Error(same.pageRefused);
+    expect(same.declared).toEqual([]);
+    const stop = framed(a, { desired: "stopped", spec: null, by: "n2", at: 2 });
+    const later = decodePage("h", legacyKey, v2(stop), 7, same.page);
+    if ("pageRefused" in later) throw new Error(later.pageRefused);
+    expect(later.declared.map((x) => [x.id, x.desired, x.revision])).toEqual([[a, "stopped", 7]]);
+    // A version 2 record on the wrong page of the first layout is refused alone.
+    let b = "z0";
+    for (let i = 1; hash32(b) % 1024 === hash32(a) % 1024; i++) b = `z${i}`;
+    const wrong = decodePage("h", legacyKey, v2(Buffer.concat([stop, framed(b, entry(b))])), 8, later.page);
+    if ("pageRefused" in wrong) throw new Error(wrong.pageRefused);
+    expect(wrong.refused).toEqual([{ id: b, why: "on the wrong page" }]);
+    // Each layout's versions only under its own keys.
+    expect(decodePage("h", legacyKey, encodePage("h", legacyKey, runOf([[a, entry(a)]])), 8)).toEqual({
+      pageRefused: "unknown version 3",
+    });
+    const key = pageKeyOf(a);
+    expect(
+      decodePage("h", key, packed({ f: "hubvisor/declared-page", v: 1, hub: "h", key, e: {} }), 8),
+    ).toEqual({
+      pageRefused: "unknown version 1",
+    });
+    expect(
+      decodePage("h", key, packed({ f: "hubvisor/declared-page", v: 2, hub: "h", key, r: stop }), 8),
+    ).toEqual({
+      pageRefused: "unknown version 2",
+    });
   });
 });
 
@@ -183,53 +257,110 @@ function recording(): Logger & { warnings: string[] } {
   return { ...silentLogger, warnings, warn: (_o, msg) => void warnings.push(msg) };
 }
 
+let hubs = 0;
+
+/** Runs `fn` with a durable hub `hubId` of one node on `store`, and stops it after. */
+async function withHub<T>(
+  store: MemoryDurableStore,
+  hubId: string,
+  fn: (hub: ProcessHub) => Promise<T>,
+  logger: Logger = silentLogger,
+): Promise<T> {
+  const node = new Node({ name: `pg${++hubs}`, logger: silentLogger });
+  const cluster = await Cluster.join({
+    node,
+    cluster: hubId,
+    transport: new MemoryNetwork().transport(node),
+    logger: silentLogger,
+  });
+  const hub = ProcessHub.start({
+    hubId,
+    node,
+    cluster,
+    behaviours: { w: W },
+    logger,
+    durability: { store, reconcileIntervalMs: 50, settleMs: 0, graceMs: 100 },
+  });
+  try {
+    await hub.durable!.ready;
+    return await fn(hub);
+  } finally {
+    await hub.stop();
+    await cluster.leave();
+  }
+}
+
 describe("a durable hub writing pages (memory transport)", () => {
   it("writes one compare-and-set per page a call touches, and refuses a garbled page", async () => {
     const store = new MemoryDurableStore();
     const logger = recording();
-    const node = new Node({ name: "pg1", logger: silentLogger });
-    const cluster = await Cluster.join({
-      node,
-      cluster: "pages",
-      transport: new MemoryNetwork().transport(node),
-      logger: silentLogger,
-    });
-    const hub = ProcessHub.start({
-      hubId: "pages",
-      node,
-      cluster,
-      behaviours: { w: W },
+    await withHub(
+      store,
+      "pages",
+      async (hub) => {
+        const before = store.stats.writes;
+        const n = 5000;
+        const r = await hub
+          .startChildren(
+            Array.from({ length: n }, (_, i) => ({ id: `c${i}`, behaviour: "w" })),
+            { awaitable: true, timeoutMs: 30_000 },
+          )
+          .await();
+        expect(r.errors).toEqual([]);
+        // Chunks of 1000 children: each touches at most PAGE_COUNT pages.
+        expect(store.stats.writes - before).toBeLessThanOrEqual(Math.ceil(n / 1000) * PAGE_COUNT);
+        expect(store.stats.writes - before).toBeLessThan(n);
+        // A garbled page over a live one: refused, its declarations stay in force.
+        const key = pageKeyOf("c1");
+        store.inject("pages", key, Uint8Array.of(0x93, 1, 2));
+        await expect.poll(() => hub.durable!.stats.refused, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+        expect(logger.warnings).toContain("durable store entry refused");
+        expect(hub.durable!.declared.get("c1")?.desired).toBe("running");
+        // The next write of that page is based on the garbled entry's revision and succeeds.
+        const s = await hub.stopChildren(["c1"], { awaitable: true }).await(10_000);
+        expect(s.errors).toEqual([]);
+        expect(hub.durable!.declared.get("c1")?.desired).toBe("stopped");
+        expect(hub.localChildren().size).toBe(n - 1);
+      },
       logger,
-      durability: { store, reconcileIntervalMs: 50, settleMs: 0, graceMs: 100 },
-    });
-    try {
-      await hub.durable!.ready;
-      const before = store.stats.writes;
-      const n = 5000;
-      const r = await hub
-        .startChildren(
-          Array.from({ length: n }, (_, i) => ({ id: `c${i}`, behaviour: "w" })),
-          { awaitable: true, timeoutMs: 30_000 },
-        )
-        .await();
-      expect(r.errors).toEqual([]);
-      // Chunks of 1000 children: each touches at most PAGE_COUNT pages.
-      expect(store.stats.writes - before).toBeLessThanOrEqual(Math.ceil(n / 1000) * PAGE_COUNT);
-      expect(store.stats.writes - before).toBeLessThan(n);
-      // A garbled page over a live one: refused, its declarations stay in force.
-      const key = pageKeyOf("c1");
-      store.inject("pages", key, Uint8Array.of(0x93, 1, 2));
-      await expect.poll(() => hub.durable!.stats.refused, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
-      expect(logger.warnings).toContain("durable store entry refused");
-      expect(hub.durable!.declared.get("c1")?.desired).toBe("running");
-      // The next write of that page is based on the garbled entry's revision and succeeds.
-      const s = await hub.stopChildren(["c1"], { awaitable: true }).await(10_000);
+    );
+  });
+
+  it("takes declarations from pages of the first layout, and a later write of this layout wins", async () => {
+    const store = new MemoryDurableStore();
+    const bucket = await store.open("legacy");
+    // A bucket written before this layout: c running and d stopped, on pages of 1024 keys.
+    const v2 = (ids: Array<[string, PageEntry]>) => {
+      for (const [id, e] of ids) {
+        const key = `d.=${(hash32(id) % 1024).toString(16)}`;
+        const r = framed(id, e);
+        store.inject("legacy", key, packed({ f: "hubvisor/declared-page", v: 2, hub: "legacy", key, r }));
+      }
+    };
+    v2([
+      ["old-c", { desired: "running", spec: { ...spec("old-c"), behaviour: "w" }, by: "n0", at: 1 }],
+      ["old-d", { desired: "stopped", spec: null, by: "n0", at: 1 }],
+    ]);
+    await bucket.close();
+    await withHub(store, "legacy", async (hub) => {
+      await expect.poll(() => hub.localChildren().has("old-c"), { timeout: 5000 }).toBe(true);
+      expect(hub.durable!.declared.get("old-d")?.desired).toBe("stopped");
+      expect(hub.durable!.stats.refused).toBe(0);
+      const s = await hub.stopChildren(["old-c"], { awaitable: true }).await(10_000);
       expect(s.errors).toEqual([]);
-      expect(hub.durable!.declared.get("c1")?.desired).toBe("stopped");
-      expect(hub.localChildren().size).toBe(n - 1);
-    } finally {
-      await hub.stop();
-      await cluster.leave();
-    }
+    });
+    // A new hub on the same store: the stop (a page of this layout, a later revision) wins over
+    // the first layout's "running", which is still there.
+    await withHub(store, "legacy", async (hub) => {
+      expect(hub.durable!.declared.get("old-c")?.desired).toBe("stopped");
+      expect(
+        await store.open("legacy").then((b) => b.get(`d.=${(hash32("old-c") % 1024).toString(16)}`)),
+      ).not.toBeNull();
+      const r = await hub.startChildren([{ id: "new-e", behaviour: "w" }], { awaitable: true }).await(10_000);
+      expect(r.errors).toEqual([]);
+      await expect.poll(() => hub.durable!.stats.rounds, { timeout: 5000 }).toBeGreaterThan(3);
+      expect(hub.localChildren().has("old-c")).toBe(false);
+      expect(hub.localChildren().has("old-d")).toBe(false);
+    });
   });
 });
