@@ -37,8 +37,9 @@
  *   what the hub waits for (`hub`: its requests per node, its unsent outbox, the hub messages
  *   sent and handled per type and peer), and the cluster's and the transport's counters: what a
  *   scale benchmark reads around a huge start, and prints when a step fails.
- * - `profile { file? }`: starts the V8 CPU profiler in this process; with `file`, stops it and
- *   writes the profile there (a `.cpuprofile`, for the part of a benchmark between the two).
+ * - `profile { file?, heap? }`: starts the V8 CPU profiler in this process (with `heap: true`, the
+ *   sampling heap profiler, counting what was collected since too); with `file`, stops it and
+ *   writes the profile there (a `.cpuprofile` or `.heapprofile` of the span between the two).
  * - `exit`: stops the hub gracefully and leaves the cluster.
  * With `observe: true` it runs the observer agent of `hubvisor/observe`.
  * It prints `{"ev":"ready"}` once joined, `{"ev":"members",...}` when its hub view changes, and
@@ -515,14 +516,27 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
     case "visit":
       return { value: await hub.ref<typeof tally>(String(c.child), { timeoutMs: 10_000 }).call("visit") };
     case "profile": {
+      // `heap: true`: the sampling heap profiler, every allocation sampled (also those collected
+      // since), instead of the CPU profiler.
+      const heap = c.heap === true;
       profiler ??= new InspectorSession();
       if (c.file === undefined) {
         profiler.connect();
-        await profiler.post("Profiler.enable");
-        await profiler.post("Profiler.start");
+        if (heap)
+          await profiler.post("HeapProfiler.startSampling", {
+            samplingInterval: 4096,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: true,
+          });
+        else {
+          await profiler.post("Profiler.enable");
+          await profiler.post("Profiler.start");
+        }
         return { profiling: true };
       }
-      const { profile } = await profiler.post("Profiler.stop");
+      const { profile } = heap
+        ? await profiler.post("HeapProfiler.stopSampling")
+        : await profiler.post("Profiler.stop");
       profiler.disconnect();
       writeFileSync(String(c.file), JSON.stringify(profile));
       return { written: String(c.file) };

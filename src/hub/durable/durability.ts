@@ -25,9 +25,9 @@ import {
   encodePage,
   isPageKey,
   type PageRecords,
-  packRecord,
   pageKeyOf,
   pageOf,
+  RecordPacker,
   type Rewritten,
   withRecords,
 } from "./pages.js";
@@ -295,10 +295,11 @@ export class Durability {
     const byId = new Map<string, Declaration>();
     for (const it of items) byId.set(it[0], it);
     const changes = new Map<string, Uint8Array>();
+    const packer = new RecordPacker();
     for (const [id, [, desired, spec, pin]] of byId)
       changes.set(
         id,
-        packRecord(
+        packer.pack(
           id,
           pin ? { desired, spec, pin, by: core.self, at } : { desired, spec, by: core.self, at },
         ),

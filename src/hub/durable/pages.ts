@@ -107,6 +107,10 @@ const RESTART: readonly NormalizedChildSpec["restart"][] = ["permanent", "transi
 
 /** The record of `id` with `entry`, as a page carries it. */
 export function packRecord(id: string, entry: PageEntry): Uint8Array {
+  return framed(id, packr.pack(entryArray(entry)));
+}
+
+function entryArray(entry: PageEntry): unknown[] {
   const s = entry.spec;
   const e: unknown[] = [
     DESIRED.indexOf(entry.desired),
@@ -115,7 +119,48 @@ export function packRecord(id: string, entry: PageEntry): Uint8Array {
     s === null ? null : [s.behaviour, s.args, RESTART.indexOf(s.restart), s.shutdown, s.metadata],
   ];
   if (entry.pin) e.push(entry.pin);
-  return framed(id, packr.pack(e));
+  return e;
+}
+
+/**
+ * Whether two entries pack to the same bytes, as far as this can tell cheaply (the same args by
+ * value when primitive or by reference, metadata both empty or the same object): the children of
+ * one call mostly share everything but their ids, which a record keeps outside its entry.
+ */
+function sameEntry(a: PageEntry, b: PageEntry): boolean {
+  if (a.desired !== b.desired || a.at !== b.at || a.by !== b.by || a.pin !== b.pin) return false;
+  const x = a.spec;
+  const y = b.spec;
+  if (x === null || y === null) return x === y;
+  return (
+    x.behaviour === y.behaviour &&
+    x.args === y.args &&
+    x.restart === y.restart &&
+    x.shutdown === y.shutdown &&
+    (x.metadata === y.metadata || (isEmpty(x.metadata) && isEmpty(y.metadata)))
+  );
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/**
+ * Records of one write: `packRecord`, but an entry the same as the previous one (most of a call's
+ * children) is not packed again.
+ */
+export class RecordPacker {
+  private last: PageEntry | undefined;
+  private lastBody: Uint8Array | undefined;
+
+  pack(id: string, entry: PageEntry): Uint8Array {
+    if (this.last === undefined || !sameEntry(this.last, entry)) {
+      this.last = entry;
+      this.lastBody = packr.pack(entryArray(entry));
+    }
+    return framed(id, this.lastBody!);
+  }
 }
 
 /** The record of `id` as pages of the first layout carry it (the entry as a map). */
@@ -289,6 +334,8 @@ export function decodePage(
   const prevRun = prev.run;
   const prevStarts = prev.starts;
   const prevCount = prev.ids.length;
+  /** The last entry decoded, when the records after it with the same bytes can take it as is. */
+  let shared: { start: number; end: number; d: Declared } | undefined;
   let at = 0;
   for (let i = 0; at < run.length; i++) {
     if (at + 8 > run.length) return { pageRefused: "truncated record" };
@@ -307,13 +354,20 @@ export function decodePage(
     }
     const id = run.toString("utf8", start + 4, entryAt - 4);
     let why: string | undefined;
-    let entry: unknown;
+    let d: Declared | { refused: string } | undefined;
     // A changed record mostly keeps its id's place: the index is asked only when it does not.
     const j = i < prevCount && prev.ids[i] === id ? i : positionOf(prev, id);
     if (j >= 0 ? j !== ids.length : ids.length < prevCount) why = "out of place";
     else if (appended.has(id)) why = "twice on the page";
     else if (hash32(id) % count !== page) why = "on the wrong page";
+    else if (
+      shared !== undefined &&
+      id.length > 0 &&
+      sameRange(run, entryAt, end, run, shared.start, shared.end)
+    )
+      d = withId(shared.d, id, revision);
     else {
+      let entry: unknown;
       try {
         const bytes = run.subarray(entryAt, end);
         if (legacy) {
@@ -327,8 +381,11 @@ export function decodePage(
       } catch {
         why = "does not decode";
       }
+      if (why === undefined) {
+        d = checkEntry(id, entry as Record<string, unknown>, revision);
+        if (!legacy && !("refused" in d) && shareable(d)) shared = { start: entryAt, end, d };
+      }
     }
-    const d = why === undefined ? checkEntry(id, entry as Record<string, unknown>, revision) : undefined;
     if (d !== undefined && "refused" in d) why = d.refused;
     if (why !== undefined || d === undefined || "refused" in d) {
       refused.push({ id, why: why ?? "refused" });
@@ -353,6 +410,44 @@ export function decodePage(
     page: rebuilt(run, kept ?? ids.map((x, k) => [x, starts[k]!, starts[k + 1]!]), prev),
     declared,
     refused,
+  };
+}
+
+/**
+ * Whether records whose entry has the same bytes as `d`'s can take its declaration with their own
+ * id (the entries of a call's children mostly differ in nothing else): only when the spec holds
+ * no object another child would share (args a primitive, metadata empty).
+ */
+function shareable(d: Declared): boolean {
+  const s = d.spec;
+  return s === null || ((typeof s.args !== "object" || s.args === null) && isEmpty(s.metadata));
+}
+
+/**
+ * `d` for `id` at `revision`: what `checkEntry` makes of the same entry bytes under that id (its
+ * checks do not depend on the id but for it being non-empty, which the caller ensures).
+ */
+function withId(d: Declared, id: string, revision: number): Declared {
+  const s = d.spec;
+  return {
+    id,
+    desired: d.desired,
+    spec:
+      s === null
+        ? null
+        : {
+            id,
+            behaviour: s.behaviour,
+            args: s.args,
+            restart: s.restart,
+            shutdown: s.shutdown,
+            metadata: {},
+          },
+    pin: d.pin,
+    revision,
+    by: d.by,
+    at: d.at,
+    learnt: 0,
   };
 }
 

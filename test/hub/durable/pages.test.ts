@@ -21,6 +21,7 @@ import {
   type PageRecords,
   packRecord,
   pageKeyOf,
+  RecordPacker,
   positionOf,
   withRecords,
 } from "../../../src/hub/durable/pages.js";
@@ -119,6 +120,48 @@ describe("pages of declarations", () => {
       ].sort(),
     );
     expect(d.page.ids).toEqual([a]);
+  });
+
+  it("decodes a call's children that share an entry into declarations of their own", () => {
+    const ids = samePage(4);
+    const key = pageKeyOf(ids[0]!);
+    const packer = new RecordPacker();
+    const plain = (id: string): PageEntry => ({
+      desired: "running",
+      spec: { id, behaviour: "w", args: 7, restart: "transient", shutdown: 10, metadata: {} },
+      by: "n1",
+      at: 5,
+    });
+    const withObject = (id: string): PageEntry => ({
+      ...plain(id),
+      spec: { ...plain(id).spec!, args: { n: 1 } },
+    });
+    // The packer's records are packRecord's, byte for byte, shared entry or not.
+    const entries: Array<[string, PageEntry]> = [
+      [ids[0]!, plain(ids[0]!)],
+      [ids[1]!, plain(ids[1]!)],
+      [ids[2]!, withObject(ids[2]!)],
+      [ids[3]!, withObject(ids[3]!)],
+    ];
+    const recs = entries.map(([id, e]) => packer.pack(id, e));
+    expect(recs.map((r) => Buffer.from(r))).toEqual(entries.map(([id, e]) => Buffer.from(packRecord(id, e))));
+    const d = decodePage("h", key, encodePage("h", key, rawRun(recs)), 9);
+    if ("pageRefused" in d) throw new Error(d.pageRefused);
+    expect(d.declared.map((x) => [x.id, x.spec?.id, x.spec?.args, x.spec?.restart, x.revision])).toEqual([
+      [ids[0], ids[0], 7, "transient", 9],
+      [ids[1], ids[1], 7, "transient", 9],
+      [ids[2], ids[2], { n: 1 }, "transient", 9],
+      [ids[3], ids[3], { n: 1 }, "transient", 9],
+    ]);
+    // Nothing a child could change is shared with another: its spec, its metadata, object args.
+    expect(d.declared[0]!.spec).not.toBe(d.declared[1]!.spec);
+    expect(d.declared[0]!.spec!.metadata).not.toBe(d.declared[1]!.spec!.metadata);
+    expect(d.declared[2]!.spec!.args).not.toBe(d.declared[3]!.spec!.args);
+    // A stop shares its entry too.
+    const stops = ids.map((id) => packer.pack(id, { desired: "stopped", spec: null, by: "n1", at: 6 }));
+    const s2 = decodePage("h", key, encodePage("h", key, rawRun(stops)), 10, d.page);
+    if ("pageRefused" in s2) throw new Error(s2.pageRefused);
+    expect(s2.declared.map((x) => [x.id, x.desired, x.spec])).toEqual(ids.map((id) => [id, "stopped", null]));
   });
 
   it("refuses entries whose codes or shape are out of range, instead of taking defaults", () => {
