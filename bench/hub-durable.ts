@@ -2,7 +2,7 @@
  * Durable hub benchmarks over NATS JetStream, every hub node a separate OS process
  * (`examples/hub-node.ts`) on a private `nats-server -js` on a free loopback port:
  * - start and stop 10k children in one awaited call on 3 nodes, durable against not durable
- *   (goal: durable at most 2x), and durable with fencing, medians of 3 after a warm-up (one bed
+ *   (goal: durable at most 2x), and durable with fencing, medians of 5 after a warm-up (one bed
  *   of 3 processes at a time); the lease traffic of fencing (by design: per node, nothing per
  *   child);
  * - full-cluster restart: 10k and 100k declared children, every node SIGKILLed, 3 new processes
@@ -214,7 +214,7 @@ export async function run(): Promise<Row[]> {
       const b = await bed(server.url, kind !== "plain", kind === "fenced");
       await startStop(b, 1000, "w");
       await startStop(b, 10_000, "warm-");
-      for (let i = 0; i < 3; i++) runs[kind].push(await startStop(b, 10_000, `${kind}${i}-`));
+      for (let i = 0; i < 5; i++) runs[kind].push(await startStop(b, 10_000, `${kind}${i}-`));
       await close(b);
     }
     const m = (k: Kind, f: "start" | "stop") => median(runs[k].map((r) => r[f]));

@@ -14,12 +14,13 @@ import type { HubCore } from "../hub-core.js";
 import type { StartItem } from "../messages.js";
 import { type ChildError, type HubErrorReason, StartResult, StopResult } from "../results.js";
 import { groupStarts, type PinnedNodes, rollback } from "../start-request.js";
-import { type Declared, DECLARED_PREFIX, type DesiredState, decodeDeclared, idOfKey } from "./declared.js";
+import { DECLARED_PREFIX, type DesiredState, decodeDeclared, idOfKey } from "./declared.js";
 import { checkpointOptionsOf } from "./checkpointed.js";
 import { supportsHandover } from "../strategies/handover.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
 import {
   adopt,
+  currentPageOf,
   decodePage,
   EMPTY_PAGE,
   encodePage,
@@ -32,6 +33,7 @@ import {
   withRecords,
 } from "./pages.js";
 import type { ParsedDurability } from "./options.js";
+import { DeclaredReplica } from "./replica.js";
 import type { DurableBucket, StoreEntry, StoreWatch } from "./store.js";
 
 /** Counters of one node's durable hub. */
@@ -81,7 +83,7 @@ interface KeyState {
 }
 
 export class Durability {
-  readonly declared = new Map<string, Declared>();
+  readonly declared = new DeclaredReplica();
   readonly stats: DurabilityStats = {
     rounds: 0,
     reconciledStarts: 0,
@@ -193,7 +195,7 @@ export class Durability {
     this.keys.set(e.key, { revision: e.revision, live: e.value !== null });
     const id = idOfKey(e.key);
     if (e.value === null) {
-      if (id !== null) this.declared.delete(id);
+      if (id !== null) this.declared.legacy.delete(id);
       return;
     }
     const d = decodeDeclared(this.core.hubId, e.key, e.value, e.revision);
@@ -202,7 +204,7 @@ export class Durability {
     // Declarations written since this node opened the store are left to the call that wrote
     // them for `graceMs` (the call starts or stops them itself).
     if (this.isReady) d.learnt = Date.now();
-    this.declared.set(d.id, d);
+    this.declared.legacy.set(d.id, d);
   }
 
   /**
@@ -214,10 +216,12 @@ export class Durability {
     const known = this.pages.get(e.key);
     if (known !== undefined && known.revision >= e.revision) return;
     const prev = known?.entries ?? EMPTY_PAGE;
+    const n = currentPageOf(e.key);
     if (e.value === null) {
       this.pages.set(e.key, { revision: e.revision, live: false, entries: EMPTY_PAGE });
-      for (const id of prev.ids)
-        if ((this.declared.get(id)?.revision ?? e.revision) < e.revision) this.declared.delete(id);
+      if (n !== undefined) return this.declared.setPage(n, EMPTY_PAGE);
+      const legacy = this.declared.legacy;
+      for (const id of prev.ids) if ((legacy.get(id)?.revision ?? e.revision) < e.revision) legacy.delete(id);
       return;
     }
     const p = decodePage(this.core.hubId, e.key, e.value, e.revision, prev);
@@ -229,11 +233,15 @@ export class Durability {
     this.pages.set(e.key, { revision: e.revision, live: true, entries: p.page });
     // Only the entries this write changed come back (a page carries its neighbours too): those
     // are fresh, left to the call that wrote them.
-    const now = Date.now();
+    const now = this.isReady ? Date.now() : 0;
+    if (n !== undefined) {
+      for (const d of p.declared) d.learnt = now;
+      return this.declared.setPage(n, p.page);
+    }
     for (const d of p.declared) {
       if ((this.declared.get(d.id)?.revision ?? 0) > d.revision) continue;
-      if (this.isReady) d.learnt = now;
-      this.declared.set(d.id, d);
+      d.learnt = now;
+      this.declared.legacy.set(d.id, d);
     }
   }
 
@@ -252,15 +260,14 @@ export class Durability {
     if (revision > this.applied) this.applied = revision;
     const known = this.pages.get(key);
     if (known !== undefined && known.revision >= revision) return;
-    this.pages.set(key, { revision, live: true, entries: adopt(w) });
-    const now = Date.now();
     const by = this.core.self;
-    for (const id of w.written) {
-      if ((this.declared.get(id)?.revision ?? 0) > revision) continue;
+    const learnt = this.isReady ? Date.now() : 0;
+    const entries = adopt(w, (id) => {
       const [, desired, spec, pin] = byId.get(id)!;
-      const learnt = this.isReady ? now : 0;
-      this.declared.set(id, { id, desired, spec, pin: pin ?? null, revision, by, at, learnt });
-    }
+      return { id, desired, spec, pin: pin ?? null, revision, by, at, learnt };
+    });
+    this.pages.set(key, { revision, live: true, entries });
+    this.declared.setPage(currentPageOf(key)!, entries);
   }
 
   private refuse(e: StoreEntry, why: string): void {

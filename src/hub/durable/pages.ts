@@ -70,9 +70,17 @@ export interface PageRecords {
   readonly run: Uint8Array;
   readonly starts: readonly number[];
   readonly index: Map<string, number>;
+  /** The declaration of each record (`decls[i]` of `ids[i]`): what the replica holds for it. */
+  readonly decls: readonly Declared[];
 }
 
-export const EMPTY_PAGE: PageRecords = { ids: [], run: new Uint8Array(0), starts: [0], index: new Map() };
+export const EMPTY_PAGE: PageRecords = {
+  ids: [],
+  run: new Uint8Array(0),
+  starts: [0],
+  index: new Map(),
+  decls: [],
+};
 
 /** Where `id` is on `page`, or -1. */
 export function positionOf(page: PageRecords, id: string): number {
@@ -87,6 +95,12 @@ export function pageKeyOf(id: string): string {
 /** The page number of `id` (what `pageKeyOf` names in hex). */
 export function pageOf(id: string): number {
   return hash32(id) % PAGE_COUNT;
+}
+
+/** The number of a page of this layout named by `key`, or undefined (a first-layout page, or none). */
+export function currentPageOf(key: string): number | undefined {
+  const l = layoutOf(key);
+  return l === null || l.legacy ? undefined : l.page;
 }
 
 export function isPageKey(key: string): boolean {
@@ -205,8 +219,8 @@ export interface Rewritten {
   readonly run: Uint8Array;
   /** Ids `changes` added at the end, with their places: `page.index` is not told of them until `adopt`. */
   readonly appended: ReadonlyArray<readonly [string, number]>;
-  /** Ids whose records were written (not those `onlyIfAbsent` left). */
-  readonly written: readonly string[];
+  /** Ids whose records were written (not those `onlyIfAbsent` left), with their places. */
+  readonly written: ReadonlyArray<readonly [string, number]>;
   readonly ids: readonly string[];
   readonly starts: readonly number[];
   /** The page it was built on. */
@@ -226,20 +240,20 @@ export function withRecords(
   const at = new Map<number, Uint8Array>();
   const appended: Array<[string, number]> = [];
   const added: Uint8Array[] = [];
-  const written: string[] = [];
+  const written: Array<[string, number]> = [];
   const ids = page.ids.slice();
   let length = page.run.length;
   for (const [id, rec] of changes) {
     const j = positionOf(page, id);
     if (j < 0) {
       appended.push([id, ids.length]);
+      written.push([id, ids.length]);
       ids.push(id);
       added.push(rec);
-      written.push(id);
       length += rec.length;
     } else if (!onlyIfAbsent) {
       at.set(j, rec);
-      written.push(id);
+      written.push([id, j]);
       length += rec.length - (page.starts[j + 1]! - page.starts[j]!);
     }
   }
@@ -267,12 +281,15 @@ export function withRecords(
 
 /**
  * The page `w` makes once it is stored (the writer's replica takes it without decoding what it
- * just encoded): the page's index learns the appended ids.
+ * just encoded): the page's index learns the appended ids, and each id written takes the
+ * declaration `declOf` gives.
  */
-export function adopt(w: Rewritten): PageRecords {
+export function adopt(w: Rewritten, declOf: (id: string) => Declared): PageRecords {
   const index = w.base.ids.length === 0 ? new Map<string, number>() : w.base.index;
   for (const [id, j] of w.appended) index.set(id, j);
-  return { ids: w.ids, run: w.run, starts: w.starts, index };
+  const decls = w.base.decls.slice();
+  for (const [id, j] of w.written) decls[j] = declOf(id);
+  return { ids: w.ids, run: w.run, starts: w.starts, index, decls };
 }
 
 /** A page whose records are `run`. */
@@ -325,12 +342,13 @@ export function decodePage(
   const run = copyOf(r.r);
   const ids: string[] = [];
   const starts = [0];
+  const decls: Declared[] = [];
   const declared: Declared[] = [];
   const refused: Array<{ id: string; why: string }> = [];
   /** Ids appended by this write (not on `prev`). */
   const appended = new Map<string, number>();
   /** Records kept, as [start, end] in `run`, when one was refused (the run is rebuilt). */
-  let kept: Array<[string, number, number]> | undefined;
+  let kept: Kept[] | undefined;
   const prevRun = prev.run;
   const prevStarts = prev.starts;
   const prevCount = prev.ids.length;
@@ -349,7 +367,8 @@ export function decodePage(
     if (i < prevCount && sameRange(run, start, end, prevRun, prevStarts[i]!, prevStarts[i + 1]!)) {
       ids.push(prev.ids[i]!);
       starts.push(end);
-      kept?.push([prev.ids[i]!, start, end]);
+      decls.push(prev.decls[i]!);
+      kept?.push([prev.ids[i]!, start, end, prev.decls[i]!]);
       continue;
     }
     const id = run.toString("utf8", start + 4, entryAt - 4);
@@ -389,8 +408,9 @@ export function decodePage(
     if (d !== undefined && "refused" in d) why = d.refused;
     if (why !== undefined || d === undefined || "refused" in d) {
       refused.push({ id, why: why ?? "refused" });
-      kept ??= ids.map((x, k) => [x, starts[k]!, starts[k + 1]!]);
+      kept ??= keptSoFar(ids, starts, decls);
       // Its place on the page stays taken (by prev's record, if there was one, below).
+      // (`decls` is not read past this point: the page is rebuilt from `kept`.)
       ids.push(id);
       starts.push(end);
       continue;
@@ -399,18 +419,22 @@ export function decodePage(
     declared.push(d);
     ids.push(id);
     starts.push(end);
-    kept?.push([id, start, end]);
+    decls.push(d);
+    kept?.push([id, start, end, d]);
   }
   if (kept === undefined && ids.length >= prevCount) {
     const index = prevCount === 0 ? new Map<string, number>() : prev.index;
     for (const [id, k] of appended) index.set(id, k);
-    return { page: { ids, run, starts, index }, declared, refused };
+    return { page: { ids, run, starts, index, decls }, declared, refused };
   }
-  return {
-    page: rebuilt(run, kept ?? ids.map((x, k) => [x, starts[k]!, starts[k + 1]!]), prev),
-    declared,
-    refused,
-  };
+  return { page: rebuilt(run, kept ?? keptSoFar(ids, starts, decls), prev), declared, refused };
+}
+
+/** A record kept when a page is rebuilt: its id, its range in the run, its declaration. */
+type Kept = readonly [string, number, number, Declared];
+
+function keptSoFar(ids: readonly string[], starts: readonly number[], decls: readonly Declared[]): Kept[] {
+  return ids.map((x, k) => [x, starts[k]!, starts[k + 1]!, decls[k]!]);
 }
 
 /**
@@ -456,23 +480,21 @@ function withId(d: Declared, id: string, revision: number): Declared {
  * writer never takes an id off a page, so a missing id is a refused (garbled) record or a
  * foreign writer's, and its declaration stays in force here; the next write carries it again.
  */
-function rebuilt(
-  run: Uint8Array,
-  kept: ReadonlyArray<readonly [string, number, number]>,
-  prev: PageRecords,
-): PageRecords {
+function rebuilt(run: Uint8Array, kept: readonly Kept[], prev: PageRecords): PageRecords {
   const have = new Set(kept.map((k) => k[0]));
   const parts: Uint8Array[] = kept.map(([, s, e]) => run.subarray(s, e));
   const ids = kept.map((k) => k[0]);
+  const decls = kept.map((k) => k[3]);
   for (let j = 0; j < prev.ids.length; j++) {
     if (have.has(prev.ids[j]!)) continue;
     ids.push(prev.ids[j]!);
+    decls.push(prev.decls[j]!);
     parts.push(prev.run.subarray(prev.starts[j], prev.starts[j + 1]));
   }
   const out = Buffer.concat(parts);
   const starts = [0];
   for (const p of parts) starts.push(starts[starts.length - 1]! + p.length);
-  return { ids, run: out, starts, index: new Map(ids.map((id, k) => [id, k])) };
+  return { ids, run: out, starts, index: new Map(ids.map((id, k) => [id, k])), decls };
 }
 
 /**
@@ -493,7 +515,7 @@ function decodeNested(
   const declared: Declared[] = [];
   const refused: Array<{ id: string; why: string }> = [];
   const recs: Uint8Array[] = [];
-  const kept: Array<[string, number, number]> = [];
+  const kept: Kept[] = [];
   let length = 0;
   for (const [id, raw] of Object.entries(r.e as Record<string, unknown>)) {
     let why: string | undefined;
@@ -506,7 +528,7 @@ function decodeNested(
         declared.push(d);
         const rec = packLegacyRecord(id, raw as PageEntry);
         recs.push(rec);
-        kept.push([id, length, length + rec.length]);
+        kept.push([id, length, length + rec.length, d]);
         length += rec.length;
         continue;
       }

@@ -212,7 +212,10 @@ describe("pages of declarations", () => {
         [c, packRecord(c, entry(c))],
       ]),
     );
-    expect(second.written).toEqual([b, c]);
+    expect(second.written).toEqual([
+      [b, 1],
+      [c, 2],
+    ]);
     const d2 = decodePage("h", key, encodePage("h", key, second.run), 2, d1.page);
     if ("pageRefused" in d2) throw new Error(d2.pageRefused);
     expect(d2.declared.map((x) => [x.id, x.desired, x.revision])).toEqual([
@@ -220,9 +223,17 @@ describe("pages of declarations", () => {
       [c, "running", 2],
     ]);
     expect(d2.page.ids).toEqual([a, b, c]);
+    expect(d2.page.decls[0]).toBe(d1.page.decls[0]);
     // The writer's own page, taken without decoding, is the page every reader decodes.
-    const own = adopt(second);
+    const own = adopt(second, (id) => d2.declared.find((x) => x.id === id)!);
     expect(own.ids).toEqual(d2.page.ids);
+    // Each record's declaration beside it: a's from the first write, b's and c's from the second.
+    expect(own.decls.map((x) => [x.id, x.desired, x.revision])).toEqual([
+      [a, "running", 1],
+      [b, "stopped", 2],
+      [c, "running", 2],
+    ]);
+    expect(own.decls).toEqual(d2.page.decls);
     expect(own.starts).toEqual(d2.page.starts);
     expect(Buffer.from(own.run)).toEqual(Buffer.from(d2.page.run));
     expect(positionOf(own, c)).toBe(2);
