@@ -26,6 +26,8 @@ import {
   encodePage,
   isPageKey,
   type PageRecords,
+  PAGE_COUNT,
+  pageKey,
   pageKeyOf,
   pageOf,
   RecordPacker,
@@ -353,11 +355,11 @@ export class Durability {
       this.stats.writeFailures += items.length;
       return failed;
     }
-    const byPage = new Map<string, Declaration[]>();
+    const byPage = new Map<number, Declaration[]>();
     for (const it of items) {
-      const key = pageKeyOf(it[0]);
-      const list = byPage.get(key);
-      if (list === undefined) byPage.set(key, [it]);
+      const n = pageOf(it[0]);
+      const list = byPage.get(n);
+      if (list === undefined) byPage.set(n, [it]);
       else list.push(it);
     }
     interface Chunk {
@@ -366,7 +368,8 @@ export class Durability {
     }
     const pages: Array<{ key: string; list: Declaration[]; chunk: Chunk | undefined }> = [];
     let open: Chunk | undefined;
-    for (const [key, list] of byPage) {
+    for (const [n, list] of byPage) {
+      const key = pageKey(n);
       if (chunk !== undefined && (open === undefined || open.items.length >= CHUNK))
         open = { pending: 0, items: [] };
       if (open !== undefined) {
@@ -548,10 +551,17 @@ export class Durability {
     awaitable: boolean,
     timeoutMs: number,
   ): { status: "stop_initiated" } | Future<StopResult> {
-    // The specs declared before the stops (for what their behaviours keep).
-    const specs = new Map(
-      ids.map((id) => [id, this.declared.get(id)?.spec ?? this.core.registry.lookup(id)?.spec]),
-    );
+    // The specs declared before the stops, of children whose behaviours keep something past a
+    // stop (a checkpoint, a parked hot swap).
+    const keeping = new Set<string>();
+    for (const [name, b] of this.core.behaviours)
+      if (checkpointOptionsOf(b) || supportsHandover(b)) keeping.add(name);
+    const specs = new Map<string, NormalizedChildSpec>();
+    if (keeping.size > 0)
+      for (const id of ids) {
+        const spec = this.declared.get(id)?.spec ?? this.core.registry.lookup(id)?.spec;
+        if (spec !== undefined && spec !== null && keeping.has(spec.behaviour)) specs.set(id, spec);
+      }
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
       const failed = await this.writeAll(
@@ -687,22 +697,22 @@ export class Durability {
     const missing = new Set<string>();
     const toStart: NormalizedChildSpec[] = [];
     const young = now - this.options.graceMs;
-    for (const d of this.declared.values()) {
+    this.declared.forEach((d) => {
       // A dormant child (passivated) waits for its next activation.
-      if (d.desired !== "running" || d.spec === null || d.learnt > young) continue;
-      if (this.inFlight.has(d.id) || reg.exists(d.id)) continue;
+      if (d.desired !== "running" || d.spec === null || d.learnt > young) return;
+      if (this.inFlight.has(d.id) || reg.exists(d.id)) return;
       // Only the owner starts it (the first pinned node that can): every node sees the same
       // ring once membership is quiet.
       const spec = d.spec;
       const pinned = d.pin?.filter((n) => core.view.has(n, spec.behaviour));
       const target = pinned?.[0] ?? core.view.replicasOf(d.id, spec.behaviour)[0];
-      if (target !== self) continue;
+      if (target !== self) return;
       missing.add(d.id);
-      if (!this.missingLast.has(d.id)) continue;
+      if (!this.missingLast.has(d.id)) return;
       const r = this.retry.get(d.id);
-      if (r !== undefined && r.notBefore > now) continue;
-      toStart.push(d.spec);
-    }
+      if (r !== undefined && r.notBefore > now) return;
+      toStart.push(spec);
+    });
     this.missingLast = missing;
     const stopped = new Set<string>();
     const toStop: string[] = [];
@@ -793,9 +803,17 @@ export class Durability {
  */
 function inPageOrder<T>(items: readonly T[], id: (t: T) => string): T[] {
   if (items.length <= CHUNK) return [...items];
-  const keyed = items.map((t) => [pageOf(id(t)), t] as const);
-  keyed.sort((a, b) => a[0] - b[0]);
-  return keyed.map((k) => k[1]);
+  // A counting sort by page (stable): no pair per item, no comparisons.
+  const page = new Uint16Array(items.length);
+  const next = new Uint32Array(PAGE_COUNT + 1);
+  for (let i = 0; i < items.length; i++) {
+    page[i] = pageOf(id(items[i]!));
+    next[page[i]! + 1]!++;
+  }
+  for (let n = 1; n <= PAGE_COUNT; n++) next[n]! += next[n - 1]!;
+  const out = new Array<T>(items.length);
+  for (let i = 0; i < items.length; i++) out[next[page[i]!]!++] = items[i]!;
+  return out;
 }
 
 function storeFailures(failed: ReadonlyMap<string, unknown>): ChildError[] {

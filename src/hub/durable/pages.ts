@@ -89,7 +89,12 @@ export function positionOf(page: PageRecords, id: string): number {
 }
 
 export function pageKeyOf(id: string): string {
-  return KEY_PREFIX + pageOf(id).toString(16);
+  return pageKey(pageOf(id));
+}
+
+/** The key of page `n`. */
+export function pageKey(n: number): string {
+  return KEY_PREFIX + n.toString(16);
 }
 
 /** The page number of `id` (what `pageKeyOf` names in hex). */

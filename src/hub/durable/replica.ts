@@ -32,20 +32,34 @@ export class DeclaredReplica {
     return this.get(id) !== undefined;
   }
 
-  /** Every declaration in force, once per id. */
-  *values(): IterableIterator<Declared> {
+  /**
+   * `fn` of every declaration in force, once per id (a callback, not an iterator: reconcile walks
+   * every declaration each round, and an iterator's result objects were most of what it allocated).
+   */
+  forEach(fn: (d: Declared) => void): void {
     const legacy = this.legacy;
     for (const p of this.pages) {
       if (p === undefined) continue;
-      for (const d of p.decls) {
+      const decls = p.decls;
+      for (let i = 0; i < decls.length; i++) {
+        const d = decls[i]!;
         const o = legacy.size === 0 ? undefined : legacy.get(d.id);
-        if (o === undefined || o.revision <= d.revision) yield d;
+        if (o === undefined || o.revision <= d.revision) fn(d);
       }
     }
     for (const o of legacy.values()) {
       const d = this.fromPage(o.id);
-      if (d === undefined || o.revision > d.revision) yield o;
+      if (d === undefined || o.revision > d.revision) fn(o);
     }
+  }
+
+  /** Every declaration in force, once per id. */
+  values(): Declared[] {
+    const out: Declared[] = [];
+    this.forEach((d) => {
+      out.push(d);
+    });
+    return out;
   }
 
   /** How many ids have a declaration. */
