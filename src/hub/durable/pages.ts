@@ -7,7 +7,7 @@
  * Every node applies every page written (its watch, and its own writes), and a page holds every id
  * ever declared on it (a stop is kept), while a call changes a few of them. So a page is laid out
  * to be compared, not decoded: a msgpack envelope around one binary run of records, each
- * `id length ‖ id ‖ entry length ‖ entry` (lengths as big-endian uint32). A writer copies the
+ * `id length ‖ id ‖ entry length ‖ entry` (lengths as varints of 7 bits a byte). A writer copies the
  * records it does not change, in their order, and appends new ids; a node applying a page
  * compares each record with the one it holds at the same place and decodes and checks only the
  * records that differ. Decoding whole pages made each write cost its page's size on every node:
@@ -24,7 +24,7 @@
  * and an id this node held that the page lacks keeps its record (see `rebuilt`).
  *
  * Pages of the earlier layout are still read, never written: 1024 keys `d.=<hex>`, version 2
- * (entries as msgpack maps in the same run of records) and version 1 (entries as nested maps).
+ * (records framed by big-endian uint32 lengths, entries as msgpack maps) and version 1 (entries as nested maps).
  * Their declarations stay in force until a later write (on a page of this layout, at a higher
  * revision) replaces them. Imports msgpackr, the hash of the ring and `declared.ts`.
  */
@@ -184,7 +184,7 @@ export class RecordPacker {
 
 /** The record of `id` as pages of the first layout carry it (the entry as a map). */
 function packLegacyRecord(id: string, entry: PageEntry): Uint8Array {
-  return framed(id, packr.pack(entry));
+  return framedLegacy(id, packr.pack(entry));
 }
 
 /**
@@ -209,7 +209,19 @@ function unpackEntry(id: string, bytes: Uint8Array): Record<string, unknown> | s
   return e;
 }
 
+/** A record of this layout: `varint id length ‖ id ‖ varint entry length ‖ entry`. */
 function framed(id: string, body: Uint8Array): Uint8Array {
+  const idLength = Buffer.byteLength(id, "utf8");
+  const rec = Buffer.allocUnsafe(varintSize(idLength) + idLength + varintSize(body.length) + body.length);
+  let o = writeVarint(rec, 0, idLength);
+  o += rec.write(id, o, "utf8");
+  o = writeVarint(rec, o, body.length);
+  rec.set(body, o);
+  return rec;
+}
+
+/** A record of the first layout: `uint32 id length ‖ id ‖ uint32 entry length ‖ entry`. */
+function framedLegacy(id: string, body: Uint8Array): Uint8Array {
   const idLength = Buffer.byteLength(id, "utf8");
   const rec = Buffer.allocUnsafe(8 + idLength + body.length);
   rec.writeUInt32BE(idLength, 0);
@@ -217,6 +229,40 @@ function framed(id: string, body: Uint8Array): Uint8Array {
   rec.writeUInt32BE(body.length, 4 + idLength);
   rec.set(body, 8 + idLength);
   return rec;
+}
+
+/** Lengths in a record of this layout: 7 bits a byte, low first, at most 4 bytes. */
+const MAX_VARINT = 0x0fffffff;
+
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
+}
+
+function writeVarint(b: Uint8Array, o: number, n: number): number {
+  if (n > MAX_VARINT) throw new RangeError("record too long");
+  while (n >= 0x80) {
+    b[o++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  b[o++] = n;
+  return o;
+}
+
+/** Where the varint at `o` ends (`varintEnd`) and its value, or -1 if it is cut or too long. */
+let varintEnd = 0;
+
+function readVarint(b: Uint8Array, o: number, limit: number): number {
+  let n = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (o >= limit) return -1;
+    const x = b[o++]!;
+    n |= (x & 0x7f) << shift;
+    if (x < 0x80) {
+      varintEnd = o;
+      return n;
+    }
+  }
+  return -1;
 }
 
 /** A page rewritten by this node: its run (what to store), the page once stored, what changed. */
@@ -360,13 +406,30 @@ export function decodePage(
   /** The last entry decoded, when the records after it with the same bytes can take it as is. */
   let shared: { start: number; end: number; d: Declared } | undefined;
   let at = 0;
-  for (let i = 0; at < run.length; i++) {
-    if (at + 8 > run.length) return { pageRefused: "truncated record" };
-    const idLength = run.readUInt32BE(at);
-    const entryAt = at + 8 + idLength;
-    if (entryAt > run.length) return { pageRefused: "truncated record" };
-    const end = entryAt + run.readUInt32BE(entryAt - 4);
-    if (end > run.length) return { pageRefused: "truncated record" };
+  const length = run.length;
+  for (let i = 0; at < length; i++) {
+    let idAt: number;
+    let idEnd: number;
+    let entryAt: number;
+    let end: number;
+    if (legacy) {
+      if (at + 8 > length) return { pageRefused: "truncated record" };
+      idAt = at + 4;
+      idEnd = idAt + run.readUInt32BE(at);
+      entryAt = idEnd + 4;
+      if (entryAt > length) return { pageRefused: "truncated record" };
+      end = entryAt + run.readUInt32BE(entryAt - 4);
+    } else {
+      const idLength = readVarint(run, at, length);
+      if (idLength < 0) return { pageRefused: "truncated record" };
+      idAt = varintEnd;
+      idEnd = idAt + idLength;
+      const entryLength = readVarint(run, idEnd, length);
+      if (entryLength < 0) return { pageRefused: "truncated record" };
+      entryAt = varintEnd;
+      end = entryAt + entryLength;
+    }
+    if (end > length) return { pageRefused: "truncated record" };
     const start = at;
     at = end;
     if (i < prevCount && sameRange(run, start, end, prevRun, prevStarts[i]!, prevStarts[i + 1]!)) {
@@ -376,7 +439,7 @@ export function decodePage(
       kept?.push([prev.ids[i]!, start, end, prev.decls[i]!]);
       continue;
     }
-    const id = run.toString("utf8", start + 4, entryAt - 4);
+    const id = run.toString("utf8", idAt, idEnd);
     let why: string | undefined;
     let d: Declared | { refused: string } | undefined;
     // A changed record mostly keeps its id's place: the index is asked only when it does not.

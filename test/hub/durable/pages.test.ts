@@ -61,8 +61,16 @@ function rawRun(recs: readonly Uint8Array[]): Uint8Array {
 
 const packed = (v: unknown) => new Packr({ useRecords: false, moreTypes: false }).pack(v);
 
-/** A record framed by hand: `id` with `entry` packed as given (any shape, any layout). */
+/** A record framed by hand, as this layout frames them (lengths as varints): any id, any entry. */
 function framed(id: string, entry: unknown): Buffer {
+  const body = packed(entry);
+  // One-byte varints: lengths under 128.
+  if (id.length >= 128 || body.length >= 128) throw new Error("too long for this helper");
+  return Buffer.concat([Uint8Array.of(id.length), Buffer.from(id), Uint8Array.of(body.length), body]);
+}
+
+/** A record framed as the first layout frames them (lengths as big-endian uint32). */
+function framedV2(id: string, entry: unknown): Buffer {
   const body = packed(entry);
   const r = Buffer.alloc(8 + id.length + body.length);
   r.writeUInt32BE(id.length, 0);
@@ -96,6 +104,13 @@ describe("pages of declarations", () => {
     // A run cut in the middle of a record: the page is refused, not half applied.
     const cut = packRecord(ids[0]!, entry(ids[0]!)).subarray(0, 12);
     expect(decodePage("h", key, encodePage("h", key, cut), 7)).toEqual({ pageRefused: "truncated record" });
+    // Lengths cut short, or longer than four bytes of varint.
+    for (const bad of [
+      Uint8Array.of(0x85),
+      Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x01),
+      Uint8Array.of(2, 0x61),
+    ])
+      expect(decodePage("h", key, encodePage("h", key, bad), 7)).toEqual({ pageRefused: "truncated record" });
   });
 
   it("refuses a misplaced, invalid or repeated record alone", () => {
@@ -248,7 +263,7 @@ describe("pages of declarations", () => {
     expect(same.page.ids).toEqual([a, b, c]);
     // A garbled record in a's place is refused alone; the page keeps a's earlier record.
     const recOf = (p: PageRecords, k: number) => p.run.subarray(p.starts[k], p.starts[k + 1]);
-    const garbled = rawRun([Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0), recOf(d2.page, 1), recOf(d2.page, 2)]);
+    const garbled = rawRun([Uint8Array.of(0, 0), recOf(d2.page, 1), recOf(d2.page, 2)]);
     const d3 = decodePage("h", key, encodePage("h", key, garbled), 4, d2.page);
     if ("pageRefused" in d3) throw new Error(d3.pageRefused);
     expect(d3.refused.length).toBe(1);
@@ -276,14 +291,14 @@ describe("pages of declarations", () => {
     const same = decodePage("h", legacyKey, v2(d.page.run), 6, d.page);
     if ("pageRefused" in same) throw new Error(same.pageRefused);
     expect(same.declared).toEqual([]);
-    const stop = framed(a, { desired: "stopped", spec: null, by: "n2", at: 2 });
+    const stop = framedV2(a, { desired: "stopped", spec: null, by: "n2", at: 2 });
     const later = decodePage("h", legacyKey, v2(stop), 7, same.page);
     if ("pageRefused" in later) throw new Error(later.pageRefused);
     expect(later.declared.map((x) => [x.id, x.desired, x.revision])).toEqual([[a, "stopped", 7]]);
     // A version 2 record on the wrong page of the first layout is refused alone.
     let b = "z0";
     for (let i = 1; hash32(b) % 1024 === hash32(a) % 1024; i++) b = `z${i}`;
-    const wrong = decodePage("h", legacyKey, v2(Buffer.concat([stop, framed(b, entry(b))])), 8, later.page);
+    const wrong = decodePage("h", legacyKey, v2(Buffer.concat([stop, framedV2(b, entry(b))])), 8, later.page);
     if ("pageRefused" in wrong) throw new Error(wrong.pageRefused);
     expect(wrong.refused).toEqual([{ id: b, why: "on the wrong page" }]);
     // Each layout's versions only under its own keys.
@@ -387,7 +402,7 @@ describe("a durable hub writing pages (memory transport)", () => {
     const v2 = (ids: Array<[string, PageEntry]>) => {
       for (const [id, e] of ids) {
         const key = `d.=${(hash32(id) % 1024).toString(16)}`;
-        const r = framed(id, e);
+        const r = framedV2(id, e);
         store.inject("legacy", key, packed({ f: "hubvisor/declared-page", v: 2, hub: "legacy", key, r }));
       }
     };
