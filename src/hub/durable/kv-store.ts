@@ -202,7 +202,10 @@ function toEntry(
   key: string,
   e: KvEntry | { key: string; value: Uint8Array; revision: number; operation: string },
 ): StoreEntry {
-  return { key, value: e.operation === "PUT" ? e.value : null, revision: e.revision };
+  // A deletion or purge carries no value: a value says "PUT" without the headers being parsed,
+  // which cost more than anything else the client does with each page a watch brings.
+  const value = e.value;
+  return { key, value: value.length > 0 || e.operation === "PUT" ? value : null, revision: e.revision };
 }
 
 /** Keys the KV client takes as they are (`validateKey`): the others go through it. */
