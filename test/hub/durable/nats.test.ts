@@ -62,6 +62,13 @@ describe("JetStreamDurableStore", () => {
     const r3 = await bucket.update("d.b", bytes("b2"), seen[1]!.revision);
     await expect.poll(() => seen.length).toBe(3);
     expect(seen[2]).toMatchObject({ key: "d.b", revision: r3 });
+    // A deletion comes as no value; an empty value put after it, as a value (not a deletion).
+    await bucket.delete("d.b");
+    await expect.poll(() => seen.length).toBe(4);
+    expect(seen[3]).toMatchObject({ key: "d.b", value: null });
+    await bucket.create("d.b", new Uint8Array(0));
+    await expect.poll(() => seen.length).toBe(5);
+    expect(seen[4]!.value?.length).toBe(0);
     w.stop();
 
     // A key whose last entry is a deletion is created again (its revision is not 0 any more).
