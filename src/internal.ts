@@ -31,6 +31,7 @@ export { parseNodeThreadsOptions } from "./threads/index.js";
 export {
   clusterMembership,
   type Declared,
+  type DeclaredReplica,
   type DesiredState,
   Durability,
   type DurabilityStats,

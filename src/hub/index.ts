@@ -32,6 +32,7 @@ export { DEFAULT_ENTITY_OPTIONS, type EntityOptions, type RefCallOptions } from 
 export { HubRef, type RefCallArgs } from "./entities/ref.js";
 export type { EntityStats } from "./entities/router.js";
 export { Durability, type DurabilityStats } from "./durable/durability.js";
+export type { DeclaredReplica } from "./durable/replica.js";
 export {
   type CheckpointOptions,
   DEFAULT_CHECKPOINT_OPTIONS,
