@@ -14,7 +14,7 @@ import type { HubCore } from "../hub-core.js";
 import type { StartItem } from "../messages.js";
 import { type ChildError, type HubErrorReason, StartResult, StopResult } from "../results.js";
 import { groupStarts, type PinnedNodes, rollback } from "../start-request.js";
-import { DECLARED_PREFIX, type DesiredState, decodeDeclared, idOfKey } from "./declared.js";
+import { type Declared, DECLARED_PREFIX, type DesiredState, decodeDeclared, idOfKey } from "./declared.js";
 import { checkpointOptionsOf } from "./checkpointed.js";
 import { supportsHandover } from "../strategies/handover.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
@@ -70,6 +70,8 @@ export interface DurableStartCall {
 
 /** One declaration to write: id, desired state, spec, pinned nodes. */
 type Declaration = readonly [string, DesiredState, NormalizedChildSpec | null, (readonly string[] | null)?];
+/** Told of each id a write declared, with the declaration this node held for it just before. */
+type Replaced = (id: string, before: Declared | undefined) => void;
 
 /** Start failures that are the child's own (not the network's): the declaration is taken back. */
 const DEFINITE_FAILURES: ReadonlySet<HubErrorReason> = new Set(["start_failed", "unknown_behaviour"]);
@@ -250,7 +252,8 @@ export class Durability {
   /**
    * This node's own write of page `key`, stored at `revision`: the replica takes the page as it was
    * built and the declarations as given, without decoding what was just encoded (unless the
-   * watch brought this write, or a later one, first: then it is applied already).
+   * watch brought this write, or a later one, first: then it is applied already). `replaced`
+   * hears of the declarations the write replaced, as the page it was built on held them.
    */
   private applyOwn(
     key: string,
@@ -258,7 +261,14 @@ export class Durability {
     w: Rewritten,
     byId: ReadonlyMap<string, Declaration>,
     at: number,
+    replaced: Replaced | undefined,
   ): void {
+    if (replaced !== undefined) {
+      const base = w.base.decls;
+      const legacy = this.declared.legacy.size > 0;
+      for (const [id, j] of w.written)
+        replaced(id, legacy ? this.declared.get(id) : j < base.length ? base[j] : undefined);
+    }
     if (revision > this.applied) this.applied = revision;
     const known = this.pages.get(key);
     if (known !== undefined && known.revision >= revision) return;
@@ -294,7 +304,12 @@ export class Durability {
    * knows, re-reading the page on a conflict and applying them again over what is there (the
    * latest call wins per id). `onlyIfAbsent`: an id the page holds already is left as it is.
    */
-  private async writePage(key: string, items: readonly Declaration[], onlyIfAbsent: boolean): Promise<void> {
+  private async writePage(
+    key: string,
+    items: readonly Declaration[],
+    onlyIfAbsent: boolean,
+    replaced?: Replaced,
+  ): Promise<void> {
     const bucket = this.bucket;
     if (bucket === null || this.closed) throw new DurableStoreError("update", key, "store not open");
     const core = this.core;
@@ -322,7 +337,7 @@ export class Durability {
           cur === undefined || !cur.live
             ? await bucket.create(key, value)
             : await bucket.update(key, value, cur.revision);
-        this.applyOwn(key, revision, w, byId, at);
+        this.applyOwn(key, revision, w, byId, at, replaced);
         return;
       } catch (err) {
         if (!(err instanceof DurableConflictError)) throw err;
@@ -340,12 +355,14 @@ export class Durability {
    * order given) into chunks of about `CHUNK` declarations, and each chunk's declarations that
    * were stored go to `chunk` as soon as its last page is written, while later pages are still
    * being written: a large start's first children start before its last declarations are stored.
+   * `replaced`: see `applyOwn`.
    */
   private async writeAll(
     items: ReadonlyArray<Declaration>,
     timeoutMs: number,
     onlyIfAbsent = false,
     chunk?: (stored: Declaration[]) => void,
+    replaced?: Replaced,
   ): Promise<Map<string, unknown>> {
     const failed = new Map<string, unknown>();
     const ok = await this.whenReady(timeoutMs);
@@ -383,7 +400,7 @@ export class Durability {
       while (next < pages.length) {
         const page = pages[next++]!;
         try {
-          await this.writePage(page.key, page.list, onlyIfAbsent);
+          await this.writePage(page.key, page.list, onlyIfAbsent, replaced);
         } catch (err) {
           for (const [id] of page.list) failed.set(id, err);
           this.stats.writeFailures += page.list.length;
@@ -552,16 +569,19 @@ export class Durability {
     timeoutMs: number,
   ): { status: "stop_initiated" } | Future<StopResult> {
     // The specs declared before the stops, of children whose behaviours keep something past a
-    // stop (a checkpoint, a parked hot swap).
+    // stop (a checkpoint, a parked hot swap): taken from the declarations each page write
+    // replaces, not looked up for every id before the first write.
     const keeping = new Set<string>();
     for (const [name, b] of this.core.behaviours)
       if (checkpointOptionsOf(b) || supportsHandover(b)) keeping.add(name);
     const specs = new Map<string, NormalizedChildSpec>();
-    if (keeping.size > 0)
-      for (const id of ids) {
-        const spec = this.declared.get(id)?.spec ?? this.core.registry.lookup(id)?.spec;
-        if (spec !== undefined && spec !== null && keeping.has(spec.behaviour)) specs.set(id, spec);
-      }
+    const replaced: Replaced | undefined =
+      keeping.size === 0
+        ? undefined
+        : (id, before) => {
+            const spec = before?.spec ?? this.core.registry.lookup(id)?.spec;
+            if (spec !== undefined && spec !== null && keeping.has(spec.behaviour)) specs.set(id, spec);
+          };
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
       const failed = await this.writeAll(
@@ -580,6 +600,7 @@ export class Durability {
                 ),
           );
         },
+        replaced,
       );
       const results = await Promise.all(sends);
       const r = new StopResult(

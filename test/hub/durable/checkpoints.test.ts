@@ -313,6 +313,23 @@ describe("declarations of entities and pins (memory transport)", () => {
     expect(hubs[1]!.durable!.declared.get("sleepy")?.desired).toBe("running");
   });
 
+  it("deletes the checkpoint of a checkpointed child stopped while it ran nowhere (dormant)", async () => {
+    const store = new MemoryDurableStore();
+    const b = bed(store);
+    const [a] = await b.start(["s1", "s2", "s3"]);
+    await a!.startChildren([{ id: "plain", behaviour: "tally", args: 1 }], { awaitable: true }).await(5000);
+    const idle = a!.ref<typeof tallyServer>("sleepy", { activate: { behaviour: "idle", args: 0 } });
+    expect(await idle.call("add", 3)).toBe(3);
+    await expect.poll(() => b.host("sleepy"), { timeout: 5000 }).toBeUndefined();
+    await expect.poll(() => b.stored("sleepy"), { timeout: 5000 }).toBe(3);
+    const r = await a!.stopChildren(["sleepy", "plain"], { awaitable: true }).await(5000);
+    expect(r.stopped.map((x) => x.id)).toEqual(["plain"]);
+    expect(r.errors.map((e) => [e.id, e.reason])).toEqual([["sleepy", "not_found"]]);
+    expect(a!.durable!.declared.get("sleepy")?.desired).toBe("stopped");
+    // Its spec was taken from the declaration the stop replaced: the checkpoint goes with it.
+    await expect.poll(() => b.stored("sleepy"), { timeout: 5000 }).toBeNull();
+  });
+
   it("declares a migrate pin: after a full-cluster restart the child runs on the node it was moved to", async () => {
     const store = new MemoryDurableStore();
     const before = bed(store);
