@@ -25,14 +25,19 @@ type Sent = Array<{ to: string; msg: HubWireMsg }>;
 const to = (sent: Sent, node: string, t: HubWireMsg["t"]) =>
   sent.filter((m) => m.to === node && m.msg.t === t).map((m) => m.msg);
 
+/** Hub `a` (`hubId`, no sync rounds of its own) once scripted peer `x` (incarnation `inc`) joined it. */
+async function withPeerX(hubId: string, inc: number): Promise<ReturnType<typeof scriptedHub>> {
+  const s = scriptedHub(hubId, { syncIntervalMs: 60_000 });
+  ({ hub, lose } = s);
+  peers = ["x"];
+  s.core.post({ t: "hello", from: "x", inc, reply: false });
+  await expect.poll(() => hub!.nodes().join()).toBe("x");
+  return s;
+}
+
 describe("anti-entropy by version", () => {
   it("a replica asks for a peer's whole slice when the peer's version is ahead of its copy, not when it is current", async () => {
-    const s = scriptedHub("replicator-version", { syncIntervalMs: 60_000 });
-    ({ hub, lose } = s);
-    peers = ["x"];
-    const { core, sent } = s;
-    core.post({ t: "hello", from: "x", inc: 30, reply: false });
-    await expect.poll(() => hub!.nodes().join()).toBe("x");
+    const { core, sent } = await withPeerX("replicator-version", 30);
     core.post({ t: "slice", from: "x", inc: 30, seq: 3, part: 0, parts: 1, entries: [] });
     core.post({ t: "version", from: "x", inc: 30, seq: 3 });
     // x's syncreq is handled after both (one mailbox, in order): its answer marks the point.
@@ -45,12 +50,7 @@ describe("anti-entropy by version", () => {
   });
 
   it("a round sends this node's version, not its slice", async () => {
-    const s = scriptedHub("replicator-round", { syncIntervalMs: 60_000 });
-    ({ hub, lose } = s);
-    peers = ["x"];
-    const { core, sent } = s;
-    core.post({ t: "hello", from: "x", inc: 31, reply: false });
-    await expect.poll(() => hub!.nodes().join()).toBe("x");
+    const { core, sent } = await withPeerX("replicator-round", 31);
     const slices = to(sent, "x", "slice").length;
     core.post({ t: "$sync" } as never);
     await expect.poll(() => to(sent, "x", "version").length).toBe(1);
@@ -60,12 +60,7 @@ describe("anti-entropy by version", () => {
 
 describe("asking for a slice after a gap", () => {
   it("a replica does not ask again while the slice it asked for is arriving, however many deltas show the gap", async () => {
-    const s = scriptedHub("replicator-gap", { syncIntervalMs: 60_000 });
-    ({ hub, lose } = s);
-    peers = ["x"];
-    const { core, sent } = s;
-    core.post({ t: "hello", from: "x", inc: 33, reply: false });
-    await expect.poll(() => hub!.nodes().join()).toBe("x");
+    const { core, sent } = await withPeerX("replicator-gap", 33);
     core.post({ t: "slice", from: "x", inc: 33, seq: 3, part: 0, parts: 1, entries: [] });
     const delta = (seq: number) => core.post({ t: "delta", from: "x", inc: 33, seq, up: [], rm: [] });
     // A gap (4 is missing): a asks for x's whole slice.

@@ -1,7 +1,8 @@
 /**
  * Three hub nodes `a`, `b`, `c` over the memory transport, each running the `counter` behaviour
  * of the scenarios, for the tests of the handle's calls (`requests*.test.ts`): started, and
- * resolved once every node sees the other two. The caller stops the hubs and closes the cluster.
+ * resolved once every node sees the other two. `stopCounterHubs` (each file's `afterEach`) stops
+ * every hub started so and closes its cluster.
  */
 import { expect } from "vitest";
 import { ProcessHub } from "../../../src/hub/process-hub.js";
@@ -28,8 +29,18 @@ export async function counterHubs(
       }),
     );
   }
+  live.push({ cluster, hubs });
   await expect.poll(() => hubs.every((h) => h.nodes().length === 2), { timeout: 10_000 }).toBe(true);
   return { cluster, hubs };
+}
+
+const live: Array<{ cluster: MemoryHubCluster; hubs: ProcessHub[] }> = [];
+
+export async function stopCounterHubs(): Promise<void> {
+  for (const { cluster, hubs } of live.splice(0)) {
+    for (const h of hubs) await h.stop();
+    await cluster.close();
+  }
 }
 
 /** Specs of `n` counters `k0` … `k<n-1>`. */

@@ -11,16 +11,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ProcessHub } from "../../../src/hub/process-hub.js";
 import { type Logger, silentLogger } from "../../../src/logger.js";
 import type { MemoryHubCluster } from "../memory-cluster.js";
-import { counterHubs, counterSpecs } from "./counter-hubs.js";
+import { counterHubs, counterSpecs, stopCounterHubs } from "./counter-hubs.js";
 
 let cluster: MemoryHubCluster | undefined;
 let hubs: ProcessHub[] = [];
-afterEach(async () => {
-  for (const h of hubs) await h.stop();
-  await cluster?.close();
-  hubs = [];
-  cluster = undefined;
-});
+afterEach(stopCounterHubs);
 
 interface Warning {
   msg: string;
