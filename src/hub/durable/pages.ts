@@ -268,9 +268,10 @@ function readVarint(b: Uint8Array, o: number, limit: number): number {
 /** A page rewritten by this node: its run (what to store), the page once stored, what changed. */
 export interface Rewritten {
   readonly run: Uint8Array;
-  /** Ids `changes` added at the end, with their places: `page.index` is not told of them until `adopt`. */
-  readonly appended: ReadonlyArray<readonly [string, number]>;
-  /** Ids whose records were written (not those `onlyIfAbsent` left), with their places. */
+  /**
+   * Ids whose records were written (not those `onlyIfAbsent` left), with their places: those past
+   * the base's last are appended, and `page.index` is not told of them until `adopt`.
+   */
   readonly written: ReadonlyArray<readonly [string, number]>;
   readonly ids: readonly string[];
   readonly starts: readonly number[];
@@ -289,7 +290,6 @@ export function withRecords(
   onlyIfAbsent = false,
 ): Rewritten {
   const at = new Map<number, Uint8Array>();
-  const appended: Array<[string, number]> = [];
   const added: Uint8Array[] = [];
   const written: Array<[string, number]> = [];
   const ids = page.ids.slice();
@@ -297,7 +297,6 @@ export function withRecords(
   for (const [id, rec] of changes) {
     const j = positionOf(page, id);
     if (j < 0) {
-      appended.push([id, ids.length]);
       written.push([id, ids.length]);
       ids.push(id);
       added.push(rec);
@@ -327,7 +326,7 @@ export function withRecords(
     o += rec.length;
     starts.push(o);
   }
-  return { run, appended, written, ids, starts, base: page };
+  return { run, written, ids, starts, base: page };
 }
 
 /**
@@ -336,10 +335,13 @@ export function withRecords(
  * declaration `declOf` gives.
  */
 export function adopt(w: Rewritten, declOf: (id: string) => Declared): PageRecords {
-  const index = w.base.ids.length === 0 ? new Map<string, number>() : w.base.index;
-  for (const [id, j] of w.appended) index.set(id, j);
+  const base = w.base.ids.length;
+  const index = base === 0 ? new Map<string, number>() : w.base.index;
   const decls = w.base.decls.slice();
-  for (const [id, j] of w.written) decls[j] = declOf(id);
+  for (const [id, j] of w.written) {
+    if (j >= base) index.set(id, j);
+    decls[j] = declOf(id);
+  }
   return { ids: w.ids, run: w.run, starts: w.starts, index, decls };
 }
 
