@@ -67,9 +67,12 @@ function spawn(b: Bed, prefix: string): Promise<unknown> {
           ? {
               durable: {
                 bucketPrefix: prefix,
-                reconcileIntervalMs: 250,
+                reconcileIntervalMs: Number(process.env.HUB_DURABLE_RECONCILE_MS ?? 250),
                 settleMs: 500,
                 fencing: b.fenced === true,
+                ...(process.env.HUB_DURABLE_FOLD_MS
+                  ? { foldDelayMs: Number(process.env.HUB_DURABLE_FOLD_MS) }
+                  : {}),
               },
             }
           : {}),

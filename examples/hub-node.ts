@@ -99,6 +99,8 @@ export interface HubNodeConfig {
     reconcileIntervalMs?: number;
     settleMs?: number;
     bucketPrefix?: string;
+    /** `durability.foldDelayMs`. */
+    foldDelayMs?: number;
     /** Fencing (`durability.fencing`): `true` or lease timings. */
     fencing?: boolean | FencingOptions;
   };
@@ -187,6 +189,7 @@ const durability =
         }),
         reconcileIntervalMs: cfg.durable.reconcileIntervalMs,
         settleMs: cfg.durable.settleMs,
+        foldDelayMs: cfg.durable.foldDelayMs,
         fencing: cfg.durable.fencing,
       };
 const hub = ProcessHub.start({

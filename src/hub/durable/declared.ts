@@ -35,6 +35,24 @@ export interface Declared {
    * call that wrote them.
    */
   learnt: number;
+  /**
+   * Declared only if the id had no declaration (a static child of `ProcessHub.start`): any other
+   * declaration of the id supersedes it, whatever their revisions (`supersedes`).
+   */
+  weak?: boolean;
+}
+
+/**
+ * Whether declaration `a` takes precedence over `b` of the same id: a declaration over a weak one;
+ * between two declarations, the later (higher revision); between two weak ones, the earlier. An
+ * order on declarations alone, not on when a node learns them: nodes that learn the same
+ * declarations in any order (a log entry before or after the page it was folded into) agree.
+ */
+export function supersedes(a: Declared, b: Declared): boolean {
+  const aw = a.weak === true;
+  const bw = b.weak === true;
+  if (aw !== bw) return bw;
+  return aw ? a.revision < b.revision : a.revision > b.revision;
 }
 
 /** Marks our values: a value without it was written by something else. */

@@ -19,6 +19,15 @@ import { checkpointOptionsOf } from "./checkpointed.js";
 import { supportsHandover } from "../strategies/handover.js";
 import { DurableConflictError, DurableStoreError } from "./errors.js";
 import {
+  decodeLog,
+  encodeLog,
+  isLogKey,
+  LOG_ENTRY_BYTES,
+  LOG_ENTRY_RECORDS,
+  LOG_SLOTS,
+  logKey,
+} from "./log.js";
+import {
   adopt,
   currentPageOf,
   decodePage,
@@ -26,14 +35,13 @@ import {
   encodePage,
   isPageKey,
   type PageRecords,
-  PAGE_COUNT,
   pageKey,
-  pageKeyOf,
-  pageOf,
   RecordPacker,
   type Rewritten,
+  stampOf,
   withRecords,
 } from "./pages.js";
+import { entryOf } from "./records.js";
 import type { ParsedDurability } from "./options.js";
 import { DeclaredReplica } from "./replica.js";
 import type { DurableBucket, StoreEntry, StoreWatch } from "./store.js";
@@ -55,6 +63,12 @@ export interface DurabilityStats {
   refused: number;
   /** Declaration writes that failed (the store unreachable, or conflicts past the retries). */
   writeFailures: number;
+  /** Log entries this node wrote (one per chunk of a call). */
+  logEntries: number;
+  /** Pages this node's folds wrote (each the log's declarations of one page, many calls at once). */
+  foldedPages: number;
+  /** Folds that left declarations unwritten (the store unreachable, or conflicts past the retries). */
+  foldFailures: number;
 }
 
 /** What the start path of the handle gives: its parsed options and how to group specs by node. */
@@ -75,10 +89,28 @@ type Replaced = (id: string, before: Declared | undefined) => void;
 
 /** Start failures that are the child's own (not the network's): the declaration is taken back. */
 const DEFINITE_FAILURES: ReadonlySet<HubErrorReason> = new Set(["start_failed", "unknown_behaviour"]);
-/** Declarations written before their chunk of a start or stop goes out (a hub message's entries). */
-const CHUNK = 1000;
 /** Conflicting writers of one key: retries of one declaration before giving up. */
 const MAX_CAS_ATTEMPTS = 8;
+
+/** A log entry as this node last applied it. */
+interface LogSlot {
+  revision: number;
+  /** Whether the key holds a value (a deleted key is written with `create`). */
+  live: boolean;
+  /** Its declarations (those refused left out). */
+  decls: readonly Declared[];
+  /** When this node applied it (its own clock): an entry unfolded for long is an orphan's. */
+  seen: number;
+  /** Known to be in the pages (every declaration, or a later one): the slot may be reused. */
+  folded: boolean;
+}
+
+/** One log entry to write: its declarations and their records. */
+interface LogChunk {
+  items: Declaration[];
+  recs: Uint8Array[];
+  bytes: number;
+}
 
 interface KeyState {
   revision: number;
@@ -95,6 +127,9 @@ export class Durability {
     staleRounds: 0,
     refused: 0,
     writeFailures: 0,
+    logEntries: 0,
+    foldedPages: 0,
+    foldFailures: 0,
   };
   /** The highest revision applied to the replica (the watch's and this node's own writes). */
   private applied = 0;
@@ -106,6 +141,16 @@ export class Durability {
   private readonly keys = new Map<string, KeyState>();
   /** Each page's revision and entries as this node last applied them (the base of its next write). */
   private readonly pages = new Map<string, { revision: number; live: boolean; entries: PageRecords }>();
+  /** Every log entry as this node last applied it (any node's): see `LogSlot`. */
+  private readonly logs = new Map<string, LogSlot>();
+  /** This node's slots being written now. */
+  private readonly slotBusy = new Set<number>();
+  /** Writers waiting for a slot of this node to be released. */
+  private slotWaiters: Array<() => void> = [];
+  private foldTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The fold running, and the one queued behind it (which takes every declaration pending when it starts). */
+  private foldRunning: Promise<void> | null = null;
+  private foldQueued: Promise<void> | null = null;
   private readyResolve!: () => void;
   /** Resolves once the declarations current at open time are in `declared`. */
   readonly ready = new Promise<void>((r) => (this.readyResolve = r));
@@ -183,6 +228,8 @@ export class Durability {
     if (!this.closed) for (const fn of this.closers.splice(0)) fn();
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
+    if (this.foldTimer !== null) clearTimeout(this.foldTimer);
+    for (const w of this.slotWaiters.splice(0)) w();
     this.watcher?.stop();
     void this.bucket?.close().catch(() => {});
   }
@@ -191,7 +238,10 @@ export class Durability {
 
   /** One entry from the watch, or our own write: newer revisions only, refused values never applied. */
   private apply(e: StoreEntry): void {
-    if (e.revision > this.applied) this.applied = e.revision;
+    // Past every revision applied so far: whatever it declares supersedes what the replica holds.
+    const fresh = e.revision > this.applied;
+    if (fresh) this.applied = e.revision;
+    if (isLogKey(e.key)) return this.applyLog(e, fresh);
     if (isPageKey(e.key)) return this.applyPage(e);
     // A key of one declaration (as written before pages): still read.
     const known = this.keys.get(e.key);
@@ -223,12 +273,14 @@ export class Durability {
     const n = currentPageOf(e.key);
     if (e.value === null) {
       this.pages.set(e.key, { revision: e.revision, live: false, entries: EMPTY_PAGE });
-      if (n !== undefined) return this.declared.setPage(n, EMPTY_PAGE);
+      if (n !== undefined) return void this.declared.setPage(n, EMPTY_PAGE);
       const legacy = this.declared.legacy;
       for (const id of prev.ids) if ((legacy.get(id)?.revision ?? e.revision) < e.revision) legacy.delete(id);
       return;
     }
-    const p = decodePage(this.core.hubId, e.key, e.value, e.revision, prev);
+    const p = decodePage(this.core.hubId, e.key, e.value, e.revision, prev, (id) =>
+      this.declared.pendingOf(id),
+    );
     if ("pageRefused" in p) {
       this.pages.set(e.key, { revision: e.revision, live: true, entries: prev });
       return this.refuse(e, p.pageRefused);
@@ -236,11 +288,12 @@ export class Durability {
     for (const r of p.refused) this.refuse(e, `${r.id.slice(0, 40)}: ${r.why}`);
     this.pages.set(e.key, { revision: e.revision, live: true, entries: p.page });
     // Only the entries this write changed come back (a page carries its neighbours too): those
-    // are fresh, left to the call that wrote them.
+    // are fresh, left to the call that wrote them (those this node learnt from the log keep
+    // when it did: `setPage`).
     const now = this.isReady ? Date.now() : 0;
     if (n !== undefined) {
       for (const d of p.declared) d.learnt = now;
-      return this.declared.setPage(n, p.page);
+      return this.declared.setPage(n, p.page, p.declared);
     }
     for (const d of p.declared) {
       if ((this.declared.get(d.id)?.revision ?? 0) > d.revision) continue;
@@ -250,36 +303,332 @@ export class Durability {
   }
 
   /**
-   * This node's own write of page `key`, stored at `revision`: the replica takes the page as it was
-   * built and the declarations as given, without decoding what was just encoded (unless the
-   * watch brought this write, or a later one, first: then it is applied already). `replaced`
-   * hears of the declarations the write replaced, as the page it was built on held them.
+   * A log entry (any node's): each of its declarations is offered to the replica, where it is in
+   * force until a later one supersedes it; a page holding it takes it out of the pending ones.
    */
-  private applyOwn(
+  private applyLog(e: StoreEntry, fresh: boolean): void {
+    const known = this.logs.get(e.key);
+    if (known !== undefined && known.revision >= e.revision) return;
+    const seen = Date.now();
+    if (e.value === null) {
+      this.logs.set(e.key, { revision: e.revision, live: false, decls: [], seen, folded: true });
+      return;
+    }
+    const l = decodeLog(this.core.hubId, e.key, e.value, e.revision);
+    if ("logRefused" in l) {
+      // Nothing of it is applied; the slot's next write is based on this revision.
+      this.logs.set(e.key, { revision: e.revision, live: true, decls: [], seen, folded: true });
+      return this.refuse(e, l.logRefused);
+    }
+    for (const r of l.refused) this.refuse(e, `${r.id.slice(0, 40)}: ${r.why}`);
+    const now = this.isReady ? seen : 0;
+    for (const d of l.declared) {
+      d.learnt = now;
+      this.declared.offer(d, fresh);
+    }
+    this.logs.set(e.key, { revision: e.revision, live: true, decls: l.declared, seen, folded: false });
+  }
+
+  /**
+   * This node's own log entry `key`, stored at `revision` with `decls`: the replica takes them as
+   * built (unless the watch brought this write, or a later one, first).
+   */
+  private applyOwnLog(key: string, revision: number, decls: Declared[]): void {
+    const fresh = revision > this.applied;
+    if (fresh) this.applied = revision;
+    const known = this.logs.get(key);
+    if (known !== undefined && known.revision >= revision) return;
+    for (const d of decls) this.declared.offer(d, fresh);
+    this.logs.set(key, { revision, live: true, decls, seen: Date.now(), folded: false });
+  }
+
+  /**
+   * This node's own fold of page `key`, stored at `revision`: the replica takes the page as it
+   * was built and the declarations it wrote (the log's, as they were), without decoding what was
+   * just encoded (unless the watch brought this write, or a later one, first).
+   */
+  private applyOwnPage(
     key: string,
     revision: number,
     w: Rewritten,
-    byId: ReadonlyMap<string, Declaration>,
-    at: number,
-    replaced: Replaced | undefined,
+    byId: ReadonlyMap<string, Declared>,
   ): void {
-    if (replaced !== undefined) {
-      const base = w.base.decls;
-      const legacy = this.declared.legacy.size > 0;
-      for (const [id, j] of w.written)
-        replaced(id, legacy ? this.declared.get(id) : j < base.length ? base[j] : undefined);
-    }
     if (revision > this.applied) this.applied = revision;
     const known = this.pages.get(key);
     if (known !== undefined && known.revision >= revision) return;
-    const by = this.core.self;
-    const learnt = this.isReady ? Date.now() : 0;
-    const entries = adopt(w, (id) => {
-      const [, desired, spec, pin] = byId.get(id)!;
-      return { id, desired, spec, pin: pin ?? null, revision, by, at, learnt };
-    });
+    const entries = adopt(w, (id) => byId.get(id)!);
     this.pages.set(key, { revision, live: true, entries });
-    this.declared.setPage(currentPageOf(key)!, entries);
+    this.declared.setPage(currentPageOf(key)!, entries, [...byId.values()]);
+  }
+
+  /**
+   * Writes declarations as log entries of at most `LOG_ENTRY_RECORDS` declarations (and
+   * `LOG_ENTRY_BYTES`), `writeConcurrency` entries at a time; resolves with the ids that failed
+   * and why. Each entry's declarations go to `chunk` as soon as it is stored, while later ones are
+   * still being written: a large start's first children start before its last declarations are
+   * stored. `weak`: declared only where the id has no declaration (`supersedes`). The last
+   * declaration of an id in a call wins. `replaced` hears, for each id of an entry once it is
+   * stored, of the declaration that was in force just before it was written.
+   */
+  private async writeAll(
+    items: ReadonlyArray<Declaration>,
+    timeoutMs: number,
+    weak = false,
+    chunk?: (stored: Declaration[]) => void,
+    replaced?: Replaced,
+  ): Promise<Map<string, unknown>> {
+    const failed = new Map<string, unknown>();
+    const ok = await this.whenReady(timeoutMs);
+    if (!ok) {
+      const err = new DurableStoreError("open", undefined, `store not ready within ${timeoutMs} ms`);
+      for (const [id] of items) failed.set(id, err);
+      this.stats.writeFailures += items.length;
+      return failed;
+    }
+    const byId = new Map<string, Declaration>();
+    for (const it of items) byId.set(it[0], it);
+    const self = this.core.self;
+    const at = Date.now();
+    const packer = new RecordPacker();
+    const entries: LogChunk[] = [];
+    let open: LogChunk | undefined;
+    for (const it of byId.values()) {
+      const [id, desired, spec, pin] = it;
+      const rec = packer.pack(
+        id,
+        pin ? { desired, spec, pin, by: self, at } : { desired, spec, by: self, at },
+      );
+      if (
+        open === undefined ||
+        open.items.length >= LOG_ENTRY_RECORDS ||
+        open.bytes + rec.length > LOG_ENTRY_BYTES
+      )
+        entries.push((open = { items: [], recs: [], bytes: 0 }));
+      open.items.push(it);
+      open.recs.push(rec);
+      open.bytes += rec.length;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length) {
+        const c = entries[next++]!;
+        try {
+          await this.writeLog(c, weak, at, replaced);
+        } catch (err) {
+          for (const [id] of c.items) failed.set(id, err);
+          this.stats.writeFailures += c.items.length;
+          continue;
+        }
+        chunk?.(c.items);
+      }
+    };
+    const workers = Math.min(this.options.writeConcurrency, LOG_SLOTS / 2, entries.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    if (entries.length > 0) this.scheduleFold();
+    if (failed.size > 0)
+      this.core.logger.warn(
+        { hub: this.core.hubId, failed: failed.size, err: String(failed.values().next().value) },
+        "durable declarations not written",
+      );
+    return failed;
+  }
+
+  /** One log entry, into a free slot of this node's, by compare-and-set on the slot's revision. */
+  private async writeLog(
+    c: LogChunk,
+    weak: boolean,
+    at: number,
+    replaced: Replaced | undefined,
+  ): Promise<void> {
+    const by = this.core.self;
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const bucket = this.bucket;
+      if (bucket === null || this.closed) throw new DurableStoreError("update", undefined, "store not open");
+      const slot = await this.takeSlot();
+      const key = logKey(by, slot);
+      try {
+        const known = this.logs.get(key);
+        const value = encodeLog(this.core.hubId, key, weak, Buffer.concat(c.recs));
+        // Taken before the write: the watch may bring it back (and the replica take it) before
+        // the store's answer does.
+        const before = replaced === undefined ? undefined : c.items.map(([id]) => this.declared.get(id));
+        let revision: number;
+        try {
+          revision =
+            known === undefined || !known.live
+              ? await bucket.create(key, value)
+              : await bucket.update(key, value, known.revision);
+        } catch (err) {
+          if (!(err instanceof DurableConflictError)) throw err;
+          // Another writer of this node's name (an earlier process of it, still running?) or a
+          // replica behind: read the slot and take another.
+          const now = await bucket.get(key);
+          if (now !== null) this.apply(now);
+          continue;
+        }
+        this.stats.logEntries++;
+        const decls = c.items.map(([id, desired, spec, pin]): Declared => {
+          const d: Declared = { id, desired, spec, pin: pin ?? null, revision, by, at, learnt: Date.now() };
+          if (weak) d.weak = true;
+          return d;
+        });
+        if (before !== undefined) for (let i = 0; i < decls.length; i++) replaced!(decls[i]!.id, before[i]);
+        this.applyOwnLog(key, revision, decls);
+        return;
+      } finally {
+        this.releaseSlot(slot);
+      }
+    }
+    throw new DurableConflictError(logKey(by, 0), null);
+  }
+
+  /**
+   * A slot of this node's that is free (never written, or every declaration it holds is in the
+   * pages), marked busy. With none, folds the log into the pages (or waits for a slot being
+   * written) until one is.
+   */
+  private async takeSlot(): Promise<number> {
+    for (;;) {
+      if (this.closed) throw new DurableStoreError("update", undefined, "store closed");
+      for (let i = 0; i < LOG_SLOTS; i++)
+        if (!this.slotBusy.has(i) && this.isFolded(this.logs.get(logKey(this.core.self, i)))) {
+          this.slotBusy.add(i);
+          return i;
+        }
+      if (this.declared.pendingCount > 0) {
+        const before = this.stats.foldedPages;
+        await this.fold();
+        if (this.stats.foldedPages > before) continue;
+      }
+      if (this.slotBusy.size === 0)
+        throw new DurableStoreError("update", undefined, "no log slot free: folds are failing");
+      await new Promise<void>((r) => this.slotWaiters.push(r));
+    }
+  }
+
+  private releaseSlot(slot: number): void {
+    this.slotBusy.delete(slot);
+    for (const w of this.slotWaiters.splice(0)) w();
+  }
+
+  /** Whether the pages hold every declaration of log entry `l` (or later ones): its slot may be reused. */
+  private isFolded(l: LogSlot | undefined): boolean {
+    if (l === undefined || l.folded) return true;
+    for (const d of l.decls) if (!this.declared.covers(d)) return false;
+    l.folded = true;
+    return true;
+  }
+
+  private scheduleFold(): void {
+    if (this.foldTimer !== null || this.closed) return;
+    this.foldTimer = setTimeout(() => {
+      this.foldTimer = null;
+      void this.fold();
+    }, this.options.foldDelayMs);
+    this.foldTimer.unref?.();
+  }
+
+  /**
+   * Folds every declaration pending (from any node's log entries) into its page; resolves when a
+   * fold that started after this call is done (never rejects: failures are counted and logged,
+   * and the log keeps what was not folded).
+   */
+  fold(): Promise<void> {
+    if (this.foldQueued !== null) return this.foldQueued;
+    const q = (this.foldRunning ?? Promise.resolve()).then(async () => {
+      this.foldQueued = null;
+      const run = this.foldOnce();
+      this.foldRunning = run;
+      try {
+        await run;
+      } finally {
+        if (this.foldRunning === run) this.foldRunning = null;
+      }
+    });
+    this.foldQueued = q;
+    return q;
+  }
+
+  private async foldOnce(): Promise<void> {
+    if (this.closed || this.bucket === null || this.declared.pendingCount === 0) return;
+    const byPage = [...this.declared.pendingByPage()];
+    let next = 0;
+    let failures = 0;
+    let firstError: unknown;
+    const worker = async () => {
+      while (next < byPage.length) {
+        const [n, list] = byPage[next++]!;
+        try {
+          await this.foldPage(n, list);
+        } catch (err) {
+          failures++;
+          firstError ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.writeConcurrency, byPage.length) }, worker));
+    if (failures > 0) {
+      this.stats.foldFailures++;
+      this.core.logger.warn(
+        { hub: this.core.hubId, pages: failures, err: String(firstError) },
+        "durable log not folded into its pages; the log keeps it",
+      );
+    }
+  }
+
+  /**
+   * Writes the declarations of `list` still in force and pending into page `n`, by
+   * compare-and-set on the page's revision this node knows (re-reading it on a conflict). Each
+   * record keeps its own revision: a fold never reorders declarations.
+   */
+  private async foldPage(n: number, list: readonly Declared[]): Promise<void> {
+    const key = pageKey(n);
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const bucket = this.bucket;
+      if (bucket === null || this.closed) return;
+      const byId = new Map<string, Declared>();
+      const changes = new Map<string, Uint8Array>();
+      const packer = new RecordPacker();
+      for (const d of list) {
+        // Superseded since (by a later log entry: the next fold's), or folded (by another node).
+        if (this.declared.pendingOf(d.id) !== d) continue;
+        byId.set(d.id, d);
+        changes.set(d.id, packer.pack(d.id, entryOf(d), stampOf(d.revision, d.weak)));
+      }
+      if (changes.size === 0) return;
+      const cur = this.pages.get(key);
+      const w = withRecords(cur?.entries ?? EMPTY_PAGE, changes);
+      const value = encodePage(this.core.hubId, key, w.run);
+      try {
+        const revision =
+          cur === undefined || !cur.live
+            ? await bucket.create(key, value)
+            : await bucket.update(key, value, cur.revision);
+        this.stats.foldedPages++;
+        this.applyOwnPage(key, revision, w, byId);
+        return;
+      } catch (err) {
+        if (!(err instanceof DurableConflictError)) throw err;
+        // Another node folded (or wrote) this page first: read it and fold what is left.
+        const now = await bucket.get(key);
+        if (now !== null) this.apply(now);
+      }
+    }
+    throw new DurableConflictError(key, this.pages.get(key)?.revision ?? null);
+  }
+
+  /**
+   * Log entries nobody folded: their writer died, or its folds fail. Every node folds entries it
+   * has seen unfolded for `5 × foldDelayMs`.
+   */
+  private foldOrphans(): void {
+    if (this.declared.pendingCount === 0 || this.foldQueued !== null) return;
+    const old = Date.now() - 5 * this.options.foldDelayMs;
+    for (const l of this.logs.values())
+      if (l.seen < old && !this.isFolded(l)) {
+        void this.fold();
+        return;
+      }
   }
 
   private refuse(e: StoreEntry, why: string): void {
@@ -297,125 +646,6 @@ export class Durability {
       },
       "durable store entry refused",
     );
-  }
-
-  /**
-   * Writes the declarations of one page by compare-and-set on the page's revision this node
-   * knows, re-reading the page on a conflict and applying them again over what is there (the
-   * latest call wins per id). `onlyIfAbsent`: an id the page holds already is left as it is.
-   */
-  private async writePage(
-    key: string,
-    items: readonly Declaration[],
-    onlyIfAbsent: boolean,
-    replaced?: Replaced,
-  ): Promise<void> {
-    const bucket = this.bucket;
-    if (bucket === null || this.closed) throw new DurableStoreError("update", key, "store not open");
-    const core = this.core;
-    // The records are packed once (a conflict re-reads the page, not the call's declarations);
-    // the last declaration of an id in a call wins.
-    const at = Date.now();
-    const byId = new Map<string, Declaration>();
-    for (const it of items) byId.set(it[0], it);
-    const changes = new Map<string, Uint8Array>();
-    const packer = new RecordPacker();
-    for (const [id, [, desired, spec, pin]] of byId)
-      changes.set(
-        id,
-        packer.pack(
-          id,
-          pin ? { desired, spec, pin, by: core.self, at } : { desired, spec, by: core.self, at },
-        ),
-      );
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const cur = this.pages.get(key);
-      const w = withRecords(cur?.entries ?? EMPTY_PAGE, changes, onlyIfAbsent);
-      const value = encodePage(core.hubId, key, w.run);
-      try {
-        const revision =
-          cur === undefined || !cur.live
-            ? await bucket.create(key, value)
-            : await bucket.update(key, value, cur.revision);
-        this.applyOwn(key, revision, w, byId, at, replaced);
-        return;
-      } catch (err) {
-        if (!(err instanceof DurableConflictError)) throw err;
-        // Another writer got there first: our replica is behind; read the page and try again.
-        const now = await bucket.get(key);
-        if (now !== null) this.apply(now);
-      }
-    }
-    throw new DurableConflictError(key, this.pages.get(key)?.revision ?? null);
-  }
-
-  /**
-   * Writes declarations, one compare-and-set per page they touch, `writeConcurrency` pages at a
-   * time; resolves with the ids that failed and why. With `chunk`, the pages are grouped (in the
-   * order given) into chunks of about `CHUNK` declarations, and each chunk's declarations that
-   * were stored go to `chunk` as soon as its last page is written, while later pages are still
-   * being written: a large start's first children start before its last declarations are stored.
-   * `replaced`: see `applyOwn`.
-   */
-  private async writeAll(
-    items: ReadonlyArray<Declaration>,
-    timeoutMs: number,
-    onlyIfAbsent = false,
-    chunk?: (stored: Declaration[]) => void,
-    replaced?: Replaced,
-  ): Promise<Map<string, unknown>> {
-    const failed = new Map<string, unknown>();
-    const ok = await this.whenReady(timeoutMs);
-    if (!ok) {
-      const err = new DurableStoreError("open", undefined, `store not ready within ${timeoutMs} ms`);
-      for (const [id] of items) failed.set(id, err);
-      this.stats.writeFailures += items.length;
-      return failed;
-    }
-    const byPage = new Map<number, Declaration[]>();
-    for (const it of items) {
-      const n = pageOf(it[0]);
-      const list = byPage.get(n);
-      if (list === undefined) byPage.set(n, [it]);
-      else list.push(it);
-    }
-    interface Chunk {
-      pending: number;
-      items: Declaration[];
-    }
-    const pages: Array<{ key: string; list: Declaration[]; chunk: Chunk | undefined }> = [];
-    let open: Chunk | undefined;
-    for (const [n, list] of byPage) {
-      const key = pageKey(n);
-      if (chunk !== undefined && (open === undefined || open.items.length >= CHUNK))
-        open = { pending: 0, items: [] };
-      if (open !== undefined) {
-        open.pending++;
-        for (const it of list) open.items.push(it);
-      }
-      pages.push({ key, list, chunk: open });
-    }
-    let next = 0;
-    const worker = async () => {
-      while (next < pages.length) {
-        const page = pages[next++]!;
-        try {
-          await this.writePage(page.key, page.list, onlyIfAbsent, replaced);
-        } catch (err) {
-          for (const [id] of page.list) failed.set(id, err);
-          this.stats.writeFailures += page.list.length;
-        }
-        const c = page.chunk;
-        if (c !== undefined && --c.pending === 0) chunk!(c.items.filter((it) => !failed.has(it[0])));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.writeConcurrency, pages.length) }, worker));
-    if (failed.size > 0)
-      this.core.logger.warn(
-        { hub: this.core.hubId, failed: failed.size, err: String(failed.values().next().value) },
-        "durable declarations not written",
-      );
-    return failed;
   }
 
   /**
@@ -493,7 +723,7 @@ export class Durability {
   ): Promise<StartResult> {
     const sends: Array<Promise<StartResult>> = [];
     const failed = await this.writeAll(
-      inPageOrder(specs, (s) => s.id).map((s) => [s.id, "running", s, call.pins?.get(s.id) ?? null] as const),
+      specs.map((s) => [s.id, "running", s, call.pins?.get(s.id) ?? null] as const),
       call.timeoutMs,
       false,
       (stored) => {
@@ -585,7 +815,7 @@ export class Durability {
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
       const failed = await this.writeAll(
-        inPageOrder(ids, (id) => id).map((id) => [id, "stopped", null] as const),
+        ids.map((id) => [id, "stopped", null] as const),
         timeoutMs,
         false,
         (stored) => {
@@ -647,8 +877,8 @@ export class Durability {
       core.logger.warn({ hub: core.hubId }, "durable store not ready: static children not declared");
       return;
     }
-    // Only ids no node declared yet (another node may be declaring them at once: the page's
-    // compare-and-set sees its entries, and they are kept).
+    // Only ids no node declared yet, and weak: another node may be declaring them at once (a
+    // stop written before this, even one this node has not seen yet, supersedes it).
     await this.writeAll(
       specs.filter((s) => !this.declared.has(s.id)).map((s) => [s.id, "running", s, null] as const),
       core.tuning.migrationTimeoutMs,
@@ -681,6 +911,7 @@ export class Durability {
     // A node killed outright runs no exit hooks: its hub process is simply gone.
     if (!core.node.isAlive(core.pid)) return this.close();
     if (!this.ready_() || this.checking) return;
+    this.foldOrphans();
     const bucket = this.bucket!;
     this.checking = true;
     bucket.lastRevision().then(
@@ -787,54 +1018,40 @@ export class Durability {
     });
   }
 
+  /** Resolves true once the replica has applied revision `revision` (false after `timeoutMs`, or closed). */
+  private async caughtUp(revision: number, timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (this.applied < revision) {
+      if (this.closed || Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+
   private reconcileStops(ids: string[]): void {
     const core = this.core;
     const bucket = this.bucket;
     if (bucket === null) return;
     for (const id of ids) this.inFlight.add(id);
-    // Read back before stopping: a stop acts on the store's word, not on a replica that may lag.
-    const pages = [...new Set(ids.map(pageKeyOf))];
-    void Promise.all(
-      pages.map((key) =>
-        bucket.get(key).then(
-          (e) => {
-            if (e !== null) this.apply(e);
-            return true;
-          },
-          () => false,
-        ),
-      ),
-    ).then((read) => {
-      const ok = new Set(pages.filter((_, i) => read[i]));
-      const go = ids.filter((id) => ok.has(pageKeyOf(id)) && this.declared.get(id)?.desired === "stopped");
-      const done = () => {
-        for (const id of ids) this.inFlight.delete(id);
-      };
-      if (go.length === 0 || core.mode !== "running") return done();
-      this.stats.reconciledStops += go.length;
-      core.requests.stop(go, { timeoutMs: core.tuning.migrationTimeoutMs, onDone: done });
-    });
+    // Read back before stopping: a stop acts on the store's word, not on a replica that may lag
+    // (the replica must have applied the bucket's last write as read now; a later declaration of
+    // an id, in a page or in the log, would be among those).
+    void bucket
+      .lastRevision()
+      .then(
+        (last) => this.caughtUp(last, core.tuning.migrationTimeoutMs),
+        () => false,
+      )
+      .then((current) => {
+        const go = current ? ids.filter((id) => this.declared.get(id)?.desired === "stopped") : [];
+        const done = () => {
+          for (const id of ids) this.inFlight.delete(id);
+        };
+        if (go.length === 0 || core.mode !== "running") return done();
+        this.stats.reconciledStops += go.length;
+        core.requests.stop(go, { timeoutMs: core.tuning.migrationTimeoutMs, onDone: done });
+      });
   }
-}
-
-/**
- * `items` ordered by the page of their id, so that each chunk of a large call touches few pages
- * (in call order, each chunk of 1000 ids would touch most of the 256 pages: a write per page
- * per chunk).
- */
-function inPageOrder<T>(items: readonly T[], id: (t: T) => string): T[] {
-  if (items.length <= CHUNK) return [...items];
-  // A counting sort by page (stable): no pair per item, no comparisons.
-  const page = new Uint16Array(items.length);
-  const next = new Uint32Array(PAGE_COUNT + 1);
-  for (let i = 0; i < items.length; i++) {
-    page[i] = pageOf(id(items[i]!));
-    next[page[i]! + 1]!++;
-  }
-  for (let n = 1; n <= PAGE_COUNT; n++) next[n]! += next[n - 1]!;
-  const out = new Array<T>(items.length);
-  for (let i = 0; i < items.length; i++) out[next[page[i]!]!++] = items[i]!;
-  return out;
 }
 
 function storeFailures(failed: ReadonlyMap<string, unknown>): ChildError[] {

@@ -27,8 +27,15 @@ export interface DurabilityOptions {
    * found when the store was opened are acted on at once. @default 5000
    */
   graceMs?: number | undefined;
-  /** Pages of declarations written concurrently by one start or stop call. @default 64 */
+  /** Store writes in flight at once for one call (log entries) or one fold (pages). @default 64 */
   writeConcurrency?: number | undefined;
+  /**
+   * A call's declarations are written to the log at once and into their pages (which every node
+   * reads at startup) by a fold this long after (ms): one fold takes every call of that span.
+   * Entries of a node that died before folding are folded by any node after 5 times this.
+   * @default 1000
+   */
+  foldDelayMs?: number | undefined;
   /**
    * Longest wait between two reconcile starts of a declared child whose starts keep failing
    * (the wait doubles from `reconcileIntervalMs`). @default 30000
@@ -48,6 +55,7 @@ export interface ParsedDurability {
   readonly settleMs: number;
   readonly graceMs: number;
   readonly writeConcurrency: number;
+  readonly foldDelayMs: number;
   readonly maxRetryDelayMs: number;
   readonly fencing: ParsedFencing | null;
 }
@@ -58,6 +66,7 @@ export const DEFAULT_DURABILITY = Object.freeze({
   settleMs: 1000,
   graceMs: 5000,
   writeConcurrency: 64,
+  foldDelayMs: 1000,
   maxRetryDelayMs: 30_000,
 });
 
@@ -78,6 +87,7 @@ export function parseDurability(o: DurabilityOptions): ParsedDurability {
     settleMs: num("settleMs", 0),
     graceMs: num("graceMs", 0),
     writeConcurrency: Math.floor(num("writeConcurrency", 1)),
+    foldDelayMs: num("foldDelayMs", 0),
     maxRetryDelayMs: num("maxRetryDelayMs", 10),
     fencing: parseFencing(o.fencing),
   };

@@ -1,64 +1,64 @@
 /**
  * Pages of declarations: the declarations of a durable hub grouped by a hash of their ids into
  * `PAGE_COUNT` keys (`d.=3.<hex>`, a form no single declaration's key takes, since base64url has
- * no `=`), so that a start or stop of many children writes one compare-and-set per page it
- * touches instead of one per child: 10,000 children are 256 writes, 100 children about 90.
+ * no `=`). A call's declarations go to the log first (`log.ts`: one entry per chunk of a call);
+ * folds write them into the pages later, off the call's path, many calls at once (a page is
+ * rewritten whole: per call, that cost the size of every page the call touched).
  *
- * Every node applies every page written (its watch, and its own writes), and a page holds every id
- * ever declared on it (a stop is kept), while a call changes a few of them. So a page is laid out
- * to be compared, not decoded: a msgpack envelope around one binary run of records, each
- * `id length ‖ id ‖ entry length ‖ entry` (lengths as varints of 7 bits a byte). A writer copies the
- * records it does not change, in their order, and appends new ids; a node applying a page
- * compares each record with the one it holds at the same place and decodes and checks only the
- * records that differ. Decoding whole pages made each write cost its page's size on every node:
- * most of what durability added to a start or stop (`BENCHMARKS.md`, hub-durable).
- *
- * An entry is a msgpack array, `[desired, at, by, spec, pin?]` with `spec` as
- * `[behaviour, args, restart, shutdown, metadata]` (its id is the record's) and `desired` and
- * `restart` as small numbers: half the bytes of the same entry as a map, which every write
- * rewrites, stores and sends to every node for each of its page's neighbours.
+ * Every node applies every page written, and a page holds every id ever declared on it (a stop is
+ * kept), while a fold changes some of them. So a page is laid out to be compared, not decoded: a
+ * msgpack envelope around one binary run of records (`records.ts`), each stamped with the
+ * revision of the write that declared it and whether it is weak. A writer copies the records it
+ * does not change, in their order, and appends new ids; a node applying a page compares each
+ * record with the one it holds at the same place and decodes and checks only those that differ.
  *
  * Decoding checks the envelope (format, version, hub, its own key) and then every changed record
  * as a single declaration is checked (`checkEntry`), plus that the id belongs on this page and is
  * not on it twice. A page that fails is refused as a whole; a record that fails is refused alone,
  * and an id this node held that the page lacks keeps its record (see `rebuilt`).
  *
- * Pages of the earlier layout are still read, never written: 1024 keys `d.=<hex>`, version 2
- * (records framed by big-endian uint32 lengths, entries as msgpack maps) and version 1 (entries as nested maps).
- * Their declarations stay in force until a later write (on a page of this layout, at a higher
- * revision) replaces them. Imports msgpackr, the hash of the ring and `declared.ts`.
+ * Version 4 is written. Version 3 (the same keys, records without stamps: each took its page's
+ * revision) and the first layout (1024 keys `d.=<hex>`, version 2 with records framed by
+ * big-endian uint32 lengths and entries as maps, version 1 with entries as nested maps) are read,
+ * never written: a fold rewrites a version 3 page as version 4, each record stamped with the
+ * revision it had. First-layout declarations stay in force until a later declaration of the same
+ * id supersedes them. Imports the hash of the ring, `records.ts` and `declared.ts`.
  */
-import type { NormalizedChildSpec } from "../child-spec.js";
 import { hash32 } from "../hash-ring.js";
-import { checkEntry, type Declared, type DesiredState } from "./declared.js";
+import { checkEntry, type Declared } from "./declared.js";
+import {
+  declarationOf,
+  entryOf,
+  packLegacyRecord,
+  packRecord,
+  type PageEntry,
+  RecordCursor,
+  sameRange,
+  shareable,
+  stampOf,
+  withId,
+} from "./records.js";
 import { recordPackr } from "./stored-record.js";
 
+export { type PageEntry, packRecord, RecordPacker, stampOf } from "./records.js";
+
 /**
- * Pages per hub: at 1M declared children about 3,900 records (~160-210 KB with small specs) a
- * page, well under NATS's 1 MB message. Fewer, larger pages than the first layout's 1024: a large
- * call writes a quarter of the messages, which every node and the server handle one by one.
+ * Pages per hub: at 1M declared children about 3,900 records (~170-220 KB with small specs) a
+ * page, well under NATS's 1 MB message. Fewer, larger pages than the first layout's 1024: a fold
+ * writes fewer messages, which every node and the server handle one by one.
  */
 export const PAGE_COUNT = 256;
-/** Every page key, of either layout. */
+/** Every page key, of either layout (and log entries: `log.ts`). */
 export const PAGE_PREFIX = "d.=";
 /** Keys of pages of this layout. */
 const KEY_PREFIX = "d.=3.";
 /** Pages of the first layout (`d.=<hex>`, versions 1 and 2): read, never written. */
 const LEGACY_PAGE_COUNT = 1024;
 const FORMAT = "hubvisor/declared-page";
-/** 3: records with entries as arrays, under `KEY_PREFIX`. */
-const VERSION = 3;
+/** 4: records stamped with their own revisions. */
+const VERSION = 4;
 
 const packr = recordPackr;
-
-/** One declaration in a page, as written. */
-export interface PageEntry {
-  readonly desired: DesiredState;
-  readonly spec: NormalizedChildSpec | null;
-  readonly pin?: readonly string[] | undefined;
-  readonly by: string;
-  readonly at: number;
-}
 
 /**
  * A page's records as this node holds them: one run of records (`starts[i]` to `starts[i + 1]` is
@@ -72,6 +72,8 @@ export interface PageRecords {
   readonly index: Map<string, number>;
   /** The declaration of each record (`decls[i]` of `ids[i]`): what the replica holds for it. */
   readonly decls: readonly Declared[];
+  /** Whether the run's records carry stamps (version 4), or not (versions 2 and 3). */
+  readonly stamped: boolean;
 }
 
 export const EMPTY_PAGE: PageRecords = {
@@ -80,6 +82,7 @@ export const EMPTY_PAGE: PageRecords = {
   starts: [0],
   index: new Map(),
   decls: [],
+  stamped: true,
 };
 
 /** Where `id` is on `page`, or -1. */
@@ -121,156 +124,17 @@ function layoutOf(key: string): { page: number; legacy: boolean } | null {
   return page < (legacy ? LEGACY_PAGE_COUNT : PAGE_COUNT) ? { page, legacy } : null;
 }
 
-const DESIRED: readonly DesiredState[] = ["running", "stopped", "dormant"];
-const RESTART: readonly NormalizedChildSpec["restart"][] = ["permanent", "transient", "temporary"];
-
-/** The record of `id` with `entry`, as a page carries it. */
-export function packRecord(id: string, entry: PageEntry): Uint8Array {
-  return framed(id, packr.pack(entryArray(entry)));
-}
-
-function entryArray(entry: PageEntry): unknown[] {
-  const s = entry.spec;
-  const e: unknown[] = [
-    DESIRED.indexOf(entry.desired),
-    entry.at,
-    entry.by,
-    s === null ? null : [s.behaviour, s.args, RESTART.indexOf(s.restart), s.shutdown, s.metadata],
-  ];
-  if (entry.pin) e.push(entry.pin);
-  return e;
-}
-
-/**
- * Whether two entries pack to the same bytes, as far as this can tell cheaply (the same args by
- * value when primitive or by reference, metadata both empty or the same object): the children of
- * one call mostly share everything but their ids, which a record keeps outside its entry.
- */
-function sameEntry(a: PageEntry, b: PageEntry): boolean {
-  if (a.desired !== b.desired || a.at !== b.at || a.by !== b.by || a.pin !== b.pin) return false;
-  const x = a.spec;
-  const y = b.spec;
-  if (x === null || y === null) return x === y;
-  return (
-    x.behaviour === y.behaviour &&
-    x.args === y.args &&
-    x.restart === y.restart &&
-    x.shutdown === y.shutdown &&
-    (x.metadata === y.metadata || (isEmpty(x.metadata) && isEmpty(y.metadata)))
-  );
-}
-
-function isEmpty(o: object): boolean {
-  for (const _ in o) return false;
-  return true;
-}
-
-/**
- * Records of one write: `packRecord`, but an entry the same as the previous one (most of a call's
- * children) is not packed again.
- */
-export class RecordPacker {
-  private last: PageEntry | undefined;
-  private lastBody: Uint8Array | undefined;
-
-  pack(id: string, entry: PageEntry): Uint8Array {
-    if (this.last === undefined || !sameEntry(this.last, entry)) {
-      this.last = entry;
-      this.lastBody = packr.pack(entryArray(entry));
-    }
-    return framed(id, this.lastBody!);
-  }
-}
-
-/** The record of `id` as pages of the first layout carry it (the entry as a map). */
-function packLegacyRecord(id: string, entry: PageEntry): Uint8Array {
-  return framedLegacy(id, packr.pack(entry));
-}
-
-/**
- * The entry of a record of this layout as the map `checkEntry` reads, or why it is refused. A code
- * out of range is refused here: read as a missing field it would take its default.
- */
-function unpackEntry(id: string, bytes: Uint8Array): Record<string, unknown> | string {
-  const a: unknown = packr.unpack(bytes);
-  if (!Array.isArray(a) || (a.length !== 4 && a.length !== 5)) return "not a record";
-  const desired = DESIRED[a[0] as number];
-  if (desired === undefined) return "bad desired state";
-  const sp: unknown = a[3];
-  let spec: Record<string, unknown> | null = null;
-  if (sp !== null) {
-    if (!Array.isArray(sp) || sp.length !== 5) return "bad spec";
-    const restart = RESTART[sp[2] as number];
-    if (restart === undefined) return "bad spec";
-    spec = { id, behaviour: sp[0], args: sp[1], restart, shutdown: sp[3], metadata: sp[4] };
-  }
-  const e: Record<string, unknown> = { desired, at: a[1], by: a[2], spec };
-  if (a.length === 5) e.pin = a[4];
-  return e;
-}
-
-/** A record of this layout: `varint id length ‖ id ‖ varint entry length ‖ entry`. */
-function framed(id: string, body: Uint8Array): Uint8Array {
-  const idLength = Buffer.byteLength(id, "utf8");
-  const rec = Buffer.allocUnsafe(varintSize(idLength) + idLength + varintSize(body.length) + body.length);
-  let o = writeVarint(rec, 0, idLength);
-  o += rec.write(id, o, "utf8");
-  o = writeVarint(rec, o, body.length);
-  rec.set(body, o);
-  return rec;
-}
-
-/** A record of the first layout: `uint32 id length ‖ id ‖ uint32 entry length ‖ entry`. */
-function framedLegacy(id: string, body: Uint8Array): Uint8Array {
-  const idLength = Buffer.byteLength(id, "utf8");
-  const rec = Buffer.allocUnsafe(8 + idLength + body.length);
-  rec.writeUInt32BE(idLength, 0);
-  rec.write(id, 4, "utf8");
-  rec.writeUInt32BE(body.length, 4 + idLength);
-  rec.set(body, 8 + idLength);
-  return rec;
-}
-
-/** Lengths in a record of this layout: 7 bits a byte, low first, at most 4 bytes. */
-const MAX_VARINT = 0x0fffffff;
-
-function varintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
-}
-
-function writeVarint(b: Uint8Array, o: number, n: number): number {
-  if (n > MAX_VARINT) throw new RangeError("record too long");
-  while (n >= 0x80) {
-    b[o++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  b[o++] = n;
-  return o;
-}
-
-/** Where the varint at `o` ends (`varintEnd`) and its value, or -1 if it is cut or too long. */
-let varintEnd = 0;
-
-function readVarint(b: Uint8Array, o: number, limit: number): number {
-  let n = 0;
-  for (let shift = 0; shift < 28; shift += 7) {
-    if (o >= limit) return -1;
-    const x = b[o++]!;
-    n |= (x & 0x7f) << shift;
-    if (x < 0x80) {
-      varintEnd = o;
-      return n;
-    }
-  }
-  return -1;
+/** The record a page of this version carries for `d`. */
+export function pageRecordOf(d: Declared): Uint8Array {
+  return packRecord(d.id, entryOf(d), stampOf(d.revision, d.weak));
 }
 
 /** A page rewritten by this node: its run (what to store), the page once stored, what changed. */
 export interface Rewritten {
   readonly run: Uint8Array;
   /**
-   * Ids whose records were written (not those `onlyIfAbsent` left), with their places: those past
-   * the base's last are appended, and `page.index` is not told of them until `adopt`.
+   * Ids whose records were written, with their places: those past the base's last are appended,
+   * and `page.index` is not told of them until `adopt`.
    */
   readonly written: ReadonlyArray<readonly [string, number]>;
   readonly ids: readonly string[];
@@ -280,45 +144,38 @@ export interface Rewritten {
 }
 
 /**
- * `page` with `changes` (id → record) applied: changed ids keep their place, new ones go at the
- * end; with `onlyIfAbsent`, ids on the page already are left as they are. Changes nothing of
- * `page`.
+ * `page` with `changes` (id → stamped record) applied: changed ids keep their place, new ones go
+ * at the end. Records of a page without stamps (version 3) are stamped on the way. Changes
+ * nothing of `page`.
  */
-export function withRecords(
-  page: PageRecords,
-  changes: ReadonlyMap<string, Uint8Array>,
-  onlyIfAbsent = false,
-): Rewritten {
+export function withRecords(page: PageRecords, changes: ReadonlyMap<string, Uint8Array>): Rewritten {
   const at = new Map<number, Uint8Array>();
   const added: Uint8Array[] = [];
   const written: Array<[string, number]> = [];
   const ids = page.ids.slice();
-  let length = page.run.length;
   for (const [id, rec] of changes) {
     const j = positionOf(page, id);
     if (j < 0) {
       written.push([id, ids.length]);
       ids.push(id);
       added.push(rec);
-      length += rec.length;
-    } else if (!onlyIfAbsent) {
+    } else {
       at.set(j, rec);
       written.push([id, j]);
-      length += rec.length - (page.starts[j + 1]! - page.starts[j]!);
     }
   }
+  const kept = (j: number): Uint8Array =>
+    page.stamped ? page.run.subarray(page.starts[j], page.starts[j + 1]) : pageRecordOf(page.decls[j]!);
+  let length = 0;
+  for (let j = 0; j < page.ids.length; j++) length += (at.get(j) ?? kept(j)).length;
+  for (const rec of added) length += rec.length;
   const run = Buffer.allocUnsafe(length);
   const starts = [0];
   let o = 0;
   for (let j = 0; j < page.ids.length; j++) {
-    const rec = at.get(j);
-    if (rec === undefined) {
-      run.set(page.run.subarray(page.starts[j], page.starts[j + 1]), o);
-      o += page.starts[j + 1]! - page.starts[j]!;
-    } else {
-      run.set(rec, o);
-      o += rec.length;
-    }
+    const rec = at.get(j) ?? kept(j);
+    run.set(rec, o);
+    o += rec.length;
     starts.push(o);
   }
   for (const rec of added) {
@@ -342,10 +199,10 @@ export function adopt(w: Rewritten, declOf: (id: string) => Declared): PageRecor
     if (j >= base) index.set(id, j);
     decls[j] = declOf(id);
   }
-  return { ids: w.ids, run: w.run, starts: w.starts, index, decls };
+  return { ids: w.ids, run: w.run, starts: w.starts, index, decls, stamped: true };
 }
 
-/** A page whose records are `run`. */
+/** A page whose records are `run` (stamped records). */
 export function encodePage(hubId: string, key: string, run: Uint8Array): Uint8Array {
   return packr.pack({ f: FORMAT, v: VERSION, hub: hubId, key, r: run });
 }
@@ -354,7 +211,7 @@ export function encodePage(hubId: string, key: string, run: Uint8Array): Uint8Ar
 export interface DecodedPage {
   /** The page's records (without those refused, with `prev`'s records of ids the page lacks). */
   readonly page: PageRecords;
-  /** The declarations whose records differ from `prev` (all of them without it), at the page's revision. */
+  /** The declarations whose records differ from `prev` (all of them without it). */
   readonly declared: Declared[];
   /** Records refused, with why (their ids' earlier declarations stay in force). */
   readonly refused: Array<{ readonly id: string; readonly why: string }>;
@@ -365,7 +222,9 @@ export interface DecodedPage {
  * the page; a record equal to the one at the same place there is neither decoded nor checked
  * again. A writer keeps every id at its place and appends new ones, so an id found elsewhere is
  * refused (`out of place`), as is one on the page twice. The page returned holds one copy of the
- * run (it keeps neither `value`'s buffer alive nor earlier copies).
+ * run (it keeps neither `value`'s buffer alive nor earlier copies). `known`: the declaration this
+ * node holds from the log for an id, if any: a changed record stamped as it is (a fold of it) takes
+ * it as is, not decoded again.
  */
 export function decodePage(
   hubId: string,
@@ -373,6 +232,7 @@ export function decodePage(
   value: Uint8Array,
   revision: number,
   prev: PageRecords = EMPTY_PAGE,
+  known?: (id: string) => Declared | undefined,
 ): DecodedPage | { pageRefused: string } {
   let v: unknown;
   try {
@@ -387,12 +247,15 @@ export function decodePage(
   if (layout === null) return { pageRefused: "not a page key" };
   const { page, legacy } = layout;
   if (legacy && r.v === 1) return decodeNested(hubId, key, r, revision, prev, page);
-  if (r.v !== (legacy ? 2 : VERSION)) return { pageRefused: `unknown version ${String(r.v)}` };
+  if (legacy ? r.v !== 2 : r.v !== 3 && r.v !== VERSION)
+    return { pageRefused: `unknown version ${String(r.v)}` };
   if (r.hub !== hubId) return { pageRefused: "another hub's page" };
   if (r.key !== key) return { pageRefused: "page does not match its key" };
   if (!(r.r instanceof Uint8Array)) return { pageRefused: "no records" };
+  const stamped = r.v === VERSION;
   const count = legacy ? LEGACY_PAGE_COUNT : PAGE_COUNT;
-  const run = copyOf(r.r);
+  const run = Buffer.from(r.r);
+  const cursor = new RecordCursor(run, stamped);
   const ids: string[] = [];
   const starts = [0];
   const decls: Declared[] = [];
@@ -402,9 +265,11 @@ export function decodePage(
   const appended = new Map<string, number>();
   /** Records kept, as [start, end] in `run`, when one was refused (the run is rebuilt). */
   let kept: Kept[] | undefined;
+  // Records are compared with prev's only when both are framed alike.
   const prevRun = prev.run;
   const prevStarts = prev.starts;
   const prevCount = prev.ids.length;
+  const comparable = prev.stamped === stamped;
   /** The last entry decoded, when the records after it with the same bytes can take it as is. */
   let shared: { start: number; end: number; d: Declared } | undefined;
   let at = 0;
@@ -414,6 +279,8 @@ export function decodePage(
     let idEnd: number;
     let entryAt: number;
     let end: number;
+    let rev = revision;
+    let weak = false;
     if (legacy) {
       if (at + 8 > length) return { pageRefused: "truncated record" };
       idAt = at + 4;
@@ -421,20 +288,22 @@ export function decodePage(
       entryAt = idEnd + 4;
       if (entryAt > length) return { pageRefused: "truncated record" };
       end = entryAt + run.readUInt32BE(entryAt - 4);
+      if (end > length) return { pageRefused: "truncated record" };
     } else {
-      const idLength = readVarint(run, at, length);
-      if (idLength < 0) return { pageRefused: "truncated record" };
-      idAt = varintEnd;
-      idEnd = idAt + idLength;
-      const entryLength = readVarint(run, idEnd, length);
-      if (entryLength < 0) return { pageRefused: "truncated record" };
-      entryAt = varintEnd;
-      end = entryAt + entryLength;
+      if (!cursor.next(at)) return { pageRefused: "truncated record" };
+      ({ idAt, idEnd, entryAt, end } = cursor);
+      if (stamped) {
+        rev = Math.floor(cursor.stamp / 2);
+        weak = cursor.stamp % 2 === 1;
+      }
     }
-    if (end > length) return { pageRefused: "truncated record" };
     const start = at;
     at = end;
-    if (i < prevCount && sameRange(run, start, end, prevRun, prevStarts[i]!, prevStarts[i + 1]!)) {
+    if (
+      comparable &&
+      i < prevCount &&
+      sameRange(run, start, end, prevRun, prevStarts[i]!, prevStarts[i + 1]!)
+    ) {
       ids.push(prev.ids[i]!);
       starts.push(end);
       decls.push(prev.decls[i]!);
@@ -449,31 +318,27 @@ export function decodePage(
     if (j >= 0 ? j !== ids.length : ids.length < prevCount) why = "out of place";
     else if (appended.has(id)) why = "twice on the page";
     else if (hash32(id) % count !== page) why = "on the wrong page";
+    else if (stamped && (rev === 0 || rev > revision)) why = "stamped past its page";
+    else if (stamped && known !== undefined && isKnown(known(id), rev, weak)) d = known(id);
     else if (
       shared !== undefined &&
       id.length > 0 &&
       sameRange(run, entryAt, end, run, shared.start, shared.end)
     )
-      d = withId(shared.d, id, revision);
-    else {
+      d = withId(shared.d, id, rev, weak);
+    else if (legacy) {
       let entry: unknown;
       try {
-        const bytes = run.subarray(entryAt, end);
-        if (legacy) {
-          entry = packr.unpack(bytes);
-          if (typeof entry !== "object" || entry === null || Array.isArray(entry)) why = "not a record";
-        } else {
-          const e = unpackEntry(id, bytes);
-          if (typeof e === "string") why = e;
-          else entry = e;
-        }
+        entry = packr.unpack(run.subarray(entryAt, end));
       } catch {
         why = "does not decode";
       }
-      if (why === undefined) {
-        d = checkEntry(id, entry as Record<string, unknown>, revision);
-        if (!legacy && !("refused" in d) && shareable(d)) shared = { start: entryAt, end, d };
-      }
+      if (why === undefined)
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) why = "not a record";
+        else d = checkEntry(id, entry as Record<string, unknown>, revision);
+    } else {
+      d = declarationOf(id, run.subarray(entryAt, end), rev, weak);
+      if (!("refused" in d) && shareable(d)) shared = { start: entryAt, end, d };
     }
     if (d !== undefined && "refused" in d) why = d.refused;
     if (why !== undefined || d === undefined || "refused" in d) {
@@ -495,9 +360,17 @@ export function decodePage(
   if (kept === undefined && ids.length >= prevCount) {
     const index = prevCount === 0 ? new Map<string, number>() : prev.index;
     for (const [id, k] of appended) index.set(id, k);
-    return { page: { ids, run, starts, index, decls }, declared, refused };
+    return { page: { ids, run, starts, index, decls, stamped }, declared, refused };
   }
-  return { page: rebuilt(run, kept ?? keptSoFar(ids, starts, decls), prev), declared, refused };
+  return {
+    page: rebuilt(run, stamped, kept ?? keptSoFar(ids, starts, decls), prev),
+    declared,
+    refused,
+  };
+}
+
+function isKnown(d: Declared | undefined, revision: number, weak: boolean): boolean {
+  return d !== undefined && d.revision === revision && (d.weak === true) === weak;
 }
 
 /** A record kept when a page is rebuilt: its id, its range in the run, its declaration. */
@@ -508,63 +381,32 @@ function keptSoFar(ids: readonly string[], starts: readonly number[], decls: rea
 }
 
 /**
- * Whether records whose entry has the same bytes as `d`'s can take its declaration with their own
- * id (the entries of a call's children mostly differ in nothing else): only when the spec holds
- * no object another child would share (args a primitive, metadata empty).
- */
-function shareable(d: Declared): boolean {
-  const s = d.spec;
-  return s === null || ((typeof s.args !== "object" || s.args === null) && isEmpty(s.metadata));
-}
-
-/**
- * `d` for `id` at `revision`: what `checkEntry` makes of the same entry bytes under that id (its
- * checks do not depend on the id but for it being non-empty, which the caller ensures).
- */
-function withId(d: Declared, id: string, revision: number): Declared {
-  const s = d.spec;
-  return {
-    id,
-    desired: d.desired,
-    spec:
-      s === null
-        ? null
-        : {
-            id,
-            behaviour: s.behaviour,
-            args: s.args,
-            restart: s.restart,
-            shutdown: s.shutdown,
-            metadata: {},
-          },
-    pin: d.pin,
-    revision,
-    by: d.by,
-    at: d.at,
-    learnt: 0,
-  };
-}
-
-/**
  * A page of the records `kept` (ranges of `run`) and of `prev`'s records whose ids they lack: a
  * writer never takes an id off a page, so a missing id is a refused (garbled) record or a
  * foreign writer's, and its declaration stays in force here; the next write carries it again.
  */
-function rebuilt(run: Uint8Array, kept: readonly Kept[], prev: PageRecords): PageRecords {
+function rebuilt(run: Uint8Array, stamped: boolean, kept: readonly Kept[], prev: PageRecords): PageRecords {
   const have = new Set(kept.map((k) => k[0]));
   const parts: Uint8Array[] = kept.map(([, s, e]) => run.subarray(s, e));
   const ids = kept.map((k) => k[0]);
   const decls = kept.map((k) => k[3]);
   for (let j = 0; j < prev.ids.length; j++) {
     if (have.has(prev.ids[j]!)) continue;
+    const d = prev.decls[j]!;
     ids.push(prev.ids[j]!);
-    decls.push(prev.decls[j]!);
-    parts.push(prev.run.subarray(prev.starts[j], prev.starts[j + 1]));
+    decls.push(d);
+    parts.push(
+      prev.stamped === stamped
+        ? prev.run.subarray(prev.starts[j], prev.starts[j + 1])
+        : stamped
+          ? pageRecordOf(d)
+          : packRecord(d.id, entryOf(d)),
+    );
   }
   const out = Buffer.concat(parts);
   const starts = [0];
   for (const p of parts) starts.push(starts[starts.length - 1]! + p.length);
-  return { ids, run: out, starts, index: new Map(ids.map((id, k) => [id, k])), decls };
+  return { ids, run: out, starts, index: new Map(ids.map((id, k) => [id, k])), decls, stamped };
 }
 
 /**
@@ -605,21 +447,5 @@ function decodeNested(
     }
     refused.push({ id, why });
   }
-  return { page: rebuilt(Buffer.concat(recs), kept, prev), declared, refused };
-}
-
-/** Whether `a[as, ae)` and `b[bs, be)` hold the same bytes. */
-function sameRange(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): boolean {
-  if (ae - as !== be - bs) return false;
-  for (let i = as, k = bs; i < ae; i++, k++) if (a[i] !== b[k]) return false;
-  return true;
-}
-
-/**
- * A copy of the page's run (the page keeps it, not `value`'s buffer, which may be a connection's
- * read buffer). Small runs share Node's buffer pool: an ArrayBuffer of its own per page written,
- * on every node, cost more than the rest of applying it (a profile of three durable hubs).
- */
-function copyOf(value: Uint8Array): Buffer {
-  return Buffer.from(value);
+  return { page: rebuilt(Buffer.concat(recs), false, kept, prev), declared, refused };
 }

@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { HubNodeProcess } from "../../../examples/hub-node-process.js";
 import { DurableConflictError, DurableStoreError } from "../../../src/hub/durable/errors.js";
 import { JetStreamDurableStore } from "../../../src/hub/durable/kv-store.js";
+import { decodeLog, isLogKey } from "../../../src/hub/durable/log.js";
 import { decodePage } from "../../../src/hub/durable/pages.js";
 import type { StoreEntry } from "../../../src/hub/durable/store.js";
 import { type NatsServer, startNatsServer, stopAllNatsServers } from "../../support/nats-server.js";
@@ -199,11 +200,14 @@ describe("durable hub on a 3-server JetStream cluster", () => {
       let keys = new Set<string>();
       for (let i = 0; i < 60; i++) {
         const seen = new Set<string>();
-        // Declarations live in pages (a key per hash bucket of ids): count the ids they hold.
+        // Declarations live in the log (an entry per chunk of a call) until a fold writes them
+        // into pages (a key per hash bucket of ids): count the ids either holds.
         const w = bucket.watch("d.", (e) => {
           if (e.value === null) return;
-          const page = decodePage("r3", e.key, e.value, e.revision);
-          if (!("pageRefused" in page)) for (const d of page.declared) seen.add(d.id);
+          const decoded = isLogKey(e.key)
+            ? decodeLog("r3", e.key, e.value, e.revision)
+            : decodePage("r3", e.key, e.value, e.revision);
+          if ("declared" in decoded) for (const d of decoded.declared) seen.add(d.id);
         });
         const read = await w.ready.then(
           () => true,

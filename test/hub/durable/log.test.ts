@@ -1,0 +1,241 @@
+/**
+ * The log of declarations (`src/hub/durable/log.ts`) and its folds into pages
+ * (`durability.ts`): an entry round-trips its declarations at its own revision and is refused
+ * whole when garbled, foreign or misplaced, a bad record alone; over the memory transport, a call
+ * writes one log entry per chunk (not a write per page), a fold later writes them into the pages
+ * (read back from the store by a fresh reader), a node's unfolded entries are folded by another
+ * node once it is gone, and a node's slots are reused (the log never grows past them).
+ */
+import { describe, expect, it } from "vitest";
+import { Packr } from "msgpackr";
+import { Cluster } from "../../../src/cluster/index.js";
+import type { Declared } from "../../../src/hub/durable/declared.js";
+import { decodeLog, encodeLog, isLogKey, LOG_SLOTS, logKey } from "../../../src/hub/durable/log.js";
+import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
+import type { DurabilityOptions } from "../../../src/hub/durable/options.js";
+import { decodePage, isPageKey, type PageEntry, packRecord } from "../../../src/hub/durable/pages.js";
+import { ProcessHub } from "../../../src/hub/process-hub.js";
+import { silentLogger } from "../../../src/logger.js";
+import { Node } from "../../../src/process/node.js";
+import { defineServer, ok } from "../../../src/server/index.js";
+import { MemoryNetwork } from "../../../src/transports/memory/index.js";
+
+const spec = (id: string) => ({
+  id,
+  behaviour: "w",
+  args: 1,
+  restart: "permanent" as const,
+  shutdown: 5000,
+  metadata: {},
+});
+const running = (id: string): PageEntry => ({ desired: "running", spec: spec(id), by: "n1", at: 1 });
+const packed = (v: unknown) => new Packr({ useRecords: false, moreTypes: false }).pack(v);
+
+describe("log entries", () => {
+  it("round-trip their declarations at the entry's revision, weak or not", () => {
+    const key = logKey("node one", 3);
+    expect(isLogKey(key)).toBe(true);
+    const run = Buffer.concat([
+      packRecord("a", running("a")),
+      packRecord("b", { desired: "stopped", spec: null, by: "n1", at: 2 }),
+    ]);
+    const d = decodeLog("h", key, encodeLog("h", key, false, run), 42);
+    if ("logRefused" in d) throw new Error(d.logRefused);
+    expect(d.refused).toEqual([]);
+    expect(d.declared.map((x) => [x.id, x.desired, x.revision, x.weak === true, x.spec?.id])).toEqual([
+      ["a", "running", 42, false, "a"],
+      ["b", "stopped", 42, false, undefined],
+    ]);
+    const w = decodeLog("h", key, encodeLog("h", key, true, run), 43);
+    if ("logRefused" in w) throw new Error(w.logRefused);
+    expect(w.declared.every((x: Declared) => x.weak === true && x.revision === 43)).toBe(true);
+  });
+
+  it("are refused whole when garbled, foreign or misplaced, and a bad record alone", () => {
+    const key = logKey("n1", 0);
+    const run = packRecord("a", running("a"));
+    const env = (o: Record<string, unknown>) =>
+      packed({ f: "hubvisor/declared-log", v: 1, hub: "h", key, w: 0, r: run, ...o });
+    expect(decodeLog("h", key, env({}), 5)).toMatchObject({ declared: [{ id: "a" }] });
+    expect(decodeLog("h", `${key}x`, env({}), 5)).toEqual({ logRefused: "not a log key" });
+    expect(decodeLog("h", logKey("n1", LOG_SLOTS), env({}), 5)).toEqual({ logRefused: "not a log key" });
+    expect(decodeLog("h", key, Uint8Array.of(0x93, 1), 5)).toEqual({ logRefused: "does not decode" });
+    expect(decodeLog("h", key, env({ f: "other" }), 5)).toEqual({ logRefused: "foreign format" });
+    expect(decodeLog("h", key, env({ v: 2 }), 5)).toEqual({ logRefused: "unknown version 2" });
+    expect(decodeLog("other", key, env({}), 5)).toEqual({ logRefused: "another hub's log entry" });
+    expect(decodeLog("h", key, env({ key: logKey("n1", 1) }), 5)).toEqual({
+      logRefused: "log entry does not match its key",
+    });
+    expect(decodeLog("h", key, env({ w: true }), 5)).toEqual({ logRefused: "bad weak flag" });
+    expect(decodeLog("h", key, env({ r: "records" }), 5)).toEqual({ logRefused: "no records" });
+    expect(decodeLog("h", key, env({ r: run.subarray(0, run.length - 1) }), 5)).toEqual({
+      logRefused: "truncated record",
+    });
+    // Records: the same id twice, a bad spec; the rest applies.
+    const bad = Buffer.concat([
+      run,
+      packRecord("a", { desired: "stopped", spec: null, by: "n1", at: 2 }),
+      packRecord("b", { ...running("b"), spec: { ...spec("b"), shutdown: -1 } }),
+      packRecord("c", running("c")),
+    ]);
+    const d = decodeLog("h", key, env({ r: bad }), 6);
+    if ("logRefused" in d) throw new Error(d.logRefused);
+    expect(d.declared.map((x) => [x.id, x.desired])).toEqual([
+      ["a", "running"],
+      ["c", "running"],
+    ]);
+    expect(d.refused).toEqual([
+      { id: "a", why: "twice in the entry" },
+      { id: "b", why: "bad spec" },
+    ]);
+  });
+});
+
+const W = defineServer<{}>()({ name: "w", init: () => ok({}) });
+
+let nodes = 0;
+
+/** A durable hub of one node on `store`; `stop` stops it and leaves its cluster. */
+async function hubOn(store: MemoryDurableStore, hubId: string, extra: Partial<DurabilityOptions> = {}) {
+  const node = new Node({ name: `lg${++nodes}`, logger: silentLogger });
+  const cluster = await Cluster.join({
+    node,
+    cluster: hubId,
+    transport: new MemoryNetwork().transport(node),
+    logger: silentLogger,
+  });
+  const hub = ProcessHub.start({
+    hubId,
+    node,
+    cluster,
+    behaviours: { w: W },
+    logger: silentLogger,
+    durability: { store, reconcileIntervalMs: 50, settleMs: 0, graceMs: 100, ...extra },
+  });
+  await hub.durable!.ready;
+  return {
+    hub,
+    stop: async () => {
+      await hub.stop();
+      await cluster.leave();
+    },
+  };
+}
+
+/** What a fresh reader of the store's pages alone (no log) finds declared, by id. */
+async function pagesOf(store: MemoryDurableStore, hubId: string): Promise<Map<string, Declared>> {
+  const bucket = await store.open(hubId);
+  const out = new Map<string, Declared>();
+  const w = bucket.watch("d.", (e) => {
+    if (e.value === null || isLogKey(e.key) || !isPageKey(e.key)) return;
+    const p = decodePage(hubId, e.key, e.value, e.revision);
+    if ("pageRefused" in p) throw new Error(p.pageRefused);
+    for (const d of p.declared) out.set(d.id, d);
+  });
+  await w.ready;
+  w.stop();
+  await bucket.close();
+  return out;
+}
+
+/** The log keys in the store. */
+async function logKeysOf(store: MemoryDurableStore, hubId: string): Promise<Set<string>> {
+  const bucket = await store.open(hubId);
+  const keys = new Set<string>();
+  const w = bucket.watch("d.", (e) => {
+    if (isLogKey(e.key)) keys.add(e.key);
+  });
+  await w.ready;
+  w.stop();
+  await bucket.close();
+  return keys;
+}
+
+describe("a durable hub's log (memory transport)", () => {
+  it("writes a call's declarations as a log entry per chunk, and folds them into the pages later", async () => {
+    const store = new MemoryDurableStore();
+    const { hub, stop } = await hubOn(store, "folds", { foldDelayMs: 600_000 });
+    try {
+      const before = store.stats.writes;
+      const n = 2500;
+      const r = await hub
+        .startChildren(
+          Array.from({ length: n }, (_, i) => ({ id: `c${i}`, behaviour: "w" })),
+          { awaitable: true, timeoutMs: 30_000 },
+        )
+        .await();
+      expect(r.errors).toEqual([]);
+      // Chunks of 1000: three entries, no page written.
+      expect(store.stats.writes - before).toBe(3);
+      expect((await pagesOf(store, "folds")).size).toBe(0);
+      expect(hub.durable!.declared.get("c7")?.desired).toBe("running");
+      // A fold writes them into their pages: a fresh reader of the pages alone finds every one.
+      await hub.durable!.fold();
+      const pages = await pagesOf(store, "folds");
+      expect(pages.size).toBe(n);
+      expect([...pages.values()].every((d) => d.desired === "running")).toBe(true);
+      expect(hub.durable!.stats.foldedPages).toBeGreaterThan(0);
+      expect(hub.durable!.stats.foldedPages).toBeLessThanOrEqual(256);
+      expect(hub.durable!.declared.get("c7")?.desired).toBe("running");
+      // A stop: one entry; folded, the page's record is the stop, stamped after the start.
+      const s = await hub.stopChildren(["c7"], { awaitable: true }).await(10_000);
+      expect(s.errors).toEqual([]);
+      expect(hub.durable!.declared.get("c7")?.desired).toBe("stopped");
+      await hub.durable!.fold();
+      const after = await pagesOf(store, "folds");
+      expect(after.get("c7")?.desired).toBe("stopped");
+      expect(after.get("c7")!.revision).toBeGreaterThan(pages.get("c7")!.revision);
+      expect(after.get("c8")!.revision).toBe(pages.get("c8")!.revision);
+      expect(hub.localChildren().size).toBe(n - 1);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("folds the log entries of a node that is gone, from another node", async () => {
+    const store = new MemoryDurableStore();
+    const first = await hubOn(store, "orphans", { foldDelayMs: 600_000 });
+    const r = await first.hub
+      .startChildren(
+        Array.from({ length: 300 }, (_, i) => ({ id: `o${i}`, behaviour: "w" })),
+        { awaitable: true },
+      )
+      .await(10_000);
+    expect(r.errors).toEqual([]);
+    await first.stop();
+    expect((await pagesOf(store, "orphans")).size).toBe(0);
+    // A node of another name: the first one's entries stay unfolded for 5 x its foldDelayMs.
+    const second = await hubOn(store, "orphans", { foldDelayMs: 20 });
+    try {
+      await expect.poll(async () => (await pagesOf(store, "orphans")).size, { timeout: 10_000 }).toBe(300);
+      expect(second.hub.durable!.declared.pendingCount).toBe(0);
+      // Declared all along: reconcile runs them on the only node.
+      await expect.poll(() => second.hub.localChildren().size, { timeout: 10_000 }).toBe(300);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("reuses its slots once folded: more entries than slots, and the log stays within them", async () => {
+    const store = new MemoryDurableStore();
+    const { hub, stop } = await hubOn(store, "slots", { foldDelayMs: 600_000 });
+    try {
+      const calls = LOG_SLOTS + 20;
+      for (let i = 0; i < calls; i++) {
+        const r = await hub
+          .startChildren([{ id: `s${i}`, behaviour: "w" }], { awaitable: true })
+          .await(10_000);
+        expect(r.errors).toEqual([]);
+      }
+      // Every slot was taken: the write that found none folded the log, then reused them.
+      expect(hub.durable!.stats.logEntries).toBe(calls);
+      expect(hub.durable!.stats.foldedPages).toBeGreaterThan(0);
+      expect((await logKeysOf(store, "slots")).size).toBeLessThanOrEqual(LOG_SLOTS);
+      for (let i = 0; i < calls; i++) expect(hub.durable!.declared.get(`s${i}`)?.desired).toBe("running");
+      await hub.durable!.fold();
+      expect((await pagesOf(store, "slots")).size).toBe(calls);
+    } finally {
+      await stop();
+    }
+  });
+});
