@@ -15,7 +15,6 @@ import {
   adopt,
   decodePage,
   encodePage,
-  PAGE_COUNT,
   EMPTY_PAGE,
   type PageEntry,
   type PageRecords,
