@@ -91,6 +91,8 @@ type Replaced = (id: string, before: Declared | undefined) => void;
 const DEFINITE_FAILURES: ReadonlySet<HubErrorReason> = new Set(["start_failed", "unknown_behaviour"]);
 /** Conflicting writers of one key: retries of one declaration before giving up. */
 const MAX_CAS_ATTEMPTS = 8;
+/** Calls of at most this many declarations are queued to share log entries (`flush`). */
+const BATCHED = 100;
 
 /** A log entry as this node last applied it. */
 interface LogSlot {
@@ -105,11 +107,20 @@ interface LogSlot {
   folded: boolean;
 }
 
-/** One log entry to write: its declarations and their records. */
+/** One log entry to write: its declarations and their records (written at `at`). */
 interface LogChunk {
   items: Declaration[];
   recs: Uint8Array[];
   bytes: number;
+  at: number;
+}
+
+/** A small call's declarations, queued to share a log entry with others (`flush`). */
+interface SmallWrite {
+  items: Declaration[];
+  chunk: ((stored: Declaration[]) => void) | undefined;
+  replaced: Replaced | undefined;
+  done: (failed: Map<string, unknown>) => void;
 }
 
 interface KeyState {
@@ -148,6 +159,23 @@ export class Durability {
   /** Writers waiting for a slot of this node to be released. */
   private slotWaiters: Array<() => void> = [];
   private foldTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * This node's writes in flight, by key: the watch may bring one back before the store answers,
+   * and it is then taken as built, not decoded (its value compared byte for byte).
+   */
+  private readonly ownLogs = new Map<
+    string,
+    { value: Uint8Array; decls: (revision: number) => Declared[] }
+  >();
+  private readonly ownPages = new Map<
+    string,
+    { value: Uint8Array; w: Rewritten; byId: ReadonlyMap<string, Declared> }
+  >();
+  /** Log entries this node wrote since its last fold began. */
+  private sinceFold = 0;
+  /** Small calls queued, by weakness, and whether each queue is being written. */
+  private readonly queues = new Map<boolean, SmallWrite[]>();
+  private readonly flushing = new Set<boolean>();
   /** The fold running, and the one queued behind it (which takes every declaration pending when it starts). */
   private foldRunning: Promise<void> | null = null;
   private foldQueued: Promise<void> | null = null;
@@ -269,6 +297,10 @@ export class Durability {
   private applyPage(e: StoreEntry): void {
     const known = this.pages.get(e.key);
     if (known !== undefined && known.revision >= e.revision) return;
+    // This node's own fold, back from the watch before the store's answer: taken as built.
+    const own = this.ownPages.get(e.key);
+    if (own !== undefined && e.value !== null && Buffer.compare(own.value, e.value) === 0)
+      return this.applyOwnPage(e.key, e.revision, own.w, own.byId);
     const prev = known?.entries ?? EMPTY_PAGE;
     const n = currentPageOf(e.key);
     if (e.value === null) {
@@ -309,6 +341,10 @@ export class Durability {
   private applyLog(e: StoreEntry, fresh: boolean): void {
     const known = this.logs.get(e.key);
     if (known !== undefined && known.revision >= e.revision) return;
+    // This node's own entry, back from the watch before the store's answer: taken as built.
+    const own = this.ownLogs.get(e.key);
+    if (own !== undefined && e.value !== null && Buffer.compare(own.value, e.value) === 0)
+      return this.applyOwnLog(e.key, e.revision, own.decls(e.revision), fresh);
     const seen = Date.now();
     if (e.value === null) {
       this.logs.set(e.key, { revision: e.revision, live: false, decls: [], seen, folded: true });
@@ -333,9 +369,13 @@ export class Durability {
    * This node's own log entry `key`, stored at `revision` with `decls`: the replica takes them as
    * built (unless the watch brought this write, or a later one, first).
    */
-  private applyOwnLog(key: string, revision: number, decls: Declared[]): void {
-    const fresh = revision > this.applied;
-    if (fresh) this.applied = revision;
+  private applyOwnLog(
+    key: string,
+    revision: number,
+    decls: Declared[],
+    fresh = revision > this.applied,
+  ): void {
+    if (revision > this.applied) this.applied = revision;
     const known = this.logs.get(key);
     if (known !== undefined && known.revision >= revision) return;
     for (const d of decls) this.declared.offer(d, fresh);
@@ -377,7 +417,7 @@ export class Durability {
     chunk?: (stored: Declaration[]) => void,
     replaced?: Replaced,
   ): Promise<Map<string, unknown>> {
-    const failed = new Map<string, unknown>();
+    let failed = new Map<string, unknown>();
     const ok = await this.whenReady(timeoutMs);
     if (!ok) {
       const err = new DurableStoreError("open", undefined, `store not ready within ${timeoutMs} ms`);
@@ -387,12 +427,30 @@ export class Durability {
     }
     const byId = new Map<string, Declaration>();
     for (const it of items) byId.set(it[0], it);
+    if (byId.size === 0) return failed;
+    if (byId.size <= BATCHED)
+      failed = await new Promise((done) => {
+        this.queueOf(weak).push({ items: [...byId.values()], chunk, replaced, done });
+        if (!this.flushing.has(weak)) void this.flush(weak);
+      });
+    else await this.writeEntries(this.chunked(byId.values()), weak, chunk, replaced, failed);
+    this.scheduleFold();
+    if (failed.size > 0)
+      this.core.logger.warn(
+        { hub: this.core.hubId, failed: failed.size, err: String(failed.values().next().value) },
+        "durable declarations not written",
+      );
+    return failed;
+  }
+
+  /** `items` as log entries of at most `LOG_ENTRY_RECORDS` declarations and `LOG_ENTRY_BYTES`. */
+  private chunked(items: Iterable<Declaration>): LogChunk[] {
     const self = this.core.self;
     const at = Date.now();
     const packer = new RecordPacker();
     const entries: LogChunk[] = [];
     let open: LogChunk | undefined;
-    for (const it of byId.values()) {
+    for (const it of items) {
       const [id, desired, spec, pin] = it;
       const rec = packer.pack(
         id,
@@ -403,17 +461,28 @@ export class Durability {
         open.items.length >= LOG_ENTRY_RECORDS ||
         open.bytes + rec.length > LOG_ENTRY_BYTES
       )
-        entries.push((open = { items: [], recs: [], bytes: 0 }));
+        entries.push((open = { items: [], recs: [], bytes: 0, at }));
       open.items.push(it);
       open.recs.push(rec);
       open.bytes += rec.length;
     }
+    return entries;
+  }
+
+  /** Writes `entries`, `writeConcurrency` at a time; the ids of those that fail go to `failed`. */
+  private async writeEntries(
+    entries: readonly LogChunk[],
+    weak: boolean,
+    chunk: ((stored: Declaration[]) => void) | undefined,
+    replaced: Replaced | undefined,
+    failed: Map<string, unknown>,
+  ): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < entries.length) {
         const c = entries[next++]!;
         try {
-          await this.writeLog(c, weak, at, replaced);
+          await this.writeLog(c, weak, replaced);
         } catch (err) {
           for (const [id] of c.items) failed.set(id, err);
           this.stats.writeFailures += c.items.length;
@@ -424,22 +493,64 @@ export class Durability {
     };
     const workers = Math.min(this.options.writeConcurrency, LOG_SLOTS / 2, entries.length);
     await Promise.all(Array.from({ length: workers }, worker));
-    if (entries.length > 0) this.scheduleFold();
-    if (failed.size > 0)
-      this.core.logger.warn(
-        { hub: this.core.hubId, failed: failed.size, err: String(failed.values().next().value) },
-        "durable declarations not written",
-      );
-    return failed;
+  }
+
+  private queueOf(weak: boolean): SmallWrite[] {
+    let q = this.queues.get(weak);
+    if (q === undefined) this.queues.set(weak, (q = []));
+    return q;
+  }
+
+  /**
+   * Writes the small calls queued (their declarations together, as one entry when they fit),
+   * then those queued meanwhile, until none is left: concurrent activations of entities, say,
+   * share entries instead of taking a slot each.
+   */
+  private async flush(weak: boolean): Promise<void> {
+    this.flushing.add(weak);
+    const q = this.queueOf(weak);
+    try {
+      while (q.length > 0) {
+        let n = 0;
+        let k = 0;
+        while (k < q.length && (k === 0 || n + q[k]!.items.length <= LOG_ENTRY_RECORDS))
+          n += q[k++]!.items.length;
+        const calls = q.splice(0, k);
+        // The last declaration of an id wins, as within one call; each caller hears of its own.
+        const byId = new Map<string, Declaration>();
+        const hear = new Map<string, Replaced[]>();
+        for (const c of calls)
+          for (const it of c.items) {
+            byId.set(it[0], it);
+            if (c.replaced !== undefined) {
+              const list = hear.get(it[0]);
+              if (list === undefined) hear.set(it[0], [c.replaced]);
+              else list.push(c.replaced);
+            }
+          }
+        const replaced: Replaced | undefined =
+          hear.size === 0
+            ? undefined
+            : (id, before) => {
+                for (const fn of hear.get(id) ?? []) fn(id, before);
+              };
+        const failed = new Map<string, unknown>();
+        await this.writeEntries(this.chunked(byId.values()), weak, undefined, replaced, failed);
+        for (const c of calls) {
+          const mine = new Map<string, unknown>();
+          for (const [id] of c.items) if (failed.has(id)) mine.set(id, failed.get(id));
+          if (c.chunk !== undefined && mine.size < c.items.length)
+            c.chunk(mine.size === 0 ? c.items : c.items.filter(([id]) => !mine.has(id)));
+          c.done(mine);
+        }
+      }
+    } finally {
+      this.flushing.delete(weak);
+    }
   }
 
   /** One log entry, into a free slot of this node's, by compare-and-set on the slot's revision. */
-  private async writeLog(
-    c: LogChunk,
-    weak: boolean,
-    at: number,
-    replaced: Replaced | undefined,
-  ): Promise<void> {
+  private async writeLog(c: LogChunk, weak: boolean, replaced: Replaced | undefined): Promise<void> {
     const by = this.core.self;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const bucket = this.bucket;
@@ -452,6 +563,22 @@ export class Durability {
         // Taken before the write: the watch may bring it back (and the replica take it) before
         // the store's answer does.
         const before = replaced === undefined ? undefined : c.items.map(([id]) => this.declared.get(id));
+        const declsAt = (revision: number) =>
+          c.items.map(([id, desired, spec, pin]): Declared => {
+            const d: Declared = {
+              id,
+              desired,
+              spec,
+              pin: pin ?? null,
+              revision,
+              by,
+              at: c.at,
+              learnt: Date.now(),
+            };
+            if (weak) d.weak = true;
+            return d;
+          });
+        this.ownLogs.set(key, { value, decls: declsAt });
         let revision: number;
         try {
           revision =
@@ -467,15 +594,15 @@ export class Durability {
           continue;
         }
         this.stats.logEntries++;
-        const decls = c.items.map(([id, desired, spec, pin]): Declared => {
-          const d: Declared = { id, desired, spec, pin: pin ?? null, revision, by, at, learnt: Date.now() };
-          if (weak) d.weak = true;
-          return d;
-        });
-        if (before !== undefined) for (let i = 0; i < decls.length; i++) replaced!(decls[i]!.id, before[i]);
-        this.applyOwnLog(key, revision, decls);
+        // Half the slots unfolded: fold now, before a write has to wait for a free one.
+        if (++this.sinceFold >= LOG_SLOTS / 2) void this.fold();
+        if (before !== undefined)
+          for (let i = 0; i < c.items.length; i++) replaced!(c.items[i]![0], before[i]);
+        if ((this.logs.get(key)?.revision ?? 0) < revision)
+          this.applyOwnLog(key, revision, declsAt(revision));
         return;
       } finally {
+        this.ownLogs.delete(key);
         this.releaseSlot(slot);
       }
     }
@@ -550,7 +677,13 @@ export class Durability {
   }
 
   private async foldOnce(): Promise<void> {
-    if (this.closed || this.bucket === null || this.declared.pendingCount === 0) return;
+    this.sinceFold = 0;
+    if (this.closed || this.bucket === null) return;
+    if (this.declared.pendingCount > 0) await this.foldPending();
+    await this.clearSlots();
+  }
+
+  private async foldPending(): Promise<void> {
     const byPage = [...this.declared.pendingByPage()];
     let next = 0;
     let failures = 0;
@@ -577,6 +710,36 @@ export class Durability {
   }
 
   /**
+   * Empties this node's slots whose declarations the pages hold (or supersede): a node opening
+   * the store reads every slot and decodes what it holds.
+   */
+  private async clearSlots(): Promise<void> {
+    const bucket = this.bucket;
+    if (bucket === null) return;
+    const self = this.core.self;
+    const writes: Array<Promise<void>> = [];
+    for (let i = 0; i < LOG_SLOTS; i++) {
+      const key = logKey(self, i);
+      const l = this.logs.get(key);
+      if (l === undefined || !l.live || l.decls.length === 0 || this.slotBusy.has(i) || !this.isFolded(l))
+        continue;
+      this.slotBusy.add(i);
+      const value = encodeLog(this.core.hubId, key, false, new Uint8Array(0));
+      writes.push(
+        bucket
+          .update(key, value, l.revision)
+          .then(
+            (revision) => this.applyOwnLog(key, revision, []),
+            // A conflict, or the store unreachable: the slot keeps its entry, folded.
+            () => {},
+          )
+          .finally(() => this.releaseSlot(i)),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  /**
    * Writes the declarations of `list` still in force and pending into page `n`, by
    * compare-and-set on the page's revision this node knows (re-reading it on a conflict). Each
    * record keeps its own revision: a fold never reorders declarations.
@@ -599,6 +762,7 @@ export class Durability {
       const cur = this.pages.get(key);
       const w = withRecords(cur?.entries ?? EMPTY_PAGE, changes);
       const value = encodePage(this.core.hubId, key, w.run);
+      this.ownPages.set(key, { value, w, byId });
       try {
         const revision =
           cur === undefined || !cur.live
@@ -612,6 +776,8 @@ export class Durability {
         // Another node folded (or wrote) this page first: read it and fold what is left.
         const now = await bucket.get(key);
         if (now !== null) this.apply(now);
+      } finally {
+        this.ownPages.delete(key);
       }
     }
     throw new DurableConflictError(key, this.pages.get(key)?.revision ?? null);

@@ -7,8 +7,9 @@
  * write the log's declarations into the pages later, many calls at once.
  *
  * Each node writes its entries into slots of its own, `d.=L.<node>.<slot>` (the node's name in
- * base64url), by compare-and-set, and reuses a slot once the pages hold what it said: the log
- * never grows past `LOG_SLOTS` keys per node name, and nothing is deleted (a deleted key leaves a
+ * base64url), by compare-and-set, and reuses a slot once the pages hold what it said; after a
+ * fold it empties its folded slots (a node opening the store reads every slot). The log never
+ * grows past `LOG_SLOTS` keys per node name, and nothing is deleted (a deleted key leaves a
  * marker that every watch delivers forever).
  *
  * An entry is a msgpack envelope (format, version, hub, its own key, whether its declarations are
@@ -22,7 +23,7 @@ import { recordPackr } from "./stored-record.js";
 
 export const LOG_PREFIX = "d.=L.";
 /** Slots per node name: a large call waits for a fold when its chunks need more. */
-export const LOG_SLOTS = 128;
+export const LOG_SLOTS = 256;
 /** Records of one entry, at most (and `LOG_ENTRY_BYTES`): one chunk of a call. */
 export const LOG_ENTRY_RECORDS = 1000;
 /** Bytes of records of one entry, at most (a record larger than this is an entry alone): under NATS's 1 MB message. */

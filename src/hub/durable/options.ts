@@ -33,7 +33,7 @@ export interface DurabilityOptions {
    * A call's declarations are written to the log at once and into their pages (which every node
    * reads at startup) by a fold this long after (ms): one fold takes every call of that span.
    * Entries of a node that died before folding are folded by any node after 5 times this.
-   * @default 1000
+   * @default 5000
    */
   foldDelayMs?: number | undefined;
   /**
@@ -66,7 +66,7 @@ export const DEFAULT_DURABILITY = Object.freeze({
   settleMs: 1000,
   graceMs: 5000,
   writeConcurrency: 64,
-  foldDelayMs: 1000,
+  foldDelayMs: 5000,
   maxRetryDelayMs: 30_000,
 });
 

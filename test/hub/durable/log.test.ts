@@ -138,17 +138,25 @@ async function pagesOf(store: MemoryDurableStore, hubId: string): Promise<Map<st
   return out;
 }
 
-/** The log keys in the store. */
-async function logKeysOf(store: MemoryDurableStore, hubId: string): Promise<Set<string>> {
+/** The log keys in the store, and how many declarations their entries hold. */
+async function logOf(
+  store: MemoryDurableStore,
+  hubId: string,
+): Promise<{ keys: Set<string>; declared: number }> {
   const bucket = await store.open(hubId);
   const keys = new Set<string>();
+  let declared = 0;
   const w = bucket.watch("d.", (e) => {
-    if (isLogKey(e.key)) keys.add(e.key);
+    if (!isLogKey(e.key) || e.value === null) return;
+    keys.add(e.key);
+    const l = decodeLog(hubId, e.key, e.value, e.revision);
+    if ("logRefused" in l) throw new Error(l.logRefused);
+    declared += l.declared.length;
   });
   await w.ready;
   w.stop();
   await bucket.close();
-  return keys;
+  return { keys, declared };
 }
 
 describe("a durable hub's log (memory transport)", () => {
@@ -168,6 +176,7 @@ describe("a durable hub's log (memory transport)", () => {
       // Chunks of 1000: three entries, no page written.
       expect(store.stats.writes - before).toBe(3);
       expect((await pagesOf(store, "folds")).size).toBe(0);
+      expect(await logOf(store, "folds")).toMatchObject({ declared: n });
       expect(hub.durable!.declared.get("c7")?.desired).toBe("running");
       // A fold writes them into their pages: a fresh reader of the pages alone finds every one.
       await hub.durable!.fold();
@@ -176,6 +185,8 @@ describe("a durable hub's log (memory transport)", () => {
       expect([...pages.values()].every((d) => d.desired === "running")).toBe(true);
       expect(hub.durable!.stats.foldedPages).toBeGreaterThan(0);
       expect(hub.durable!.stats.foldedPages).toBeLessThanOrEqual(256);
+      // And empties the slots it folded: a node opening the store decodes nothing twice.
+      expect(await logOf(store, "folds")).toMatchObject({ declared: 0 });
       expect(hub.durable!.declared.get("c7")?.desired).toBe("running");
       // A stop: one entry; folded, the page's record is the stop, stamped after the start.
       const s = await hub.stopChildren(["c7"], { awaitable: true }).await(10_000);
@@ -216,6 +227,34 @@ describe("a durable hub's log (memory transport)", () => {
     }
   });
 
+  it("writes concurrent small calls together: entity-like starts share log entries", async () => {
+    const store = new MemoryDurableStore();
+    const { hub, stop } = await hubOn(store, "batches", { foldDelayMs: 600_000 });
+    try {
+      const n = 200;
+      const rs = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          hub.startChildren([{ id: `b${i}`, behaviour: "w" }], { awaitable: true }).await(10_000),
+        ),
+      );
+      expect(rs.every((r) => r.errors.length === 0 && r.started.length === 1)).toBe(true);
+      expect(hub.durable!.stats.logEntries).toBeLessThan(n / 4);
+      for (let i = 0; i < n; i++) expect(hub.durable!.declared.get(`b${i}`)?.desired).toBe("running");
+      // A start and a stop of one id at once: the later call's declaration wins, in one entry or two.
+      await Promise.all([
+        hub.startChildren([{ id: "twice", behaviour: "w" }], { awaitable: true }).await(10_000),
+        hub.stopChildren(["twice"], { awaitable: true }).await(10_000),
+      ]);
+      expect(hub.durable!.declared.get("twice")?.desired).toBe("stopped");
+      // Whichever of the two reached the child last, what runs ends as declared.
+      await expect.poll(() => hub.localChildren().has("twice"), { timeout: 5000 }).toBe(false);
+      await hub.durable!.fold();
+      expect((await pagesOf(store, "batches")).get("twice")?.desired).toBe("stopped");
+    } finally {
+      await stop();
+    }
+  });
+
   it("reuses its slots once folded: more entries than slots, and the log stays within them", async () => {
     const store = new MemoryDurableStore();
     const { hub, stop } = await hubOn(store, "slots", { foldDelayMs: 600_000 });
@@ -230,7 +269,7 @@ describe("a durable hub's log (memory transport)", () => {
       // Every slot was taken: the write that found none folded the log, then reused them.
       expect(hub.durable!.stats.logEntries).toBe(calls);
       expect(hub.durable!.stats.foldedPages).toBeGreaterThan(0);
-      expect((await logKeysOf(store, "slots")).size).toBeLessThanOrEqual(LOG_SLOTS);
+      expect((await logOf(store, "slots")).keys.size).toBeLessThanOrEqual(LOG_SLOTS);
       for (let i = 0; i < calls; i++) expect(hub.durable!.declared.get(`s${i}`)?.desired).toBe("running");
       await hub.durable!.fold();
       expect((await pagesOf(store, "slots")).size).toBe(calls);
