@@ -499,4 +499,50 @@ describe("a durable hub's pages (memory transport)", () => {
       expect(hub.localChildren().has("old-d")).toBe(false);
     });
   });
+
+  it("takes declarations from pages of version 3, and folds over them keeping each one's revision", async () => {
+    const store = new MemoryDurableStore();
+    const bucket = await store.open("v3");
+    // A bucket written before the log: v3-a running and v3-b stopped, on one page of version 3.
+    const [a, b] = samePage(2).map((id) => `${id}`) as [string, string];
+    const key = pageKeyOf(a);
+    store.inject(
+      "v3",
+      key,
+      packed({
+        f: "hubvisor/declared-page",
+        v: 3,
+        hub: "v3",
+        key,
+        r: rawRun([
+          framed(a, [0, 1, "n0", ["w", 1, 0, 5000, {}]], null),
+          framed(b, [1, 1, "n0", null], null),
+        ]),
+      }),
+    );
+    const v3Revision = (await bucket.get(key))!.revision;
+    await bucket.close();
+    await withHub(store, "v3", async (hub) => {
+      await expect.poll(() => hub.localChildren().has(a), { timeout: 5000 }).toBe(true);
+      expect(hub.localChildren().has(b)).toBe(false);
+      expect(hub.durable!.declared.get(b)?.revision).toBe(v3Revision);
+      expect(hub.durable!.stats.refused).toBe(0);
+      // A start of another id on that page, folded: the page is rewritten in this version.
+      let c = "w0";
+      for (let i = 1; pageKeyOf(c) !== key; i++) c = `w${i}`;
+      const r = await hub.startChildren([{ id: c, behaviour: "w" }], { awaitable: true }).await(10_000);
+      expect(r.errors).toEqual([]);
+      await hub.durable!.fold();
+      expect(hub.durable!.stats.foldFailures).toBe(0);
+    });
+    const after = await store.open("v3").then((x) => x.get(key));
+    const page = decodePage("v3", key, after!.value!, after!.revision);
+    if ("pageRefused" in page) throw new Error(page.pageRefused);
+    expect(page.page.stamped).toBe(true);
+    expect(page.declared.map((d) => [d.id, d.desired, d.revision === v3Revision])).toEqual([
+      [a, "running", true],
+      [b, "stopped", true],
+      [expect.any(String), "running", false],
+    ]);
+  });
 });
