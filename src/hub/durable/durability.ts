@@ -84,8 +84,6 @@ export interface DurableStartCall {
 
 /** One declaration to write: id, desired state, spec, pinned nodes. */
 type Declaration = readonly [string, DesiredState, NormalizedChildSpec | null, (readonly string[] | null)?];
-/** Told of each id a write declared, with the declaration this node held for it just before. */
-type Replaced = (id: string, before: Declared | undefined) => void;
 
 /** Start failures that are the child's own (not the network's): the declaration is taken back. */
 const DEFINITE_FAILURES: ReadonlySet<HubErrorReason> = new Set(["start_failed", "unknown_behaviour"]);
@@ -119,7 +117,6 @@ interface LogChunk {
 interface SmallWrite {
   items: Declaration[];
   chunk: ((stored: Declaration[]) => void) | undefined;
-  replaced: Replaced | undefined;
   done: (failed: Map<string, unknown>) => void;
 }
 
@@ -407,15 +404,13 @@ export class Durability {
    * and why. Each entry's declarations go to `chunk` as soon as it is stored, while later ones are
    * still being written: a large start's first children start before its last declarations are
    * stored. `weak`: declared only where the id has no declaration (`supersedes`). The last
-   * declaration of an id in a call wins. `replaced` hears, for each id of an entry once it is
-   * stored, of the declaration that was in force just before it was written.
+   * declaration of an id in a call wins.
    */
   private async writeAll(
     items: ReadonlyArray<Declaration>,
     timeoutMs: number,
     weak = false,
     chunk?: (stored: Declaration[]) => void,
-    replaced?: Replaced,
   ): Promise<Map<string, unknown>> {
     let failed = new Map<string, unknown>();
     const ok = await this.whenReady(timeoutMs);
@@ -430,10 +425,10 @@ export class Durability {
     if (byId.size === 0) return failed;
     if (byId.size <= BATCHED)
       failed = await new Promise((done) => {
-        this.queueOf(weak).push({ items: [...byId.values()], chunk, replaced, done });
+        this.queueOf(weak).push({ items: [...byId.values()], chunk, done });
         if (!this.flushing.has(weak)) void this.flush(weak);
       });
-    else await this.writeEntries(this.chunked(byId.values()), weak, chunk, replaced, failed);
+    else await this.writeEntries(this.chunked(byId.values()), weak, chunk, failed);
     this.scheduleFold();
     if (failed.size > 0)
       this.core.logger.warn(
@@ -474,7 +469,6 @@ export class Durability {
     entries: readonly LogChunk[],
     weak: boolean,
     chunk: ((stored: Declaration[]) => void) | undefined,
-    replaced: Replaced | undefined,
     failed: Map<string, unknown>,
   ): Promise<void> {
     let next = 0;
@@ -482,7 +476,7 @@ export class Durability {
       while (next < entries.length) {
         const c = entries[next++]!;
         try {
-          await this.writeLog(c, weak, replaced);
+          await this.writeLog(c, weak);
         } catch (err) {
           for (const [id] of c.items) failed.set(id, err);
           this.stats.writeFailures += c.items.length;
@@ -516,26 +510,11 @@ export class Durability {
         while (k < q.length && (k === 0 || n + q[k]!.items.length <= LOG_ENTRY_RECORDS))
           n += q[k++]!.items.length;
         const calls = q.splice(0, k);
-        // The last declaration of an id wins, as within one call; each caller hears of its own.
+        // The last declaration of an id wins, as within one call.
         const byId = new Map<string, Declaration>();
-        const hear = new Map<string, Replaced[]>();
-        for (const c of calls)
-          for (const it of c.items) {
-            byId.set(it[0], it);
-            if (c.replaced !== undefined) {
-              const list = hear.get(it[0]);
-              if (list === undefined) hear.set(it[0], [c.replaced]);
-              else list.push(c.replaced);
-            }
-          }
-        const replaced: Replaced | undefined =
-          hear.size === 0
-            ? undefined
-            : (id, before) => {
-                for (const fn of hear.get(id) ?? []) fn(id, before);
-              };
+        for (const c of calls) for (const it of c.items) byId.set(it[0], it);
         const failed = new Map<string, unknown>();
-        await this.writeEntries(this.chunked(byId.values()), weak, undefined, replaced, failed);
+        await this.writeEntries(this.chunked(byId.values()), weak, undefined, failed);
         for (const c of calls) {
           const mine = new Map<string, unknown>();
           for (const [id] of c.items) if (failed.has(id)) mine.set(id, failed.get(id));
@@ -550,7 +529,7 @@ export class Durability {
   }
 
   /** One log entry, into a free slot of this node's, by compare-and-set on the slot's revision. */
-  private async writeLog(c: LogChunk, weak: boolean, replaced: Replaced | undefined): Promise<void> {
+  private async writeLog(c: LogChunk, weak: boolean): Promise<void> {
     const by = this.core.self;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const bucket = this.bucket;
@@ -560,9 +539,6 @@ export class Durability {
       try {
         const known = this.logs.get(key);
         const value = encodeLog(this.core.hubId, key, weak, Buffer.concat(c.recs));
-        // Taken before the write: the watch may bring it back (and the replica take it) before
-        // the store's answer does.
-        const before = replaced === undefined ? undefined : c.items.map(([id]) => this.declared.get(id));
         const declsAt = (revision: number) =>
           c.items.map(([id, desired, spec, pin]): Declared => {
             const d: Declared = {
@@ -596,8 +572,6 @@ export class Durability {
         this.stats.logEntries++;
         // Half the slots unfolded: fold now, before a write has to wait for a free one.
         if (++this.sinceFold >= LOG_SLOTS / 2) void this.fold();
-        if (before !== undefined)
-          for (let i = 0; i < c.items.length; i++) replaced!(c.items[i]![0], before[i]);
         if ((this.logs.get(key)?.revision ?? 0) < revision)
           this.applyOwnLog(key, revision, declsAt(revision));
         return;
@@ -964,20 +938,19 @@ export class Durability {
     awaitable: boolean,
     timeoutMs: number,
   ): { status: "stop_initiated" } | Future<StopResult> {
-    // The specs declared before the stops, of children whose behaviours keep something past a
-    // stop (a checkpoint, a parked hot swap): taken from the declarations each page write
-    // replaces, not looked up for every id before the first write.
+    // The specs of children whose behaviours keep something past a stop (a checkpoint, a parked
+    // hot swap), taken before the stops: from the registry for those that run, from the
+    // declarations for the others (a dormant entity runs nowhere). Only those that end
+    // `not_found` need them (below); a lookup of the declaration of every running one is spared.
     const keeping = new Set<string>();
     for (const [name, b] of this.core.behaviours)
       if (checkpointOptionsOf(b) || supportsHandover(b)) keeping.add(name);
     const specs = new Map<string, NormalizedChildSpec>();
-    const replaced: Replaced | undefined =
-      keeping.size === 0
-        ? undefined
-        : (id, before) => {
-            const spec = before?.spec ?? this.core.registry.lookup(id)?.spec;
-            if (spec !== undefined && spec !== null && keeping.has(spec.behaviour)) specs.set(id, spec);
-          };
+    if (keeping.size > 0)
+      for (const id of ids) {
+        const spec = this.core.registry.lookup(id)?.spec ?? this.declared.get(id)?.spec;
+        if (spec != null && keeping.has(spec.behaviour)) specs.set(id, spec);
+      }
     const p = (async () => {
       const sends: Array<Promise<StopResult>> = [];
       const failed = await this.writeAll(
@@ -996,7 +969,6 @@ export class Durability {
                 ),
           );
         },
-        replaced,
       );
       const results = await Promise.all(sends);
       const r = new StopResult(

@@ -105,19 +105,29 @@ export class DeclaredReplica {
     let superseded: Map<number, Set<number>> | undefined;
     if (pending.size > 0 || legacy.size > 0) {
       superseded = new Map();
-      for (const o of [pending.values(), legacy.values()])
-        for (const x of o) {
-          const n = pageOf(x.id);
-          const p = this.pages[n];
-          const j = p === undefined ? -1 : positionOf(p, x.id);
-          const winner = this.get(x.id);
-          if (winner === x) fn(x);
-          if (j >= 0 && winner !== p!.decls[j]) {
-            const set = superseded.get(n);
-            if (set === undefined) superseded.set(n, new Set([j]));
-            else set.add(j);
-          }
-        }
+      const mark = (n: number, j: number) => {
+        const set = superseded!.get(n);
+        if (set === undefined) superseded!.set(n, new Set([j]));
+        else set.add(j);
+      };
+      for (const x of pending.values()) {
+        const n = pageOf(x.id);
+        const p = this.pages[n];
+        const j = p === undefined ? -1 : positionOf(p, x.id);
+        const d = j < 0 ? undefined : p!.decls[j];
+        const winner = best(best(d, x), legacy.size === 0 ? undefined : legacy.get(x.id));
+        if (winner === x) fn(x);
+        if (d !== undefined && winner !== d) mark(n, j);
+      }
+      for (const x of legacy.values()) {
+        const n = pageOf(x.id);
+        const p = this.pages[n];
+        const j = p === undefined ? -1 : positionOf(p, x.id);
+        const d = j < 0 ? undefined : p!.decls[j];
+        const winner = best(best(d, pending.get(x.id)), x);
+        if (winner === x) fn(x);
+        if (d !== undefined && winner !== d) mark(n, j);
+      }
     }
     for (let n = 0; n < this.pages.length; n++) {
       const p = this.pages[n];
