@@ -8,10 +8,15 @@
  * - full-cluster restart: 10k and 100k declared children, every node SIGKILLed, 3 new processes
  *   started: ms from their spawn (and from all of them joined) until every child runs exactly
  *   once on its owner;
+ * - 1,000 calls of one child each, at once (entity-like activations), durable and not, and the log
+ *   entries the durable ones took (small concurrent calls share entries);
  * - raw declaration writes per second to the KV bucket (64 in flight), the cost under a start;
  * - checkpoint throughput: 1,000 checkpointed children (`tally`, debounce 50 ms) visited
  *   continuously from one node for 5 s: checkpoints stored per second on the 3 nodes.
- * `npm run bench -- hub-durable`.
+ * `npm run bench -- hub-durable`. For experiments: `HUB_DURABLE_KINDS` (beds measured, e.g.
+ * `plain,durable`), `HUB_DURABLE_CHECKPOINTS=0`, `HUB_DURABLE_RESTART=0`, `HUB_DURABLE_SEPARATE=0`
+ * skip parts; `HUB_DURABLE_FOLD_MS` and `HUB_DURABLE_RECONCILE_MS` set the durable beds'
+ * `foldDelayMs` (default 5000) and `reconcileIntervalMs` (250 here).
  */
 import { connect } from "@nats-io/transport-node";
 import { HubNodeProcess } from "../examples/hub-node-process.js";
@@ -100,6 +105,31 @@ async function startStop(b: Bed, n: number, prefix: string): Promise<{ start: nu
   if (s.status !== "ok" || s.stopped !== n) throw new Error(`stop failed: ${JSON.stringify(s)}`);
   await until(() => converged(b, 0));
   return { start: r.ms as number, stop: s.ms as number };
+}
+
+/**
+ * `n` children started in `n` calls of one child each, all at once (as entity activations
+ * arrive), then stopped in one call: ms for the starts, and the log entries they took.
+ */
+async function separateStarts(
+  url: string,
+  durable: boolean,
+  n: number,
+): Promise<{ ms: number; entries: number }> {
+  const b = await bed(url, durable);
+  try {
+    const a = b.nodes[0]!;
+    await startStop(b, 1000, "w");
+    const before = durable ? ((await a.request("durable")).logEntries as number) : 0;
+    const r = await a.request("start", { n, prefix: "s", separate: true });
+    if (r.status !== "ok" || r.started !== n) throw new Error(`start failed: ${JSON.stringify(r)}`);
+    const after = durable ? ((await a.request("durable")).logEntries as number) : 0;
+    const s = await a.request("stop", { n, prefix: "s" });
+    if (s.status !== "ok") throw new Error(`stop failed: ${JSON.stringify(s)}`);
+    return { ms: r.ms as number, entries: after - before };
+  } finally {
+    await close(b);
+  }
 }
 
 /** Full-cluster restart with `n` declared children; the bucket keeps its name across both beds. */
@@ -253,6 +283,22 @@ export async function run(): Promise<Row[]> {
         target: "<= 2x",
         ok: ratio <= 2,
       });
+    }
+    // HUB_DURABLE_SEPARATE=0 skips the starts of one child per call.
+    if (process.env.HUB_DURABLE_SEPARATE !== "0" && kinds.includes("plain") && kinds.includes("durable")) {
+      const plain = await separateStarts(server.url, false, 1000);
+      const durable = await separateStarts(server.url, true, 1000);
+      rows.push({
+        figure: "NATS, 3 nodes: 1,000 calls of one child at once, not durable",
+        value: plain.ms,
+        unit: "ms",
+      });
+      rows.push({
+        figure: "NATS, 3 nodes: 1,000 calls of one child at once, durable",
+        value: durable.ms,
+        unit: "ms",
+      });
+      rows.push({ figure: "log entries those 1,000 durable calls took", value: durable.entries, unit: "" });
     }
     // Lease traffic is by design, not measured: one renewal per node every renewIntervalMs
     // (leaseMs / 3, leaseMs 30 s by default), nothing per child; claims are written at placements.

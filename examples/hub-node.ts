@@ -6,9 +6,9 @@
  *   node --import tsx examples/hub-node.ts '{"nats":"nats://127.0.0.1:4333","node":"node-a","cluster":"demo"}'
  *
  * Commands (`{ cmd, id, ... }`, every answer carries the same `id`):
- * - `start { n, prefix, behaviour?, timeoutMs? }`: starts `n` counters (or `tally`s) `<prefix><i>`
+ * - `start { n, prefix, behaviour?, timeoutMs?, separate? }`: starts `n` counters (or `tally`s) `<prefix><i>`
  *   from this node in one call (awaited: answers with the StartResult's status and counts, timed
- *   here).
+ *   here); `separate: true`, in a call per child, all at once.
  * - `stop { ids? | prefix, n, timeoutMs? }`: stops children in one awaited call, timed here.
  * - `locals`: the ids of the children running on this node (with when each copy began, `since`,
  *   and the answer's time `at`, wall-clock ms), whether it lost quorum, and how many hub members
@@ -61,6 +61,7 @@ import {
   defineServer,
   type FencingOptions,
   type HubOptions,
+  HubStartResult,
   Node,
   noreply,
   ok,
@@ -386,7 +387,19 @@ async function handle(c: Command): Promise<Record<string, unknown>> {
       const specs = ids(String(c.prefix ?? "c"), Number(c.n)).map((id) => ({ id, behaviour }));
       const t0 = performance.now();
       const timeoutMs = Number(c.timeoutMs ?? 120_000);
-      const r = await hub.startChildren(specs, { awaitable: true, timeoutMs }).await();
+      // `separate: true`: a call per child, all at once (as entity activations arrive).
+      const r =
+        c.separate === true
+          ? await Promise.all(
+              specs.map((s) => hub.startChildren([s], { awaitable: true, timeoutMs }).await()),
+            ).then(
+              (rs) =>
+                new HubStartResult(
+                  rs.flatMap((x) => x.started),
+                  rs.flatMap((x) => x.errors),
+                ),
+            )
+          : await hub.startChildren(specs, { awaitable: true, timeoutMs }).await();
       return {
         ms: performance.now() - t0,
         status: r.status,

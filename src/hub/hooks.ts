@@ -65,6 +65,12 @@ export interface HubHookEvents {
    */
   reconcileRound: { declared: number; started: number; stopped: number; durationMs: number };
   /**
+   * A durable hub's fold on this node: `declarations` of the log written into `pages` pages by
+   * compare-and-set (`failedPages`: pages the store did not take; the log keeps their
+   * declarations, and a later fold writes them).
+   */
+  logFolded: { pages: number; declarations: number; failedPages: number; durationMs: number };
+  /**
    * A fenced hub (`durability.fencing`) began a lease session on this node: from now on it may
    * run children. `waitedMs`: since it began trying (an earlier session or process of this node
    * had to end first).

@@ -130,6 +130,20 @@ export const METRICS = Object.freeze({
     "{process}",
     "Children a durable hub's reconcile started (ran nowhere) or stopped (declared stopped), by action.",
   ),
+  foldedDeclarations: f(
+    "counter",
+    "hubvisor_hub_folded_declarations_total",
+    "hubvisor.hub.folded_declarations",
+    "{declaration}",
+    "Declarations a durable hub's folds on this node wrote from the log into pages.",
+  ),
+  foldFailures: f(
+    "counter",
+    "hubvisor_hub_fold_failures_total",
+    "hubvisor.hub.fold_failures",
+    "{page}",
+    "Pages a durable hub's folds on this node could not write (the log keeps their declarations).",
+  ),
   leasesLost: f(
     "counter",
     "hubvisor_hub_leases_lost_total",
@@ -339,6 +353,10 @@ export class Metrics {
           s.add(METRICS.reconciled, { node, hub: e.hub, action: "started" }, e.data.started);
         if (e.data.stopped > 0)
           s.add(METRICS.reconciled, { node, hub: e.hub, action: "stopped" }, e.data.stopped);
+        return;
+      case "logFolded":
+        if (e.data.declarations > 0) s.add(METRICS.foldedDeclarations, labels, e.data.declarations);
+        if (e.data.failedPages > 0) s.add(METRICS.foldFailures, labels, e.data.failedPages);
         return;
       case "leaseLost":
         return s.add(METRICS.leasesLost, { node, hub: e.hub, reason: e.data.reason });

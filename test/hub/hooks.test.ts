@@ -35,6 +35,7 @@ const ALL_HOOKS: { [K in HubHookName]: true } = {
   handoverReceived: true,
   duplicateStopped: true,
   reconcileRound: true,
+  logFolded: true,
   leaseAcquired: true,
   leaseLost: true,
   fencedStartRefused: true,

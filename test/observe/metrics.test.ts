@@ -146,6 +146,8 @@ describe("Metrics", () => {
       hubChannel.publish({ type: "hub:hook", node: n, hub: "d", hook, data });
     hook(node.name, "reconcileRound", { declared: 9, started: 2, stopped: 1, durationMs: 1 });
     hook(node.name, "reconcileRound", { declared: 9, started: 0, stopped: 0, durationMs: 1 });
+    hook(node.name, "logFolded", { pages: 3, declarations: 40, failedPages: 0, durationMs: 5 });
+    hook(node.name, "logFolded", { pages: 1, declarations: 2, failedPages: 2, durationMs: 5 });
     hook(node.name, "leaseLost", { session: "s1", reason: "overdue", stopped: 4 });
     hook(node.name, "fencedStartRefused", { id: "a", reason: "held", holder: "other" });
     hook(node.name, "fencedStartRefused", { id: "b", reason: "held", holder: "other" });
@@ -161,6 +163,8 @@ describe("Metrics", () => {
     expect(value(text, "hubvisor_hub_reconcile_rounds_total", d)).toBe(2);
     expect(value(text, "hubvisor_hub_reconciled_total", { ...d, action: "started" })).toBe(2);
     expect(value(text, "hubvisor_hub_reconciled_total", { ...d, action: "stopped" })).toBe(1);
+    expect(value(text, "hubvisor_hub_folded_declarations_total", d)).toBe(42);
+    expect(value(text, "hubvisor_hub_fold_failures_total", d)).toBe(2);
     expect(value(text, "hubvisor_hub_leases_lost_total", { ...d, reason: "overdue" })).toBe(1);
     expect(value(text, "hubvisor_hub_fenced_starts_total", { ...d, reason: "held" })).toBe(2);
     expect(value(text, "hubvisor_hub_fenced_starts_total", { ...d, reason: "no_lease" })).toBe(1);

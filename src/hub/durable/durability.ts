@@ -658,15 +658,22 @@ export class Durability {
   }
 
   private async foldPending(): Promise<void> {
+    const t0 = performance.now();
     const byPage = [...this.declared.pendingByPage()];
     let next = 0;
     let failures = 0;
+    let pages = 0;
+    let declarations = 0;
     let firstError: unknown;
     const worker = async () => {
       while (next < byPage.length) {
         const [n, list] = byPage[next++]!;
         try {
-          await this.foldPage(n, list);
+          const written = await this.foldPage(n, list);
+          if (written > 0) {
+            pages++;
+            declarations += written;
+          }
         } catch (err) {
           failures++;
           firstError ??= err;
@@ -681,6 +688,13 @@ export class Durability {
         "durable log not folded into its pages; the log keeps it",
       );
     }
+    if (this.core.hooks.has("logFolded"))
+      this.core.hooks.dispatch("logFolded", {
+        pages,
+        declarations,
+        failedPages: failures,
+        durationMs: performance.now() - t0,
+      });
   }
 
   /**
@@ -718,11 +732,11 @@ export class Durability {
    * compare-and-set on the page's revision this node knows (re-reading it on a conflict). Each
    * record keeps its own revision: a fold never reorders declarations.
    */
-  private async foldPage(n: number, list: readonly Declared[]): Promise<void> {
+  private async foldPage(n: number, list: readonly Declared[]): Promise<number> {
     const key = pageKey(n);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const bucket = this.bucket;
-      if (bucket === null || this.closed) return;
+      if (bucket === null || this.closed) return 0;
       const byId = new Map<string, Declared>();
       const changes = new Map<string, Uint8Array>();
       const packer = new RecordPacker();
@@ -732,7 +746,7 @@ export class Durability {
         byId.set(d.id, d);
         changes.set(d.id, packer.pack(d.id, entryOf(d), stampOf(d.revision, d.weak)));
       }
-      if (changes.size === 0) return;
+      if (changes.size === 0) return 0;
       const cur = this.pages.get(key);
       const w = withRecords(cur?.entries ?? EMPTY_PAGE, changes);
       const value = encodePage(this.core.hubId, key, w.run);
@@ -744,7 +758,7 @@ export class Durability {
             : await bucket.update(key, value, cur.revision);
         this.stats.foldedPages++;
         this.applyOwnPage(key, revision, w, byId);
-        return;
+        return changes.size;
       } catch (err) {
         if (!(err instanceof DurableConflictError)) throw err;
         // Another node folded (or wrote) this page first: read it and fold what is left.

@@ -179,7 +179,17 @@ describe("a durable hub's log (memory transport)", () => {
       expect(await logOf(store, "folds")).toMatchObject({ declared: n });
       expect(hub.durable!.declared.get("c7")?.desired).toBe("running");
       // A fold writes them into their pages: a fresh reader of the pages alone finds every one.
+      const folds: Array<{ pages: number; declarations: number; failedPages: number }> = [];
+      hub.registerHook("logFolded", (d) => void folds.push(d));
       await hub.durable!.fold();
+      expect(folds).toEqual([
+        {
+          pages: hub.durable!.stats.foldedPages,
+          declarations: n,
+          failedPages: 0,
+          durationMs: expect.any(Number),
+        },
+      ]);
       const pages = await pagesOf(store, "folds");
       expect(pages.size).toBe(n);
       expect([...pages.values()].every((d) => d.desired === "running")).toBe(true);
