@@ -36,6 +36,7 @@ import {
   isPageKey,
   type PageRecords,
   pageKey,
+  positionOf,
   RecordPacker,
   type Rewritten,
   stampOf,
@@ -103,6 +104,8 @@ interface LogSlot {
   seen: number;
   /** Known to be in the pages (every declaration, or a later one): the slot may be reused. */
   folded: boolean;
+  /** It holds no record (an emptied slot): nothing to empty. */
+  empty: boolean;
 }
 
 /** One log entry to write: its declarations and their records (written at `at`). */
@@ -141,6 +144,12 @@ export class Durability {
   };
   /** The highest revision applied to the replica (the watch's and this node's own writes). */
   private applied = 0;
+  /**
+   * The highest revision the watch delivered: every write up to it, any node's, is applied. Not
+   * `applied`, which this node's own acknowledged writes (its folds, on timers) and re-reads also
+   * raise past writes of others its watch has not delivered yet.
+   */
+  private watched = 0;
   /** A round is checking the store's last revision. */
   private checking = false;
   private bucket: DurableBucket | null = null;
@@ -215,7 +224,10 @@ export class Durability {
         const bucket = await this.options.store.open(this.core.hubId);
         if (this.closed) return void bucket.close();
         this.bucket = bucket;
-        this.watcher = bucket.watch(DECLARED_PREFIX, (e) => this.apply(e));
+        this.watcher = bucket.watch(DECLARED_PREFIX, (e) => {
+          if (e.revision > this.watched) this.watched = e.revision;
+          this.apply(e);
+        });
         await this.watcher.ready;
         break;
       } catch (err) {
@@ -321,7 +333,17 @@ export class Durability {
     // when it did: `setPage`).
     const now = this.isReady ? Date.now() : 0;
     if (n !== undefined) {
-      for (const d of p.declared) d.learnt = now;
+      for (const d of p.declared) {
+        // Held from the log already (a fold of it), or the same declaration as before (a page
+        // of version 3 rewritten stamped): learnt when it was first.
+        if (d === this.declared.pendingOf(d.id)) continue;
+        const j = positionOf(prev, d.id);
+        const was = j < 0 ? undefined : prev.decls[j];
+        d.learnt =
+          was !== undefined && was.revision === d.revision && (was.weak === true) === (d.weak === true)
+            ? was.learnt
+            : now;
+      }
       return this.declared.setPage(n, p.page, p.declared);
     }
     for (const d of p.declared) {
@@ -344,13 +366,13 @@ export class Durability {
       return this.applyOwnLog(e.key, e.revision, own.decls(e.revision), fresh);
     const seen = Date.now();
     if (e.value === null) {
-      this.logs.set(e.key, { revision: e.revision, live: false, decls: [], seen, folded: true });
+      this.logs.set(e.key, { revision: e.revision, live: false, decls: [], seen, folded: true, empty: true });
       return;
     }
     const l = decodeLog(this.core.hubId, e.key, e.value, e.revision);
     if ("logRefused" in l) {
       // Nothing of it is applied; the slot's next write is based on this revision.
-      this.logs.set(e.key, { revision: e.revision, live: true, decls: [], seen, folded: true });
+      this.logs.set(e.key, { revision: e.revision, live: true, decls: [], seen, folded: true, empty: false });
       return this.refuse(e, l.logRefused);
     }
     for (const r of l.refused) this.refuse(e, `${r.id.slice(0, 40)}: ${r.why}`);
@@ -359,7 +381,14 @@ export class Durability {
       d.learnt = now;
       this.declared.offer(d, fresh);
     }
-    this.logs.set(e.key, { revision: e.revision, live: true, decls: l.declared, seen, folded: false });
+    this.logs.set(e.key, {
+      revision: e.revision,
+      live: true,
+      decls: l.declared,
+      seen,
+      folded: false,
+      empty: l.declared.length + l.refused.length === 0,
+    });
   }
 
   /**
@@ -376,7 +405,14 @@ export class Durability {
     const known = this.logs.get(key);
     if (known !== undefined && known.revision >= revision) return;
     for (const d of decls) this.declared.offer(d, fresh);
-    this.logs.set(key, { revision, live: true, decls, seen: Date.now(), folded: false });
+    this.logs.set(key, {
+      revision,
+      live: true,
+      decls,
+      seen: Date.now(),
+      folded: false,
+      empty: decls.length === 0,
+    });
   }
 
   /**
@@ -617,6 +653,8 @@ export class Durability {
     if (l === undefined || l.folded) return true;
     for (const d of l.decls) if (!this.declared.covers(d)) return false;
     l.folded = true;
+    // The pages hold them: nothing needs them here any more.
+    l.decls = [];
     return true;
   }
 
@@ -636,16 +674,17 @@ export class Durability {
    */
   fold(): Promise<void> {
     if (this.foldQueued !== null) return this.foldQueued;
-    const q = (this.foldRunning ?? Promise.resolve()).then(async () => {
+    const next = async () => {
       this.foldQueued = null;
-      const run = this.foldOnce();
+      const run = this.foldOnce().catch((err: unknown) => {
+        this.stats.foldFailures++;
+        this.core.logger.warn({ hub: this.core.hubId, err: String(err) }, "durable fold failed");
+      });
       this.foldRunning = run;
-      try {
-        await run;
-      } finally {
-        if (this.foldRunning === run) this.foldRunning = null;
-      }
-    });
+      await run;
+      if (this.foldRunning === run) this.foldRunning = null;
+    };
+    const q = (this.foldRunning ?? Promise.resolve()).then(next, next);
     this.foldQueued = q;
     return q;
   }
@@ -706,24 +745,31 @@ export class Durability {
     if (bucket === null) return;
     const self = this.core.self;
     const writes: Array<Promise<void>> = [];
+    const empty = (key: string, l: LogSlot): Promise<void> =>
+      bucket.update(key, encodeLog(this.core.hubId, key, false, new Uint8Array(0)), l.revision).then(
+        (revision) => this.applyOwnLog(key, revision, []),
+        // A conflict (its writer wrote again), or the store unreachable: read it again, so that
+        // a later try is based on what it holds.
+        () =>
+          bucket.get(key).then(
+            (e) => void (e !== null && this.apply(e)),
+            () => {},
+          ),
+      );
     for (let i = 0; i < LOG_SLOTS; i++) {
       const key = logKey(self, i);
       const l = this.logs.get(key);
-      if (l === undefined || !l.live || l.decls.length === 0 || this.slotBusy.has(i) || !this.isFolded(l))
-        continue;
+      if (l === undefined || !l.live || l.empty || this.slotBusy.has(i) || !this.isFolded(l)) continue;
       this.slotBusy.add(i);
-      const value = encodeLog(this.core.hubId, key, false, new Uint8Array(0));
-      writes.push(
-        bucket
-          .update(key, value, l.revision)
-          .then(
-            (revision) => this.applyOwnLog(key, revision, []),
-            // A conflict, or the store unreachable: the slot keeps its entry, folded.
-            () => {},
-          )
-          .finally(() => this.releaseSlot(i)),
-      );
+      writes.push(empty(key, l).finally(() => this.releaseSlot(i)));
     }
+    // Other nodes' slots folded long ago and still full: their writer is gone (a live one empties
+    // its own after its fold). A node opening the store would decode them again.
+    const mine = logKey(self, 0).slice(0, -1);
+    const old = Date.now() - 5 * this.options.foldDelayMs;
+    for (const [key, l] of this.logs)
+      if (!key.startsWith(mine) && l.live && !l.empty && l.seen < old && this.isFolded(l))
+        writes.push(empty(key, l));
     await Promise.all(writes);
   }
 
@@ -772,14 +818,15 @@ export class Durability {
   }
 
   /**
-   * Log entries nobody folded: their writer died, or its folds fail. Every node folds entries it
-   * has seen unfolded for `5 × foldDelayMs`.
+   * Log entries nobody folded or emptied: their writer died, or its folds fail. Every node folds
+   * (and empties) entries it has seen full for `5 × foldDelayMs`.
    */
   private foldOrphans(): void {
-    if (this.declared.pendingCount === 0 || this.foldQueued !== null) return;
+    if (this.foldQueued !== null) return;
     const old = Date.now() - 5 * this.options.foldDelayMs;
+    // Unfolded, or folded and not emptied (the fold empties them).
     for (const l of this.logs.values())
-      if (l.seen < old && !this.isFolded(l)) {
+      if (l.seen < old && l.live && !l.empty) {
         void this.fold();
         return;
       }
@@ -1069,7 +1116,7 @@ export class Durability {
     bucket.lastRevision().then(
       (last) => {
         this.checking = false;
-        if (last <= this.applied) this.act();
+        if (last <= this.watched) this.act();
         else this.stats.staleRounds++;
       },
       () => {
@@ -1173,7 +1220,7 @@ export class Durability {
   /** Resolves true once the replica has applied revision `revision` (false after `timeoutMs`, or closed). */
   private async caughtUp(revision: number, timeoutMs: number): Promise<boolean> {
     const end = Date.now() + timeoutMs;
-    while (this.applied < revision) {
+    while (this.watched < revision) {
       if (this.closed || Date.now() > end) return false;
       await new Promise((r) => setTimeout(r, 10));
     }

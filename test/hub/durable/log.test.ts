@@ -230,6 +230,8 @@ describe("a durable hub's log (memory transport)", () => {
     try {
       await expect.poll(async () => (await pagesOf(store, "orphans")).size, { timeout: 10_000 }).toBe(300);
       expect(second.hub.durable!.declared.pendingCount).toBe(0);
+      // And empties the gone node's slots: a node opening the store decodes nothing twice.
+      await expect.poll(async () => (await logOf(store, "orphans")).declared, { timeout: 10_000 }).toBe(0);
       // Declared all along: reconcile runs them on the only node.
       await expect.poll(() => second.hub.localChildren().size, { timeout: 10_000 }).toBe(300);
     } finally {
@@ -262,6 +264,26 @@ describe("a durable hub's log (memory transport)", () => {
       expect((await pagesOf(store, "batches")).get("twice")?.desired).toBe("stopped");
     } finally {
       await stop();
+    }
+  });
+
+  it("keeps when a node learnt a declaration when another node folds it into its page", async () => {
+    const store = new MemoryDurableStore();
+    const a = await hubOn(store, "learnt", { foldDelayMs: 600_000 });
+    const b = await hubOn(store, "learnt", { foldDelayMs: 600_000 });
+    try {
+      const r = await a.hub.startChildren([{ id: "l1", behaviour: "w" }], { awaitable: true }).await(10_000);
+      expect(r.errors).toEqual([]);
+      await expect
+        .poll(() => b.hub.durable!.declared.get("l1")?.learnt ?? 0, { timeout: 5000 })
+        .toBeGreaterThan(0);
+      const learnt = b.hub.durable!.declared.get("l1")!.learnt;
+      await a.hub.durable!.fold();
+      await expect.poll(() => b.hub.durable!.declared.pendingCount, { timeout: 5000 }).toBe(0);
+      expect(b.hub.durable!.declared.get("l1")?.learnt).toBe(learnt);
+    } finally {
+      await a.stop();
+      await b.stop();
     }
   });
 
