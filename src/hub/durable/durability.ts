@@ -36,6 +36,7 @@ import {
   isPageKey,
   type PageRecords,
   pageKey,
+  pageOf,
   positionOf,
   RecordPacker,
   type Rewritten,
@@ -177,6 +178,12 @@ export class Durability {
     string,
     { value: Uint8Array; w: Rewritten; byId: ReadonlyMap<string, Declared> }
   >();
+  /**
+   * Pages the store refused to take from a fold (while it took others), with why: declarations
+   * that would grow them are refused at once (`store_failed`), not left to fill the log with
+   * entries no fold can write.
+   */
+  private readonly stuck = new Map<number, string>();
   /** Log entries this node wrote since its last fold began. */
   private sinceFold = 0;
   /** Small calls queued, by weakness, and whether each queue is being written. */
@@ -458,10 +465,28 @@ export class Durability {
     }
     const byId = new Map<string, Declaration>();
     for (const it of items) byId.set(it[0], it);
+    if (this.stuck.size > 0)
+      for (const [id, it] of byId) {
+        const why = it[2] === null ? undefined : this.stuck.get(pageOf(id));
+        if (why === undefined) continue;
+        byId.delete(id);
+        failed.set(
+          id,
+          new DurableStoreError("update", pageKey(pageOf(id)), `its page cannot be written: ${why}`),
+        );
+        this.stats.writeFailures++;
+      }
     if (byId.size === 0) return failed;
     if (byId.size <= BATCHED)
       failed = await new Promise((done) => {
-        this.queueOf(weak).push({ items: [...byId.values()], chunk, done });
+        this.queueOf(weak).push({
+          items: [...byId.values()],
+          chunk,
+          done: (f) => {
+            for (const [id, err] of failed) f.set(id, err);
+            done(f);
+          },
+        });
         if (!this.flushing.has(weak)) void this.flush(weak);
       });
     else await this.writeEntries(this.chunked(byId.values()), weak, chunk, failed);
@@ -701,6 +726,7 @@ export class Durability {
     const byPage = [...this.declared.pendingByPage()];
     let next = 0;
     let failures = 0;
+    const refusedPages = new Map<number, unknown>();
     let pages = 0;
     let declarations = 0;
     let firstError: unknown;
@@ -716,10 +742,18 @@ export class Durability {
         } catch (err) {
           failures++;
           firstError ??= err;
+          if (!(err instanceof DurableConflictError)) refusedPages.set(n, err);
+          continue;
         }
+        this.stuck.delete(n);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.writeConcurrency, byPage.length) }, worker));
+    // Pages the store refused while it took others (a page grown past its largest entry): new
+    // declarations with a spec on them are refused until one of their folds succeeds. When every
+    // page failed, the store is what failed: nothing is marked.
+    if (refusedPages.size < byPage.length)
+      for (const [n, err] of refusedPages) this.stuck.set(n, String(err));
     if (failures > 0) {
       this.stats.foldFailures++;
       this.core.logger.warn(

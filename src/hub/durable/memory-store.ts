@@ -45,8 +45,8 @@ export class MemoryDurableStore implements DurableStore {
 
   constructor(
     /**
-     * The largest bucket entry (bytes), past which checkpoints go to the blobs, as past a NATS
-     * server's message size. @default 1044480 (1 MiB less 4 KiB)
+     * The largest bucket entry (bytes): a larger write is refused, and checkpoints past it go to
+     * the blobs, as past a NATS server's message size. @default 1044480 (1 MiB less 4 KiB)
      */
     readonly inlineMax = 1_044_480,
   ) {}
@@ -129,6 +129,16 @@ class MemoryBucket implements DurableBucket {
     return this.data.keys.get(key) ?? null;
   }
 
+  /** A value larger than the store's largest entry is refused, as a NATS server refuses a message past its `max_payload`. */
+  private fits(op: string, key: string, value: Uint8Array): void {
+    if (value.length > this.store.inlineMax)
+      throw new DurableStoreError(
+        op,
+        key,
+        `${value.length} bytes: past the largest entry (${this.store.inlineMax})`,
+      );
+  }
+
   async lastRevision(): Promise<number> {
     this.check("status", undefined);
     this.store.stats.reads++;
@@ -137,6 +147,7 @@ class MemoryBucket implements DurableBucket {
 
   async create(key: string, value: Uint8Array): Promise<number> {
     this.check("create", key);
+    this.fits("create", key, value);
     const cur = this.data.keys.get(key);
     if (cur !== undefined && cur.value !== null) throw new DurableConflictError(key, null);
     this.store.stats.writes++;
@@ -145,6 +156,7 @@ class MemoryBucket implements DurableBucket {
 
   async update(key: string, value: Uint8Array, revision: number): Promise<number> {
     this.check("update", key);
+    this.fits("update", key, value);
     const cur = this.data.keys.get(key);
     if (cur === undefined || cur.revision !== revision) throw new DurableConflictError(key, revision);
     this.store.stats.writes++;

@@ -13,7 +13,13 @@ import type { Declared } from "../../../src/hub/durable/declared.js";
 import { decodeLog, encodeLog, isLogKey, LOG_SLOTS, logKey } from "../../../src/hub/durable/log.js";
 import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
 import type { DurabilityOptions } from "../../../src/hub/durable/options.js";
-import { decodePage, isPageKey, type PageEntry, packRecord } from "../../../src/hub/durable/pages.js";
+import {
+  decodePage,
+  isPageKey,
+  type PageEntry,
+  packRecord,
+  pageKeyOf,
+} from "../../../src/hub/durable/pages.js";
 import { ProcessHub } from "../../../src/hub/process-hub.js";
 import { silentLogger } from "../../../src/logger.js";
 import { Node } from "../../../src/process/node.js";
@@ -284,6 +290,51 @@ describe("a durable hub's log (memory transport)", () => {
     } finally {
       await a.stop();
       await b.stop();
+    }
+  });
+
+  it("refuses new declarations on a page the store will not take, and only on that page", async () => {
+    // Entries of at most 4 KB: three records of 1.5 KB on one page make it too large to write.
+    const store = new MemoryDurableStore(4096);
+    const { hub, stop } = await hubOn(store, "full", { foldDelayMs: 600_000 });
+    try {
+      const onPage = (page: string, n: number) => {
+        const out: string[] = [];
+        for (let i = 0; out.length < n; i++)
+          if (pageKeyOf(`${page}${i}`) === pageKeyOf(`${page}0`)) out.push(`${page}${i}`);
+        return out;
+      };
+      const [a1, a2, a3, a4] = onPage("a", 4) as [string, string, string, string];
+      const [b1, b2, b3] = onPage("b", 3).filter((id) => pageKeyOf(id) !== pageKeyOf(a1)) as [
+        string,
+        string,
+        string,
+      ];
+      const start = (id: string) =>
+        hub
+          .startChildren([{ id, behaviour: "w", args: "x".repeat(1500) }], { awaitable: true })
+          .await(10_000);
+      for (const id of [a1, a2, b1]) expect((await start(id)).errors).toEqual([]);
+      await hub.durable!.fold();
+      expect(hub.durable!.stats.foldFailures).toBe(0);
+      // a3 grows its page past what the store takes: that page's fold fails, b2's succeeds.
+      for (const id of [a3, b2]) expect((await start(id)).errors).toEqual([]);
+      await hub.durable!.fold();
+      expect(hub.durable!.stats.foldFailures).toBe(1);
+      expect((await pagesOf(store, "full")).has(b2)).toBe(true);
+      // a3 stays declared (in the log); a new start on its page is refused at once, elsewhere not.
+      expect(hub.durable!.declared.get(a3)?.desired).toBe("running");
+      const refused = await start(a4);
+      expect(refused.errors.map((e) => [e.id, e.reason])).toEqual([[a4, "store_failed"]]);
+      expect(String(refused.errors[0]!.detail)).toContain("its page cannot be written");
+      expect(hub.localChildren().has(a4)).toBe(false);
+      expect((await start(b3)).errors).toEqual([]);
+      // A stop on that page is still taken (it makes the page smaller).
+      const s = await hub.stopChildren([a1], { awaitable: true }).await(10_000);
+      expect(s.errors).toEqual([]);
+      expect(hub.durable!.declared.get(a1)?.desired).toBe("stopped");
+    } finally {
+      await stop();
     }
   });
 
