@@ -1,11 +1,12 @@
 /**
  * `Durability`: one durable hub on one node. It keeps a replica of the hub's declarations (the
- * store's watch), writes them with compare-and-set before a start or stop goes out, and runs
- * reconcile rounds: a child declared running that runs nowhere is started by its owner, a local
- * child declared stopped is stopped. It lives beside the hub process, on the handle's side (as the
- * entity router does): it only reads the hub's registry, view and mode, and acts through the
- * same request dispatch as `startChildren` / `stopChildren`. Imports the hub core's types, the
- * start grouping, results, the store and its codec.
+ * store's watch), writes a call's declarations to the log before its starts or stops go out,
+ * folds the log into the pages (`log.ts`, `pages.ts`), and runs reconcile rounds: a child
+ * declared running that runs nowhere is started by its owner, a local child declared stopped is
+ * stopped. It lives beside the hub process, on the handle's side (as the entity router does): it
+ * only reads the hub's registry, view and mode, and acts through the same request dispatch as
+ * `startChildren` / `stopChildren`. Imports the hub core's types, the start grouping, results,
+ * the store and its codecs.
  */
 import type { NormalizedChildSpec } from "../child-spec.js";
 import { InvalidHubChildSpecError } from "../errors.js";
