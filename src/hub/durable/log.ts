@@ -19,7 +19,7 @@
  */
 import type { Declared } from "./declared.js";
 import { declarationOf, RecordCursor, sameRange, shareable, withId } from "./records.js";
-import { recordPackr } from "./stored-record.js";
+import { openEnvelope, recordPackr } from "./stored-record.js";
 
 export const LOG_PREFIX = "d.=L.";
 /** Slots per node name: a large call waits for a fold when its chunks need more. */
@@ -62,15 +62,8 @@ export function decodeLog(
 ): DecodedLog | { logRefused: string } {
   const m = KEY.exec(key);
   if (m === null || Number(m[1]) >= LOG_SLOTS) return { logRefused: "not a log key" };
-  let v: unknown;
-  try {
-    v = recordPackr.unpack(value);
-  } catch {
-    return { logRefused: "does not decode" };
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return { logRefused: "not a record" };
-  const r = v as Record<string, unknown>;
-  if (r.f !== FORMAT) return { logRefused: "foreign format" };
+  const r = openEnvelope(value, FORMAT);
+  if (typeof r === "string") return { logRefused: r };
   if (r.v !== VERSION) return { logRefused: `unknown version ${String(r.v)}` };
   if (r.hub !== hubId) return { logRefused: "another hub's log entry" };
   if (r.key !== key) return { logRefused: "log entry does not match its key" };

@@ -38,7 +38,7 @@ import {
   stampOf,
   withId,
 } from "./records.js";
-import { recordPackr } from "./stored-record.js";
+import { openEnvelope, recordPackr } from "./stored-record.js";
 
 export { type PageEntry, packRecord, RecordPacker, stampOf } from "./records.js";
 
@@ -234,15 +234,8 @@ export function decodePage(
   prev: PageRecords = EMPTY_PAGE,
   known?: (id: string) => Declared | undefined,
 ): DecodedPage | { pageRefused: string } {
-  let v: unknown;
-  try {
-    v = packr.unpack(value);
-  } catch {
-    return { pageRefused: "does not decode" };
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return { pageRefused: "not a record" };
-  const r = v as Record<string, unknown>;
-  if (r.f !== FORMAT) return { pageRefused: "foreign format" };
+  const r = openEnvelope(value, FORMAT);
+  if (typeof r === "string") return { pageRefused: r };
   const layout = layoutOf(key);
   if (layout === null) return { pageRefused: "not a page key" };
   const { page, legacy } = layout;

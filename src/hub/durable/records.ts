@@ -78,7 +78,7 @@ function sameEntry(a: PageEntry, b: PageEntry): boolean {
   );
 }
 
-export function isEmpty(o: object): boolean {
+function isEmpty(o: object): boolean {
   for (const _ in o) return false;
   return true;
 }

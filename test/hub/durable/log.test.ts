@@ -7,35 +7,11 @@
  * node once it is gone, and a node's slots are reused (the log never grows past them).
  */
 import { describe, expect, it } from "vitest";
-import { Packr } from "msgpackr";
-import { Cluster } from "../../../src/cluster/index.js";
 import type { Declared } from "../../../src/hub/durable/declared.js";
 import { decodeLog, encodeLog, isLogKey, LOG_SLOTS, logKey } from "../../../src/hub/durable/log.js";
 import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
-import type { DurabilityOptions } from "../../../src/hub/durable/options.js";
-import {
-  decodePage,
-  isPageKey,
-  type PageEntry,
-  packRecord,
-  pageKeyOf,
-} from "../../../src/hub/durable/pages.js";
-import { ProcessHub } from "../../../src/hub/process-hub.js";
-import { silentLogger } from "../../../src/logger.js";
-import { Node } from "../../../src/process/node.js";
-import { defineServer, ok } from "../../../src/server/index.js";
-import { MemoryNetwork } from "../../../src/transports/memory/index.js";
-
-const spec = (id: string) => ({
-  id,
-  behaviour: "w",
-  args: 1,
-  restart: "permanent" as const,
-  shutdown: 5000,
-  metadata: {},
-});
-const running = (id: string): PageEntry => ({ desired: "running", spec: spec(id), by: "n1", at: 1 });
-const packed = (v: unknown) => new Packr({ useRecords: false, moreTypes: false }).pack(v);
+import { decodePage, isPageKey, packRecord, pageKeyOf } from "../../../src/hub/durable/pages.js";
+import { oneNodeHub, packed, running, spec } from "./one-node-hub.js";
 
 describe("log entries", () => {
   it("round-trip their declarations at the entry's revision, weak or not", () => {
@@ -97,37 +73,6 @@ describe("log entries", () => {
   });
 });
 
-const W = defineServer<{}>()({ name: "w", init: () => ok({}) });
-
-let nodes = 0;
-
-/** A durable hub of one node on `store`; `stop` stops it and leaves its cluster. */
-async function hubOn(store: MemoryDurableStore, hubId: string, extra: Partial<DurabilityOptions> = {}) {
-  const node = new Node({ name: `lg${++nodes}`, logger: silentLogger });
-  const cluster = await Cluster.join({
-    node,
-    cluster: hubId,
-    transport: new MemoryNetwork().transport(node),
-    logger: silentLogger,
-  });
-  const hub = ProcessHub.start({
-    hubId,
-    node,
-    cluster,
-    behaviours: { w: W },
-    logger: silentLogger,
-    durability: { store, reconcileIntervalMs: 50, settleMs: 0, graceMs: 100, ...extra },
-  });
-  await hub.durable!.ready;
-  return {
-    hub,
-    stop: async () => {
-      await hub.stop();
-      await cluster.leave();
-    },
-  };
-}
-
 /** What a fresh reader of the store's pages alone (no log) finds declared, by id. */
 async function pagesOf(store: MemoryDurableStore, hubId: string): Promise<Map<string, Declared>> {
   const bucket = await store.open(hubId);
@@ -168,7 +113,7 @@ async function logOf(
 describe("a durable hub's log (memory transport)", () => {
   it("writes a call's declarations as a log entry per chunk, and folds them into the pages later", async () => {
     const store = new MemoryDurableStore();
-    const { hub, stop } = await hubOn(store, "folds", { foldDelayMs: 600_000 });
+    const { hub, stop } = await oneNodeHub(store, "folds", { foldDelayMs: 600_000 });
     try {
       const before = store.stats.writes;
       const n = 2500;
@@ -221,7 +166,7 @@ describe("a durable hub's log (memory transport)", () => {
 
   it("folds the log entries of a node that is gone, from another node", async () => {
     const store = new MemoryDurableStore();
-    const first = await hubOn(store, "orphans", { foldDelayMs: 600_000 });
+    const first = await oneNodeHub(store, "orphans", { foldDelayMs: 600_000 });
     const r = await first.hub
       .startChildren(
         Array.from({ length: 300 }, (_, i) => ({ id: `o${i}`, behaviour: "w" })),
@@ -232,7 +177,7 @@ describe("a durable hub's log (memory transport)", () => {
     await first.stop();
     expect((await pagesOf(store, "orphans")).size).toBe(0);
     // A node of another name: the first one's entries stay unfolded for 5 x its foldDelayMs.
-    const second = await hubOn(store, "orphans", { foldDelayMs: 20 });
+    const second = await oneNodeHub(store, "orphans", { foldDelayMs: 20 });
     try {
       await expect.poll(async () => (await pagesOf(store, "orphans")).size, { timeout: 10_000 }).toBe(300);
       expect(second.hub.durable!.declared.pendingCount).toBe(0);
@@ -247,7 +192,7 @@ describe("a durable hub's log (memory transport)", () => {
 
   it("writes concurrent small calls together: entity-like starts share log entries", async () => {
     const store = new MemoryDurableStore();
-    const { hub, stop } = await hubOn(store, "batches", { foldDelayMs: 600_000 });
+    const { hub, stop } = await oneNodeHub(store, "batches", { foldDelayMs: 600_000 });
     try {
       const n = 200;
       const rs = await Promise.all(
@@ -275,8 +220,8 @@ describe("a durable hub's log (memory transport)", () => {
 
   it("keeps when a node learnt a declaration when another node folds it into its page", async () => {
     const store = new MemoryDurableStore();
-    const a = await hubOn(store, "learnt", { foldDelayMs: 600_000 });
-    const b = await hubOn(store, "learnt", { foldDelayMs: 600_000 });
+    const a = await oneNodeHub(store, "learnt", { foldDelayMs: 600_000 });
+    const b = await oneNodeHub(store, "learnt", { foldDelayMs: 600_000 });
     try {
       const r = await a.hub.startChildren([{ id: "l1", behaviour: "w" }], { awaitable: true }).await(10_000);
       expect(r.errors).toEqual([]);
@@ -296,7 +241,7 @@ describe("a durable hub's log (memory transport)", () => {
   it("refuses new declarations on a page the store will not take, and only on that page", async () => {
     // Entries of at most 4 KB: three records of 1.5 KB on one page make it too large to write.
     const store = new MemoryDurableStore(4096);
-    const { hub, stop } = await hubOn(store, "full", { foldDelayMs: 600_000 });
+    const { hub, stop } = await oneNodeHub(store, "full", { foldDelayMs: 600_000 });
     try {
       const onPage = (page: string, n: number) => {
         const out: string[] = [];
@@ -340,7 +285,7 @@ describe("a durable hub's log (memory transport)", () => {
 
   it("reuses its slots once folded: more entries than slots, and the log stays within them", async () => {
     const store = new MemoryDurableStore();
-    const { hub, stop } = await hubOn(store, "slots", { foldDelayMs: 600_000 });
+    const { hub, stop } = await oneNodeHub(store, "slots", { foldDelayMs: 600_000 });
     try {
       const calls = LOG_SLOTS + 20;
       for (let i = 0; i < calls; i++) {

@@ -7,8 +7,6 @@
  * warning while the declarations it overwrote stay in force, and the next fold writes over it.
  */
 import { describe, expect, it } from "vitest";
-import { Packr } from "msgpackr";
-import { Cluster } from "../../../src/cluster/index.js";
 import { hash32 } from "../../../src/hub/hash-ring.js";
 import { MemoryDurableStore } from "../../../src/hub/durable/memory-store.js";
 import {
@@ -25,21 +23,11 @@ import {
   stampOf,
   withRecords,
 } from "../../../src/hub/durable/pages.js";
-import { ProcessHub } from "../../../src/hub/process-hub.js";
+import type { ProcessHub } from "../../../src/hub/process-hub.js";
 import { type Logger, silentLogger } from "../../../src/logger.js";
-import { Node } from "../../../src/process/node.js";
-import { defineServer, ok } from "../../../src/server/index.js";
-import { MemoryNetwork } from "../../../src/transports/memory/index.js";
+import { oneNodeHub, packed, running, spec } from "./one-node-hub.js";
 
-const spec = (id: string) => ({
-  id,
-  behaviour: "w",
-  args: 1,
-  restart: "permanent" as const,
-  shutdown: 5000,
-  metadata: {},
-});
-const entry = (id: string): PageEntry => ({ desired: "running", spec: spec(id), by: "n1", at: 1 });
+const entry = running;
 
 /** Ids that share one page. */
 function samePage(n: number): string[] {
@@ -61,8 +49,6 @@ function runOf(entries: ReadonlyArray<readonly [string, PageEntry]>, revision = 
 function rawRun(recs: readonly Uint8Array[]): Uint8Array {
   return Buffer.concat(recs);
 }
-
-const packed = (v: unknown) => new Packr({ useRecords: false, moreTypes: false }).pack(v);
 
 /**
  * A record framed by hand, as this layout frames them (lengths and the stamp as varints): any id,
@@ -385,14 +371,10 @@ describe("pages of declarations", () => {
   });
 });
 
-const W = defineServer<{}>()({ name: "w", init: () => ok({}) });
-
 function recording(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
   return { ...silentLogger, warnings, warn: (_o, msg) => void warnings.push(msg) };
 }
-
-let hubs = 0;
 
 /** Runs `fn` with a durable hub `hubId` of one node on `store`, and stops it after. */
 async function withHub<T>(
@@ -401,27 +383,11 @@ async function withHub<T>(
   fn: (hub: ProcessHub) => Promise<T>,
   logger: Logger = silentLogger,
 ): Promise<T> {
-  const node = new Node({ name: `pg${++hubs}`, logger: silentLogger });
-  const cluster = await Cluster.join({
-    node,
-    cluster: hubId,
-    transport: new MemoryNetwork().transport(node),
-    logger: silentLogger,
-  });
-  const hub = ProcessHub.start({
-    hubId,
-    node,
-    cluster,
-    behaviours: { w: W },
-    logger,
-    durability: { store, reconcileIntervalMs: 50, settleMs: 0, graceMs: 100 },
-  });
+  const { hub, stop } = await oneNodeHub(store, hubId, {}, logger);
   try {
-    await hub.durable!.ready;
     return await fn(hub);
   } finally {
-    await hub.stop();
-    await cluster.leave();
+    await stop();
   }
 }
 
